@@ -1,0 +1,375 @@
+/*
+ * The CSR file: one table row per CSR (QEMU target/riscv/csr.c style) saying
+ * who may access it, how it reads and how a write is legalised (WARL masks).
+ * The hart uses it for the real CSRs; the hypervisor uses the same class for a
+ * guest's virtual CSRs, so the legal values have one source of truth.
+ *
+ * Values are int32 (lo, hi) pairs, like the hart's registers. A read leaves
+ * its result in `rlo`/`rhi` so that no CSR access allocates.
+ */
+
+import * as R from "./riscv.ts";
+import { hiOf, loOf, pairToNumber } from "./u64.ts";
+
+/** What a CSR file needs from the machine around it. */
+export interface CsrHost {
+  /** mtime, for the time CSR and Sstc. */
+  mtime(): number;
+  /** Instructions retired so far (the hart's count, also used as its cycle count). */
+  retired(): number;
+  /** satp, privilege or the mstatus fields that steer translation changed: drop cached translations. */
+  translationChanged(): void;
+}
+
+interface CsrRow {
+  readonly name: string;
+  /** Extra access rule beyond the number's privilege/read-only bits; false means illegal instruction. */
+  readonly allowed?: (c: CsrFile) => boolean;
+  /** Computes the value into c.rlo/c.rhi; default: storage. */
+  readonly read?: (c: CsrFile) => void;
+  /** Legalises and stores a written value; default: storage under maskLo/maskHi. */
+  readonly write?: (c: CsrFile, lo: number, hi: number) => void;
+  readonly maskLo?: number;
+  readonly maskHi?: number;
+}
+
+const ALL = -1;
+
+export class CsrFile {
+  /** Current privilege level (PRV_U, PRV_S or PRV_M). */
+  priv = R.PRV_M;
+  /** Backing storage for plain CSRs, indexed by CSR number. */
+  readonly lo = new Int32Array(4096);
+  readonly hi = new Int32Array(4096);
+  /** Interrupt-pending bits driven by wires (CLINT, PLIC, Sstc comparator): MSIP, MTIP, MEIP, SEIP, STIP. */
+  mipHw = 0;
+  /** Interrupt-pending bits written by software through mip/sip: SSIP, STIP, SEIP. */
+  mipSw = 0;
+  /** Result of the last read. */
+  rlo = 0;
+  rhi = 0;
+  /** mcycle/minstret are kept as offsets from the host's retired count, so writes are cheap. */
+  cycleOffset = 0;
+  instretOffset = 0;
+
+  constructor(
+    readonly hartId: number,
+    readonly host: CsrHost,
+  ) {
+    this.reset();
+  }
+
+  /** Power-on state (priv spec 3.4): M-mode, MIE=0, MPRV=0, misa full, everything else zero. */
+  reset(): void {
+    this.lo.fill(0);
+    this.hi.fill(0);
+    this.priv = R.PRV_M;
+    this.mipHw &= R.MIP_MSIP | R.MIP_MTIP | R.MIP_MEIP | R.MIP_SEIP;
+    this.mipSw = 0;
+    this.hi[R.CSR_MSTATUS] = R.MSTATUS_HI_XLEN64;
+    this.cycleOffset = 0;
+    this.instretOffset = 0;
+  }
+
+  // ---- fast accessors the hart and trap code use ----
+  get mstatus(): number {
+    return this.lo[R.CSR_MSTATUS];
+  }
+  set mstatus(v: number) {
+    this.lo[R.CSR_MSTATUS] = v;
+  }
+  get mie(): number {
+    return this.lo[R.CSR_MIE];
+  }
+  get mideleg(): number {
+    return this.lo[R.CSR_MIDELEG];
+  }
+  get medeleg(): number {
+    return this.lo[R.CSR_MEDELEG];
+  }
+  /** The mip value software sees. */
+  get mip(): number {
+    return this.mipHw | this.mipSw;
+  }
+  get stce(): boolean {
+    return (this.hi[R.CSR_MENVCFG] & R.MENVCFG_HI_STCE) !== 0;
+  }
+  /** A 64-bit CSR as a number (tvec, epc, stimecmp). */
+  num(csr: number): number {
+    return pairToNumber(this.lo[csr], this.hi[csr]);
+  }
+  setNum(csr: number, value: number): void {
+    this.lo[csr] = loOf(value);
+    this.hi[csr] = hiOf(value);
+  }
+
+  /** Whether the current privilege may access `csr` (and write it, if `write`): priv spec 2.1. */
+  allowed(csr: number, write: boolean): boolean {
+    const row = CSR_TABLE[csr];
+    if (row === undefined) return false;
+    if (this.priv < ((csr >>> 8) & 3)) return false;
+    if (write && csr >>> 10 === 3) return false;
+    return row.allowed === undefined || row.allowed(this);
+  }
+
+  /** Reads into rlo/rhi; the caller has checked allowed(). */
+  read(csr: number): void {
+    const row = CSR_TABLE[csr];
+    if (row === undefined) {
+      this.rlo = 0;
+      this.rhi = 0;
+    } else if (row.read !== undefined) {
+      row.read(this);
+    } else {
+      this.rlo = this.lo[csr];
+      this.rhi = this.hi[csr];
+    }
+  }
+
+  /** Writes a value, legalised; the caller has checked allowed(). */
+  write(csr: number, lo: number, hi: number): void {
+    const row = CSR_TABLE[csr];
+    if (row === undefined) return;
+    if (row.write !== undefined) {
+      row.write(this, lo, hi);
+      return;
+    }
+    const ml = row.maskLo ?? 0;
+    const mh = row.maskHi ?? 0;
+    this.lo[csr] = (this.lo[csr] & ~ml) | (lo & ml);
+    this.hi[csr] = (this.hi[csr] & ~mh) | (hi & mh);
+  }
+
+  /** Sets or clears a wired interrupt-pending bit. */
+  setHwPending(bit: number, level: boolean): void {
+    const mask = 1 << bit;
+    this.mipHw = level ? this.mipHw | mask : this.mipHw & ~mask;
+  }
+
+  /** Sstc: STIP follows time >= stimecmp while menvcfg.STCE is set. */
+  updateStimecmp(): void {
+    if (!this.stce) return;
+    const due = this.host.mtime() >= this.num(R.CSR_STIMECMP);
+    this.mipHw = due ? this.mipHw | R.MIP_STIP : this.mipHw & ~R.MIP_STIP;
+  }
+
+  /** Name of a CSR for disassembly, traces and errors. */
+  static nameOf(csr: number): string {
+    return CSR_TABLE[csr]?.name ?? `csr_0x${csr.toString(16)}`;
+  }
+
+  static exists(csr: number): boolean {
+    return CSR_TABLE[csr] !== undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The table
+// ---------------------------------------------------------------------------
+
+const CSR_TABLE: (CsrRow | undefined)[] = new Array<CsrRow | undefined>(4096);
+
+function define(csr: number, row: CsrRow): void {
+  CSR_TABLE[csr] = row;
+}
+
+function readConst(lo: number, hi = 0): (c: CsrFile) => void {
+  return (c) => {
+    c.rlo = lo;
+    c.rhi = hi;
+  };
+}
+
+function readNumber(c: CsrFile, value: number): void {
+  c.rlo = loOf(value);
+  c.rhi = hiOf(value);
+}
+
+const ignoreWrite = (): void => {};
+
+/** Counter access from S/U (priv spec 3.1.11): mcounteren gates S and U, scounteren gates U as well. */
+function counterAllowed(bit: number): (c: CsrFile) => boolean {
+  return (c) => {
+    if (c.priv === R.PRV_M) return true;
+    if ((c.lo[R.CSR_MCOUNTEREN] & bit) === 0) return false;
+    return c.priv === R.PRV_S || (c.lo[R.CSR_SCOUNTEREN] & bit) !== 0;
+  };
+}
+
+// Machine information registers: read-only; popek reports zero ids (a non-commercial implementation).
+define(R.CSR_MVENDORID, { name: "mvendorid", read: readConst(0) });
+define(R.CSR_MARCHID, { name: "marchid", read: readConst(0) });
+define(R.CSR_MIMPID, { name: "mimpid", read: readConst(0) });
+define(R.CSR_MHARTID, { name: "mhartid", read: (c) => readConst(c.hartId)(c) });
+define(R.CSR_MCONFIGPTR, { name: "mconfigptr", read: readConst(0) });
+
+define(R.CSR_MISA, { name: "misa", read: readConst(R.MISA_LO, R.MISA_HI), write: ignoreWrite });
+
+define(R.CSR_MSTATUS, {
+  name: "mstatus",
+  write: (c, lo) => {
+    const old = c.mstatus;
+    let next = (old & ~R.MSTATUS_WRITABLE) | (lo & R.MSTATUS_WRITABLE);
+    // MPP is WARL: 2 (reserved, H) is not a legal privilege here; keep the old value.
+    if (((next & R.MSTATUS_MPP) >>> R.MSTATUS_MPP_SHIFT) === 2) next = (next & ~R.MSTATUS_MPP) | (old & R.MSTATUS_MPP);
+    c.mstatus = next;
+    c.hi[R.CSR_MSTATUS] = R.MSTATUS_HI_XLEN64;
+    if ((old ^ next) & (R.MSTATUS_MPRV | R.MSTATUS_MPP | R.MSTATUS_SUM | R.MSTATUS_MXR)) c.host.translationChanged();
+  },
+});
+define(R.CSR_SSTATUS, {
+  name: "sstatus",
+  read: (c) => {
+    c.rlo = c.mstatus & R.SSTATUS_VISIBLE;
+    c.rhi = R.MSTATUS_HI_XLEN64 & 0x3; // UXL only
+  },
+  write: (c, lo) => {
+    const old = c.mstatus;
+    const next = (old & ~R.SSTATUS_WRITABLE) | (lo & R.SSTATUS_WRITABLE);
+    c.mstatus = next;
+    if ((old ^ next) & (R.MSTATUS_SUM | R.MSTATUS_MXR)) c.host.translationChanged();
+  },
+});
+
+define(R.CSR_MEDELEG, { name: "medeleg", maskLo: R.MEDELEG_WRITABLE });
+define(R.CSR_MIDELEG, { name: "mideleg", maskLo: R.S_INTERRUPTS });
+define(R.CSR_MIE, { name: "mie", maskLo: R.ALL_INTERRUPTS });
+define(R.CSR_SIE, {
+  name: "sie",
+  read: (c) => {
+    c.rlo = c.mie & c.mideleg;
+    c.rhi = 0;
+  },
+  write: (c, lo) => {
+    const m = c.mideleg & R.S_INTERRUPTS;
+    c.lo[R.CSR_MIE] = (c.mie & ~m) | (lo & m);
+  },
+});
+define(R.CSR_MIP, {
+  name: "mip",
+  read: (c) => {
+    c.rlo = c.mip;
+    c.rhi = 0;
+  },
+  write: (c, lo) => {
+    // With Sstc enabled STIP is the comparator's, not software's (Sstc spec 2.1).
+    const writable = c.stce ? R.MIP_WRITABLE & ~R.MIP_STIP : R.MIP_WRITABLE;
+    c.mipSw = (c.mipSw & ~writable) | (lo & writable);
+  },
+});
+define(R.CSR_SIP, {
+  name: "sip",
+  read: (c) => {
+    c.rlo = c.mip & c.mideleg;
+    c.rhi = 0;
+  },
+  write: (c, lo) => {
+    // Only SSIP is writable through sip (priv spec 4.1.3).
+    const m = c.mideleg & R.MIP_SSIP;
+    c.mipSw = (c.mipSw & ~m) | (lo & m);
+  },
+});
+
+/** xtvec: MODE 0 and 1 are legal; a write with a reserved MODE is ignored (QEMU does the same). */
+function tvecWrite(csr: number): (c: CsrFile, lo: number, hi: number) => void {
+  return (c, lo, hi) => {
+    if ((lo & 3) >= 2) return;
+    c.lo[csr] = lo;
+    c.hi[csr] = hi;
+  };
+}
+define(R.CSR_MTVEC, { name: "mtvec", write: tvecWrite(R.CSR_MTVEC) });
+define(R.CSR_STVEC, { name: "stvec", write: tvecWrite(R.CSR_STVEC) });
+
+define(R.CSR_MCOUNTEREN, { name: "mcounteren", maskLo: ALL });
+define(R.CSR_SCOUNTEREN, { name: "scounteren", maskLo: ALL });
+define(R.CSR_MENVCFG, {
+  name: "menvcfg",
+  write: (c, lo, hi) => {
+    c.lo[R.CSR_MENVCFG] = lo & R.ENVCFG_FIOM;
+    c.hi[R.CSR_MENVCFG] = hi & R.MENVCFG_HI_STCE;
+    if (!c.stce) c.mipHw &= ~R.MIP_STIP;
+    else c.updateStimecmp();
+  },
+});
+define(R.CSR_SENVCFG, { name: "senvcfg", maskLo: R.ENVCFG_FIOM });
+define(R.CSR_MCOUNTINHIBIT, { name: "mcountinhibit", maskLo: R.COUNTEREN_CY | R.COUNTEREN_IR });
+
+define(R.CSR_MSCRATCH, { name: "mscratch", maskLo: ALL, maskHi: ALL });
+define(R.CSR_SSCRATCH, { name: "sscratch", maskLo: ALL, maskHi: ALL });
+// xepc bit 0 is always zero: IALIGN is 16 with C (priv spec 3.1.14).
+define(R.CSR_MEPC, { name: "mepc", maskLo: ~1, maskHi: ALL });
+define(R.CSR_SEPC, { name: "sepc", maskLo: ~1, maskHi: ALL });
+define(R.CSR_MCAUSE, { name: "mcause", maskLo: ALL, maskHi: ALL });
+define(R.CSR_SCAUSE, { name: "scause", maskLo: ALL, maskHi: ALL });
+define(R.CSR_MTVAL, { name: "mtval", maskLo: ALL, maskHi: ALL });
+define(R.CSR_STVAL, { name: "stval", maskLo: ALL, maskHi: ALL });
+
+// satp: the TVM trap (priv spec 3.1.6.5); unsupported MODE writes have no effect at all (4.1.11).
+define(R.CSR_SATP, {
+  name: "satp",
+  allowed: (c) => !(c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TVM) !== 0),
+  write: (c, lo, hi) => {
+    const mode = hi >>> 28;
+    if (mode !== R.SATP_MODE_BARE && mode !== R.SATP_MODE_SV39) return;
+    // Bare mode: the other fields are written as zero too (QEMU keeps them; either is legal).
+    c.lo[R.CSR_SATP] = lo;
+    c.hi[R.CSR_SATP] = hi;
+    c.host.translationChanged();
+  },
+});
+
+// Sstc (stimecmp): S access needs mcounteren.TM and menvcfg.STCE.
+define(R.CSR_STIMECMP, {
+  name: "stimecmp",
+  allowed: (c) =>
+    c.priv === R.PRV_M || ((c.lo[R.CSR_MCOUNTEREN] & R.COUNTEREN_TM) !== 0 && c.stce),
+  write: (c, lo, hi) => {
+    c.lo[R.CSR_STIMECMP] = lo;
+    c.hi[R.CSR_STIMECMP] = hi;
+    c.updateStimecmp();
+  },
+});
+
+// Counters. cycle counts like instret (one instruction per cycle).
+define(R.CSR_MCYCLE, {
+  name: "mcycle",
+  read: (c) => readNumber(c, c.host.retired() + c.cycleOffset),
+  write: (c, lo, hi) => {
+    c.cycleOffset = pairToNumber(lo, hi) - c.host.retired();
+  },
+});
+define(R.CSR_MINSTRET, {
+  name: "minstret",
+  read: (c) => readNumber(c, c.host.retired() + c.instretOffset),
+  write: (c, lo, hi) => {
+    c.instretOffset = pairToNumber(lo, hi) - c.host.retired();
+  },
+});
+define(R.CSR_CYCLE, {
+  name: "cycle",
+  allowed: counterAllowed(R.COUNTEREN_CY),
+  read: (c) => readNumber(c, c.host.retired() + c.cycleOffset),
+});
+define(R.CSR_TIME, { name: "time", allowed: counterAllowed(R.COUNTEREN_TM), read: (c) => readNumber(c, c.host.mtime()) });
+define(R.CSR_INSTRET, {
+  name: "instret",
+  allowed: counterAllowed(R.COUNTEREN_IR),
+  read: (c) => readNumber(c, c.host.retired() + c.instretOffset),
+});
+// Hardware performance monitors: present but hard-wired to zero (a legal implementation).
+for (let n = 3; n <= 31; n++) {
+  define(R.CSR_MHPMCOUNTER3 + n - 3, { name: `mhpmcounter${n}`, read: readConst(0), write: ignoreWrite });
+  define(R.CSR_MHPMEVENT3 + n - 3, { name: `mhpmevent${n}`, read: readConst(0), write: ignoreWrite });
+  define(R.CSR_HPMCOUNTER3 + n - 3, { name: `hpmcounter${n}`, allowed: counterAllowed(1 << n), read: readConst(0) });
+}
+
+// PMP: accepted and stored, not enforced (popek's board has no protected regions).
+// RV64 has only even pmpcfg registers (priv spec 3.7.1).
+for (let n = 0; n < R.PMP_ENTRIES / 8; n++) {
+  define(R.CSR_PMPCFG0 + 2 * n, { name: `pmpcfg${2 * n}`, maskLo: ALL, maskHi: ALL });
+}
+for (let n = 0; n < R.PMP_ENTRIES; n++) {
+  // pmpaddr holds bits 55:2 of an address: 54 bits.
+  define(R.CSR_PMPADDR0 + n, { name: `pmpaddr${n}`, maskLo: ALL, maskHi: 0x3f_ffff });
+}

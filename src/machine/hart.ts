@@ -1,0 +1,660 @@
+/*
+ * A RISC-V hart: registers, CSRs, TLBs, and the slow paths of execution
+ * (translation misses, MMIO, traps, CSR instructions, atomics). The hot loop
+ * that executes predecoded instructions lives in hart-loop.ts and calls back
+ * here only when the fast path does not apply.
+ *
+ * Registers are int32 (lo, hi) pairs: x[2r] is the low word of xr, x[2r+1]
+ * the high word; x[64..65] is where writes to x0 go (see src/isa/ops.ts).
+ * pc is a number holding the signed 64-bit value.
+ */
+
+import { CsrFile, type CsrHost } from "./csr.ts";
+import * as R from "./riscv.ts";
+import { enterTrap, mret, pendingInterrupt, sret } from "./trap.ts";
+import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, accessFaultCause, walkSv39, type Access, type Translation } from "./mmu.ts";
+import { ASID_KEY_STRIDE, TLB_MASK, Tlb } from "./tlb.ts";
+import type { PhysMem } from "./physmem.ts";
+import type { Bus } from "./bus.ts";
+import type { AccessWidth } from "../devices/device.ts";
+import { decodeInto } from "../isa/decode.ts";
+import { PAGE_SIZE } from "./memlayout.ts";
+import { hiOf, loOf, pairToNumber } from "./u64.ts";
+
+/** What a hart needs from the board it sits on. */
+export interface HartEnv {
+  readonly mem: PhysMem;
+  readonly bus: Bus;
+  mtime(): number;
+}
+
+const TWO_32 = 4294967296;
+/** CSRs whose writes may make an interrupt takeable: the slice ends after writing one. */
+const INTERRUPT_CSRS = new Set([
+  R.CSR_MSTATUS, R.CSR_SSTATUS, R.CSR_MIE, R.CSR_SIE, R.CSR_MIP, R.CSR_SIP,
+  R.CSR_MIDELEG, R.CSR_STIMECMP, R.CSR_MENVCFG,
+]);
+
+export class Hart implements CsrHost {
+  /** Integer registers as (lo, hi) int32 pairs, plus the x0 sink at 64..65. */
+  readonly x = new Int32Array(66);
+  pc = 0;
+  readonly csr: CsrFile;
+  /** Instructions retired before the current slice. */
+  instret = 0;
+  /** Instructions retired so far in the current slice (kept current before CSR reads). */
+  sliceCount = 0;
+  /** Stopped in wfi until an interrupt is pending. */
+  wfi = false;
+  /** Something outside the loop wants the current slice to end (finisher write, interrupt-enable change). */
+  stop = false;
+
+  // ---- translation state the hot loop reads ----
+  fetchTlb: Tlb;
+  loadTlb: Tlb;
+  storeTlb: Tlb;
+  /** asid * 2^27 for the fetch / data contexts, 0 when bare. */
+  fetchKey = 0;
+  dataKey = 0;
+  /** The decoded page the loop fetches from, and the virtual address of its first byte (NaN: none). */
+  fetchDecoded: Int32Array;
+  fetchBase = Number.NaN;
+  /** RAM offset of the frame behind fetchBase. */
+  fetchFrame = 0;
+
+  // ---- results of slow-path loads ----
+  valueLo = 0;
+  valueHi = 0;
+
+  // ---- LR/SC reservation: RAM offset and the value LR saw (SC is a compare-and-swap against it) ----
+  reservation = -1;
+  reservedLo = 0;
+  reservedHi = 0;
+
+  /** Counters for --stats and tests. */
+  readonly counters = { traps: 0, interrupts: 0, tlbMisses: 0, mmioReads: 0, mmioWrites: 0 };
+
+  private readonly bareTlb = new Tlb();
+  private readonly sTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
+  private readonly uTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
+  private lastSumMxr = 0;
+  private readonly walkOut: Translation = { pa: 0, global: false, writable: false };
+  /** A cross-page 32-bit instruction is decoded here each time instead of being cached. */
+  private readonly scratchDecoded = new Int32Array(PAGE_SIZE);
+
+  constructor(
+    readonly hartId: number,
+    readonly env: HartEnv,
+  ) {
+    this.csr = new CsrFile(hartId, this);
+    this.fetchTlb = this.loadTlb = this.storeTlb = this.bareTlb;
+    this.fetchDecoded = this.scratchDecoded;
+    this.reset(0);
+  }
+
+  /** Power-on reset: M-mode, pc at `entry`, registers zero. */
+  reset(entry: number): void {
+    this.x.fill(0);
+    this.csr.reset();
+    this.pc = entry;
+    this.wfi = false;
+    this.stop = false;
+    this.reservation = -1;
+    for (const t of [...this.sTlbs, ...this.uTlbs]) t.flushAll();
+    this.translationChanged();
+  }
+
+  // ---- register access for loaders, debuggers, tests ----
+  getReg(r: number): number {
+    return pairToNumber(this.x[2 * r], this.x[2 * r + 1]);
+  }
+  setReg(r: number, value: number): void {
+    if (r === 0) return;
+    this.x[2 * r] = loOf(value);
+    this.x[2 * r + 1] = hiOf(value);
+  }
+  getRegBig(r: number): bigint {
+    return (BigInt(this.x[2 * r + 1]) << 32n) | BigInt(this.x[2 * r] >>> 0);
+  }
+
+  // ---- CsrHost ----
+  mtime(): number {
+    return this.env.mtime();
+  }
+  retired(): number {
+    return this.instret + this.sliceCount;
+  }
+
+  /** Re-selects TLBs for the current privilege, MPRV and satp; flushes when SUM/MXR change. */
+  translationChanged(): void {
+    const c = this.csr;
+    const status = c.mstatus;
+    const sumMxr = status & (R.MSTATUS_SUM | R.MSTATUS_MXR);
+    if (sumMxr !== this.lastSumMxr) {
+      this.lastSumMxr = sumMxr;
+      for (const t of this.sTlbs) t.flushAll();
+      for (const t of this.uTlbs) t.flushAll();
+    }
+    const sv39 = c.hi[R.CSR_SATP] >>> 28 === R.SATP_MODE_SV39;
+    const asidKey = ((c.hi[R.CSR_SATP] >>> R.SATP_HI_ASID_SHIFT) & R.SATP_ASID_MASK) * ASID_KEY_STRIDE;
+    const fetchPriv = c.priv;
+    const dataPriv = this.dataPriv();
+    if (!sv39 || fetchPriv === R.PRV_M) {
+      this.fetchTlb = this.bareTlb;
+      this.fetchKey = 0;
+    } else {
+      this.fetchTlb = (fetchPriv === R.PRV_S ? this.sTlbs : this.uTlbs)[ACCESS_FETCH];
+      this.fetchKey = asidKey;
+    }
+    if (!sv39 || dataPriv === R.PRV_M) {
+      this.loadTlb = this.storeTlb = this.bareTlb;
+      this.dataKey = 0;
+    } else {
+      const set = dataPriv === R.PRV_S ? this.sTlbs : this.uTlbs;
+      this.loadTlb = set[ACCESS_LOAD];
+      this.storeTlb = set[ACCESS_STORE];
+      this.dataKey = asidKey;
+    }
+    this.fetchBase = Number.NaN;
+  }
+
+  /** Privilege loads and stores use: MPP when MPRV is set in M-mode (priv spec 3.1.6.3). */
+  private dataPriv(): number {
+    const c = this.csr;
+    if (c.priv === R.PRV_M && (c.mstatus & R.MSTATUS_MPRV) !== 0) return (c.mstatus & R.MSTATUS_MPP) >>> R.MSTATUS_MPP_SHIFT;
+    return c.priv;
+  }
+
+  // ---- traps ----
+
+  /** Takes an exception at `pc`; the loop continues at this.pc. Always returns false (the access did not happen). */
+  raise(cause: number, tval: number, pc: number): false {
+    this.counters.traps++;
+    this.pc = enterTrap(this.csr, cause, false, tval, pc);
+    return false;
+  }
+
+  /** An illegal-instruction exception with the instruction's bits in xtval. */
+  illegal(pc: number): false {
+    return this.raise(R.CAUSE_ILLEGAL_INSTRUCTION, this.instructionBits(pc), pc);
+  }
+
+  /** Takes a pending, enabled interrupt if there is one (at a slice boundary). */
+  takeInterrupt(): boolean {
+    const c = this.csr;
+    c.updateStimecmp();
+    const irq = pendingInterrupt(c);
+    if (irq < 0) return false;
+    this.counters.interrupts++;
+    this.wfi = false;
+    this.pc = enterTrap(c, irq, true, 0, this.pc);
+    return true;
+  }
+
+  /** Whether a wfi should end: any interrupt pending and enabled in mie, whatever the global enables (priv spec 3.3.3). */
+  interruptPending(): boolean {
+    this.csr.updateStimecmp();
+    return (this.csr.mip & this.csr.mie) !== 0;
+  }
+
+  // ---- translation slow path ----
+
+  /**
+   * Translates a virtual address for an access, filling the matching TLB when
+   * the frame is RAM. Returns the physical address, or -1 after raising the
+   * fault (page fault or access fault) at `pc`.
+   */
+  translate(vaLo: number, vaHi: number, access: Access, pc: number): number {
+    this.counters.tlbMisses++;
+    const c = this.csr;
+    const priv = access === ACCESS_FETCH ? c.priv : this.dataPriv();
+    const sv39 = c.hi[R.CSR_SATP] >>> 28 === R.SATP_MODE_SV39;
+    const va = pairToNumber(vaLo, vaHi);
+    let pa: number;
+    let global = true;
+    let writable = true;
+    if (!sv39 || priv === R.PRV_M) {
+      pa = va;
+    } else {
+      const rootPpn = (c.hi[R.CSR_SATP] & R.SATP_HI_PPN_MASK) * TWO_32 + (c.lo[R.CSR_SATP] >>> 0);
+      const ctx = { rootPpn, priv, sum: (c.mstatus & R.MSTATUS_SUM) !== 0, mxr: (c.mstatus & R.MSTATUS_MXR) !== 0 };
+      const cause = walkSv39(this.env.mem, ctx, vaLo, vaHi, access, this.walkOut);
+      if (cause !== 0) {
+        this.raise(cause, va, pc);
+        return -1;
+      }
+      pa = this.walkOut.pa;
+      global = this.walkOut.global;
+      writable = this.walkOut.writable;
+    }
+    const off = this.env.mem.offsetOf(pa);
+    if (off >= 0 && (access !== ACCESS_STORE || writable) && ((vaHi << 25) >> 25) === vaHi) {
+      const tlb = access === ACCESS_FETCH ? this.fetchTlb : access === ACCESS_LOAD ? this.loadTlb : this.storeTlb;
+      const key = access === ACCESS_FETCH ? this.fetchKey : this.dataKey;
+      const vpn = ((vaHi & 0x7f) << 20) | (vaLo >>> 12);
+      tlb.fill(vpn, key / ASID_KEY_STRIDE, global, off - (off % PAGE_SIZE));
+    }
+    return pa;
+  }
+
+  /** Points the loop's fetch page at the page holding pc; false after a fetch fault. */
+  fetchPage(pc: number): boolean {
+    const lo = pc | 0;
+    const hi = Math.floor(pc / TWO_32) | 0;
+    const t = this.fetchTlb;
+    const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+    const i = vpn & TLB_MASK;
+    let frame: number;
+    if (((hi << 25) >> 25) === hi && t.key[i] === vpn + this.fetchKey) {
+      frame = t.ramOffset[i];
+    } else {
+      const pa = this.translate(lo, hi, ACCESS_FETCH, pc);
+      if (pa < 0) return false;
+      const off = this.env.mem.offsetOf(pa);
+      if (off < 0) return this.raise(R.CAUSE_FETCH_ACCESS, pc, pc);
+      frame = off - (off % PAGE_SIZE);
+    }
+    const inPage = lo & (PAGE_SIZE - 1);
+    this.fetchBase = pc - inPage;
+    this.fetchFrame = frame;
+    if (inPage === PAGE_SIZE - 2 && (this.env.mem.u16[(frame + inPage) >>> 1] & 3) === 3) {
+      return this.decodeCrossPage(pc, frame + inPage);
+    }
+    this.fetchDecoded = this.env.mem.decodedPage(frame / PAGE_SIZE);
+    return true;
+  }
+
+  /** Decodes the not-yet-decoded instruction at pc (once per address: the result is cached in its page). */
+  decodeAt(pc: number): boolean {
+    if (!this.fetchPage(pc)) return false;
+    if (this.fetchDecoded === this.scratchDecoded) return true;
+    const inPage = (pc | 0) & (PAGE_SIZE - 1);
+    const u16 = this.env.mem.u16;
+    const at = (this.fetchFrame + inPage) >>> 1;
+    const half = u16[at];
+    const inst = (half & 3) === 3 ? half | (u16[at + 1] << 16) : half;
+    decodeInto(inst, this.fetchDecoded, inPage);
+    return true;
+  }
+
+  /** A 32-bit instruction straddling two pages: fetch its upper half through translation and decode it into scratch. */
+  private decodeCrossPage(pc: number, lowOff: number): boolean {
+    const next = pc + 2;
+    const pa = this.translate(next | 0, Math.floor(next / TWO_32) | 0, ACCESS_FETCH, pc);
+    if (pa < 0) return false;
+    const off = this.env.mem.offsetOf(pa);
+    if (off < 0) return this.raise(R.CAUSE_FETCH_ACCESS, next, pc);
+    const inst = this.env.mem.u16[lowOff >>> 1] | (this.env.mem.u16[off >>> 1] << 16);
+    this.scratchDecoded.fill(0);
+    decodeInto(inst, this.scratchDecoded, PAGE_SIZE - 2);
+    this.fetchDecoded = this.scratchDecoded;
+    this.fetchBase = pc - (PAGE_SIZE - 2);
+    return true;
+  }
+
+  /** The raw bits of the instruction at pc (for xtval on illegal instruction); 0 if it cannot be read. */
+  instructionBits(pc: number): number {
+    const mem = this.env.mem;
+    const read16 = (va: number): number => {
+      const c = this.csr;
+      if (c.priv === R.PRV_M || c.hi[R.CSR_SATP] >>> 28 !== R.SATP_MODE_SV39) {
+        const off = mem.offsetOf(va);
+        return off < 0 ? -1 : mem.u16[off >>> 1];
+      }
+      const ctx = {
+        rootPpn: (c.hi[R.CSR_SATP] & R.SATP_HI_PPN_MASK) * TWO_32 + (c.lo[R.CSR_SATP] >>> 0),
+        priv: c.priv, sum: false, mxr: false,
+      };
+      if (walkSv39(mem, ctx, va | 0, Math.floor(va / TWO_32) | 0, ACCESS_FETCH, this.walkOut) !== 0) return -1;
+      const off = mem.offsetOf(this.walkOut.pa);
+      return off < 0 ? -1 : mem.u16[off >>> 1];
+    };
+    const low = read16(pc);
+    if (low < 0) return 0;
+    if ((low & 3) !== 3) return low;
+    const high = read16(pc + 2);
+    return high < 0 ? 0 : (low | (high << 16)) >>> 0;
+  }
+
+  // ---- loads and stores off the fast path ----
+
+  /**
+   * Loads `width` bytes (misaligned, MMIO, or TLB miss). Leaves the raw value
+   * in valueLo/valueHi (zero-extended); false after raising a fault.
+   */
+  loadSlow(lo: number, hi: number, width: number, pc: number): boolean {
+    if ((lo & (width - 1)) !== 0) return this.loadBytes(lo, hi, width, pc);
+    const pa = this.translate(lo, hi, ACCESS_LOAD, pc);
+    if (pa < 0) return false;
+    const mem = this.env.mem;
+    const off = mem.offsetOf(pa);
+    if (off >= 0) {
+      this.readRam(off, width);
+      return true;
+    }
+    return this.loadMmio(pa, width, pairToNumber(lo, hi), pc);
+  }
+
+  private readRam(off: number, width: number): void {
+    const mem = this.env.mem;
+    switch (width) {
+      case 1: this.valueLo = mem.u8[off]; this.valueHi = 0; break;
+      case 2: this.valueLo = mem.u16[off >>> 1]; this.valueHi = 0; break;
+      case 4: this.valueLo = mem.i32[off >>> 2]; this.valueHi = 0; break;
+      default: this.valueLo = mem.i32[off >>> 2]; this.valueHi = mem.i32[(off >>> 2) + 1];
+    }
+  }
+
+  private loadMmio(pa: number, width: number, va: number, pc: number): boolean {
+    this.counters.mmioReads++;
+    const bus = this.env.bus;
+    if (width === 8) {
+      const low = bus.read(pa, 4);
+      const high = low < 0 ? -1 : bus.read(pa + 4, 4);
+      if (high < 0) return this.raise(R.CAUSE_LOAD_ACCESS, va, pc);
+      this.valueLo = low | 0;
+      this.valueHi = high | 0;
+      return true;
+    }
+    const v = bus.read(pa, width as AccessWidth);
+    if (v < 0) return this.raise(R.CAUSE_LOAD_ACCESS, va, pc);
+    this.valueLo = v | 0;
+    this.valueHi = 0;
+    return true;
+  }
+
+  /** A misaligned load, one byte at a time (each byte translated: it may straddle pages). */
+  private loadBytes(lo: number, hi: number, width: number, pc: number): boolean {
+    let vlo = 0;
+    let vhi = 0;
+    const va = pairToNumber(lo, hi);
+    for (let k = 0; k < width; k++) {
+      const a = va + k;
+      const pa = this.translate(a | 0, Math.floor(a / TWO_32) | 0, ACCESS_LOAD, pc);
+      if (pa < 0) return false;
+      const off = this.env.mem.offsetOf(pa);
+      let b: number;
+      if (off >= 0) b = this.env.mem.u8[off];
+      else {
+        b = this.env.bus.read(pa, 1);
+        if (b < 0) return this.raise(R.CAUSE_LOAD_ACCESS, a, pc);
+      }
+      if (k < 4) vlo |= b << (8 * k);
+      else vhi |= b << (8 * (k - 4));
+    }
+    this.valueLo = vlo;
+    this.valueHi = vhi;
+    return true;
+  }
+
+  /** Stores `width` bytes off the fast path; false after raising a fault. */
+  storeSlow(lo: number, hi: number, width: number, vlo: number, vhi: number, pc: number): boolean {
+    if ((lo & (width - 1)) !== 0) return this.storeBytes(lo, hi, width, vlo, vhi, pc);
+    const pa = this.translate(lo, hi, ACCESS_STORE, pc);
+    if (pa < 0) return false;
+    const mem = this.env.mem;
+    const off = mem.offsetOf(pa);
+    if (off >= 0) {
+      switch (width) {
+        case 1: mem.u8[off] = vlo; break;
+        case 2: mem.u16[off >>> 1] = vlo; break;
+        case 4: mem.i32[off >>> 2] = vlo; break;
+        default: mem.i32[off >>> 2] = vlo; mem.i32[(off >>> 2) + 1] = vhi;
+      }
+      if (mem.codeMap[off >>> 12] !== 0) mem.invalidateCode(off, width);
+      return true;
+    }
+    this.counters.mmioWrites++;
+    const bus = this.env.bus;
+    const ok = width === 8 ? bus.write(pa, 4, vlo >>> 0) && bus.write(pa + 4, 4, vhi >>> 0) : bus.write(pa, width as AccessWidth, vlo >>> 0);
+    if (!ok) return this.raise(R.CAUSE_STORE_ACCESS, pairToNumber(lo, hi), pc);
+    this.stop = true; // a device may have changed interrupt lines or stopped the machine
+    return true;
+  }
+
+  private storeBytes(lo: number, hi: number, width: number, vlo: number, vhi: number, pc: number): boolean {
+    const va = pairToNumber(lo, hi);
+    // Translate every byte first so a fault leaves memory untouched.
+    const pas: number[] = [];
+    for (let k = 0; k < width; k++) {
+      const a = va + k;
+      const pa = this.translate(a | 0, Math.floor(a / TWO_32) | 0, ACCESS_STORE, pc);
+      if (pa < 0) return false;
+      if (this.env.mem.offsetOf(pa) < 0 && this.env.bus.find(pa) === undefined) return this.raise(R.CAUSE_STORE_ACCESS, a, pc);
+      pas.push(pa);
+    }
+    const mem = this.env.mem;
+    for (let k = 0; k < width; k++) {
+      const b = (k < 4 ? vlo >>> (8 * k) : vhi >>> (8 * (k - 4))) & 0xff;
+      const off = mem.offsetOf(pas[k]);
+      if (off >= 0) {
+        mem.u8[off] = b;
+        if (mem.codeMap[off >>> 12] !== 0) mem.invalidateCode(off, 1);
+      } else this.env.bus.write(pas[k], 1, b);
+    }
+    return true;
+  }
+
+  // ---- atomics (A extension): RAM only, naturally aligned, atomic across threads ----
+
+  /** RAM offset for an atomic access, or -1 after raising (misaligned → store/AMO misaligned; not RAM → access fault). */
+  private atomicOffset(lo: number, hi: number, width: number, pc: number, access: Access): number {
+    const va = pairToNumber(lo, hi);
+    if ((lo & (width - 1)) !== 0) {
+      this.raise(access === ACCESS_LOAD ? R.CAUSE_MISALIGNED_LOAD : R.CAUSE_MISALIGNED_STORE, va, pc);
+      return -1;
+    }
+    const pa = this.translate(lo, hi, access, pc);
+    if (pa < 0) return -1;
+    const off = this.env.mem.offsetOf(pa);
+    if (off < 0) {
+      this.raise(accessFaultCause(access), va, pc);
+      return -1;
+    }
+    return off;
+  }
+
+  /** lr.w / lr.d: loads and registers a reservation. */
+  loadReserved(lo: number, hi: number, width: number, pc: number): boolean {
+    const off = this.atomicOffset(lo, hi, width, pc, ACCESS_LOAD);
+    if (off < 0) return false;
+    const mem = this.env.mem;
+    if (width === 4) {
+      this.valueLo = Atomics.load(mem.i32, off >>> 2);
+      this.valueHi = 0;
+    } else {
+      const v = Atomics.load(mem.i64, off >>> 3);
+      this.valueLo = Number(BigInt.asIntN(32, v));
+      this.valueHi = Number(BigInt.asIntN(32, v >> 32n));
+    }
+    this.reservation = off;
+    this.reservedLo = this.valueLo;
+    this.reservedHi = this.valueHi;
+    return true;
+  }
+
+  /**
+   * sc.w / sc.d: succeeds (valueLo = 0) if the reservation is ours and memory
+   * still holds what lr saw — a compare-and-swap, as QEMU implements it, so it
+   * stays correct with harts in parallel threads. valueLo = 1 on failure.
+   */
+  storeConditional(lo: number, hi: number, width: number, vlo: number, vhi: number, pc: number): boolean {
+    const off = this.atomicOffset(lo, hi, width, pc, ACCESS_STORE);
+    if (off < 0) return false;
+    const mem = this.env.mem;
+    let ok = false;
+    if (off === this.reservation) {
+      if (width === 4) {
+        ok = Atomics.compareExchange(mem.i32, off >>> 2, this.reservedLo, vlo) === this.reservedLo;
+      } else {
+        const expected = (BigInt(this.reservedHi) << 32n) | BigInt(this.reservedLo >>> 0);
+        const replacement = (BigInt(vhi) << 32n) | BigInt(vlo >>> 0);
+        ok = Atomics.compareExchange(mem.i64, off >>> 3, expected, replacement) === expected;
+      }
+      if (ok && mem.codeMap[off >>> 12] !== 0) mem.invalidateCode(off, width);
+    }
+    this.reservation = -1;
+    this.valueLo = ok ? 0 : 1;
+    this.valueHi = 0;
+    return true;
+  }
+
+  /**
+   * An AMO: op is the amo's index (0 swap, 1 add, 2 xor, 3 and, 4 or, 5 min, 6 max, 7 minu, 8 maxu).
+   * Leaves the old value in valueLo/valueHi.
+   */
+  amo(kind: number, lo: number, hi: number, width: number, vlo: number, vhi: number, pc: number): boolean {
+    const off = this.atomicOffset(lo, hi, width, pc, ACCESS_STORE);
+    if (off < 0) return false;
+    const mem = this.env.mem;
+    if (width === 4) {
+      const i = off >>> 2;
+      let old: number;
+      switch (kind) {
+        case 0: old = Atomics.exchange(mem.i32, i, vlo); break;
+        case 1: old = Atomics.add(mem.i32, i, vlo); break;
+        case 2: old = Atomics.xor(mem.i32, i, vlo); break;
+        case 3: old = Atomics.and(mem.i32, i, vlo); break;
+        case 4: old = Atomics.or(mem.i32, i, vlo); break;
+        default:
+          for (;;) {
+            old = Atomics.load(mem.i32, i);
+            const next = amoMinMax32(kind, old, vlo);
+            if (Atomics.compareExchange(mem.i32, i, old, next) === old) break;
+          }
+      }
+      this.valueLo = old;
+      this.valueHi = old >> 31;
+    } else {
+      const i = off >>> 3;
+      const v = (BigInt(vhi) << 32n) | BigInt(vlo >>> 0);
+      let old: bigint;
+      switch (kind) {
+        case 0: old = Atomics.exchange(mem.i64, i, v); break;
+        case 1: old = Atomics.add(mem.i64, i, v); break;
+        case 2: old = Atomics.xor(mem.i64, i, v); break;
+        case 3: old = Atomics.and(mem.i64, i, v); break;
+        case 4: old = Atomics.or(mem.i64, i, v); break;
+        default:
+          for (;;) {
+            old = Atomics.load(mem.i64, i);
+            const next = amoMinMax64(kind, old, v);
+            if (Atomics.compareExchange(mem.i64, i, old, next) === old) break;
+          }
+      }
+      this.valueLo = Number(BigInt.asIntN(32, old));
+      this.valueHi = Number(BigInt.asIntN(32, old >> 32n));
+    }
+    if (mem.codeMap[off >>> 12] !== 0) mem.invalidateCode(off, width);
+    return true;
+  }
+
+  // ---- system instructions ----
+
+  /** csrrw/csrrs/csrrc and their immediate forms (Zicsr): kind 0 rw, 1 rs, 2 rc. */
+  csrInstruction(kind: number, immediate: boolean, rd: number, rs1: number, csrNum: number, pc: number): boolean {
+    const c = this.csr;
+    const x = this.x;
+    const srcLo = immediate ? rs1 >>> 1 : x[rs1];
+    const srcHi = immediate ? 0 : x[rs1 + 1];
+    // csrrs/csrrc with rs1=x0 (or uimm 0) do not write, so they may read read-only CSRs.
+    const writes = kind === 0 || rs1 !== 0;
+    if (!c.allowed(csrNum, writes)) return this.illegal(pc);
+    let oldLo = 0;
+    let oldHi = 0;
+    if (kind !== 0 || rd !== 64) {
+      c.read(csrNum);
+      oldLo = c.rlo;
+      oldHi = c.rhi;
+    }
+    if (writes) {
+      let lo = srcLo;
+      let hi = srcHi;
+      if (kind === 1) {
+        lo = oldLo | srcLo;
+        hi = oldHi | srcHi;
+      } else if (kind === 2) {
+        lo = oldLo & ~srcLo;
+        hi = oldHi & ~srcHi;
+      }
+      c.write(csrNum, lo, hi);
+      if (INTERRUPT_CSRS.has(csrNum)) this.stop = true;
+    }
+    x[rd] = oldLo;
+    x[rd + 1] = oldHi;
+    return true;
+  }
+
+  /** ecall: environment call from the current privilege (causes 8, 9, 11). */
+  ecall(pc: number): false {
+    return this.raise(R.CAUSE_ECALL_U + this.csr.priv, 0, pc);
+  }
+
+  /** mret: M-mode only. Returns false after raising illegal instruction. */
+  mret(pc: number): boolean {
+    if (this.csr.priv !== R.PRV_M) return this.illegal(pc);
+    this.pc = mret(this.csr);
+    this.stop = true;
+    return true;
+  }
+
+  /** sret: S or M; illegal in S when mstatus.TSR is set (priv spec 3.1.6.5). */
+  sret(pc: number): boolean {
+    const c = this.csr;
+    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TSR) !== 0)) return this.illegal(pc);
+    this.pc = sret(c);
+    this.stop = true;
+    return true;
+  }
+
+  /** wfi: illegal in U, and in S when mstatus.TW is set; otherwise waits unless an interrupt is pending. */
+  waitForInterrupt(pc: number): boolean {
+    const c = this.csr;
+    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TW) !== 0)) return this.illegal(pc);
+    if (!this.interruptPending()) this.wfi = true;
+    this.stop = true;
+    return true;
+  }
+
+  /** sfence.vma rs1, rs2 (priv spec 4.2.1): illegal in U and in S with TVM. */
+  sfenceVma(rs1: number, rs2: number, pc: number): boolean {
+    const c = this.csr;
+    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TVM) !== 0)) return this.illegal(pc);
+    const tlbs = [...this.sTlbs, ...this.uTlbs];
+    const x = this.x;
+    const vpn = rs1 === 0 ? -1 : ((x[rs1 + 1] & 0x7f) << 20) | (x[rs1] >>> 12);
+    const asid = rs2 === 0 ? -1 : x[rs2] & R.SATP_ASID_MASK;
+    for (const t of tlbs) {
+      if (vpn < 0 && asid < 0) t.flushAll();
+      else if (asid < 0) t.flushPage(vpn);
+      else if (vpn < 0) t.flushAsid(asid);
+      else t.flushPageAsid(vpn, asid);
+    }
+    this.fetchBase = Number.NaN;
+    return true;
+  }
+
+  /** fence.i: forget decoded instructions. */
+  fenceI(): void {
+    this.env.mem.flushCode();
+    this.fetchBase = Number.NaN;
+  }
+}
+
+function amoMinMax32(kind: number, a: number, b: number): number {
+  switch (kind) {
+    case 5: return a < b ? a : b;
+    case 6: return a > b ? a : b;
+    case 7: return a >>> 0 < b >>> 0 ? a : b;
+    default: return a >>> 0 > b >>> 0 ? a : b;
+  }
+}
+
+function amoMinMax64(kind: number, a: bigint, b: bigint): bigint {
+  switch (kind) {
+    case 5: return a < b ? a : b;
+    case 6: return a > b ? a : b;
+    case 7: return BigInt.asUintN(64, a) < BigInt.asUintN(64, b) ? a : b;
+    default: return BigInt.asUintN(64, a) > BigInt.asUintN(64, b) ? a : b;
+  }
+}

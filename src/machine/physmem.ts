@@ -1,0 +1,100 @@
+/*
+ * Physical RAM: one shared WebAssembly.Memory (its buffer is a
+ * SharedArrayBuffer, so vCPU workers and a later wasm translation tier see the
+ * same bytes), typed-array views for the hart's fast paths, and the cache of
+ * predecoded instructions kept per physical page.
+ *
+ * Decoded pages are invalidated precisely: every store into a page that has
+ * decoded instructions clears the slots it overlaps, so self-modifying code
+ * and loaders that write code work without fence.i on this hart. fence.i
+ * drops everything (other writers — DMA, other threads — are covered by it).
+ */
+
+import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "./memlayout.ts";
+import { ConfigError } from "../errors.ts";
+
+const WASM_PAGE = 65536;
+/** Two int32 words per 2-byte instruction slot (see src/isa/ops.ts). */
+export const DECODED_WORDS_PER_PAGE = PAGE_SIZE;
+
+export class PhysMem {
+  readonly memory: WebAssembly.Memory;
+  readonly buffer: SharedArrayBuffer;
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly i16: Int16Array;
+  readonly i32: Int32Array;
+  readonly i64: BigInt64Array;
+  readonly base = DRAM_BASE;
+  readonly size: number;
+  readonly pages: number;
+  /** Decoded instruction slots per RAM page, created when code first runs there. */
+  readonly decoded: (Int32Array | undefined)[];
+  /** 1 where decoded[page] exists: checked by every store. */
+  readonly codeMap: Uint8Array;
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < WASM_PAGE || size % WASM_PAGE !== 0) {
+      throw new ConfigError(`memory size must be a positive multiple of 64K, got ${size}`);
+    }
+    if (size > 0x8000_0000) throw new ConfigError(`memory size ${size / 2 ** 20}M exceeds popek's 2048M limit`);
+    const wasmPages = size / WASM_PAGE;
+    this.memory = new WebAssembly.Memory({ initial: wasmPages, maximum: wasmPages, shared: true });
+    this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
+    this.size = size;
+    this.u8 = new Uint8Array(this.buffer);
+    this.u16 = new Uint16Array(this.buffer);
+    this.i16 = new Int16Array(this.buffer);
+    this.i32 = new Int32Array(this.buffer);
+    this.i64 = new BigInt64Array(this.buffer);
+    this.pages = size >>> PAGE_SHIFT;
+    this.decoded = new Array<Int32Array | undefined>(this.pages);
+    this.codeMap = new Uint8Array(this.pages);
+  }
+
+  /** RAM offset of a physical address, or -1 if it is not RAM. */
+  offsetOf(pa: number): number {
+    const off = pa - DRAM_BASE;
+    return off >= 0 && off < this.size ? off : -1;
+  }
+
+  /** The decoded-instruction array for a RAM page, created empty (all slots undecoded) on first use. */
+  decodedPage(page: number): Int32Array {
+    let d = this.decoded[page];
+    if (d === undefined) {
+      d = new Int32Array(DECODED_WORDS_PER_PAGE);
+      this.decoded[page] = d;
+      this.codeMap[page] = 1;
+    }
+    return d;
+  }
+
+  /** A store of `width` bytes at RAM offset `off` hit a code page: forget the slots it overlaps. */
+  invalidateCode(off: number, width: number): void {
+    const page = off >>> PAGE_SHIFT;
+    const d = this.decoded[page];
+    if (d === undefined) return;
+    // A 4-byte instruction starting 2 bytes before the store overlaps it too.
+    const first = Math.max(0, (off & (PAGE_SIZE - 1)) - 2) & ~1;
+    const last = Math.min(PAGE_SIZE - 2, ((off & (PAGE_SIZE - 1)) + width - 1) & ~1);
+    for (let slot = first; slot <= last; slot += 2) d[slot] = 0;
+    // The last instruction of the previous page cannot reach into this one: cross-page instructions are never cached.
+  }
+
+  /** fence.i: forget every decoded instruction. */
+  flushCode(): void {
+    this.decoded.fill(undefined);
+    this.codeMap.fill(0);
+  }
+
+  /** Copies bytes into RAM at a physical address (loader use); invalidates decoded code there. */
+  writeBytes(pa: number, bytes: Uint8Array): void {
+    const off = this.offsetOf(pa);
+    if (off < 0 || off + bytes.length > this.size) throw new RangeError(`writeBytes outside RAM at 0x${pa.toString(16)}`);
+    this.u8.set(bytes, off);
+    for (let p = off >>> PAGE_SHIFT; p <= (off + bytes.length - 1) >>> PAGE_SHIFT; p++) {
+      this.decoded[p] = undefined;
+      this.codeMap[p] = 0;
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/*
+ * A direct-mapped, ASID-tagged TLB of 4 KiB pages whose frames are in RAM.
+ * The key is vpn + asid * 2^27 (a Sv39 VPN has 27 bits), so a satp write
+ * that switches ASID needs no flush; a global mapping is entered under the
+ * ASID that first used it and refilled under another. The value is the RAM
+ * offset of the frame, so a hit turns an address into a typed-array index.
+ *
+ * The hart keeps one TLB per access kind (fetch, load, store) and per
+ * translation context (S, U), so permissions are checked only at fill time:
+ * a store entry exists only for pages that are writable and already dirty.
+ */
+
+export const TLB_BITS = 10;
+export const TLB_ENTRIES = 1 << TLB_BITS;
+export const TLB_MASK = TLB_ENTRIES - 1;
+/** asid * ASID_KEY_STRIDE + vpn is an entry's key. */
+export const ASID_KEY_STRIDE = 1 << 27;
+const GLOBAL = -1;
+
+export class Tlb {
+  readonly key = new Float64Array(TLB_ENTRIES).fill(-1);
+  readonly ramOffset = new Int32Array(TLB_ENTRIES);
+  /** The entry's ASID, or GLOBAL; used only by sfence.vma. */
+  private readonly asid = new Int32Array(TLB_ENTRIES);
+  fills = 0;
+
+  fill(vpn: number, asid: number, global: boolean, ramOffset: number): void {
+    const i = vpn & TLB_MASK;
+    this.key[i] = vpn + asid * ASID_KEY_STRIDE;
+    this.ramOffset[i] = ramOffset;
+    this.asid[i] = global ? GLOBAL : asid;
+    this.fills++;
+  }
+
+  flushAll(): void {
+    this.key.fill(-1);
+  }
+
+  /** sfence.vma rs1=va: drops the entry that could hold the page, whatever its ASID. */
+  flushPage(vpn: number): void {
+    this.key[vpn & TLB_MASK] = -1;
+  }
+
+  /** sfence.vma rs2=asid: drops that ASID's non-global entries. */
+  flushAsid(asid: number): void {
+    for (let i = 0; i < TLB_ENTRIES; i++) if (this.asid[i] === asid) this.key[i] = -1;
+  }
+
+  /** sfence.vma rs1=va, rs2=asid. */
+  flushPageAsid(vpn: number, asid: number): void {
+    const i = vpn & TLB_MASK;
+    if (this.asid[i] === asid) this.key[i] = -1;
+  }
+}
