@@ -1,0 +1,60 @@
+/*
+ * The popek command line. Errors the user can act on (a bad flag, a broken
+ * image) print one line and exit 1; anything else is a bug and keeps its stack.
+ */
+
+import { Command, CommanderError } from "commander";
+import { isUserFacing } from "../errors.ts";
+import { runCommand, type RunFlags } from "./run.ts";
+import { benchCpuCommand } from "../../bench/cpu.ts";
+
+const program = new Command();
+program
+  .name("popek")
+  .description("A RISC-V virtualization lab: an RV64 machine modelled on QEMU's virt board, and a hypervisor to study on it")
+  .exitOverride()
+  .showHelpAfterError();
+
+program
+  .command("run")
+  .description("boot an image on the board (QEMU vocabulary: --bios, --kernel, --append, --initrd, --mem)")
+  .argument("[image]", "ELF or flat binary to run (like -bios none -kernel IMAGE)")
+  .option("--virt <mode>", "none: the native board, one thread", "none")
+  .option("--harts <n>", "harts on the native board (like -smp)")
+  .option("--vcpus <n>", "vCPUs under the hypervisor")
+  .option("--mem <size>", "RAM size, e.g. 128M or 1G (like -m)", "128M")
+  .option("--bios <none|path>", "firmware at 0x80000000 in M-mode, or none", "none")
+  .option("--kernel <path>", "kernel: at its ELF addresses, or 0x80200000 when flat and a firmware is given")
+  .option("--append <args>", "kernel command line (/chosen/bootargs)")
+  .option("--initrd <path>", "initial ramdisk (/chosen/linux,initrd-*)")
+  .option("--timeout <seconds>", "stop after this long; exit status 124")
+  .option("--clock <kind>", "real (wall time) or icount (deterministic, from instructions retired)", "real")
+  .action(async (image: string | undefined, flags: RunFlags) => {
+    process.exitCode = await runCommand(image, flags);
+  });
+
+const bench = program.command("bench").description("benchmarks that print ratios measured in the same run");
+bench
+  .command("cpu")
+  .description("guest MIPS on cpubench natively, and the ratio to QEMU on the same image when it is installed")
+  .option("--json", "end with one JSON line of results")
+  .option("--image <path>", "benchmark image", "guests/bin/cpubench.elf")
+  .option("--no-qemu", "skip the QEMU comparison")
+  .action(async (flags: { json?: boolean; image: string; qemu: boolean }) => {
+    process.exitCode = await benchCpuCommand(flags);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (isUserFacing(e)) {
+    process.stderr.write(`popek: ${e.message}\n`);
+    process.exitCode = 1;
+  } else {
+    throw e;
+  }
+}
+// Guest threads and stdin must not keep a finished run alive.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,191 @@
+/*
+ * The popek board: harts, RAM and the QEMU-virt devices wired together
+ * (interrupt lines, clock), plus booting: images placed as QEMU places them,
+ * the device tree at the top of RAM, a0 = hart id and a1 = the tree's address.
+ * It knows nothing about virtual machines; the hypervisor builds its own VMs.
+ */
+
+import { Clint } from "../devices/clint.ts";
+import type { InterruptSink } from "../devices/device.ts";
+import { Plic } from "../devices/plic.ts";
+import { SifiveTest, type FinisherEvent } from "../devices/sifive-test.ts";
+import { Uart16550 } from "../devices/uart16550.ts";
+import { ConfigError } from "../errors.ts";
+import { buildBoardDeviceTree, fdtAddress } from "./board-dt.ts";
+import { Bus } from "./bus.ts";
+import { InstructionClock, RealClock, type ClockKind } from "./clock.ts";
+import { Hart } from "./hart.ts";
+import { loadGuestImage, placeImage, type GuestImage } from "./image.ts";
+import * as L from "./memlayout.ts";
+import { PhysMem } from "./physmem.ts";
+import { ISA_STRING } from "./riscv.ts";
+
+/** Most harts a board may have (the PLIC has two contexts per hart within its window). */
+export const MAX_HARTS = 64;
+const A0 = 10;
+const A1 = 11;
+
+export interface BootImages {
+  /** Firmware (--bios PATH): loaded at 0x8000_0000, runs first in M-mode. */
+  readonly firmware?: Uint8Array;
+  /** The kernel or bare-metal program: at its ELF addresses, flat at 0x8000_0000 without firmware and 0x8020_0000 with. */
+  readonly kernel?: Uint8Array;
+  readonly initrd?: Uint8Array;
+  readonly append?: string;
+}
+
+export interface BoardConfig {
+  readonly harts: number;
+  readonly memSize: number;
+  readonly clock: ClockKind;
+  /** Where the UART's transmitter goes. */
+  readonly output: (byte: number) => void;
+}
+
+/** Why a board stopped running. */
+export type BoardExit =
+  | { readonly kind: "finisher"; readonly code: number }
+  | { readonly kind: "htif"; readonly code: number };
+
+export class Board {
+  readonly mem: PhysMem;
+  readonly bus = new Bus();
+  readonly harts: Hart[] = [];
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly uart: Uart16550;
+  readonly finisher: SifiveTest;
+  readonly clock: RealClock | InstructionClock;
+  /** Set by the finisher or HTIF; the run loop stops when it is. */
+  exit: BoardExit | undefined;
+  resetRequested = false;
+  /** Physical address of the HTIF tohost word, when the kernel ELF has one. */
+  tohost = -1;
+  fromhost = -1;
+  fdtAddr = 0;
+  private images: BootImages = {};
+
+  constructor(readonly config: BoardConfig) {
+    if (!Number.isInteger(config.harts) || config.harts < 1 || config.harts > MAX_HARTS) {
+      throw new ConfigError(`--harts must be between 1 and ${MAX_HARTS}, got ${config.harts}`);
+    }
+    this.mem = new PhysMem(config.memSize);
+    this.clock = config.clock === "icount" ? new InstructionClock(() => this.retired()) : new RealClock();
+    const sink: InterruptSink = {
+      setPending: (hart, bit, level) => this.harts[hart]?.csr.setHwPending(bit, level),
+    };
+    this.clint = new Clint({ harts: config.harts, clock: this.clock, sink });
+    this.plic = new Plic({ harts: config.harts, sources: L.PLIC_NUM_SOURCES, sink });
+    this.uart = new Uart16550({ irq: this.plic.irqLine(L.UART0_IRQ), output: config.output });
+    this.finisher = new SifiveTest((e) => this.finish(e));
+    this.bus.map(L.TEST_BASE, this.finisher);
+    this.bus.map(L.CLINT_BASE, this.clint);
+    this.bus.map(L.PLIC_BASE, this.plic);
+    this.bus.map(L.UART0_BASE, this.uart);
+    const env = { mem: this.mem, bus: this.bus, mtime: () => this.clint.mtime() };
+    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env));
+  }
+
+  /** Instructions retired by all harts. */
+  retired(): number {
+    let sum = 0;
+    for (const h of this.harts) sum += h.retired();
+    return sum;
+  }
+
+  /** Loads the images and resets every hart to the boot entry (QEMU's boot conventions). */
+  boot(images: BootImages): void {
+    this.images = images;
+    const mem = this.mem;
+    mem.u8.fill(0);
+    const ramEnd = L.DRAM_BASE + mem.size;
+    let entry: number;
+    let kernel: GuestImage | undefined;
+    if (images.kernel !== undefined) {
+      kernel = loadGuestImage(images.kernel, images.firmware ? L.KERNEL_BASE : L.DRAM_BASE, "kernel");
+      placeImage(kernel, mem.u8, L.DRAM_BASE, "kernel");
+      this.tohost = kernel.symbols.get("tohost") ?? -1;
+      this.fromhost = kernel.symbols.get("fromhost") ?? -1;
+    }
+    if (images.firmware !== undefined) {
+      const fw = loadGuestImage(images.firmware, L.FIRMWARE_BASE, "bios");
+      placeImage(fw, mem.u8, L.DRAM_BASE, "bios");
+      entry = fw.entry;
+    } else if (kernel !== undefined) {
+      entry = kernel.entry;
+    } else {
+      throw new ConfigError("nothing to boot: give an IMAGE, --kernel or --bios");
+    }
+    let initrd: { start: number; end: number } | undefined;
+    if (images.initrd !== undefined) {
+      // QEMU's rule (hw/riscv/boot.c): far enough above the kernel that it survives decompression,
+      // halfway into RAM on small boards, 128M above the kernel on large ones.
+      const kernelBase = kernel?.entry ?? L.DRAM_BASE;
+      const start = kernelBase + Math.min(mem.size / 2, 128 * 2 ** 20);
+      if (start + images.initrd.length > ramEnd) throw new ConfigError("initrd: does not fit in RAM (try a larger --mem)");
+      mem.writeBytes(start, images.initrd);
+      initrd = { start, end: start + images.initrd.length };
+    }
+    const dtb = buildBoardDeviceTree({
+      harts: this.harts.length,
+      ramBase: L.DRAM_BASE,
+      ramSize: mem.size,
+      isa: ISA_STRING,
+      bootargs: images.append,
+      initrd,
+    });
+    this.fdtAddr = fdtAddress(L.DRAM_BASE, mem.size, dtb.length);
+    if (this.fdtAddr < L.DRAM_BASE) throw new ConfigError("memory too small for the device tree");
+    mem.writeBytes(this.fdtAddr, dtb);
+    mem.flushCode();
+    for (const h of this.harts) {
+      h.reset(entry);
+      h.setReg(A0, h.hartId);
+      h.setReg(A1, this.fdtAddr);
+    }
+    this.exit = undefined;
+    this.resetRequested = false;
+  }
+
+  /** The finisher's events: pass/fail end the run, reset reboots with the same images. */
+  private finish(e: FinisherEvent): void {
+    if (e.kind === "reset") this.resetRequested = true;
+    else this.exit = { kind: "finisher", code: e.kind === "pass" ? 0 : e.code };
+    for (const h of this.harts) h.stop = true;
+  }
+
+  /** Reboots after a finisher reset request. */
+  rebootIfRequested(): void {
+    if (this.resetRequested) this.boot(this.images);
+  }
+
+  /**
+   * HTIF (Spike's host-target interface), for bare-metal test programs that
+   * define `tohost`: an odd value ends the run with exit code value >> 1; a
+   * console command (device 1, command 1) prints its low byte.
+   */
+  pollHtif(): void {
+    if (this.tohost < 0) return;
+    const off = this.mem.offsetOf(this.tohost);
+    if (off < 0 || (off & 7) !== 0) return;
+    const i = off >>> 2;
+    const lo = this.mem.i32[i];
+    const hi = this.mem.i32[i + 1];
+    if (lo === 0 && hi === 0) return;
+    const device = hi >>> 24;
+    const command = (hi >>> 16) & 0xff;
+    if (device === 0 && (lo & 1) === 1) {
+      // Exit code = payload >> 1; the payload is below 2^48 in practice.
+      this.exit = { kind: "htif", code: ((hi & 0xffff) * 2 ** 31 + (lo >>> 1)) % 256 };
+    } else if (device === 1 && command === 1) {
+      this.config.output(lo & 0xff);
+      const from = this.mem.offsetOf(this.fromhost);
+      if (from >= 0) {
+        this.mem.i32[from >>> 2] = 1;
+        this.mem.i32[(from >>> 2) + 1] = (1 << 24) | (1 << 16);
+      }
+    }
+    this.mem.i32[i] = 0;
+    this.mem.i32[i + 1] = 0;
+  }
+}

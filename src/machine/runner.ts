@@ -1,0 +1,94 @@
+/*
+ * Runs a board: slices of instructions per hart, interleaved in one thread
+ * (the native baseline), with devices, timers and the host's event loop
+ * served between slices. When every hart waits in wfi, the runner sleeps
+ * until the next timer deadline (real clock) or jumps to it (icount clock).
+ */
+
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { Board } from "./board.ts";
+import { InstructionClock } from "./clock.ts";
+import { runSlice } from "./hart-loop.ts";
+import * as R from "./riscv.ts";
+import { TIMEBASE_HZ } from "./memlayout.ts";
+
+export interface RunOptions {
+  /** Wall-clock limit in seconds; 0 or undefined: none. */
+  readonly timeoutSeconds?: number;
+  /** Instructions per hart per slice; default depends on the hart count. */
+  readonly slice?: number;
+  /** Polled between slices: true stops the run (e.g. Ctrl-A x on the console). */
+  readonly interrupted?: () => boolean;
+}
+
+export type RunOutcome = "finisher" | "htif" | "timeout" | "interrupted";
+
+export interface RunResult {
+  readonly outcome: RunOutcome;
+  /** The process exit status a QEMU user would expect: the guest's, or 124 on timeout. */
+  readonly exitCode: number;
+  readonly instructions: number;
+  readonly seconds: number;
+}
+
+/** How long the host keeps the event loop waiting at most, in ms (input and signals stay responsive). */
+const YIELD_EVERY_MS = 20;
+const MAX_SLEEP_MS = 20;
+
+export async function runBoard(board: Board, opts: RunOptions = {}): Promise<RunResult> {
+  const harts = board.harts;
+  const slice = opts.slice ?? (harts.length === 1 ? 100_000 : 5_000);
+  const start = performance.now();
+  const deadline = opts.timeoutSeconds ? start + opts.timeoutSeconds * 1000 : Infinity;
+  let lastYield = start;
+  const result = (outcome: RunOutcome, exitCode: number): RunResult => ({
+    outcome,
+    exitCode,
+    instructions: board.retired(),
+    seconds: (performance.now() - start) / 1000,
+  });
+
+  for (;;) {
+    let ran = false;
+    for (const h of harts) {
+      if (h.wfi) {
+        if (!h.interruptPending()) continue;
+        h.wfi = false;
+      }
+      h.takeInterrupt();
+      runSlice(h, slice);
+      ran = true;
+      if (board.exit !== undefined || board.resetRequested) break;
+    }
+    board.clint.update();
+    board.pollHtif();
+    if (board.exit !== undefined) return result(board.exit.kind, board.exit.code);
+    board.rebootIfRequested();
+    const now = performance.now();
+    if (now >= deadline) return result("timeout", 124);
+    if (opts.interrupted?.()) return result("interrupted", 0);
+    if (!ran) {
+      await idle(board);
+      lastYield = performance.now();
+    } else if (now - lastYield >= YIELD_EVERY_MS) {
+      await yieldToEventLoop();
+      lastYield = performance.now();
+    }
+  }
+}
+
+/** Every hart waits: sleep (or, on the icount clock, skip) to the next timer, letting host input in meanwhile. */
+async function idle(board: Board): Promise<void> {
+  let next = board.clint.nextDeadline();
+  for (const h of board.harts) if (h.csr.stce) next = Math.min(next, h.csr.num(R.CSR_STIMECMP));
+  const clock = board.clock;
+  if (clock instanceof InstructionClock) {
+    if (Number.isFinite(next)) {
+      clock.advanceTo(next);
+      return;
+    }
+  }
+  const waitTicks = next - board.clint.mtime();
+  const ms = Math.max(0, Math.min(MAX_SLEEP_MS, (waitTicks * 1000) / TIMEBASE_HZ));
+  await new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
