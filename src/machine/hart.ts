@@ -318,6 +318,22 @@ export class Hart implements CsrHost {
 
   // ---- loads and stores off the fast path ----
 
+  /** The loop's slow path for a load from x[rs1] + imm. */
+  loadAt(rs1: number, imm: number, width: number, pc: number): boolean {
+    const blo = this.x[rs1];
+    const lo = (blo + imm) | 0;
+    const hi = (this.x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+    return this.loadSlow(lo, hi, width, pc);
+  }
+
+  /** The loop's slow path for a store to x[rs1] + imm. */
+  storeAt(rs1: number, imm: number, width: number, vlo: number, vhi: number, pc: number): boolean {
+    const blo = this.x[rs1];
+    const lo = (blo + imm) | 0;
+    const hi = (this.x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+    return this.storeSlow(lo, hi, width, vlo, vhi, pc);
+  }
+
   /**
    * Loads `width` bytes (misaligned, MMIO, or TLB miss). Leaves the raw value
    * in valueLo/valueHi (zero-extended); false after raising a fault.

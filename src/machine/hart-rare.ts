@@ -1,0 +1,96 @@
+/*
+ * The instructions the hot loop hands off: M-extension division and high
+ * multiplies, atomics, CSR and system instructions, and traps. Keeping them
+ * out of runSlice keeps the hot function small enough for V8 to allocate its
+ * registers well (measured: see the note in hart-loop.ts).
+ *
+ * Each returns the next pc; after a trap that is the handler's address.
+ * Any of them may set hart.stop to end the slice.
+ */
+
+import type { Hart } from "./hart.ts";
+import * as R from "./riscv.ts";
+import { div64, divu64, divuw, divw, mulh64, mulhsu64, mulhu64, r64, rem64, remu64, remuw, remw } from "../isa/alu64.ts";
+
+/** Writes a 32-bit result sign-extended into rd. */
+function setW(x: Int32Array, rd: number, v: number): void {
+  x[rd] = v;
+  x[rd + 1] = v >> 31;
+}
+
+export function execRare(h: Hart, op: number, w0: number, imm: number, pc: number, len: number): number {
+  const x = h.x;
+  const rd = (w0 >>> 8) & 0xff;
+  const rs1 = (w0 >>> 16) & 0xff;
+  const rs2 = w0 >>> 24;
+  switch (op) {
+    case 1: // illegal: imm holds the instruction bits
+      h.raise(R.CAUSE_ILLEGAL_INSTRUCTION, imm >>> 0, pc);
+      return h.pc;
+    case 52: // fence.i
+      h.fenceI();
+      return pc + len;
+    case 53: // ecall
+      h.ecall(pc);
+      return h.pc;
+    case 54: // ebreak: xtval = pc, as QEMU does
+      h.raise(R.CAUSE_BREAKPOINT, pc, pc);
+      return h.pc;
+    case 56: // mulh
+    case 57: // mulhsu
+    case 58: // mulhu
+    case 59: // div
+    case 60: // divu
+    case 61: // rem
+    case 62: { // remu
+      const f = op === 56 ? mulh64 : op === 57 ? mulhsu64 : op === 58 ? mulhu64 : op === 59 ? div64 : op === 60 ? divu64 : op === 61 ? rem64 : remu64;
+      f(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]);
+      x[rd] = r64[0];
+      x[rd + 1] = r64[1];
+      return pc + len;
+    }
+    case 64: setW(x, rd, divw(x[rs1], x[rs2])); return pc + len; // divw
+    case 65: setW(x, rd, divuw(x[rs1], x[rs2])); return pc + len; // divuw
+    case 66: setW(x, rd, remw(x[rs1], x[rs2])); return pc + len; // remw
+    case 67: setW(x, rd, remuw(x[rs1], x[rs2])); return pc + len; // remuw
+    case 68: // lr.w
+    case 79: { // lr.d
+      const width = op === 68 ? 4 : 8;
+      if (!h.loadReserved(x[rs1], x[rs1 + 1], width, pc)) return h.pc;
+      x[rd] = h.valueLo;
+      x[rd + 1] = width === 4 ? h.valueLo >> 31 : h.valueHi;
+      return pc + len;
+    }
+    case 69: // sc.w
+    case 80: { // sc.d
+      if (!h.storeConditional(x[rs1], x[rs1 + 1], op === 69 ? 4 : 8, x[rs2], x[rs2 + 1], pc)) return h.pc;
+      x[rd] = h.valueLo;
+      x[rd + 1] = 0;
+      return pc + len;
+    }
+    case 70: case 71: case 72: case 73: case 74: case 75: case 76: case 77: case 78: // amo*.w
+    case 81: case 82: case 83: case 84: case 85: case 86: case 87: case 88: case 89: { // amo*.d
+      const word = op <= 78;
+      if (!h.amo(word ? op - 70 : op - 81, x[rs1], x[rs1 + 1], word ? 4 : 8, x[rs2], x[rs2 + 1], pc)) return h.pc;
+      x[rd] = h.valueLo;
+      x[rd + 1] = h.valueHi;
+      return pc + len;
+    }
+    case 90: case 91: case 92: // csrrw csrrs csrrc
+    case 93: case 94: case 95: // csrrwi csrrsi csrrci
+      return h.csrInstruction((op - 90) % 3, op >= 93, rd, rs1, imm, pc) ? pc + len : h.pc;
+    case 96: // mret
+      h.mret(pc);
+      return h.pc;
+    case 97: // sret
+      h.sret(pc);
+      return h.pc;
+    case 98: // wfi
+      return h.waitForInterrupt(pc) ? pc + len : h.pc;
+    case 99: // sfence.vma
+      return h.sfenceVma(rs1, rs2, pc) ? pc + len : h.pc;
+    default:
+      h.raise(R.CAUSE_ILLEGAL_INSTRUCTION, h.instructionBits(pc), pc);
+      return h.pc;
+  }
+}
