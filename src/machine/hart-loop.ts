@@ -360,24 +360,36 @@ export function runSlice(h: Hart, budget: number): number {
         x[rd] = x[rs1] & imm;
         po += len;
         continue;
-      case 29: // slli
-        shl64(x[rs1], x[rs1 + 1], imm);
-        x[rd] = r64[0];
-        x[rd + 1] = r64[1];
+      case 29: { // slli (imm is 0..63; JS shifts count mod 32, hence the three cases)
+        const lo = x[rs1];
+        const hi = x[rs1 + 1];
+        if (imm === 0) x[rd + 1] = hi;
+        else if (imm < 32) x[rd + 1] = (hi << imm) | (lo >>> (32 - imm));
+        else x[rd + 1] = lo << (imm - 32);
+        x[rd] = imm < 32 ? lo << imm : 0;
         po += len;
         continue;
-      case 30: // srli
-        shr64(x[rs1], x[rs1 + 1], imm);
-        x[rd] = r64[0];
-        x[rd + 1] = r64[1];
+      }
+      case 30: { // srli
+        const lo = x[rs1];
+        const hi = x[rs1 + 1];
+        if (imm === 0) x[rd] = lo;
+        else if (imm < 32) x[rd] = (lo >>> imm) | (hi << (32 - imm));
+        else x[rd] = hi >>> (imm - 32);
+        x[rd + 1] = imm < 32 ? hi >>> imm : 0;
         po += len;
         continue;
-      case 31: // srai
-        sar64(x[rs1], x[rs1 + 1], imm);
-        x[rd] = r64[0];
-        x[rd + 1] = r64[1];
+      }
+      case 31: { // srai
+        const lo = x[rs1];
+        const hi = x[rs1 + 1];
+        if (imm === 0) x[rd] = lo;
+        else if (imm < 32) x[rd] = (lo >>> imm) | (hi << (32 - imm));
+        else x[rd] = hi >> (imm - 32);
+        x[rd + 1] = imm < 32 ? hi >> imm : hi >> 31;
         po += len;
         continue;
+      }
 
       // ---- integer register-register ----
       case 32: { // add
