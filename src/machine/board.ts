@@ -64,6 +64,7 @@ export class Board {
   fromhost = -1;
   fdtAddr = 0;
   private images: BootImages = {};
+  private booted = false;
 
   constructor(readonly config: BoardConfig) {
     if (!Number.isInteger(config.harts) || config.harts < 1 || config.harts > MAX_HARTS) {
@@ -97,7 +98,9 @@ export class Board {
   boot(images: BootImages): void {
     this.images = images;
     const mem = this.mem;
-    mem.u8.fill(0);
+    // RAM starts zeroed; a reboot must not see the previous run's bytes.
+    if (this.booted) mem.u8.fill(0);
+    this.booted = true;
     const ramEnd = L.DRAM_BASE + mem.size;
     let entry: number;
     let kernel: GuestImage | undefined;
@@ -112,7 +115,8 @@ export class Board {
       placeImage(fw, mem.u8, L.DRAM_BASE, "bios");
       entry = fw.entry;
     } else if (kernel !== undefined) {
-      entry = kernel.entry;
+      // QEMU enters a -kernel image at its lowest address, not at e_entry (hw/riscv/boot.c).
+      entry = kernel.lowestAddr;
     } else {
       throw new ConfigError("nothing to boot: give an IMAGE, --kernel or --bios");
     }
@@ -120,7 +124,7 @@ export class Board {
     if (images.initrd !== undefined) {
       // QEMU's rule (hw/riscv/boot.c): far enough above the kernel that it survives decompression,
       // halfway into RAM on small boards, 128M above the kernel on large ones.
-      const kernelBase = kernel?.entry ?? L.DRAM_BASE;
+      const kernelBase = kernel?.lowestAddr ?? L.DRAM_BASE;
       const start = kernelBase + Math.min(mem.size / 2, 128 * 2 ** 20);
       if (start + images.initrd.length > ramEnd) throw new ConfigError("initrd: does not fit in RAM (try a larger --mem)");
       mem.writeBytes(start, images.initrd);
