@@ -13,7 +13,8 @@ program
   .name("popek")
   .description("A RISC-V virtualization lab: an RV64 machine modelled on QEMU's virt board, and a hypervisor to study on it")
   .exitOverride()
-  .showHelpAfterError();
+  // Usage errors are one line, like every other error (`--help` shows the usage).
+  .configureOutput({ outputError: (text, write) => write(`popek: ${text.replace(/^error: /, "")}`) });
 
 program
   .command("run")
@@ -21,7 +22,6 @@ program
   .argument("[image]", "ELF or flat binary to run (like -bios none -kernel IMAGE)")
   .option("--virt <mode>", "none: the native board, one thread", "none")
   .option("--harts <n>", "harts on the native board (like -smp)")
-  .option("--vcpus <n>", "vCPUs under the hypervisor")
   .option("--mem <size>", "RAM size, e.g. 128M or 1G (like -m)", "128M")
   .option("--bios <none|path>", "firmware at 0x80000000 in M-mode, or none", "none")
   .option("--kernel <path>", "kernel: at its ELF addresses, or 0x80200000 when flat and a firmware is given")

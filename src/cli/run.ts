@@ -13,7 +13,6 @@ import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.t
 export interface RunFlags {
   virt: string;
   harts?: string;
-  vcpus?: string;
   mem: string;
   bios: string;
   kernel?: string;
@@ -45,7 +44,6 @@ export function bootImagesFrom(image: string | undefined, flags: RunFlags): Boot
 
 export async function runCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   parseChoice("--virt", flags.virt, VIRT_MODES);
-  if (flags.vcpus !== undefined) throw new ConfigError("--vcpus applies under the hypervisor; natively use --harts N");
   const harts = flags.harts === undefined ? 1 : parseCount("--harts", flags.harts, 1, MAX_HARTS);
   const memSize = parseMemSize(flags.mem);
   const clock = parseChoice<ClockKind>("--clock", flags.clock, ["real", "icount"]);

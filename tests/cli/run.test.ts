@@ -1,0 +1,72 @@
+/*
+ * The CLI as a user meets it: the exit status is the guest's, and every bad
+ * input is one line on stderr and a non-zero status, never a stack trace.
+ */
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildElf } from "../helpers/elf-builder.ts";
+
+const POPEK = join(process.cwd(), "bin/popek.js");
+
+function popek(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [POPEK, ...args], { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "popek-cli-"));
+function file(name: string, bytes: Uint8Array): string {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+/** One line of error, no stack trace. */
+function expectOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+}
+
+describe("popek run", () => {
+  it("boots hello and exits with the guest's status 0", () => {
+    const r = popek("run", "guests/bin/hello.elf");
+    expect(r.stdout).toBe("hello from popek\n");
+    expect(r.status).toBe(0);
+  });
+
+  it("exits with the code an HTIF test program reports", () => {
+    expect(popek("run", "guests/bin/htif-fail.elf").status).toBe(3);
+  });
+
+  it("exits 124 on --timeout", () => {
+    const spin = file("spin.bin", Uint8Array.of(0x01, 0xa0)); // c.j .
+    const r = popek("run", spin, "--timeout", "0.2");
+    expect(r.status).toBe(124);
+    expect(r.stderr).toMatch(/timeout after 0.2 s/);
+  });
+});
+
+describe("bad input gets one line and a non-zero status", () => {
+  it("a missing image", () => expectOneLineError(popek("run", join(dir, "nope.elf")), /kernel: cannot read .*nope\.elf/));
+  it("a non-RISC-V ELF", () => expectOneLineError(popek("run", process.execPath), /x86-64|not RISC-V/));
+  it("a truncated ELF", () => {
+    const elf = buildElf({ entry: 0x8000_0000n, segments: [{ paddr: 0x8000_0000n, data: new Uint8Array(64) }] });
+    expectOneLineError(popek("run", file("short.elf", elf.subarray(0, 40))), /ELF|short|truncated/i);
+  });
+  it("a segment outside RAM", () => {
+    const elf = buildElf({ entry: 0x9000_0000n, segments: [{ paddr: 0x9000_0000n, data: new Uint8Array(16) }] });
+    expectOneLineError(popek("run", file("high.elf", elf), "--mem", "16M"), /outside RAM/);
+  });
+  it("an unknown flag", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--frobnicate"), /unknown option '--frobnicate'/));
+  it("an unknown command", () => expectOneLineError(popek("frobnicate"), /unknown command 'frobnicate'/));
+  it("a bad --mem", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--mem", "lots"), /--mem/));
+  it("too little memory", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--mem", "64K"), /--mem: 64K is too little/));
+  it("a bad --harts", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--harts", "0"), /--harts/));
+  it("an unsupported --virt", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "magic"), /--virt/));
+  it("nothing to run", () => expectOneLineError(popek("run"), /nothing to run/));
+});
