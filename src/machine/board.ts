@@ -72,6 +72,9 @@ export class Board {
     }
     this.mem = new PhysMem(config.memSize);
     this.clock = config.clock === "icount" ? new InstructionClock(() => this.retired()) : new RealClock();
+    // Harts first: the interrupt controllers drive their mip lines from construction on (MTIP is high at reset).
+    const env = { mem: this.mem, bus: this.bus, mtime: () => this.clint.mtime() };
+    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env));
     const sink: InterruptSink = {
       setPending: (hart, bit, level) => this.harts[hart]?.csr.setHwPending(bit, level),
     };
@@ -83,8 +86,6 @@ export class Board {
     this.bus.map(L.CLINT_BASE, this.clint);
     this.bus.map(L.PLIC_BASE, this.plic);
     this.bus.map(L.UART0_BASE, this.uart);
-    const env = { mem: this.mem, bus: this.bus, mtime: () => this.clint.mtime() };
-    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env));
   }
 
   /** Instructions retired by all harts. */
@@ -99,7 +100,12 @@ export class Board {
     this.images = images;
     const mem = this.mem;
     // RAM starts zeroed; a reboot must not see the previous run's bytes.
-    if (this.booted) mem.u8.fill(0);
+    if (this.booted) {
+      mem.u8.fill(0);
+      this.clint.reset();
+      this.plic.reset();
+      this.uart.reset();
+    }
     this.booted = true;
     const ramEnd = L.DRAM_BASE + mem.size;
     let entry: number;

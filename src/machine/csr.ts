@@ -98,6 +98,10 @@ export class CsrFile {
   num(csr: number): number {
     return pairToNumber(this.lo[csr], this.hi[csr]);
   }
+  /** A 64-bit CSR as an unsigned number (stimecmp: all ones means "never"). */
+  unsignedNum(csr: number): number {
+    return (this.hi[csr] >>> 0) * 4294967296 + (this.lo[csr] >>> 0);
+  }
   setNum(csr: number, value: number): void {
     this.lo[csr] = loOf(value);
     this.hi[csr] = hiOf(value);
@@ -149,7 +153,7 @@ export class CsrFile {
   /** Sstc: STIP follows time >= stimecmp while menvcfg.STCE is set. */
   updateStimecmp(): void {
     if (!this.stce) return;
-    const due = this.host.mtime() >= this.num(R.CSR_STIMECMP);
+    const due = this.host.mtime() >= this.unsignedNum(R.CSR_STIMECMP);
     this.mipHw = due ? this.mipHw | R.MIP_STIP : this.mipHw & ~R.MIP_STIP;
   }
 

@@ -80,7 +80,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
 /** Every hart waits: sleep (or, on the icount clock, skip) to the next timer, letting host input in meanwhile. */
 async function idle(board: Board): Promise<void> {
   let next = board.clint.nextDeadline();
-  for (const h of board.harts) if (h.csr.stce) next = Math.min(next, h.csr.num(R.CSR_STIMECMP));
+  for (const h of board.harts) if (h.csr.stce) next = Math.min(next, h.csr.unsignedNum(R.CSR_STIMECMP));
   const clock = board.clock;
   if (clock instanceof InstructionClock) {
     if (Number.isFinite(next)) {
