@@ -35,28 +35,84 @@ interface CsrRow {
 
 const ALL = -1;
 
+/**
+ * Where a CSR file keeps its state. By default plain arrays; the hypervisor
+ * passes views of a vCPU's run page (a SharedArrayBuffer) so the virtual CSR
+ * image is visible to the vCPU thread and the hypervisor alike.
+ */
+export interface CsrStorage {
+  /** Low and high words of every CSR, indexed by CSR number. */
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  /** [privilege, wired pending bits, software pending bits, spare]; written with Atomics. */
+  readonly state: Int32Array;
+  /** [mcycle offset, minstret offset]. */
+  readonly offsets: Float64Array;
+}
+
+const ST_PRIV = 0;
+const ST_MIP_HW = 1;
+const ST_MIP_SW = 2;
+
+export function newCsrStorage(): CsrStorage {
+  return { lo: new Int32Array(4096), hi: new Int32Array(4096), state: new Int32Array(4), offsets: new Float64Array(2) };
+}
+
 export class CsrFile {
-  /** Current privilege level (PRV_U, PRV_S or PRV_M). */
-  priv = R.PRV_M;
   /** Backing storage for plain CSRs, indexed by CSR number. */
-  readonly lo = new Int32Array(4096);
-  readonly hi = new Int32Array(4096);
-  /** Interrupt-pending bits driven by wires (CLINT, PLIC, Sstc comparator): MSIP, MTIP, MEIP, SEIP, STIP. */
-  mipHw = 0;
-  /** Interrupt-pending bits written by software through mip/sip: SSIP, STIP, SEIP. */
-  mipSw = 0;
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  private readonly state: Int32Array;
+  private readonly offsets: Float64Array;
   /** Result of the last read. */
   rlo = 0;
   rhi = 0;
-  /** mcycle/minstret are kept as offsets from the host's retired count, so writes are cheap. */
-  cycleOffset = 0;
-  instretOffset = 0;
 
   constructor(
     readonly hartId: number,
     readonly host: CsrHost,
+    storage: CsrStorage = newCsrStorage(),
   ) {
+    this.lo = storage.lo;
+    this.hi = storage.hi;
+    this.state = storage.state;
+    this.offsets = storage.offsets;
     this.reset();
+  }
+
+  /** Current privilege level (PRV_U, PRV_S or PRV_M). */
+  get priv(): number {
+    return this.state[ST_PRIV];
+  }
+  set priv(p: number) {
+    this.state[ST_PRIV] = p;
+  }
+  /** Interrupt-pending bits driven by wires (CLINT, PLIC, Sstc comparator): MSIP, MTIP, MEIP, SEIP, STIP. */
+  get mipHw(): number {
+    return Atomics.load(this.state, ST_MIP_HW);
+  }
+  set mipHw(v: number) {
+    Atomics.store(this.state, ST_MIP_HW, v);
+  }
+  /** Interrupt-pending bits written by software through mip/sip: SSIP, STIP, SEIP. */
+  get mipSw(): number {
+    return this.state[ST_MIP_SW];
+  }
+  set mipSw(v: number) {
+    this.state[ST_MIP_SW] = v;
+  }
+  /** mcycle/minstret are kept as offsets from the host's retired count, so writes are cheap. */
+  get cycleOffset(): number {
+    return this.offsets[0];
+  }
+  set cycleOffset(v: number) {
+    this.offsets[0] = v;
+  }
+  get instretOffset(): number {
+    return this.offsets[1];
+  }
+  set instretOffset(v: number) {
+    this.offsets[1] = v;
   }
 
   /** Power-on state (priv spec 3.4): M-mode, MIE=0, MPRV=0, misa full, everything else zero. */
@@ -144,17 +200,16 @@ export class CsrFile {
     this.hi[csr] = (this.hi[csr] & ~mh) | (hi & mh);
   }
 
-  /** Sets or clears a wired interrupt-pending bit. */
+  /** Sets or clears a wired interrupt-pending bit; atomic, as devices on another thread may drive it. */
   setHwPending(bit: number, level: boolean): void {
-    const mask = 1 << bit;
-    this.mipHw = level ? this.mipHw | mask : this.mipHw & ~mask;
+    if (level) Atomics.or(this.state, ST_MIP_HW, 1 << bit);
+    else Atomics.and(this.state, ST_MIP_HW, ~(1 << bit));
   }
 
   /** Sstc: STIP follows time >= stimecmp while menvcfg.STCE is set. */
   updateStimecmp(): void {
     if (!this.stce) return;
-    const due = this.host.mtime() >= this.unsignedNum(R.CSR_STIMECMP);
-    this.mipHw = due ? this.mipHw | R.MIP_STIP : this.mipHw & ~R.MIP_STIP;
+    this.setHwPending(R.IRQ_S_TIMER, this.host.mtime() >= this.unsignedNum(R.CSR_STIMECMP));
   }
 
   /** Name of a CSR for disassembly, traces and errors. */
@@ -292,7 +347,7 @@ define(R.CSR_MENVCFG, {
   write: (c, lo, hi) => {
     c.lo[R.CSR_MENVCFG] = lo & R.ENVCFG_FIOM;
     c.hi[R.CSR_MENVCFG] = hi & R.MENVCFG_HI_STCE;
-    if (!c.stce) c.mipHw &= ~R.MIP_STIP;
+    if (!c.stce) c.setHwPending(R.IRQ_S_TIMER, false);
     else c.updateStimecmp();
   },
 });
