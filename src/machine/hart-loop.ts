@@ -76,6 +76,7 @@ export function runSlice(h: Hart, budget: number): number {
         n++; // a fetch fault counts as a step, so a faulting handler cannot spin here forever
         base = h.pc + REFETCH;
         po = -REFETCH;
+        if (h.stop) break;
       }
       continue;
     }
@@ -99,6 +100,7 @@ export function runSlice(h: Hart, budget: number): number {
           n++;
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
         }
         continue;
       case 2: // lui
@@ -164,6 +166,7 @@ export function runSlice(h: Hart, budget: number): number {
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         x[rd] = v;
@@ -179,6 +182,7 @@ export function runSlice(h: Hart, budget: number): number {
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         x[rd] = v;
@@ -194,6 +198,7 @@ export function runSlice(h: Hart, budget: number): number {
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         x[rd] = v;
@@ -209,6 +214,7 @@ export function runSlice(h: Hart, budget: number): number {
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         x[rd] = v;
@@ -224,6 +230,7 @@ export function runSlice(h: Hart, budget: number): number {
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         x[rd] = v;
@@ -239,6 +246,7 @@ export function runSlice(h: Hart, budget: number): number {
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         x[rd] = v;
@@ -257,6 +265,7 @@ export function runSlice(h: Hart, budget: number): number {
         } else {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         po += len;
@@ -272,6 +281,7 @@ export function runSlice(h: Hart, budget: number): number {
         } else if (!h.storeAt(rs1, imm, 1, x[rs2], 0, base + po)) {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         po += len;
@@ -286,6 +296,7 @@ export function runSlice(h: Hart, budget: number): number {
         } else if (!h.storeAt(rs1, imm, 2, x[rs2], 0, base + po)) {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         po += len;
@@ -300,6 +311,7 @@ export function runSlice(h: Hart, budget: number): number {
         } else if (!h.storeAt(rs1, imm, 4, x[rs2], 0, base + po)) {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         po += len;
@@ -315,6 +327,7 @@ export function runSlice(h: Hart, budget: number): number {
         } else if (!h.storeAt(rs1, imm, 8, x[rs2], x[rs2 + 1], base + po)) {
           base = h.pc + REFETCH;
           po = -REFETCH;
+          if (h.stop) break;
           continue;
         }
         po += len;

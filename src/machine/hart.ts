@@ -9,7 +9,7 @@
  * pc is a number holding the signed 64-bit value.
  */
 
-import { CsrFile, type CsrHost } from "./csr.ts";
+import { CsrFile, type CsrHost, type CsrStorage } from "./csr.ts";
 import * as R from "./riscv.ts";
 import { enterTrap, mret, pendingInterrupt, sret } from "./trap.ts";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, accessFaultCause, walkSv39, type Access, type Translation } from "./mmu.ts";
@@ -20,6 +20,26 @@ import type { AccessWidth } from "../devices/device.ts";
 import { decodeInto } from "../isa/decode.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
 import { hiOf, loOf, pairToNumber } from "./u64.ts";
+
+/**
+ * Traps taken by software outside the model: the host plays the part of the
+ * hart's M-mode firmware (as QEMU's cpu loop returns exceptions to its
+ * caller). With a handler installed, an exception does not enter the
+ * hart's own trap vector; the handler decides what happens next.
+ */
+export interface HostTrapHandler {
+  /**
+   * Handle a trap raised at `pc`. Return true after setting hart.pc to where
+   * execution continues; false to end the slice with hart.pc = pc.
+   */
+  trap(hart: Hart, cause: number, tval: number, pc: number): boolean;
+}
+
+/** Where a hart keeps its registers and CSRs, when not in its own arrays (a vCPU's run page). */
+export interface HartStorage {
+  readonly regs?: Int32Array;
+  readonly csr?: CsrStorage;
+}
 
 /** What a hart needs from the board it sits on. */
 export interface HartEnv {
@@ -37,7 +57,9 @@ const INTERRUPT_CSRS = new Set([
 
 export class Hart implements CsrHost {
   /** Integer registers as (lo, hi) int32 pairs, plus the x0 sink at 64..65. */
-  readonly x = new Int32Array(66);
+  readonly x: Int32Array;
+  /** When set, exceptions go to this handler instead of the hart's trap vector. */
+  hostTraps: HostTrapHandler | undefined;
   pc = 0;
   readonly csr: CsrFile;
   /** Instructions retired before the current slice. */
@@ -85,8 +107,11 @@ export class Hart implements CsrHost {
   constructor(
     readonly hartId: number,
     readonly env: HartEnv,
+    storage: HartStorage = {},
   ) {
-    this.csr = new CsrFile(hartId, this);
+    this.x = storage.regs ?? new Int32Array(66);
+    if (this.x.length < 66) throw new RangeError("hart: register storage needs 66 int32 words");
+    this.csr = new CsrFile(hartId, this, storage.csr);
     this.fetchTlb = this.loadTlb = this.storeTlb = this.bareTlb;
     this.fetchDecoded = this.scratchDecoded;
     this.reset(0);
@@ -170,6 +195,15 @@ export class Hart implements CsrHost {
   /** Takes an exception at `pc`; the loop continues at this.pc. Always returns false (the access did not happen). */
   raise(cause: number, tval: number, pc: number): false {
     this.counters.traps++;
+    const host = this.hostTraps;
+    if (host !== undefined) {
+      this.pc = pc;
+      if (!host.trap(this, cause, tval, pc)) {
+        this.pc = pc;
+        this.stop = true;
+      }
+      return false;
+    }
     this.pc = enterTrap(this.csr, cause, false, tval, pc);
     return false;
   }
