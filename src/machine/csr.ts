@@ -72,12 +72,14 @@ export class CsrFile {
     readonly hartId: number,
     readonly host: CsrHost,
     storage: CsrStorage = newCsrStorage(),
+    /** False to adopt storage that already holds a CSR image (another thread's view of it). */
+    resetNow = true,
   ) {
     this.lo = storage.lo;
     this.hi = storage.hi;
     this.state = storage.state;
     this.offsets = storage.offsets;
-    this.reset();
+    if (resetNow) this.reset();
   }
 
   /** Current privilege level (PRV_U, PRV_S or PRV_M). */

@@ -1,0 +1,38 @@
+/*
+ * Exit statistics: one counter per exit reason, with KVM's names where they
+ * fit, kept in the vCPU's run page (a Float64Array) so the vCPU thread counts
+ * without messages and anyone can read them. The names appear verbatim in
+ * --stats, JSON results and the README. Each exit counter has a latency
+ * partner: the worker records every round trip to the hypervisor in an HDR
+ * histogram (see latency.ts).
+ */
+
+export const EXIT_STATS = [
+  { name: "exits", doc: "every trap from the guest (handled anywhere)" },
+  { name: "csr_exit", doc: "CSR instruction emulated against the virtual CSR file" },
+  { name: "ecall_exit", doc: "ecall from the guest (SBI call or reflected system call)" },
+  { name: "sbi_exit", doc: "SBI call served by the hypervisor (--bios hv)" },
+  { name: "xret_exit", doc: "mret/sret emulated (the guest's return from trap)" },
+  { name: "wfi_exit", doc: "wfi: the vCPU waited for a virtual interrupt" },
+  { name: "sfence_exit", doc: "sfence.vma emulated" },
+  { name: "mmio_exit_user", doc: "MMIO access from virtual U-mode, emulated by a device model" },
+  { name: "mmio_exit_kernel", doc: "MMIO access from virtual S- or M-mode, emulated by a device model" },
+  { name: "page_fault_exit", doc: "first touch of a guest RAM page: frame allocated and mapped" },
+  { name: "instr_illegal_exits", doc: "illegal instruction reflected into the guest" },
+  { name: "reflected_exceptions", doc: "exceptions reflected into the guest's trap vector (incl. illegal, ecall, faults)" },
+  { name: "injected_interrupts", doc: "virtual interrupts delivered into the guest" },
+  { name: "main_exits", doc: "exits that crossed to the hypervisor's main thread" },
+  { name: "instructions", doc: "guest instructions retired" },
+] as const;
+
+export type ExitStatName = (typeof EXIT_STATS)[number]["name"];
+
+/** Index of each counter in the run page's stats array. */
+export const STAT: Readonly<Record<ExitStatName, number>> = Object.fromEntries(
+  EXIT_STATS.map((s, i) => [s.name, i]),
+) as Record<ExitStatName, number>;
+
+/** Reads the counters out of a stats array into a plain record. */
+export function readStats(stats: Float64Array): Record<ExitStatName, number> {
+  return Object.fromEntries(EXIT_STATS.map((s, i) => [s.name, stats[i]])) as Record<ExitStatName, number>;
+}

@@ -1,0 +1,83 @@
+/*
+ * A vCPU as the exit handlers see it: its registers and pc (in the run page),
+ * its virtual hart (privilege and CSR image, also in the run page), the VM's
+ * clock, and its counters. The same object type is built on the vCPU thread
+ * and on the hypervisor's main thread over the same shared buffer, so an
+ * exit handler runs unchanged in either place (--exit-handler vcpu|main).
+ */
+
+import { CsrFile, type CsrHost } from "../machine/csr.ts";
+import { hiOf, loOf, pairToNumber } from "../machine/u64.ts";
+import type { RunPage } from "./runpage.ts";
+import { STAT, type ExitStatName } from "./stats.ts";
+
+/** The VM's time base, identical on every thread: mtime ticks (10 MHz) since the VM started. */
+export class VmClock {
+  constructor(readonly startMs: number) {}
+  static now(): number {
+    return performance.timeOrigin + performance.now();
+  }
+  mtime(): number {
+    return Math.floor((VmClock.now() - this.startMs) * 10_000);
+  }
+}
+
+export class VcpuContext implements CsrHost {
+  /** The virtual hart's CSRs; csr.priv is the virtual privilege the guest believes it runs at. */
+  readonly csr: CsrFile;
+  readonly x: Int32Array;
+  /** Instructions the guest retired before the current slice (maintained by the vCPU thread). */
+  retiredBase = 0;
+
+  /**
+   * `fresh`: reset the virtual hart (the hypervisor creating the vCPU); false
+   * to adopt the image already in the run page (the vCPU thread attaching).
+   */
+  constructor(
+    readonly hartId: number,
+    readonly page: RunPage,
+    readonly clock: VmClock,
+    fresh = true,
+  ) {
+    this.x = page.regs;
+    const storage = { lo: page.vcsrLo, hi: page.vcsrHi, state: page.vcsrState, offsets: page.vcsrOffsets };
+    this.csr = new CsrFile(hartId, this, storage, fresh);
+  }
+
+  get pc(): number {
+    return this.page.pc[0];
+  }
+  set pc(v: number) {
+    this.page.pc[0] = v;
+  }
+
+  /** xN as a signed number (exact below 2^53). */
+  reg(r: number): number {
+    return pairToNumber(this.x[2 * r], this.x[2 * r + 1]);
+  }
+  setReg(r: number, value: number): void {
+    if (r === 0) return;
+    this.x[2 * r] = loOf(value);
+    this.x[2 * r + 1] = hiOf(value);
+  }
+  setRegPair(r: number, lo: number, hi: number): void {
+    if (r === 0) return;
+    this.x[2 * r] = lo;
+    this.x[2 * r + 1] = hi;
+  }
+
+  count(stat: ExitStatName, n = 1): void {
+    this.page.stats[STAT[stat]] += n;
+  }
+
+  // ---- CsrHost: the virtual CSR file's view of time and counters ----
+  mtime(): number {
+    return this.clock.mtime();
+  }
+  retired(): number {
+    return this.page.stats[STAT.instructions];
+  }
+  translationChanged(): void {
+    // Guest paging is not virtualized yet (shadow page tables come next); satp writes are checked in exits/csr.ts.
+  }
+}
