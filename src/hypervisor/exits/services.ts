@@ -1,0 +1,50 @@
+/*
+ * What exit handlers may ask of the VM beyond their own vCPU. The
+ * hypervisor's main thread implements all of it; a vCPU thread handling
+ * exits itself (--exit-handler vcpu) implements the parts marked "any
+ * thread" and hands the rest to the main thread as an exit.
+ */
+
+/** SBI HSM hart states (SBI spec 9.1). */
+export const HSM_STARTED = 0;
+export const HSM_STOPPED = 1;
+export const HSM_START_PENDING = 2;
+export const HSM_STOP_PENDING = 3;
+export const HSM_SUSPENDED = 4;
+
+export interface VmServices {
+  /** vCPUs in the VM (any thread). */
+  readonly hartCount: number;
+  /** The VM's console (the UART's host side) — main thread. */
+  consoleWrite(bytes: Uint8Array): void;
+  /** Next byte typed into the console, or -1 — main thread. */
+  consoleRead(): number;
+  /** Guest-physical memory, for SBI calls that pass buffers (DBCN); returns undefined if [gpa, gpa+len) is not all RAM — main thread. */
+  readGuest(gpa: number, length: number): Uint8Array | undefined;
+  writeGuest(gpa: number, bytes: Uint8Array): boolean;
+  /** SRST / poweroff: stop the VM; `exitCode` becomes popek's exit status — main thread. */
+  shutdown(exitCode: number): void;
+  /** SRST reboot — main thread. */
+  reboot(): void;
+  /** HSM (any thread): a hart's state, or -1 if it does not exist. */
+  hartState(hart: number): number;
+  /** HSM hart_start: start a stopped vCPU in virtual S-mode at `start` with a0 = hart, a1 = opaque; returns an SBI error code (0 = success). */
+  hartStart(hart: number, start: number, opaque: number): number;
+  /** HSM hart_stop of the calling vCPU (any thread). */
+  hartStop(hart: number): void;
+  /** IPI (any thread): raise the virtual supervisor software interrupt (SSIP) on a vCPU. */
+  sendIpi(hart: number): void;
+  /** RFENCE (any thread): make a vCPU drop decoded instructions (remote fence.i) before it runs on. */
+  remoteFenceI(hart: number): void;
+}
+
+/** SBI error codes (SBI spec 3.2). */
+export const SBI_SUCCESS = 0;
+export const SBI_ERR_FAILED = -1;
+export const SBI_ERR_NOT_SUPPORTED = -2;
+export const SBI_ERR_INVALID_PARAM = -3;
+export const SBI_ERR_DENIED = -4;
+export const SBI_ERR_INVALID_ADDRESS = -5;
+export const SBI_ERR_ALREADY_AVAILABLE = -6;
+export const SBI_ERR_ALREADY_STARTED = -7;
+export const SBI_ERR_ALREADY_STOPPED = -8;
