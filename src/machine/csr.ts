@@ -10,6 +10,7 @@
 
 import * as R from "./riscv.ts";
 import { hiOf, loOf, pairToNumber } from "./u64.ts";
+import { X0_SINK as X0_SINK_INDEX } from "../isa/ops.ts";
 
 /** What a CSR file needs from the machine around it. */
 export interface CsrHost {
@@ -222,6 +223,50 @@ export class CsrFile {
   static exists(csr: number): boolean {
     return CSR_TABLE[csr] !== undefined;
   }
+}
+
+/** Results of executeCsrInstruction. */
+export const CSR_ILLEGAL = 0;
+export const CSR_READ_ONLY = 1;
+export const CSR_WROTE = 2;
+
+/**
+ * csrrw/csrrs/csrrc and their immediate forms (Zicsr) against a CSR file and
+ * a register file of (lo, hi) pairs. `kind`: 0 rw, 1 rs, 2 rc; `rd` and `rs1`
+ * are doubled register indices as in the predecoded format (for the
+ * immediate forms rs1 holds the doubled uimm). Used by the hart for real CSRs
+ * and by the hypervisor for a guest's virtual ones. Returns CSR_ILLEGAL (the
+ * caller raises illegal instruction; nothing changed), CSR_READ_ONLY or CSR_WROTE.
+ */
+export function executeCsrInstruction(c: CsrFile, x: Int32Array, kind: number, immediate: boolean, rd: number, rs1: number, csrNum: number): number {
+  const srcLo = immediate ? rs1 >>> 1 : x[rs1];
+  const srcHi = immediate ? 0 : x[rs1 + 1];
+  // csrrs/csrrc with rs1=x0 (or uimm 0) do not write, so they may read read-only CSRs.
+  const writes = kind === 0 || rs1 !== 0;
+  if (!c.allowed(csrNum, writes)) return CSR_ILLEGAL;
+  let oldLo = 0;
+  let oldHi = 0;
+  // csrrw with rd=x0 does not read (no read side effects).
+  if (kind !== 0 || rd !== X0_SINK_INDEX) {
+    c.read(csrNum);
+    oldLo = c.rlo;
+    oldHi = c.rhi;
+  }
+  if (writes) {
+    let lo = srcLo;
+    let hi = srcHi;
+    if (kind === 1) {
+      lo = oldLo | srcLo;
+      hi = oldHi | srcHi;
+    } else if (kind === 2) {
+      lo = oldLo & ~srcLo;
+      hi = oldHi & ~srcHi;
+    }
+    c.write(csrNum, lo, hi);
+  }
+  x[rd] = oldLo;
+  x[rd + 1] = oldHi;
+  return writes ? CSR_WROTE : CSR_READ_ONLY;
 }
 
 // ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@
  * pc is a number holding the signed 64-bit value.
  */
 
-import { CsrFile, type CsrHost, type CsrStorage } from "./csr.ts";
+import { CSR_ILLEGAL, CSR_WROTE, CsrFile, executeCsrInstruction, type CsrHost, type CsrStorage } from "./csr.ts";
 import * as R from "./riscv.ts";
 import { enterTrap, mret, pendingInterrupt, sret } from "./trap.ts";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, accessFaultCause, walkSv39, type Access, type Translation } from "./mmu.ts";
@@ -603,35 +603,9 @@ export class Hart implements CsrHost {
 
   /** csrrw/csrrs/csrrc and their immediate forms (Zicsr): kind 0 rw, 1 rs, 2 rc. */
   csrInstruction(kind: number, immediate: boolean, rd: number, rs1: number, csrNum: number, pc: number): boolean {
-    const c = this.csr;
-    const x = this.x;
-    const srcLo = immediate ? rs1 >>> 1 : x[rs1];
-    const srcHi = immediate ? 0 : x[rs1 + 1];
-    // csrrs/csrrc with rs1=x0 (or uimm 0) do not write, so they may read read-only CSRs.
-    const writes = kind === 0 || rs1 !== 0;
-    if (!c.allowed(csrNum, writes)) return this.illegal(pc);
-    let oldLo = 0;
-    let oldHi = 0;
-    if (kind !== 0 || rd !== 64) {
-      c.read(csrNum);
-      oldLo = c.rlo;
-      oldHi = c.rhi;
-    }
-    if (writes) {
-      let lo = srcLo;
-      let hi = srcHi;
-      if (kind === 1) {
-        lo = oldLo | srcLo;
-        hi = oldHi | srcHi;
-      } else if (kind === 2) {
-        lo = oldLo & ~srcLo;
-        hi = oldHi & ~srcHi;
-      }
-      c.write(csrNum, lo, hi);
-      if (INTERRUPT_CSRS.has(csrNum)) this.stop = true;
-    }
-    x[rd] = oldLo;
-    x[rd + 1] = oldHi;
+    const result = executeCsrInstruction(this.csr, this.x, kind, immediate, rd, rs1, csrNum);
+    if (result === CSR_ILLEGAL) return this.illegal(pc);
+    if (result === CSR_WROTE && INTERRUPT_CSRS.has(csrNum)) this.stop = true;
     return true;
   }
 
