@@ -11,8 +11,9 @@
  *   exit*        written by the worker before posting EXIT
  *   vcsr*        the virtual hart's CSR image: the worker's exit handler
  *                (--exit-handler vcpu) or the hypervisor, whoever holds the vCPU
- *   irq          virtual interrupt lines, set by the hypervisor's devices at
- *                any time with Atomics.or/and (the vCPU samples it between slices)
+ *   vcsrState[1] virtual interrupt lines (mipHw), set by the hypervisor's devices
+ *                at any time with Atomics.or/and; then `wake` is bumped and notified
+ *   ipi          SBI IPIs from other vCPUs, folded into mip.SSIP by the vCPU
  *   control      requests from the hypervisor (pause, stop, start): Atomics
  *   stats        counters written by the worker, read by anyone
  */
@@ -29,7 +30,10 @@ interface FieldSpec {
 export const RUN_PAGE_FIELDS = [
   { name: "state", kind: "i32", count: 1 },
   { name: "control", kind: "i32", count: 1 },
-  { name: "irq", kind: "i32", count: 1 },
+  // Bumped (Atomics.add + notify) by anyone who makes a virtual interrupt pending; a vCPU in wfi sleeps on it.
+  { name: "wake", kind: "i32", count: 1 },
+  // SBI IPIs not yet folded into the virtual mip.SSIP.
+  { name: "ipi", kind: "i32", count: 1 },
   { name: "waitPolicy", kind: "i32", count: 1 },
   // The x registers as (lo, hi) int32 pairs, plus the hart's x0 sink (see src/isa/ops.ts).
   { name: "regs", kind: "i32", count: 66 },
@@ -100,7 +104,8 @@ export class RunPage {
   readonly buffer: SharedArrayBuffer;
   readonly state: Int32Array;
   readonly control: Int32Array;
-  readonly irq: Int32Array;
+  readonly wake: Int32Array;
+  readonly ipi: Int32Array;
   readonly regs: Int32Array;
   readonly pc: Float64Array;
   readonly exit: Int32Array;
@@ -122,7 +127,8 @@ export class RunPage {
     if (this.buffer.byteLength < RUN_PAGE_BYTES) throw new RangeError("run page buffer too small");
     this.state = this.i32("state");
     this.control = this.i32("control");
-    this.irq = this.i32("irq");
+    this.wake = this.i32("wake");
+    this.ipi = this.i32("ipi");
     this.waitPolicy = this.i32("waitPolicy");
     this.regs = this.i32("regs");
     this.pc = this.f64("pc");

@@ -29,8 +29,8 @@ import { hiOf, loOf, pairToNumber } from "./u64.ts";
  */
 export interface HostTrapHandler {
   /**
-   * Handle a trap raised at `pc`. Return true after setting hart.pc to where
-   * execution continues; false to end the slice with hart.pc = pc.
+   * Handle a trap raised at `pc` (hart.pc is pc on entry). Return true to go
+   * on running at hart.pc, false to end the slice there.
    */
   trap(hart: Hart, cause: number, tval: number, pc: number): boolean;
 }
@@ -198,10 +198,7 @@ export class Hart implements CsrHost {
     const host = this.hostTraps;
     if (host !== undefined) {
       this.pc = pc;
-      if (!host.trap(this, cause, tval, pc)) {
-        this.pc = pc;
-        this.stop = true;
-      }
+      if (!host.trap(this, cause, tval, pc)) this.stop = true;
       return false;
     }
     this.pc = enterTrap(this.csr, cause, false, tval, pc);

@@ -33,13 +33,15 @@ export class PhysMem {
   /** 1 where decoded[page] exists: checked by every store. */
   readonly codeMap: Uint8Array;
 
-  constructor(size: number) {
+  /** New RAM of `size` bytes, or — given `memory` — a view of existing RAM (another thread's). */
+  constructor(size: number, memory?: WebAssembly.Memory) {
     if (!Number.isInteger(size) || size < WASM_PAGE || size % WASM_PAGE !== 0) {
       throw new ConfigError(`memory size must be a positive multiple of 64K, got ${size}`);
     }
     if (size > 0x8000_0000) throw new ConfigError(`memory size ${size / 2 ** 20}M exceeds popek's 2048M limit`);
     const wasmPages = size / WASM_PAGE;
-    this.memory = new WebAssembly.Memory({ initial: wasmPages, maximum: wasmPages, shared: true });
+    this.memory = memory ?? new WebAssembly.Memory({ initial: wasmPages, maximum: wasmPages, shared: true });
+    if (this.memory.buffer.byteLength !== size) throw new RangeError("PhysMem: memory size mismatch");
     this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
     this.size = size;
     this.u8 = new Uint8Array(this.buffer);

@@ -1,0 +1,43 @@
+/*
+ * CSR instructions executed by the guest. In the hart's real U-mode every
+ * access to an S- or M-level CSR (and to counters, which the hypervisor keeps
+ * disabled in the real mcounteren) is an illegal instruction; the hypervisor
+ * executes the instruction against the virtual CSR file instead, with the
+ * virtual privilege's access rules and the same WARL legalisation as the
+ * machine (src/machine/csr.ts is shared).
+ */
+
+import { CSR_ILLEGAL, CSR_WROTE, executeCsrInstruction } from "../../machine/csr.ts";
+import * as R from "../../machine/riscv.ts";
+import type { VcpuContext } from "../vcpu-context.ts";
+import { reflectException } from "./reflect.ts";
+import type { DecodedTrap } from "./decode-trap.ts";
+
+export const CSR_OK = 0;
+export const CSR_REFLECTED = 1;
+/** The guest enabled Sv39 from virtual S-mode: not virtualized until shadow page tables exist. */
+export const CSR_PAGING_UNSUPPORTED = 2;
+
+/** Emulates the CSR instruction `t` at `pc`; advances pc or reflects illegal instruction. */
+export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number): number {
+  const c = ctx.csr;
+  ctx.count("csr_exit");
+  const satpLo = c.lo[R.CSR_SATP];
+  const satpHi = c.hi[R.CSR_SATP];
+  const result = executeCsrInstruction(c, ctx.x, t.csrKind, t.csrImmediate, t.rd, t.rs1, t.csr);
+  if (result === CSR_ILLEGAL) {
+    ctx.count("instr_illegal_exits");
+    reflectException(ctx, R.CAUSE_ILLEGAL_INSTRUCTION, t.insn >>> 0, pc);
+    return CSR_REFLECTED;
+  }
+  // Guest paging is not virtualized yet. satp is WARL and Bare-only is a legal implementation, so a
+  // write of MODE=Sv39 is undone (an M-mode probe sees Bare and moves on); from virtual S-mode — an
+  // OS turning paging on — the VM stops with a clear message instead of running untranslated.
+  if (t.csr === R.CSR_SATP && result === CSR_WROTE && c.hi[R.CSR_SATP] >>> 28 === R.SATP_MODE_SV39) {
+    c.lo[R.CSR_SATP] = satpLo;
+    c.hi[R.CSR_SATP] = satpHi;
+    if (c.priv === R.PRV_S) return CSR_PAGING_UNSUPPORTED;
+  }
+  ctx.pc = pc + t.length;
+  return CSR_OK;
+}

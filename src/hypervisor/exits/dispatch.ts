@@ -1,0 +1,144 @@
+/*
+ * Every trap from the guest is a VM exit; this is where the hypervisor
+ * decides what it means. The same dispatcher runs on the vCPU thread (which
+ * handles what it can: CSRs, xRET, wfi, SBI timer/IPI, reflections — as KVM
+ * does in the kernel) and on the main thread (everything, including device
+ * MMIO and first touches of guest RAM — as QEMU does in user space).
+ *
+ *   real trap (hart in U-mode)       meaning for the guest
+ *   ------------------------------   -----------------------------------------
+ *   illegal instruction: csr*        CSR access at the virtual privilege
+ *                        mret/sret   the guest's return from trap
+ *                        wfi         wait for a virtual interrupt
+ *                        sfence.vma  TLB maintenance
+ *                        other       a real illegal instruction: reflect
+ *   ecall                            SBI call (virtual S, --bios hv), else
+ *                                    reflect as ecall from the virtual privilege
+ *   page fault, RAM address          first touch: map a frame, retry
+ *   page fault, elsewhere            MMIO: a device model does the access
+ *   anything else                    reflect into the guest
+ */
+
+import * as R from "../../machine/riscv.ts";
+import type { VcpuContext } from "../vcpu-context.ts";
+import { CSR_PAGING_UNSUPPORTED, emulateCsr } from "./csr.ts";
+import { decodeTrap, TRAP_CSR, TRAP_MRET, TRAP_SFENCE_VMA, TRAP_SRET, TRAP_WFI } from "./decode-trap.ts";
+import { reflectException } from "./reflect.ts";
+import { handleSbi, sbiNeedsMainThread } from "./sbi.ts";
+import type { VmServices } from "./services.ts";
+import { emulateMret, emulateSfenceVma, emulateSret, emulateWfi } from "./system.ts";
+
+/** Keep running at ctx.pc. */
+export const EXIT_CONTINUE = 0;
+/** Wait until a virtual interrupt is pending, then run at ctx.pc. */
+export const EXIT_WAIT = 1;
+/** Only the main thread can handle this exit. */
+export const EXIT_TO_MAIN = 2;
+/** Stop the VM; the reason is in dispatcher.stopReason. */
+export const EXIT_STOP = 3;
+
+/** What only the hypervisor's main thread can do. */
+export interface MainThreadExits {
+  /** Maps the guest RAM page holding gpa; false if gpa is not RAM. */
+  mapRam(gpa: number): boolean;
+  /** Performs the load/store at `pc` (bits `insn`) to the MMIO address gpa; false if it is no plain access or nothing answers there. */
+  mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean;
+}
+
+const A7 = 17;
+const A6 = 16;
+
+export class TrapDispatcher {
+  stopReason = "";
+
+  constructor(
+    readonly ctx: VcpuContext,
+    /** SBI comes from the hypervisor (--bios hv): an ecall from virtual S is an SBI call. */
+    readonly sbiByHypervisor: boolean,
+    readonly vm: VmServices,
+    /** Present on the main thread only. */
+    readonly main: MainThreadExits | undefined,
+  ) {}
+
+  /** Handles one trap raised at `pc`; `insn` holds the trapping instruction's bits where the cause needs them. */
+  dispatch(cause: number, tval: number, pc: number, insn: number): number {
+    const ctx = this.ctx;
+    switch (cause) {
+      case R.CAUSE_ILLEGAL_INSTRUCTION:
+        return this.privileged(tval, pc);
+      case R.CAUSE_ECALL_U:
+        return this.ecall(pc);
+      case R.CAUSE_FETCH_PAGE_FAULT:
+      case R.CAUSE_LOAD_PAGE_FAULT:
+      case R.CAUSE_STORE_PAGE_FAULT:
+        return this.pageFault(cause, tval, pc, insn);
+      default:
+        reflectException(ctx, cause, tval, pc);
+        return EXIT_CONTINUE;
+    }
+  }
+
+  private privileged(insn: number, pc: number): number {
+    const ctx = this.ctx;
+    const t = decodeTrap(insn);
+    switch (t.kind) {
+      case TRAP_CSR:
+        if (emulateCsr(ctx, t, pc) === CSR_PAGING_UNSUPPORTED) {
+          this.stopReason =
+            `hart ${ctx.hartId}: the guest enabled Sv39 paging (satp write at pc 0x${pc.toString(16)}); ` +
+            "guest paging is not yet supported under --virt trap (shadow page tables arrive with the memory milestone)";
+          return EXIT_STOP;
+        }
+        return EXIT_CONTINUE;
+      case TRAP_MRET:
+        emulateMret(ctx, t, pc);
+        return EXIT_CONTINUE;
+      case TRAP_SRET:
+        emulateSret(ctx, t, pc);
+        return EXIT_CONTINUE;
+      case TRAP_WFI:
+        return emulateWfi(ctx, t, pc) ? EXIT_WAIT : EXIT_CONTINUE;
+      case TRAP_SFENCE_VMA:
+        emulateSfenceVma(ctx, t, pc);
+        return EXIT_CONTINUE;
+      default:
+        ctx.count("instr_illegal_exits");
+        reflectException(ctx, R.CAUSE_ILLEGAL_INSTRUCTION, insn >>> 0, pc);
+        return EXIT_CONTINUE;
+    }
+  }
+
+  private ecall(pc: number): number {
+    const ctx = this.ctx;
+    const priv = ctx.csr.priv;
+    if (this.sbiByHypervisor && priv === R.PRV_S) {
+      if (this.main === undefined && sbiNeedsMainThread(ctx.x[2 * A7], ctx.x[2 * A6])) return EXIT_TO_MAIN;
+      ctx.count("ecall_exit");
+      handleSbi(ctx, this.vm, pc);
+      return EXIT_CONTINUE;
+    }
+    // A system call of the guest's own process (or an M-mode ecall): the guest kernel handles it.
+    ctx.count("ecall_exit");
+    reflectException(ctx, R.CAUSE_ECALL_U + priv, 0, pc);
+    return EXIT_CONTINUE;
+  }
+
+  private pageFault(cause: number, gpa: number, pc: number, insn: number): number {
+    const ctx = this.ctx;
+    if (this.main === undefined) return EXIT_TO_MAIN;
+    if (this.main.mapRam(gpa)) {
+      ctx.count("page_fault_exit");
+      ctx.pc = pc; // retry the access, now mapped
+      return EXIT_CONTINUE;
+    }
+    if (cause !== R.CAUSE_FETCH_PAGE_FAULT && this.main.mmio(ctx, gpa, insn, pc)) {
+      ctx.count(ctx.csr.priv === R.PRV_U ? "mmio_exit_user" : "mmio_exit_kernel");
+      return EXIT_CONTINUE;
+    }
+    // Nothing there: the access fault real hardware would raise (priv spec 3.7: PMA violation).
+    const accessFault =
+      cause === R.CAUSE_FETCH_PAGE_FAULT ? R.CAUSE_FETCH_ACCESS : cause === R.CAUSE_LOAD_PAGE_FAULT ? R.CAUSE_LOAD_ACCESS : R.CAUSE_STORE_ACCESS;
+    reflectException(ctx, accessFault, gpa, pc);
+    return EXIT_CONTINUE;
+  }
+}

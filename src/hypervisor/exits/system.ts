@@ -1,0 +1,62 @@
+/*
+ * The privileged instructions other than CSR accesses, emulated with the
+ * virtual hart's privilege and its mstatus trap bits (TSR, TW, TVM: priv
+ * spec 3.1.6.5): mret and sret (the guest's return from trap — the second
+ * half of every reflected trap), wfi, sfence.vma.
+ */
+
+import * as R from "../../machine/riscv.ts";
+import { mret, sret } from "../../machine/trap.ts";
+import type { VcpuContext } from "../vcpu-context.ts";
+import { reflectException } from "./reflect.ts";
+import type { DecodedTrap } from "./decode-trap.ts";
+
+function illegal(ctx: VcpuContext, t: DecodedTrap, pc: number): false {
+  ctx.count("instr_illegal_exits");
+  reflectException(ctx, R.CAUSE_ILLEGAL_INSTRUCTION, t.insn >>> 0, pc);
+  return false;
+}
+
+/** mret: only from virtual M. */
+export function emulateMret(ctx: VcpuContext, t: DecodedTrap, pc: number): void {
+  if (ctx.csr.priv !== R.PRV_M) {
+    illegal(ctx, t, pc);
+    return;
+  }
+  ctx.count("xret_exit");
+  ctx.pc = mret(ctx.csr);
+}
+
+/** sret: from virtual S (unless TSR) or M. */
+export function emulateSret(ctx: VcpuContext, t: DecodedTrap, pc: number): void {
+  const c = ctx.csr;
+  if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TSR) !== 0)) {
+    illegal(ctx, t, pc);
+    return;
+  }
+  ctx.count("xret_exit");
+  ctx.pc = sret(c);
+}
+
+/** wfi: returns true when the vCPU should now wait for a virtual interrupt (pc already advanced). */
+export function emulateWfi(ctx: VcpuContext, t: DecodedTrap, pc: number): boolean {
+  const c = ctx.csr;
+  if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TW) !== 0)) return illegal(ctx, t, pc);
+  ctx.count("wfi_exit");
+  ctx.pc = pc + t.length;
+  return true;
+}
+
+/**
+ * sfence.vma: nothing to flush yet — guest paging is not virtualized, and the
+ * hart's own TLB holds only the hypervisor's guest-physical mappings.
+ */
+export function emulateSfenceVma(ctx: VcpuContext, t: DecodedTrap, pc: number): void {
+  const c = ctx.csr;
+  if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TVM) !== 0)) {
+    illegal(ctx, t, pc);
+    return;
+  }
+  ctx.count("sfence_exit");
+  ctx.pc = pc + t.length;
+}
