@@ -20,15 +20,19 @@ program
   .command("run")
   .description("boot an image on the board (QEMU vocabulary: --bios, --kernel, --append, --initrd, --mem)")
   .argument("[image]", "ELF or flat binary to run (like -bios none -kernel IMAGE)")
-  .option("--virt <mode>", "none: the native board, one thread", "none")
+  .option("--virt <mode>", "none: the native board, one thread; trap: deprivileged under the trap-and-emulate hypervisor", "none")
   .option("--harts <n>", "harts on the native board (like -smp)")
+  .option("--vcpus <n>", "vCPUs under --virt trap, one worker thread each")
   .option("--mem <size>", "RAM size, e.g. 128M or 1G (like -m)", "128M")
-  .option("--bios <none|path>", "firmware at 0x80000000 in M-mode, or none", "none")
+  .option("--bios <hv|none|path>", "firmware at 0x80000000 in M-mode, none, or (under --virt trap, the default there) hv: SBI from the hypervisor")
   .option("--kernel <path>", "kernel: at its ELF addresses, or 0x80200000 when flat and a firmware is given")
   .option("--append <args>", "kernel command line (/chosen/bootargs)")
   .option("--initrd <path>", "initial ramdisk (/chosen/linux,initrd-*)")
   .option("--timeout <seconds>", "stop after this long; exit status 124")
   .option("--clock <kind>", "real (wall time) or icount (deterministic, from instructions retired)", "real")
+  .option("--wait <policy>", "how a vCPU waits for the hypervisor: spin, block (Atomics.wait) or poll (spin, then block)", "poll")
+  .option("--exit-handler <place>", "where exits are handled: main (every exit crosses to the main thread) or vcpu (CSR, xRET, SBI timer/IPI, reflections on the vCPU thread)", "main")
+  .option("--stats", "print the exit table when the VM stops (--virt trap)")
   .action(async (image: string | undefined, flags: RunFlags) => {
     process.exitCode = await runCommand(image, flags);
   });

@@ -1,5 +1,6 @@
 /*
- * `popek run`: boot an image on the native board (--virt none), QEMU style.
+ * `popek run`: boot an image, QEMU style — on the native board (--virt none)
+ * or deprivileged under the trap-and-emulate hypervisor (--virt trap).
  */
 
 import { ConfigError } from "../errors.ts";
@@ -9,28 +10,40 @@ import { readImageFile } from "../machine/image.ts";
 import { runBoard, type RunResult } from "../machine/runner.ts";
 import { attachConsole, stdoutSink } from "./console.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
+import { runTrapCommand } from "./run-trap.ts";
 
 export interface RunFlags {
   virt: string;
   harts?: string;
+  vcpus?: string;
   mem: string;
-  bios: string;
+  bios?: string;
   kernel?: string;
   append?: string;
   initrd?: string;
   timeout?: string;
   clock: string;
+  wait: string;
+  exitHandler: string;
+  stats?: boolean;
 }
 
-export const VIRT_MODES = ["none"] as const;
+export const VIRT_MODES = ["none", "trap"] as const;
 
-/** Turns the command line into boot images and a board configuration. */
-export function bootImagesFrom(image: string | undefined, flags: RunFlags): BootImages {
+/** The kernel image path: IMAGE or --kernel. */
+export function kernelPathFrom(image: string | undefined, flags: RunFlags): string | undefined {
   if (image !== undefined && flags.kernel !== undefined) {
     throw new ConfigError("give the image either as IMAGE or as --kernel, not both");
   }
-  const kernelPath = image ?? flags.kernel;
-  const firmware = flags.bios === "none" ? undefined : readImageFile(flags.bios, "bios");
+  return image ?? flags.kernel;
+}
+
+/** Turns the command line into the native board's boot images. */
+export function bootImagesFrom(image: string | undefined, flags: RunFlags): BootImages {
+  const kernelPath = kernelPathFrom(image, flags);
+  const bios = flags.bios ?? "none";
+  if (bios === "hv") throw new ConfigError("--bios hv: the hypervisor's SBI exists only under --virt trap");
+  const firmware = bios === "none" ? undefined : readImageFile(bios, "bios");
   if (kernelPath === undefined && firmware === undefined) {
     throw new ConfigError("nothing to run: give an IMAGE (or --kernel PATH, or --bios PATH)");
   }
@@ -43,7 +56,10 @@ export function bootImagesFrom(image: string | undefined, flags: RunFlags): Boot
 }
 
 export async function runCommand(image: string | undefined, flags: RunFlags): Promise<number> {
-  parseChoice("--virt", flags.virt, VIRT_MODES);
+  const virt = parseChoice("--virt", flags.virt, VIRT_MODES);
+  if (virt === "trap") return runTrapCommand(image, flags);
+  if (flags.vcpus !== undefined) throw new ConfigError("--vcpus applies under --virt trap; the native board takes --harts N");
+  if (flags.stats) throw new ConfigError("--stats reports VM exits: it applies under --virt trap");
   const harts = flags.harts === undefined ? 1 : parseCount("--harts", flags.harts, 1, MAX_HARTS);
   const memSize = parseMemSize(flags.mem);
   const clock = parseChoice<ClockKind>("--clock", flags.clock, ["real", "icount"]);

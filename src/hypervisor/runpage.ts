@@ -93,8 +93,17 @@ export const VCPU_STOPPED = 2;
 /** Bits of the control word. */
 export const CONTROL_PAUSE = 1 << 0;
 export const CONTROL_STOP = 1 << 1;
-/** Set by HSM hart_start: a stopped secondary vCPU may run. */
+/** Set by HSM hart_start (and at boot for running harts): the vCPU may run. */
 export const CONTROL_STARTED = 1 << 2;
+/** A remote fence.i: the vCPU drops its decoded instructions before running on. */
+export const CONTROL_FENCE_I = 1 << 3;
+
+/** Exit reasons the vCPU posts (RunPage.exit[EXIT_REASON]). */
+export const REASON_TRAP = 1;
+export const REASON_INTERRUPT = 2;
+/** The hypervisor's answers, written into the same slot before it resumes the vCPU. */
+export const RESUME_RUN = 0;
+export const RESUME_WAIT = 1;
 
 type I32Field = Extract<(typeof RUN_PAGE_FIELDS)[number], { kind: "i32" }>["name"];
 type F64Field = Extract<(typeof RUN_PAGE_FIELDS)[number], { kind: "f64" }>["name"];

@@ -1,0 +1,85 @@
+/*
+ * The hypervisor: machine memory, the VMs, and the main thread's service
+ * loop, which handles exits from every vCPU of every VM.
+ *
+ * The loop never blocks the main thread's event loop for long: timers,
+ * stdin, comlink replies and the CLI's own work run in between. How it
+ * waits for the next exit follows the VMs' policy: with any `spin` VM it
+ * polls the run pages continuously (and yields every millisecond); otherwise
+ * it sleeps on the doorbell with Atomics.waitAsync, which every vCPU bumps
+ * when it posts an exit.
+ */
+
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { FrameAllocator } from "./frames.ts";
+import { Vm, type VmConfig } from "./vm.ts";
+
+/** How often device timers (the CLINT comparators) are serviced, in ms. */
+const TICK_MS = 0.5;
+/** How long the spinning loop runs before letting the event loop in, in ms. */
+const SPIN_YIELD_MS = 1;
+/** Longest doorbell sleep, in ms (timers still tick while nobody exits). */
+const DOORBELL_SLEEP_MS = 1;
+
+export interface HypervisorOptions {
+  /** Bytes of machine memory shared by all VMs (their RAM, lazily, and their page tables). */
+  readonly machineMemory: number;
+}
+
+export class Hypervisor {
+  readonly frames: FrameAllocator;
+  readonly vms: Vm[] = [];
+  /** Bumped by every vCPU that posts an exit to the main thread. */
+  readonly doorbell = new SharedArrayBuffer(4);
+  private readonly doorbellWord = new Int32Array(this.doorbell);
+  private serving: Promise<void> | undefined;
+
+  constructor(opts: HypervisorOptions) {
+    this.frames = new FrameAllocator(opts.machineMemory);
+  }
+
+  /** Creates and boots a VM (its vCPUs start with start()). */
+  createVm(config: VmConfig): Vm {
+    const vm = new Vm(config, this.frames, this.doorbell);
+    this.vms.push(vm);
+    void vm.result.then(() => {
+      const i = this.vms.indexOf(vm);
+      if (i >= 0) this.vms.splice(i, 1);
+    });
+    return vm;
+  }
+
+  /** Starts a VM's vCPUs and makes sure the service loop runs. */
+  start(vm: Vm): void {
+    vm.start();
+    this.serving ??= this.serve().finally(() => (this.serving = undefined));
+  }
+
+  private async serve(): Promise<void> {
+    let lastTick = 0;
+    let lastYield = performance.now();
+    while (this.vms.some((vm) => vm.running)) {
+      let handled = 0;
+      for (const vm of this.vms) if (vm.running) handled += vm.serve();
+      const now = performance.now();
+      if (now - lastTick >= TICK_MS) {
+        for (const vm of this.vms) if (vm.running) vm.tick();
+        lastTick = now;
+      }
+      if (handled > 0 && now - lastYield < SPIN_YIELD_MS) continue;
+      if (handled > 0 || this.vms.some((vm) => vm.config.wait === "spin")) {
+        if (now - lastYield >= SPIN_YIELD_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
+        continue;
+      }
+      // Nothing to do and nobody spinning: sleep until a vCPU rings (or a timer is due).
+      const seen = Atomics.load(this.doorbellWord, 0);
+      if (this.vms.some((vm) => vm.running && vm.serve() > 0)) continue;
+      const wait = Atomics.waitAsync(this.doorbellWord, 0, seen, DOORBELL_SLEEP_MS);
+      if (wait.async) await wait.value;
+      lastYield = performance.now();
+    }
+  }
+}

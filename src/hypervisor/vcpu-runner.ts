@@ -1,0 +1,284 @@
+/*
+ * The vCPU thread's loop: the machine's hart running guest code in real
+ * U-mode over machine memory, translated by the VM's guest-physical table.
+ * Every trap reaches the hart's host trap handler (this runner): handled
+ * here when --exit-handler vcpu allows it, otherwise written into the run
+ * page as an exit for the hypervisor's main thread. Between slices the loop
+ * samples virtual interrupts (device lines, IPIs, timers) and delivers them.
+ *
+ * The loop is an explicit state machine: Stopped (waiting for HSM start) →
+ * Running ⇄ Exit (waiting for the hypervisor) / Halted (wfi) → Finished.
+ */
+
+import * as hdr from "hdr-histogram-js";
+import { Bus } from "../machine/bus.ts";
+import { runSlice } from "../machine/hart-loop.ts";
+import { Hart, type HostTrapHandler } from "../machine/hart.ts";
+import { PhysMem } from "../machine/physmem.ts";
+import * as R from "../machine/riscv.ts";
+import { pendingInterrupt } from "../machine/trap.ts";
+import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher } from "./exits/dispatch.ts";
+import { injectPendingInterrupt, interruptWaiting } from "./exits/reflect.ts";
+import type { VmServices } from "./exits/services.ts";
+import { Peers } from "./peers.ts";
+import * as P from "./runpage.ts";
+import { STAT } from "./stats.ts";
+import { VcpuContext, VmClock } from "./vcpu-context.ts";
+import { WAIT_SPIN, waitWhile } from "./wait.ts";
+
+export interface VcpuConfig {
+  readonly hartId: number;
+  readonly memory: WebAssembly.Memory;
+  readonly memorySize: number;
+  /** Run pages of every vCPU of the VM, by hart id. */
+  readonly pages: readonly SharedArrayBuffer[];
+  /** The hypervisor's doorbell: bumped with every exit posted to the main thread. */
+  readonly doorbell: SharedArrayBuffer;
+  readonly vmStartMs: number;
+  readonly satpLo: number;
+  readonly satpHi: number;
+  readonly ramBase: number;
+  readonly ramSize: number;
+  readonly sbiByHypervisor: boolean;
+  /** --exit-handler vcpu: handle CSR, xRET, SBI timer/IPI and reflections on this thread. */
+  readonly handleLocally: boolean;
+  /** WAIT_SPIN, WAIT_BLOCK or WAIT_POLL. */
+  readonly wait: number;
+  /** Instructions per slice: the bound on how long a pending interrupt waits. */
+  readonly slice: number;
+}
+
+/** What the vCPU thread exposes over comlink. */
+export interface VcpuControl {
+  registers(): { pc: number; x: string[] };
+  latency(): LatencySummary;
+}
+
+export interface LatencySummary {
+  readonly count: number;
+  readonly p50Ns: number;
+  readonly p90Ns: number;
+  readonly p99Ns: number;
+  readonly maxNs: number;
+  readonly meanNs: number;
+}
+
+const PENDING_NONE = 0;
+const PENDING_MAIN = 1;
+const PENDING_WAIT = 2;
+const PENDING_STOP = 3;
+/** Longest stretch without returning to this thread's event loop (for comlink calls), in ms. */
+const YIELD_MS = 20;
+/** Longest single sleep in wfi before re-checking timers and control, in ms. */
+const WFI_SLEEP_MS = 10;
+
+/** Services a vCPU thread can offer itself: the peer operations; the rest belongs to the main thread. */
+function threadServices(peers: Peers): VmServices {
+  const mainOnly = (): never => {
+    throw new Error("vcpu: a main-thread service was called on a vCPU thread");
+  };
+  return {
+    hartCount: peers.hartCount,
+    consoleWrite: mainOnly,
+    consoleRead: mainOnly,
+    readGuest: mainOnly,
+    writeGuest: mainOnly,
+    shutdown: mainOnly,
+    reboot: mainOnly,
+    hartState: (h) => peers.hartState(h),
+    hartStart: (h, start, opaque) => peers.hartStart(h, start, opaque),
+    hartStop: (h) => peers.hartStop(h),
+    sendIpi: (h) => peers.sendIpi(h),
+    remoteFenceI: (h) => peers.remoteFenceI(h),
+  };
+}
+
+export class VcpuRunner implements HostTrapHandler, VcpuControl {
+  readonly page: P.RunPage;
+  readonly hart: Hart;
+  readonly ctx: VcpuContext;
+  private readonly mem: PhysMem;
+  private readonly doorbell: Int32Array;
+  private readonly dispatcher: TrapDispatcher;
+  private readonly histogram = hdr.build({ useWebAssembly: false, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, highestTrackableValue: 60e9 });
+  private pending = PENDING_NONE;
+  stopReason = "";
+
+  constructor(readonly config: VcpuConfig) {
+    this.page = new P.RunPage(config.pages[config.hartId]);
+    this.mem = new PhysMem(config.memorySize, config.memory);
+    this.doorbell = new Int32Array(config.doorbell);
+    const clock = new VmClock(config.vmStartMs);
+    // The hart: no devices (every non-RAM access faults to us), registers in the run page.
+    this.hart = new Hart(config.hartId, { mem: this.mem, bus: new Bus(), mtime: () => clock.mtime() }, { regs: this.page.regs });
+    const c = this.hart.csr;
+    c.priv = R.PRV_U;
+    c.write(R.CSR_SATP, config.satpLo, config.satpHi);
+    // mcounteren = 0: every counter read traps, so the virtual counters and their gating apply.
+    this.hart.translationChanged();
+    this.hart.hostTraps = this;
+    this.ctx = new VcpuContext(config.hartId, this.page, clock, false);
+    const peers = new Peers(config.pages.map((b) => new P.RunPage(b)), config.ramBase, config.ramSize);
+    this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers), undefined);
+  }
+
+  // ---- HostTrapHandler: every trap of the guest lands here, inside runSlice ----
+  trap(h: Hart, cause: number, tval: number, pc: number): boolean {
+    const page = this.page;
+    page.stats[STAT.exits]++;
+    page.stats[STAT.instructions] = h.retired();
+    if (this.config.handleLocally) {
+      page.pc[0] = pc;
+      const outcome = this.dispatcher.dispatch(cause, tval, pc, cause === R.CAUSE_ILLEGAL_INSTRUCTION ? tval : 0);
+      if (outcome === EXIT_CONTINUE) {
+        h.pc = page.pc[0];
+        // An emulated CSR write or xRET may have made an interrupt takeable: end the slice to deliver it.
+        return pendingInterrupt(this.ctx.csr) < 0;
+      }
+      if (outcome === EXIT_WAIT) {
+        h.pc = page.pc[0];
+        this.pending = PENDING_WAIT;
+        return false;
+      }
+      if (outcome === EXIT_STOP) {
+        this.stopReason = this.dispatcher.stopReason;
+        this.pending = PENDING_STOP;
+        return false;
+      }
+    }
+    // To the main thread: the exit record, with the instruction bits the handler will need.
+    page.exit[P.EXIT_REASON] = P.REASON_TRAP;
+    page.exit[P.EXIT_CAUSE] = cause;
+    page.exitTval[0] = tval;
+    page.exit[P.EXIT_INSN] = cause === R.CAUSE_ILLEGAL_INSTRUCTION ? tval : isDataFault(cause) ? h.instructionBits(pc) : 0;
+    page.pc[0] = pc;
+    h.pc = pc;
+    this.pending = PENDING_MAIN;
+    return false;
+  }
+
+  // ---- the loop ----
+
+  /** Runs until the VM stops this vCPU. Async only to let control-plane calls in between slices. */
+  async run(): Promise<void> {
+    const page = this.page;
+    let lastYield = performance.now();
+    for (;;) {
+      const control = Atomics.load(page.control, 0);
+      if ((control & P.CONTROL_STOP) !== 0 || Atomics.load(page.state, 0) === P.VCPU_STOPPED) break;
+      if ((control & P.CONTROL_STARTED) === 0 || (control & P.CONTROL_PAUSE) !== 0) {
+        // Stopped (HSM) or paused: sleep until the control word changes.
+        Atomics.wait(page.control, 0, control, WFI_SLEEP_MS);
+        await yieldNow();
+        lastYield = performance.now();
+        continue;
+      }
+      if ((control & P.CONTROL_FENCE_I) !== 0) {
+        Atomics.and(page.control, 0, ~P.CONTROL_FENCE_I);
+        this.mem.flushCode();
+      }
+      this.sampleInterrupts();
+      if (pendingInterrupt(this.ctx.csr) >= 0) {
+        if (this.config.handleLocally) injectPendingInterrupt(this.ctx);
+        else {
+          page.exit[P.EXIT_REASON] = P.REASON_INTERRUPT;
+          this.postExitAndWait();
+        }
+      }
+      if (this.pending === PENDING_NONE) {
+        this.hart.pc = page.pc[0];
+        runSlice(this.hart, this.config.slice);
+        page.stats[STAT.instructions] = this.hart.instret;
+        if (this.pending === PENDING_NONE) page.pc[0] = this.hart.pc;
+      }
+      const pending = this.pending;
+      this.pending = PENDING_NONE;
+      if (pending === PENDING_MAIN) {
+        if (this.postExitAndWait() === P.RESUME_WAIT) this.waitForInterrupt();
+      } else if (pending === PENDING_WAIT) {
+        this.waitForInterrupt();
+      } else if (pending === PENDING_STOP) {
+        return; // the worker reports stopReason to the hypervisor
+      }
+      const now = performance.now();
+      if (now - lastYield >= YIELD_MS) {
+        await yieldNow();
+        lastYield = performance.now();
+      }
+    }
+  }
+
+  /** Posts the exit in the run page, waits for the hypervisor's answer by the wait policy, returns it. */
+  private postExitAndWait(): number {
+    const page = this.page;
+    const start = performance.now();
+    page.stats[STAT.main_exits]++;
+    Atomics.store(page.state, 0, P.VCPU_EXIT);
+    Atomics.add(this.doorbell, 0, 1);
+    if (this.config.wait !== WAIT_SPIN) Atomics.notify(this.doorbell, 0);
+    waitWhile(page.state, 0, P.VCPU_EXIT, this.config.wait);
+    this.histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1e6)));
+    return page.exit[P.EXIT_REASON];
+  }
+
+  /** Folds IPIs and timers into the virtual mip. */
+  private sampleInterrupts(): void {
+    const page = this.page;
+    const c = this.ctx.csr;
+    if (Atomics.load(page.ipi, 0) !== 0 && Atomics.exchange(page.ipi, 0, 0) !== 0) c.mipSw |= R.MIP_SSIP;
+    const deadline = page.timerDeadline[0];
+    if (deadline !== Infinity && this.ctx.mtime() >= deadline) c.setHwPending(R.IRQ_S_TIMER, true);
+    c.updateStimecmp();
+  }
+
+  /** wfi: sleep (by the wait policy) until a virtual interrupt is pending in mie, or the vCPU is stopped. */
+  private waitForInterrupt(): void {
+    const page = this.page;
+    for (;;) {
+      const seq = Atomics.load(page.wake, 0);
+      this.sampleInterrupts();
+      if (interruptWaiting(this.ctx)) return;
+      const control = Atomics.load(page.control, 0);
+      if ((control & (P.CONTROL_STOP | P.CONTROL_PAUSE)) !== 0 || (control & P.CONTROL_STARTED) === 0) return;
+      let sleepMs = WFI_SLEEP_MS;
+      const deadline = Math.min(page.timerDeadline[0], this.ctx.csr.stce ? this.ctx.csr.unsignedNum(R.CSR_STIMECMP) : Infinity);
+      if (deadline !== Infinity) sleepMs = Math.max(0, Math.min(sleepMs, (deadline - this.ctx.mtime()) / 10_000));
+      if (this.config.wait === WAIT_SPIN) {
+        const until = performance.now() + sleepMs;
+        while (Atomics.load(page.wake, 0) === seq && performance.now() < until) {
+          /* spin */
+        }
+      } else {
+        Atomics.wait(page.wake, 0, seq, sleepMs);
+      }
+      if (sleepMs >= WFI_SLEEP_MS) return; // let the loop look at control and its event loop
+    }
+  }
+
+  // ---- VcpuControl (comlink) ----
+  registers(): { pc: number; x: string[] } {
+    const x: string[] = [];
+    for (let r = 0; r < 32; r++) x.push("0x" + BigInt.asUintN(64, this.hart.getRegBig(r)).toString(16));
+    return { pc: this.page.pc[0], x };
+  }
+
+  latency(): LatencySummary {
+    const h = this.histogram;
+    return {
+      count: h.totalCount,
+      p50Ns: h.getValueAtPercentile(50),
+      p90Ns: h.getValueAtPercentile(90),
+      p99Ns: h.getValueAtPercentile(99),
+      maxNs: h.maxValue,
+      meanNs: h.mean,
+    };
+  }
+}
+
+function isDataFault(cause: number): boolean {
+  return cause === R.CAUSE_LOAD_PAGE_FAULT || cause === R.CAUSE_STORE_PAGE_FAULT;
+}
+
+function yieldNow(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

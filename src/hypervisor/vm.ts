@@ -1,0 +1,303 @@
+/*
+ * A virtual machine: guest memory, its own instances of the board's devices
+ * (the machine's device models, owned here by the hypervisor), one run page
+ * and one worker thread per vCPU, and the main-thread half of the exit path.
+ */
+
+import * as Comlink from "comlink";
+import { Worker } from "node:worker_threads";
+import { Clint } from "../devices/clint.ts";
+import type { InterruptSink } from "../devices/device.ts";
+import { Plic } from "../devices/plic.ts";
+import { SifiveTest, type FinisherEvent } from "../devices/sifive-test.ts";
+import { Uart16550 } from "../devices/uart16550.ts";
+import { Bus } from "../machine/bus.ts";
+import * as L from "../machine/memlayout.ts";
+import { comlinkWrap, nodeEndpoint } from "./comlink-node.ts";
+import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher, type MainThreadExits } from "./exits/dispatch.ts";
+import { performMmio } from "./exits/mmio.ts";
+import { injectPendingInterrupt } from "./exits/reflect.ts";
+import type { VmServices } from "./exits/services.ts";
+import type { FrameAllocator } from "./frames.ts";
+import { GuestMemory } from "./guest-memory.ts";
+import { Peers, wakeVcpu } from "./peers.ts";
+import * as P from "./runpage.ts";
+import { readStats, type ExitStatName } from "./stats.ts";
+import { VcpuContext, VmClock } from "./vcpu-context.ts";
+import type { LatencySummary, VcpuConfig, VcpuControl } from "./vcpu-runner.ts";
+import { bootVm, type VmImages } from "./vm-boot.ts";
+import { waitPolicyCode, type WaitPolicy } from "./wait.ts";
+import type { VcpuFinished } from "../../workers/vcpu.ts";
+
+export type ExitHandlerPlace = "main" | "vcpu";
+
+export interface VmConfig {
+  readonly name: string;
+  readonly vcpus: number;
+  readonly memSize: number;
+  readonly images: VmImages;
+  readonly wait: WaitPolicy;
+  readonly exitHandler: ExitHandlerPlace;
+  /** The UART's (and SBI console's) output. */
+  readonly output: (byte: number) => void;
+  /** Instructions per vCPU slice. */
+  readonly slice?: number;
+}
+
+export type VmOutcome = "finisher" | "shutdown" | "reboot" | "error" | "stopped";
+
+export interface VmResult {
+  readonly outcome: VmOutcome;
+  readonly exitCode: number;
+  /** For "error": what went wrong, in one line. */
+  readonly message?: string;
+  /** Per-vCPU counters and exit latency, collected as the VM stopped. */
+  readonly reports: readonly VcpuReport[];
+}
+
+export interface VcpuReport {
+  readonly hart: number;
+  readonly stats: Record<ExitStatName, number>;
+  readonly latency?: LatencySummary;
+}
+
+const WORKER_ENTRY = new URL("../../workers/vcpu-boot.js", import.meta.url);
+const DEFAULT_SLICE = 20_000;
+
+export class Vm implements VmServices, MainThreadExits {
+  readonly memory: GuestMemory;
+  readonly bus = new Bus();
+  readonly uart: Uart16550;
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly finisher: SifiveTest;
+  readonly clock = new VmClock(VmClock.now());
+  readonly pages: P.RunPage[] = [];
+  readonly contexts: VcpuContext[] = [];
+  readonly peers: Peers;
+  private readonly dispatchers: TrapDispatcher[] = [];
+  private readonly workers: Worker[] = [];
+  private readonly controls: Comlink.Remote<VcpuControl>[] = [];
+  private readonly waitCode: number;
+  private finished: Omit<VmResult, "reports"> | undefined;
+  private resolveResult: (r: VmResult) => void = () => {};
+  /** Resolves when the VM has stopped, for whatever reason. */
+  readonly result: Promise<VmResult>;
+  sbiByHypervisor = false;
+
+  constructor(
+    readonly config: VmConfig,
+    private readonly frames: FrameAllocator,
+    private readonly doorbell: SharedArrayBuffer,
+  ) {
+    this.result = new Promise((resolve) => (this.resolveResult = resolve));
+    this.waitCode = waitPolicyCode(config.wait);
+    this.memory = new GuestMemory(frames, config.memSize);
+    for (let h = 0; h < config.vcpus; h++) {
+      const page = new P.RunPage();
+      page.waitPolicy[0] = this.waitCode;
+      this.pages.push(page);
+      this.contexts.push(new VcpuContext(h, page, this.clock));
+    }
+    this.peers = new Peers(this.pages, this.memory.ramBase, this.memory.ramSize);
+    // Device lines drive the virtual harts' mip bits and wake a vCPU sleeping in wfi.
+    const sink: InterruptSink = {
+      setPending: (hart, bit, level) => {
+        const ctx = this.contexts[hart];
+        if (ctx === undefined) return;
+        ctx.csr.setHwPending(bit, level);
+        if (level) wakeVcpu(ctx.page);
+      },
+    };
+    this.clint = new Clint({ harts: config.vcpus, clock: this.clock, sink });
+    this.plic = new Plic({ harts: config.vcpus, sources: L.PLIC_NUM_SOURCES, sink });
+    this.uart = new Uart16550({ irq: this.plic.irqLine(L.UART0_IRQ), output: config.output });
+    this.finisher = new SifiveTest((e) => this.onFinisher(e));
+    this.bus.map(L.TEST_BASE, this.finisher);
+    this.bus.map(L.CLINT_BASE, this.clint);
+    this.bus.map(L.PLIC_BASE, this.plic);
+    this.bus.map(L.UART0_BASE, this.uart);
+    this.sbiByHypervisor = bootVm(this.memory, this.contexts, config.images);
+    for (const ctx of this.contexts) this.dispatchers.push(new TrapDispatcher(ctx, this.sbiByHypervisor, this, this));
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+  get running(): boolean {
+    return this.finished === undefined;
+  }
+  get hartCount(): number {
+    return this.config.vcpus;
+  }
+
+  /** Spawns one worker thread per vCPU. */
+  start(): void {
+    const satp = this.memory.satp();
+    const buffers = this.pages.map((p) => p.buffer);
+    for (let h = 0; h < this.config.vcpus; h++) {
+      const config: VcpuConfig = {
+        hartId: h,
+        memory: this.frames.mem.memory,
+        memorySize: this.frames.mem.size,
+        pages: buffers,
+        doorbell: this.doorbell,
+        vmStartMs: this.clock.startMs,
+        satpLo: satp.lo,
+        satpHi: satp.hi,
+        ramBase: this.memory.ramBase,
+        ramSize: this.memory.ramSize,
+        sbiByHypervisor: this.sbiByHypervisor,
+        handleLocally: this.config.exitHandler === "vcpu",
+        wait: this.waitCode,
+        slice: this.config.slice ?? DEFAULT_SLICE,
+      };
+      const worker = new Worker(WORKER_ENTRY, { workerData: config });
+      worker.on("message", (m: unknown) => this.onWorkerMessage(h, m));
+      worker.on("error", (e: Error) => this.fail(`vcpu ${h} crashed: ${e.message}`));
+      worker.on("exit", (code) => {
+        if (this.running) this.fail(`vcpu ${h} thread exited unexpectedly (code ${code})`);
+      });
+      this.workers.push(worker);
+      this.controls.push(comlinkWrap<VcpuControl>(nodeEndpoint(worker)));
+    }
+  }
+
+  /** Handles every exit now pending on this VM's vCPUs; returns how many. */
+  serve(): number {
+    let handled = 0;
+    for (let h = 0; h < this.pages.length; h++) {
+      const page = this.pages[h];
+      if (Atomics.load(page.state, 0) !== P.VCPU_EXIT) continue;
+      handled++;
+      const ctx = this.contexts[h];
+      let answer = P.RESUME_RUN;
+      if (page.exit[P.EXIT_REASON] === P.REASON_INTERRUPT) {
+        injectPendingInterrupt(ctx);
+      } else {
+        const outcome = this.dispatchers[h].dispatch(page.exit[P.EXIT_CAUSE], page.exitTval[0], ctx.pc, page.exit[P.EXIT_INSN]);
+        if (outcome === EXIT_WAIT) answer = P.RESUME_WAIT;
+        else if (outcome === EXIT_STOP) this.fail(this.dispatchers[h].stopReason);
+        else if (outcome !== EXIT_CONTINUE) this.fail(`vcpu ${h}: exit could not be handled`);
+      }
+      if (!this.running) return handled;
+      page.exit[P.EXIT_REASON] = answer;
+      Atomics.store(page.state, 0, P.VCPU_RUNNING);
+      if (this.config.wait !== "spin") Atomics.notify(page.state, 0);
+    }
+    return handled;
+  }
+
+  /** Periodic device work on the main thread: the CLINT's comparators. */
+  tick(): void {
+    this.clint.update();
+  }
+
+  /** Host keyboard input for the guest's console. */
+  input(bytes: Uint8Array): void {
+    this.uart.receive(bytes);
+  }
+
+  async reports(): Promise<VcpuReport[]> {
+    const out: VcpuReport[] = [];
+    for (let h = 0; h < this.pages.length; h++) {
+      let latency: LatencySummary | undefined;
+      try {
+        latency = await withTimeout(this.controls[h]?.latency(), 500);
+      } catch {
+        latency = undefined;
+      }
+      out.push({ hart: h, stats: readStats(this.pages[h].stats), latency });
+    }
+    return out;
+  }
+
+  /** Stops the VM from outside (timeout, user). */
+  stop(outcome: VmOutcome = "stopped", exitCode = 0, message?: string): void {
+    if (this.finished !== undefined) return;
+    const finished = { outcome, exitCode, message };
+    this.finished = finished;
+    for (const page of this.pages) {
+      Atomics.or(page.control, 0, P.CONTROL_STOP);
+      Atomics.store(page.state, 0, P.VCPU_STOPPED);
+      Atomics.notify(page.state, 0);
+      wakeVcpu(page);
+    }
+    void this.teardown().then((reports) => this.resolveResult({ ...finished, reports }));
+  }
+
+  /** Collects the vCPUs' reports while their threads still answer, then ends the threads and frees the frames. */
+  private async teardown(): Promise<VcpuReport[]> {
+    const reports = await this.reports();
+    await Promise.all(this.workers.map((w) => w.terminate().catch(() => 0)));
+    this.memory.release();
+    return reports;
+  }
+
+  /** Stops the VM because something went wrong; other VMs are not affected. */
+  fail(message: string): void {
+    this.stop("error", 1, message);
+  }
+
+  // ---- MainThreadExits ----
+  mapRam(gpa: number): boolean {
+    return this.memory.ensureMapped(gpa);
+  }
+  mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean {
+    return performMmio(this.bus, ctx, gpa, insn, pc);
+  }
+
+  // ---- VmServices ----
+  consoleWrite(bytes: Uint8Array): void {
+    for (const b of bytes) this.config.output(b);
+  }
+  consoleRead(): number {
+    const LSR = 5;
+    const RBR = 0;
+    return (this.uart.read(LSR, 1) & 1) !== 0 ? this.uart.read(RBR, 1) : -1;
+  }
+  readGuest(gpa: number, length: number): Uint8Array | undefined {
+    return this.memory.read(gpa, length);
+  }
+  writeGuest(gpa: number, bytes: Uint8Array): boolean {
+    return this.memory.write(gpa, bytes);
+  }
+  shutdown(exitCode: number): void {
+    this.stop("shutdown", exitCode);
+  }
+  reboot(): void {
+    this.stop("reboot", 0);
+  }
+  hartState(hart: number): number {
+    return this.peers.hartState(hart);
+  }
+  hartStart(hart: number, start: number, opaque: number): number {
+    return this.peers.hartStart(hart, start, opaque);
+  }
+  hartStop(hart: number): void {
+    this.peers.hartStop(hart);
+  }
+  sendIpi(hart: number): void {
+    this.peers.sendIpi(hart);
+  }
+  remoteFenceI(hart: number): void {
+    this.peers.remoteFenceI(hart);
+  }
+
+  private onFinisher(e: FinisherEvent): void {
+    if (e.kind === "reset") this.stop("reboot", 0);
+    else this.stop("finisher", e.kind === "pass" ? 0 : e.code);
+  }
+
+  private onWorkerMessage(hart: number, m: unknown): void {
+    if (typeof m !== "object" || m === null || (m as { popek?: unknown }).popek !== "vcpu-finished") return;
+    const done = m as VcpuFinished;
+    if (done.error !== undefined) this.fail(`vcpu ${hart} crashed: ${done.error.message}`);
+    else if (done.stopReason !== "") this.fail(done.stopReason);
+  }
+}
+
+function withTimeout<T>(p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (p === undefined) return Promise.resolve(undefined);
+  return Promise.race([p, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
+}

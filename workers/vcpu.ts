@@ -1,0 +1,44 @@
+/*
+ * One guest vCPU: a worker thread running the machine's hart over the shared
+ * machine memory (src/hypervisor/vcpu-runner.ts). The exit path is the run
+ * page; the control plane (registers, latency) is comlink; how the run ended
+ * travels as plain data in one last message.
+ */
+
+import * as Comlink from "comlink";
+import { parentPort, workerData } from "node:worker_threads";
+import { nodeEndpoint } from "../src/hypervisor/comlink-node.ts";
+import { VcpuRunner, type VcpuConfig } from "../src/hypervisor/vcpu-runner.ts";
+
+/** The message a vCPU thread sends when its loop ends. */
+export interface VcpuFinished {
+  readonly popek: "vcpu-finished";
+  readonly hartId: number;
+  /** Why the vCPU stopped the VM, if it did (e.g. unsupported guest paging); empty otherwise. */
+  readonly stopReason: string;
+  readonly error?: { readonly name: string; readonly message: string; readonly stack?: string };
+}
+
+const port = parentPort;
+if (port === null) throw new Error("workers/vcpu.ts must run in a worker thread");
+const config = workerData as VcpuConfig;
+const runner = new VcpuRunner(config);
+Comlink.expose(
+  { registers: () => runner.registers(), latency: () => runner.latency() },
+  nodeEndpoint(port),
+);
+
+try {
+  await runner.run();
+  const done: VcpuFinished = { popek: "vcpu-finished", hartId: config.hartId, stopReason: runner.stopReason };
+  port.postMessage(done);
+} catch (e) {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const done: VcpuFinished = {
+    popek: "vcpu-finished",
+    hartId: config.hartId,
+    stopReason: "",
+    error: { name: err.name, message: err.message, stack: err.stack },
+  };
+  port.postMessage(done);
+}
