@@ -37,6 +37,7 @@ export interface HostTrapHandler {
 
 /** Where a hart keeps its registers and CSRs, when not in its own arrays (a vCPU's run page). */
 export interface HartStorage {
+  /** Registers live here; they keep their contents at construction (their owner set them up). */
   readonly regs?: Int32Array;
   readonly csr?: CsrStorage;
 }
@@ -114,7 +115,9 @@ export class Hart implements CsrHost {
     this.csr = new CsrFile(hartId, this, storage.csr);
     this.fetchTlb = this.loadTlb = this.storeTlb = this.bareTlb;
     this.fetchDecoded = this.scratchDecoded;
+    const saved = storage.regs?.slice();
     this.reset(0);
+    if (saved !== undefined) this.x.set(saved);
   }
 
   /** Power-on reset: M-mode, pc at `entry`, registers zero. */
