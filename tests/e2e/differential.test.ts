@@ -1,0 +1,56 @@
+/*
+ * Differential: each committed guest prints the same console output and
+ * exits with the same status natively (--virt none) and deprivileged under
+ * the hypervisor (--virt trap), for one and several vCPUs, wherever exits
+ * are handled. One known difference, until guest paging is virtualized:
+ * selftest's sv39 group reports "skipped: paging" under the hypervisor.
+ */
+
+import { describe, expect, it } from "vitest";
+import { bootFile } from "../helpers/boot.ts";
+import { mImage, runVm } from "../helpers/vm.ts";
+
+const SV39_SKIPPED = "selftest: sv39 skipped: paging (satp.MODE = Sv39 not available)";
+
+function normalise(output: string): string {
+  return output.replace("selftest: sv39 ok", SV39_SKIPPED);
+}
+
+/** Native output, once per (image, harts). */
+const native = new Map<string, Promise<{ output: string; exitCode: number }>>();
+function nativeRun(path: string, harts: number): Promise<{ output: string; exitCode: number }> {
+  const key = `${path}/${harts}`;
+  let run = native.get(key);
+  if (run === undefined) {
+    run = bootFile(path, { harts, timeoutSeconds: 60 }).then((r) => ({ output: r.output, exitCode: r.exitCode }));
+    native.set(key, run);
+  }
+  return run;
+}
+
+const CASES: { image: string; vcpus: number[] }[] = [
+  { image: "guests/bin/hello.elf", vcpus: [1, 2] },
+  { image: "guests/bin/selftest.elf", vcpus: [1, 2, 4] },
+];
+
+describe("--virt trap matches --virt none (M-mode guests, --bios none)", () => {
+  for (const { image, vcpus } of CASES) {
+    for (const n of vcpus) {
+      for (const exitHandler of ["main", "vcpu"] as const) {
+        it(`${image} with ${n} vCPU(s), exits handled on ${exitHandler}`, async () => {
+          const expected = await nativeRun(image, n);
+          const got = await runVm(mImage(image), { vcpus: n, exitHandler, wait: "poll" });
+          expect(got.result.message).toBeUndefined();
+          expect(normalise(got.output)).toBe(normalise(expected.output));
+          expect(got.result.exitCode).toBe(expected.exitCode);
+        }, 90_000);
+      }
+    }
+  }
+
+  it("cpubench computes the same checksum under the hypervisor", async () => {
+    const got = await runVm(mImage("guests/bin/cpubench.elf"), { exitHandler: "vcpu", wait: "poll" });
+    expect(got.output).toContain("cpubench: checksum 0xb077efac61603df9");
+    expect(got.result.exitCode).toBe(0);
+  }, 90_000);
+});
