@@ -234,6 +234,11 @@ export class Vm implements VmServices, MainThreadExits {
     return reports;
   }
 
+  /** Ends a vCPU's thread abruptly, as a crash would (the lab's fault-injection knob); the VM then stops with an error. */
+  async killVcpu(hart: number): Promise<void> {
+    await this.workers[hart]?.terminate();
+  }
+
   /** Stops the VM because something went wrong; other VMs are not affected. */
   fail(message: string): void {
     this.stop("error", 1, message);
