@@ -399,7 +399,9 @@ define(R.CSR_MENVCFG, {
   },
 });
 define(R.CSR_SENVCFG, { name: "senvcfg", maskLo: R.ENVCFG_FIOM });
-define(R.CSR_MCOUNTINHIBIT, { name: "mcountinhibit", maskLo: R.COUNTEREN_CY | R.COUNTEREN_IR });
+// Counters cannot be inhibited here, so every bit is read-only zero (legal: priv spec 3.1.13);
+// a writable bit that did not stop its counter would lie to software.
+define(R.CSR_MCOUNTINHIBIT, { name: "mcountinhibit", read: readConst(0), write: ignoreWrite });
 
 define(R.CSR_MSCRATCH, { name: "mscratch", maskLo: ALL, maskHi: ALL });
 define(R.CSR_SSCRATCH, { name: "sscratch", maskLo: ALL, maskHi: ALL });
