@@ -456,7 +456,9 @@ export class Hart implements CsrHost {
     }
     this.counters.mmioWrites++;
     const bus = this.env.bus;
-    const ok = width === 8 ? bus.write(pa, 4, vlo >>> 0) && bus.write(pa + 4, 4, vhi >>> 0) : bus.write(pa, width as AccessWidth, vlo >>> 0);
+    // A device sees only the bytes stored: sb/sh carry the low 8/16 bits of rs2.
+    const narrow = width === 1 ? vlo & 0xff : width === 2 ? vlo & 0xffff : vlo >>> 0;
+    const ok = width === 8 ? bus.write(pa, 4, vlo >>> 0) && bus.write(pa + 4, 4, vhi >>> 0) : bus.write(pa, width as AccessWidth, narrow);
     if (!ok) return this.raise(R.CAUSE_STORE_ACCESS, pairToNumber(lo, hi), pc);
     this.stop = true; // a device may have changed interrupt lines or stopped the machine
     return true;
