@@ -89,7 +89,8 @@ export function pendingInterrupt(c: CsrFile): number {
   const sEnabled = c.priv < R.PRV_S || (c.priv === R.PRV_S && (status & R.MSTATUS_SIE) !== 0);
   const toM = pending & ~c.mideleg;
   const toS = pending & c.mideleg;
-  const takeable = (mEnabled ? toM : 0) | (sEnabled ? toS : 0);
+  // Interrupts for M are taken before those for S, whatever their priority ("decreasing order of destined privilege mode").
+  const takeable = mEnabled && toM !== 0 ? toM : sEnabled ? toS : 0;
   if (takeable === 0) return -1;
   for (const irq of R.IRQ_PRIORITY) if ((takeable >>> irq) & 1) return irq;
   return -1;
