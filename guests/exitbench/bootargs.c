@@ -5,7 +5,8 @@
  * The walk is bounded like common/fdt.c's: it stays inside the structure and
  * strings blocks, stops after MAX_TOKENS tokens or beyond MAX_DEPTH, and
  * anything malformed means "no scale" (1/1). SCALE is a decimal number with
- * at most MAX_DIGITS digits and an optional fraction: 2, 0.5, 0.001.
+ * at most MAX_DIGITS digits and an optional fraction (2, 0.5, 0.001) or a
+ * fraction of integers (1/20).
  */
 #include "exitbench.h"
 
@@ -51,24 +52,43 @@ static long bounded_strlen(const unsigned char *p, const unsigned char *end)
 	return q < end ? q - p : -1;
 }
 
-/* Parses SCALE at p (bounded by end); UNSCALED if it is not a positive decimal. */
+/*
+ * Parses SCALE at p (bounded by end): a decimal (2, 0.05) or a fraction of
+ * integers (1/20). UNSCALED if it is neither, or zero.
+ */
 static struct scale parse_scale(const char *p, const char *end)
 {
 	struct scale s = { 0, 1 };
-	int digits = 0, fraction = 0;
+	unsigned long divisor = 0;
+	int digits = 0, divisor_digits = 0, fraction = 0, ratio = 0;
 
 	for (; p < end && *p && *p != ' '; p++) {
-		if (*p == '.' && !fraction) {
+		if (*p == '.' && !fraction && !ratio) {
 			fraction = 1;
 			continue;
 		}
-		if (*p < '0' || *p > '9' || ++digits > MAX_DIGITS)
+		if (*p == '/' && !fraction && !ratio && digits > 0) {
+			ratio = 1;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
 			return UNSCALED;
-		s.num = s.num * 10 + (unsigned long)(*p - '0');
+		unsigned long d = (unsigned long)(*p - '0');
+		if (ratio) {
+			if (++divisor_digits > MAX_DIGITS)
+				return UNSCALED;
+			divisor = divisor * 10 + d;
+			continue;
+		}
+		if (++digits > MAX_DIGITS)
+			return UNSCALED;
+		s.num = s.num * 10 + d;
 		if (fraction)
 			s.den *= 10;
 	}
-	return digits == 0 || s.num == 0 ? UNSCALED : s;
+	if (ratio)
+		s.den = divisor;
+	return digits == 0 || s.num == 0 || s.den == 0 ? UNSCALED : s;
 }
 
 /* Finds `iters=` at the start of a word in the bootargs string [p, end). */

@@ -29,7 +29,8 @@ void kernel_trap(unsigned long cause, unsigned long epc, unsigned long tval);
 
 /*
  * bootargs.c: the scale given as `iters=SCALE` in /chosen/bootargs, as a
- * fraction num/den (SCALE = decimal, e.g. 2, 0.01); 1/1 when absent or bad.
+ * fraction num/den (SCALE = a decimal or a ratio: 2, 0.01, 1/20); 1/1 when
+ * absent or malformed.
  */
 struct scale {
 	unsigned long num;
