@@ -33,6 +33,14 @@
  * the second core: anything else running (another vCPU, a test runner) makes
  * both numbers jump. That is the measurement, not noise to hide.
  *
+ * Measured on these 2-core machines, Node 20, 100,000 round trips (median / p99):
+ *   main spin:  spin 0.35-0.40 / 0.5 µs   block 18 / 45 µs (idle machine; 4-5 µs
+ *               when the machine was busy: the sleeping side's core was not idle)
+ *               poll(50 µs) 0.35 µs / 0.5-540 µs
+ *   main async: 7-8 µs median for every worker policy, p99 70-100 µs
+ * Under load (another process spinning) poll's median rose to 55 µs: a
+ * descheduled poller overruns its budget in wall time and then blocks.
+ *
  * Running TypeScript workers: on Node 20 a Worker spawned with execArgv
  * ["--import", "tsx"] fails with ERR_UNKNOWN_FILE_EXTENSION for its .ts entry
  * (checked under `npx tsx`, `node --import tsx` and vitest: the worker's
