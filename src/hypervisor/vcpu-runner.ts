@@ -19,6 +19,7 @@ import * as R from "../machine/riscv.ts";
 import { pendingInterrupt } from "../machine/trap.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher } from "./exits/dispatch.ts";
 import { injectPendingInterrupt, interruptWaiting } from "./exits/reflect.ts";
+import { fromPredecoded } from "./exits/decode-trap.ts";
 import type { VmServices } from "./exits/services.ts";
 import { Peers } from "./peers.ts";
 import * as P from "./runpage.ts";
@@ -129,11 +130,13 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     page.stats[STAT.instructions] = h.retired();
     if (this.config.handleLocally) {
       page.pc[0] = pc;
-      const outcome = this.dispatcher.dispatch(cause, tval, pc, cause === R.CAUSE_ILLEGAL_INSTRUCTION ? tval : 0);
+      const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
+      const decoded = illegal ? fromPredecoded(tval, h.rareW0, h.rareImm) : undefined;
+      const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : 0, decoded);
       if (outcome === EXIT_CONTINUE) {
         h.pc = page.pc[0];
         // An emulated CSR write or xRET may have made an interrupt takeable: end the slice to deliver it.
-        return pendingInterrupt(this.ctx.csr) < 0;
+        return !this.dispatcher.interruptsMayChange || pendingInterrupt(this.ctx.csr) < 0;
       }
       if (outcome === EXIT_WAIT) {
         h.pc = page.pc[0];

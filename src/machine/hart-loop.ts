@@ -552,8 +552,14 @@ export function runSlice(h: Hart, budget: number): number {
       default:
         // illegal, fence.i, ecall, ebreak, mulh*, div*, rem*, atomics, csr*, mret, sret, wfi, sfence.vma
         h.sliceCount = n;
-        base = execRare(h, w0 & 0x7f, w0, imm, base + po, len) + REFETCH;
-        po = -REFETCH;
+        const next = execRare(h, w0 & 0x7f, w0, imm, base + po, len);
+        const d = next - base;
+        // Stay on the fetch page unless the instruction changed translation (fetchBase reset) or left the page.
+        if (h.fetchBase === base && d >= 0 && d < PAGE_SIZE) po = d | 0;
+        else {
+          base = next + REFETCH;
+          po = -REFETCH;
+        }
         if (h.stop) break;
         continue;
     }

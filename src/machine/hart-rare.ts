@@ -20,6 +20,9 @@ function setW(x: Int32Array, rd: number, v: number): void {
 
 export function execRare(h: Hart, op: number, w0: number, imm: number, pc: number, len: number): number {
   const x = h.x;
+  // A host trap handler may want the predecoded form of the instruction that trapped (saves decoding it again).
+  h.rareW0 = w0;
+  h.rareImm = imm;
   const rd = (w0 >>> 8) & 0xff;
   const rs1 = (w0 >>> 16) & 0xff;
   const rs2 = w0 >>> 24;

@@ -61,6 +61,9 @@ export class Hart implements CsrHost {
   readonly x: Int32Array;
   /** When set, exceptions go to this handler instead of the hart's trap vector. */
   hostTraps: HostTrapHandler | undefined;
+  /** Predecoded words of the last instruction the loop handed to execRare (see hart-rare.ts). */
+  rareW0 = 0;
+  rareImm = 0;
   pc = 0;
   readonly csr: CsrFile;
   /** Instructions retired before the current slice. */
@@ -329,25 +332,37 @@ export class Hart implements CsrHost {
   /** The raw bits of the instruction at pc (for xtval on illegal instruction); 0 if it cannot be read. */
   instructionBits(pc: number): number {
     const mem = this.env.mem;
-    const read16 = (va: number): number => {
-      const c = this.csr;
-      if (c.priv === R.PRV_M || c.hi[R.CSR_SATP] >>> 28 !== R.SATP_MODE_SV39) {
-        const off = mem.offsetOf(va);
-        return off < 0 ? -1 : mem.u16[off >>> 1];
-      }
-      const ctx = {
-        rootPpn: (c.hi[R.CSR_SATP] & R.SATP_HI_PPN_MASK) * TWO_32 + (c.lo[R.CSR_SATP] >>> 0),
-        priv: c.priv, sum: false, mxr: false,
-      };
-      if (walkSv39(mem, ctx, va | 0, Math.floor(va / TWO_32) | 0, ACCESS_FETCH, this.walkOut) !== 0) return -1;
-      const off = mem.offsetOf(this.walkOut.pa);
-      return off < 0 ? -1 : mem.u16[off >>> 1];
-    };
-    const low = read16(pc);
+    // Fast path: the instruction was just fetched from the current fetch page (not a cross-page one).
+    const inPage = pc - this.fetchBase;
+    if (inPage >= 0 && inPage < PAGE_SIZE - 2 && this.fetchDecoded !== this.scratchDecoded) {
+      const at = (this.fetchFrame + inPage) >>> 1;
+      const low = mem.u16[at];
+      return (low & 3) !== 3 ? low : (low | (mem.u16[at + 1] << 16)) >>> 0;
+    }
+    const low = this.fetchHalf(pc);
     if (low < 0) return 0;
     if ((low & 3) !== 3) return low;
-    const high = read16(pc + 2);
+    const high = this.fetchHalf(pc + 2);
     return high < 0 ? 0 : (low | (high << 16)) >>> 0;
+  }
+
+  /** A 16-bit instruction parcel at a virtual address, translated without side effects; -1 if unreadable. */
+  private fetchHalf(va: number): number {
+    const mem = this.env.mem;
+    const c = this.csr;
+    let pa = va;
+    if (c.priv !== R.PRV_M && c.hi[R.CSR_SATP] >>> 28 === R.SATP_MODE_SV39) {
+      const ctx = {
+        rootPpn: (c.hi[R.CSR_SATP] & R.SATP_HI_PPN_MASK) * TWO_32 + (c.lo[R.CSR_SATP] >>> 0),
+        priv: c.priv,
+        sum: false,
+        mxr: false,
+      };
+      if (walkSv39(mem, ctx, va | 0, Math.floor(va / TWO_32) | 0, ACCESS_FETCH, this.walkOut) !== 0) return -1;
+      pa = this.walkOut.pa;
+    }
+    const off = mem.offsetOf(pa);
+    return off < 0 ? -1 : mem.u16[off >>> 1];
   }
 
   // ---- loads and stores off the fast path ----

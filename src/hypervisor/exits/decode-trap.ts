@@ -34,7 +34,11 @@ const scratch: DecodedTrap = { kind: 0, insn: 0, length: 4, rd: 0, rs1: 0, rs2: 
 /** Decodes `insn` into a shared record (valid until the next call: no allocation on the exit path). */
 export function decodeTrap(insn: number): DecodedTrap {
   decodeInto(insn, words, 0);
-  const w0 = words[0];
+  return fromPredecoded(insn, words[0], words[1]);
+}
+
+/** The same record from an instruction the hart has already predecoded (its word0 and imm). */
+export function fromPredecoded(insn: number, w0: number, imm: number): DecodedTrap {
   const op = opOf(w0);
   const t = scratch;
   t.insn = insn;
@@ -42,7 +46,7 @@ export function decodeTrap(insn: number): DecodedTrap {
   t.rd = (w0 >>> 8) & 0xff;
   t.rs1 = (w0 >>> 16) & 0xff;
   t.rs2 = w0 >>> 24;
-  t.csr = words[1] & 0xfff;
+  t.csr = imm & 0xfff;
   t.csrKind = 0;
   t.csrImmediate = false;
   if (op >= OP.csrrw && op <= OP.csrrci) {

@@ -22,7 +22,7 @@
 import * as R from "../../machine/riscv.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { CSR_PAGING_UNSUPPORTED, emulateCsr } from "./csr.ts";
-import { decodeTrap, TRAP_CSR, TRAP_MRET, TRAP_SFENCE_VMA, TRAP_SRET, TRAP_WFI } from "./decode-trap.ts";
+import { decodeTrap, TRAP_CSR, TRAP_MRET, TRAP_SFENCE_VMA, TRAP_SRET, TRAP_WFI, type DecodedTrap } from "./decode-trap.ts";
 import { reflectException } from "./reflect.ts";
 import { handleSbi, sbiNeedsMainThread } from "./sbi.ts";
 import type { VmServices } from "./services.ts";
@@ -45,11 +45,19 @@ export interface MainThreadExits {
   mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean;
 }
 
+/** CSRs whose writes can make a virtual interrupt takeable. */
+const INTERRUPT_CSRS = new Set([
+  R.CSR_MSTATUS, R.CSR_SSTATUS, R.CSR_MIE, R.CSR_SIE, R.CSR_MIP, R.CSR_SIP,
+  R.CSR_MIDELEG, R.CSR_STIMECMP, R.CSR_MENVCFG,
+]);
+
 const A7 = 17;
 const A6 = 16;
 
 export class TrapDispatcher {
   stopReason = "";
+  /** Set by dispatch when the handled exit may have made an interrupt takeable (a CSR write, xRET). */
+  interruptsMayChange = false;
 
   constructor(
     readonly ctx: VcpuContext,
@@ -60,12 +68,17 @@ export class TrapDispatcher {
     readonly main: MainThreadExits | undefined,
   ) {}
 
-  /** Handles one trap raised at `pc`; `insn` holds the trapping instruction's bits where the cause needs them. */
-  dispatch(cause: number, tval: number, pc: number, insn: number): number {
+  /**
+   * Handles one trap raised at `pc`; `insn` holds the trapping instruction's
+   * bits where the cause needs them. `decoded`, if given, is the illegal
+   * instruction already decoded (the vCPU thread has it from the hart).
+   */
+  dispatch(cause: number, tval: number, pc: number, insn: number, decoded?: DecodedTrap): number {
     const ctx = this.ctx;
+    this.interruptsMayChange = false;
     switch (cause) {
       case R.CAUSE_ILLEGAL_INSTRUCTION:
-        return this.privileged(tval, pc);
+        return this.privileged(decoded ?? decodeTrap(tval), pc);
       case R.CAUSE_ECALL_U:
         return this.ecall(pc);
       case R.CAUSE_FETCH_PAGE_FAULT:
@@ -78,11 +91,11 @@ export class TrapDispatcher {
     }
   }
 
-  private privileged(insn: number, pc: number): number {
+  private privileged(t: DecodedTrap, pc: number): number {
     const ctx = this.ctx;
-    const t = decodeTrap(insn);
     switch (t.kind) {
       case TRAP_CSR:
+        this.interruptsMayChange = INTERRUPT_CSRS.has(t.csr);
         if (emulateCsr(ctx, t, pc) === CSR_PAGING_UNSUPPORTED) {
           this.stopReason =
             `hart ${ctx.hartId}: the guest enabled Sv39 paging (satp write at pc 0x${pc.toString(16)}); ` +
@@ -91,9 +104,11 @@ export class TrapDispatcher {
         }
         return EXIT_CONTINUE;
       case TRAP_MRET:
+        this.interruptsMayChange = true;
         emulateMret(ctx, t, pc);
         return EXIT_CONTINUE;
       case TRAP_SRET:
+        this.interruptsMayChange = true;
         emulateSret(ctx, t, pc);
         return EXIT_CONTINUE;
       case TRAP_WFI:
@@ -103,7 +118,7 @@ export class TrapDispatcher {
         return EXIT_CONTINUE;
       default:
         ctx.count("instr_illegal_exits");
-        reflectException(ctx, R.CAUSE_ILLEGAL_INSTRUCTION, insn >>> 0, pc);
+        reflectException(ctx, R.CAUSE_ILLEGAL_INSTRUCTION, t.insn >>> 0, pc);
         return EXIT_CONTINUE;
     }
   }
