@@ -251,6 +251,11 @@ export class Hart implements CsrHost {
     let global = true;
     let writable = true;
     if (!sv39 || priv === R.PRV_M) {
+      // Untranslated: a physical address with bit 63 set (negative here) names nothing, and -1 would mean "already raised".
+      if (va < 0) {
+        this.raise(accessFaultCause(access), va, pc);
+        return -1;
+      }
       pa = va;
     } else {
       const rootPpn = (c.hi[R.CSR_SATP] & R.SATP_HI_PPN_MASK) * TWO_32 + (c.lo[R.CSR_SATP] >>> 0);
