@@ -104,7 +104,7 @@ export class Hart implements CsrHost {
   private readonly sTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
   private readonly uTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
   private lastSumMxr = 0;
-  private readonly walkOut: Translation = { pa: 0, global: false, writable: false };
+  private readonly walkOut: Translation = { pa: 0, global: false, writable: false, spanShift: 0 };
   /** A cross-page 32-bit instruction is decoded here each time instead of being cached. */
   private readonly scratchDecoded = new Int32Array(PAGE_SIZE);
 
@@ -250,6 +250,7 @@ export class Hart implements CsrHost {
     let pa: number;
     let global = true;
     let writable = true;
+    let spanShift = 0;
     if (!sv39 || priv === R.PRV_M) {
       // Untranslated: a physical address with bit 63 set (negative here) names nothing, and -1 would mean "already raised".
       if (va < 0) {
@@ -268,13 +269,14 @@ export class Hart implements CsrHost {
       pa = this.walkOut.pa;
       global = this.walkOut.global;
       writable = this.walkOut.writable;
+      spanShift = this.walkOut.spanShift;
     }
     const off = this.env.mem.offsetOf(pa);
     if (off >= 0 && (access !== ACCESS_STORE || writable) && ((vaHi << 25) >> 25) === vaHi) {
       const tlb = access === ACCESS_FETCH ? this.fetchTlb : access === ACCESS_LOAD ? this.loadTlb : this.storeTlb;
       const key = access === ACCESS_FETCH ? this.fetchKey : this.dataKey;
       const vpn = ((vaHi & 0x7f) << 20) | (vaLo >>> 12);
-      tlb.fill(vpn, key / ASID_KEY_STRIDE, global, off - (off % PAGE_SIZE));
+      tlb.fill(vpn, key / ASID_KEY_STRIDE, global, off - (off % PAGE_SIZE), spanShift);
     }
     return pa;
   }

@@ -36,6 +36,8 @@ export interface Translation {
   global: boolean;
   /** The leaf allows what the TLB must know to reuse it: stores need W and D. */
   writable: boolean;
+  /** The leaf's size as a VPN shift: 0 for 4 KiB, 9 for a 2 MiB and 18 for a 1 GiB superpage (sfence.vma needs it). */
+  spanShift: number;
 }
 
 export interface WalkContext {
@@ -91,6 +93,7 @@ export function walkSv39(mem: PhysMem, ctx: WalkContext, vaLo: number, vaHi: num
       out.pa = (ppn + inPage) * 4096 + (vaLo & 0xfff);
       out.global = global;
       out.writable = (pteLo & R.PTE_W) !== 0 && ((pteLo | want) & R.PTE_D) !== 0;
+      out.spanShift = 9 * level;
       return 0;
     }
   }

@@ -22,23 +22,31 @@ export class Tlb {
   readonly ramOffset = new Int32Array(TLB_ENTRIES);
   /** The entry's ASID, or GLOBAL; used only by sfence.vma. */
   private readonly asid = new Int32Array(TLB_ENTRIES);
+  /** The entry's leaf size as a VPN shift (0, or 9/18 for a 4 KiB part of a superpage); used only by sfence.vma. */
+  private readonly span = new Uint8Array(TLB_ENTRIES);
+  /** Superpage parts filled since the last full flush: when 0, sfence.vma va has one slot to drop. */
+  private superpageFills = 0;
   fills = 0;
 
-  fill(vpn: number, asid: number, global: boolean, ramOffset: number): void {
+  fill(vpn: number, asid: number, global: boolean, ramOffset: number, spanShift = 0): void {
     const i = vpn & TLB_MASK;
     this.key[i] = vpn + asid * ASID_KEY_STRIDE;
     this.ramOffset[i] = ramOffset;
     this.asid[i] = global ? GLOBAL : asid;
+    this.span[i] = spanShift;
+    if (spanShift !== 0) this.superpageFills++;
     this.fills++;
   }
 
   flushAll(): void {
     this.key.fill(-1);
+    this.superpageFills = 0;
   }
 
-  /** sfence.vma rs1=va: drops the entry that could hold the page, whatever its ASID. */
+  /** sfence.vma rs1=va: drops the entries that could hold the page, whatever their ASID. */
   flushPage(vpn: number): void {
     this.key[vpn & TLB_MASK] = -1;
+    if (this.superpageFills !== 0) this.flushSuperpageParts(vpn, GLOBAL, true);
   }
 
   /** sfence.vma rs2=asid: drops that ASID's non-global entries. */
@@ -50,5 +58,19 @@ export class Tlb {
   flushPageAsid(vpn: number, asid: number): void {
     const i = vpn & TLB_MASK;
     if (this.asid[i] === asid) this.key[i] = -1;
+    if (this.superpageFills !== 0) this.flushSuperpageParts(vpn, asid, false);
+  }
+
+  /**
+   * A superpage is cached as 4 KiB parts in many slots; sfence.vma of any
+   * address in it must drop them all (priv spec 4.2.1: entries holding the
+   * leaf PTE for that address).
+   */
+  private flushSuperpageParts(vpn: number, asid: number, anyAsid: boolean): void {
+    for (let i = 0; i < TLB_ENTRIES; i++) {
+      const shift = this.span[i];
+      if (shift === 0 || this.key[i] < 0 || (!anyAsid && this.asid[i] !== asid)) continue;
+      if ((this.key[i] % ASID_KEY_STRIDE) >>> shift === vpn >>> shift) this.key[i] = -1;
+    }
   }
 }
