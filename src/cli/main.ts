@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { isUserFacing } from "../errors.ts";
 import { runCommand, type RunFlags } from "./run.ts";
 import { benchCpuCommand } from "../../bench/cpu.ts";
+import { benchExitsCommand } from "../../bench/exits.ts";
 
 const program = new Command();
 program
@@ -46,6 +47,15 @@ bench
   .option("--no-qemu", "skip the QEMU comparison")
   .action(async (flags: { json?: boolean; image: string; qemu: boolean }) => {
     process.exitCode = await benchCpuCommand(flags);
+  });
+
+bench
+  .command("exits")
+  .description("VM exit costs timed by a guest: natively and under the hypervisor for every --wait policy and --exit-handler place, with the bare handoff floor")
+  .option("--json", "end with one JSON line of results")
+  .option("--scale <n>", "iteration scale under the hypervisor (exitbench's iters=, e.g. 1/100)")
+  .action(async (flags: { json?: boolean; scale?: string }) => {
+    process.exitCode = await benchExitsCommand(flags);
   });
 
 try {

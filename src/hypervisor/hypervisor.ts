@@ -56,27 +56,37 @@ export class Hypervisor {
   }
 
   private async serve(): Promise<void> {
+    const vms = this.vms;
     let lastTick = 0;
     let lastYield = performance.now();
-    while (this.vms.some((vm) => vm.running)) {
+    while (vms.length > 0) {
       let handled = 0;
-      for (const vm of this.vms) if (vm.running) handled += vm.serve();
+      let spinning = false;
+      for (let i = 0; i < vms.length; i++) {
+        const vm = vms[i];
+        if (!vm.running) continue;
+        handled += vm.serve();
+        spinning ||= vm.config.wait === "spin";
+      }
       const now = performance.now();
       if (now - lastTick >= TICK_MS) {
-        for (const vm of this.vms) if (vm.running) vm.tick();
+        for (const vm of vms) if (vm.running) vm.tick();
         lastTick = now;
       }
-      if (handled > 0 && now - lastYield < SPIN_YIELD_MS) continue;
-      if (handled > 0 || this.vms.some((vm) => vm.config.wait === "spin")) {
+      if (handled > 0 || spinning) {
+        // Busy: keep polling the run pages, but let the event loop in every millisecond.
         if (now - lastYield >= SPIN_YIELD_MS) {
           await yieldToEventLoop();
           lastYield = performance.now();
         }
         continue;
       }
+      if (!vms.some((vm) => vm.running)) break;
       // Nothing to do and nobody spinning: sleep until a vCPU rings (or a timer is due).
       const seen = Atomics.load(this.doorbellWord, 0);
-      if (this.vms.some((vm) => vm.running && vm.serve() > 0)) continue;
+      let more = 0;
+      for (const vm of vms) if (vm.running) more += vm.serve();
+      if (more > 0) continue;
       const wait = Atomics.waitAsync(this.doorbellWord, 0, seen, DOORBELL_SLEEP_MS);
       if (wait.async) await wait.value;
       lastYield = performance.now();

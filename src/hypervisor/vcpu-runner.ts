@@ -103,6 +103,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private readonly dispatcher: TrapDispatcher;
   private readonly histogram = hdr.build({ useWebAssembly: false, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, highestTrackableValue: 60e9 });
   private pending = PENDING_NONE;
+  private lastResume = 0;
   stopReason = "";
 
   constructor(readonly config: VcpuConfig) {
@@ -203,7 +204,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       } else if (pending === PENDING_STOP) {
         return; // the worker reports stopReason to the hypervisor
       }
-      const now = performance.now();
+      // The clock is read only when a slice ran out or after an exit's timestamp was taken anyway.
+      const now = pending === PENDING_MAIN ? this.lastResume : performance.now();
       if (now - lastYield >= YIELD_MS) {
         await yieldNow();
         lastYield = performance.now();
@@ -220,7 +222,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     Atomics.add(this.doorbell, 0, 1);
     if (this.config.wait !== WAIT_SPIN) Atomics.notify(this.doorbell, 0);
     waitWhile(page.state, 0, P.VCPU_EXIT, this.config.wait);
-    this.histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1e6)));
+    const end = performance.now();
+    this.lastResume = end;
+    this.histogram.recordValue(Math.max(1, Math.round((end - start) * 1e6)));
     return page.exit[P.EXIT_REASON];
   }
 

@@ -1,0 +1,157 @@
+/*
+ * `popek bench exits`: the cost of VM exits, measured by a guest.
+ *
+ * guests/bin/exitbench.elf (an S-mode kernel) times five operations with
+ * rdtime: a CSR read that traps under a hypervisor (null exit), a system call
+ * round trip through its own trap handler, an SBI call, an MMIO read of a
+ * UART register, and the delivery of an IPI to itself. It runs once natively
+ * (on Debian's OpenSBI, when installed) and then under the hypervisor for
+ * every wait policy and both exit-handler places, all in this invocation.
+ * The floor — a bare worker→main→worker handoff over one SAB word — is
+ * measured in the same run, so each exit's cost is also a ratio to what this
+ * machine can do at best.
+ */
+
+import { existsSync } from "node:fs";
+import { cpus } from "node:os";
+import { Hypervisor } from "../src/hypervisor/hypervisor.ts";
+import type { ExitHandlerPlace } from "../src/hypervisor/vm.ts";
+import { WAIT_POLICIES, type WaitPolicy } from "../src/hypervisor/wait.ts";
+import { Board } from "../src/machine/board.ts";
+import { readImageFile } from "../src/machine/image.ts";
+import { runBoard } from "../src/machine/runner.ts";
+import { parseExitbench, type ExitbenchRow } from "./exitbench-parse.ts";
+import { measureHandoff } from "./handoff.ts";
+
+const IMAGE = "guests/bin/exitbench.elf";
+const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const MB = 2 ** 20;
+
+export interface ExitResult {
+  readonly bench: string;
+  readonly mode: "native" | "trap";
+  readonly wait: WaitPolicy | "-";
+  readonly handler: ExitHandlerPlace | "-";
+  readonly nsPerOp: number;
+  readonly instructionsPerOp: number;
+  /** nsPerOp over the bare handoff floor of the same wait policy (trap only). */
+  readonly ratioToFloor?: number;
+}
+
+export interface ExitsReport {
+  readonly results: ExitResult[];
+  /** Median bare worker→main→worker handoff (main thread spinning), ns, per worker wait policy. */
+  readonly floorNs: Record<WaitPolicy, number>;
+  readonly cores: number;
+  readonly nativeSkipped?: string;
+}
+
+export interface ExitsOptions {
+  /** Iteration scale for exitbench under the hypervisor (its bootargs iters=). */
+  readonly scale?: string;
+  readonly nativeScale?: string;
+  readonly progress?: (line: string) => void;
+}
+
+async function runNative(scale: string): Promise<ExitbenchRow[]> {
+  let output = "";
+  const board = new Board({ harts: 1, memSize: 128 * MB, clock: "real", output: (b) => (output += String.fromCharCode(b)) });
+  board.boot({ firmware: readImageFile(OPENSBI, "bios"), kernel: readImageFile(IMAGE, "kernel"), append: `iters=${scale}` });
+  await runBoard(board, { timeoutSeconds: 300 });
+  return parseExitbench(output);
+}
+
+async function runTrap(scale: string, wait: WaitPolicy, exitHandler: ExitHandlerPlace): Promise<ExitbenchRow[]> {
+  let output = "";
+  const hv = new Hypervisor({ machineMemory: 80 * MB });
+  const vm = hv.createVm({
+    name: "exitbench",
+    vcpus: 1,
+    memSize: 64 * MB,
+    images: { bios: { kind: "hv" }, kernel: readImageFile(IMAGE, "kernel"), append: `iters=${scale}` },
+    wait,
+    exitHandler,
+    output: (b) => (output += String.fromCharCode(b)),
+  });
+  hv.start(vm);
+  const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), 300_000);
+  const r = await vm.result;
+  clearTimeout(timer);
+  if (r.outcome === "error") throw new Error(`exitbench under --virt trap (${wait}, ${exitHandler}): ${r.message}`);
+  return parseExitbench(output);
+}
+
+export async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
+  const progress = opts.progress ?? (() => {});
+  const floorNs = {} as Record<WaitPolicy, number>;
+  for (const policy of WAIT_POLICIES) {
+    const h = await measureHandoff(policy, 20_000);
+    floorNs[policy] = h.medianNs;
+    progress(`floor (${policy}): ${h.medianNs.toFixed(0)} ns`);
+  }
+  const results: ExitResult[] = [];
+  let nativeSkipped: string | undefined;
+  if (existsSync(OPENSBI)) {
+    for (const row of await runNative(opts.nativeScale ?? "1/10")) {
+      results.push({ bench: row.bench, mode: "native", wait: "-", handler: "-", nsPerOp: row.nsPerOp, instructionsPerOp: row.instructionsPerOp });
+    }
+    progress("native done");
+  } else {
+    nativeSkipped = `${OPENSBI} not installed (apt-get install opensbi)`;
+  }
+  for (const wait of WAIT_POLICIES) {
+    for (const handler of ["main", "vcpu"] as const) {
+      for (const row of await runTrap(opts.scale ?? "1/100", wait, handler)) {
+        results.push({
+          bench: row.bench,
+          mode: "trap",
+          wait,
+          handler,
+          nsPerOp: row.nsPerOp,
+          instructionsPerOp: row.instructionsPerOp,
+          ratioToFloor: row.nsPerOp / floorNs[wait],
+        });
+      }
+      progress(`trap ${wait}/${handler} done`);
+    }
+  }
+  return { results, floorNs, cores: cpus().length, nativeSkipped };
+}
+
+function formatNs(ns: number | undefined): string {
+  if (ns === undefined) return "-";
+  return ns >= 10_000 ? `${(ns / 1000).toFixed(1)}us` : `${ns.toFixed(0)}ns`;
+}
+
+export function formatExits(report: ExitsReport): string {
+  const columns: { title: string; pick: (r: ExitResult) => boolean }[] = [
+    { title: "native", pick: (r) => r.mode === "native" },
+  ];
+  for (const wait of WAIT_POLICIES) {
+    for (const handler of ["main", "vcpu"] as const) {
+      columns.push({ title: `${wait}/${handler}`, pick: (r) => r.mode === "trap" && r.wait === wait && r.handler === handler });
+    }
+  }
+  const benches = [...new Set(report.results.map((r) => r.bench))];
+  const rows: string[][] = [["bench", ...columns.map((c) => c.title)]];
+  for (const bench of benches) {
+    rows.push([bench, ...columns.map((c) => formatNs(report.results.find((r) => r.bench === bench && c.pick(r))?.nsPerOp))]);
+  }
+  rows.push(["floor", "-", ...WAIT_POLICIES.flatMap((w) => [formatNs(report.floorNs[w]), formatNs(report.floorNs[w])])]);
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const table = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n");
+  const notes = [
+    `ns per operation, timed by the guest with rdtime; columns under the hypervisor are --wait/--exit-handler.`,
+    `floor: median bare worker->main->worker handoff with the main thread spinning, per worker wait policy.`,
+    `host: ${report.cores} cores; each VM has 1 vCPU thread plus the hypervisor's main thread.`,
+  ];
+  if (report.nativeSkipped !== undefined) notes.push(`native: skipped, ${report.nativeSkipped}`);
+  return `${table}\n\n${notes.join("\n")}\n`;
+}
+
+export async function benchExitsCommand(flags: { json?: boolean; scale?: string }): Promise<number> {
+  const report = await benchExits({ scale: flags.scale, progress: (l) => process.stderr.write(`  ${l}\n`) });
+  process.stdout.write(formatExits(report));
+  if (flags.json) process.stdout.write(JSON.stringify(report) + "\n");
+  return 0;
+}
