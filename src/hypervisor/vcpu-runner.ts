@@ -136,8 +136,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : 0, decoded);
       if (outcome === EXIT_CONTINUE) {
         h.pc = page.pc[0];
-        // An emulated CSR write or xRET may have made an interrupt takeable: end the slice to deliver it.
-        return !this.dispatcher.interruptsMayChange || pendingInterrupt(this.ctx.csr) < 0;
+        // An emulated CSR write, xRET or SBI call may have made an interrupt takeable (or sent an IPI
+        // still to be folded in): end the slice so the loop samples and delivers it.
+        return !this.dispatcher.interruptsMayChange;
       }
       if (outcome === EXIT_WAIT) {
         h.pc = page.pc[0];

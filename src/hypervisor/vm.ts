@@ -62,7 +62,8 @@ export interface VcpuReport {
 }
 
 const WORKER_ENTRY = new URL("../../workers/vcpu-boot.js", import.meta.url);
-const DEFAULT_SLICE = 20_000;
+/** Instructions per vCPU slice: bounds how long a running vCPU takes to notice an IPI or a device interrupt. */
+const DEFAULT_SLICE = 10_000;
 
 export class Vm implements VmServices, MainThreadExits {
   readonly memory: GuestMemory;

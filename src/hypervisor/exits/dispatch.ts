@@ -130,6 +130,8 @@ export class TrapDispatcher {
       if (this.main === undefined && sbiNeedsMainThread(ctx.x[2 * A7], ctx.x[2 * A6])) return EXIT_TO_MAIN;
       ctx.count("ecall_exit");
       handleSbi(ctx, this.vm, pc);
+      // set_timer, send_ipi (possibly to itself), hart_start: interrupt state may have changed.
+      this.interruptsMayChange = true;
       return EXIT_CONTINUE;
     }
     // A system call of the guest's own process (or an M-mode ecall): the guest kernel handles it.
