@@ -6,9 +6,11 @@
  * selftest's sv39 group reports "skipped: paging" under the hypervisor.
  */
 
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { bootFile } from "../helpers/boot.ts";
-import { mImage, runVm } from "../helpers/vm.ts";
+import { readImageFile } from "../../src/machine/image.ts";
+import { bootFile, bootImages } from "../helpers/boot.ts";
+import { mImage, runVm, sImage } from "../helpers/vm.ts";
 
 const SV39_SKIPPED = "selftest: sv39 skipped: paging (satp.MODE = Sv39 not available)";
 
@@ -53,4 +55,36 @@ describe("--virt trap matches --virt none (M-mode guests, --bios none)", () => {
     expect(got.output).toContain("cpubench: checksum 0xb077efac61603df9");
     expect(got.result.exitCode).toBe(0);
   }, 90_000);
+});
+
+describe("--virt trap --bios hv matches Debian's OpenSBI natively (S-mode kernels)", () => {
+  const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+  /** The kernel's own lines: OpenSBI's banner dropped, its \r\n made \n. */
+  const kernelLines = (output: string, prefix: string): string =>
+    output
+      .replace(/\r\n/g, "\n")
+      .split("\n")
+      .filter((l) => l.startsWith(prefix))
+      .join("\n");
+  const S_CASES = [
+    { image: "guests/bin/sbi-hello.elf", prefix: "hello from", vcpus: [1] },
+    { image: "guests/bin/kernel-mini.elf", prefix: "kernel-mini", vcpus: [1, 2] },
+  ].filter((c) => existsSync(c.image));
+  for (const { image, prefix, vcpus } of S_CASES) {
+    for (const n of vcpus) {
+      it.runIf(existsSync(OPENSBI) || process.env.CI === "true")(`${image} with ${n} vCPU(s)`, async () => {
+        const native = await bootImages(
+          { firmware: readImageFile(OPENSBI, "bios"), kernel: readImageFile(image, "kernel") },
+          { harts: n, timeoutSeconds: 60 },
+        );
+        for (const exitHandler of ["main", "vcpu"] as const) {
+          const got = await runVm(sImage(image), { vcpus: n, exitHandler });
+          expect(got.result.message).toBeUndefined();
+          expect(kernelLines(got.output, prefix)).toBe(kernelLines(native.output, prefix));
+          expect(kernelLines(got.output, prefix)).not.toBe("");
+          expect(got.result.exitCode).toBe(native.exitCode);
+        }
+      }, 90_000);
+    }
+  }
 });
