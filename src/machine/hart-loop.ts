@@ -14,7 +14,7 @@
  */
 
 import type { Hart } from "./hart.ts";
-import { TLB_MASK, type Tlb } from "./tlb.ts";
+import { TLB_MASK } from "./tlb.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
 import { mul64, r64, sar64, shl64, shr64 } from "../isa/alu64.ts";
 import { execRare } from "./hart-rare.ts";
@@ -27,14 +27,14 @@ const REFETCH = 1 << 20;
  * RAM offset of the data at x[rs1] + imm through a TLB, or -1 (a miss, a
  * non-canonical address, or a frame that is not RAM: the slow path decides).
  */
-function dataOffset(t: Tlb, asidKey: number, x: Int32Array, rs1: number, imm: number): number {
+function dataOffset(keys: Float64Array, frames: Int32Array, asidKey: number, x: Int32Array, rs1: number, imm: number): number {
   const blo = x[rs1];
   const lo = (blo + imm) | 0;
   const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
   if (((hi << 25) >> 25) !== hi) return -1;
   const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
   const i = vpn & TLB_MASK;
-  return t.key[i] === vpn + asidKey ? t.ramOffset[i] + (lo & 0xfff) : -1;
+  return keys[i] === vpn + asidKey ? frames[i] + (lo & 0xfff) : -1;
 }
 
 /** Signed 64-bit a < b on pairs. */
@@ -63,11 +63,23 @@ export function runSlice(h: Hart, budget: number): number {
   let po = -REFETCH;
   let dec = h.fetchDecoded;
   let n = 0;
+  // The data TLBs in use. Whatever can switch them (privilege, MPRV, satp, sfence) also resets the
+  // fetch page, so they are reloaded exactly where the fetch page is.
+  let ldKeys = h.loadTlb.key;
+  let ldFrames = h.loadTlb.ramOffset;
+  let stKeys = h.storeTlb.key;
+  let stFrames = h.storeTlb.ramOffset;
+  let dataKey = h.dataKey;
   h.stop = false;
 
   while (n < budget) {
     if (po >>> 0 >= PAGE_SIZE) {
       const pc = base + po;
+      ldKeys = h.loadTlb.key;
+      ldFrames = h.loadTlb.ramOffset;
+      stKeys = h.storeTlb.key;
+      stFrames = h.storeTlb.ramOffset;
+      dataKey = h.dataKey;
       if (h.fetchPage(pc)) {
         dec = h.fetchDecoded;
         base = h.fetchBase;
@@ -159,7 +171,7 @@ export function runSlice(h: Hart, budget: number): number {
 
       // ---- loads: the fast path needs a TLB hit on RAM and natural alignment ----
       case 12: { // lb
-        const o = dataOffset(h.loadTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0) v = (u8[o] << 24) >> 24;
         else if (h.loadAt(rs1, imm, 1, base + po)) v = (h.valueLo << 24) >> 24;
@@ -175,7 +187,7 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 16: { // lbu
-        const o = dataOffset(h.loadTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0) v = u8[o];
         else if (h.loadAt(rs1, imm, 1, base + po)) v = h.valueLo & 0xff;
@@ -191,7 +203,7 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 13: { // lh
-        const o = dataOffset(h.loadTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0 && (o & 1) === 0) v = i16[o >>> 1];
         else if (h.loadAt(rs1, imm, 2, base + po)) v = (h.valueLo << 16) >> 16;
@@ -207,7 +219,7 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 17: { // lhu
-        const o = dataOffset(h.loadTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0 && (o & 1) === 0) v = u16[o >>> 1];
         else if (h.loadAt(rs1, imm, 2, base + po)) v = h.valueLo & 0xffff;
@@ -223,7 +235,7 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 14: { // lw
-        const o = dataOffset(h.loadTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0 && (o & 3) === 0) v = i32[o >>> 2];
         else if (h.loadAt(rs1, imm, 4, base + po)) v = h.valueLo;
@@ -239,7 +251,7 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 18: { // lwu
-        const o = dataOffset(h.loadTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0 && (o & 3) === 0) v = i32[o >>> 2];
         else if (h.loadAt(rs1, imm, 4, base + po)) v = h.valueLo;
@@ -255,7 +267,7 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 15: { // ld
-        const o = dataOffset(h.loadTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         if (o >= 0 && (o & 7) === 0) {
           x[rd] = i32[o >>> 2];
           x[rd + 1] = i32[(o >>> 2) + 1];
@@ -274,7 +286,7 @@ export function runSlice(h: Hart, budget: number): number {
 
       // ---- stores: a hit needs a writable, dirty page (store TLB fills only those) ----
       case 19: { // sb
-        const o = dataOffset(h.storeTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(stKeys, stFrames, dataKey, x, rs1, imm);
         if (o >= 0) {
           u8[o] = x[rs2];
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 1);
@@ -289,7 +301,7 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 20: { // sh
-        const o = dataOffset(h.storeTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(stKeys, stFrames, dataKey, x, rs1, imm);
         if (o >= 0 && (o & 1) === 0) {
           u16[o >>> 1] = x[rs2];
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 2);
@@ -304,7 +316,7 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 21: { // sw
-        const o = dataOffset(h.storeTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(stKeys, stFrames, dataKey, x, rs1, imm);
         if (o >= 0 && (o & 3) === 0) {
           i32[o >>> 2] = x[rs2];
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 4);
@@ -319,7 +331,7 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 22: { // sd
-        const o = dataOffset(h.storeTlb, h.dataKey, x, rs1, imm);
+        const o = dataOffset(stKeys, stFrames, dataKey, x, rs1, imm);
         if (o >= 0 && (o & 7) === 0) {
           i32[o >>> 2] = x[rs2];
           i32[(o >>> 2) + 1] = x[rs2 + 1];
