@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildElf } from "../helpers/elf-builder.ts";
+import { enc } from "../../src/isa/encode.ts";
 
 const POPEK = join(process.cwd(), "bin/popek.js");
 
@@ -69,4 +70,35 @@ describe("bad input gets one line and a non-zero status", () => {
   it("a bad --harts", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--harts", "0"), /--harts/));
   it("an unsupported --virt", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "magic"), /--virt/));
   it("nothing to run", () => expectOneLineError(popek("run"), /nothing to run/));
+});
+
+describe("popek run --virt trap", () => {
+  it("boots kernel-mini on two vCPUs on the hypervisor's SBI and exits 0", () => {
+    const r = popek("run", "guests/bin/kernel-mini.elf", "--virt", "trap", "--vcpus", "2");
+    expect(r.stdout).toContain("kernel-mini: smp 2 harts started");
+    expect(r.stdout).toContain("kernel-mini: PASS");
+    expect(r.status).toBe(0);
+  });
+
+  it("--stats prints the exit table on stderr", () => {
+    const r = popek("run", "guests/bin/hello.elf", "--virt", "trap", "--bios", "none", "--stats", "--wait", "spin");
+    expect(r.stdout).toBe("hello from popek\n");
+    expect(r.stderr).toMatch(/mmio_exit_kernel\s+35/);
+    expect(r.stderr).toMatch(/exit_rtt_p50/);
+    expect(r.status).toBe(0);
+  });
+
+  it("an M-mode image with the default --bios hv gets a one-line explanation", () =>
+    expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "trap"), /--bios none/));
+  it("a bad --wait", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "trap", "--wait", "nap"), /--wait/));
+  it("a bad --exit-handler", () =>
+    expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "trap", "--exit-handler", "gpu"), /--exit-handler/));
+  it("too many vCPUs", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "trap", "--vcpus", "99"), /--vcpus/));
+  it("a kernel that turns on Sv39 from S-mode is stopped with a clear reason (guest paging is not virtualized yet)", () => {
+    // csrw satp, t0 with t0 = MODE Sv39 (8 << 60), then spin.
+    const words = [enc.addi(5, 0, 1), enc.slli(5, 5, 63), enc.csrrw(0, 0x180, 5), enc.jal(0, 0)];
+    const kernel = file("pager.bin", new Uint8Array(new Uint32Array(words).buffer));
+    const r = popek("run", "--kernel", kernel, "--virt", "trap", "--timeout", "20");
+    expectOneLineError(r, /guest paging is not yet supported/);
+  });
 });
