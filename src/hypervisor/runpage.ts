@@ -43,6 +43,8 @@ export const RUN_PAGE_FIELDS = [
   { name: "exitCause", kind: "i32", count: 1 },
   { name: "exitInsn", kind: "i32", count: 1 },
   { name: "exitInsnLength", kind: "i32", count: 1 },
+  // The trapping instruction as the hart predecoded it (word0, imm), so the hypervisor need not decode it again.
+  { name: "exitDecoded", kind: "i32", count: 2 },
   { name: "exitTval", kind: "f64", count: 1 },
   { name: "mmioAddr", kind: "f64", count: 1 },
   { name: "mmioWidth", kind: "i32", count: 1 },
@@ -122,6 +124,7 @@ export class RunPage {
   readonly pc: Float64Array;
   readonly exit: Int32Array;
   readonly exitTval: Float64Array;
+  readonly exitDecoded: Int32Array;
   readonly mmioAddr: Float64Array;
   readonly mmio: Int32Array;
   readonly mmioData: Int32Array;
@@ -147,6 +150,7 @@ export class RunPage {
     // exitReason, exitCause, exitInsn, exitInsnLength are consecutive: one view, indexed by EXIT_*.
     this.exit = this.i32Span("exitReason", 4);
     this.exitTval = this.f64("exitTval");
+    this.exitDecoded = this.i32("exitDecoded");
     this.mmioAddr = this.f64("mmioAddr");
     this.mmio = this.i32Span("mmioWidth", 4);
     this.mmioData = this.i32("mmioData");

@@ -65,9 +65,8 @@ export interface LatencySummary {
 }
 
 const PENDING_NONE = 0;
-const PENDING_MAIN = 1;
-const PENDING_WAIT = 2;
-const PENDING_STOP = 3;
+const PENDING_WAIT = 1;
+const PENDING_STOP = 2;
 /** Longest stretch without returning to this thread's event loop (for comlink calls), in ms. */
 const YIELD_MS = 20;
 /** Longest single sleep in wfi before re-checking timers and control, in ms. */
@@ -103,7 +102,6 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private readonly dispatcher: TrapDispatcher;
   private readonly histogram = hdr.build({ useWebAssembly: false, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, highestTrackableValue: 60e9 });
   private pending = PENDING_NONE;
-  private lastResume = 0;
   stopReason = "";
 
   constructor(readonly config: VcpuConfig) {
@@ -156,10 +154,20 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     page.exit[P.EXIT_CAUSE] = cause;
     page.exitTval[0] = tval;
     page.exit[P.EXIT_INSN] = cause === R.CAUSE_ILLEGAL_INSTRUCTION ? tval : isDataFault(cause) ? h.instructionBits(pc) : 0;
+    page.exitDecoded[0] = cause === R.CAUSE_ILLEGAL_INSTRUCTION ? h.rareW0 : 0;
+    page.exitDecoded[1] = h.rareImm;
     page.pc[0] = pc;
-    h.pc = pc;
-    this.pending = PENDING_MAIN;
-    return false;
+    // Wait for the answer right here, inside the slice: leaving and re-entering the interpreter
+    // would double the cost of a round trip that is otherwise close to the bare handoff.
+    const answer = this.postExitAndWait();
+    h.pc = page.pc[0];
+    if (Atomics.load(page.state, 0) === P.VCPU_STOPPED) return false;
+    if (answer === P.RESUME_WAIT) {
+      this.pending = PENDING_WAIT;
+      return false;
+    }
+    // The hypervisor may have raised a virtual interrupt (a device, an IPI): end the slice to deliver it.
+    return Atomics.load(page.ipi, 0) === 0 && pendingInterrupt(this.ctx.csr) < 0;
   }
 
   // ---- the loop ----
@@ -198,15 +206,12 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       }
       const pending = this.pending;
       this.pending = PENDING_NONE;
-      if (pending === PENDING_MAIN) {
-        if (this.postExitAndWait() === P.RESUME_WAIT) this.waitForInterrupt();
-      } else if (pending === PENDING_WAIT) {
+      if (pending === PENDING_WAIT) {
         this.waitForInterrupt();
       } else if (pending === PENDING_STOP) {
         return; // the worker reports stopReason to the hypervisor
       }
-      // The clock is read only when a slice ran out or after an exit's timestamp was taken anyway.
-      const now = pending === PENDING_MAIN ? this.lastResume : performance.now();
+      const now = performance.now();
       if (now - lastYield >= YIELD_MS) {
         await yieldNow();
         lastYield = performance.now();
@@ -224,7 +229,6 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     if (this.config.wait !== WAIT_SPIN) Atomics.notify(this.doorbell, 0);
     waitWhile(page.state, 0, P.VCPU_EXIT, this.config.wait);
     const end = performance.now();
-    this.lastResume = end;
     this.histogram.recordValue(Math.max(1, Math.round((end - start) * 1e6)));
     return page.exit[P.EXIT_REASON];
   }

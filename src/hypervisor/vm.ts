@@ -16,6 +16,7 @@ import * as L from "../machine/memlayout.ts";
 import { comlinkWrap, nodeEndpoint } from "./comlink-node.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher, type MainThreadExits } from "./exits/dispatch.ts";
 import { performMmio } from "./exits/mmio.ts";
+import { fromPredecoded } from "./exits/decode-trap.ts";
 import { injectPendingInterrupt } from "./exits/reflect.ts";
 import type { VmServices } from "./exits/services.ts";
 import type { FrameAllocator } from "./frames.ts";
@@ -176,7 +177,11 @@ export class Vm implements VmServices, MainThreadExits {
       if (page.exit[P.EXIT_REASON] === P.REASON_INTERRUPT) {
         injectPendingInterrupt(ctx);
       } else {
-        const outcome = this.dispatchers[h].dispatch(page.exit[P.EXIT_CAUSE], page.exitTval[0], ctx.pc, page.exit[P.EXIT_INSN]);
+        const cause = page.exit[P.EXIT_CAUSE];
+        const insn = page.exit[P.EXIT_INSN];
+        const w0 = page.exitDecoded[0];
+        const decoded = w0 !== 0 ? fromPredecoded(insn, w0, page.exitDecoded[1]) : undefined;
+        const outcome = this.dispatchers[h].dispatch(cause, page.exitTval[0], ctx.pc, insn, decoded);
         if (outcome === EXIT_WAIT) answer = P.RESUME_WAIT;
         else if (outcome === EXIT_STOP) this.fail(this.dispatchers[h].stopReason);
         else if (outcome !== EXIT_CONTINUE) this.fail(`vcpu ${h}: exit could not be handled`);
