@@ -166,8 +166,10 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       this.pending = PENDING_WAIT;
       return false;
     }
-    // The hypervisor may have raised a virtual interrupt (a device, an IPI): end the slice to deliver it.
-    return Atomics.load(page.ipi, 0) === 0 && pendingInterrupt(this.ctx.csr) < 0;
+    // Time has passed and the hypervisor may have raised a virtual interrupt (a device, an IPI):
+    // sample timers and lines as at a slice boundary, and end the slice if one is now takeable.
+    this.sampleInterrupts();
+    return pendingInterrupt(this.ctx.csr) < 0;
   }
 
   // ---- the loop ----
