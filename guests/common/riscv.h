@@ -166,16 +166,21 @@
 #define PTE_D              UL(0x080)
 #define PTE_PPN_SHIFT      10
 
-/* SBI (SBI spec v2.0): extension ids and function ids used by sbi-hello. */
-#define SBI_EXT_LEGACY_PUTCHAR  0x01
-#define SBI_EXT_BASE            0x10
-#define SBI_BASE_PROBE_EXT      3
-#define SBI_EXT_DBCN            0x4442434E
-#define SBI_DBCN_WRITE          0
-#define SBI_EXT_SRST            0x53525354
-#define SBI_SRST_RESET          0
-#define SBI_SRST_SHUTDOWN       0
-#define SBI_SRST_NO_REASON      0
+#ifdef __ASSEMBLER__
+/*
+ * CLEAR_BSS: zero [__bss_start, __bss_end) a doubleword at a time (the
+ * link scripts align both to 16). Clobbers t0, t1 and the local labels 1, 2.
+ */
+.macro CLEAR_BSS
+	la	t0, __bss_start
+	la	t1, __bss_end
+1:	bgeu	t0, t1, 2f
+	sd	zero, 0(t0)
+	addi	t0, t0, 8
+	j	1b
+2:
+.endm
+#endif
 
 #ifndef __ASSEMBLER__
 

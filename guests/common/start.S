@@ -27,13 +27,8 @@ _start:
 
 	bnez	a0, secondary
 
-	la	t0, __bss_start
-	la	t1, __bss_end
-1:	bgeu	t0, t1, 2f
-	sd	zero, 0(t0)
-	addi	t0, t0, 8
-	j	1b
-2:	fence	rw, rw
+	CLEAR_BSS
+	fence	rw, rw
 	la	t0, boot_ready
 	li	t1, 1
 	sd	t1, 0(t0)

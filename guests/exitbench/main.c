@@ -21,11 +21,7 @@
  */
 #include "console.h"
 #include "exitbench.h"
-
-/* SBI (SBI spec v2.0): extensions and functions used here. */
-#define SBI_EXT_IPI             0x735049
-#define SBI_IPI_SEND_IPI        0
-#define SBI_BASE_GET_SPEC_VERSION 0
+#include "sbi.h"
 
 /* The UART's line status register, read by the mmio bench. */
 #define UART_LSR_ADDR           (UART0_BASE + UART_LSR)
@@ -34,27 +30,6 @@
 #define EXIT_PANIC              EXIT_UNEXPECTED_TRAP
 /* The irq bench gives up on an interrupt after this many polls of its count. */
 #define IRQ_MAX_SPINS           100000000UL
-
-struct sbiret {
-	long error;
-	long value;
-};
-
-/* SBI calling convention (SBI spec ch. 3): a7 = EID, a6 = FID, a0.. args. */
-static struct sbiret sbi_call(long eid, long fid, long a0, long a1, long a2)
-{
-	register long r_a0 __asm__("a0") = a0;
-	register long r_a1 __asm__("a1") = a1;
-	register long r_a2 __asm__("a2") = a2;
-	register long r_a6 __asm__("a6") = fid;
-	register long r_a7 __asm__("a7") = eid;
-
-	__asm__ volatile ("ecall"
-			  : "+r"(r_a0), "+r"(r_a1)
-			  : "r"(r_a2), "r"(r_a6), "r"(r_a7)
-			  : "memory");
-	return (struct sbiret){ r_a0, r_a1 };
-}
 
 static unsigned long rdtime(void)
 {
@@ -222,8 +197,5 @@ void exitbench_main(unsigned long hart, const void *fdt)
 	for (unsigned long i = 0; i < NBENCHES; i++)
 		run_bench(&benches[i], s);
 	console_puts("exitbench: done\n");
-	sbi_call(SBI_EXT_SRST, SBI_SRST_RESET, SBI_SRST_SHUTDOWN,
-		 SBI_SRST_NO_REASON, 0);
-	for (;;)
-		__asm__ volatile ("wfi");
+	sbi_shutdown(SBI_SRST_NO_REASON);
 }

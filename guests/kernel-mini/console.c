@@ -7,7 +7,6 @@
 #include "kernel.h"
 
 #define SBI_DBCN_WRITE_MAX_TRIES 1000	/* a console that keeps accepting nothing is broken */
-#define SBI_SRST_SYSTEM_FAILURE  1
 
 static int have_dbcn;
 

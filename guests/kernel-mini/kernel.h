@@ -40,6 +40,8 @@
 
 #ifndef __ASSEMBLER__
 
+#include "sbi.h"	/* the SBI calls: common/sbi.c */
+
 struct trapframe {
 	unsigned long x[32];	/* x[0] unused; x[2] = sp at the trap */
 	unsigned long sepc;
@@ -62,19 +64,6 @@ void kwrite(const char *s, unsigned long len);
 void kput_dec(unsigned long v);
 void fail(const char *what) __attribute__((noreturn));
 void console_init(void);
-
-/* sbi.c */
-struct sbiret {
-	long error;
-	long value;
-};
-struct sbiret sbi_call(long eid, long fid, long a0, long a1, long a2);
-long sbi_probe(long eid);
-void sbi_set_timer(unsigned long stime);
-struct sbiret sbi_hart_start(unsigned long hart, unsigned long start, unsigned long opaque);
-struct sbiret sbi_hart_get_status(unsigned long hart);
-void sbi_hart_stop(void) __attribute__((noreturn));
-void sbi_shutdown(unsigned long reason) __attribute__((noreturn));
 
 /* trap.c */
 void kernel_trap(struct trapframe *tf);

@@ -11,10 +11,6 @@
 #include "kernel.h"
 #include "fdt.h"
 
-#define SBI_ERR_INVALID_PARAM      (-3)
-#define SBI_ERR_ALREADY_AVAILABLE  (-6)
-#define HSM_STARTED                0
-#define HSM_STOPPED                1
 /* How long the boot hart waits for the secondaries (10 s of the 10 MHz timebase). */
 #define SMP_WAIT                   (10UL * MTIME_HZ)
 
@@ -41,7 +37,7 @@ static int wait_for_secondaries(unsigned long boot_hart, unsigned long harts)
 	for (unsigned long h = 0; h < harts; h++) {
 		if (h == boot_hart)
 			continue;
-		while (sbi_hart_get_status(h).value != HSM_STOPPED)
+		while (sbi_hart_get_status(h).value != SBI_HSM_STOPPED)
 			if (rdtime() > until)
 				return 0;
 	}
@@ -74,7 +70,7 @@ void smp_step(unsigned long boot_hart, const void *fdt)
 	}
 
 	struct sbiret self = sbi_hart_get_status(boot_hart);
-	if (self.error != 0 || self.value != HSM_STARTED)
+	if (self.error != 0 || self.value != SBI_HSM_STARTED)
 		fail("smp: hart_get_status of the boot hart is not STARTED");
 	if (sbi_hart_get_status(harts).error != SBI_ERR_INVALID_PARAM)
 		fail("smp: hart_get_status of a missing hart is not INVALID_PARAM");

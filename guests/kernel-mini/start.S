@@ -1,11 +1,8 @@
 /*
  * start.S: entry points of kernel-mini.
  *
- * _start: the SBI firmware (OpenSBI fw_jump, or popek's --bios hv) enters
- * here in S-mode with a0 = hartid, a1 = FDT. With HSM only the boot hart
- * arrives; an older firmware may send every hart, and then the first one
- * wins the lottery and the others park. The boot hart clears .bss and calls
- * kernel_main(hartid, fdt) on the kernel stack.
+ * _start: the common S-mode entry (common/s-start.S): the boot hart clears
+ * .bss and calls kernel_main(hartid, fdt) on a KSTACK_BYTES stack.
  *
  * secondary_entry: where SBI HSM hart_start sends the other harts (a0 =
  * hartid, a1 = opaque, satp = 0, sstatus.SIE = 0: SBI spec 9.1). Each takes
@@ -13,24 +10,9 @@
  */
 #include "kernel.h"
 
-	.section .text.init, "ax", @progbits
-	.globl _start
-_start:
-	la	t0, boot_lottery
-	li	t1, 1
-	amoadd.w t1, t1, (t0)
-	bnez	t1, park
-	la	sp, kstack_top
-	la	t0, __bss_start
-	la	t1, __bss_end
-1:	bgeu	t0, t1, 2f
-	sd	zero, 0(t0)
-	addi	t0, t0, 8
-	j	1b
-2:	call	kernel_main	/* a0 = hartid, a1 = FDT, untouched */
-park:
-	wfi
-	j	park
+#define S_START_MAIN  kernel_main
+#define S_START_STACK KSTACK_BYTES
+#include "s-start.S"
 
 	.section .text
 	.balign 4
@@ -48,15 +30,7 @@ secondary_entry:
 	call	secondary_main	/* does not return: it stops the hart */
 	j	park
 
-	.section .data
-	.balign 4
-boot_lottery:
-	.word	0
-
 	.section .bss.stack, "aw", @nobits
-	.balign 16
-	.space	KSTACK_BYTES
-kstack_top:
 	.balign 16
 secondary_stacks:
 	.space	MAX_HARTS * SECONDARY_STACK_BYTES
