@@ -11,6 +11,10 @@
  * Interrupts, timers and device events are handled between slices (by the
  * runner); an instruction that may make an interrupt takeable sets
  * hart.stop, which ends the slice after it.
+ *
+ * Hot code runs as compiled blocks (jit/): each slot has a block word next
+ * to its decoded words, and a non-zero one sends the loop to enterBlock,
+ * which counts, compiles, or runs a block that fits the remaining budget.
  */
 
 import type { Hart } from "./hart.ts";
@@ -18,6 +22,8 @@ import { TLB_MASK } from "./tlb.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
 import { mul64, r64, sar64, shl64, shr64 } from "../isa/alu64.ts";
 import { execRare } from "./hart-rare.ts";
+import { BLOCK_ENTRY_BASE } from "./jit/block-cache.ts";
+import { enterBlock } from "./jit/enter.ts";
 
 const TWO_32 = 4294967296;
 /** Added to base (and taken from po) to force the next fetch through fetchPage while keeping base + po = pc. */
@@ -91,6 +97,27 @@ export function runSlice(h: Hart, budget: number): number {
         if (h.stop) break;
       }
       continue;
+    }
+    const b = dec[BLOCK_ENTRY_BASE + (po >>> 1)];
+    if (b !== 0) {
+      const r = enterBlock(h, dec, b, base, po, budget - n);
+      if (r !== 0) {
+        if (r > 0) {
+          n += r;
+          const d = h.pc - base;
+          if (d >= 0 && d < PAGE_SIZE) po = d | 0;
+          else {
+            base = h.pc + REFETCH;
+            po = -REFETCH;
+          }
+        } else {
+          n -= r; // a trap inside the block: continue at the handler, through fetchPage
+          base = h.pc + REFETCH;
+          po = -REFETCH;
+        }
+        if (h.stop) break;
+        continue;
+      }
     }
     const w0 = dec[po];
     const imm = dec[po + 1];

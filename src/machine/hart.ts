@@ -20,6 +20,8 @@ import type { AccessWidth } from "../devices/device.ts";
 import { decodeInto } from "../isa/decode.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
 import { hiOf, loOf, pairToNumber } from "./u64.ts";
+import { DECODED_PAGE_WORDS } from "./jit/block-cache.ts";
+import { JIT_DEFAULT } from "./jit/enter.ts";
 
 /**
  * Traps taken by software outside the model: the host plays the part of the
@@ -74,6 +76,8 @@ export class Hart implements CsrHost {
   wfi = false;
   /** Something outside the loop wants the current slice to end (finisher write, interrupt-enable change). */
   stop = false;
+  /** Whether hot code runs as compiled blocks (jit/); default from POPEK_JIT (0: off). */
+  jit = JIT_DEFAULT;
 
   // ---- translation state the hot loop reads ----
   fetchTlb: Tlb;
@@ -106,7 +110,7 @@ export class Hart implements CsrHost {
   private lastSumMxr = 0;
   private readonly walkOut: Translation = { pa: 0, global: false, writable: false, spanShift: 0 };
   /** A cross-page 32-bit instruction is decoded here each time instead of being cached. */
-  private readonly scratchDecoded = new Int32Array(PAGE_SIZE);
+  private readonly scratchDecoded = new Int32Array(DECODED_PAGE_WORDS);
 
   constructor(
     readonly hartId: number,

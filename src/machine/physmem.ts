@@ -8,10 +8,13 @@
  * decoded instructions clears the slots it overlaps, so self-modifying code
  * and loaders that write code work without fence.i on this hart. fence.i
  * drops everything (other writers — DMA, other threads — are covered by it).
+ * The same holds for the blocks compiled from a page (jit/block-cache.ts):
+ * a decoded page carries their entry words after its slots.
  */
 
 import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "./memlayout.ts";
 import { ConfigError } from "../errors.ts";
+import { BLOCK_ENTRY_BASE, BlockCache, DECODED_PAGE_WORDS, HOT_THRESHOLD } from "./jit/block-cache.ts";
 
 const WASM_PAGE = 65536;
 /** Two int32 words per 2-byte instruction slot (see src/isa/ops.ts). */
@@ -32,6 +35,8 @@ export class PhysMem {
   readonly decoded: (Int32Array | undefined)[];
   /** 1 where decoded[page] exists: checked by every store. */
   readonly codeMap: Uint8Array;
+  /** Blocks compiled from this RAM's pages (this thread's; like decoded pages, they are per view). */
+  readonly blocks = new BlockCache();
 
   /** New RAM of `size` bytes, or — given `memory` — a view of existing RAM (another thread's). */
   constructor(size: number, memory?: WebAssembly.Memory) {
@@ -64,7 +69,8 @@ export class PhysMem {
   decodedPage(page: number): Int32Array {
     let d = this.decoded[page];
     if (d === undefined) {
-      d = new Int32Array(DECODED_WORDS_PER_PAGE);
+      d = new Int32Array(DECODED_PAGE_WORDS);
+      d.fill(-HOT_THRESHOLD, BLOCK_ENTRY_BASE);
       this.decoded[page] = d;
       this.codeMap[page] = 1;
     }
@@ -79,12 +85,18 @@ export class PhysMem {
     // A 4-byte instruction starting 2 bytes before the store overlaps it too.
     const first = Math.max(0, (off & (PAGE_SIZE - 1)) - 2) & ~1;
     const last = Math.min(PAGE_SIZE - 2, ((off & (PAGE_SIZE - 1)) + width - 1) & ~1);
-    for (let slot = first; slot <= last; slot += 2) d[slot] = 0;
+    for (let slot = first; slot <= last; slot += 2) {
+      d[slot] = 0;
+      // A slot that was left to the interpreter may hold a compilable instruction now.
+      if (d[BLOCK_ENTRY_BASE + (slot >>> 1)] === 0) d[BLOCK_ENTRY_BASE + (slot >>> 1)] = -HOT_THRESHOLD;
+    }
+    this.blocks.invalidate(page, off & (PAGE_SIZE - 1), (off & (PAGE_SIZE - 1)) + width);
     // The last instruction of the previous page cannot reach into this one: cross-page instructions are never cached.
   }
 
   /** fence.i: forget every decoded instruction. */
   flushCode(): void {
+    this.blocks.flush();
     this.decoded.fill(undefined);
     this.codeMap.fill(0);
   }
@@ -95,6 +107,7 @@ export class PhysMem {
     if (off < 0 || off + bytes.length > this.size) throw new RangeError(`writeBytes outside RAM at 0x${pa.toString(16)}`);
     this.u8.set(bytes, off);
     for (let p = off >>> PAGE_SHIFT; p <= (off + bytes.length - 1) >>> PAGE_SHIFT; p++) {
+      this.blocks.dropPage(p);
       this.decoded[p] = undefined;
       this.codeMap[p] = 0;
     }

@@ -1,0 +1,123 @@
+/*
+ * Compiled blocks of one PhysMem, kept per physical page.
+ *
+ * A decoded page (physmem.ts) is one Int32Array: PAGE_SIZE words of
+ * predecoded slots (two words per 2-byte slot, see src/isa/ops.ts), then one
+ * word per slot for the block tier, at BLOCK_ENTRY_BASE + slot offset / 2:
+ *
+ *    < 0   a hot counter: the interpreter adds one each time it reaches the
+ *          slot; at -1 the block starting there is compiled
+ *      0   nothing to do (not compilable here, or the tier is off)
+ *    > 0   the id of the compiled block that starts at this slot
+ *
+ * so the interpreter pays one typed-array load and compare per instruction.
+ *
+ * A block records the bytes of its page it was compiled from. A store over
+ * any of them (invalidate) drops the block and re-arms its entry's counter;
+ * fence.i and loaders drop whole pages (flush, dropPage). A running block
+ * notices that it was dropped by finding its entry word changed.
+ */
+
+import { PAGE_SIZE } from "../memlayout.ts";
+import type { Hart } from "../hart.ts";
+import type { BlockRuntime } from "./block-runtime.ts";
+
+/** Word index in a decoded page where the per-slot block words start. */
+export const BLOCK_ENTRY_BASE = PAGE_SIZE;
+/** Words in a decoded page: predecoded slots, then one block word per 2-byte slot. */
+export const DECODED_PAGE_WORDS = PAGE_SIZE + PAGE_SIZE / 2;
+/** Times the interpreter reaches a slot before the block starting there is compiled. */
+export const HOT_THRESHOLD = 32;
+
+/**
+ * A compiled block: runs from its entry with `base` the virtual address of its
+ * page, `self` its own id, `dec` its decoded page, `left` the instructions the
+ * slice may still execute. Returns the instructions executed, with hart.pc set
+ * to the next pc; or, after a trap was taken, minus the instructions executed
+ * (the trapping one included) with hart.pc already at the handler.
+ */
+export type BlockFn = (h: Hart, base: number, self: number, dec: Int32Array, left: number, rt: BlockRuntime) => number;
+
+/** Word in a decoded page that holds the block word of the slot at byte offset `po`. */
+export function entryWord(po: number): number {
+  return BLOCK_ENTRY_BASE + (po >>> 1);
+}
+
+export class BlockCache {
+  /** By id (0 unused): the function, its length in instructions (one pass), and where it came from. */
+  readonly fns: (BlockFn | undefined)[] = [undefined];
+  readonly lens: number[] = [0];
+  private readonly page: number[] = [-1];
+  private readonly start: number[] = [0];
+  private readonly end: number[] = [0];
+  private readonly decOf: (Int32Array | undefined)[] = [undefined];
+  private readonly free: number[] = [];
+  /** Ids of the live blocks of each page. */
+  private readonly byPage = new Map<number, number[]>();
+  /** Blocks compiled so far (for tests and --stats). */
+  compiled = 0;
+
+  /** Registers a block compiled from bytes [start, end) of `page`, entered at `start`; writes its id into the entry word. */
+  add(page: number, dec: Int32Array, start: number, end: number, len: number, fn: BlockFn): number {
+    const id = this.free.pop() ?? this.fns.length;
+    this.fns[id] = fn;
+    this.lens[id] = len;
+    this.page[id] = page;
+    this.start[id] = start;
+    this.end[id] = end;
+    this.decOf[id] = dec;
+    let list = this.byPage.get(page);
+    if (list === undefined) {
+      list = [];
+      this.byPage.set(page, list);
+    }
+    list.push(id);
+    dec[entryWord(start)] = id;
+    this.compiled++;
+    return id;
+  }
+
+  /** A store wrote bytes [from, to) of `page` (offsets in the page): drop the blocks compiled from any of them. */
+  invalidate(page: number, from: number, to: number): void {
+    const list = this.byPage.get(page);
+    if (list === undefined) return;
+    for (let k = list.length - 1; k >= 0; k--) {
+      const id = list[k];
+      if (from < this.end[id] && to > this.start[id]) {
+        list[k] = list[list.length - 1];
+        list.pop();
+        this.release(id);
+      }
+    }
+    if (list.length === 0) this.byPage.delete(page);
+  }
+
+  /** The page's decoded array is being replaced or dropped: forget its blocks. */
+  dropPage(page: number): void {
+    const list = this.byPage.get(page);
+    if (list === undefined) return;
+    for (const id of list) this.release(id);
+    this.byPage.delete(page);
+  }
+
+  /** fence.i: forget every block (the decoded pages that held their ids are dropped too). */
+  flush(): void {
+    for (const list of this.byPage.values()) for (const id of list) this.release(id);
+    this.byPage.clear();
+  }
+
+  /**
+   * Frees an id and puts the hot counter back in its entry word — also in a
+   * decoded page being dropped, which a running slice may still hold: no
+   * stale id may ever name a reused one.
+   */
+  private release(id: number): void {
+    const dec = this.decOf[id];
+    const at = entryWord(this.start[id]);
+    if (dec !== undefined && dec[at] === id) dec[at] = -HOT_THRESHOLD;
+    this.fns[id] = undefined;
+    this.decOf[id] = undefined;
+    this.page[id] = -1;
+    this.free.push(id);
+  }
+}

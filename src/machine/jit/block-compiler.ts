@@ -1,0 +1,311 @@
+/*
+ * Turns a run of predecoded instructions into a JavaScript function (the
+ * block tier; DESIGN.md "The hart's speed": a compiled block runs ~3x the
+ * switch interpreter, a self-loop as a JS loop ~7x).
+ *
+ * A block starts at a hot slot and runs straight on through the ops the hot
+ * loop handles inline (RV64I, lui/auipc, loads/stores, mul/mulw); it ends
+ * before any other op (the interpreter executes it), after a branch or jump,
+ * at the end of the page, or after MAX_BLOCK_INSNS. A 32-bit instruction
+ * that straddles the page end is never compiled. A branch or jal back to the
+ * block's own entry becomes a JS loop that runs while the slice's budget
+ * allows another full pass, so a block never overshoots the budget.
+ *
+ * Every instruction's code is the interpreter's (hart-loop.ts) with register
+ * indices and immediates as literals; registers stay in hart.x, so the slow
+ * paths (hart.loadAt/storeAt) see them as the interpreter would. Addresses
+ * are relative to `base`, the page's virtual address, so one block serves
+ * every virtual mapping of its frame and the same code compiles to the same
+ * source: functions are shared through a source cache (they are pure).
+ */
+
+import { OP } from "../../isa/ops.ts";
+import { decodeInto } from "../../isa/decode.ts";
+import { PAGE_SIZE } from "../memlayout.ts";
+import { TLB_MASK } from "../tlb.ts";
+import { entryWord, type BlockFn } from "./block-cache.ts";
+
+/** Longest block, in instructions. */
+export const MAX_BLOCK_INSNS = 64;
+/** Distinct sources kept compiled; the cache starts over when full. */
+const SOURCE_CACHE_LIMIT = 8192;
+
+export interface CompiledBlock {
+  readonly fn: BlockFn;
+  /** Instructions in one pass. */
+  readonly len: number;
+  /** Bytes [start, end) of the page the block was compiled from. */
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The ops compiled inline (all the hot loop's own cases but `undecoded`). */
+const COMPILABLE = new Set<number>([
+  OP.lui, OP.auipc, OP.jal, OP.jalr, OP.beq, OP.bne, OP.blt, OP.bge, OP.bltu, OP.bgeu,
+  OP.lb, OP.lh, OP.lw, OP.ld, OP.lbu, OP.lhu, OP.lwu, OP.sb, OP.sh, OP.sw, OP.sd,
+  OP.addi, OP.slti, OP.sltiu, OP.xori, OP.ori, OP.andi, OP.slli, OP.srli, OP.srai,
+  OP.add, OP.sub, OP.sll, OP.slt, OP.sltu, OP.xor, OP.srl, OP.sra, OP.or, OP.and,
+  OP.addiw, OP.slliw, OP.srliw, OP.sraiw, OP.addw, OP.subw, OP.sllw, OP.srlw, OP.sraw,
+  OP.fence, OP.mul, OP.mulw,
+]);
+
+const BRANCHES = new Set<number>([OP.beq, OP.bne, OP.blt, OP.bge, OP.bltu, OP.bgeu]);
+
+const sourceCache = new Map<string, BlockFn>();
+
+/** One decoded instruction of a block. */
+interface Insn {
+  readonly op: number;
+  readonly rd: number;
+  readonly rs1: number;
+  readonly rs2: number;
+  readonly imm: number;
+  readonly po: number;
+  readonly len: number;
+}
+
+/**
+ * Compiles the block entered at byte offset `entry` of a decoded page whose
+ * frame is at RAM offset `frame`; slots not yet decoded are decoded here.
+ * Undefined if the first instruction is not compilable.
+ */
+export function compileBlock(dec: Int32Array, u16: Uint16Array, frame: number, entry: number): CompiledBlock | undefined {
+  const insns: Insn[] = [];
+  let po = entry;
+  while (insns.length < MAX_BLOCK_INSNS && po < PAGE_SIZE) {
+    if (dec[po] === 0 && !decodeSlot(dec, u16, frame, po)) break;
+    const w0 = dec[po];
+    const op = w0 & 0x7f;
+    if (!COMPILABLE.has(op)) break;
+    const len = 4 - ((w0 >>> 6) & 2);
+    insns.push({ op, rd: (w0 >>> 8) & 0xff, rs1: (w0 >>> 16) & 0xff, rs2: w0 >>> 24, imm: dec[po + 1], po, len });
+    po += len;
+    if (BRANCHES.has(op) || op === OP.jal || op === OP.jalr) break;
+  }
+  if (insns.length === 0) return undefined;
+  const source = blockSource(insns, entry, po);
+  let fn = sourceCache.get(source);
+  if (fn === undefined) {
+    if (sourceCache.size >= SOURCE_CACHE_LIMIT) sourceCache.clear();
+    fn = new Function("h", "base", "self", "dec", "left", "rt", source) as BlockFn;
+    sourceCache.set(source, fn);
+  }
+  return { fn, len: insns.length, start: entry, end: po };
+}
+
+/** Decodes the slot at `po` as the hart's decodeAt would; false for a 32-bit instruction straddling the page end. */
+function decodeSlot(dec: Int32Array, u16: Uint16Array, frame: number, po: number): boolean {
+  const at = (frame + po) >>> 1;
+  const half = u16[at];
+  if ((half & 3) !== 3) {
+    decodeInto(half, dec, po);
+    return true;
+  }
+  if (po === PAGE_SIZE - 2) return false;
+  decodeInto(half | (u16[at + 1] << 16), dec, po);
+  return true;
+}
+
+/** The function body: prologue, instructions, and the exit after the last one. */
+function blockSource(insns: readonly Insn[], entry: number, endPo: number): string {
+  const n = insns.length;
+  const last = insns[n - 1];
+  const selfLoop =
+    (BRANCHES.has(last.op) || last.op === OP.jal) && last.po + last.imm === entry;
+  const ops = new Set(insns.map((i) => i.op));
+  const has = (...names: (keyof typeof OP)[]): boolean => names.some((name) => ops.has(OP[name]));
+  const lines: string[] = ['"use strict";', "const x = h.x;"];
+  if (has("lb", "lh", "lw", "ld", "lbu", "lhu", "lwu", "sb", "sh", "sw", "sd")) {
+    lines.push("const mem = h.env.mem, dataKey = h.dataKey;");
+    if (has("lb", "lbu", "sb")) lines.push("const u8 = mem.u8;");
+    if (has("lhu", "sh")) lines.push("const u16 = mem.u16;");
+    if (has("lh")) lines.push("const i16 = mem.i16;");
+    if (has("lw", "lwu", "ld", "sw", "sd")) lines.push("const i32 = mem.i32;");
+    if (has("lb", "lh", "lw", "ld", "lbu", "lhu", "lwu")) lines.push("const ldKeys = h.loadTlb.key, ldFrames = h.loadTlb.ramOffset;");
+    if (has("sb", "sh", "sw", "sd")) lines.push("const stKeys = h.storeTlb.key, stFrames = h.storeTlb.ramOffset, codeMap = mem.codeMap;");
+  }
+  if (has("sll", "srl", "sra", "mul")) lines.push("const r64 = rt.r64;");
+  lines.push("let done = 0;");
+  if (selfLoop) lines.push("for (;;) {");
+  insns.forEach((insn, k) => lines.push(insnSource(insn, k + 1, n, entry, selfLoop)));
+  if (!BRANCHES.has(last.op) && last.op !== OP.jal && last.op !== OP.jalr) lines.push(`h.pc = base + ${endPo}; return done + ${n};`);
+  if (selfLoop) lines.push("}");
+  return lines.join("\n");
+}
+
+/** Leaves normally after instruction k, at page offset `next`. */
+const leave = (next: number, k: number): string => `{ h.pc = base + ${next}; return done + ${k}; }`;
+/** Leaves after instruction k took a trap (hart.pc is the handler's). */
+const trapped = (k: number): string => `return -(done + ${k});`;
+
+/** Signed 64-bit a < b on literal-index pairs (lt64 in hart-loop.ts). */
+const lt = (a: string, ah: string, b: string, bh: string): string => `(${ah} < ${bh} || (${ah} === ${bh} && ${a} >>> 0 < ${b} >>> 0))`;
+/** Unsigned 64-bit a < b (ltu64 in hart-loop.ts). */
+const ltu = (a: string, ah: string, b: string, bh: string): string =>
+  `(${ah} >>> 0 < ${bh} >>> 0 || (${ah} === ${bh} && ${a} >>> 0 < ${b} >>> 0))`;
+
+/** RAM offset `o` of x[rs1] + imm through a data TLB, or -1 (dataOffset in hart-loop.ts). */
+function offsetSource(rs1: number, imm: number, keys: string, frames: string): string {
+  return (
+    `const blo = x[${rs1}]; const lo = (blo + (${imm})) | 0;` +
+    ` const hi = (x[${rs1 + 1}] + (${imm >> 31}) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;` +
+    ` let o = -1;` +
+    ` if (((hi << 25) >> 25) === hi) { const vpn = ((hi & 0x7f) << 20) | (lo >>> 12); const i = vpn & ${TLB_MASK};` +
+    ` if (${keys}[i] === vpn + dataKey) o = ${frames}[i] + (lo & 0xfff); }`
+  );
+}
+
+/** A load: fast path, else the hart's slow path, else leave after the trap. */
+function loadSource(i: Insn, k: number, width: number, fast: string, slow: string, hi: string): string {
+  const aligned = width === 1 ? "o >= 0" : `o >= 0 && (o & ${width - 1}) === 0`;
+  return (
+    `{ ${offsetSource(i.rs1, i.imm, "ldKeys", "ldFrames")} let v;` +
+    ` if (${aligned}) v = ${fast};` +
+    ` else if (h.loadAt(${i.rs1}, ${i.imm}, ${width}, base + ${i.po})) v = ${slow};` +
+    ` else ${trapped(k)}` +
+    ` x[${i.rd}] = v; x[${i.rd + 1}] = ${hi}; }`
+  );
+}
+
+/**
+ * A store. A store into a page with code invalidates what it overwrote; if
+ * that dropped this very block (its entry word changed), the rest of it may
+ * be stale: leave. An MMIO store (hart.stop) ends the slice after it.
+ */
+function storeSource(i: Insn, k: number, width: number, write: string, valueHi: string, entry: number): string {
+  const aligned = width === 1 ? "o >= 0" : `o >= 0 && (o & ${width - 1}) === 0`;
+  const dropped = `dec[${entryWord(entry)}] !== self`;
+  const next = i.po + i.len;
+  return (
+    `{ ${offsetSource(i.rs1, i.imm, "stKeys", "stFrames")}` +
+    ` if (${aligned}) { ${write}` +
+    ` if (codeMap[o >>> 12] !== 0) { mem.invalidateCode(o, ${width}); if (${dropped}) ${leave(next, k)} } }` +
+    ` else if (!h.storeAt(${i.rs1}, ${i.imm}, ${width}, x[${i.rs2}], ${valueHi}, base + ${i.po})) ${trapped(k)}` +
+    ` else if (h.stop || ${dropped}) ${leave(next, k)} }`
+  );
+}
+
+/** Sets rd to a 32-bit result, sign-extended. */
+const setW = (rd: number, expr: string): string => `{ const v = ${expr}; x[${rd}] = v; x[${rd + 1}] = v >> 31; }`;
+/** Sets rd from r64 after a 64-bit helper. */
+const fromR64 = (rd: number, call: string): string => `${call}; x[${rd}] = r64[0]; x[${rd + 1}] = r64[1];`;
+
+/**
+ * The end of a control transfer to page offset `target` after instruction k
+ * of n: back to the entry of a self-loop while another pass fits the budget.
+ */
+function jumpTo(target: string, targetLiteral: number | undefined, k: number, n: number, entry: number, selfLoop: boolean): string {
+  if (selfLoop && targetLiteral === entry) {
+    return `{ done += ${n}; if (done + ${n} <= left) continue; h.pc = base + ${entry}; return done; }`;
+  }
+  return `{ h.pc = base + ${target}; return done + ${k}; }`;
+}
+
+function insnSource(i: Insn, k: number, n: number, entry: number, selfLoop: boolean): string {
+  const { rd, rs1, rs2, imm, po, len } = i;
+  const a = `x[${rs1}]`, ah = `x[${rs1 + 1}]`, b = `x[${rs2}]`, bh = `x[${rs2 + 1}]`;
+  const branch = (cond: string): string => {
+    const target = po + imm;
+    return `if (${cond}) ${jumpTo(String(target), target, k, n, entry, selfLoop)} ${leave(po + len, k)}`;
+  };
+  switch (i.op) {
+    case OP.lui:
+      return `x[${rd}] = ${imm}; x[${rd + 1}] = ${imm >> 31};`;
+    case OP.auipc:
+      return `{ const v = base + ${po} + ${imm}; x[${rd}] = v | 0; x[${rd + 1}] = Math.floor(v / 4294967296) | 0; }`;
+    case OP.jal:
+      return (
+        `{ const link = base + ${po} + ${len}; x[${rd}] = link | 0; x[${rd + 1}] = Math.floor(link / 4294967296) | 0; }` +
+        jumpTo(String(po + imm), po + imm, k, n, entry, selfLoop)
+      );
+    case OP.jalr:
+      return (
+        `{ const blo = ${a}; const tlo = (blo + (${imm})) | 0;` +
+        ` const thi = (${ah} + (${imm >> 31}) + (tlo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;` +
+        ` const link = base + ${po} + ${len}; x[${rd}] = link | 0; x[${rd + 1}] = Math.floor(link / 4294967296) | 0;` +
+        ` h.pc = thi * 4294967296 + ((tlo & ~1) >>> 0); return done + ${k}; }`
+      );
+    case OP.beq: return branch(`${a} === ${b} && ${ah} === ${bh}`);
+    case OP.bne: return branch(`${a} !== ${b} || ${ah} !== ${bh}`);
+    case OP.blt: return branch(lt(a, ah, b, bh));
+    case OP.bge: return branch(`!${lt(a, ah, b, bh)}`);
+    case OP.bltu: return branch(ltu(a, ah, b, bh));
+    case OP.bgeu: return branch(`!${ltu(a, ah, b, bh)}`);
+
+    case OP.lb: return loadSource(i, k, 1, "(u8[o] << 24) >> 24", "(h.valueLo << 24) >> 24", "v >> 31");
+    case OP.lbu: return loadSource(i, k, 1, "u8[o]", "h.valueLo & 0xff", "0");
+    case OP.lh: return loadSource(i, k, 2, "i16[o >>> 1]", "(h.valueLo << 16) >> 16", "v >> 31");
+    case OP.lhu: return loadSource(i, k, 2, "u16[o >>> 1]", "h.valueLo & 0xffff", "0");
+    case OP.lw: return loadSource(i, k, 4, "i32[o >>> 2]", "h.valueLo", "v >> 31");
+    case OP.lwu: return loadSource(i, k, 4, "i32[o >>> 2]", "h.valueLo", "0");
+    case OP.ld:
+      return (
+        `{ ${offsetSource(rs1, imm, "ldKeys", "ldFrames")}` +
+        ` if (o >= 0 && (o & 7) === 0) { x[${rd}] = i32[o >>> 2]; x[${rd + 1}] = i32[(o >>> 2) + 1]; }` +
+        ` else if (h.loadAt(${rs1}, ${imm}, 8, base + ${po})) { x[${rd}] = h.valueLo; x[${rd + 1}] = h.valueHi; }` +
+        ` else ${trapped(k)} }`
+      );
+
+    case OP.sb: return storeSource(i, k, 1, `u8[o] = ${b};`, "0", entry);
+    case OP.sh: return storeSource(i, k, 2, `u16[o >>> 1] = ${b};`, "0", entry);
+    case OP.sw: return storeSource(i, k, 4, `i32[o >>> 2] = ${b};`, "0", entry);
+    case OP.sd: return storeSource(i, k, 8, `i32[o >>> 2] = ${b}; i32[(o >>> 2) + 1] = ${bh};`, bh, entry);
+
+    case OP.addi:
+      return (
+        `{ const blo = ${a}; const lo = (blo + (${imm})) | 0;` +
+        ` x[${rd + 1}] = (${ah} + (${imm >> 31}) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0; x[${rd}] = lo; }`
+      );
+    case OP.slti: return `{ const v = ${lt(a, ah, String(imm), String(imm >> 31))} ? 1 : 0; x[${rd}] = v; x[${rd + 1}] = 0; }`;
+    case OP.sltiu: return `{ const v = ${ltu(a, ah, String(imm), String(imm >> 31))} ? 1 : 0; x[${rd}] = v; x[${rd + 1}] = 0; }`;
+    case OP.xori: return `x[${rd + 1}] = ${ah} ^ (${imm >> 31}); x[${rd}] = ${a} ^ (${imm});`;
+    case OP.ori: return `x[${rd + 1}] = ${ah} | (${imm >> 31}); x[${rd}] = ${a} | (${imm});`;
+    case OP.andi: return `x[${rd + 1}] = ${ah} & (${imm >> 31}); x[${rd}] = ${a} & (${imm});`;
+    case OP.slli:
+      if (imm === 0) return `x[${rd + 1}] = ${ah}; x[${rd}] = ${a};`;
+      if (imm < 32) return `{ const lo = ${a}; x[${rd + 1}] = (${ah} << ${imm}) | (lo >>> ${32 - imm}); x[${rd}] = lo << ${imm}; }`;
+      return `x[${rd + 1}] = ${a} << ${imm - 32}; x[${rd}] = 0;`;
+    case OP.srli:
+      if (imm === 0) return `x[${rd}] = ${a}; x[${rd + 1}] = ${ah};`;
+      if (imm < 32) return `{ const hi = ${ah}; x[${rd}] = (${a} >>> ${imm}) | (hi << ${32 - imm}); x[${rd + 1}] = hi >>> ${imm}; }`;
+      return `x[${rd}] = ${ah} >>> ${imm - 32}; x[${rd + 1}] = 0;`;
+    case OP.srai:
+      if (imm === 0) return `x[${rd}] = ${a}; x[${rd + 1}] = ${ah};`;
+      if (imm < 32) return `{ const hi = ${ah}; x[${rd}] = (${a} >>> ${imm}) | (hi << ${32 - imm}); x[${rd + 1}] = hi >> ${imm}; }`;
+      return `{ const hi = ${ah}; x[${rd}] = hi >> ${imm - 32}; x[${rd + 1}] = hi >> 31; }`;
+
+    case OP.add:
+      return (
+        `{ const alo = ${a}; const lo = (alo + ${b}) | 0;` +
+        ` x[${rd + 1}] = (${ah} + ${bh} + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0; x[${rd}] = lo; }`
+      );
+    case OP.sub:
+      return (
+        `{ const alo = ${a}; const blo = ${b};` +
+        ` x[${rd + 1}] = (${ah} - ${bh} - (alo >>> 0 < blo >>> 0 ? 1 : 0)) | 0; x[${rd}] = (alo - blo) | 0; }`
+      );
+    case OP.sll: return fromR64(rd, `rt.shl64(${a}, ${ah}, ${b} & 63)`);
+    case OP.srl: return fromR64(rd, `rt.shr64(${a}, ${ah}, ${b} & 63)`);
+    case OP.sra: return fromR64(rd, `rt.sar64(${a}, ${ah}, ${b} & 63)`);
+    case OP.slt: return `{ const v = ${lt(a, ah, b, bh)} ? 1 : 0; x[${rd}] = v; x[${rd + 1}] = 0; }`;
+    case OP.sltu: return `{ const v = ${ltu(a, ah, b, bh)} ? 1 : 0; x[${rd}] = v; x[${rd + 1}] = 0; }`;
+    case OP.xor: return `x[${rd + 1}] = ${ah} ^ ${bh}; x[${rd}] = ${a} ^ ${b};`;
+    case OP.or: return `x[${rd + 1}] = ${ah} | ${bh}; x[${rd}] = ${a} | ${b};`;
+    case OP.and: return `x[${rd + 1}] = ${ah} & ${bh}; x[${rd}] = ${a} & ${b};`;
+
+    case OP.addiw: return setW(rd, `(${a} + (${imm})) | 0`);
+    case OP.slliw: return setW(rd, `${a} << ${imm}`);
+    case OP.srliw: return setW(rd, `(${a} >>> ${imm}) | 0`);
+    case OP.sraiw: return setW(rd, `${a} >> ${imm}`);
+    case OP.addw: return setW(rd, `(${a} + ${b}) | 0`);
+    case OP.subw: return setW(rd, `(${a} - ${b}) | 0`);
+    case OP.sllw: return setW(rd, `${a} << (${b} & 31)`);
+    case OP.srlw: return setW(rd, `(${a} >>> (${b} & 31)) | 0`);
+    case OP.sraw: return setW(rd, `${a} >> (${b} & 31)`);
+    case OP.fence: return "";
+    case OP.mul: return fromR64(rd, `rt.mul64(${a}, ${ah}, ${b}, ${bh})`);
+    case OP.mulw: return setW(rd, `Math.imul(${a}, ${b})`);
+    default:
+      throw new Error(`compileBlock: op ${i.op} is not compilable`);
+  }
+}

@@ -1,0 +1,59 @@
+/*
+ * The interpreter's door into the block tier. runSlice calls enterBlock when
+ * the block word of the slot it is about to execute is not 0 (see
+ * block-cache.ts): it counts the slot towards hotness, compiles the block
+ * when the slot is hot, and runs a compiled block when it fits in what is
+ * left of the slice — blocks never overshoot the budget.
+ */
+
+import type { Hart } from "../hart.ts";
+import { PAGE_SIZE } from "../memlayout.ts";
+import { entryWord } from "./block-cache.ts";
+import { compileBlock } from "./block-compiler.ts";
+import { BLOCK_RUNTIME } from "./block-runtime.ts";
+
+/** The tier's default: on unless POPEK_JIT=0 (read once, at startup). */
+export const JIT_DEFAULT = globalThis.process?.env?.POPEK_JIT !== "0";
+
+/**
+ * Called with `b` = dec[entryWord(po)] (not 0), for the slot at byte offset
+ * `po` of the current fetch page (virtual address `base`). Returns 0 when the
+ * interpreter should execute the instruction itself; otherwise what the block
+ * returned: the instructions it executed (hart.pc = next pc), or minus that
+ * count after a trap (hart.pc = where the trap went).
+ */
+export function enterBlock(h: Hart, dec: Int32Array, b: number, base: number, po: number, left: number): number {
+  if (b < 0) {
+    if (!h.jit) {
+      dec[entryWord(po)] = 0;
+      return 0;
+    }
+    if (b < -1) {
+      dec[entryWord(po)] = b + 1;
+      return 0;
+    }
+    b = compileAt(h, dec, po);
+    if (b === 0) return 0;
+  }
+  const cache = h.env.mem.blocks;
+  if (cache.lens[b] > left || !h.jit) return 0;
+  const fn = cache.fns[b];
+  return fn === undefined ? 0 : fn(h, base, b, dec, left, BLOCK_RUNTIME);
+}
+
+/** Compiles the block at `po` of the fetch page; returns its id, or 0 (the slot is then left to the interpreter for good). */
+function compileAt(h: Hart, dec: Int32Array, po: number): number {
+  const mem = h.env.mem;
+  const page = h.fetchFrame / PAGE_SIZE;
+  // Only a RAM page's own decoded array can hold blocks (not the hart's cross-page scratch).
+  if (h.fetchDecoded !== dec || mem.decoded[page] !== dec) {
+    dec[entryWord(po)] = 0;
+    return 0;
+  }
+  const block = compileBlock(dec, mem.u16, h.fetchFrame, po);
+  if (block === undefined) {
+    dec[entryWord(po)] = 0;
+    return 0;
+  }
+  return mem.blocks.add(page, dec, block.start, block.end, block.len, block.fn);
+}
