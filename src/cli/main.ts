@@ -8,6 +8,7 @@ import { isUserFacing } from "../errors.ts";
 import { runCommand, type RunFlags } from "./run.ts";
 import { benchCpuCommand } from "../../bench/cpu.ts";
 import { benchExitsCommand } from "../../bench/exits.ts";
+import { demoCommand } from "./demo.ts";
 
 const program = new Command();
 program
@@ -36,6 +37,13 @@ program
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
   .action(async (image: string | undefined, flags: RunFlags) => {
     process.exitCode = await runCommand(image, flags);
+  });
+
+program
+  .command("demo")
+  .description("the lab in one minute: a guest natively, then a guest kernel deprivileged under the hypervisor with its exit table")
+  .action(async () => {
+    process.exitCode = await demoCommand();
   });
 
 const bench = program.command("bench").description("benchmarks that print ratios measured in the same run");

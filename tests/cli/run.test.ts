@@ -102,3 +102,13 @@ describe("popek run --virt trap", () => {
     expectOneLineError(r, /guest paging is not yet supported/);
   });
 });
+
+describe("popek demo (npm start)", () => {
+  it("boots a guest natively and a guest kernel under the hypervisor, then shows the exit table", () => {
+    const r = popek("demo");
+    expect(r.stdout).toContain("hello from popek");
+    expect(r.stdout).toContain("kernel-mini: PASS");
+    expect(r.stdout).toMatch(/sbi_exit\s+\d+/);
+    expect(r.status).toBe(0);
+  });
+});
