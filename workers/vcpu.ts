@@ -8,7 +8,7 @@
 import * as Comlink from "comlink";
 import { parentPort, workerData } from "node:worker_threads";
 import { nodeEndpoint } from "../src/hypervisor/comlink-node.ts";
-import { VcpuRunner, type VcpuConfig } from "../src/hypervisor/vcpu-runner.ts";
+import { VcpuRunner, type VcpuConfig, type VcpuControl } from "../src/hypervisor/vcpu-runner.ts";
 
 /** The message a vCPU thread sends when its loop ends. */
 export interface VcpuFinished {
@@ -23,10 +23,14 @@ const port = parentPort;
 if (port === null) throw new Error("workers/vcpu.ts must run in a worker thread");
 const config = workerData as VcpuConfig;
 const runner = new VcpuRunner(config);
-Comlink.expose(
-  { registers: () => runner.registers(), latency: () => runner.latency() },
-  nodeEndpoint(port),
-);
+const control: VcpuControl = {
+  pause: () => runner.pause(),
+  resume: () => runner.resume(),
+  registers: () => runner.registers(),
+  setRegister: (reg, value) => runner.setRegister(reg, value),
+  latency: () => runner.latency(),
+};
+Comlink.expose(control, nodeEndpoint(port));
 
 try {
   await runner.run();

@@ -75,16 +75,21 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
 
 /** The exit table: one row per counter, one column per vCPU, then round-trip latency. */
 export function formatStats(reports: readonly VcpuReport[]): string {
-  const header = ["counter", ...reports.map((r) => `vcpu${r.hart}`)];
+  const total = reports.length > 1;
+  const header = ["counter", ...reports.map((r) => `vcpu${r.hart}`), ...(total ? ["vm"] : [])];
   const rows: string[][] = [header];
-  for (const s of EXIT_STATS) rows.push([s.name, ...reports.map((r) => String(r.stats[s.name]))]);
+  for (const s of EXIT_STATS) {
+    const values = reports.map((r) => r.stats[s.name]);
+    rows.push([s.name, ...values.map(String), ...(total ? [String(values.reduce((a, b) => a + b, 0))] : [])]);
+  }
   const lat = (pick: (r: VcpuReport) => number | undefined): string[] =>
     reports.map((r) => {
       const v = pick(r);
       return v === undefined || r.latency === undefined || r.latency.count === 0 ? "-" : `${(v / 1000).toFixed(2)}us`;
     });
-  rows.push(["exit_rtt_p50", ...lat((r) => r.latency?.p50Ns)]);
-  rows.push(["exit_rtt_p99", ...lat((r) => r.latency?.p99Ns)]);
+  const pad = total ? ["-"] : [];
+  rows.push(["exit_rtt_p50", ...lat((r) => r.latency?.p50Ns), ...pad]);
+  rows.push(["exit_rtt_p99", ...lat((r) => r.latency?.p99Ns), ...pad]);
   const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return "\n" + rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n") + "\n";
 }

@@ -21,7 +21,7 @@ import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher } from "./exits/dis
 import { injectPendingInterrupt, interruptWaiting } from "./exits/reflect.ts";
 import { fromPredecoded } from "./exits/decode-trap.ts";
 import type { VmServices } from "./exits/services.ts";
-import { Peers } from "./peers.ts";
+import { Peers, wakeVcpu } from "./peers.ts";
 import * as P from "./runpage.ts";
 import { STAT } from "./stats.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
@@ -51,7 +51,13 @@ export interface VcpuConfig {
 
 /** What the vCPU thread exposes over comlink. */
 export interface VcpuControl {
+  /** Stops running guest code at the next slice boundary; resolves once the vCPU is parked. */
+  pause(): Promise<void>;
+  resume(): void;
+  /** pc and x0..x31 as unsigned hex strings (exact 64-bit values). */
   registers(): { pc: number; x: string[] };
+  /** Sets xN (1..31) or, with reg = "pc", the pc; only while paused. */
+  setRegister(reg: number | "pc", value: string): void;
   latency(): LatencySummary;
 }
 
@@ -183,6 +189,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       if ((control & P.CONTROL_STOP) !== 0 || Atomics.load(page.state, 0) === P.VCPU_STOPPED) break;
       if ((control & P.CONTROL_STARTED) === 0 || (control & P.CONTROL_PAUSE) !== 0) {
         // Stopped (HSM) or paused: sleep until the control word changes.
+        if ((control & P.CONTROL_PAUSE) !== 0) this.settlePause();
         Atomics.wait(page.control, 0, control, WFI_SLEEP_MS);
         await yieldNow();
         lastYield = performance.now();
@@ -270,6 +277,41 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   }
 
   // ---- VcpuControl (comlink) ----
+  private pauseWaiters: (() => void)[] = [];
+  private parked = false;
+
+  pause(): Promise<void> {
+    Atomics.or(this.page.control, 0, P.CONTROL_PAUSE);
+    wakeVcpu(this.page);
+    return new Promise((resolve) => {
+      this.pauseWaiters.push(resolve);
+      if (this.parked) this.settlePause();
+    });
+  }
+
+  resume(): void {
+    this.parked = false;
+    Atomics.and(this.page.control, 0, ~P.CONTROL_PAUSE);
+    Atomics.notify(this.page.control, 0);
+  }
+
+  private settlePause(): void {
+    this.parked = true;
+    for (const resolve of this.pauseWaiters.splice(0)) resolve();
+  }
+
+  setRegister(reg: number | "pc", value: string): void {
+    if (!this.parked) throw new Error(`vcpu ${this.config.hartId}: pause it before writing registers`);
+    const v = BigInt.asUintN(64, BigInt(value));
+    if (reg === "pc") {
+      this.page.pc[0] = Number(BigInt.asIntN(64, v));
+      return;
+    }
+    if (!Number.isInteger(reg) || reg < 1 || reg > 31) throw new Error(`vcpu ${this.config.hartId}: no register x${reg}`);
+    this.page.regs[2 * reg] = Number(BigInt.asIntN(32, v));
+    this.page.regs[2 * reg + 1] = Number(BigInt.asIntN(32, v >> 32n));
+  }
+
   registers(): { pc: number; x: string[] } {
     const x: string[] = [];
     for (let r = 0; r < 32; r++) x.push("0x" + BigInt.asUintN(64, this.hart.getRegBig(r)).toString(16));

@@ -199,6 +199,43 @@ export class Vm implements VmServices, MainThreadExits {
     this.clint.update();
   }
 
+  // ---- control plane (comlink to each vCPU thread) ----
+
+  /** Parks every vCPU at its next slice boundary; resolves when all are parked. */
+  async pause(): Promise<void> {
+    await Promise.all(this.controls.map((c) => c.pause()));
+  }
+
+  async resume(): Promise<void> {
+    await Promise.all(this.controls.map((c) => c.resume()));
+  }
+
+  /** A vCPU's pc and x0..x31 (unsigned hex strings). */
+  registers(hart: number): Promise<{ pc: number; x: string[] }> {
+    return this.control(hart).registers();
+  }
+
+  /** Writes xN or pc of a paused vCPU. */
+  setRegister(hart: number, reg: number | "pc", value: bigint): Promise<void> {
+    return this.control(hart).setRegister(reg, "0x" + BigInt.asUintN(64, value).toString(16));
+  }
+
+  /** Exit counters of every vCPU, summed: the VM's row. */
+  totals(): Record<ExitStatName, number> {
+    const sum = readStats(this.pages[0].stats);
+    for (let h = 1; h < this.pages.length; h++) {
+      const s = readStats(this.pages[h].stats);
+      for (const k of Object.keys(sum) as ExitStatName[]) sum[k] += s[k];
+    }
+    return sum;
+  }
+
+  private control(hart: number): Comlink.Remote<VcpuControl> {
+    const c = this.controls[hart];
+    if (c === undefined) throw new RangeError(`${this.name}: no vCPU ${hart}`);
+    return c;
+  }
+
   /** Host keyboard input for the guest's console. */
   input(bytes: Uint8Array): void {
     this.uart.receive(bytes);

@@ -88,3 +88,18 @@ describe("--virt trap --bios hv matches Debian's OpenSBI natively (S-mode kernel
     }
   }
 });
+
+describe("firmware virtualized: Debian's OpenSBI in virtual M-mode under --virt trap", () => {
+  const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+  it.runIf(existsSync(OPENSBI) || process.env.CI === "true")("boots and hands over to kernel-mini on 2 vCPUs, which passes", async () => {
+    const got = await runVm(
+      { bios: { kind: "firmware", bytes: readImageFile(OPENSBI, "bios") }, kernel: readImageFile("guests/bin/kernel-mini.elf", "kernel") },
+      { vcpus: 2, exitHandler: "vcpu" },
+    );
+    expect(got.result.message).toBeUndefined();
+    expect(got.output).toContain("Platform HART Count       : 2");
+    expect(got.output).toContain("kernel-mini: smp 2 harts started");
+    expect(got.output).toContain("kernel-mini: PASS");
+    expect(got.result.exitCode).toBe(0);
+  }, 90_000);
+});
