@@ -5,7 +5,7 @@
  * its `wake` word and notifies it.
  */
 
-import { CsrFile, newCsrStorage } from "../machine/csr.ts";
+import { CsrFile } from "../machine/csr.ts";
 import * as R from "../machine/riscv.ts";
 import { loOf, hiOf } from "../machine/u64.ts";
 import { CONTROL_FENCE_I, CONTROL_STARTED, type RunPage } from "./runpage.ts";
@@ -51,13 +51,8 @@ export class Peers {
     page.regs[2 * A1 + 1] = hiOf(opaque);
     page.pc[0] = start;
     // The CSR image of a stopped hart is not in use by anyone: reset it to S-mode, satp = 0, SIE = 0.
-    const csr = new CsrFile(hart, { mtime: () => 0, retired: () => 0, translationChanged: () => {} }, {
-      ...newCsrStorage(),
-      lo: page.vcsrLo,
-      hi: page.vcsrHi,
-      state: page.vcsrState,
-      offsets: page.vcsrOffsets,
-    });
+    const storage = { lo: page.vcsrLo, hi: page.vcsrHi, state: page.vcsrState, offsets: page.vcsrOffsets };
+    const csr = new CsrFile(hart, { mtime: () => 0, retired: () => 0, translationChanged: () => {} }, storage);
     csr.priv = R.PRV_S;
     page.timerDeadline[0] = Infinity;
     Atomics.or(page.control, 0, CONTROL_STARTED);
