@@ -1,0 +1,351 @@
+/*
+ * The block-translation tier (src/machine/jit) against the interpreter: the
+ * same program runs on two fresh harts, one with hart.jit on and one with it
+ * off, and everything architectural must agree — registers, pc, instret,
+ * RAM, trap CSRs, and where each slice ended. Loops run well past the hot
+ * threshold so their blocks are compiled and then run many times.
+ */
+
+import { describe, expect, it } from "vitest";
+import { enc } from "../../src/isa/encode.ts";
+import { runSlice } from "../../src/machine/hart-loop.ts";
+import { PAGE_SIZE } from "../../src/machine/memlayout.ts";
+import * as R from "../../src/machine/riscv.ts";
+import { HOT_THRESHOLD } from "../../src/machine/jit/block-cache.ts";
+import { AD, CODE_BASE, DATA_BASE, FAKE_DEVICE_BASE, HartHarness, PageTables, RWX, hex } from "../helpers/hart-harness.ts";
+
+const TRAP = CODE_BASE + 0x3000;
+/**
+ * Where programs end and trap handlers park: a loop that counts (x21 and
+ * pc's parity change each instruction), so a miscounted instruction anywhere
+ * before it shows in the final state.
+ */
+const SPIN = [enc.addi(21, 21, 1), enc.jal(0, -4)];
+/** RAM compared after a run: code pages, the trap page, and the data area. */
+const COMPARED = [
+  [CODE_BASE, 4 * PAGE_SIZE],
+  [DATA_BASE, 2 * PAGE_SIZE],
+] as const;
+
+interface Outcome {
+  readonly regs: string[];
+  readonly pc: string;
+  readonly instret: number;
+  /** Per slice: instructions executed and pc after it. */
+  readonly slices: string[];
+  readonly csrs: string[];
+  readonly priv: number;
+  readonly ram: Uint8Array[];
+  readonly compiled: number;
+  readonly harness: HartHarness;
+}
+
+interface RunSpec {
+  /** Prepares a fresh harness (code, registers, CSRs); runs before jit is set. */
+  readonly setup: (t: HartHarness) => void;
+  readonly total: number;
+  /** Budget of each slice (cycled). */
+  readonly budgets?: readonly number[];
+  readonly device?: boolean;
+}
+
+/** Runs the spec on a fresh hart, slice by slice, as the runner does. */
+function run(spec: RunSpec, jit: boolean): Outcome {
+  const t = new HartHarness({ device: spec.device });
+  t.hart.jit = jit;
+  spec.setup(t);
+  const h = t.hart;
+  const budgets = spec.budgets ?? [100_000];
+  const slices: string[] = [];
+  let done = 0;
+  for (let s = 0; done < spec.total && s < 100_000; s++) {
+    const budget = Math.min(budgets[s % budgets.length], spec.total - done);
+    h.takeInterrupt();
+    const n = runSlice(h, budget);
+    expect(n, `slice ${s} stays within its budget`).toBeLessThanOrEqual(budget);
+    slices.push(`${n}@${hex(h.pc)}`);
+    done += n;
+  }
+  const regs = [];
+  for (let r = 0; r < 32; r++) regs.push(`x${r}=${hex(t.reg(r))}`);
+  const csrNames = { mcause: R.CSR_MCAUSE, mepc: R.CSR_MEPC, mtval: R.CSR_MTVAL, scause: R.CSR_SCAUSE, sepc: R.CSR_SEPC };
+  const csrs = Object.entries(csrNames).map(([name, num]) => `${name}=${hex(t.csr(num))}`);
+  const ram = COMPARED.map(([pa, size]) => t.mem.u8.slice(t.mem.offsetOf(pa), t.mem.offsetOf(pa) + size));
+  return { regs, pc: hex(h.pc), instret: h.instret, slices, csrs, priv: t.priv, ram, compiled: t.mem.blocks.compiled, harness: t };
+}
+
+/** Runs with the tier on and off and expects the same architectural outcome; returns the compiled run. */
+function expectSameAsInterpreter(spec: RunSpec): Outcome {
+  const off = run(spec, false);
+  const on = run(spec, true);
+  expect(off.compiled, "the interpreter alone compiles nothing").toBe(0);
+  expect(on.regs, "registers").toEqual(off.regs);
+  expect(on.pc, "pc").toBe(off.pc);
+  expect(on.instret, "instret").toBe(off.instret);
+  expect(on.csrs, "trap CSRs").toEqual(off.csrs);
+  expect(on.priv, "privilege").toBe(off.priv);
+  expect(on.slices, "where each slice ended").toEqual(off.slices);
+  on.ram.forEach((bytes, k) => {
+    const firstDiff = bytes.findIndex((b, i) => b !== off.ram[k][i]);
+    expect(firstDiff, `first differing RAM byte after ${hex(COMPARED[k][0])}`).toBe(-1);
+  });
+  return on;
+}
+
+/** A small deterministic generator (xorshift32), so failures reproduce. */
+class Rng {
+  constructor(private s: number) {}
+  next(): number {
+    this.s ^= this.s << 13;
+    this.s ^= this.s >>> 17;
+    this.s ^= this.s << 5;
+    return this.s >>> 0;
+  }
+  below(n: number): number {
+    return this.next() % n;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.below(xs.length)];
+  }
+  /** A 64-bit value, often an edge case. */
+  u64(): bigint {
+    const edges = [0n, 1n, -1n, 0x7fff_ffffn, 0x8000_0000n, -0x8000_0000n, 0xffff_ffffn, 1n << 63n, (1n << 63n) - 1n];
+    if (this.below(3) === 0) return this.pick(edges);
+    return (BigInt(this.next()) << 32n) | BigInt(this.next());
+  }
+}
+
+// Register roles in the generated programs.
+const BASE = 7, COUNT = 8, LIMIT = 9;
+const DEST = [0, 1, 5, 6, 10, 11, 12, 13, 14, 15];
+const SRC = [0, 1, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15];
+const C_REGS = [10, 11, 12, 13, 14, 15];
+
+/** One random instruction that is not a control transfer. */
+function randomInsn(g: Rng, rare: boolean): number {
+  const rd = g.pick(DEST), a = g.pick(SRC), b = g.pick(SRC);
+  const imm12 = g.below(4096) - 2048;
+  const off = g.below(8) === 0 ? g.below(2000) - 1000 : (g.below(250) - 125) * 8;
+  switch (g.below(rare ? 12 : 11)) {
+    case 0: return enc[g.pick(["add", "sub", "sll", "slt", "sltu", "xor", "srl", "sra", "or", "and"] as const)](rd, a, b);
+    case 1: return enc[g.pick(["addw", "subw", "sllw", "srlw", "sraw", "mul", "mulw"] as const)](rd, a, b);
+    case 2: return enc[g.pick(["addi", "slti", "sltiu", "xori", "ori", "andi", "addiw"] as const)](rd, a, imm12);
+    case 3: return enc[g.pick(["slli", "srli", "srai"] as const)](rd, a, g.pick([0, 1, 31, 32, 33, 63, g.below(64)]));
+    case 4: return enc[g.pick(["slliw", "srliw", "sraiw"] as const)](rd, a, g.pick([0, 1, 31, g.below(32)]));
+    case 5: return g.below(2) === 0 ? enc.lui(rd, g.next() & 0xfffff) : enc.auipc(rd, g.next() & 0xfffff);
+    case 6:
+    case 7: return enc[g.pick(["lb", "lh", "lw", "ld", "lbu", "lhu", "lwu"] as const)](rd, BASE, off);
+    case 8: return enc[g.pick(["sb", "sh", "sw", "sd"] as const)](b, BASE, off);
+    case 9: {
+      const cr = g.pick(C_REGS);
+      return g.pick([enc.c_addi(cr, g.below(31) + 1), enc.c_mv(cr, g.pick(C_REGS)), enc.c_add(cr, g.pick(C_REGS)), enc.c_li(cr, g.below(64) - 32), enc.c_srli(cr, g.below(63) + 1)]);
+    }
+    case 10: return enc.fence();
+    default: return g.pick([enc.divu(rd, a, b), enc.remw(rd, a, b), enc.csrrs(rd, R.CSR_MSCRATCH, 0), enc.fence_i()]);
+  }
+}
+
+/**
+ * A loop of random instructions with forward branches and jumps inside,
+ * `iterations` times, then a jal-to-self spin.
+ */
+function randomLoop(seed: number, iterations: number, rare: boolean): RunSpec {
+  const g = new Rng(seed);
+  const body: number[] = [];
+  const length = 6 + g.below(40);
+  for (let k = 0; k < length; k++) {
+    const roll = g.below(10);
+    if (roll === 0) {
+      // Skip the next (4-byte) instruction, or not.
+      body.push(enc[g.pick(["beq", "bne", "blt", "bge", "bltu", "bgeu"] as const)](g.pick(SRC), g.pick(SRC), 8));
+      body.push(enc.addi(g.pick(DEST), g.pick(SRC), g.below(100)));
+    } else if (roll === 1) {
+      body.push(enc.jal(g.pick([0, 1]), 8));
+      body.push(enc.addi(g.pick(DEST), g.pick(SRC), 1));
+    } else body.push(randomInsn(g, rare));
+  }
+  const bytes = body.reduce((s, w) => s + ((w & 3) === 3 ? 4 : 2), 0);
+  const program = [enc.addi(COUNT, COUNT, 1), ...body, enc.bne(COUNT, LIMIT, -(bytes + 4)), ...SPIN];
+  const regs: Record<number, bigint> = {};
+  for (const r of [1, 5, 6, 10, 11, 12, 13, 14, 15]) regs[r] = g.u64();
+  const data = Array.from({ length: 2 * PAGE_SIZE }, () => g.below(256));
+  return {
+    setup: (t) => {
+      t.program(program);
+      t.mem.u8.set(data, t.mem.offsetOf(DATA_BASE));
+      t.setRegs({ ...regs, [BASE]: DATA_BASE + PAGE_SIZE, [COUNT]: 0, [LIMIT]: iterations });
+      t.setCsr(R.CSR_MTVEC, TRAP);
+      t.load(SPIN, TRAP);
+    },
+    total: iterations * (length + 4) + 50,
+  };
+}
+
+describe("compiled blocks compute what the interpreter computes", () => {
+  it.each(Array.from({ length: 40 }, (_, k) => k + 1))("random loop #%i (RV64IM, C, loads and stores)", (seed) => {
+    const on = expectSameAsInterpreter(randomLoop(seed, 3 * HOT_THRESHOLD, false));
+    expect(on.compiled, "blocks were compiled").toBeGreaterThan(0);
+  });
+  it.each([101, 102, 103, 104, 105, 106])("random loop #%i with ops the tier leaves to the interpreter (div, csr, fence.i)", (seed) => {
+    expectSameAsInterpreter(randomLoop(seed, 3 * HOT_THRESHOLD, true));
+  });
+  it("calls and returns (auipc, jal, jalr) in a hot loop", () => {
+    const on = expectSameAsInterpreter({
+      setup: (t) => {
+        t.program([
+          enc.addi(COUNT, COUNT, 1), // 0
+          enc.jal(1, 16), // 4: call f
+          enc.auipc(5, 0x12345), // 8
+          enc.bne(COUNT, LIMIT, -12), // 12
+          enc.jal(0, 0), // 16
+          enc.addi(10, 10, 3), // 20: f
+          enc.c_jr(1), // 24: return
+        ]);
+        t.setRegs({ [LIMIT]: 200 });
+      },
+      total: 1200,
+    });
+    on.harness.expectReg("f ran 200 times", 10, 600n);
+  });
+});
+
+describe("budgets", () => {
+  it.each([[[1]], [[3]], [[7, 1, 64]], [[13, 100, 2]]])("slices of %j instructions end exactly where the interpreter's do", (budgets) => {
+    const spec = randomLoop(7, 3 * HOT_THRESHOLD, false);
+    expectSameAsInterpreter({ ...spec, budgets });
+  });
+  it("a self-loop block stops at the slice budget, not at the end of its loop", () => {
+    const on = expectSameAsInterpreter({
+      setup: (t) => {
+        t.program([enc.addi(COUNT, COUNT, 1), enc.addi(5, 5, 2), enc.bne(COUNT, LIMIT, -8), enc.jal(0, 0)]);
+        t.setRegs({ [LIMIT]: 100_000 });
+      },
+      total: 10_000,
+      budgets: [1000, 999, 5],
+    });
+    expect(on.compiled).toBeGreaterThan(0);
+  });
+});
+
+describe("traps inside a compiled block", () => {
+  it("a load page fault in the middle of a block stops there: epc, tval, instret as the interpreter's", () => {
+    const VA = 0x4000_0000;
+    const on = expectSameAsInterpreter({
+      setup: (t) => {
+        const pt = new PageTables(t);
+        pt.map(CODE_BASE, CODE_BASE, RWX | AD);
+        pt.map(VA, DATA_BASE, R.PTE_R | R.PTE_W | AD); // VA + PAGE_SIZE stays unmapped
+        t.program([
+          enc.addi(COUNT, COUNT, 1), // 0
+          enc.ld(10, BASE, 0), // 4: faults when BASE reaches the unmapped page
+          enc.addi(BASE, BASE, 8), // 8
+          enc.add(11, 11, 10), // 12
+          enc.bne(COUNT, LIMIT, -16), // 16
+          enc.jal(0, 0),
+        ]);
+        t.load([enc.addi(20, 20, 1), ...SPIN], TRAP);
+        for (let i = 0; i < PAGE_SIZE; i += 8) t.write64(DATA_BASE + i, BigInt(i));
+        t.setCsr(R.CSR_SATP, pt.satp());
+        t.setCsr(R.CSR_MTVEC, TRAP);
+        t.setRegs({ [BASE]: VA, [LIMIT]: 10_000 });
+        t.setPriv(R.PRV_S);
+      },
+      total: 5000,
+    });
+    on.harness.expectMTrap("load page fault", R.CAUSE_LOAD_PAGE_FAULT, CODE_BASE + 4, VA + PAGE_SIZE);
+    on.harness.expectReg("the handler ran once", 20, 1n);
+    on.harness.expectReg("512 loads completed", COUNT, 513n);
+    expect(on.compiled).toBeGreaterThan(0);
+  });
+  it("a load access fault (not RAM, bare) in a block", () => {
+    expectSameAsInterpreter({
+      setup: (t) => {
+        t.program([enc.addi(COUNT, COUNT, 1), enc.addi(BASE, BASE, 1), enc.lbu(10, BASE, 0), enc.bne(COUNT, LIMIT, -12), enc.jal(0, 0)]);
+        t.load(SPIN, TRAP);
+        t.setCsr(R.CSR_MTVEC, TRAP);
+        // RAM ends 60 bytes after BASE: the load faults after a hot stretch of the loop.
+        t.setRegs({ [BASE]: CODE_BASE + t.mem.size - 60, [LIMIT]: 10_000 });
+      },
+      total: 1000,
+    });
+  });
+});
+
+describe("self-modifying code inside a hot loop", () => {
+  /**
+   * Each pass stores x12 either over data in the code page (harmless) or, in
+   * pass `change`, over `target` later in the same block: addi x5,x5,1
+   * becomes addi x5,x5,3 from that very pass on.
+   */
+  function smc(change: number): RunSpec {
+    const TARGET = 36;
+    const DATA_OFF = 0x7f0;
+    return {
+      setup: (t) => {
+        t.program([
+          enc.addi(COUNT, COUNT, 1), // 0
+          enc.xori(11, COUNT, change), // 4
+          enc.sltiu(11, 11, 1), // 8: x11 = pass == change
+          enc.slli(12, 11, 21), // 12: +2 in the immediate field
+          enc.add(12, 12, 6), // 16: the bits to store
+          enc.mul(13, 11, 14), // 20: x14 = TARGET - DATA_OFF
+          enc.add(13, 13, BASE), // 24
+          enc.sw(12, 13, DATA_OFF), // 28: into the code page; over the target in pass `change`
+          enc.addi(15, 15, 1), // 32
+          enc.addi(5, 5, 1), // 36: target
+          enc.bne(COUNT, LIMIT, -40), // 40
+          enc.jal(0, 0), // 44
+        ]);
+        t.setRegs({ 6: enc.addi(5, 5, 1), 14: TARGET - DATA_OFF, [BASE]: CODE_BASE, [LIMIT]: 120 });
+      },
+      total: 120 * 11 + 20,
+    };
+  }
+  it.each([HOT_THRESHOLD + 1, 40, 2 * HOT_THRESHOLD + 3, 100])("the rewritten instruction runs from pass %i on", (change) => {
+    const on = expectSameAsInterpreter(smc(change));
+    on.harness.expectReg("x5", 5, BigInt(change - 1 + 3 * (120 - change + 1)));
+    expect(on.compiled).toBeGreaterThan(0);
+  });
+  it("fence.i drops compiled blocks: code written behind the hart's back runs after it", () => {
+    const on = expectSameAsInterpreter({
+      setup: (t) => {
+        t.program([enc.addi(COUNT, COUNT, 1), enc.addi(5, 5, 1), enc.bne(COUNT, LIMIT, -8), enc.jal(0, 0)]);
+        t.setRegs({ [LIMIT]: 100 });
+      },
+      total: 150,
+    });
+    const t = on.harness;
+    // Rewrite the hot loop's addi without the hart's store path (like DMA), then fence.i and run it again.
+    const bits = enc.addi(5, 5, 5);
+    const off = t.mem.offsetOf(CODE_BASE + 4);
+    for (let k = 0; k < 4; k++) t.mem.u8[off + k] = (bits >>> (8 * k)) & 0xff;
+    t.hart.fenceI();
+    t.setRegs({ [COUNT]: 0, [LIMIT]: 100, 5: 0 });
+    t.pc = CODE_BASE;
+    t.run(300);
+    t.expectReg("after fence.i", 5, 500n);
+  });
+});
+
+describe("MMIO stores", () => {
+  it("an MMIO store ends the block and the slice right after it", () => {
+    const on = expectSameAsInterpreter({
+      device: true,
+      setup: (t) => {
+        t.program([enc.addi(COUNT, COUNT, 1), enc.sw(COUNT, BASE, 0), enc.addi(5, 5, 3), enc.bne(COUNT, LIMIT, -12), enc.jal(0, 0)]);
+        t.setRegs({ [BASE]: FAKE_DEVICE_BASE, [LIMIT]: 100 });
+      },
+      total: 420,
+    });
+    expect(on.harness.device?.log.length, "one device write per pass").toBe(100);
+    expect(on.slices.slice(40, 42), "a slice per store").toEqual([`4@${hex(CODE_BASE + 8)}`, `4@${hex(CODE_BASE + 8)}`]);
+    expect(on.compiled).toBeGreaterThan(0);
+  });
+});
+
+describe("turning the tier off", () => {
+  it("hart.jit = false compiles nothing", () => {
+    const off = run(randomLoop(3, 3 * HOT_THRESHOLD, false), false);
+    expect(off.compiled).toBe(0);
+  });
+});
