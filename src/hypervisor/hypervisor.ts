@@ -5,13 +5,15 @@
  * The loop never blocks the main thread's event loop for long: timers,
  * stdin, comlink replies and the CLI's own work run in between. How it
  * waits for the next exit follows the VMs' policy: with any `spin` VM it
- * polls the run pages continuously (and yields every millisecond); otherwise
- * it sleeps on the doorbell with Atomics.waitAsync, which every vCPU bumps
- * when it posts an exit.
+ * polls the run pages continuously (and yields every millisecond); with a
+ * `poll` VM it keeps polling for POLL_SPIN_MS after the last exit, then
+ * sleeps; otherwise it sleeps on the doorbell with Atomics.waitAsync, which
+ * every vCPU bumps when it posts an exit.
  */
 
 import { FrameAllocator } from "./frames.ts";
 import { Vm, type VmConfig } from "./vm.ts";
+import { POLL_SPIN_MS } from "./wait.ts";
 
 /** Lets the event loop run (timers, stdin, comlink replies) before the loop goes on. */
 function yieldToEventLoop(): Promise<void> {
@@ -65,25 +67,36 @@ export class Hypervisor {
     const vms = this.vms;
     let lastTick = 0;
     let lastYield = performance.now();
+    let lastExit = 0;
+    let sawExit = false;
     let rounds = 0;
     while (vms.length > 0) {
       let handled = 0;
       let spinning = false;
+      let polling = false;
       for (let i = 0; i < vms.length; i++) {
         const vm = vms[i];
         if (!vm.running) continue;
         handled += vm.serve();
         spinning ||= vm.config.wait === "spin";
+        polling ||= vm.config.wait === "poll";
       }
-      // Reading the clock costs as much as a poll of every run page: while exits keep coming, look
-      // at it only every few rounds.
-      if ((handled > 0 || spinning) && ++rounds % CLOCK_EVERY_ROUNDS !== 0) continue;
+      if (handled > 0) sawExit = true;
+      // Reading the clock costs as much as a poll of every run page: while busy (or spinning, or
+      // polling), look at it only every few rounds.
+      if ((handled > 0 || spinning || polling) && ++rounds % CLOCK_EVERY_ROUNDS !== 0) continue;
       const now = performance.now();
+      if (sawExit) {
+        lastExit = now;
+        sawExit = false;
+      }
       if (now - lastTick >= TICK_MS) {
         for (const vm of vms) if (vm.running) vm.tick();
         lastTick = now;
       }
-      if (handled > 0 || spinning) {
+      // `poll` on the main thread too: keep spinning for a while after the last exit (exits come in
+      // bursts), then sleep. `spin` never sleeps.
+      if (handled > 0 || spinning || (polling && now - lastExit < POLL_SPIN_MS)) {
         // Busy: keep polling the run pages, but let the event loop in every millisecond.
         if (now - lastYield >= SPIN_YIELD_MS) {
           await yieldToEventLoop();
