@@ -6,9 +6,9 @@
  */
 
 import { CsrFile } from "../machine/csr.ts";
-import * as R from "../machine/riscv.ts";
 import { loOf, hiOf } from "../machine/u64.ts";
 import { CONTROL_FENCE_I, CONTROL_STARTED, type RunPage } from "./runpage.ts";
+import { supervisorDefaults } from "./vm-boot.ts";
 import * as S from "./exits/services.ts";
 
 const A0 = 10;
@@ -50,10 +50,11 @@ export class Peers {
     page.regs[2 * A1] = loOf(opaque);
     page.regs[2 * A1 + 1] = hiOf(opaque);
     page.pc[0] = start;
-    // The CSR image of a stopped hart is not in use by anyone: reset it to S-mode, satp = 0, SIE = 0.
+    // The CSR image of a stopped hart is not in use by anyone: reset it, then set it up as the
+    // hypervisor-firmware does for every S-mode hart (S-mode, satp = 0, SIE = 0, delegation).
     const storage = { lo: page.vcsrLo, hi: page.vcsrHi, state: page.vcsrState, offsets: page.vcsrOffsets };
     const csr = new CsrFile(hart, { mtime: () => 0, retired: () => 0, translationChanged: () => {} }, storage);
-    csr.priv = R.PRV_S;
+    supervisorDefaults(csr);
     page.timerDeadline[0] = Infinity;
     Atomics.or(page.control, 0, CONTROL_STARTED);
     wakeVcpu(page);

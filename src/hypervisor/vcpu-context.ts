@@ -77,6 +77,10 @@ export class VcpuContext implements CsrHost {
   retired(): number {
     return this.page.stats[STAT.instructions];
   }
+  /** The SBI timer (set_timer): its deadline in the run page, Infinity until the guest sets one. */
+  supervisorTimerDeadline(): number {
+    return this.page.timerDeadline[0];
+  }
   translationChanged(): void {
     // Guest paging is not virtualized yet (shadow page tables come next); satp writes are checked in exits/csr.ts.
   }

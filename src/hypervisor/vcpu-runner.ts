@@ -247,9 +247,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     const page = this.page;
     const c = this.ctx.csr;
     if (Atomics.load(page.ipi, 0) !== 0 && Atomics.exchange(page.ipi, 0, 0) !== 0) c.mipSw |= R.MIP_SSIP;
-    const deadline = page.timerDeadline[0];
-    if (deadline !== Infinity && this.ctx.mtime() >= deadline) c.setHwPending(R.IRQ_S_TIMER, true);
-    c.updateStimecmp();
+    c.updateStimecmp(); // Sstc's comparator and the SBI timer together drive STIP
   }
 
   /** wfi: sleep (by the wait policy) until a virtual interrupt is pending in mie, or the vCPU is stopped. */

@@ -20,6 +20,7 @@ import * as R from "../machine/riscv.ts";
 import type { GuestMemory } from "./guest-memory.ts";
 import { CONTROL_STARTED } from "./runpage.ts";
 import type { VcpuContext } from "./vcpu-context.ts";
+import type { CsrFile } from "../machine/csr.ts";
 
 export type BiosChoice = { readonly kind: "hv" } | { readonly kind: "none" } | { readonly kind: "firmware"; readonly bytes: Uint8Array };
 
@@ -104,10 +105,19 @@ export function bootVm(memory: GuestMemory, vcpus: readonly VcpuContext[], image
 
 /** The virtual hart as firmware leaves it for an S-mode kernel (what OpenSBI does before jumping). */
 function becomeSupervisor(ctx: VcpuContext): void {
-  const c = ctx.csr;
+  supervisorDefaults(ctx.csr);
+}
+
+/**
+ * M-mode state the hypervisor, acting as firmware, gives a hart it starts in
+ * S-mode (at boot and on HSM hart_start): everything delegable delegated,
+ * counters readable, Sstc enabled with its comparator disarmed.
+ */
+export function supervisorDefaults(c: CsrFile): void {
   c.write(R.CSR_MEDELEG, R.MEDELEG_WRITABLE & ~(1 << R.CAUSE_ECALL_S), 0);
   c.write(R.CSR_MIDELEG, R.S_INTERRUPTS, 0);
   c.write(R.CSR_MCOUNTEREN, R.COUNTEREN_CY | R.COUNTEREN_TM | R.COUNTEREN_IR, 0);
   c.write(R.CSR_MENVCFG, 0, R.MENVCFG_HI_STCE);
+  c.write(R.CSR_STIMECMP, -1, -1);
   c.priv = R.PRV_S;
 }

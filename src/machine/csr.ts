@@ -20,6 +20,12 @@ export interface CsrHost {
   retired(): number;
   /** satp, privilege or the mstatus fields that steer translation changed: drop cached translations. */
   translationChanged(): void;
+  /**
+   * A supervisor timer the host keeps beside Sstc's comparator (a hypervisor's
+   * SBI set_timer): its mtime deadline, Infinity when disarmed. Hosts without
+   * one leave it out.
+   */
+  supervisorTimerDeadline?(): number;
 }
 
 interface CsrRow {
@@ -205,14 +211,27 @@ export class CsrFile {
 
   /** Sets or clears a wired interrupt-pending bit; atomic, as devices on another thread may drive it. */
   setHwPending(bit: number, level: boolean): void {
-    if (level) Atomics.or(this.state, ST_MIP_HW, 1 << bit);
-    else Atomics.and(this.state, ST_MIP_HW, ~(1 << bit));
+    const mask = 1 << bit;
+    // Only a change needs the read-modify-write (it is called on every timer sample).
+    if (((Atomics.load(this.state, ST_MIP_HW) & mask) !== 0) === level) return;
+    if (level) Atomics.or(this.state, ST_MIP_HW, mask);
+    else Atomics.and(this.state, ST_MIP_HW, ~mask);
   }
 
-  /** Sstc: STIP follows time >= stimecmp while menvcfg.STCE is set. */
+  /** Sstc: STIP follows time >= stimecmp while menvcfg.STCE is set (or the host's own supervisor timer). */
   updateStimecmp(): void {
-    if (!this.stce) return;
-    this.setHwPending(R.IRQ_S_TIMER, this.host.mtime() >= this.unsignedNum(R.CSR_STIMECMP));
+    const host = this.host;
+    const stce = this.stce;
+    if (!stce && host.supervisorTimerDeadline === undefined) return; // STIP is software's (mip) then
+    // All ones is how software disarms the comparator: no need to read the clock for it.
+    const armed = stce && !(this.lo[R.CSR_STIMECMP] === -1 && this.hi[R.CSR_STIMECMP] === -1);
+    const deadline = host.supervisorTimerDeadline?.() ?? Infinity;
+    let due = false;
+    if (armed || deadline !== Infinity) {
+      const now = host.mtime();
+      due = (armed && now >= this.unsignedNum(R.CSR_STIMECMP)) || now >= deadline;
+    }
+    this.setHwPending(R.IRQ_S_TIMER, due);
   }
 
   /** Name of a CSR for disassembly, traces and errors. */

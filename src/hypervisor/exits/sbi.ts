@@ -162,7 +162,7 @@ function retLegacy(ctx: VcpuContext, value: number): void {
  */
 export function setVirtualTimer(ctx: VcpuContext, stimeValue: number): void {
   ctx.page.timerDeadline[0] = stimeValue;
-  ctx.csr.setHwPending(R.IRQ_S_TIMER, false);
+  ctx.csr.updateStimecmp(); // STIP now reflects the new deadline (and Sstc's comparator, if armed)
 }
 
 // ---- hart masks ----

@@ -165,8 +165,8 @@ describe("TIME extension (SBI spec 6) and legacy set_timer", () => {
   it("set_timer writes the absolute deadline and clears a pending STIP", () => {
     const ctx = vcpu();
     ctx.csr.setHwPending(R.IRQ_S_TIMER, true);
-    expect(call(ctx, new FakeVm(1), SBI.EID_TIME, SBI.TIME_SET_TIMER, 123_456)).toEqual([0, 0]);
-    expect(ctx.page.timerDeadline[0]).toBe(123_456);
+    expect(call(ctx, new FakeVm(1), SBI.EID_TIME, SBI.TIME_SET_TIMER, 5_000_000_000)).toEqual([0, 0]);
+    expect(ctx.page.timerDeadline[0]).toBe(5_000_000_000);
     expect(ctx.csr.mip & R.MIP_STIP).toBe(0);
   });
 
@@ -180,8 +180,16 @@ describe("TIME extension (SBI spec 6) and legacy set_timer", () => {
     const ctx = vcpu();
     ctx.csr.setHwPending(R.IRQ_S_TIMER, true);
     ctx.setReg(A1, 77);
-    expect(call(ctx, new FakeVm(1), SBI.EID_LEGACY_SET_TIMER, 0, 5)).toEqual([0, 77]);
-    expect(ctx.page.timerDeadline[0]).toBe(5);
+    expect(call(ctx, new FakeVm(1), SBI.EID_LEGACY_SET_TIMER, 0, 5_000_000_000)).toEqual([0, 77]);
+    expect(ctx.page.timerDeadline[0]).toBe(5_000_000_000);
+    expect(ctx.csr.mip & R.MIP_STIP).toBe(0);
+  });
+
+  it("a deadline already passed raises STIP at once (SBI spec 6.1: the event is in the past)", () => {
+    const ctx = vcpu();
+    call(ctx, new FakeVm(1), SBI.EID_TIME, SBI.TIME_SET_TIMER, 0);
+    expect(ctx.csr.mip & R.MIP_STIP).toBe(R.MIP_STIP);
+    call(ctx, new FakeVm(1), SBI.EID_TIME, SBI.TIME_SET_TIMER, -1);
     expect(ctx.csr.mip & R.MIP_STIP).toBe(0);
   });
 });
