@@ -74,9 +74,15 @@ export class VcpuContext implements CsrHost {
   mtime(): number {
     return this.clock.mtime();
   }
+  /**
+   * Instructions retired: live from the hart on the vCPU thread (see liveRetired), else the count
+   * the vCPU last published in its run page (current whenever an exit reaches the main thread).
+   */
   retired(): number {
-    return this.page.stats[STAT.instructions];
+    return this.liveRetired?.() ?? this.page.stats[STAT.instructions];
   }
+  /** Set on the vCPU thread: reads the hart's own count, so no exit has to publish it. */
+  liveRetired: (() => number) | undefined;
   /** The SBI timer (set_timer): its deadline in the run page, Infinity until the guest sets one. */
   supervisorTimerDeadline(): number {
     return this.page.timerDeadline[0];

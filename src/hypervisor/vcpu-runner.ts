@@ -127,6 +127,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     this.hart.translationChanged();
     this.hart.hostTraps = this;
     this.ctx = new VcpuContext(config.hartId, this.page, clock, false);
+    this.ctx.liveRetired = () => this.hart.retired();
     const peers = new Peers(config.pages.map((b) => new P.RunPage(b)), config.ramBase, config.ramSize);
     this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers), undefined);
   }
@@ -135,7 +136,6 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   trap(h: Hart, cause: number, tval: number, pc: number): boolean {
     const page = this.page;
     page.stats[STAT.exits]++;
-    page.stats[STAT.instructions] = h.retired();
     if (this.config.handleLocally) {
       page.pc[0] = pc;
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
@@ -159,6 +159,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       }
     }
     // To the main thread: the exit record, with the instruction bits the handler will need.
+    page.stats[STAT.instructions] = h.retired();
     page.exit[P.EXIT_REASON] = P.REASON_TRAP;
     page.exit[P.EXIT_CAUSE] = cause;
     page.exitTval[0] = tval;
