@@ -13,7 +13,7 @@
  */
 
 import { ConfigError } from "../errors.ts";
-import { buildBoardDeviceTree, fdtAddress } from "../machine/board-dt.ts";
+import { boardDeviceTree, initrdAddress } from "../machine/boot-layout.ts";
 import { loadGuestImage, type GuestImage } from "../machine/image.ts";
 import { DRAM_BASE, FIRMWARE_BASE, KERNEL_BASE } from "../machine/memlayout.ts";
 import * as R from "../machine/riscv.ts";
@@ -74,20 +74,13 @@ export function bootVm(memory: GuestMemory, vcpus: readonly VcpuContext[], image
   }
   let initrd: { start: number; end: number } | undefined;
   if (images.initrd !== undefined) {
-    const start = (kernel?.lowestAddr ?? DRAM_BASE) + Math.min(memory.ramSize / 2, 128 * 2 ** 20);
+    const start = initrdAddress(kernel?.lowestAddr ?? DRAM_BASE, memory.ramSize);
     if (!memory.write(start, images.initrd)) throw new ConfigError("initrd: does not fit in guest RAM (try a larger --mem)");
     initrd = { start, end: start + images.initrd.length };
   }
-  const dtb = buildBoardDeviceTree({
-    harts: vcpus.length,
-    ramBase: memory.ramBase,
-    ramSize: memory.ramSize,
-    isa: R.ISA_STRING,
-    bootargs: images.append,
-    initrd,
-  });
-  const fdt = fdtAddress(memory.ramBase, memory.ramSize, dtb.length);
-  memory.write(fdt, dtb);
+  const dt = boardDeviceTree({ harts: vcpus.length, ramBase: memory.ramBase, ramSize: memory.ramSize, bootargs: images.append, initrd });
+  memory.write(dt.address, dt.blob);
+  const fdt = dt.address;
 
   const hv = bios.kind === "hv";
   for (const ctx of vcpus) {

@@ -6,13 +6,13 @@
 
 import * as Comlink from "comlink";
 import { Worker } from "node:worker_threads";
-import { Clint } from "../devices/clint.ts";
+import type { Clint } from "../devices/clint.ts";
 import type { InterruptSink } from "../devices/device.ts";
-import { Plic } from "../devices/plic.ts";
-import { SifiveTest, type FinisherEvent } from "../devices/sifive-test.ts";
-import { Uart16550 } from "../devices/uart16550.ts";
-import { Bus } from "../machine/bus.ts";
-import * as L from "../machine/memlayout.ts";
+import type { Plic } from "../devices/plic.ts";
+import type { FinisherEvent, SifiveTest } from "../devices/sifive-test.ts";
+import type { Uart16550 } from "../devices/uart16550.ts";
+import { BoardDevices } from "../machine/board-devices.ts";
+import type { Bus } from "../machine/bus.ts";
 import { comlinkWrap, nodeEndpoint } from "./comlink-node.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher, type MainThreadExits } from "./exits/dispatch.ts";
 import { performMmio } from "./exits/mmio.ts";
@@ -68,7 +68,9 @@ const DEFAULT_SLICE = 10_000;
 
 export class Vm implements VmServices, MainThreadExits {
   readonly memory: GuestMemory;
-  readonly bus = new Bus();
+  /** This VM's own instances of the board's devices (the machine's models). */
+  readonly devices: BoardDevices;
+  readonly bus: Bus;
   readonly uart: Uart16550;
   readonly clint: Clint;
   readonly plic: Plic;
@@ -111,14 +113,12 @@ export class Vm implements VmServices, MainThreadExits {
         if (level) wakeVcpu(ctx.page);
       },
     };
-    this.clint = new Clint({ harts: config.vcpus, clock: this.clock, sink });
-    this.plic = new Plic({ harts: config.vcpus, sources: L.PLIC_NUM_SOURCES, sink });
-    this.uart = new Uart16550({ irq: this.plic.irqLine(L.UART0_IRQ), output: config.output });
-    this.finisher = new SifiveTest((e) => this.onFinisher(e));
-    this.bus.map(L.TEST_BASE, this.finisher);
-    this.bus.map(L.CLINT_BASE, this.clint);
-    this.bus.map(L.PLIC_BASE, this.plic);
-    this.bus.map(L.UART0_BASE, this.uart);
+    this.devices = new BoardDevices({ harts: config.vcpus, clock: this.clock, sink, output: config.output, onFinish: (e) => this.onFinisher(e) });
+    this.bus = this.devices.bus;
+    this.clint = this.devices.clint;
+    this.plic = this.devices.plic;
+    this.uart = this.devices.uart;
+    this.finisher = this.devices.finisher;
     this.sbiByHypervisor = bootVm(this.memory, this.contexts, config.images);
     for (const ctx of this.contexts) this.dispatchers.push(new TrapDispatcher(ctx, this.sbiByHypervisor, this, this));
   }

@@ -5,20 +5,20 @@
  * It knows nothing about virtual machines; the hypervisor builds its own VMs.
  */
 
-import { Clint } from "../devices/clint.ts";
+import type { Clint } from "../devices/clint.ts";
 import type { InterruptSink } from "../devices/device.ts";
-import { Plic } from "../devices/plic.ts";
-import { SifiveTest, type FinisherEvent } from "../devices/sifive-test.ts";
-import { Uart16550 } from "../devices/uart16550.ts";
+import type { Plic } from "../devices/plic.ts";
+import type { FinisherEvent, SifiveTest } from "../devices/sifive-test.ts";
+import type { Uart16550 } from "../devices/uart16550.ts";
 import { ConfigError } from "../errors.ts";
-import { buildBoardDeviceTree, fdtAddress } from "./board-dt.ts";
+import { BoardDevices } from "./board-devices.ts";
+import { boardDeviceTree, initrdAddress } from "./boot-layout.ts";
 import { Bus } from "./bus.ts";
 import { InstructionClock, RealClock, type ClockKind } from "./clock.ts";
 import { Hart } from "./hart.ts";
 import { loadGuestImage, placeImage, type GuestImage } from "./image.ts";
 import * as L from "./memlayout.ts";
 import { PhysMem } from "./physmem.ts";
-import { ISA_STRING } from "./riscv.ts";
 
 /** Most harts a board may have (the PLIC has two contexts per hart within its window). */
 export const MAX_HARTS = 64;
@@ -51,6 +51,7 @@ export class Board {
   readonly mem: PhysMem;
   readonly bus = new Bus();
   readonly harts: Hart[] = [];
+  readonly devices: BoardDevices;
   readonly clint: Clint;
   readonly plic: Plic;
   readonly uart: Uart16550;
@@ -78,14 +79,18 @@ export class Board {
     const sink: InterruptSink = {
       setPending: (hart, bit, level) => this.harts[hart]?.csr.setHwPending(bit, level),
     };
-    this.clint = new Clint({ harts: config.harts, clock: this.clock, sink });
-    this.plic = new Plic({ harts: config.harts, sources: L.PLIC_NUM_SOURCES, sink });
-    this.uart = new Uart16550({ irq: this.plic.irqLine(L.UART0_IRQ), output: config.output });
-    this.finisher = new SifiveTest((e) => this.finish(e));
-    this.bus.map(L.TEST_BASE, this.finisher);
-    this.bus.map(L.CLINT_BASE, this.clint);
-    this.bus.map(L.PLIC_BASE, this.plic);
-    this.bus.map(L.UART0_BASE, this.uart);
+    this.devices = new BoardDevices({
+      harts: config.harts,
+      clock: this.clock,
+      sink,
+      output: config.output,
+      onFinish: (e) => this.finish(e),
+      bus: this.bus,
+    });
+    this.clint = this.devices.clint;
+    this.plic = this.devices.plic;
+    this.uart = this.devices.uart;
+    this.finisher = this.devices.finisher;
   }
 
   /** Instructions retired by all harts. */
@@ -102,9 +107,7 @@ export class Board {
     // RAM starts zeroed; a reboot must not see the previous run's bytes.
     if (this.booted) {
       mem.u8.fill(0);
-      this.clint.reset();
-      this.plic.reset();
-      this.uart.reset();
+      this.devices.reset();
     }
     this.booted = true;
     const ramEnd = L.DRAM_BASE + mem.size;
@@ -128,25 +131,15 @@ export class Board {
     }
     let initrd: { start: number; end: number } | undefined;
     if (images.initrd !== undefined) {
-      // QEMU's rule (hw/riscv/boot.c): far enough above the kernel that it survives decompression,
-      // halfway into RAM on small boards, 128M above the kernel on large ones.
-      const kernelBase = kernel?.lowestAddr ?? L.DRAM_BASE;
-      const start = kernelBase + Math.min(mem.size / 2, 128 * 2 ** 20);
+      const start = initrdAddress(kernel?.lowestAddr ?? L.DRAM_BASE, mem.size);
       if (start + images.initrd.length > ramEnd) throw new ConfigError("initrd: does not fit in RAM (try a larger --mem)");
       mem.writeBytes(start, images.initrd);
       initrd = { start, end: start + images.initrd.length };
     }
-    const dtb = buildBoardDeviceTree({
-      harts: this.harts.length,
-      ramBase: L.DRAM_BASE,
-      ramSize: mem.size,
-      isa: ISA_STRING,
-      bootargs: images.append,
-      initrd,
-    });
-    this.fdtAddr = fdtAddress(L.DRAM_BASE, mem.size, dtb.length);
+    const dt = boardDeviceTree({ harts: this.harts.length, ramBase: L.DRAM_BASE, ramSize: mem.size, bootargs: images.append, initrd });
+    this.fdtAddr = dt.address;
     if (this.fdtAddr < L.DRAM_BASE) throw new ConfigError("memory too small for the device tree");
-    mem.writeBytes(this.fdtAddr, dtb);
+    mem.writeBytes(this.fdtAddr, dt.blob);
     mem.flushCode();
     for (const h of this.harts) {
       h.reset(entry);

@@ -1,0 +1,34 @@
+/*
+ * Where QEMU's virt board puts things in RAM at boot, as rules both the
+ * native board and the hypervisor's VMs follow (hw/riscv/boot.c): the initrd
+ * above the kernel, the device tree at the top of RAM.
+ */
+
+import { buildBoardDeviceTree, fdtAddress } from "./board-dt.ts";
+import { ISA_STRING } from "./riscv.ts";
+
+/**
+ * The initrd's address: far enough above the kernel that it survives
+ * decompression — halfway into RAM on small boards, 128M above the kernel on
+ * large ones.
+ */
+export function initrdAddress(kernelBase: number, ramSize: number): number {
+  return kernelBase + Math.min(ramSize / 2, 128 * 2 ** 20);
+}
+
+export interface DeviceTreePlacement {
+  readonly blob: Uint8Array;
+  readonly address: number;
+}
+
+/** The board's device tree for this boot, and where it goes. */
+export function boardDeviceTree(cfg: {
+  readonly harts: number;
+  readonly ramBase: number;
+  readonly ramSize: number;
+  readonly bootargs?: string;
+  readonly initrd?: { readonly start: number; readonly end: number };
+}): DeviceTreePlacement {
+  const blob = buildBoardDeviceTree({ ...cfg, isa: ISA_STRING });
+  return { blob, address: fdtAddress(cfg.ramBase, cfg.ramSize, blob.length) };
+}
