@@ -20,6 +20,7 @@ import { pendingInterrupt } from "../machine/trap.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher } from "./exits/dispatch.ts";
 import { injectPendingInterrupt, interruptWaiting } from "./exits/reflect.ts";
 import { fromPredecoded } from "./exits/decode-trap.ts";
+import { fastCsr } from "./exits/csr.ts";
 import type { VmServices } from "./exits/services.ts";
 import { Peers, wakeVcpu } from "./peers.ts";
 import * as P from "./runpage.ts";
@@ -139,6 +140,10 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     if (this.config.handleLocally) {
       page.pc[0] = pc;
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
+      if (illegal && fastCsr(this.ctx, h.rareW0, h.rareImm, pc)) {
+        h.pc = page.pc[0];
+        return true;
+      }
       const decoded = illegal ? fromPredecoded(tval, h.rareW0, h.rareImm) : undefined;
       const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : 0, decoded);
       if (outcome === EXIT_CONTINUE) {

@@ -244,6 +244,18 @@ export class CsrFile {
   }
 }
 
+/** CSRs whose writes can make an interrupt takeable (or change which is pending): a table for the hot paths. */
+const INTERRUPT_CSR_TABLE = new Uint8Array(4096);
+for (const csr of [
+  R.CSR_MSTATUS, R.CSR_SSTATUS, R.CSR_MIE, R.CSR_SIE, R.CSR_MIP, R.CSR_SIP,
+  R.CSR_MIDELEG, R.CSR_STIMECMP, R.CSR_MENVCFG,
+]) INTERRUPT_CSR_TABLE[csr] = 1;
+
+/** Whether writing `csr` may make an interrupt takeable. */
+export function csrAffectsInterrupts(csr: number): boolean {
+  return INTERRUPT_CSR_TABLE[csr] !== 0;
+}
+
 /** Results of executeCsrInstruction. */
 export const CSR_ILLEGAL = 0;
 export const CSR_READ_ONLY = 1;

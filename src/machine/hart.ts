@@ -9,7 +9,7 @@
  * pc is a number holding the signed 64-bit value.
  */
 
-import { CSR_ILLEGAL, CSR_WROTE, CsrFile, executeCsrInstruction, type CsrHost, type CsrStorage } from "./csr.ts";
+import { CSR_ILLEGAL, CSR_WROTE, CsrFile, csrAffectsInterrupts, executeCsrInstruction, type CsrHost, type CsrStorage } from "./csr.ts";
 import * as R from "./riscv.ts";
 import { enterTrap, mret, pendingInterrupt, sret } from "./trap.ts";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, accessFaultCause, walkSv39, type Access, type Translation } from "./mmu.ts";
@@ -52,11 +52,6 @@ export interface HartEnv {
 }
 
 const TWO_32 = 4294967296;
-/** CSRs whose writes may make an interrupt takeable: the slice ends after writing one. */
-const INTERRUPT_CSRS = new Set([
-  R.CSR_MSTATUS, R.CSR_SSTATUS, R.CSR_MIE, R.CSR_SIE, R.CSR_MIP, R.CSR_SIP,
-  R.CSR_MIDELEG, R.CSR_STIMECMP, R.CSR_MENVCFG,
-]);
 
 export class Hart implements CsrHost {
   /** Integer registers as (lo, hi) int32 pairs, plus the x0 sink at 64..65. */
@@ -633,7 +628,7 @@ export class Hart implements CsrHost {
   csrInstruction(kind: number, immediate: boolean, rd: number, rs1: number, csrNum: number, pc: number): boolean {
     const result = executeCsrInstruction(this.csr, this.x, kind, immediate, rd, rs1, csrNum);
     if (result === CSR_ILLEGAL) return this.illegal(pc);
-    if (result === CSR_WROTE && INTERRUPT_CSRS.has(csrNum)) this.stop = true;
+    if (result === CSR_WROTE && csrAffectsInterrupts(csrNum)) this.stop = true;
     return true;
   }
 

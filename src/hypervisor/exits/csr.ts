@@ -7,7 +7,8 @@
  * machine (src/machine/csr.ts is shared).
  */
 
-import { CSR_ILLEGAL, CSR_WROTE, executeCsrInstruction } from "../../machine/csr.ts";
+import { CSR_ILLEGAL, CSR_WROTE, csrAffectsInterrupts, executeCsrInstruction } from "../../machine/csr.ts";
+import { OP } from "../../isa/ops.ts";
 import * as R from "../../machine/riscv.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { reflectException } from "./reflect.ts";
@@ -40,4 +41,24 @@ export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number): number
   }
   ctx.pc = pc + t.length;
   return CSR_OK;
+}
+
+/**
+ * The hottest exit without the general dispatch, as KVM keeps fast paths for
+ * its hottest exits: a CSR instruction, given as the hart predecoded it, on a
+ * CSR with no effect beyond the CSR file — not satp (guest paging), not one
+ * that may make an interrupt takeable. Returns false, having changed nothing,
+ * whenever the general path (emulateCsr through the dispatcher) must decide,
+ * including every access that is illegal at the virtual privilege.
+ */
+export function fastCsr(ctx: VcpuContext, w0: number, imm: number, pc: number): boolean {
+  const op = w0 & 0x7f;
+  if (op < OP.csrrw || op > OP.csrrci) return false;
+  const csr = imm & 0xfff;
+  if (csr === R.CSR_SATP || csrAffectsInterrupts(csr)) return false;
+  const kind = (op - OP.csrrw) % 3;
+  if (executeCsrInstruction(ctx.csr, ctx.x, kind, op >= OP.csrrwi, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csr) === CSR_ILLEGAL) return false;
+  ctx.count("csr_exit");
+  ctx.pc = pc + ((w0 & 0x80) !== 0 ? 2 : 4);
+  return true;
 }

@@ -19,6 +19,7 @@
  *   anything else                    reflect into the guest
  */
 
+import { csrAffectsInterrupts } from "../../machine/csr.ts";
 import * as R from "../../machine/riscv.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { CSR_PAGING_UNSUPPORTED, emulateCsr } from "./csr.ts";
@@ -45,11 +46,6 @@ export interface MainThreadExits {
   mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean;
 }
 
-/** CSRs whose writes can make a virtual interrupt takeable. */
-const INTERRUPT_CSRS = new Set([
-  R.CSR_MSTATUS, R.CSR_SSTATUS, R.CSR_MIE, R.CSR_SIE, R.CSR_MIP, R.CSR_SIP,
-  R.CSR_MIDELEG, R.CSR_STIMECMP, R.CSR_MENVCFG,
-]);
 
 const A7 = 17;
 const A6 = 16;
@@ -95,7 +91,7 @@ export class TrapDispatcher {
     const ctx = this.ctx;
     switch (t.kind) {
       case TRAP_CSR:
-        this.interruptsMayChange = INTERRUPT_CSRS.has(t.csr);
+        this.interruptsMayChange = csrAffectsInterrupts(t.csr);
         if (emulateCsr(ctx, t, pc) === CSR_PAGING_UNSUPPORTED) {
           this.stopReason =
             `hart ${ctx.hartId}: the guest enabled Sv39 paging (satp write at pc 0x${pc.toString(16)}); ` +
