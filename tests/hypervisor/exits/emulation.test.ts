@@ -8,6 +8,8 @@
 import { describe, expect, it } from "vitest";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_TO_MAIN, EXIT_WAIT, TrapDispatcher, type MainThreadExits } from "../../../src/hypervisor/exits/dispatch.ts";
 import { injectPendingInterrupt } from "../../../src/hypervisor/exits/reflect.ts";
+import { fastCsr } from "../../../src/hypervisor/exits/csr.ts";
+import { decodeInto } from "../../../src/isa/decode.ts";
 import type { VmServices } from "../../../src/hypervisor/exits/services.ts";
 import { RunPage } from "../../../src/hypervisor/runpage.ts";
 import { STAT } from "../../../src/hypervisor/stats.ts";
@@ -229,5 +231,41 @@ describe("the rest of the exits", () => {
     expect(calls).toEqual(["map 80008000", "map 10000005", "mmio 10000005", "map 40000000", "mmio 40000000"]);
     expect(ctx.page.stats[STAT.page_fault_exit]).toBe(1);
     expect(ctx.page.stats[STAT.mmio_exit_kernel]).toBe(1);
+  });
+});
+
+describe("the vCPU thread's fast path for CSR exits", () => {
+  const words = new Int32Array(2);
+  function predecode(insn: number): [number, number] {
+    decodeInto(insn, words, 0);
+    return [words[0], words[1]];
+  }
+
+  it("emulates a plain CSR access exactly as the general path does", () => {
+    const { ctx } = setup(R.PRV_S);
+    ctx.csr.write(R.CSR_SSCRATCH, 0x77, 0);
+    const [w0, imm] = predecode(enc.csrrs(A0, R.CSR_SSCRATCH, 0));
+    expect(fastCsr(ctx, w0, imm, PC)).toBe(true);
+    expect(ctx.reg(A0)).toBe(0x77);
+    expect(ctx.pc).toBe(PC + 4);
+    expect(ctx.page.stats[STAT.csr_exit]).toBe(1);
+  });
+
+  it("leaves satp, interrupt-relevant CSRs and illegal accesses to the general path, changing nothing", () => {
+    for (const [priv, insn] of [
+      [R.PRV_S, enc.csrrw(0, R.CSR_SATP, T0)],
+      [R.PRV_S, enc.csrrs(A0, R.CSR_SSTATUS, T0)],
+      [R.PRV_M, enc.csrrw(0, R.CSR_MIE, T0)],
+      [R.PRV_U, enc.csrrs(A0, R.CSR_SSCRATCH, 0)],
+    ] as const) {
+      const { ctx } = setup(priv);
+      ctx.pc = PC;
+      ctx.setReg(A0, 5);
+      const [w0, imm] = predecode(insn);
+      expect(fastCsr(ctx, w0, imm, PC)).toBe(false);
+      expect(ctx.reg(A0)).toBe(5);
+      expect(ctx.pc).toBe(PC);
+      expect(ctx.page.stats[STAT.csr_exit]).toBe(0);
+    }
   });
 });
