@@ -16,6 +16,7 @@ import type { Bus } from "../machine/bus.ts";
 import { comlinkWrap, nodeEndpoint } from "./comlink-node.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher, type MainThreadExits } from "./exits/dispatch.ts";
 import { performMmio } from "./exits/mmio.ts";
+import { fastCsr } from "./exits/csr.ts";
 import { fromPredecoded } from "./exits/decode-trap.ts";
 import { injectPendingInterrupt } from "./exits/reflect.ts";
 import type { VmServices } from "./exits/services.ts";
@@ -180,11 +181,15 @@ export class Vm implements VmServices, MainThreadExits {
         const cause = page.exit[P.EXIT_CAUSE];
         const insn = page.exit[P.EXIT_INSN];
         const w0 = page.exitDecoded[0];
-        const decoded = w0 !== 0 ? fromPredecoded(insn, w0, page.exitDecoded[1]) : undefined;
-        const outcome = this.dispatchers[h].dispatch(cause, page.exitTval[0], ctx.pc, insn, decoded);
-        if (outcome === EXIT_WAIT) answer = P.RESUME_WAIT;
-        else if (outcome === EXIT_STOP) this.fail(this.dispatchers[h].stopReason);
-        else if (outcome !== EXIT_CONTINUE) this.fail(`vcpu ${h}: exit could not be handled`);
+        const imm = page.exitDecoded[1];
+        // A plain CSR access takes the same fast path as on the vCPU thread; everything else the dispatcher.
+        if (w0 === 0 || !fastCsr(ctx, w0, imm, ctx.pc)) {
+          const decoded = w0 !== 0 ? fromPredecoded(insn, w0, imm) : undefined;
+          const outcome = this.dispatchers[h].dispatch(cause, page.exitTval[0], ctx.pc, insn, decoded);
+          if (outcome === EXIT_WAIT) answer = P.RESUME_WAIT;
+          else if (outcome === EXIT_STOP) this.fail(this.dispatchers[h].stopReason);
+          else if (outcome !== EXIT_CONTINUE) this.fail(`vcpu ${h}: exit could not be handled`);
+        }
       }
       if (!this.running) return handled;
       page.exit[P.EXIT_REASON] = answer;
