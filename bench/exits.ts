@@ -47,7 +47,7 @@ export interface ExitsReport {
 }
 
 export interface ExitsOptions {
-  /** Iteration scale for exitbench under the hypervisor (its bootargs iters=); default 1/10, 1/100 where every exit sleeps. */
+  /** Iteration scale for exitbench under the hypervisor (its bootargs iters=); by default 1, or less where exits sleep. */
   readonly scale?: string;
   readonly nativeScale?: string;
   readonly progress?: (line: string) => void;
@@ -102,9 +102,10 @@ export async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> 
   for (const wait of WAIT_POLICIES) {
     for (const handler of ["main", "vcpu"] as const) {
       // Every configuration gets enough iterations for the vCPU thread's JIT to settle (a fresh worker is
-      // cold); the ones where each exit sleeps and wakes a thread get fewer, or the run would take minutes.
-      const slow = handler === "main" && wait !== "spin";
-      for (const row of await runTrap(opts.scale ?? (slow ? "1/100" : "1/10"), wait, handler)) {
+      // cold: short runs overstate an exit's cost several times); where each exit sleeps and wakes a
+      // thread, fewer, or the run would take minutes.
+      const scale = wait === "spin" ? "1" : wait === "poll" ? "1/10" : "1/100";
+      for (const row of await runTrap(opts.scale ?? scale, wait, handler)) {
         results.push({
           bench: row.bench,
           mode: "trap",
