@@ -626,6 +626,9 @@ export class Hart implements CsrHost {
 
   /** csrrw/csrrs/csrrc and their immediate forms (Zicsr): kind 0 rw, 1 rs, 2 rc. */
   csrInstruction(kind: number, immediate: boolean, rd: number, rs1: number, csrNum: number, pc: number): boolean {
+    // The privilege check first (bits 9:8 of the number, priv spec 2.1): under a hypervisor nearly
+    // every guest CSR access fails it, and it needs no table lookup.
+    if (this.csr.priv < ((csrNum >>> 8) & 3)) return this.illegal(pc);
     const result = executeCsrInstruction(this.csr, this.x, kind, immediate, rd, rs1, csrNum);
     if (result === CSR_ILLEGAL) return this.illegal(pc);
     if (result === CSR_WROTE && csrAffectsInterrupts(csrNum)) this.stop = true;
