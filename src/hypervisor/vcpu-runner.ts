@@ -216,12 +216,10 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
           this.postExitAndWait();
         }
       }
-      if (this.pending === PENDING_NONE) {
-        this.hart.pc = page.pc[0];
-        runSlice(this.hart, this.config.slice);
-        page.stats[STAT.instructions] = this.hart.instret;
-        if (this.pending === PENDING_NONE) page.pc[0] = this.hart.pc;
-      }
+      this.hart.pc = page.pc[0];
+      runSlice(this.hart, this.config.slice);
+      page.stats[STAT.instructions] = this.hart.instret;
+      page.pc[0] = this.hart.pc;
       const pending = this.pending;
       this.pending = PENDING_NONE;
       if (pending === PENDING_WAIT) {
