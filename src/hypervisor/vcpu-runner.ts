@@ -138,12 +138,15 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     const page = this.page;
     page.stats[STAT.exits]++;
     if (this.config.handleLocally) {
-      page.pc[0] = pc;
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
-      if (illegal && fastCsr(this.ctx, h.rareW0, h.rareImm, pc)) {
-        h.pc = page.pc[0];
-        return true;
+      if (illegal) {
+        const next = fastCsr(this.ctx, h.rareW0, h.rareImm, pc);
+        if (next >= 0) {
+          h.pc = next;
+          return true;
+        }
       }
+      page.pc[0] = pc;
       const decoded = illegal ? fromPredecoded(tval, h.rareW0, h.rareImm) : undefined;
       const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : 0, decoded);
       if (outcome === EXIT_CONTINUE) {

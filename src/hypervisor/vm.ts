@@ -183,7 +183,9 @@ export class Vm implements VmServices, MainThreadExits {
         const w0 = page.exitDecoded[0];
         const imm = page.exitDecoded[1];
         // A plain CSR access takes the same fast path as on the vCPU thread; everything else the dispatcher.
-        if (w0 === 0 || !fastCsr(ctx, w0, imm, ctx.pc)) {
+        const next = w0 === 0 ? -1 : fastCsr(ctx, w0, imm, ctx.pc);
+        if (next >= 0) ctx.pc = next;
+        else {
           const decoded = w0 !== 0 ? fromPredecoded(insn, w0, imm) : undefined;
           const outcome = this.dispatchers[h].dispatch(cause, page.exitTval[0], ctx.pc, insn, decoded);
           if (outcome === EXIT_WAIT) answer = P.RESUME_WAIT;

@@ -49,16 +49,16 @@ export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number): number
  * CSR with no effect beyond the CSR file — not satp (guest paging), not one
  * that may make an interrupt takeable. Returns false, having changed nothing,
  * whenever the general path (emulateCsr through the dispatcher) must decide,
- * including every access that is illegal at the virtual privilege.
+ * including every access that is illegal at the virtual privilege. Returns
+ * the next pc (the caller sets it: the vCPU thread keeps it in the hart), or -1.
  */
-export function fastCsr(ctx: VcpuContext, w0: number, imm: number, pc: number): boolean {
+export function fastCsr(ctx: VcpuContext, w0: number, imm: number, pc: number): number {
   const op = w0 & 0x7f;
-  if (op < OP.csrrw || op > OP.csrrci) return false;
+  if (op < OP.csrrw || op > OP.csrrci) return -1;
   const csr = imm & 0xfff;
-  if (csr === R.CSR_SATP || csrAffectsInterrupts(csr)) return false;
+  if (csr === R.CSR_SATP || csrAffectsInterrupts(csr)) return -1;
   const kind = (op - OP.csrrw) % 3;
-  if (executeCsrInstruction(ctx.csr, ctx.x, kind, op >= OP.csrrwi, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csr) === CSR_ILLEGAL) return false;
+  if (executeCsrInstruction(ctx.csr, ctx.x, kind, op >= OP.csrrwi, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csr) === CSR_ILLEGAL) return -1;
   ctx.count("csr_exit");
-  ctx.pc = pc + ((w0 & 0x80) !== 0 ? 2 : 4);
-  return true;
+  return pc + ((w0 & 0x80) !== 0 ? 2 : 4);
 }
