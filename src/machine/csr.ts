@@ -304,10 +304,19 @@ export function executeCsrInstruction(c: CsrFile, x: Int32Array, kind: number, i
 // The table
 // ---------------------------------------------------------------------------
 
-const CSR_TABLE: (CsrRow | undefined)[] = new Array<CsrRow | undefined>(4096);
+// A packed array of rows that all have the same shape (every field present), so the CSR paths
+// — taken on every CSR exit under the hypervisor — see one hidden class, not one per row kind.
+const CSR_TABLE: (CsrRow | undefined)[] = Array.from({ length: 4096 }, () => undefined);
 
 function define(csr: number, row: CsrRow): void {
-  CSR_TABLE[csr] = row;
+  CSR_TABLE[csr] = {
+    name: row.name,
+    allowed: row.allowed,
+    read: row.read,
+    write: row.write,
+    maskLo: row.maskLo ?? 0,
+    maskHi: row.maskHi ?? 0,
+  };
 }
 
 function readConst(lo: number, hi = 0): (c: CsrFile) => void {

@@ -14,6 +14,10 @@ import type { VcpuContext } from "../vcpu-context.ts";
 import { reflectException } from "./reflect.ts";
 import type { DecodedTrap } from "./decode-trap.ts";
 
+const OP_CSRRW = OP.csrrw;
+const OP_CSRRWI = OP.csrrwi;
+const OP_CSRRCI = OP.csrrci;
+
 export const CSR_OK = 0;
 export const CSR_REFLECTED = 1;
 /** The guest enabled Sv39 from virtual S-mode: not virtualized until shadow page tables exist. */
@@ -54,11 +58,12 @@ export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number): number
  */
 export function fastCsr(ctx: VcpuContext, w0: number, imm: number, pc: number): number {
   const op = w0 & 0x7f;
-  if (op < OP.csrrw || op > OP.csrrci) return -1;
+  if (op < OP_CSRRW || op > OP_CSRRCI) return -1;
   const csr = imm & 0xfff;
   if (csr === R.CSR_SATP || csrAffectsInterrupts(csr)) return -1;
-  const kind = (op - OP.csrrw) % 3;
-  if (executeCsrInstruction(ctx.csr, ctx.x, kind, op >= OP.csrrwi, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csr) === CSR_ILLEGAL) return -1;
+  const immediate = op >= OP_CSRRWI;
+  const kind = op - (immediate ? OP_CSRRWI : OP_CSRRW);
+  if (executeCsrInstruction(ctx.csr, ctx.x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csr) === CSR_ILLEGAL) return -1;
   ctx.count("csr_exit");
   return pc + ((w0 & 0x80) !== 0 ? 2 : 4);
 }
