@@ -11,7 +11,7 @@
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpus } from "node:os";
-import { Board } from "../src/machine/board.ts";
+import { Board, type BootImages } from "../src/machine/board.ts";
 import { readImageFile } from "../src/machine/image.ts";
 import { runBoard } from "../src/machine/runner.ts";
 
@@ -30,13 +30,25 @@ export interface CpuBenchResult {
 const QEMU = "qemu-system-riscv64";
 const HELLO = "guests/bin/hello.elf";
 
-/** Runs the image natively; returns instructions, seconds and what it printed. */
-export async function runNative(image: string): Promise<{ instructions: number; seconds: number; output: string; exitCode: number }> {
+export interface NativeRun {
+  readonly instructions: number;
+  readonly seconds: number;
+  readonly output: string;
+  readonly exitCode: number;
+}
+
+/** Boots images on a one-hart native board (128M), collecting what the guest prints. */
+export async function bootNative(images: BootImages, timeoutSeconds: number): Promise<NativeRun> {
   let output = "";
   const board = new Board({ harts: 1, memSize: 128 * 2 ** 20, clock: "real", output: (b) => (output += String.fromCharCode(b)) });
-  board.boot({ kernel: readImageFile(image, "image") });
-  const r = await runBoard(board, { timeoutSeconds: 120 });
+  board.boot(images);
+  const r = await runBoard(board, { timeoutSeconds });
   return { instructions: r.instructions, seconds: r.seconds, output, exitCode: r.exitCode };
+}
+
+/** Runs a bare-metal image natively (as `popek run IMAGE`). */
+export function runNative(image: string): Promise<NativeRun> {
+  return bootNative({ kernel: readImageFile(image, "image") }, 120);
 }
 
 function qemuInstalled(): boolean {

@@ -17,11 +17,11 @@ import { cpus } from "node:os";
 import { Hypervisor } from "../src/hypervisor/hypervisor.ts";
 import type { ExitHandlerPlace } from "../src/hypervisor/vm.ts";
 import { WAIT_POLICIES, type WaitPolicy } from "../src/hypervisor/wait.ts";
-import { Board } from "../src/machine/board.ts";
 import { readImageFile } from "../src/machine/image.ts";
-import { runBoard } from "../src/machine/runner.ts";
 import { parseExitbench, type ExitbenchRow } from "./exitbench-parse.ts";
 import { measureHandoff } from "./handoff.ts";
+import { bootNative } from "./cpu.ts";
+import { formatTable } from "../src/cli/table.ts";
 
 const IMAGE = "guests/bin/exitbench.elf";
 const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
@@ -53,12 +53,12 @@ export interface ExitsOptions {
   readonly progress?: (line: string) => void;
 }
 
-async function runNative(scale: string): Promise<ExitbenchRow[]> {
-  let output = "";
-  const board = new Board({ harts: 1, memSize: 128 * MB, clock: "real", output: (b) => (output += String.fromCharCode(b)) });
-  board.boot({ firmware: readImageFile(OPENSBI, "bios"), kernel: readImageFile(IMAGE, "kernel"), append: `iters=${scale}` });
-  await runBoard(board, { timeoutSeconds: 300 });
-  return parseExitbench(output);
+async function runNativeExitbench(scale: string): Promise<ExitbenchRow[]> {
+  const r = await bootNative(
+    { firmware: readImageFile(OPENSBI, "bios"), kernel: readImageFile(IMAGE, "kernel"), append: `iters=${scale}` },
+    300,
+  );
+  return parseExitbench(r.output);
 }
 
 async function runTrap(scale: string, wait: WaitPolicy, exitHandler: ExitHandlerPlace): Promise<ExitbenchRow[]> {
@@ -92,7 +92,7 @@ export async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> 
   const results: ExitResult[] = [];
   let nativeSkipped: string | undefined;
   if (existsSync(OPENSBI)) {
-    for (const row of await runNative(opts.nativeScale ?? "1/10")) {
+    for (const row of await runNativeExitbench(opts.nativeScale ?? "1/10")) {
       results.push({ bench: row.bench, mode: "native", wait: "-", handler: "-", nsPerOp: row.nsPerOp, instructionsPerOp: row.instructionsPerOp });
     }
     progress("native done");
@@ -142,8 +142,7 @@ export function formatExits(report: ExitsReport): string {
     rows.push([bench, ...columns.map((c) => formatNs(report.results.find((r) => r.bench === bench && c.pick(r))?.nsPerOp))]);
   }
   rows.push(["floor", "-", ...WAIT_POLICIES.flatMap((w) => [formatNs(report.floorNs[w]), formatNs(report.floorNs[w])])]);
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const table = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n");
+  const table = formatTable(rows);
   const notes = [
     `ns per operation, timed by the guest with rdtime; columns under the hypervisor are --wait/--exit-handler.`,
     `floor: median bare worker->main->worker handoff with the main thread spinning, per worker wait policy.`,

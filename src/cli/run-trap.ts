@@ -15,6 +15,7 @@ import { attachConsole, stdoutSink } from "./console.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import type { RunFlags } from "./run.ts";
 import { kernelPathFrom } from "./run.ts";
+import { formatTable } from "./table.ts";
 
 /** Most vCPUs per VM. */
 export const MAX_VCPUS = 8;
@@ -90,6 +91,5 @@ export function formatStats(reports: readonly VcpuReport[]): string {
   const pad = total ? ["-"] : [];
   rows.push(["exit_rtt_p50", ...lat((r) => r.latency?.p50Ns), ...pad]);
   rows.push(["exit_rtt_p99", ...lat((r) => r.latency?.p99Ns), ...pad]);
-  const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return "\n" + rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n") + "\n";
+  return "\n" + formatTable(rows) + "\n";
 }
