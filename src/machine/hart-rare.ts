@@ -81,7 +81,7 @@ export function execRare(h: Hart, op: number, w0: number, imm: number, pc: numbe
     }
     case 90: case 91: case 92: // csrrw csrrs csrrc
     case 93: case 94: case 95: // csrrwi csrrsi csrrci
-      return h.csrInstruction((op - 90) % 3, op >= 93, rd, rs1, imm, pc) ? pc + len : h.pc;
+      return h.csrInstruction((op - 90) % 3, op >= 93, w0, imm, pc, len);
     case 96: // mret
       h.mret(pc);
       return h.pc;

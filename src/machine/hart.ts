@@ -35,6 +35,16 @@ export interface HostTrapHandler {
    * on running at hart.pc, false to end the slice there.
    */
   trap(hart: Hart, cause: number, tval: number, pc: number): boolean;
+  /**
+   * Optional: a CSR instruction (predecoded words w0, imm; see src/isa/ops.ts)
+   * at a privilege that may not access its CSR, offered to the host before it
+   * becomes an illegal-instruction trap. Returns the next pc if the host
+   * performed it, or -1 to take the trap after all. A deprivileging host
+   * emulates most CSR accesses this way without the general trap path, the
+   * cheapest exit there is (as a VMX CPU reports CR accesses with their
+   * operands already decoded).
+   */
+  csrAccess?(hart: Hart, w0: number, imm: number, pc: number): number;
 }
 
 /** Where a hart keeps its registers and CSRs, when not in its own arrays (a vCPU's run page). */
@@ -625,14 +635,33 @@ export class Hart implements CsrHost {
   // ---- system instructions ----
 
   /** csrrw/csrrs/csrrc and their immediate forms (Zicsr): kind 0 rw, 1 rs, 2 rc. */
-  csrInstruction(kind: number, immediate: boolean, rd: number, rs1: number, csrNum: number, pc: number): boolean {
+  /**
+   * A CSR instruction (predecoded words w0, imm) at pc; returns the next pc,
+   * or this.pc after raising illegal instruction.
+   */
+  csrInstruction(kind: number, immediate: boolean, w0: number, imm: number, pc: number, len: number): number {
+    const csrNum = imm & 0xfff;
     // The privilege check first (bits 9:8 of the number, priv spec 2.1): under a hypervisor nearly
     // every guest CSR access fails it, and it needs no table lookup.
-    if (this.csr.priv < ((csrNum >>> 8) & 3)) return this.illegal(pc);
-    const result = executeCsrInstruction(this.csr, this.x, kind, immediate, rd, rs1, csrNum);
-    if (result === CSR_ILLEGAL) return this.illegal(pc);
+    if (this.csr.priv < ((csrNum >>> 8) & 3)) {
+      // A host trap handler may want the predecoded form (a compiled block calls here directly, not via execRare).
+      this.rareW0 = w0;
+      this.rareImm = imm;
+      const host = this.hostTraps;
+      if (host?.csrAccess !== undefined) {
+        const next = host.csrAccess(this, w0, imm, pc);
+        if (next >= 0) return next;
+      }
+      this.illegal(pc);
+      return this.pc;
+    }
+    const result = executeCsrInstruction(this.csr, this.x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csrNum);
+    if (result === CSR_ILLEGAL) {
+      this.illegal(pc);
+      return this.pc;
+    }
     if (result === CSR_WROTE && csrAffectsInterrupts(csrNum)) this.stop = true;
-    return true;
+    return pc + len;
   }
 
   /** ecall: environment call from the current privilege (causes 8, 9, 11). */

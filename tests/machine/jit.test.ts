@@ -141,7 +141,14 @@ function randomInsn(g: Rng, rare: boolean): number {
       return g.pick([enc.c_addi(cr, g.below(31) + 1), enc.c_mv(cr, g.pick(C_REGS)), enc.c_add(cr, g.pick(C_REGS)), enc.c_li(cr, g.below(64) - 32), enc.c_srli(cr, g.below(63) + 1)]);
     }
     case 10: return enc.fence();
-    default: return g.pick([enc.divu(rd, a, b), enc.remw(rd, a, b), enc.csrrs(rd, R.CSR_MSCRATCH, 0), enc.fence_i()]);
+    default:
+      return g.pick([
+        enc.divu(rd, a, b), enc.remw(rd, a, b), enc.fence_i(),
+        // CSRs: compiled into blocks (reads, writes, set/clear, immediates) except the counters, which end one.
+        enc.csrrs(rd, R.CSR_MSCRATCH, 0), enc.csrrw(rd, R.CSR_MSCRATCH, a), enc.csrrc(rd, R.CSR_SSCRATCH, a),
+        enc.csrrsi(rd, R.CSR_SSCRATCH, g.below(32)), enc.csrrwi(rd, R.CSR_MSCRATCH, g.below(32)),
+        enc.csrrs(rd, R.CSR_MINSTRET, 0), enc.csrrs(rd, R.CSR_INSTRET, 0),
+      ]);
   }
 }
 
@@ -267,6 +274,76 @@ describe("traps inside a compiled block", () => {
         t.setRegs({ [BASE]: CODE_BASE + t.mem.size - 60, [LIMIT]: 10_000 });
       },
       total: 1000,
+    });
+  });
+});
+
+describe("CSR instructions in a compiled block", () => {
+  it("a hot loop around a CSR access runs as one block and agrees with the interpreter", () => {
+    const on = expectSameAsInterpreter({
+      setup: (t) => {
+        t.program([enc.addi(COUNT, COUNT, 1), enc.csrrw(10, R.CSR_MSCRATCH, COUNT), enc.csrrs(11, R.CSR_MSTATUS, 0), enc.bne(COUNT, LIMIT, -12), enc.jal(0, 0)]);
+        t.setRegs({ [LIMIT]: 50_000 });
+      },
+      total: 200_010,
+      budgets: [10_000, 7],
+    });
+    expect(on.compiled).toBeGreaterThan(0);
+    on.harness.expectReg("mscratch's old value", 10, 49_999n);
+  });
+  it("a counter read ends the block: minstret reads exactly as in the interpreter", () => {
+    const on = expectSameAsInterpreter({
+      setup: (t) => {
+        t.program([enc.addi(COUNT, COUNT, 1), enc.addi(5, 5, 1), enc.csrrs(10, R.CSR_MINSTRET, 0), enc.add(11, 11, 10), enc.bne(COUNT, LIMIT, -16), enc.jal(0, 0)]);
+        t.setRegs({ [LIMIT]: 2000 });
+      },
+      total: 20_000,
+      budgets: [999, 64],
+    });
+    expect(on.compiled).toBeGreaterThan(0);
+  });
+  it("an illegal CSR access traps in the middle of a block: epc, tval and instret as the interpreter's", () => {
+    const on = expectSameAsInterpreter({
+      setup: (t) => {
+        t.program([
+          enc.addi(COUNT, COUNT, 1), // 0
+          enc.csrrs(10, R.CSR_SSCRATCH, 0), // 4: legal in S, compiled into the block
+          enc.addi(5, 5, 1), // 8
+          enc.bne(COUNT, LIMIT, -12), // 12
+          enc.csrrw(0, 0x7c0, 5), // 16: no such CSR: illegal instruction
+          enc.jal(0, 0),
+        ]);
+        t.load([enc.addi(20, 20, 1), ...SPIN], TRAP);
+        t.setCsr(R.CSR_MTVEC, TRAP);
+        t.setRegs({ [LIMIT]: 1000 });
+        t.setPriv(R.PRV_S);
+      },
+      total: 5000,
+    });
+    on.harness.expectMTrap("illegal CSR", R.CAUSE_ILLEGAL_INSTRUCTION, CODE_BASE + 16, BigInt(enc.csrrw(0, 0x7c0, 5)));
+    on.harness.expectReg("the handler ran once", 20, 1n);
+  });
+  it("a CSR write that may make an interrupt takeable ends the slice right after it", () => {
+    const on = expectSameAsInterpreter({
+      setup: (t) => {
+        t.program([enc.addi(COUNT, COUNT, 1), enc.csrrs(0, R.CSR_MIE, 0), enc.csrrw(0, R.CSR_MIE, 0), enc.bne(COUNT, LIMIT, -12), enc.jal(0, 0)]);
+        t.setRegs({ [LIMIT]: 200 });
+      },
+      total: 600,
+    });
+    expect(on.slices.slice(100, 102), "a slice per mie write").toEqual([`4@${hex(CODE_BASE + 12)}`, `4@${hex(CODE_BASE + 12)}`]);
+    expect(on.compiled).toBeGreaterThan(0);
+  });
+  it("a CSR write that changes translation (satp) leaves the block, and the next fetch is translated", () => {
+    expectSameAsInterpreter({
+      setup: (t) => {
+        const pt = new PageTables(t);
+        pt.map(CODE_BASE, CODE_BASE, RWX | AD);
+        t.program([enc.addi(COUNT, COUNT, 1), enc.csrrw(0, R.CSR_SATP, 6), enc.csrrw(0, R.CSR_SATP, 0), enc.bne(COUNT, LIMIT, -12), enc.jal(0, 0)]);
+        t.setRegs({ [LIMIT]: 500, 6: pt.satp() });
+        t.setPriv(R.PRV_S);
+      },
+      total: 3000,
     });
   });
 });

@@ -4,8 +4,12 @@
  * switch interpreter, a self-loop as a JS loop ~7x).
  *
  * A block starts at a hot slot and runs straight on through the ops the hot
- * loop handles inline (RV64I, lui/auipc, loads/stores, mul/mulw); it ends
- * before any other op (the interpreter executes it), after a branch or jump,
+ * loop handles inline (RV64I, lui/auipc, loads/stores, mul/mulw) and CSR
+ * instructions, which call the hart's own csrInstruction (they are hot in
+ * guest kernels, and under a hypervisor each is an exit: a block lets a
+ * loop around one stay compiled). A block ends before any other op (the
+ * interpreter executes it), and before a counter CSR, whose value depends on
+ * the instruction count the interpreter keeps; after a branch or jump,
  * at the end of the page, or after MAX_BLOCK_INSNS. A 32-bit instruction
  * that straddles the page end is never compiled. A branch or jal back to the
  * block's own entry becomes a JS loop that runs while the slice's budget
@@ -47,6 +51,7 @@ const COMPILABLE = new Set<number>([
   OP.add, OP.sub, OP.sll, OP.slt, OP.sltu, OP.xor, OP.srl, OP.sra, OP.or, OP.and,
   OP.addiw, OP.slliw, OP.srliw, OP.sraiw, OP.addw, OP.subw, OP.sllw, OP.srlw, OP.sraw,
   OP.fence, OP.mul, OP.mulw,
+  OP.csrrw, OP.csrrs, OP.csrrc, OP.csrrwi, OP.csrrsi, OP.csrrci,
 ]);
 
 const BRANCHES = new Set<number>([OP.beq, OP.bne, OP.blt, OP.bge, OP.bltu, OP.bgeu]);
@@ -55,6 +60,8 @@ const sourceCache = new Map<string, BlockFn>();
 
 /** One decoded instruction of a block. */
 interface Insn {
+  /** The predecoded word (src/isa/ops.ts); the fields below are unpacked from it. */
+  readonly w0: number;
   readonly op: number;
   readonly rd: number;
   readonly rs1: number;
@@ -76,9 +83,9 @@ export function compileBlock(dec: Int32Array, u16: Uint16Array, frame: number, e
     if (dec[po] === 0 && !decodeSlot(dec, u16, frame, po)) break;
     const w0 = dec[po];
     const op = w0 & 0x7f;
-    if (!COMPILABLE.has(op)) break;
+    if (!COMPILABLE.has(op) || (isCsrOp(op) && isCounterCsr(dec[po + 1] & 0xfff))) break;
     const len = 4 - ((w0 >>> 6) & 2);
-    insns.push({ op, rd: (w0 >>> 8) & 0xff, rs1: (w0 >>> 16) & 0xff, rs2: w0 >>> 24, imm: dec[po + 1], po, len });
+    insns.push({ w0, op, rd: (w0 >>> 8) & 0xff, rs1: (w0 >>> 16) & 0xff, rs2: w0 >>> 24, imm: dec[po + 1], po, len });
     po += len;
     if (BRANCHES.has(op) || op === OP.jal || op === OP.jalr) break;
   }
@@ -91,6 +98,15 @@ export function compileBlock(dec: Int32Array, u16: Uint16Array, frame: number, e
     sourceCache.set(source, fn);
   }
   return { fn, len: insns.length, start: entry, end: po };
+}
+
+function isCsrOp(op: number): boolean {
+  return op >= OP.csrrw && op <= OP.csrrci;
+}
+
+/** cycle/time/instret and the hpm counters, user (0xC00-0xC1F) and machine (0xB00-0xB1F) views. */
+function isCounterCsr(csr: number): boolean {
+  return (csr & 0xfe0) === 0xc00 || (csr & 0xfe0) === 0xb00;
 }
 
 /** Decodes the slot at `po` as the hart's decodeAt would; false for a 32-bit instruction straddling the page end. */
@@ -201,6 +217,22 @@ function jumpTo(target: string, targetLiteral: number | undefined, k: number, n:
   return `{ h.pc = base + ${target}; return done + ${k}; }`;
 }
 
+/**
+ * A CSR instruction through hart.csrInstruction. Anything but a plain
+ * access — a trap (taken by the hart or its host), a translation change
+ * (satp, mstatus.MPRV: fetchBase reset), a request to end the slice — leaves
+ * through the trap exit, which sends the loop back through fetchPage.
+ */
+function csrSource(i: Insn, k: number): string {
+  const immediate = i.op >= OP.csrrwi;
+  const kind = i.op - (immediate ? OP.csrrwi : OP.csrrw);
+  const next = `base + ${i.po + i.len}`;
+  return (
+    `{ const next = h.csrInstruction(${kind}, ${immediate}, ${i.w0}, ${i.imm}, base + ${i.po}, ${i.len});` +
+    ` if (next !== ${next} || h.stop || h.fetchBase !== base) { h.pc = next; ${trapped(k)} } }`
+  );
+}
+
 function insnSource(i: Insn, k: number, n: number, entry: number, selfLoop: boolean): string {
   const { rd, rs1, rs2, imm, po, len } = i;
   const a = `x[${rs1}]`, ah = `x[${rs1 + 1}]`, b = `x[${rs2}]`, bh = `x[${rs2 + 1}]`;
@@ -305,6 +337,8 @@ function insnSource(i: Insn, k: number, n: number, entry: number, selfLoop: bool
     case OP.fence: return "";
     case OP.mul: return fromR64(rd, `rt.mul64(${a}, ${ah}, ${b}, ${bh})`);
     case OP.mulw: return setW(rd, `Math.imul(${a}, ${b})`);
+    case OP.csrrw: case OP.csrrs: case OP.csrrc: case OP.csrrwi: case OP.csrrsi: case OP.csrrci:
+      return csrSource(i, k);
     default:
       throw new Error(`compileBlock: op ${i.op} is not compilable`);
   }
