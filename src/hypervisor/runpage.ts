@@ -7,15 +7,25 @@
  * Who owns what:
  *   state        flipped by both with Atomics: the worker posts EXIT, the
  *                hypervisor answers RUNNING (or STOPPED)
- *   regs, pc     the worker while RUNNING; the hypervisor while EXIT
- *   exit*        written by the worker before posting EXIT
+ *   exit*, pc    the exit mailbox: written by the worker before posting EXIT,
+ *                answered by the hypervisor before it flips state back
+ *   regs         the worker while RUNNING; the hypervisor while EXIT
  *   vcsr*        the virtual hart's CSR image: the worker's exit handler
  *                (--exit-handler vcpu) or the hypervisor, whoever holds the vCPU
  *   vcsrState[1] virtual interrupt lines (mipHw), set by the hypervisor's devices
  *                at any time with Atomics.or/and; then `wake` is bumped and notified
  *   ipi          SBI IPIs from other vCPUs, folded into mip.SSIP by the vCPU
  *   control      requests from the hypervisor (pause, stop, start): Atomics
- *   stats        counters written by the worker, read by anyone
+ *   stats        counters, one array per writing thread (vCPU, main), summed by readers
+ *
+ * Cache lines are the cost model. Moving one line between the two cores
+ * costs about as much as the rest of a null exit, so the exit mailbox — state
+ * word, exit record, pc and the operand of a CSR exit — is one 64-byte line:
+ * an exit moves it to the main thread and back, and nothing else (measured
+ * on these machines: ~350 ns for a round trip through one line against
+ * ~480 ns with the same data spread over separate lines). Every other field
+ * starts a line of its own, so that what one thread writes all the time
+ * (registers, its counters) never shares a line with what the other reads.
  */
 
 type FieldKind = "i32" | "f64";
@@ -24,11 +34,25 @@ interface FieldSpec {
   readonly name: string;
   readonly kind: FieldKind;
   readonly count: number;
+  /** Fields with the same `line` share one cache line, in order; the layout checks they fit. */
+  readonly line?: string;
 }
 
 /** The run page, in order. Offsets are computed from this and nothing else. */
 export const RUN_PAGE_FIELDS = [
-  { name: "state", kind: "i32", count: 1 },
+  // ---- the exit mailbox: one cache line (f64s first, so nothing needs padding) ----
+  { name: "pc", kind: "f64", count: 1, line: "exit" },
+  { name: "exitTval", kind: "f64", count: 1, line: "exit" },
+  // Instructions the guest has retired, as of this exit (the hypervisor's instret/cycle reads).
+  { name: "exitRetired", kind: "f64", count: 1, line: "exit" },
+  { name: "state", kind: "i32", count: 1, line: "exit" },
+  // EXIT_REASON (the answer, on the way back), EXIT_CAUSE, EXIT_INSN, EXIT_RESULT_REG.
+  { name: "exit", kind: "i32", count: 4, line: "exit" },
+  // The trapping instruction as the hart predecoded it (word0, imm), so the hypervisor need not decode it again.
+  { name: "exitDecoded", kind: "i32", count: 2, line: "exit" },
+  // A CSR exit's operand: x[rs1] (lo, hi) on the way out; the value for x[EXIT_RESULT_REG] on the way back.
+  { name: "exitOperand", kind: "i32", count: 2, line: "exit" },
+  // ---- the rest: each field on lines of its own ----
   { name: "control", kind: "i32", count: 1 },
   // Bumped (Atomics.add + notify) by anyone who makes a virtual interrupt pending; a vCPU in wfi sleeps on it.
   { name: "wake", kind: "i32", count: 1 },
@@ -37,21 +61,6 @@ export const RUN_PAGE_FIELDS = [
   { name: "waitPolicy", kind: "i32", count: 1 },
   // The x registers as (lo, hi) int32 pairs, plus the hart's x0 sink (see src/isa/ops.ts).
   { name: "regs", kind: "i32", count: 66 },
-  { name: "pc", kind: "f64", count: 1 },
-  // The exit record.
-  { name: "exitReason", kind: "i32", count: 1 },
-  { name: "exitCause", kind: "i32", count: 1 },
-  { name: "exitInsn", kind: "i32", count: 1 },
-  { name: "exitInsnLength", kind: "i32", count: 1 },
-  // The trapping instruction as the hart predecoded it (word0, imm), so the hypervisor need not decode it again.
-  { name: "exitDecoded", kind: "i32", count: 2 },
-  { name: "exitTval", kind: "f64", count: 1 },
-  { name: "mmioAddr", kind: "f64", count: 1 },
-  { name: "mmioWidth", kind: "i32", count: 1 },
-  { name: "mmioWrite", kind: "i32", count: 1 },
-  { name: "mmioReg", kind: "i32", count: 1 },
-  { name: "mmioSigned", kind: "i32", count: 1 },
-  { name: "mmioData", kind: "i32", count: 2 },
   // Virtual hart: privilege and pending-bit words (CsrFile state) and its CSR image.
   { name: "vcsrState", kind: "i32", count: 4 },
   { name: "vcsrOffsets", kind: "f64", count: 2 },
@@ -59,9 +68,9 @@ export const RUN_PAGE_FIELDS = [
   { name: "vcsrHi", kind: "i32", count: 4096 },
   // Virtual supervisor timer (SBI set_timer): mtime deadline, Infinity when disarmed.
   { name: "timerDeadline", kind: "f64", count: 1 },
-  // Timestamps of the current exit (ms, absolute), for the latency histogram.
-  { name: "exitStart", kind: "f64", count: 1 },
+  // Exit counters (stats.ts), one array per writer: the vCPU thread's, and the main thread's.
   { name: "stats", kind: "f64", count: 64 },
+  { name: "mainStats", kind: "f64", count: 64 },
 ] as const satisfies readonly FieldSpec[];
 
 export type RunPageField = (typeof RUN_PAGE_FIELDS)[number]["name"];
@@ -77,18 +86,48 @@ interface Placed {
 function layout(): { placed: Record<string, Placed>; size: number } {
   const placed: Record<string, Placed> = {};
   let offset = 0;
-  for (const f of RUN_PAGE_FIELDS) {
-    // Every field starts its own cache line: the main thread spins on `state` while the vCPU writes
-    // registers on every instruction, and sharing a line between them would make both crawl.
-    offset = Math.ceil(offset / CACHE_LINE) * CACHE_LINE;
+  let line: string | undefined;
+  let lineStart = 0;
+  for (const f of RUN_PAGE_FIELDS as readonly FieldSpec[]) {
+    const width = f.kind === "f64" ? 8 : 4;
+    if (f.line === undefined || f.line !== line) {
+      offset = Math.ceil(offset / CACHE_LINE) * CACHE_LINE;
+      lineStart = offset;
+      line = f.line;
+    }
+    offset = Math.ceil(offset / width) * width;
     placed[f.name] = { byteOffset: offset, kind: f.kind, count: f.count };
-    offset += f.count * (f.kind === "f64" ? 8 : 4);
+    offset += f.count * width;
+    if (f.line !== undefined && offset - lineStart > CACHE_LINE) throw new Error(`run page: line "${f.line}" overflows at ${f.name}`);
   }
-  return { placed, size: Math.ceil(offset / 64) * 64 };
+  return { placed, size: Math.ceil(offset / CACHE_LINE) * CACHE_LINE };
 }
 
 const LAYOUT = layout();
 export const RUN_PAGE_BYTES = LAYOUT.size;
+
+/** Byte offset of a field (tests check the layout with it). */
+export function fieldOffset(name: RunPageField): number {
+  return LAYOUT.placed[name].byteOffset;
+}
+
+/**
+ * A buffer for one run page whose start is cache-line aligned in memory. A
+ * plain SharedArrayBuffer is not: its backing store comes from malloc, 16-byte
+ * aligned (and a large one from mmap at a page plus malloc's 16-byte header),
+ * so the 64-byte mailbox would straddle two lines in most processes and an
+ * exit would move both — measured here as null exits alternating between
+ * ~400 and ~600 ns from one run to the next. WebAssembly memory is mapped by
+ * whole pages, so its buffer starts page-aligned.
+ */
+export function allocateRunPageBuffer(): SharedArrayBuffer {
+  const wasmPages = Math.ceil(RUN_PAGE_BYTES / WASM_PAGE_BYTES);
+  const buffer = new WebAssembly.Memory({ initial: wasmPages, maximum: wasmPages, shared: true }).buffer;
+  if (!(buffer instanceof SharedArrayBuffer)) throw new Error("run page: shared WebAssembly memory is not available");
+  return buffer;
+}
+
+const WASM_PAGE_BYTES = 65536;
 
 /** Values of the state word. */
 export const VCPU_RUNNING = 0;
@@ -109,6 +148,8 @@ export const REASON_INTERRUPT = 2;
 /** The hypervisor's answers, written into the same slot before it resumes the vCPU. */
 export const RESUME_RUN = 0;
 export const RESUME_WAIT = 1;
+/** Run on after a plain CSR access (fastCsr): no timer or interrupt enable can have changed. */
+export const RESUME_CSR = 2;
 
 type I32Field = Extract<(typeof RUN_PAGE_FIELDS)[number], { kind: "i32" }>["name"];
 type F64Field = Extract<(typeof RUN_PAGE_FIELDS)[number], { kind: "f64" }>["name"];
@@ -125,20 +166,19 @@ export class RunPage {
   readonly exit: Int32Array;
   readonly exitTval: Float64Array;
   readonly exitDecoded: Int32Array;
-  readonly mmioAddr: Float64Array;
-  readonly mmio: Int32Array;
-  readonly mmioData: Int32Array;
+  readonly exitOperand: Int32Array;
+  readonly exitRetired: Float64Array;
   readonly vcsrState: Int32Array;
   readonly vcsrOffsets: Float64Array;
   readonly vcsrLo: Int32Array;
   readonly vcsrHi: Int32Array;
   readonly timerDeadline: Float64Array;
-  readonly exitStart: Float64Array;
   readonly stats: Float64Array;
+  readonly mainStats: Float64Array;
   readonly waitPolicy: Int32Array;
 
   constructor(buffer?: SharedArrayBuffer) {
-    this.buffer = buffer ?? new SharedArrayBuffer(RUN_PAGE_BYTES);
+    this.buffer = buffer ?? allocateRunPageBuffer();
     if (this.buffer.byteLength < RUN_PAGE_BYTES) throw new RangeError("run page buffer too small");
     this.state = this.i32("state");
     this.control = this.i32("control");
@@ -147,28 +187,23 @@ export class RunPage {
     this.waitPolicy = this.i32("waitPolicy");
     this.regs = this.i32("regs");
     this.pc = this.f64("pc");
-    // exitReason, exitCause, exitInsn, exitInsnLength are consecutive: one view, indexed by EXIT_*.
-    this.exit = this.i32Span("exitReason", 4);
+    this.exit = this.i32("exit");
     this.exitTval = this.f64("exitTval");
     this.exitDecoded = this.i32("exitDecoded");
-    this.mmioAddr = this.f64("mmioAddr");
-    this.mmio = this.i32Span("mmioWidth", 4);
-    this.mmioData = this.i32("mmioData");
+    this.exitOperand = this.i32("exitOperand");
+    this.exitRetired = this.f64("exitRetired");
     this.vcsrState = this.i32("vcsrState");
     this.vcsrOffsets = this.f64("vcsrOffsets");
     this.vcsrLo = this.i32("vcsrLo");
     this.vcsrHi = this.i32("vcsrHi");
     this.timerDeadline = this.f64("timerDeadline");
-    this.exitStart = this.f64("exitStart");
     this.stats = this.f64("stats");
+    this.mainStats = this.f64("mainStats");
   }
 
   private i32(name: I32Field): Int32Array {
     const p = LAYOUT.placed[name];
     return new Int32Array(this.buffer, p.byteOffset, p.count);
-  }
-  private i32Span(first: I32Field, count: number): Int32Array {
-    return new Int32Array(this.buffer, LAYOUT.placed[first].byteOffset, count);
   }
   private f64(name: F64Field): Float64Array {
     const p = LAYOUT.placed[name];
@@ -180,9 +215,10 @@ export class RunPage {
 export const EXIT_REASON = 0;
 export const EXIT_CAUSE = 1;
 export const EXIT_INSN = 2;
-export const EXIT_INSN_LENGTH = 3;
-/** Indices into RunPage.mmio. */
-export const MMIO_WIDTH = 0;
-export const MMIO_WRITE = 1;
-export const MMIO_REG = 2;
-export const MMIO_SIGNED = 3;
+/**
+ * The hypervisor's answer to a CSR exit it emulated from the mailbox alone:
+ * the register index (as in predecoded words) the vCPU sets to exitOperand
+ * when it resumes, or NO_RESULT_REG.
+ */
+export const EXIT_RESULT_REG = 3;
+export const NO_RESULT_REG = -1;

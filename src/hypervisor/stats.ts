@@ -1,7 +1,8 @@
 /*
  * Exit statistics: one counter per exit reason, with KVM's names where they
- * fit, kept in the vCPU's run page (a Float64Array) so the vCPU thread counts
- * without messages and anyone can read them. The names appear verbatim in
+ * fit, kept in the vCPU's run page (Float64Arrays, one per writing thread, so
+ * neither thread's counting moves a cache line the other is using) so the
+ * vCPU thread counts without messages and anyone can read them. The names appear verbatim in
  * --stats, JSON results and the README. Each exit counter has a latency
  * partner: the worker records every round trip to the hypervisor in an HDR
  * histogram (see latency.ts).
@@ -32,7 +33,7 @@ export const STAT: Readonly<Record<ExitStatName, number>> = Object.fromEntries(
   EXIT_STATS.map((s, i) => [s.name, i]),
 ) as Record<ExitStatName, number>;
 
-/** Reads the counters out of a stats array into a plain record. */
-export function readStats(stats: Float64Array): Record<ExitStatName, number> {
-  return Object.fromEntries(EXIT_STATS.map((s, i) => [s.name, stats[i]])) as Record<ExitStatName, number>;
+/** The counters of one vCPU as a plain record: what its thread counted plus what the main thread did. */
+export function readStats(page: { readonly stats: Float64Array; readonly mainStats: Float64Array }): Record<ExitStatName, number> {
+  return Object.fromEntries(EXIT_STATS.map((s, i) => [s.name, page.stats[i] + page.mainStats[i]])) as Record<ExitStatName, number>;
 }

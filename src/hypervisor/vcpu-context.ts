@@ -29,19 +29,24 @@ export class VcpuContext implements CsrHost {
   /** Instructions the guest retired before the current slice (maintained by the vCPU thread). */
   retiredBase = 0;
 
+  /** The counters this thread writes (each array of the run page has one writer; see runpage.ts). */
+  readonly stats: Float64Array;
+
   /**
-   * `fresh`: reset the virtual hart (the hypervisor creating the vCPU); false
-   * to adopt the image already in the run page (the vCPU thread attaching).
+   * Built by the hypervisor when it creates the vCPU (`onVcpuThread` false:
+   * resets the virtual hart), and by the vCPU thread attaching to the same
+   * run page (true: adopts the image already there).
    */
   constructor(
     readonly hartId: number,
     readonly page: RunPage,
     readonly clock: VmClock,
-    fresh = true,
+    onVcpuThread = false,
   ) {
     this.x = page.regs;
+    this.stats = onVcpuThread ? page.stats : page.mainStats;
     const storage = { lo: page.vcsrLo, hi: page.vcsrHi, state: page.vcsrState, offsets: page.vcsrOffsets };
-    this.csr = new CsrFile(hartId, this, storage, fresh);
+    this.csr = new CsrFile(hartId, this, storage, !onVcpuThread);
   }
 
   get pc(): number {
@@ -67,7 +72,7 @@ export class VcpuContext implements CsrHost {
   }
 
   count(stat: ExitStatName, n = 1): void {
-    this.page.stats[STAT[stat]] += n;
+    this.stats[STAT[stat]] += n;
   }
 
   // ---- CsrHost: the virtual CSR file's view of time and counters ----
@@ -76,10 +81,10 @@ export class VcpuContext implements CsrHost {
   }
   /**
    * Instructions retired: live from the hart on the vCPU thread (see liveRetired), else the count
-   * the vCPU last published in its run page (current whenever an exit reaches the main thread).
+   * the vCPU published with the exit being handled.
    */
   retired(): number {
-    return this.liveRetired?.() ?? this.page.stats[STAT.instructions];
+    return this.liveRetired?.() ?? this.page.exitRetired[0];
   }
   /** Set on the vCPU thread: reads the hart's own count, so no exit has to publish it. */
   liveRetired: (() => number) | undefined;

@@ -75,7 +75,7 @@ const PENDING_NONE = 0;
 const PENDING_WAIT = 1;
 const PENDING_STOP = 2;
 /** One exit round trip in this many is timed for the latency histogram (a power of two). */
-export const LATENCY_SAMPLE_EVERY = 4;
+export const LATENCY_SAMPLE_EVERY = 16;
 /** Longest stretch without returning to this thread's event loop (for comlink calls), in ms. */
 const YIELD_MS = 20;
 /** Longest single sleep in wfi before re-checking timers and control, in ms. */
@@ -129,7 +129,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     // mcounteren = 0: every counter read traps, so the virtual counters and their gating apply.
     this.hart.translationChanged();
     this.hart.hostTraps = this;
-    this.ctx = new VcpuContext(config.hartId, this.page, clock, false);
+    this.ctx = new VcpuContext(config.hartId, this.page, clock, true);
     this.ctx.liveRetired = () => this.hart.retired();
     const peers = new Peers(config.pages.map((b) => new P.RunPage(b)), config.ramBase, config.ramSize);
     this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers), undefined);
@@ -138,16 +138,23 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   // ---- HostTrapHandler: every trap of the guest lands here, inside runSlice ----
 
   /**
-   * The hottest exit, a CSR access, before it becomes a trap: with
-   * --exit-handler vcpu, plain CSRs are emulated right here (fastCsr), in a
-   * function of its own so that V8 optimises it for this one case whatever
-   * mix of exits trap() sees. Anything fastCsr declines takes the trap.
+   * The hottest exit, a CSR access, before it becomes a trap. With
+   * --exit-handler vcpu plain CSRs are emulated right here (fastCsr); with
+   * main the access goes to the hypervisor as an illegal-instruction exit.
+   * Either way it runs in a function of its own, so that V8 optimises it for
+   * this one case whatever mix of exits trap() sees.
    */
-  csrAccess(_h: Hart, w0: number, imm: number, pc: number): number {
-    if (!this.handleLocally) return -1;
-    const next = fastCsr(this.ctx, w0, imm, pc);
-    if (next >= 0) this.page.stats[STAT.exits]++;
-    return next;
+  csrAccess(h: Hart, w0: number, imm: number, pc: number): number {
+    const page = this.page;
+    if (this.handleLocally) {
+      const next = fastCsr(this.ctx, this.ctx.x, w0, imm, pc);
+      if (next >= 0) page.stats[STAT.exits]++;
+      return next; // -1: the general path, through trap()
+    }
+    page.stats[STAT.exits]++;
+    const bits = h.instructionBits(pc);
+    if (!this.exitToMain(h, R.CAUSE_ILLEGAL_INSTRUCTION, bits, bits, w0, imm, pc)) h.stop = true;
+    return h.pc;
   }
 
   trap(h: Hart, cause: number, tval: number, pc: number): boolean {
@@ -175,27 +182,55 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
         return false;
       }
     }
-    // To the main thread: the exit record, with the instruction bits the handler will need.
-    page.stats[STAT.instructions] = h.retired();
+    // To the main thread, with the instruction bits and (for an illegal instruction) its predecoded form.
+    const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
+    const insn = illegal ? tval : isDataFault(cause) ? h.instructionBits(pc) : 0;
+    return this.exitToMain(h, cause, tval, insn, illegal ? h.rareW0 : 0, h.rareImm, pc);
+  }
+
+  /**
+   * Posts an exit into the run page's mailbox, waits for the hypervisor's
+   * answer and applies it: pc, the result register of a CSR exit, a wait,
+   * a stop. Returns whether the slice may go on at hart.pc.
+   */
+  private exitToMain(h: Hart, cause: number, tval: number, insn: number, w0: number, imm: number, pc: number): boolean {
+    const page = this.page;
+    const retired = h.retired();
+    // A CSR instruction's source register travels in the mailbox: the main thread need not touch x.
+    const rs1 = (w0 >>> 16) & 0xff;
+    const operandLo = w0 !== 0 ? h.x[rs1] : 0;
+    const operandHi = w0 !== 0 ? h.x[rs1 + 1] : 0;
+    // One burst of stores into the mailbox line, which the main thread is polling: each store that
+    // lands after it has re-read the line would cost another transfer of it.
+    page.pc[0] = pc;
+    page.exitTval[0] = tval;
+    page.exitRetired[0] = retired;
     page.exit[P.EXIT_REASON] = P.REASON_TRAP;
     page.exit[P.EXIT_CAUSE] = cause;
-    page.exitTval[0] = tval;
-    page.exit[P.EXIT_INSN] = cause === R.CAUSE_ILLEGAL_INSTRUCTION ? tval : isDataFault(cause) ? h.instructionBits(pc) : 0;
-    page.exitDecoded[0] = cause === R.CAUSE_ILLEGAL_INSTRUCTION ? h.rareW0 : 0;
-    page.exitDecoded[1] = h.rareImm;
-    page.pc[0] = pc;
+    page.exit[P.EXIT_INSN] = insn;
+    page.exitDecoded[0] = w0;
+    page.exitDecoded[1] = imm;
+    page.exitOperand[0] = operandLo;
+    page.exitOperand[1] = operandHi;
     // Wait for the answer right here, inside the slice: leaving and re-entering the interpreter
     // would double the cost of a round trip that is otherwise close to the bare handoff.
     const answer = this.postExitAndWait();
     h.pc = page.pc[0];
     if (Atomics.load(page.state, 0) === P.VCPU_STOPPED) return false;
+    const resultReg = page.exit[P.EXIT_RESULT_REG];
+    if (resultReg >= 0) {
+      h.x[resultReg] = page.exitOperand[0];
+      h.x[resultReg + 1] = page.exitOperand[1];
+    }
     if (answer === P.RESUME_WAIT) {
       this.pending = PENDING_WAIT;
       return false;
     }
-    // Time has passed and the hypervisor may have raised a virtual interrupt (a device, an IPI):
-    // sample timers and lines as at a slice boundary, and end the slice if one is now takeable.
-    this.sampleInterrupts();
+    // Time has passed and the hypervisor may have raised a virtual interrupt (a device line, an IPI):
+    // look as at a slice boundary, and end the slice if one is now takeable. A plain CSR access
+    // (RESUME_CSR) cannot have touched the timers, so their clock read is saved.
+    if (answer === P.RESUME_CSR) this.foldIpis();
+    else this.sampleInterrupts();
     return pendingInterrupt(this.ctx.csr) < 0;
   }
 
@@ -254,10 +289,14 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     // spinning exit; one in LATENCY_SAMPLE_EVERY is timed, an unbiased sample of the distribution.
     const timed = (++this.exitSerial & (LATENCY_SAMPLE_EVERY - 1)) === 0;
     const start = timed ? performance.now() : 0;
-    page.stats[STAT.main_exits]++;
     Atomics.store(page.state, 0, P.VCPU_EXIT);
-    Atomics.add(this.doorbell, 0, 1);
-    if (this.config.wait !== WAIT_SPIN) Atomics.notify(this.doorbell, 0);
+    page.stats[STAT.main_exits]++;
+    // A spinning VM keeps the main thread polling run pages (hypervisor.ts), so it never sleeps on
+    // the doorbell while this vCPU runs: ringing it would only move its cache line between vCPUs.
+    if (this.config.wait !== WAIT_SPIN) {
+      Atomics.add(this.doorbell, 0, 1);
+      Atomics.notify(this.doorbell, 0);
+    }
     waitWhile(page.state, 0, P.VCPU_EXIT, this.config.wait);
     if (timed) this.histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1e6)));
     return page.exit[P.EXIT_REASON];
@@ -265,10 +304,14 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
 
   /** Folds IPIs and timers into the virtual mip. */
   private sampleInterrupts(): void {
+    this.foldIpis();
+    this.ctx.csr.updateStimecmp(); // Sstc's comparator and the SBI timer together drive STIP
+  }
+
+  /** Folds IPIs from other vCPUs into the virtual mip.SSIP. */
+  private foldIpis(): void {
     const page = this.page;
-    const c = this.ctx.csr;
-    if (Atomics.load(page.ipi, 0) !== 0 && Atomics.exchange(page.ipi, 0, 0) !== 0) c.mipSw |= R.MIP_SSIP;
-    c.updateStimecmp(); // Sstc's comparator and the SBI timer together drive STIP
+    if (Atomics.load(page.ipi, 0) !== 0 && Atomics.exchange(page.ipi, 0, 0) !== 0) this.ctx.csr.mipSw |= R.MIP_SSIP;
   }
 
   /** wfi: sleep (by the wait policy) until a virtual interrupt is pending in mie, or the vCPU is stopped. */

@@ -11,6 +11,7 @@ import type { InterruptSink } from "../devices/device.ts";
 import type { Plic } from "../devices/plic.ts";
 import type { FinisherEvent, SifiveTest } from "../devices/sifive-test.ts";
 import type { Uart16550 } from "../devices/uart16550.ts";
+import { REGISTER_WORDS, X0_SINK as X0_SINK_INDEX } from "../isa/ops.ts";
 import { BoardDevices } from "../machine/board-devices.ts";
 import type { Bus } from "../machine/bus.ts";
 import { comlinkWrap, nodeEndpoint } from "./comlink-node.ts";
@@ -81,9 +82,13 @@ export class Vm implements VmServices, MainThreadExits {
   readonly contexts: VcpuContext[] = [];
   readonly peers: Peers;
   private readonly dispatchers: TrapDispatcher[] = [];
+  /** A register file for CSR exits emulated from the mailbox (see serve); only the operand's pair is live. */
+  private readonly scratch = new Int32Array(REGISTER_WORDS);
   private readonly workers: Worker[] = [];
   private readonly controls: Comlink.Remote<VcpuControl>[] = [];
   private readonly waitCode: number;
+  /** The vCPUs may sleep in Atomics.wait (block, poll): each resume must notify. */
+  private readonly wakeOnResume: boolean;
   private finished: Omit<VmResult, "reports"> | undefined;
   private resolveResult: (r: VmResult) => void = () => {};
   /** Resolves when the VM has stopped, for whatever reason. */
@@ -97,6 +102,7 @@ export class Vm implements VmServices, MainThreadExits {
   ) {
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
     this.waitCode = waitPolicyCode(config.wait);
+    this.wakeOnResume = config.wait !== "spin";
     this.memory = new GuestMemory(frames, config.memSize);
     for (let h = 0; h < config.vcpus; h++) {
       const page = new P.RunPage();
@@ -173,32 +179,67 @@ export class Vm implements VmServices, MainThreadExits {
       const page = this.pages[h];
       if (Atomics.load(page.state, 0) !== P.VCPU_EXIT) continue;
       handled++;
-      const ctx = this.contexts[h];
-      let answer = P.RESUME_RUN;
-      if (page.exit[P.EXIT_REASON] === P.REASON_INTERRUPT) {
-        injectPendingInterrupt(ctx);
-      } else {
-        const cause = page.exit[P.EXIT_CAUSE];
-        const insn = page.exit[P.EXIT_INSN];
-        const w0 = page.exitDecoded[0];
-        const imm = page.exitDecoded[1];
-        // A plain CSR access takes the same fast path as on the vCPU thread; everything else the dispatcher.
-        const next = w0 === 0 ? -1 : fastCsr(ctx, w0, imm, ctx.pc);
-        if (next >= 0) ctx.pc = next;
-        else {
-          const decoded = w0 !== 0 ? fromPredecoded(insn, w0, imm) : undefined;
-          const outcome = this.dispatchers[h].dispatch(cause, page.exitTval[0], ctx.pc, insn, decoded);
-          if (outcome === EXIT_WAIT) answer = P.RESUME_WAIT;
-          else if (outcome === EXIT_STOP) this.fail(this.dispatchers[h].stopReason);
-          else if (outcome !== EXIT_CONTINUE) this.fail(`vcpu ${h}: exit could not be handled`);
-        }
-      }
+      if (this.serveCsrFromMailbox(page, this.contexts[h])) continue;
+      const answer = this.serveExit(h, page);
       if (!this.running) return handled;
       page.exit[P.EXIT_REASON] = answer;
-      Atomics.store(page.state, 0, P.VCPU_RUNNING);
-      if (this.config.wait !== "spin") Atomics.notify(page.state, 0);
+      page.exit[P.EXIT_RESULT_REG] = P.NO_RESULT_REG;
+      this.resumeVcpu(page);
     }
     return handled;
+  }
+
+  /**
+   * The hottest exit: a plain CSR access, emulated from the mailbox alone —
+   * its operand in, its result out — without touching the vCPU's registers,
+   * whose cache lines stay on the vCPU's core. The answer is written in one
+   * burst just before the state flips: the vCPU is spinning on this line, and
+   * every store that reaches it after the vCPU has re-read it costs another
+   * transfer of the line. False if the exit needs the general path.
+   */
+  private serveCsrFromMailbox(page: P.RunPage, ctx: VcpuContext): boolean {
+    const w0 = page.exitDecoded[0];
+    if (w0 === 0 || page.exit[P.EXIT_REASON] !== P.REASON_TRAP) return false;
+    const scratch = this.scratch;
+    const rs1 = (w0 >>> 16) & 0xff;
+    scratch[rs1] = page.exitOperand[0];
+    scratch[rs1 + 1] = page.exitOperand[1];
+    const next = fastCsr(ctx, scratch, w0, page.exitDecoded[1], page.pc[0]);
+    if (next < 0) return false;
+    const rd = (w0 >>> 8) & 0xff;
+    const lo = scratch[rd];
+    const hi = scratch[rd + 1];
+    page.pc[0] = next;
+    page.exitOperand[0] = lo;
+    page.exitOperand[1] = hi;
+    page.exit[P.EXIT_RESULT_REG] = rd === X0_SINK_INDEX ? P.NO_RESULT_REG : rd;
+    page.exit[P.EXIT_REASON] = P.RESUME_CSR;
+    this.resumeVcpu(page);
+    return true;
+  }
+
+  /** Any other exit, through the dispatcher; returns the answer (RESUME_RUN or RESUME_WAIT). */
+  private serveExit(h: number, page: P.RunPage): number {
+    const ctx = this.contexts[h];
+    if (page.exit[P.EXIT_REASON] === P.REASON_INTERRUPT) {
+      injectPendingInterrupt(ctx);
+      return P.RESUME_RUN;
+    }
+    const w0 = page.exitDecoded[0];
+    const insn = page.exit[P.EXIT_INSN];
+    const decoded = w0 !== 0 ? fromPredecoded(insn, w0, page.exitDecoded[1]) : undefined;
+    const dispatcher = this.dispatchers[h];
+    const outcome = dispatcher.dispatch(page.exit[P.EXIT_CAUSE], page.exitTval[0], ctx.pc, insn, decoded);
+    if (outcome === EXIT_WAIT) return P.RESUME_WAIT;
+    if (outcome === EXIT_STOP) this.fail(dispatcher.stopReason);
+    else if (outcome !== EXIT_CONTINUE) this.fail(`vcpu ${h}: exit could not be handled`);
+    return P.RESUME_RUN;
+  }
+
+  /** Hands the vCPU back: flips its state, and wakes it if it may be asleep. */
+  private resumeVcpu(page: P.RunPage): void {
+    Atomics.store(page.state, 0, P.VCPU_RUNNING);
+    if (this.wakeOnResume) Atomics.notify(page.state, 0);
   }
 
   /** Periodic device work on the main thread: the CLINT's comparators. */
@@ -229,9 +270,9 @@ export class Vm implements VmServices, MainThreadExits {
 
   /** Exit counters of every vCPU, summed: the VM's row. */
   totals(): Record<ExitStatName, number> {
-    const sum = readStats(this.pages[0].stats);
+    const sum = readStats(this.pages[0]);
     for (let h = 1; h < this.pages.length; h++) {
-      const s = readStats(this.pages[h].stats);
+      const s = readStats(this.pages[h]);
       for (const k of Object.keys(sum) as ExitStatName[]) sum[k] += s[k];
     }
     return sum;
@@ -257,7 +298,7 @@ export class Vm implements VmServices, MainThreadExits {
       } catch {
         latency = undefined;
       }
-      out.push({ hart: h, stats: readStats(this.pages[h].stats), latency });
+      out.push({ hart: h, stats: readStats(this.pages[h]), latency });
     }
     return out;
   }

@@ -9,6 +9,7 @@
  * pc is a number holding the signed 64-bit value.
  */
 
+import { REGISTER_WORDS } from "../isa/ops.ts";
 import { CSR_ILLEGAL, CSR_WROTE, CsrFile, csrAffectsInterrupts, executeCsrInstruction, type CsrHost, type CsrStorage } from "./csr.ts";
 import * as R from "./riscv.ts";
 import { enterTrap, mret, pendingInterrupt, sret } from "./trap.ts";
@@ -122,8 +123,8 @@ export class Hart implements CsrHost {
     readonly env: HartEnv,
     storage: HartStorage = {},
   ) {
-    this.x = storage.regs ?? new Int32Array(66);
-    if (this.x.length < 66) throw new RangeError("hart: register storage needs 66 int32 words");
+    this.x = storage.regs ?? new Int32Array(REGISTER_WORDS);
+    if (this.x.length < REGISTER_WORDS) throw new RangeError(`hart: register storage needs ${REGISTER_WORDS} int32 words`);
     this.csr = new CsrFile(hartId, this, storage.csr);
     this.fetchTlb = this.loadTlb = this.storeTlb = this.bareTlb;
     this.fetchDecoded = this.scratchDecoded;

@@ -21,7 +21,7 @@ describe("HSM hart_start", () => {
     expect(peers.hartStart(1, RAM + 0x1000, 0x1234)).toBe(SBI_SUCCESS);
     expect(peers.hartState(1)).toBe(HSM_STARTED);
     expect(pages[1].control[0] & CONTROL_STARTED).not.toBe(0);
-    const ctx = new VcpuContext(1, pages[1], new VmClock(VmClock.now()), false);
+    const ctx = new VcpuContext(1, pages[1], new VmClock(VmClock.now()), true);
     expect(ctx.pc).toBe(RAM + 0x1000);
     expect(ctx.reg(10)).toBe(1);
     expect(ctx.reg(11)).toBe(0x1234);

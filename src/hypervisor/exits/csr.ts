@@ -51,19 +51,21 @@ export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number): number
  * The hottest exit without the general dispatch, as KVM keeps fast paths for
  * its hottest exits: a CSR instruction, given as the hart predecoded it, on a
  * CSR with no effect beyond the CSR file — not satp (guest paging), not one
- * that may make an interrupt takeable. Returns false, having changed nothing,
- * whenever the general path (emulateCsr through the dispatcher) must decide,
- * including every access that is illegal at the virtual privilege. Returns
- * the next pc (the caller sets it: the vCPU thread keeps it in the hart), or -1.
+ * that may make an interrupt takeable. Registers are read from and written
+ * to `x`: the vCPU's own on its thread, or on the main thread a scratch file
+ * holding just the operand the vCPU sent in its exit mailbox. Returns -1,
+ * having changed nothing, whenever the general path (emulateCsr through the
+ * dispatcher) must decide, including every access that is illegal at the
+ * virtual privilege; otherwise the next pc.
  */
-export function fastCsr(ctx: VcpuContext, w0: number, imm: number, pc: number): number {
+export function fastCsr(ctx: VcpuContext, x: Int32Array, w0: number, imm: number, pc: number): number {
   const op = w0 & 0x7f;
   if (op < OP_CSRRW || op > OP_CSRRCI) return -1;
   const csr = imm & 0xfff;
   if (csr === R.CSR_SATP || csrAffectsInterrupts(csr)) return -1;
   const immediate = op >= OP_CSRRWI;
   const kind = op - (immediate ? OP_CSRRWI : OP_CSRRW);
-  if (executeCsrInstruction(ctx.csr, ctx.x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csr) === CSR_ILLEGAL) return -1;
+  if (executeCsrInstruction(ctx.csr, x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csr) === CSR_ILLEGAL) return -1;
   ctx.count("csr_exit");
   return pc + ((w0 & 0x80) !== 0 ? 2 : 4);
 }

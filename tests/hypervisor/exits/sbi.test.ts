@@ -94,7 +94,7 @@ describe("SBI calling convention (SBI spec 3)", () => {
     const ctx = vcpu();
     call(ctx, new FakeVm(1), SBI.EID_BASE, SBI.BASE_GET_SPEC_VERSION);
     expect(ctx.pc).toBe(PC + 4);
-    expect(ctx.page.stats[STAT.sbi_exit]).toBe(1);
+    expect(ctx.stats[STAT.sbi_exit]).toBe(1);
   });
 
   it("an unknown EID or FID is SBI_ERR_NOT_SUPPORTED", () => {
