@@ -92,7 +92,7 @@ export async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> 
   const results: ExitResult[] = [];
   let nativeSkipped: string | undefined;
   if (existsSync(OPENSBI)) {
-    for (const row of await runNativeExitbench(opts.nativeScale ?? "1/10")) {
+    for (const row of await runNativeExitbench(opts.nativeScale ?? "1")) {
       results.push({ bench: row.bench, mode: "native", wait: "-", handler: "-", nsPerOp: row.nsPerOp, instructionsPerOp: row.instructionsPerOp });
     }
     progress("native done");

@@ -9,7 +9,6 @@
 import { CsrFile, type CsrHost } from "../machine/csr.ts";
 import { hiOf, loOf, pairToNumber } from "../machine/u64.ts";
 import type { RunPage } from "./runpage.ts";
-import { STAT, type ExitStatName } from "./stats.ts";
 
 /** The VM's time base, identical on every thread: mtime ticks (10 MHz) since the VM started. */
 export class VmClock {
@@ -71,8 +70,9 @@ export class VcpuContext implements CsrHost {
     this.x[2 * r + 1] = hi;
   }
 
-  count(stat: ExitStatName, n = 1): void {
-    this.stats[STAT[stat]] += n;
+  /** Counts an exit; `stat` is an index from STAT (a number, so every call site stays a plain array store). */
+  count(stat: number, n = 1): void {
+    this.stats[stat] += n;
   }
 
   // ---- CsrHost: the virtual CSR file's view of time and counters ----

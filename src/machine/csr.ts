@@ -274,6 +274,7 @@ export function executeCsrInstruction(c: CsrFile, x: Int32Array, kind: number, i
   const srcHi = immediate ? 0 : x[rs1 + 1];
   // csrrs/csrrc with rs1=x0 (or uimm 0) do not write, so they may read read-only CSRs.
   const writes = kind === 0 || rs1 !== 0;
+  if (PLAIN_STORAGE[csrNum] !== 0) return executePlain(c, x, kind, writes, srcLo, srcHi, rd, csrNum);
   if (!c.allowed(csrNum, writes)) return CSR_ILLEGAL;
   let oldLo = 0;
   let oldHi = 0;
@@ -300,6 +301,32 @@ export function executeCsrInstruction(c: CsrFile, x: Int32Array, kind: number, i
   return writes ? CSR_WROTE : CSR_READ_ONLY;
 }
 
+/**
+ * executeCsrInstruction for a CSR that is plain storage under a WARL mask
+ * (no access rule, no computed read, no legalising write: the scratch, epc,
+ * cause and tval registers, most of the hottest). Inline and without the
+ * table's function-valued fields, so a call site that sees many CSRs — a
+ * guest kernel's trap path, every CSR exit of a hypervisor — stays fast.
+ */
+function executePlain(c: CsrFile, x: Int32Array, kind: number, writes: boolean, srcLo: number, srcHi: number, rd: number, csrNum: number): number {
+  if (c.priv < ((csrNum >>> 8) & 3) || (writes && csrNum >>> 10 === 3)) return CSR_ILLEGAL;
+  const lo = c.lo;
+  const hi = c.hi;
+  const oldLo = lo[csrNum];
+  const oldHi = hi[csrNum];
+  if (writes) {
+    const newLo = kind === 0 ? srcLo : kind === 1 ? oldLo | srcLo : oldLo & ~srcLo;
+    const newHi = kind === 0 ? srcHi : kind === 1 ? oldHi | srcHi : oldHi & ~srcHi;
+    const ml = PLAIN_MASK_LO[csrNum];
+    const mh = PLAIN_MASK_HI[csrNum];
+    lo[csrNum] = (oldLo & ~ml) | (newLo & ml);
+    hi[csrNum] = (oldHi & ~mh) | (newHi & mh);
+  }
+  x[rd] = oldLo;
+  x[rd + 1] = oldHi;
+  return writes ? CSR_WROTE : CSR_READ_ONLY;
+}
+
 // ---------------------------------------------------------------------------
 // The table
 // ---------------------------------------------------------------------------
@@ -307,6 +334,11 @@ export function executeCsrInstruction(c: CsrFile, x: Int32Array, kind: number, i
 // A packed array of rows that all have the same shape (every field present), so the CSR paths
 // — taken on every CSR exit under the hypervisor — see one hidden class, not one per row kind.
 const CSR_TABLE: (CsrRow | undefined)[] = Array.from({ length: 4096 }, () => undefined);
+
+/** 1 where a CSR is plain storage (see executePlain), with its write masks. */
+const PLAIN_STORAGE = new Uint8Array(4096);
+const PLAIN_MASK_LO = new Int32Array(4096);
+const PLAIN_MASK_HI = new Int32Array(4096);
 
 function define(csr: number, row: CsrRow): void {
   CSR_TABLE[csr] = {
@@ -317,6 +349,10 @@ function define(csr: number, row: CsrRow): void {
     maskLo: row.maskLo ?? 0,
     maskHi: row.maskHi ?? 0,
   };
+  const plain = row.allowed === undefined && row.read === undefined && row.write === undefined;
+  PLAIN_STORAGE[csr] = plain ? 1 : 0;
+  PLAIN_MASK_LO[csr] = plain ? (row.maskLo ?? 0) : 0;
+  PLAIN_MASK_HI[csr] = plain ? (row.maskHi ?? 0) : 0;
 }
 
 function readConst(lo: number, hi = 0): (c: CsrFile) => void {

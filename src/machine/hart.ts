@@ -649,20 +649,22 @@ export class Hart implements CsrHost {
       this.rareW0 = w0;
       this.rareImm = imm;
       const host = this.hostTraps;
-      if (host?.csrAccess !== undefined) {
-        const next = host.csrAccess(this, w0, imm, pc);
-        if (next >= 0) return next;
-      }
-      this.illegal(pc);
-      return this.pc;
+      const next = host?.csrAccess === undefined ? -1 : host.csrAccess(this, w0, imm, pc);
+      return next >= 0 ? next : this.illegalAt(pc);
     }
     const result = executeCsrInstruction(this.csr, this.x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csrNum);
-    if (result === CSR_ILLEGAL) {
-      this.illegal(pc);
-      return this.pc;
-    }
+    if (result === CSR_ILLEGAL) return this.illegalAt(pc);
     if (result === CSR_WROTE && csrAffectsInterrupts(csrNum)) this.stop = true;
     return pc + len;
+  }
+
+  /**
+   * Raises illegal instruction at pc; returns where the loop goes on. Out of
+   * line, so the trap path's code is not inlined into the hot CSR path.
+   */
+  private illegalAt(pc: number): number {
+    this.illegal(pc);
+    return this.pc;
   }
 
   /** ecall: environment call from the current privilege (causes 8, 9, 11). */

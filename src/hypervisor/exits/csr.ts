@@ -13,6 +13,7 @@ import * as R from "../../machine/riscv.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { reflectException } from "./reflect.ts";
 import type { DecodedTrap } from "./decode-trap.ts";
+import { STAT } from "../stats.ts";
 
 const OP_CSRRW = OP.csrrw;
 const OP_CSRRWI = OP.csrrwi;
@@ -26,12 +27,12 @@ export const CSR_PAGING_UNSUPPORTED = 2;
 /** Emulates the CSR instruction `t` at `pc`; advances pc or reflects illegal instruction. */
 export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number): number {
   const c = ctx.csr;
-  ctx.count("csr_exit");
+  ctx.count(STAT.csr_exit);
   const satpLo = c.lo[R.CSR_SATP];
   const satpHi = c.hi[R.CSR_SATP];
   const result = executeCsrInstruction(c, ctx.x, t.csrKind, t.csrImmediate, t.rd, t.rs1, t.csr);
   if (result === CSR_ILLEGAL) {
-    ctx.count("instr_illegal_exits");
+    ctx.count(STAT.instr_illegal_exits);
     reflectException(ctx, R.CAUSE_ILLEGAL_INSTRUCTION, t.insn >>> 0, pc);
     return CSR_REFLECTED;
   }
@@ -66,6 +67,6 @@ export function fastCsr(ctx: VcpuContext, x: Int32Array, w0: number, imm: number
   const immediate = op >= OP_CSRRWI;
   const kind = op - (immediate ? OP_CSRRWI : OP_CSRRW);
   if (executeCsrInstruction(ctx.csr, x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csr) === CSR_ILLEGAL) return -1;
-  ctx.count("csr_exit");
+  ctx.count(STAT.csr_exit);
   return pc + ((w0 & 0x80) !== 0 ? 2 : 4);
 }

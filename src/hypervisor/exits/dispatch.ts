@@ -28,6 +28,7 @@ import { reflectException } from "./reflect.ts";
 import { handleSbi, sbiNeedsMainThread } from "./sbi.ts";
 import type { VmServices } from "./services.ts";
 import { emulateMret, emulateSfenceVma, emulateSret, emulateWfi } from "./system.ts";
+import { STAT } from "../stats.ts";
 
 /** Keep running at ctx.pc. */
 export const EXIT_CONTINUE = 0;
@@ -113,7 +114,7 @@ export class TrapDispatcher {
         emulateSfenceVma(ctx, t, pc);
         return EXIT_CONTINUE;
       default:
-        ctx.count("instr_illegal_exits");
+        ctx.count(STAT.instr_illegal_exits);
         reflectException(ctx, R.CAUSE_ILLEGAL_INSTRUCTION, t.insn >>> 0, pc);
         return EXIT_CONTINUE;
     }
@@ -124,14 +125,14 @@ export class TrapDispatcher {
     const priv = ctx.csr.priv;
     if (this.sbiByHypervisor && priv === R.PRV_S) {
       if (this.main === undefined && sbiNeedsMainThread(ctx.x[2 * A7], ctx.x[2 * A6])) return EXIT_TO_MAIN;
-      ctx.count("ecall_exit");
+      ctx.count(STAT.ecall_exit);
       handleSbi(ctx, this.vm, pc);
       // set_timer, send_ipi (possibly to itself), hart_start: interrupt state may have changed.
       this.interruptsMayChange = true;
       return EXIT_CONTINUE;
     }
     // A system call of the guest's own process (or an M-mode ecall): the guest kernel handles it.
-    ctx.count("ecall_exit");
+    ctx.count(STAT.ecall_exit);
     reflectException(ctx, R.CAUSE_ECALL_U + priv, 0, pc);
     return EXIT_CONTINUE;
   }
@@ -140,12 +141,12 @@ export class TrapDispatcher {
     const ctx = this.ctx;
     if (this.main === undefined) return EXIT_TO_MAIN;
     if (this.main.mapRam(gpa)) {
-      ctx.count("page_fault_exit");
+      ctx.count(STAT.page_fault_exit);
       ctx.pc = pc; // retry the access, now mapped
       return EXIT_CONTINUE;
     }
     if (cause !== R.CAUSE_FETCH_PAGE_FAULT && this.main.mmio(ctx, gpa, insn, pc)) {
-      ctx.count(ctx.csr.priv === R.PRV_U ? "mmio_exit_user" : "mmio_exit_kernel");
+      ctx.count(ctx.csr.priv === R.PRV_U ? STAT.mmio_exit_user : STAT.mmio_exit_kernel);
       return EXIT_CONTINUE;
     }
     // Nothing there: the access fault real hardware would raise (priv spec 3.7: PMA violation).

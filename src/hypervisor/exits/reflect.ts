@@ -9,11 +9,12 @@
 
 import { enterTrap, pendingInterrupt } from "../../machine/trap.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
+import { STAT } from "../stats.ts";
 
 /** Delivers an exception into the guest at `pc`. */
 export function reflectException(ctx: VcpuContext, cause: number, tval: number, pc: number): void {
   ctx.pc = enterTrap(ctx.csr, cause, false, tval, pc);
-  ctx.count("reflected_exceptions");
+  ctx.count(STAT.reflected_exceptions);
 }
 
 /**
@@ -25,7 +26,7 @@ export function injectPendingInterrupt(ctx: VcpuContext): boolean {
   const irq = pendingInterrupt(ctx.csr);
   if (irq < 0) return false;
   ctx.pc = enterTrap(ctx.csr, irq, true, 0, ctx.pc);
-  ctx.count("injected_interrupts");
+  ctx.count(STAT.injected_interrupts);
   return true;
 }
 

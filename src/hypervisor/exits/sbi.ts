@@ -28,6 +28,7 @@ import * as R from "../../machine/riscv.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { reflectException } from "./reflect.ts";
 import * as S from "./services.ts";
+import { STAT } from "../stats.ts";
 
 // ---- what popek says about itself (Base extension, SBI spec 4) ----
 
@@ -470,7 +471,7 @@ export function sbiNeedsMainThread(eid: number, _fid: number): boolean {
  * call whose hart-mask pointer faults, into the guest's trap vector).
  */
 export function handleSbi(ctx: VcpuContext, vm: S.VmServices, pc: number): void {
-  ctx.count("sbi_exit");
+  ctx.count(STAT.sbi_exit);
   ctx.pc = pc + ECALL_LENGTH;
   const ext = extensionOf(ctx);
   const fid = ctx.x[2 * A6];

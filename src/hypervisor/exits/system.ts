@@ -10,9 +10,10 @@ import { mret, sret } from "../../machine/trap.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { reflectException } from "./reflect.ts";
 import type { DecodedTrap } from "./decode-trap.ts";
+import { STAT } from "../stats.ts";
 
 function illegal(ctx: VcpuContext, t: DecodedTrap, pc: number): false {
-  ctx.count("instr_illegal_exits");
+  ctx.count(STAT.instr_illegal_exits);
   reflectException(ctx, R.CAUSE_ILLEGAL_INSTRUCTION, t.insn >>> 0, pc);
   return false;
 }
@@ -23,7 +24,7 @@ export function emulateMret(ctx: VcpuContext, t: DecodedTrap, pc: number): void 
     illegal(ctx, t, pc);
     return;
   }
-  ctx.count("xret_exit");
+  ctx.count(STAT.xret_exit);
   ctx.pc = mret(ctx.csr);
 }
 
@@ -34,7 +35,7 @@ export function emulateSret(ctx: VcpuContext, t: DecodedTrap, pc: number): void 
     illegal(ctx, t, pc);
     return;
   }
-  ctx.count("xret_exit");
+  ctx.count(STAT.xret_exit);
   ctx.pc = sret(c);
 }
 
@@ -42,7 +43,7 @@ export function emulateSret(ctx: VcpuContext, t: DecodedTrap, pc: number): void 
 export function emulateWfi(ctx: VcpuContext, t: DecodedTrap, pc: number): boolean {
   const c = ctx.csr;
   if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TW) !== 0)) return illegal(ctx, t, pc);
-  ctx.count("wfi_exit");
+  ctx.count(STAT.wfi_exit);
   ctx.pc = pc + t.length;
   return true;
 }
@@ -57,6 +58,6 @@ export function emulateSfenceVma(ctx: VcpuContext, t: DecodedTrap, pc: number): 
     illegal(ctx, t, pc);
     return;
   }
-  ctx.count("sfence_exit");
+  ctx.count(STAT.sfence_exit);
   ctx.pc = pc + t.length;
 }
