@@ -7,7 +7,7 @@
 
 import { CsrFile } from "../machine/csr.ts";
 import { loOf, hiOf } from "../machine/u64.ts";
-import { CONTROL_FENCE_I, CONTROL_STARTED, type RunPage } from "./runpage.ts";
+import { CONTROL_FENCE_I, CONTROL_STARTED, CONTROL_SUSPENDED, type RunPage } from "./runpage.ts";
 import { supervisorDefaults } from "./vm-boot.ts";
 import * as S from "./exits/services.ts";
 
@@ -35,14 +35,16 @@ export class Peers {
   hartState(hart: number): number {
     const page = this.pages[hart];
     if (page === undefined) return -1;
-    return (Atomics.load(page.control, 0) & CONTROL_STARTED) !== 0 ? S.HSM_STARTED : S.HSM_STOPPED;
+    const control = Atomics.load(page.control, 0);
+    if ((control & CONTROL_STARTED) === 0) return S.HSM_STOPPED;
+    return (control & CONTROL_SUSPENDED) !== 0 ? S.HSM_SUSPENDED : S.HSM_STARTED;
   }
 
   /** SBI HSM hart_start (SBI spec 9.1): S-mode at `start`, a0 = hartid, a1 = opaque, satp = 0, sstatus.SIE = 0. */
   hartStart(hart: number, start: number, opaque: number): number {
     const page = this.pages[hart];
     if (page === undefined) return S.SBI_ERR_INVALID_PARAM;
-    if (start < this.ramBase || start >= this.ramBase + this.ramSize) return S.SBI_ERR_INVALID_ADDRESS;
+    if (!this.inRam(start)) return S.SBI_ERR_INVALID_ADDRESS;
     const control = Atomics.load(page.control, 0);
     if ((control & CONTROL_STARTED) !== 0) return S.SBI_ERR_ALREADY_AVAILABLE;
     page.regs.fill(0);
@@ -59,6 +61,19 @@ export class Peers {
     Atomics.or(page.control, 0, CONTROL_STARTED);
     wakeVcpu(page);
     return S.SBI_SUCCESS;
+  }
+
+  /** Marks the calling vCPU suspended; its thread clears the mark when an interrupt resumes it. */
+  hartSuspend(hart: number, resumeAddr?: number): number {
+    const page = this.pages[hart];
+    if (page === undefined) return S.SBI_ERR_INVALID_PARAM;
+    if (resumeAddr !== undefined && !this.inRam(resumeAddr)) return S.SBI_ERR_INVALID_ADDRESS;
+    Atomics.or(page.control, 0, CONTROL_SUSPENDED);
+    return S.SBI_SUCCESS;
+  }
+
+  private inRam(addr: number): boolean {
+    return addr >= this.ramBase && addr < this.ramBase + this.ramSize;
   }
 
   hartStop(hart: number): void {

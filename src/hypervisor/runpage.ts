@@ -141,6 +141,8 @@ export const CONTROL_STOP = 1 << 1;
 export const CONTROL_STARTED = 1 << 2;
 /** A remote fence.i: the vCPU drops its decoded instructions before running on. */
 export const CONTROL_FENCE_I = 1 << 3;
+/** HSM hart_suspend: the vCPU waits for an interrupt; its HSM state reads SUSPENDED meanwhile. */
+export const CONTROL_SUSPENDED = 1 << 4;
 
 /** Exit reasons the vCPU posts (RunPage.exit[EXIT_REASON]). */
 export const REASON_TRAP = 1;

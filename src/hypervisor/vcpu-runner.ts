@@ -97,6 +97,7 @@ function threadServices(peers: Peers): VmServices {
     hartState: (h) => peers.hartState(h),
     hartStart: (h, start, opaque) => peers.hartStart(h, start, opaque),
     hartStop: (h) => peers.hartStop(h),
+    hartSuspend: (h, resumeAddr) => peers.hartSuspend(h, resumeAddr),
     sendIpi: (h) => peers.sendIpi(h),
     remoteFenceI: (h) => peers.remoteFenceI(h),
   };
@@ -251,6 +252,12 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
         lastYield = performance.now();
         continue;
       }
+      if ((control & P.CONTROL_SUSPENDED) !== 0 && !this.resumeFromSuspend()) {
+        // Still suspended (HSM): no guest code runs until an interrupt is pending in sie.
+        await yieldNow();
+        lastYield = performance.now();
+        continue;
+      }
       if ((control & P.CONTROL_FENCE_I) !== 0) {
         Atomics.and(page.control, 0, ~P.CONTROL_FENCE_I);
         this.mem.flushCode();
@@ -312,6 +319,18 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private foldIpis(): void {
     const page = this.page;
     if (Atomics.load(page.ipi, 0) !== 0 && Atomics.exchange(page.ipi, 0, 0) !== 0) this.ctx.csr.mipSw |= R.MIP_SSIP;
+  }
+
+  /**
+   * HSM hart_suspend: waits like wfi, but resumes only once an interrupt is
+   * pending (a wfi may also end early, as the spec allows; a suspend may not).
+   * True when the vCPU is resumed and its HSM state is STARTED again.
+   */
+  private resumeFromSuspend(): boolean {
+    this.waitForInterrupt();
+    if (!interruptWaiting(this.ctx)) return false;
+    Atomics.and(this.page.control, 0, ~P.CONTROL_SUSPENDED);
+    return true;
   }
 
   /** wfi: sleep (by the wait policy) until a virtual interrupt is pending in mie, or the vCPU is stopped. */

@@ -373,6 +373,9 @@ export class Vm implements VmServices, MainThreadExits {
   hartStop(hart: number): void {
     this.peers.hartStop(hart);
   }
+  hartSuspend(hart: number, resumeAddr?: number): number {
+    return this.peers.hartSuspend(hart, resumeAddr);
+  }
   sendIpi(hart: number): void {
     this.peers.sendIpi(hart);
   }

@@ -25,7 +25,7 @@ import type { VcpuContext } from "../vcpu-context.ts";
 import { CSR_PAGING_UNSUPPORTED, emulateCsr } from "./csr.ts";
 import { decodeTrap, TRAP_CSR, TRAP_MRET, TRAP_SFENCE_VMA, TRAP_SRET, TRAP_WFI, type DecodedTrap } from "./decode-trap.ts";
 import { reflectException } from "./reflect.ts";
-import { handleSbi, sbiNeedsMainThread } from "./sbi.ts";
+import { SBI_SUSPEND, handleSbi, sbiNeedsMainThread } from "./sbi.ts";
 import type { VmServices } from "./services.ts";
 import { emulateMret, emulateSfenceVma, emulateSret, emulateWfi } from "./system.ts";
 import { STAT } from "../stats.ts";
@@ -126,10 +126,10 @@ export class TrapDispatcher {
     if (this.sbiByHypervisor && priv === R.PRV_S) {
       if (this.main === undefined && sbiNeedsMainThread(ctx.x[2 * A7], ctx.x[2 * A6])) return EXIT_TO_MAIN;
       ctx.count(STAT.ecall_exit);
-      handleSbi(ctx, this.vm, pc);
+      const outcome = handleSbi(ctx, this.vm, pc);
       // set_timer, send_ipi (possibly to itself), hart_start: interrupt state may have changed.
       this.interruptsMayChange = true;
-      return EXIT_CONTINUE;
+      return outcome === SBI_SUSPEND ? EXIT_WAIT : EXIT_CONTINUE;
     }
     // A system call of the guest's own process (or an M-mode ecall): the guest kernel handles it.
     ctx.count(STAT.ecall_exit);

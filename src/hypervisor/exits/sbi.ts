@@ -13,7 +13,7 @@
  *   0x54494D45  TIME        vCPU     arms the vCPU's virtual S timer
  *   0x735049    IPI         vCPU     raises the virtual SSIP of other vCPUs
  *   0x52464E43  RFENCE      vCPU     remote fence.i; sfence.vma: nothing cached yet
- *   0x48534D    HSM         vCPU     start/stop/status; suspend not supported
+ *   0x48534D    HSM         vCPU     start/stop/status/suspend (the default types)
  *   0x53525354  SRST        main     shutdown / reboot the VM
  *   0x4442434E  DBCN        main     the VM's console, buffers in guest RAM
  *   0x00-0x08   legacy      both     v0.1 calls (putchar, getchar, shutdown and
@@ -204,7 +204,12 @@ function sendIpis(vm: S.VmServices, harts: readonly number[]): void {
 
 // ---- the extensions ----
 
-type Handler = (ctx: VcpuContext, vm: S.VmServices, fid: number, pc: number) => void;
+/** What a handler may ask of its caller besides the result in a0/a1: SBI_SUSPEND, or nothing. */
+type HandlerOutcome = typeof SBI_SUSPEND | undefined;
+/** The vCPU waits for an interrupt before it runs on (hart_suspend). */
+export const SBI_SUSPEND = 1;
+
+type Handler = (ctx: VcpuContext, vm: S.VmServices, fid: number, pc: number) => HandlerOutcome | void;
 
 interface Extension {
   readonly name: string;
@@ -269,12 +274,15 @@ function rfence(ctx: VcpuContext, vm: S.VmServices, fid: number): void {
 }
 
 /**
- * HSM (SBI spec 9). hart_suspend: the reserved and platform-specific types are
- * invalid; the two default types are valid but not supported — a retentive
- * suspend would have to park the vCPU like wfi, which handleSbi cannot ask
- * of its caller, and no popek device tree advertises idle states.
+ * HSM (SBI spec 9). hart_suspend supports the two default types (reserved
+ * and platform-specific types are invalid): the vCPU waits for an interrupt
+ * pending in sie — as OpenSBI's default suspend is a wfi — with its HSM
+ * state SUSPENDED meanwhile. A retentive suspend then returns SBI_SUCCESS; a
+ * non-retentive one does not return but resumes at resume_addr in S-mode
+ * with a0 = hartid, a1 = opaque, satp = 0 and sstatus.SIE = 0 (9.4).
+ * Returns SBI_SUSPEND when the vCPU must wait before it runs on.
  */
-function hsm(ctx: VcpuContext, vm: S.VmServices, fid: number): void {
+function hsm(ctx: VcpuContext, vm: S.VmServices, fid: number): HandlerOutcome | void {
   switch (fid) {
     case HSM_HART_START: {
       const hart = argIndex(ctx, 0, vm.hartCount);
@@ -292,14 +300,33 @@ function hsm(ctx: VcpuContext, vm: S.VmServices, fid: number): void {
       const state = hart < 0 ? -1 : vm.hartState(hart);
       return state < 0 ? ret(ctx, S.SBI_ERR_INVALID_PARAM) : ret(ctx, S.SBI_SUCCESS, state);
     }
-    case HSM_HART_SUSPEND: {
-      const type = arg32(ctx, 0);
-      const valid = type === SUSPEND_DEFAULT_RETENTIVE || type === SUSPEND_DEFAULT_NON_RETENTIVE;
-      return ret(ctx, valid ? S.SBI_ERR_NOT_SUPPORTED : S.SBI_ERR_INVALID_PARAM);
-    }
+    case HSM_HART_SUSPEND:
+      return suspend(ctx, vm);
     default:
       return ret(ctx, S.SBI_ERR_NOT_SUPPORTED);
   }
+}
+
+function suspend(ctx: VcpuContext, vm: S.VmServices): HandlerOutcome | void {
+  const type = arg32(ctx, 0);
+  if (type === SUSPEND_DEFAULT_RETENTIVE) {
+    const error = vm.hartSuspend(ctx.hartId);
+    ret(ctx, error);
+    return error === S.SBI_SUCCESS ? SBI_SUSPEND : undefined;
+  }
+  if (type !== SUSPEND_DEFAULT_NON_RETENTIVE) return ret(ctx, S.SBI_ERR_INVALID_PARAM);
+  const resumeAddr = argU(ctx, 1);
+  const opaque = ctx.reg(A0 + 2);
+  const error = vm.hartSuspend(ctx.hartId, resumeAddr);
+  if (error !== S.SBI_SUCCESS) return ret(ctx, error);
+  // Resumes as if started there: the call's registers are gone.
+  ctx.setReg(A0, ctx.hartId);
+  ctx.setReg(A0 + 1, opaque);
+  const c = ctx.csr;
+  c.write(R.CSR_SSTATUS, c.lo[R.CSR_SSTATUS] & ~R.MSTATUS_SIE, c.hi[R.CSR_SSTATUS]);
+  c.write(R.CSR_SATP, 0, 0);
+  ctx.pc = resumeAddr;
+  return SBI_SUSPEND;
 }
 
 /** The exit status a shutdown reason asks for, or -1 if the reason is reserved or unimplemented. */
@@ -469,8 +496,9 @@ export function sbiNeedsMainThread(eid: number, _fid: number): boolean {
  * Performs the SBI call the guest made with the ecall at `pc` from virtual
  * S-mode: a0/a1 get the result and pc moves past the ecall (or, for a legacy
  * call whose hart-mask pointer faults, into the guest's trap vector).
+ * Returns SBI_SUSPEND if the vCPU must now wait for an interrupt.
  */
-export function handleSbi(ctx: VcpuContext, vm: S.VmServices, pc: number): void {
+export function handleSbi(ctx: VcpuContext, vm: S.VmServices, pc: number): HandlerOutcome {
   ctx.count(STAT.sbi_exit);
   ctx.pc = pc + ECALL_LENGTH;
   const ext = extensionOf(ctx);
@@ -478,7 +506,7 @@ export function handleSbi(ctx: VcpuContext, vm: S.VmServices, pc: number): void 
   // FIDs are signed 32-bit too; a legacy call ignores a6 altogether.
   if (ext === undefined || (!ext.legacy && ctx.x[2 * A6 + 1] !== fid >> 31)) {
     ret(ctx, S.SBI_ERR_NOT_SUPPORTED);
-    return;
+    return undefined;
   }
-  ext.call(ctx, vm, fid, pc);
+  return ext.call(ctx, vm, fid, pc) ?? undefined;
 }

@@ -32,6 +32,12 @@ export interface VmServices {
   hartStart(hart: number, start: number, opaque: number): number;
   /** HSM hart_stop of the calling vCPU (any thread). */
   hartStop(hart: number): void;
+  /**
+   * HSM hart_suspend of the calling vCPU (any thread): SUSPENDED until an
+   * interrupt resumes it. A non-retentive suspend passes its resume address,
+   * which must be guest RAM; returns an SBI error code (0 = success).
+   */
+  hartSuspend(hart: number, resumeAddr?: number): number;
   /** IPI (any thread): raise the virtual supervisor software interrupt (SSIP) on a vCPU. */
   sendIpi(hart: number): void;
   /** RFENCE (any thread): make a vCPU drop decoded instructions (remote fence.i) before it runs on. */

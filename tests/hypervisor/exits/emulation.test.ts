@@ -33,6 +33,7 @@ const services: VmServices = {
   hartState: () => 0,
   hartStart: () => 0,
   hartStop: () => {},
+  hartSuspend: () => 0,
   sendIpi: () => {},
   remoteFenceI: () => {},
 };

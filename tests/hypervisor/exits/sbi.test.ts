@@ -19,6 +19,7 @@ class FakeVm implements S.VmServices {
   readonly console: number[] = [];
   readonly input: number[] = [];
   readonly ipis: number[] = [];
+  readonly suspended: { hart: number; resumeAddr: number | undefined }[] = [];
   readonly fences: number[] = [];
   readonly started: { hart: number; start: number; opaque: number }[] = [];
   readonly stopped: number[] = [];
@@ -62,6 +63,12 @@ class FakeVm implements S.VmServices {
   hartStop(hart: number): void {
     this.states[hart] = S.HSM_STOPPED;
     this.stopped.push(hart);
+  }
+  hartSuspend(hart: number, resumeAddr?: number): number {
+    if (resumeAddr !== undefined && !this.inRam(resumeAddr, 1)) return S.SBI_ERR_INVALID_ADDRESS;
+    this.states[hart] = S.HSM_SUSPENDED;
+    this.suspended.push({ hart, resumeAddr });
+    return S.SBI_SUCCESS;
   }
   sendIpi(hart: number): void {
     this.ipis.push(hart);
@@ -286,14 +293,48 @@ describe("HSM extension (SBI spec 9)", () => {
     expect(call(vcpu(), vm, SBI.EID_HSM, SBI.HSM_HART_GET_STATUS, 2)[0]).toBe(S.SBI_ERR_INVALID_PARAM);
   });
 
-  it("hart_suspend: default types not supported, reserved and platform types invalid", () => {
+  it("hart_suspend, default retentive: returns success once resumed; the vCPU waits, SUSPENDED meanwhile", () => {
     const vm = new FakeVm(1);
-    for (const type of [SBI.SUSPEND_DEFAULT_RETENTIVE, SBI.SUSPEND_DEFAULT_NON_RETENTIVE]) {
-      expect(call(vcpu(), vm, SBI.EID_HSM, SBI.HSM_HART_SUSPEND, type, RAM_BASE, 0)[0]).toBe(S.SBI_ERR_NOT_SUPPORTED);
-    }
+    const ctx = vcpu();
+    ctx.setReg(17, SBI.EID_HSM);
+    ctx.setReg(16, SBI.HSM_HART_SUSPEND);
+    ctx.setReg(A0, SBI.SUSPEND_DEFAULT_RETENTIVE);
+    expect(SBI.handleSbi(ctx, vm, PC)).toBe(SBI.SBI_SUSPEND);
+    expect(ctx.reg(A0)).toBe(S.SBI_SUCCESS);
+    expect(ctx.pc).toBe(PC + 4);
+    expect(vm.suspended).toEqual([{ hart: 0, resumeAddr: undefined }]);
+    expect(vm.hartState(0)).toBe(S.HSM_SUSPENDED);
+  });
+
+  it("hart_suspend, default non-retentive: resumes at resume_addr with a0 = hartid, a1 = opaque, satp = 0, SIE = 0", () => {
+    const vm = new FakeVm(2);
+    const ctx = vcpu(1);
+    ctx.csr.write(R.CSR_SSTATUS, R.MSTATUS_SIE, 0);
+    ctx.csr.write(R.CSR_SATP, 0, 0); // Bare (guest paging is not virtualized yet)
+    ctx.setReg(17, SBI.EID_HSM);
+    ctx.setReg(16, SBI.HSM_HART_SUSPEND);
+    ctx.setReg(A0, SBI.SUSPEND_DEFAULT_NON_RETENTIVE);
+    ctx.setReg(A1, RAM_BASE + 0x2000);
+    ctx.setReg(A0 + 2, 0x5678);
+    expect(SBI.handleSbi(ctx, vm, PC)).toBe(SBI.SBI_SUSPEND);
+    expect(ctx.pc).toBe(RAM_BASE + 0x2000);
+    expect(ctx.reg(A0)).toBe(1);
+    expect(ctx.reg(A1)).toBe(0x5678);
+    expect(ctx.csr.mstatus & R.MSTATUS_SIE).toBe(0);
+    expect(ctx.csr.priv).toBe(R.PRV_S);
+    expect(vm.hartState(1)).toBe(S.HSM_SUSPENDED);
+  });
+
+  it("hart_suspend: a resume address outside RAM, reserved and platform types are refused and the call returns", () => {
+    const vm = new FakeVm(1);
+    const ctx = vcpu();
+    expect(call(ctx, vm, SBI.EID_HSM, SBI.HSM_HART_SUSPEND, SBI.SUSPEND_DEFAULT_NON_RETENTIVE, 0x1000, 0)[0]).toBe(S.SBI_ERR_INVALID_ADDRESS);
+    expect(ctx.pc).toBe(PC + 4);
     for (const type of [1, 0x1000_0000, 0x8000_0001, 0x9000_0000]) {
       expect(call(vcpu(), vm, SBI.EID_HSM, SBI.HSM_HART_SUSPEND, type, RAM_BASE, 0)[0]).toBe(S.SBI_ERR_INVALID_PARAM);
     }
+    expect(vm.suspended).toEqual([]);
+    expect(vm.hartState(0)).toBe(S.HSM_STARTED);
   });
 });
 
