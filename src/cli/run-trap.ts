@@ -8,7 +8,7 @@ import { ConfigError } from "../errors.ts";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { EXIT_STATS } from "../hypervisor/stats.ts";
 import type { VmImages } from "../hypervisor/vm-boot.ts";
-import type { VcpuReport, VmResult } from "../hypervisor/vm.ts";
+import type { VcpuReport, Vm, VmResult } from "../hypervisor/vm.ts";
 import { parseWaitPolicy } from "../hypervisor/wait.ts";
 import { readImageFile } from "../machine/image.ts";
 import { attachConsole, stdoutSink } from "./console.ts";
@@ -50,23 +50,40 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
 
   const out = stdoutSink();
   const hv = new Hypervisor({ machineMemory: memSize + MACHINE_MEMORY_SLACK });
-  const vm = hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, output: out.write });
+  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, output: out.write });
+  let vm = boot();
+  let stoppedByHost: { code: number; reason?: string } | undefined;
+  const stop = (code: number, reason?: string): void => {
+    stoppedByHost = { code, reason };
+    vm.stop("stopped", code, reason);
+  };
   const console = attachConsole((bytes) => vm.input(bytes));
   const flusher = setInterval(out.flush, 30);
   const quitter = setInterval(() => {
-    if (console.quit()) vm.stop("stopped", 0);
+    if (console.quit()) stop(0);
   }, 50);
-  const timer = timeoutSeconds === undefined ? undefined : setTimeout(() => vm.stop("stopped", 124, "timeout"), timeoutSeconds * 1000);
+  const timer = timeoutSeconds === undefined ? undefined : setTimeout(() => stop(124, "timeout"), timeoutSeconds * 1000);
   hv.start(vm);
   let result: VmResult;
   try {
     result = await vm.result;
+    // A guest reset (SBI SRST reboot, the finisher's 0x7777) boots the same images again in a
+    // fresh VM, as QEMU resets its machine and the native board reboots: the run goes on.
+    while (result.outcome === "reboot" && stoppedByHost === undefined) {
+      vm = boot();
+      hv.start(vm);
+      result = await vm.result;
+    }
   } finally {
     clearInterval(flusher);
     clearInterval(quitter);
     if (timer !== undefined) clearTimeout(timer);
     out.flush();
     console.close();
+  }
+  if (stoppedByHost !== undefined && result.outcome === "reboot") {
+    // Stopped between a reset and the next boot: report the stop, not the reset.
+    result = { ...result, outcome: "stopped", exitCode: stoppedByHost.code, message: stoppedByHost.reason };
   }
   if (result.message === "timeout") process.stderr.write(`\npopek: timeout after ${timeoutSeconds} s\n`);
   else if (result.outcome === "error") process.stderr.write(`popek: vm0: ${result.message}\n`);

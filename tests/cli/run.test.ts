@@ -103,6 +103,22 @@ describe("popek run --virt trap", () => {
   });
 });
 
+describe("a guest reset reboots, natively and under the hypervisor", () => {
+  // An M-mode program that prints "boot\n" on the UART and asks the sifive_test finisher for a reset
+  // (0x7777): QEMU resets and runs it again, and so must both of popek's ways of running it.
+  const T0 = 5, T1 = 6;
+  const words = [enc.lui(T0, 0x10000)];
+  for (const ch of "boot\n") words.push(enc.addi(T1, 0, ch.charCodeAt(0)), enc.sb(T1, T0, 0));
+  words.push(enc.lui(T0, 0x100), enc.lui(T1, 0x7), enc.addi(T1, T1, 0x777), enc.sw(T1, T0, 0), enc.jal(0, 0));
+  const image = file("reset.bin", new Uint8Array(new Uint32Array(words).buffer));
+  it.each([["none"], ["trap"]])("--virt %s: the same image boots again and again until the timeout", (virt) => {
+    const r = popek("run", image, "--virt", virt, ...(virt === "trap" ? ["--bios", "none"] : []), "--timeout", "2");
+    expect(r.status).toBe(124);
+    const boots = r.stdout.split("boot\n").length - 1;
+    expect(boots, r.stderr).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe("popek demo (npm start)", () => {
   it("boots a guest natively and a guest kernel under the hypervisor, then shows the exit table", () => {
     const r = popek("demo");
