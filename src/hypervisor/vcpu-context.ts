@@ -8,7 +8,7 @@
 
 import { CsrFile, type CsrHost } from "../machine/csr.ts";
 import { hiOf, loOf, pairToNumber } from "../machine/u64.ts";
-import type { RunPage } from "./runpage.ts";
+import { EXIT_RESULT_REG, type RunPage } from "./runpage.ts";
 
 /** The VM's time base, identical on every thread: mtime ticks (10 MHz) since the VM started. */
 export class VmClock {
@@ -40,7 +40,7 @@ export class VcpuContext implements CsrHost {
     readonly hartId: number,
     readonly page: RunPage,
     readonly clock: VmClock,
-    onVcpuThread = false,
+    readonly onVcpuThread = false,
   ) {
     this.x = page.regs;
     this.stats = onVcpuThread ? page.stats : page.mainStats;
@@ -68,6 +68,23 @@ export class VcpuContext implements CsrHost {
     if (r === 0) return;
     this.x[2 * r] = lo;
     this.x[2 * r + 1] = hi;
+  }
+
+  /**
+   * Sets the register an exit produces (an MMIO load's destination). On the
+   * main thread the value travels back in the exit mailbox and the vCPU
+   * writes it as it resumes, so its register line never leaves its core.
+   */
+  setResultPair(r: number, lo: number, hi: number): void {
+    if (r === 0) return;
+    if (this.onVcpuThread) {
+      this.setRegPair(r, lo, hi);
+      return;
+    }
+    const page = this.page;
+    page.exitOperand[0] = lo;
+    page.exitOperand[1] = hi;
+    page.exit[EXIT_RESULT_REG] = 2 * r;
   }
 
   /** Counts an exit; `stat` is an index from STAT (a number, so every call site stays a plain array store). */

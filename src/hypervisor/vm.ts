@@ -180,10 +180,11 @@ export class Vm implements VmServices, MainThreadExits {
       if (Atomics.load(page.state, 0) !== P.VCPU_EXIT) continue;
       handled++;
       if (this.serveCsrFromMailbox(page, this.contexts[h])) continue;
+      // The handler may name a result register (ctx.setResultPair: an MMIO load's value).
+      page.exit[P.EXIT_RESULT_REG] = P.NO_RESULT_REG;
       const answer = this.serveExit(h, page);
       if (!this.running) return handled;
       page.exit[P.EXIT_REASON] = answer;
-      page.exit[P.EXIT_RESULT_REG] = P.NO_RESULT_REG;
       this.resumeVcpu(page);
     }
     return handled;

@@ -19,7 +19,9 @@ export function performMmio(bus: Bus, ctx: VcpuContext, gpa: number, insn: numbe
   if (access.write) {
     const lo = x[r];
     const hi = x[r + 1];
-    const ok = access.width === 8 ? bus.write(gpa, 4, lo >>> 0) && bus.write(gpa + 4, 4, hi >>> 0) : bus.write(gpa, access.width, lo >>> 0);
+    // A device sees only the bytes stored (sb/sh carry the low 8/16 bits of rs2), as on the native board.
+    const narrow = access.width === 1 ? lo & 0xff : access.width === 2 ? lo & 0xffff : lo >>> 0;
+    const ok = access.width === 8 ? bus.write(gpa, 4, lo >>> 0) && bus.write(gpa + 4, 4, hi >>> 0) : bus.write(gpa, access.width, narrow);
     if (!ok) return false;
   } else {
     let lo: number;
@@ -38,7 +40,7 @@ export function performMmio(bus: Bus, ctx: VcpuContext, gpa: number, insn: numbe
       hi = access.signed ? lo >> 31 : 0;
       if (access.width === 4 && !access.signed) hi = 0;
     }
-    ctx.setRegPair(access.reg, lo, hi);
+    ctx.setResultPair(access.reg, lo, hi);
   }
   ctx.pc = pc + access.length;
   return true;

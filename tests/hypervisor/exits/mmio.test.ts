@@ -1,0 +1,98 @@
+/*
+ * performMmio: the access a faulting load or store asked for, on the VM's
+ * device bus, with the instruction's width and extension; pc steps past it.
+ * On the main thread a load's value goes back in the exit mailbox (the vCPU
+ * writes its register as it resumes); on the vCPU thread into the register.
+ */
+
+import { describe, expect, it } from "vitest";
+import { enc } from "../../../src/isa/encode.ts";
+import type { AccessWidth, MmioDevice } from "../../../src/devices/device.ts";
+import { performMmio } from "../../../src/hypervisor/exits/mmio.ts";
+import { EXIT_RESULT_REG, NO_RESULT_REG, RunPage } from "../../../src/hypervisor/runpage.ts";
+import { VcpuContext, VmClock } from "../../../src/hypervisor/vcpu-context.ts";
+import { Bus } from "../../../src/machine/bus.ts";
+
+const DEV = 0x1000_0000;
+const PC = 0x8000_1000;
+const A0 = 10, A1 = 11, S0 = 8;
+
+/** A device whose registers read back 0x80 + offset in every byte, and which logs writes. */
+class Regs implements MmioDevice {
+  readonly name = "regs";
+  readonly size = 0x100;
+  readonly writes: string[] = [];
+  read(offset: number, width: AccessWidth): number {
+    let v = 0;
+    for (let i = 0; i < width; i++) v |= (0x80 + offset + i) << (8 * i);
+    return v >>> 0;
+  }
+  write(offset: number, width: AccessWidth, value: number): void {
+    this.writes.push(`${offset}/${width}=${(value >>> 0).toString(16)}`);
+  }
+}
+
+function setup(onVcpuThread: boolean): { ctx: VcpuContext; bus: Bus; dev: Regs } {
+  const page = new RunPage();
+  const ctx = new VcpuContext(0, page, new VmClock(VmClock.now()), onVcpuThread);
+  page.exit[EXIT_RESULT_REG] = NO_RESULT_REG;
+  const bus = new Bus();
+  const dev = new Regs();
+  bus.map(DEV, dev);
+  return { ctx, bus, dev };
+}
+
+/** The value the vCPU ends up with in register r: its own register, or the mailbox's result. */
+function loaded(ctx: VcpuContext, r: number): bigint {
+  const page = ctx.page;
+  const fromMailbox = page.exit[EXIT_RESULT_REG] === 2 * r;
+  const lo = fromMailbox ? page.exitOperand[0] : ctx.x[2 * r];
+  const hi = fromMailbox ? page.exitOperand[1] : ctx.x[2 * r + 1];
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+describe.each([false, true])("performMmio (vCPU thread: %s)", (onVcpuThread) => {
+  it.each([
+    ["lb", enc.lb(A0, S0, 0), 1, 0xffff_ffff_ffff_ff81n],
+    ["lbu", enc.lbu(A0, S0, 0), 1, 0x81n],
+    ["lh", enc.lh(A0, S0, 0), 2, 0xffff_ffff_ffff_8281n],
+    ["lhu", enc.lhu(A0, S0, 0), 2, 0x8281n],
+    ["lw", enc.lw(A0, S0, 0), 4, 0xffff_ffff_8483_8281n],
+    ["lwu", enc.lwu(A0, S0, 0), 4, 0x8483_8281n],
+    ["ld", enc.ld(A0, S0, 0), 4, 0x8887_8685_8483_8281n],
+    ["c.lw", enc.c_lw(A0, S0, 0), 2, 0xffff_ffff_8483_8281n],
+  ] as const)("%s: width, extension, pc + length", (_name, insn, _w, expected) => {
+    const { ctx, bus } = setup(onVcpuThread);
+    ctx.setReg(A0, 0x1234);
+    expect(performMmio(bus, ctx, DEV + 1, insn, PC)).toBe(true);
+    expect(loaded(ctx, A0)).toBe(expected);
+    expect(ctx.pc).toBe(PC + ((insn & 3) === 3 ? 4 : 2));
+    if (!onVcpuThread) expect(ctx.reg(A0), "the vCPU's own register is left to the vCPU").toBe(0x1234);
+  });
+
+  it("stores take the value from rs2, 8 bytes as two 4-byte accesses", () => {
+    const { ctx, bus, dev } = setup(onVcpuThread);
+    ctx.setRegPair(A1, 0x1122_3344, 0x5566_7788);
+    expect(performMmio(bus, ctx, DEV + 8, enc.sb(A1, S0, 0), PC)).toBe(true);
+    expect(performMmio(bus, ctx, DEV + 8, enc.sd(A1, S0, 0), PC)).toBe(true);
+    expect(dev.writes).toEqual(["8/1=44", "8/4=11223344", "12/4=55667788"]);
+    expect(ctx.page.exit[EXIT_RESULT_REG]).toBe(NO_RESULT_REG);
+  });
+
+  it("nothing at the address, or no load/store: false, and nothing changed", () => {
+    const { ctx, bus } = setup(onVcpuThread);
+    ctx.pc = PC;
+    expect(performMmio(bus, ctx, 0x3000_0000, enc.lw(A0, S0, 0), PC)).toBe(false);
+    expect(performMmio(bus, ctx, DEV, enc.addi(A0, A0, 1), PC)).toBe(false);
+    expect(ctx.pc).toBe(PC);
+    expect(ctx.page.exit[EXIT_RESULT_REG]).toBe(NO_RESULT_REG);
+    expect(ctx.reg(A0)).toBe(0);
+  });
+
+  it("a load into x0 changes nothing", () => {
+    const { ctx, bus } = setup(onVcpuThread);
+    expect(performMmio(bus, ctx, DEV, enc.lw(0, S0, 0), PC)).toBe(true);
+    expect(ctx.page.exit[EXIT_RESULT_REG]).toBe(NO_RESULT_REG);
+    expect(ctx.x[0]).toBe(0);
+  });
+});
