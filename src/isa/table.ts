@@ -122,7 +122,7 @@ function amoRows(width: number, suffix: "w" | "d"): InsnRow[] {
   return rows;
 }
 
-const { LOAD, MISC_MEM, OP_IMM, AUIPC, OP_IMM_32, STORE, AMO, LUI, OP_32, BRANCH, JALR, JAL, SYSTEM } = OPCODE;
+const { LOAD, MISC_MEM, OP_IMM, AUIPC, OP_IMM_32, STORE, LUI, OP_32, BRANCH, JALR, JAL, SYSTEM } = OPCODE;
 const OP_ = OPCODE.OP;
 const F7_ALT = 0x20; // sub, sra, srai...: inst[30] set
 const F7_MULDIV = 0x01; // M extension

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { enc } from "../../src/isa/encode.ts";
 import * as R from "../../src/machine/riscv.ts";
-import { CODE_BASE, HartHarness, hex } from "../helpers/hart-harness.ts";
+import { CODE_BASE, HartHarness } from "../helpers/hart-harness.ts";
 
 const RD = 5, RS = 6;
 const TRAP = CODE_BASE + 0x800;
