@@ -3,9 +3,9 @@
  * fit, kept in the vCPU's run page (Float64Arrays, one per writing thread, so
  * neither thread's counting moves a cache line the other is using) so the
  * vCPU thread counts without messages and anyone can read them. The names appear verbatim in
- * --stats, JSON results and the README. Each exit counter has a latency
- * partner: the worker records every round trip to the hypervisor in an HDR
- * histogram (see latency.ts).
+ * --stats, JSON results and the README. Round trips to the main thread
+ * also have a latency: the worker times one in LATENCY_SAMPLE_EVERY of them
+ * into an HDR histogram (vcpu-runner.ts).
  */
 
 export const EXIT_STATS = [
