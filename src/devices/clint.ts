@@ -50,6 +50,11 @@ export interface ClintOptions {
   /** The board's time base (10 MHz ticks from power-on). */
   clock: Clock;
   sink: InterruptSink;
+  /**
+   * Called when a guest has read mtime (after MTIP was re-evaluated for it),
+   * for whatever else compares against time: the board's Sstc comparators.
+   */
+  onTimeRead?: () => void;
 }
 
 export class Clint implements MmioDevice, Clock {
@@ -59,6 +64,7 @@ export class Clint implements MmioDevice, Clock {
   private readonly harts: number;
   private readonly clock: Clock;
   private readonly sink: InterruptSink;
+  private readonly onTimeRead: (() => void) | undefined;
 
   private readonly msip: Uint8Array;
   private readonly cmpLo: Uint32Array;
@@ -83,6 +89,7 @@ export class Clint implements MmioDevice, Clock {
     this.harts = opts.harts;
     this.clock = opts.clock;
     this.sink = opts.sink;
+    this.onTimeRead = opts.onTimeRead;
     this.msip = new Uint8Array(this.harts);
     this.cmpLo = new Uint32Array(this.harts);
     this.cmpHi = new Uint32Array(this.harts);
@@ -186,9 +193,16 @@ export class Clint implements MmioDevice, Clock {
     this.sink.setPending(hart, MIP_MSIP, bit !== 0);
   }
 
-  /** A low-half read latches the high half so that lo-then-hi reads never tear. */
+  /**
+   * A low-half read latches the high half so that lo-then-hi reads never
+   * tear. A guest that reads mtime at or past a hart's mtimecmp must find
+   * MTIP raised, as on hardware where the comparator runs on its own:
+   * between the board's periodic updates the read itself re-evaluates them
+   * (a polling loop would otherwise wait out a whole instruction slice,
+   * which on an MMIO-bound loop is longer than a guest's timeout).
+   */
   private readMtimeLo(): number {
-    this.sample();
+    this.timeRead();
     this.latchedHi = this.nowHi;
     this.latched = true;
     return this.nowLo;
@@ -199,8 +213,14 @@ export class Clint implements MmioDevice, Clock {
       this.latched = false;
       return this.latchedHi;
     }
-    this.sample();
+    this.timeRead();
     return this.nowHi;
+  }
+
+  /** A guest read of mtime: sample it and bring every comparator up to date with that sample. */
+  private timeRead(): void {
+    this.update();
+    this.onTimeRead?.();
   }
 
   /** Makes mtime read hi:lo now and count on from there; MTIP follows at once (QEMU rechecks every hart). */

@@ -23,6 +23,8 @@ export interface BoardDeviceOptions {
   readonly output: (byte: number) => void;
   /** The finisher's pass / fail / reset. */
   readonly onFinish: (e: FinisherEvent) => void;
+  /** After a guest read of the CLINT's mtime: re-evaluate other time comparators (the board's Sstc). */
+  readonly onTimeRead?: () => void;
   /** The bus to map the devices on (harts may already hold it); a new one if absent. */
   readonly bus?: Bus;
 }
@@ -36,7 +38,7 @@ export class BoardDevices {
 
   constructor(opts: BoardDeviceOptions) {
     this.bus = opts.bus ?? new Bus();
-    this.clint = new Clint({ harts: opts.harts, clock: opts.clock, sink: opts.sink });
+    this.clint = new Clint({ harts: opts.harts, clock: opts.clock, sink: opts.sink, onTimeRead: opts.onTimeRead });
     this.plic = new Plic({ harts: opts.harts, sources: L.PLIC_NUM_SOURCES, sink: opts.sink });
     this.uart = new Uart16550({ irq: this.plic.irqLine(L.UART0_IRQ), output: opts.output });
     this.finisher = new SifiveTest(opts.onFinish);

@@ -19,6 +19,7 @@ import { Hart } from "./hart.ts";
 import { loadGuestImage, placeImage, type GuestImage } from "./image.ts";
 import * as L from "./memlayout.ts";
 import { PhysMem } from "./physmem.ts";
+import { pendingInterrupt } from "./trap.ts";
 
 /** Most harts a board may have (the PLIC has two contexts per hart within its window). */
 export const MAX_HARTS = 64;
@@ -74,7 +75,15 @@ export class Board {
     this.mem = new PhysMem(config.memSize);
     this.clock = config.clock === "icount" ? new InstructionClock(() => this.retired()) : new RealClock();
     // Harts first: the interrupt controllers drive their mip lines from construction on (MTIP is high at reset).
-    const env = { mem: this.mem, bus: this.bus, mtime: () => this.clint.mtime() };
+    const env = {
+      mem: this.mem,
+      bus: this.bus,
+      mtime: () => this.clint.mtime(),
+      timeRead: () => {
+        this.clint.update();
+        this.timeComparatorsChanged();
+      },
+    };
     for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env));
     const sink: InterruptSink = {
       setPending: (hart, bit, level) => this.harts[hart]?.csr.setHwPending(bit, level),
@@ -85,12 +94,26 @@ export class Board {
       sink,
       output: config.output,
       onFinish: (e) => this.finish(e),
+      onTimeRead: () => this.timeComparatorsChanged(),
       bus: this.bus,
     });
     this.clint = this.devices.clint;
     this.plic = this.devices.plic;
     this.uart = this.devices.uart;
     this.finisher = this.devices.finisher;
+  }
+
+  /**
+   * A guest read the time and the CLINT has re-evaluated MTIP: bring the
+   * Sstc comparators up to date too, and end the slice of any hart that now
+   * has an interrupt to take, so it is taken before the next instruction
+   * rather than at the end of the slice.
+   */
+  private timeComparatorsChanged(): void {
+    for (const h of this.harts) {
+      h.csr.updateStimecmp();
+      if (pendingInterrupt(h.csr) >= 0) h.stop = true;
+    }
   }
 
   /** Instructions retired by all harts. */

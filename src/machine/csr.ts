@@ -26,6 +26,13 @@ export interface CsrHost {
    * one leave it out.
    */
   supervisorTimerDeadline?(): number;
+  /**
+   * The guest read the time CSR: the host may re-evaluate the comparators
+   * against time (mtimecmp, stimecmp) now rather than between slices, so
+   * that software polling time never sees it pass a deadline whose
+   * interrupt has not arrived.
+   */
+  timeRead?(): void;
 }
 
 interface CsrRow {
@@ -535,7 +542,14 @@ define(R.CSR_CYCLE, {
   allowed: counterAllowed(R.COUNTEREN_CY),
   read: (c) => readNumber(c, c.host.retired() + c.cycleOffset),
 });
-define(R.CSR_TIME, { name: "time", allowed: counterAllowed(R.COUNTEREN_TM), read: (c) => readNumber(c, c.host.mtime()) });
+define(R.CSR_TIME, {
+  name: "time",
+  allowed: counterAllowed(R.COUNTEREN_TM),
+  read: (c) => {
+    c.host.timeRead?.();
+    readNumber(c, c.host.mtime());
+  },
+});
 define(R.CSR_INSTRET, {
   name: "instret",
   allowed: counterAllowed(R.COUNTEREN_IR),

@@ -10,7 +10,9 @@
  *
  * Interrupts, timers and device events are handled between slices (by the
  * runner); an instruction that may make an interrupt takeable sets
- * hart.stop, which ends the slice after it.
+ * hart.stop, which ends the slice after it. A load does too when the device
+ * it read raised a line (a read of mtime past mtimecmp): the loads' slow
+ * paths then cut the budget to the instructions already run.
  *
  * Hot code runs as compiled blocks (jit/): each slot has a block word next
  * to its decoded words, and a non-zero one sends the loop to enterBlock,
@@ -201,7 +203,10 @@ export function runSlice(h: Hart, budget: number): number {
         const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0) v = (u8[o] << 24) >> 24;
-        else if (h.loadAt(rs1, imm, 1, base + po)) v = (h.valueLo << 24) >> 24;
+        else if (h.loadAt(rs1, imm, 1, base + po)) {
+          v = (h.valueLo << 24) >> 24;
+          if (h.stop) budget = n;
+        }
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
@@ -217,7 +222,10 @@ export function runSlice(h: Hart, budget: number): number {
         const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0) v = u8[o];
-        else if (h.loadAt(rs1, imm, 1, base + po)) v = h.valueLo & 0xff;
+        else if (h.loadAt(rs1, imm, 1, base + po)) {
+          v = h.valueLo & 0xff;
+          if (h.stop) budget = n;
+        }
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
@@ -233,7 +241,10 @@ export function runSlice(h: Hart, budget: number): number {
         const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0 && (o & 1) === 0) v = i16[o >>> 1];
-        else if (h.loadAt(rs1, imm, 2, base + po)) v = (h.valueLo << 16) >> 16;
+        else if (h.loadAt(rs1, imm, 2, base + po)) {
+          v = (h.valueLo << 16) >> 16;
+          if (h.stop) budget = n;
+        }
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
@@ -249,7 +260,10 @@ export function runSlice(h: Hart, budget: number): number {
         const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0 && (o & 1) === 0) v = u16[o >>> 1];
-        else if (h.loadAt(rs1, imm, 2, base + po)) v = h.valueLo & 0xffff;
+        else if (h.loadAt(rs1, imm, 2, base + po)) {
+          v = h.valueLo & 0xffff;
+          if (h.stop) budget = n;
+        }
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
@@ -265,7 +279,10 @@ export function runSlice(h: Hart, budget: number): number {
         const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0 && (o & 3) === 0) v = i32[o >>> 2];
-        else if (h.loadAt(rs1, imm, 4, base + po)) v = h.valueLo;
+        else if (h.loadAt(rs1, imm, 4, base + po)) {
+          v = h.valueLo;
+          if (h.stop) budget = n;
+        }
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
@@ -281,7 +298,10 @@ export function runSlice(h: Hart, budget: number): number {
         const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
         let v: number;
         if (o >= 0 && (o & 3) === 0) v = i32[o >>> 2];
-        else if (h.loadAt(rs1, imm, 4, base + po)) v = h.valueLo;
+        else if (h.loadAt(rs1, imm, 4, base + po)) {
+          v = h.valueLo;
+          if (h.stop) budget = n;
+        }
         else {
           base = h.pc + REFETCH;
           po = -REFETCH;
@@ -301,6 +321,7 @@ export function runSlice(h: Hart, budget: number): number {
         } else if (h.loadAt(rs1, imm, 8, base + po)) {
           x[rd] = h.valueLo;
           x[rd + 1] = h.valueHi;
+          if (h.stop) budget = n;
         } else {
           base = h.pc + REFETCH;
           po = -REFETCH;

@@ -60,6 +60,8 @@ export interface HartEnv {
   readonly mem: PhysMem;
   readonly bus: Bus;
   mtime(): number;
+  /** The hart read the time CSR (CsrHost.timeRead). */
+  timeRead?(): void;
 }
 
 const TWO_32 = 4294967296;
@@ -161,6 +163,9 @@ export class Hart implements CsrHost {
   // ---- CsrHost ----
   mtime(): number {
     return this.env.mtime();
+  }
+  timeRead(): void {
+    this.env.timeRead?.();
   }
   retired(): number {
     return this.instret + this.sliceCount;

@@ -171,15 +171,20 @@ function offsetSource(rs1: number, imm: number, keys: string, frames: string): s
   );
 }
 
-/** A load: fast path, else the hart's slow path, else leave after the trap. */
+/**
+ * A load: fast path, else the hart's slow path, else leave after the trap.
+ * A device that raised an interrupt line on the read (hart.stop) ends the
+ * slice after the load.
+ */
 function loadSource(i: Insn, k: number, width: number, fast: string, slow: string, hi: string): string {
   const aligned = width === 1 ? "o >= 0" : `o >= 0 && (o & ${width - 1}) === 0`;
+  const write = `x[${i.rd}] = v; x[${i.rd + 1}] = ${hi};`;
   return (
     `{ ${offsetSource(i.rs1, i.imm, "ldKeys", "ldFrames")} let v;` +
     ` if (${aligned}) v = ${fast};` +
-    ` else if (h.loadAt(${i.rs1}, ${i.imm}, ${width}, base + ${i.po})) v = ${slow};` +
+    ` else if (h.loadAt(${i.rs1}, ${i.imm}, ${width}, base + ${i.po})) { v = ${slow}; if (h.stop) { ${write} ${leave(i.po + i.len, k)} } }` +
     ` else ${trapped(k)}` +
-    ` x[${i.rd}] = v; x[${i.rd + 1}] = ${hi}; }`
+    ` ${write} }`
   );
 }
 
@@ -274,7 +279,8 @@ function insnSource(i: Insn, k: number, n: number, entry: number, selfLoop: bool
       return (
         `{ ${offsetSource(rs1, imm, "ldKeys", "ldFrames")}` +
         ` if (o >= 0 && (o & 7) === 0) { x[${rd}] = i32[o >>> 2]; x[${rd + 1}] = i32[(o >>> 2) + 1]; }` +
-        ` else if (h.loadAt(${rs1}, ${imm}, 8, base + ${po})) { x[${rd}] = h.valueLo; x[${rd + 1}] = h.valueHi; }` +
+        ` else if (h.loadAt(${rs1}, ${imm}, 8, base + ${po})) { x[${rd}] = h.valueLo; x[${rd + 1}] = h.valueHi;` +
+        ` if (h.stop) ${leave(po + i.len, k)} }` +
         ` else ${trapped(k)} }`
       );
 
