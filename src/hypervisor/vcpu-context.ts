@@ -109,6 +109,17 @@ export class VcpuContext implements CsrHost {
   supervisorTimerDeadline(): number {
     return this.page.timerDeadline[0];
   }
+  /**
+   * The guest read the time CSR: its supervisor timer (Sstc's stimecmp or
+   * the SBI timer) is re-evaluated at once, so a guest polling time finds
+   * STIP raised the moment it sees the deadline pass; onTimeRead adds what
+   * this thread can reach besides (the VM's CLINT, on the main thread).
+   */
+  timeRead(): void {
+    this.csr.updateStimecmp();
+    this.onTimeRead?.();
+  }
+  onTimeRead: (() => void) | undefined;
   translationChanged(): void {
     // Guest paging is not virtualized yet (shadow page tables come next); satp writes are checked in exits/csr.ts.
   }

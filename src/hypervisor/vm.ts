@@ -108,7 +108,10 @@ export class Vm implements VmServices, MainThreadExits {
       const page = new P.RunPage();
       page.waitPolicy[0] = this.waitCode;
       this.pages.push(page);
-      this.contexts.push(new VcpuContext(h, page, this.clock));
+      const ctx = new VcpuContext(h, page, this.clock);
+      // A time read emulated here also brings the virtual mtimecmp comparators up to date.
+      ctx.onTimeRead = () => this.clint.update();
+      this.contexts.push(ctx);
     }
     this.peers = new Peers(this.pages, this.memory.ramBase, this.memory.ramSize);
     // Device lines drive the virtual harts' mip bits and wake a vCPU sleeping in wfi.

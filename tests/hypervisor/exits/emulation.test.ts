@@ -251,6 +251,32 @@ describe("the vCPU thread's fast path for CSR exits", () => {
     expect(ctx.stats[STAT.csr_exit]).toBe(1);
   });
 
+  it("a read of time past the SBI timer's deadline raises the virtual STIP at once, not at the next slice", () => {
+    const { ctx } = setup(R.PRV_S);
+    ctx.csr.write(R.CSR_MCOUNTEREN, R.COUNTEREN_TM, 0);
+    ctx.csr.write(R.CSR_STIMECMP, -1, -1); // Sstc's comparator disarmed: only the SBI timer counts
+    ctx.page.timerDeadline[0] = ctx.mtime() + 2000; // 200 µs from now
+    ctx.csr.updateStimecmp();
+    expect(ctx.csr.mip & R.MIP_STIP).toBe(0);
+    while (ctx.mtime() <= ctx.page.timerDeadline[0]) {
+      // let the deadline pass without the guest looking
+    }
+    expect(ctx.csr.mip & R.MIP_STIP, "nobody has looked at the time yet").toBe(0);
+    const [w0, imm] = predecode(enc.csrrs(A0, R.CSR_TIME, 0));
+    expect(fastCsr(ctx, ctx.x, w0, imm, PC)).toBe(PC + 4);
+    expect(ctx.reg(A0)).toBeGreaterThan(ctx.page.timerDeadline[0]);
+    expect(ctx.csr.mip & R.MIP_STIP).toBe(R.MIP_STIP);
+  });
+
+  it("on the main thread a read of time also brings the VM's CLINT up to date (onTimeRead)", () => {
+    const { ctx } = setup(R.PRV_M);
+    let clintUpdates = 0;
+    ctx.onTimeRead = () => clintUpdates++;
+    const [w0, imm] = predecode(enc.csrrs(A0, R.CSR_TIME, 0));
+    expect(fastCsr(ctx, ctx.x, w0, imm, PC)).toBe(PC + 4);
+    expect(clintUpdates).toBe(1);
+  });
+
   it("leaves satp, interrupt-relevant CSRs and illegal accesses to the general path, changing nothing", () => {
     for (const [priv, insn] of [
       [R.PRV_S, enc.csrrw(0, R.CSR_SATP, T0)],
