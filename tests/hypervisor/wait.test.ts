@@ -1,0 +1,61 @@
+/*
+ * The wait policies a vCPU (and the bare-handoff benchmark) waits with:
+ * each returns exactly when another thread changes the word, whether it
+ * spins, polls then blocks, or blocks at once.
+ */
+
+import { Worker } from "node:worker_threads";
+import { describe, expect, it } from "vitest";
+import { WAIT_BLOCK, WAIT_POLL, WAIT_SPIN, parseWaitPolicy, waitPolicyCode, waitWhile } from "../../src/hypervisor/wait.ts";
+
+const WAITING = 1;
+const ANSWERED = 0;
+
+/** A thread that, after `delayMs`, stores ANSWERED into word 0 and notifies it (as the hypervisor resumes a vCPU). */
+function answerLater(word: Int32Array, delayMs: number): Promise<number> {
+  const source = `
+    const { workerData } = require("node:worker_threads");
+    const word = new Int32Array(workerData.buffer);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, workerData.delayMs);
+    Atomics.store(word, 0, ${ANSWERED});
+    Atomics.notify(word, 0);
+  `;
+  const worker = new Worker(source, { eval: true, workerData: { buffer: word.buffer, delayMs } });
+  return new Promise((resolve, reject) => {
+    worker.once("error", reject);
+    worker.once("exit", resolve);
+  });
+}
+
+describe("waitWhile", () => {
+  it.each([
+    ["spin", WAIT_SPIN, undefined],
+    ["block", WAIT_BLOCK, undefined],
+    ["poll (spins 0.2 ms, then blocks)", WAIT_POLL, undefined],
+    ["poll with a zero spin (blocks at once)", WAIT_POLL, 0],
+    ["poll spinning past the answer", WAIT_POLL, 1_000],
+  ] as const)("%s: returns once another thread changes the word, not before", async (_name, policy, pollMs) => {
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    word[0] = WAITING;
+    const done = answerLater(word, 30);
+    waitWhile(word, 0, WAITING, policy, pollMs);
+    expect(Atomics.load(word, 0)).toBe(ANSWERED);
+    await done;
+  });
+
+  it.each([WAIT_SPIN, WAIT_BLOCK, WAIT_POLL])("policy %i returns at once when the word already differs", (policy) => {
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    word[0] = ANSWERED;
+    waitWhile(word, 0, WAITING, policy);
+    expect(word[0]).toBe(ANSWERED);
+  });
+});
+
+describe("--wait", () => {
+  it("names the three policies", () => {
+    expect(["spin", "block", "poll"].map((p) => waitPolicyCode(parseWaitPolicy(p)))).toEqual([WAIT_SPIN, WAIT_BLOCK, WAIT_POLL]);
+  });
+  it("rejects anything else with the choices", () => {
+    expect(() => parseWaitPolicy("nap")).toThrow(/--wait: expected one of spin, block, poll, got "nap"/);
+  });
+});
