@@ -51,10 +51,11 @@ export interface ClintOptions {
   clock: Clock;
   sink: InterruptSink;
   /**
-   * Called when a guest has read mtime (after MTIP was re-evaluated for it),
-   * for whatever else compares against time: the board's Sstc comparators.
+   * Called with the value when a guest has read mtime (after MTIP was
+   * re-evaluated for it), for whatever else compares against time: the
+   * board's Sstc comparators.
    */
-  onTimeRead?: () => void;
+  onTimeRead?: (mtime: number) => void;
 }
 
 export class Clint implements MmioDevice, Clock {
@@ -64,7 +65,7 @@ export class Clint implements MmioDevice, Clock {
   private readonly harts: number;
   private readonly clock: Clock;
   private readonly sink: InterruptSink;
-  private readonly onTimeRead: (() => void) | undefined;
+  private readonly onTimeRead: ((mtime: number) => void) | undefined;
 
   private readonly msip: Uint8Array;
   private readonly cmpLo: Uint32Array;
@@ -109,10 +110,14 @@ export class Clint implements MmioDevice, Clock {
     return this.cmpHi[hart] * TWO_32 + this.cmpLo[hart];
   }
 
-  /** Recomputes every hart's MTIP; the board calls it between instruction slices. */
-  update(): void {
+  /**
+   * Recomputes every hart's MTIP from one fresh reading of mtime, which it
+   * returns; the board calls it between instruction slices.
+   */
+  update(): number {
     this.sample();
     for (let h = 0; h < this.harts; h++) this.updateHart(h);
+    return this.nowHi * TWO_32 + this.nowLo;
   }
 
   /**
@@ -219,8 +224,8 @@ export class Clint implements MmioDevice, Clock {
 
   /** A guest read of mtime: sample it and bring every comparator up to date with that sample. */
   private timeRead(): void {
-    this.update();
-    this.onTimeRead?.();
+    const now = this.update();
+    this.onTimeRead?.(now);
   }
 
   /** Makes mtime read hi:lo now and count on from there; MTIP follows at once (QEMU rechecks every hart). */

@@ -110,14 +110,17 @@ export class VcpuContext implements CsrHost {
     return this.page.timerDeadline[0];
   }
   /**
-   * The guest read the time CSR: its supervisor timer (Sstc's stimecmp or
-   * the SBI timer) is re-evaluated at once, so a guest polling time finds
-   * STIP raised the moment it sees the deadline pass; onTimeRead adds what
-   * this thread can reach besides (the VM's CLINT, on the main thread).
+   * The time CSR: one reading of the VM's clock, against which the
+   * supervisor timer (Sstc's stimecmp or the SBI timer) is re-evaluated at
+   * once, so a guest polling time finds STIP raised the moment it sees the
+   * deadline pass; onTimeRead adds what this thread can reach besides (the
+   * VM's CLINT, on the main thread).
    */
-  timeRead(): void {
-    this.csr.updateStimecmp();
+  readTime(): number {
+    const now = this.clock.mtime();
+    this.csr.updateStimecmp(now);
     this.onTimeRead?.();
+    return now;
   }
   onTimeRead: (() => void) | undefined;
   translationChanged(): void {

@@ -151,7 +151,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       const next = fastCsr(this.ctx, this.ctx.x, w0, imm, pc);
       if (next >= 0) {
         page.stats[STAT.exits]++;
-        // A read of time may have raised the virtual STIP (VcpuContext.timeRead): deliver it now.
+        // A read of time may have raised the virtual STIP (VcpuContext.readTime): deliver it now.
         if ((imm & 0xfff) === R.CSR_TIME && pendingInterrupt(this.ctx.csr) >= 0) h.stop = true;
       }
       return next; // -1: the general path, through trap()

@@ -24,7 +24,7 @@ export interface BoardDeviceOptions {
   /** The finisher's pass / fail / reset. */
   readonly onFinish: (e: FinisherEvent) => void;
   /** After a guest read of the CLINT's mtime: re-evaluate other time comparators (the board's Sstc). */
-  readonly onTimeRead?: () => void;
+  readonly onTimeRead?: (mtime: number) => void;
   /** The bus to map the devices on (harts may already hold it); a new one if absent. */
   readonly bus?: Bus;
 }

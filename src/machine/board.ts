@@ -79,9 +79,11 @@ export class Board {
       mem: this.mem,
       bus: this.bus,
       mtime: () => this.clint.mtime(),
-      timeRead: () => {
-        this.clint.update();
-        this.timeComparatorsChanged();
+      // The time CSR: one reading of the clock serves the CLINT's comparators, Sstc's and the value read.
+      readTime: () => {
+        const now = this.clint.update();
+        this.timeComparatorsChanged(now);
+        return now;
       },
     };
     for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env));
@@ -94,7 +96,7 @@ export class Board {
       sink,
       output: config.output,
       onFinish: (e) => this.finish(e),
-      onTimeRead: () => this.timeComparatorsChanged(),
+      onTimeRead: (now) => this.timeComparatorsChanged(now),
       bus: this.bus,
     });
     this.clint = this.devices.clint;
@@ -109,9 +111,9 @@ export class Board {
    * has an interrupt to take, so it is taken before the next instruction
    * rather than at the end of the slice.
    */
-  private timeComparatorsChanged(): void {
+  private timeComparatorsChanged(now: number): void {
     for (const h of this.harts) {
-      h.csr.updateStimecmp();
+      h.csr.updateStimecmp(now);
       if (pendingInterrupt(h.csr) >= 0) h.stop = true;
     }
   }

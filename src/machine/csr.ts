@@ -27,12 +27,13 @@ export interface CsrHost {
    */
   supervisorTimerDeadline?(): number;
   /**
-   * The guest read the time CSR: the host may re-evaluate the comparators
-   * against time (mtimecmp, stimecmp) now rather than between slices, so
-   * that software polling time never sees it pass a deadline whose
-   * interrupt has not arrived.
+   * The time CSR's value, for a host that does more than read mtime: it
+   * reads the clock once and brings the comparators against time (mtimecmp,
+   * stimecmp) up to date with that same reading, rather than between
+   * slices, so that software polling time never sees it pass a deadline
+   * whose interrupt has not arrived. Without it the time CSR reads mtime().
    */
-  timeRead?(): void;
+  readTime?(): number;
 }
 
 interface CsrRow {
@@ -225,8 +226,12 @@ export class CsrFile {
     else Atomics.and(this.state, ST_MIP_HW, ~mask);
   }
 
-  /** Sstc: STIP follows time >= stimecmp while menvcfg.STCE is set (or the host's own supervisor timer). */
-  updateStimecmp(): void {
+  /**
+   * Sstc: STIP follows time >= stimecmp while menvcfg.STCE is set (or the
+   * host's own supervisor timer). `now` is a reading of mtime the caller
+   * already has; without it the host's clock is read, only if a comparator is armed.
+   */
+  updateStimecmp(now?: number): void {
     const host = this.host;
     const stce = this.stce;
     if (!stce && host.supervisorTimerDeadline === undefined) return; // STIP is software's (mip) then
@@ -235,8 +240,8 @@ export class CsrFile {
     const deadline = host.supervisorTimerDeadline?.() ?? Infinity;
     let due = false;
     if (armed || deadline !== Infinity) {
-      const now = host.mtime();
-      due = (armed && now >= this.unsignedNum(R.CSR_STIMECMP)) || now >= deadline;
+      const t = now ?? host.mtime();
+      due = (armed && t >= this.unsignedNum(R.CSR_STIMECMP)) || t >= deadline;
     }
     this.setHwPending(R.IRQ_S_TIMER, due);
   }
@@ -545,10 +550,7 @@ define(R.CSR_CYCLE, {
 define(R.CSR_TIME, {
   name: "time",
   allowed: counterAllowed(R.COUNTEREN_TM),
-  read: (c) => {
-    c.host.timeRead?.();
-    readNumber(c, c.host.mtime());
-  },
+  read: (c) => readNumber(c, c.host.readTime?.() ?? c.host.mtime()),
 });
 define(R.CSR_INSTRET, {
   name: "instret",

@@ -60,8 +60,8 @@ export interface HartEnv {
   readonly mem: PhysMem;
   readonly bus: Bus;
   mtime(): number;
-  /** The hart read the time CSR (CsrHost.timeRead). */
-  timeRead?(): void;
+  /** The time CSR's value, comparators brought up to date with it (CsrHost.readTime); mtime() if absent. */
+  readTime?(): number;
 }
 
 const TWO_32 = 4294967296;
@@ -164,8 +164,9 @@ export class Hart implements CsrHost {
   mtime(): number {
     return this.env.mtime();
   }
-  timeRead(): void {
-    this.env.timeRead?.();
+  readTime(): number {
+    const env = this.env;
+    return env.readTime !== undefined ? env.readTime() : env.mtime();
   }
   retired(): number {
     return this.instret + this.sliceCount;

@@ -101,6 +101,34 @@ describe("CLINT mtimecmp and MTIP", () => {
     expect(sink.get(0, MIP_MTIP)).toBe(false);
   });
 
+  it("a guest read of mtime past mtimecmp raises MTIP itself, between the board's updates", () => {
+    const clock = new FakeClock();
+    const sink = new FakeSink();
+    const readings: number[] = [];
+    const clint = new Clint({ harts: 2, clock, sink, onTimeRead: (now) => readings.push(now) });
+    clint.write(MTIMECMP, 4, 0xffff_ffff);
+    clint.write(MTIMECMP + 4, 4, 0xffff_ffff);
+    clint.write(MTIMECMP + 8, 4, 500);
+    clint.write(MTIMECMP + 12, 4, 0);
+    clock.now = 499;
+    expect(clint.read(MTIME, 4)).toBe(499);
+    expect(sink.get(1, MIP_MTIP)).toBe(false);
+    clock.now = 500;
+    expect(sink.get(1, MIP_MTIP), "time passing alone changes nothing").toBe(false);
+    expect(clint.read(MTIME, 4)).toBe(500);
+    expect(sink.get(1, MIP_MTIP), "the read that sees the deadline raises the line").toBe(true);
+    expect(sink.get(0, MIP_MTIP)).toBe(false);
+    expect(readings, "each read reports the value it read").toEqual([499, 500]);
+    expect(clint.read(MTIME + 4, 4), "the high half comes from the latch, without another reading").toBe(0);
+    expect(readings).toEqual([499, 500]);
+  });
+
+  it("update returns the mtime it compared against", () => {
+    const { clint, clock } = makeClint();
+    clock.now = 1234;
+    expect(clint.update()).toBe(1234);
+  });
+
   it("writing an mtimecmp in the past raises MTIP at once", () => {
     const { clock, sink, park, write64 } = makeClint();
     park();
