@@ -206,8 +206,7 @@ export function runSlice(h: Hart, budget: number): number {
         else if (h.loadAt(rs1, imm, 1, base + po)) {
           v = (h.valueLo << 24) >> 24;
           if (h.stop) budget = n;
-        }
-        else {
+        } else {
           base = h.pc + REFETCH;
           po = -REFETCH;
           if (h.stop) break;
@@ -225,8 +224,7 @@ export function runSlice(h: Hart, budget: number): number {
         else if (h.loadAt(rs1, imm, 1, base + po)) {
           v = h.valueLo & 0xff;
           if (h.stop) budget = n;
-        }
-        else {
+        } else {
           base = h.pc + REFETCH;
           po = -REFETCH;
           if (h.stop) break;
@@ -244,8 +242,7 @@ export function runSlice(h: Hart, budget: number): number {
         else if (h.loadAt(rs1, imm, 2, base + po)) {
           v = (h.valueLo << 16) >> 16;
           if (h.stop) budget = n;
-        }
-        else {
+        } else {
           base = h.pc + REFETCH;
           po = -REFETCH;
           if (h.stop) break;
@@ -263,8 +260,7 @@ export function runSlice(h: Hart, budget: number): number {
         else if (h.loadAt(rs1, imm, 2, base + po)) {
           v = h.valueLo & 0xffff;
           if (h.stop) budget = n;
-        }
-        else {
+        } else {
           base = h.pc + REFETCH;
           po = -REFETCH;
           if (h.stop) break;
@@ -282,8 +278,7 @@ export function runSlice(h: Hart, budget: number): number {
         else if (h.loadAt(rs1, imm, 4, base + po)) {
           v = h.valueLo;
           if (h.stop) budget = n;
-        }
-        else {
+        } else {
           base = h.pc + REFETCH;
           po = -REFETCH;
           if (h.stop) break;
@@ -301,8 +296,7 @@ export function runSlice(h: Hart, budget: number): number {
         else if (h.loadAt(rs1, imm, 4, base + po)) {
           v = h.valueLo;
           if (h.stop) budget = n;
-        }
-        else {
+        } else {
           base = h.pc + REFETCH;
           po = -REFETCH;
           if (h.stop) break;

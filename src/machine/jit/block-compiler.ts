@@ -280,7 +280,7 @@ function insnSource(i: Insn, k: number, n: number, entry: number, selfLoop: bool
         `{ ${offsetSource(rs1, imm, "ldKeys", "ldFrames")}` +
         ` if (o >= 0 && (o & 7) === 0) { x[${rd}] = i32[o >>> 2]; x[${rd + 1}] = i32[(o >>> 2) + 1]; }` +
         ` else if (h.loadAt(${rs1}, ${imm}, 8, base + ${po})) { x[${rd}] = h.valueLo; x[${rd + 1}] = h.valueHi;` +
-        ` if (h.stop) ${leave(po + i.len, k)} }` +
+        ` if (h.stop) ${leave(po + len, k)} }` +
         ` else ${trapped(k)} }`
       );
 
