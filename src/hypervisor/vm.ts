@@ -30,7 +30,7 @@ import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import type { LatencySummary, VcpuConfig, VcpuControl } from "./vcpu-runner.ts";
 import { bootVm, type VmImages } from "./vm-boot.ts";
 import { waitPolicyCode, type WaitPolicy } from "./wait.ts";
-import type { VcpuFinished } from "../../workers/vcpu.ts";
+import type { VcpuFinished } from "./vcpu-finished.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 

@@ -287,14 +287,16 @@ function hsm(ctx: VcpuContext, vm: S.VmServices, fid: number): HandlerOutcome | 
     case HSM_HART_START: {
       const hart = argIndex(ctx, 0, vm.hartCount);
       if (hart < 0) return ret(ctx, S.SBI_ERR_INVALID_PARAM);
-      if (vm.hartState(hart) !== S.HSM_STOPPED) return ret(ctx, S.SBI_ERR_ALREADY_AVAILABLE);
-      // vm.hartStart checks start_addr (SBI_ERR_INVALID_ADDRESS) and sets a0 = hartid, a1 = opaque.
+      // vm.hartStart claims the hart only if it is STOPPED (else ALREADY_AVAILABLE or INVALID_PARAM),
+      // checks start_addr (INVALID_ADDRESS) and sets a0 = hartid, a1 = opaque: one atomic step.
       return ret(ctx, vm.hartStart(hart, argU(ctx, 1), ctx.reg(A0 + 2)));
     }
     case HSM_HART_STOP:
-      // Does not return on success: the vCPU stops; a later hart_start gives it fresh registers.
+      // Does not return: the hart is STOP_PENDING, and its vCPU thread parks before it runs another
+      // instruction and publishes STOPPED after its last write. Nothing is written to a0/a1 — they
+      // belong to the next hart_start from the moment STOPPED is visible.
       vm.hartStop(ctx.hartId);
-      return ret(ctx, S.SBI_SUCCESS);
+      return undefined;
     case HSM_HART_GET_STATUS: {
       const hart = argIndex(ctx, 0, vm.hartCount);
       const state = hart < 0 ? -1 : vm.hartState(hart);

@@ -56,12 +56,14 @@ class FakeVm implements S.VmServices {
   }
   hartStart(hart: number, start: number, opaque: number): number {
     if (!this.inRam(start, 1)) return S.SBI_ERR_INVALID_ADDRESS;
+    // As Peers.hartStart: only a STOPPED hart is claimed.
+    if (this.states[hart] !== S.HSM_STOPPED) return this.states[hart] === S.HSM_STARTED ? S.SBI_ERR_ALREADY_AVAILABLE : S.SBI_ERR_INVALID_PARAM;
     this.states[hart] = S.HSM_STARTED;
     this.started.push({ hart, start, opaque });
     return S.SBI_SUCCESS;
   }
   hartStop(hart: number): void {
-    this.states[hart] = S.HSM_STOPPED;
+    this.states[hart] = S.HSM_STOP_PENDING;
     this.stopped.push(hart);
   }
   hartSuspend(hart: number, resumeAddr?: number): number {
@@ -279,11 +281,17 @@ describe("HSM extension (SBI spec 9)", () => {
     expect(call(vcpu(), vm, SBI.EID_HSM, SBI.HSM_HART_START, 1, -4, 0)[0]).toBe(S.SBI_ERR_INVALID_ADDRESS);
   });
 
-  it("hart_stop stops the calling hart", () => {
+  it("hart_stop stops the calling hart and does not return: a0 and a1 are not written", () => {
     const vm = new FakeVm(2);
     vm.states[1] = S.HSM_STARTED;
-    call(vcpu(1), vm, SBI.EID_HSM, SBI.HSM_HART_STOP);
+    const ctx = vcpu(1);
+    ctx.setReg(A0, 0x77);
+    ctx.setReg(A1, 0x5a5a);
+    const [a0, a1] = call(ctx, vm, SBI.EID_HSM, SBI.HSM_HART_STOP);
     expect(vm.stopped).toEqual([1]);
+    expect(vm.states[1]).toBe(S.HSM_STOP_PENDING);
+    // From STOPPED on, a0/a1 belong to the next hart_start: the handler leaves them as they were.
+    expect([a0, a1]).toEqual([0x77, 0x5a5a]);
   });
 
   it("hart_get_status reports the HSM state, or SBI_ERR_INVALID_PARAM", () => {
