@@ -14,7 +14,6 @@
  */
 
 import { CsrFile } from "../machine/csr.ts";
-import { loOf, hiOf } from "../machine/u64.ts";
 import { CONTROL_FENCE_I, HSM_START_CLAIMED, type RunPage } from "./runpage.ts";
 import { supervisorDefaults } from "./vm-boot.ts";
 import * as S from "./exits/services.ts";
@@ -55,7 +54,7 @@ export class Peers {
    * one answers ALREADY_AVAILABLE, one in transition (or suspended)
    * INVALID_PARAM, as OpenSBI's sbi_hsm_hart_start does.
    */
-  hartStart(hart: number, start: number, opaque: number): number {
+  hartStart(hart: number, start: number, opaque: bigint): number {
     const page = this.pages[hart];
     if (page === undefined) return S.SBI_ERR_INVALID_PARAM;
     if (!this.inRam(start)) return S.SBI_ERR_INVALID_ADDRESS;
@@ -64,8 +63,8 @@ export class Peers {
     // Claimed: the stopped vCPU's thread writes nothing until it sees START_PENDING below.
     page.regs.fill(0);
     page.regs[2 * A0] = hart;
-    page.regs[2 * A1] = loOf(opaque);
-    page.regs[2 * A1 + 1] = hiOf(opaque);
+    page.regs[2 * A1] = Number(BigInt.asIntN(32, opaque));
+    page.regs[2 * A1 + 1] = Number(BigInt.asIntN(32, opaque >> 32n));
     page.pc[0] = start;
     // The CSR image of a stopped hart is not in use by anyone: reset it, then set it up as the
     // hypervisor-firmware does for every S-mode hart (S-mode, satp = 0, SIE = 0, delegation).

@@ -371,7 +371,7 @@ export class Vm implements VmServices, MainThreadExits {
   hartState(hart: number): number {
     return this.peers.hartState(hart);
   }
-  hartStart(hart: number, start: number, opaque: number): number {
+  hartStart(hart: number, start: number, opaque: bigint): number {
     return this.peers.hartStart(hart, start, opaque);
   }
   hartStop(hart: number): void {
