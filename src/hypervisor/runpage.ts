@@ -9,7 +9,8 @@
  *                hypervisor answers RUNNING (or STOPPED)
  *   exit*, pc    the exit mailbox: written by the worker before posting EXIT,
  *                answered by the hypervisor before it flips state back
- *   regs         the worker while RUNNING; the hypervisor while EXIT
+ *   regs         the worker while RUNNING; the hypervisor while EXIT; a
+ *                hart_start (any thread) while hsm is HSM_START_CLAIMED
  *   vcsr*        the virtual hart's CSR image: the worker's exit handler
  *                (--exit-handler vcpu) or the hypervisor, whoever holds the vCPU
  *   vcsrState[1] virtual interrupt lines (mipHw), set by the hypervisor's devices
