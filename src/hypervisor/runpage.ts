@@ -9,13 +9,16 @@
  *                hypervisor answers RUNNING (or STOPPED)
  *   exit*, pc    the exit mailbox: written by the worker before posting EXIT,
  *                answered by the hypervisor before it flips state back
- *   regs         the worker while RUNNING; the hypervisor while EXIT
+ *   regs         the worker while RUNNING; the hypervisor while EXIT; a
+ *                hart_start (any thread) while hsm is HSM_START_CLAIMED
  *   vcsr*        the virtual hart's CSR image: the worker's exit handler
  *                (--exit-handler vcpu) or the hypervisor, whoever holds the vCPU
  *   vcsrState[1] virtual interrupt lines (mipHw), set by the hypervisor's devices
  *                at any time with Atomics.or/and; then `wake` is bumped and notified
  *   ipi          SBI IPIs from other vCPUs, folded into mip.SSIP by the vCPU
- *   control      requests from the hypervisor (pause, stop, start): Atomics
+ *   control      requests from the hypervisor (pause, stop, fence.i): Atomics
+ *   hsm          the vCPU's SBI HSM state, moved only by compareExchange or by
+ *                its one possible writer (see HSM_START_CLAIMED for who moves what)
  *   stats        counters, one array per writing thread (vCPU, main), summed by readers
  *
  * Cache lines are the cost model. Moving one line between the two cores
@@ -54,6 +57,8 @@ export const RUN_PAGE_FIELDS = [
   { name: "exitOperand", kind: "i32", count: 2, line: "exit" },
   // ---- the rest: each field on lines of its own ----
   { name: "control", kind: "i32", count: 1 },
+  // The SBI HSM state (HSM_* in exits/services.ts, or HSM_START_CLAIMED): read by every vCPU of the VM.
+  { name: "hsm", kind: "i32", count: 1 },
   // Bumped (Atomics.add + notify) by anyone who makes a virtual interrupt pending; a vCPU in wfi sleeps on it.
   { name: "wake", kind: "i32", count: 1 },
   // SBI IPIs not yet folded into the virtual mip.SSIP.
@@ -137,12 +142,28 @@ export const VCPU_STOPPED = 2;
 /** Bits of the control word. */
 export const CONTROL_PAUSE = 1 << 0;
 export const CONTROL_STOP = 1 << 1;
-/** Set by HSM hart_start (and at boot for running harts): the vCPU may run. */
-export const CONTROL_STARTED = 1 << 2;
 /** A remote fence.i: the vCPU drops its decoded instructions before running on. */
-export const CONTROL_FENCE_I = 1 << 3;
-/** HSM hart_suspend: the vCPU waits for an interrupt; its HSM state reads SUSPENDED meanwhile. */
-export const CONTROL_SUSPENDED = 1 << 4;
+export const CONTROL_FENCE_I = 1 << 2;
+
+/**
+ * The hsm word holds the vCPU's SBI HSM state (SBI spec 9.1: STARTED 0,
+ * STOPPED 1, START_PENDING 2, STOP_PENDING 3, SUSPENDED 4), or this internal
+ * value while a hart_start owns a stopped vCPU's registers (it reads as
+ * START_PENDING). Each move has exactly one thread that may make it, so the
+ * registers, pc and CSR image always have exactly one writer:
+ *
+ *   STOPPED → START_CLAIMED     hart_start, by compareExchange (peers.ts); it
+ *                               then writes pc, a0, a1 and the CSR image
+ *   START_CLAIMED → START_PENDING   the same hart_start, after those writes
+ *   START_PENDING → STARTED     the vCPU thread, then it runs from the new pc
+ *   STARTED → STOP_PENDING      hart_stop's handler (vCPU or main thread)
+ *   STOP_PENDING → STOPPED      the vCPU thread, once parked: its last write
+ *   STARTED ⇄ SUSPENDED         hart_suspend's handler / the vCPU on resume
+ *
+ * Atomics are sequentially consistent, so plain writes before a store of the
+ * word happen-before plain reads after a load that sees it.
+ */
+export const HSM_START_CLAIMED = 0x100;
 
 /** Exit reasons the vCPU posts (RunPage.exit[EXIT_REASON]). */
 export const REASON_TRAP = 1;
@@ -161,6 +182,7 @@ export class RunPage {
   readonly buffer: SharedArrayBuffer;
   readonly state: Int32Array;
   readonly control: Int32Array;
+  readonly hsm: Int32Array;
   readonly wake: Int32Array;
   readonly ipi: Int32Array;
   readonly regs: Int32Array;
@@ -184,6 +206,7 @@ export class RunPage {
     if (this.buffer.byteLength < RUN_PAGE_BYTES) throw new RangeError("run page buffer too small");
     this.state = this.i32("state");
     this.control = this.i32("control");
+    this.hsm = this.i32("hsm");
     this.wake = this.i32("wake");
     this.ipi = this.i32("ipi");
     this.waitPolicy = this.i32("waitPolicy");

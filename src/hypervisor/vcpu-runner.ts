@@ -6,8 +6,10 @@
  * page as an exit for the hypervisor's main thread. Between slices the loop
  * samples virtual interrupts (device lines, IPIs, timers) and delivers them.
  *
- * The loop is an explicit state machine: Stopped (waiting for HSM start) →
- * Running ⇄ Exit (waiting for the hypervisor) / Halted (wfi) → Finished.
+ * The thread is an explicit state machine (vcpu-state.ts): run() performs
+ * the activity of the current state — a slice, a wait, a park — and hands
+ * the event it produced to the one transition function. Inside a slice,
+ * an exit to the main thread waits for its answer in place (exitToMain).
  */
 
 import * as hdr from "hdr-histogram-js";
@@ -22,10 +24,12 @@ import { injectPendingInterrupt, interruptWaiting } from "./exits/reflect.ts";
 import { fromPredecoded } from "./exits/decode-trap.ts";
 import { fastCsr } from "./exits/csr.ts";
 import type { VmServices } from "./exits/services.ts";
+import { HSM_STARTED, HSM_START_PENDING, HSM_STOP_PENDING, HSM_STOPPED, HSM_SUSPENDED } from "./exits/services.ts";
 import { Peers, wakeVcpu } from "./peers.ts";
 import * as P from "./runpage.ts";
 import { STAT } from "./stats.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
+import * as V from "./vcpu-state.ts";
 import { WAIT_SPIN, waitWhile } from "./wait.ts";
 
 export interface VcpuConfig {
@@ -71,9 +75,6 @@ export interface LatencySummary {
   readonly meanNs: number;
 }
 
-const PENDING_NONE = 0;
-const PENDING_WAIT = 1;
-const PENDING_STOP = 2;
 /** One exit round trip in this many is timed for the latency histogram (a power of two). */
 export const LATENCY_SAMPLE_EVERY = 16;
 /** Longest stretch without returning to this thread's event loop (for comlink calls), in ms. */
@@ -112,8 +113,12 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private readonly dispatcher: TrapDispatcher;
   private readonly histogram = hdr.build({ useWebAssembly: false, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, highestTrackableValue: 60e9 });
   private readonly handleLocally: boolean;
-  private pending = PENDING_NONE;
+  /** How the current slice ends, set by the trap handlers inside it (V.SLICE_DONE unless one says otherwise). */
+  private sliceEnd: V.VcpuEvent = V.SLICE_DONE;
   private exitSerial = 0;
+  /** Where the thread is in its life (vcpu-state.ts); moved only by run(), through V.transition. */
+  private state: V.VcpuState = V.STOPPED;
+  /** Why this vCPU stopped the VM (the Finished state's reason), once run() has returned. */
   stopReason = "";
 
   constructor(readonly config: VcpuConfig) {
@@ -173,17 +178,19 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       if (outcome === EXIT_CONTINUE) {
         h.pc = page.pc[0];
         // An emulated CSR write, xRET or SBI call may have made an interrupt takeable (or sent an IPI
-        // still to be folded in): end the slice so the loop samples and delivers it.
-        return !this.dispatcher.interruptsMayChange;
+        // still to be folded in): end the slice so the loop samples and delivers it. An SBI call may
+        // also have been this hart's hart_stop: then not one more instruction may run.
+        if (!this.dispatcher.interruptsMayChange) return true;
+        this.noteHartStop();
+        return false;
       }
       if (outcome === EXIT_WAIT) {
         h.pc = page.pc[0];
-        this.pending = PENDING_WAIT;
+        this.noteWait();
         return false;
       }
       if (outcome === EXIT_STOP) {
-        this.stopReason = this.dispatcher.stopReason;
-        this.pending = PENDING_STOP;
+        this.sliceEnd = { kind: "fatal", reason: this.dispatcher.stopReason };
         return false;
       }
     }
@@ -228,69 +235,136 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       h.x[resultReg + 1] = page.exitOperand[1];
     }
     if (answer === P.RESUME_WAIT) {
-      this.pending = PENDING_WAIT;
+      this.noteWait();
       return false;
     }
     // Time has passed and the hypervisor may have raised a virtual interrupt (a device line, an IPI):
     // look as at a slice boundary, and end the slice if one is now takeable. A plain CSR access
-    // (RESUME_CSR) cannot have touched the timers, so their clock read is saved.
+    // (RESUME_CSR) cannot have touched the timers, so their clock read is saved; nor can it have been
+    // an SBI call, which is the only exit that can stop this hart (hart_stop handled on the main thread).
     if (answer === P.RESUME_CSR) this.foldIpis();
+    else if (this.noteHartStop()) return false;
     else this.sampleInterrupts();
     return pendingInterrupt(this.ctx.csr) < 0;
   }
 
+  /**
+   * After an exit that may have been this hart's own hart_stop: true (and the
+   * slice ends in V.HART_STOP) if the HSM state is now STOP_PENDING.
+   */
+  private noteHartStop(): boolean {
+    if (Atomics.load(this.page.hsm, 0) !== HSM_STOP_PENDING) return false;
+    this.sliceEnd = V.HART_STOP;
+    return true;
+  }
+
+  /** An exit answered "wait": a wfi, or a hart_suspend if the handler made the hart SUSPENDED. */
+  private noteWait(): void {
+    this.sliceEnd = Atomics.load(this.page.hsm, 0) === HSM_SUSPENDED ? V.SUSPEND : V.WFI;
+  }
+
   // ---- the loop ----
 
-  /** Runs until the VM stops this vCPU. Async only to let control-plane calls in between slices. */
+  /**
+   * Runs the state machine until it finishes. Async only to let control-plane
+   * calls (comlink) in: after every bounded wait that found nothing, and at
+   * least every YIELD_MS while guest code runs.
+   */
   async run(): Promise<void> {
-    const page = this.page;
+    this.state = Atomics.load(this.page.hsm, 0) === HSM_STARTED ? V.RUNNING : V.STOPPED;
     let lastYield = performance.now();
     for (;;) {
-      const control = Atomics.load(page.control, 0);
-      if ((control & P.CONTROL_STOP) !== 0 || Atomics.load(page.state, 0) === P.VCPU_STOPPED) break;
-      if ((control & P.CONTROL_STARTED) === 0 || (control & P.CONTROL_PAUSE) !== 0) {
-        // Stopped (HSM) or paused: sleep until the control word changes.
-        if ((control & P.CONTROL_PAUSE) !== 0) this.settlePause();
-        Atomics.wait(page.control, 0, control, WFI_SLEEP_MS);
-        await yieldNow();
-        lastYield = performance.now();
-        continue;
+      const state = this.state;
+      if (state.kind === "finished") {
+        this.stopReason = state.reason;
+        return;
       }
-      if ((control & P.CONTROL_SUSPENDED) !== 0 && !this.resumeFromSuspend()) {
-        // Still suspended (HSM): no guest code runs until an interrupt is pending in sie.
-        await yieldNow();
-        lastYield = performance.now();
-        continue;
-      }
-      if ((control & P.CONTROL_FENCE_I) !== 0) {
-        Atomics.and(page.control, 0, ~P.CONTROL_FENCE_I);
-        this.mem.flushCode();
-      }
-      this.sampleInterrupts();
-      if (pendingInterrupt(this.ctx.csr) >= 0) {
-        if (this.config.handleLocally) injectPendingInterrupt(this.ctx);
-        else {
-          page.exit[P.EXIT_REASON] = P.REASON_INTERRUPT;
-          this.postExitAndWait();
-        }
-      }
-      this.hart.pc = page.pc[0];
-      runSlice(this.hart, this.config.slice);
-      page.stats[STAT.instructions] = this.hart.instret;
-      page.pc[0] = this.hart.pc;
-      const pending = this.pending;
-      this.pending = PENDING_NONE;
-      if (pending === PENDING_WAIT) {
-        this.waitForInterrupt();
-      } else if (pending === PENDING_STOP) {
-        return; // the worker reports stopReason to the hypervisor
-      }
-      const now = performance.now();
-      if (now - lastYield >= YIELD_MS) {
+      const event = this.step(state);
+      this.state = V.transition(state, event);
+      if (event === V.IDLE || performance.now() - lastYield >= YIELD_MS) {
         await yieldNow();
         lastYield = performance.now();
       }
     }
+  }
+
+  /** Performs the activity of `state` once and returns what happened. Requests from the control word come first. */
+  private step(state: V.VcpuState): V.VcpuEvent {
+    const page = this.page;
+    const control = Atomics.load(page.control, 0);
+    if ((control & P.CONTROL_STOP) !== 0 || Atomics.load(page.state, 0) === P.VCPU_STOPPED) return V.VM_STOP;
+    if ((control & P.CONTROL_PAUSE) !== 0 && state.kind !== "paused") return V.PAUSE;
+    switch (state.kind) {
+      case "running":
+        return this.runOneSlice(control);
+      case "waiting":
+        this.waitForInterrupt();
+        return V.WOKEN; // a wfi may end early (priv spec 3.3.3): the guest looks again
+      case "suspended":
+        return this.resumeFromSuspend() ? V.WOKEN : V.IDLE;
+      case "stopping":
+        // The Running activity wrote this vCPU's last pc and registers; from this store on they belong
+        // to whoever claims the hart with hart_start.
+        Atomics.store(page.hsm, 0, HSM_STOPPED);
+        return V.PARKED;
+      case "stopped":
+        return this.awaitStart();
+      case "paused":
+        return this.awaitResume(control);
+      case "finished":
+        return V.VM_STOP;
+    }
+  }
+
+  /** Running: delivers what is pending, then runs one slice of guest code. */
+  private runOneSlice(control: number): V.VcpuEvent {
+    const page = this.page;
+    if ((control & P.CONTROL_FENCE_I) !== 0) {
+      Atomics.and(page.control, 0, ~P.CONTROL_FENCE_I);
+      this.mem.flushCode();
+    }
+    this.sampleInterrupts();
+    if (pendingInterrupt(this.ctx.csr) >= 0) {
+      if (this.config.handleLocally) injectPendingInterrupt(this.ctx);
+      else {
+        page.exit[P.EXIT_REASON] = P.REASON_INTERRUPT;
+        this.postExitAndWait();
+      }
+    }
+    this.sliceEnd = V.SLICE_DONE;
+    this.hart.pc = page.pc[0];
+    runSlice(this.hart, this.config.slice);
+    page.stats[STAT.instructions] = this.hart.instret;
+    page.pc[0] = this.hart.pc;
+    return this.sliceEnd;
+  }
+
+  /**
+   * Stopped: sleeps until a hart_start publishes START_PENDING, then takes
+   * the hart (START_PENDING → STARTED; only this thread makes that move).
+   * The starter's writes of pc, a0, a1 and the CSR image happen-before the
+   * load that sees START_PENDING, so the next slice starts from them.
+   */
+  private awaitStart(): V.VcpuEvent {
+    const hsm = this.page.hsm;
+    const now = Atomics.load(hsm, 0);
+    if (now !== HSM_START_PENDING) {
+      Atomics.wait(hsm, 0, now, WFI_SLEEP_MS);
+      return V.IDLE;
+    }
+    Atomics.store(hsm, 0, HSM_STARTED);
+    return V.STARTED;
+  }
+
+  /** Paused: parks (settling pause() calls) until resume() clears the request. */
+  private awaitResume(control: number): V.VcpuEvent {
+    if ((control & P.CONTROL_PAUSE) === 0) return V.RESUME;
+    if (this.pauseWaiters.length > 0) {
+      this.settlePause();
+      return V.IDLE; // back to the event loop at once, to answer them
+    }
+    Atomics.wait(this.page.control, 0, control, WFI_SLEEP_MS);
+    return V.IDLE;
   }
 
   /** Posts the exit in the run page, waits for the hypervisor's answer by the wait policy, returns it. */
@@ -333,7 +407,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private resumeFromSuspend(): boolean {
     this.waitForInterrupt();
     if (!interruptWaiting(this.ctx)) return false;
-    Atomics.and(this.page.control, 0, ~P.CONTROL_SUSPENDED);
+    Atomics.store(this.page.hsm, 0, HSM_STARTED); // SUSPENDED → STARTED: only this thread makes the move
     return true;
   }
 
@@ -345,7 +419,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       this.sampleInterrupts();
       if (interruptWaiting(this.ctx)) return;
       const control = Atomics.load(page.control, 0);
-      if ((control & (P.CONTROL_STOP | P.CONTROL_PAUSE)) !== 0 || (control & P.CONTROL_STARTED) === 0) return;
+      if ((control & (P.CONTROL_STOP | P.CONTROL_PAUSE)) !== 0) return;
       let sleepMs = WFI_SLEEP_MS;
       const deadline = Math.min(page.timerDeadline[0], this.ctx.csr.stce ? this.ctx.csr.unsignedNum(R.CSR_STIMECMP) : Infinity);
       if (deadline !== Infinity) sleepMs = Math.max(0, Math.min(sleepMs, (deadline - this.ctx.mtime()) / 10_000));
@@ -363,30 +437,28 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
 
   // ---- VcpuControl (comlink) ----
   private pauseWaiters: (() => void)[] = [];
-  private parked = false;
 
   pause(): Promise<void> {
     Atomics.or(this.page.control, 0, P.CONTROL_PAUSE);
     wakeVcpu(this.page);
     return new Promise((resolve) => {
       this.pauseWaiters.push(resolve);
-      if (this.parked) this.settlePause();
+      if (this.state.kind === "paused") this.settlePause();
     });
   }
 
   resume(): void {
-    this.parked = false;
     Atomics.and(this.page.control, 0, ~P.CONTROL_PAUSE);
     Atomics.notify(this.page.control, 0);
   }
 
+  /** Paused: the thread is parked at a slice boundary, so pause() calls resolve. */
   private settlePause(): void {
-    this.parked = true;
     for (const resolve of this.pauseWaiters.splice(0)) resolve();
   }
 
   setRegister(reg: number | "pc", value: string): void {
-    if (!this.parked) throw new Error(`vcpu ${this.config.hartId}: pause it before writing registers`);
+    if (this.state.kind !== "paused" || (Atomics.load(this.page.control, 0) & P.CONTROL_PAUSE) === 0) throw new Error(`vcpu ${this.config.hartId}: pause it before writing registers`);
     const v = BigInt.asUintN(64, BigInt(value));
     if (reg === "pc") {
       this.page.pc[0] = Number(BigInt.asIntN(64, v));

@@ -18,7 +18,7 @@ import { loadGuestImage, type GuestImage } from "../machine/image.ts";
 import { DRAM_BASE, FIRMWARE_BASE, KERNEL_BASE } from "../machine/memlayout.ts";
 import * as R from "../machine/riscv.ts";
 import type { GuestMemory } from "./guest-memory.ts";
-import { CONTROL_STARTED } from "./runpage.ts";
+import { HSM_STARTED, HSM_STOPPED } from "./exits/services.ts";
 import type { VcpuContext } from "./vcpu-context.ts";
 import type { CsrFile } from "../machine/csr.ts";
 
@@ -91,7 +91,7 @@ export function bootVm(memory: GuestMemory, vcpus: readonly VcpuContext[], image
     ctx.page.timerDeadline[0] = Infinity;
     if (hv) becomeSupervisor(ctx);
     // Under --bios hv only the boot hart runs; the others wait for HSM hart_start (SBI spec 9).
-    if (!hv || ctx.hartId === 0) Atomics.or(ctx.page.control, 0, CONTROL_STARTED);
+    Atomics.store(ctx.page.hsm, 0, !hv || ctx.hartId === 0 ? HSM_STARTED : HSM_STOPPED);
   }
   return hv;
 }

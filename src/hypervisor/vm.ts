@@ -30,7 +30,7 @@ import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import type { LatencySummary, VcpuConfig, VcpuControl } from "./vcpu-runner.ts";
 import { bootVm, type VmImages } from "./vm-boot.ts";
 import { waitPolicyCode, type WaitPolicy } from "./wait.ts";
-import type { VcpuFinished } from "../../workers/vcpu.ts";
+import type { VcpuFinished } from "./vcpu-finished.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -371,7 +371,7 @@ export class Vm implements VmServices, MainThreadExits {
   hartState(hart: number): number {
     return this.peers.hartState(hart);
   }
-  hartStart(hart: number, start: number, opaque: number): number {
+  hartStart(hart: number, start: number, opaque: bigint): number {
     return this.peers.hartStart(hart, start, opaque);
   }
   hartStop(hart: number): void {

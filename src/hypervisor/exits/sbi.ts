@@ -125,6 +125,12 @@ function argU(ctx: VcpuContext, i: number): number {
   return (ctx.x[2 * r + 1] >>> 0) * TWO_32 + (ctx.x[2 * r] >>> 0);
 }
 
+/** Argument i, all 64 bits, unsigned: for values passed through untouched (hart_start's opaque). */
+function argBig(ctx: VcpuContext, i: number): bigint {
+  const r = A0 + i;
+  return (BigInt(ctx.x[2 * r + 1] >>> 0) << 32n) | BigInt(ctx.x[2 * r] >>> 0);
+}
+
 /** The low 32 bits of argument i, unsigned: a uint32_t parameter (SBI spec 3: callers must only use 32 bits). */
 function arg32(ctx: VcpuContext, i: number): number {
   return ctx.x[2 * (A0 + i)] >>> 0;
@@ -287,14 +293,16 @@ function hsm(ctx: VcpuContext, vm: S.VmServices, fid: number): HandlerOutcome | 
     case HSM_HART_START: {
       const hart = argIndex(ctx, 0, vm.hartCount);
       if (hart < 0) return ret(ctx, S.SBI_ERR_INVALID_PARAM);
-      if (vm.hartState(hart) !== S.HSM_STOPPED) return ret(ctx, S.SBI_ERR_ALREADY_AVAILABLE);
-      // vm.hartStart checks start_addr (SBI_ERR_INVALID_ADDRESS) and sets a0 = hartid, a1 = opaque.
-      return ret(ctx, vm.hartStart(hart, argU(ctx, 1), ctx.reg(A0 + 2)));
+      // vm.hartStart claims the hart only if it is STOPPED (else ALREADY_AVAILABLE or INVALID_PARAM),
+      // checks start_addr (INVALID_ADDRESS) and sets a0 = hartid, a1 = opaque: one atomic step.
+      return ret(ctx, vm.hartStart(hart, argU(ctx, 1), argBig(ctx, 2)));
     }
     case HSM_HART_STOP:
-      // Does not return on success: the vCPU stops; a later hart_start gives it fresh registers.
+      // Does not return: the hart is STOP_PENDING, and its vCPU thread parks before it runs another
+      // instruction and publishes STOPPED after its last write. Nothing is written to a0/a1 — they
+      // belong to the next hart_start from the moment STOPPED is visible.
       vm.hartStop(ctx.hartId);
-      return ret(ctx, S.SBI_SUCCESS);
+      return undefined;
     case HSM_HART_GET_STATUS: {
       const hart = argIndex(ctx, 0, vm.hartCount);
       const state = hart < 0 ? -1 : vm.hartState(hart);
@@ -316,12 +324,14 @@ function suspend(ctx: VcpuContext, vm: S.VmServices): HandlerOutcome | void {
   }
   if (type !== SUSPEND_DEFAULT_NON_RETENTIVE) return ret(ctx, S.SBI_ERR_INVALID_PARAM);
   const resumeAddr = argU(ctx, 1);
-  const opaque = ctx.reg(A0 + 2);
+  // opaque is an unsigned long passed through untouched: as a pair, never through a double.
+  const opaqueLo = ctx.x[2 * (A0 + 2)];
+  const opaqueHi = ctx.x[2 * (A0 + 2) + 1];
   const error = vm.hartSuspend(ctx.hartId, resumeAddr);
   if (error !== S.SBI_SUCCESS) return ret(ctx, error);
   // Resumes as if started there: the call's registers are gone.
   ctx.setReg(A0, ctx.hartId);
-  ctx.setReg(A0 + 1, opaque);
+  ctx.setRegPair(A0 + 1, opaqueLo, opaqueHi);
   const c = ctx.csr;
   c.write(R.CSR_SSTATUS, c.lo[R.CSR_SSTATUS] & ~R.MSTATUS_SIE, c.hi[R.CSR_SSTATUS]);
   c.write(R.CSR_SATP, 0, 0);

@@ -28,8 +28,11 @@ export interface VmServices {
   reboot(): void;
   /** HSM (any thread): a hart's state, or -1 if it does not exist. */
   hartState(hart: number): number;
-  /** HSM hart_start: start a stopped vCPU in virtual S-mode at `start` with a0 = hart, a1 = opaque; returns an SBI error code (0 = success). */
-  hartStart(hart: number, start: number, opaque: number): number;
+  /**
+   * HSM hart_start (any thread): start a stopped vCPU in virtual S-mode at `start` with a0 = hart,
+   * a1 = opaque (all 64 bits: a double would round it); returns an SBI error code (0 = success).
+   */
+  hartStart(hart: number, start: number, opaque: bigint): number;
   /** HSM hart_stop of the calling vCPU (any thread). */
   hartStop(hart: number): void;
   /**

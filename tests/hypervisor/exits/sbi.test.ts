@@ -21,7 +21,7 @@ class FakeVm implements S.VmServices {
   readonly ipis: number[] = [];
   readonly suspended: { hart: number; resumeAddr: number | undefined }[] = [];
   readonly fences: number[] = [];
-  readonly started: { hart: number; start: number; opaque: number }[] = [];
+  readonly started: { hart: number; start: number; opaque: bigint }[] = [];
   readonly stopped: number[] = [];
   readonly ended: string[] = [];
 
@@ -54,14 +54,16 @@ class FakeVm implements S.VmServices {
   hartState(hart: number): number {
     return this.states[hart] ?? -1;
   }
-  hartStart(hart: number, start: number, opaque: number): number {
+  hartStart(hart: number, start: number, opaque: bigint): number {
     if (!this.inRam(start, 1)) return S.SBI_ERR_INVALID_ADDRESS;
+    // As Peers.hartStart: only a STOPPED hart is claimed.
+    if (this.states[hart] !== S.HSM_STOPPED) return this.states[hart] === S.HSM_STARTED ? S.SBI_ERR_ALREADY_AVAILABLE : S.SBI_ERR_INVALID_PARAM;
     this.states[hart] = S.HSM_STARTED;
     this.started.push({ hart, start, opaque });
     return S.SBI_SUCCESS;
   }
   hartStop(hart: number): void {
-    this.states[hart] = S.HSM_STOPPED;
+    this.states[hart] = S.HSM_STOP_PENDING;
     this.stopped.push(hart);
   }
   hartSuspend(hart: number, resumeAddr?: number): number {
@@ -259,7 +261,19 @@ describe("HSM extension (SBI spec 9)", () => {
   it("hart_start starts a stopped hart at start_addr with opaque", () => {
     const vm = new FakeVm(2);
     expect(call(vcpu(), vm, SBI.EID_HSM, SBI.HSM_HART_START, 1, RAM_BASE + 0x100, 0xabcd)).toEqual([0, 0]);
-    expect(vm.started).toEqual([{ hart: 1, start: RAM_BASE + 0x100, opaque: 0xabcd }]);
+    expect(vm.started).toEqual([{ hart: 1, start: RAM_BASE + 0x100, opaque: 0xabcdn }]);
+  });
+
+  it("hart_start passes all 64 bits of opaque, above 2^53 too", () => {
+    const vm = new FakeVm(2);
+    const ctx = vcpu();
+    ctx.setRegPair(A0 + 2, 0x00000001, 0x0badc0de | 0);
+    expect(call(ctx, vm, SBI.EID_HSM, SBI.HSM_HART_START, 1, RAM_BASE)[0]).toBe(0);
+    expect(vm.started[0].opaque).toBe(0x0badc0de00000001n);
+    ctx.setRegPair(A0 + 2, -1, -1);
+    vm.states[1] = S.HSM_STOPPED;
+    call(ctx, vm, SBI.EID_HSM, SBI.HSM_HART_START, 1, RAM_BASE);
+    expect(vm.started[1].opaque).toBe(0xffffffffffffffffn);
   });
 
   it("hart_start of a started hart is SBI_ERR_ALREADY_AVAILABLE", () => {
@@ -279,11 +293,17 @@ describe("HSM extension (SBI spec 9)", () => {
     expect(call(vcpu(), vm, SBI.EID_HSM, SBI.HSM_HART_START, 1, -4, 0)[0]).toBe(S.SBI_ERR_INVALID_ADDRESS);
   });
 
-  it("hart_stop stops the calling hart", () => {
+  it("hart_stop stops the calling hart and does not return: a0 and a1 are not written", () => {
     const vm = new FakeVm(2);
     vm.states[1] = S.HSM_STARTED;
-    call(vcpu(1), vm, SBI.EID_HSM, SBI.HSM_HART_STOP);
+    const ctx = vcpu(1);
+    ctx.setReg(A0, 0x77);
+    ctx.setReg(A1, 0x5a5a);
+    const [a0, a1] = call(ctx, vm, SBI.EID_HSM, SBI.HSM_HART_STOP);
     expect(vm.stopped).toEqual([1]);
+    expect(vm.states[1]).toBe(S.HSM_STOP_PENDING);
+    // From STOPPED on, a0/a1 belong to the next hart_start: the handler leaves them as they were.
+    expect([a0, a1]).toEqual([0x77, 0x5a5a]);
   });
 
   it("hart_get_status reports the HSM state, or SBI_ERR_INVALID_PARAM", () => {
@@ -315,11 +335,11 @@ describe("HSM extension (SBI spec 9)", () => {
     ctx.setReg(16, SBI.HSM_HART_SUSPEND);
     ctx.setReg(A0, SBI.SUSPEND_DEFAULT_NON_RETENTIVE);
     ctx.setReg(A1, RAM_BASE + 0x2000);
-    ctx.setReg(A0 + 2, 0x5678);
+    ctx.setRegPair(A0 + 2, 0x5678, 0x7eadbeef); // above 2^53: exact all the same
     expect(SBI.handleSbi(ctx, vm, PC)).toBe(SBI.SBI_SUSPEND);
     expect(ctx.pc).toBe(RAM_BASE + 0x2000);
     expect(ctx.reg(A0)).toBe(1);
-    expect(ctx.reg(A1)).toBe(0x5678);
+    expect([ctx.x[2 * A1], ctx.x[2 * A1 + 1]]).toEqual([0x5678, 0x7eadbeef]);
     expect(ctx.csr.mstatus & R.MSTATUS_SIE).toBe(0);
     expect(ctx.csr.priv).toBe(R.PRV_S);
     expect(vm.hartState(1)).toBe(S.HSM_SUSPENDED);
