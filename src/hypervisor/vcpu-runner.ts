@@ -162,13 +162,13 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     return h.pc;
   }
 
-  trap(h: Hart, cause: number, tval: number, pc: number): boolean {
+  trap(h: Hart, cause: number, tval: number, pc: number, w0: number, imm: number): boolean {
     const page = this.page;
     page.stats[STAT.exits]++;
     if (this.handleLocally) {
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
       page.pc[0] = pc;
-      const decoded = illegal ? fromPredecoded(tval, h.rareW0, h.rareImm) : undefined;
+      const decoded = illegal && w0 !== 0 ? fromPredecoded(tval, w0, imm) : undefined;
       const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : 0, decoded);
       if (outcome === EXIT_CONTINUE) {
         h.pc = page.pc[0];
@@ -190,7 +190,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     // To the main thread, with the instruction bits and (for an illegal instruction) its predecoded form.
     const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
     const insn = illegal ? tval : isDataFault(cause) ? h.instructionBits(pc) : 0;
-    return this.exitToMain(h, cause, tval, insn, illegal ? h.rareW0 : 0, h.rareImm, pc);
+    return this.exitToMain(h, cause, tval, insn, illegal ? w0 : 0, illegal ? imm : 0, pc);
   }
 
   /**

@@ -33,9 +33,12 @@ import { JIT_DEFAULT } from "./jit/enter.ts";
 export interface HostTrapHandler {
   /**
    * Handle a trap raised at `pc` (hart.pc is pc on entry). Return true to go
-   * on running at hart.pc, false to end the slice there.
+   * on running at hart.pc, false to end the slice there. For an illegal
+   * instruction the hart passes its predecoded form (`w0`, `imm`, see
+   * src/isa/ops.ts) when it has it, which saves the host decoding tval again;
+   * w0 is 0 otherwise (0 is never a decoded instruction's word).
    */
-  trap(hart: Hart, cause: number, tval: number, pc: number): boolean;
+  trap(hart: Hart, cause: number, tval: number, pc: number, w0: number, imm: number): boolean;
   /**
    * Optional: a CSR instruction (predecoded words w0, imm; see src/isa/ops.ts)
    * at a privilege that may not access its CSR, offered to the host before it
@@ -71,9 +74,6 @@ export class Hart implements CsrHost {
   readonly x: Int32Array;
   /** When set, exceptions go to this handler instead of the hart's trap vector. */
   hostTraps: HostTrapHandler | undefined;
-  /** Predecoded words of the last instruction the loop handed to execRare (see hart-rare.ts). */
-  rareW0 = 0;
-  rareImm = 0;
   pc = 0;
   readonly csr: CsrFile;
   /** Instructions retired before the current slice. */
@@ -214,22 +214,26 @@ export class Hart implements CsrHost {
 
   // ---- traps ----
 
-  /** Takes an exception at `pc`; the loop continues at this.pc. Always returns false (the access did not happen). */
-  raise(cause: number, tval: number, pc: number): false {
+  /**
+   * Takes an exception at `pc`; the loop continues at this.pc. Always returns
+   * false (the access did not happen). w0/imm: the trapping instruction's
+   * predecoded words, for a host handler (HostTrapHandler.trap), or 0.
+   */
+  raise(cause: number, tval: number, pc: number, w0 = 0, imm = 0): false {
     this.counters.traps++;
     const host = this.hostTraps;
     if (host !== undefined) {
       this.pc = pc;
-      if (!host.trap(this, cause, tval, pc)) this.stop = true;
+      if (!host.trap(this, cause, tval, pc, w0, imm)) this.stop = true;
       return false;
     }
     this.pc = enterTrap(this.csr, cause, false, tval, pc);
     return false;
   }
 
-  /** An illegal-instruction exception with the instruction's bits in xtval. */
-  illegal(pc: number): false {
-    return this.raise(R.CAUSE_ILLEGAL_INSTRUCTION, this.instructionBits(pc), pc);
+  /** An illegal-instruction exception with the instruction's bits in xtval; w0/imm its predecoded words (or 0). */
+  illegal(pc: number, w0 = 0, imm = 0): false {
+    return this.raise(R.CAUSE_ILLEGAL_INSTRUCTION, this.instructionBits(pc), pc, w0, imm);
   }
 
   /** Takes a pending, enabled interrupt if there is one (at a slice boundary). */
@@ -651,15 +655,12 @@ export class Hart implements CsrHost {
     // The privilege check first (bits 9:8 of the number, priv spec 2.1): under a hypervisor nearly
     // every guest CSR access fails it, and it needs no table lookup.
     if (this.csr.priv < ((csrNum >>> 8) & 3)) {
-      // A host trap handler may want the predecoded form (a compiled block calls here directly, not via execRare).
-      this.rareW0 = w0;
-      this.rareImm = imm;
       const host = this.hostTraps;
       const next = host?.csrAccess === undefined ? -1 : host.csrAccess(this, w0, imm, pc);
-      return next >= 0 ? next : this.illegalAt(pc);
+      return next >= 0 ? next : this.illegalAt(pc, w0, imm);
     }
     const result = executeCsrInstruction(this.csr, this.x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csrNum);
-    if (result === CSR_ILLEGAL) return this.illegalAt(pc);
+    if (result === CSR_ILLEGAL) return this.illegalAt(pc, w0, imm);
     if (result === CSR_WROTE && csrAffectsInterrupts(csrNum)) this.stop = true;
     return pc + len;
   }
@@ -668,8 +669,8 @@ export class Hart implements CsrHost {
    * Raises illegal instruction at pc; returns where the loop goes on. Out of
    * line, so the trap path's code is not inlined into the hot CSR path.
    */
-  private illegalAt(pc: number): number {
-    this.illegal(pc);
+  private illegalAt(pc: number, w0: number, imm: number): number {
+    this.illegal(pc, w0, imm);
     return this.pc;
   }
 
@@ -678,36 +679,36 @@ export class Hart implements CsrHost {
     return this.raise(R.CAUSE_ECALL_U + this.csr.priv, 0, pc);
   }
 
-  /** mret: M-mode only. Returns false after raising illegal instruction. */
-  mret(pc: number): boolean {
-    if (this.csr.priv !== R.PRV_M) return this.illegal(pc);
+  /** mret: M-mode only. Returns false after raising illegal instruction (w0/imm: its predecoded words). */
+  mret(pc: number, w0 = 0, imm = 0): boolean {
+    if (this.csr.priv !== R.PRV_M) return this.illegal(pc, w0, imm);
     this.pc = mret(this.csr);
     this.stop = true;
     return true;
   }
 
   /** sret: S or M; illegal in S when mstatus.TSR is set (priv spec 3.1.6.5). */
-  sret(pc: number): boolean {
+  sret(pc: number, w0 = 0, imm = 0): boolean {
     const c = this.csr;
-    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TSR) !== 0)) return this.illegal(pc);
+    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TSR) !== 0)) return this.illegal(pc, w0, imm);
     this.pc = sret(c);
     this.stop = true;
     return true;
   }
 
   /** wfi: illegal in U, and in S when mstatus.TW is set; otherwise waits unless an interrupt is pending. */
-  waitForInterrupt(pc: number): boolean {
+  waitForInterrupt(pc: number, w0 = 0, imm = 0): boolean {
     const c = this.csr;
-    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TW) !== 0)) return this.illegal(pc);
+    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TW) !== 0)) return this.illegal(pc, w0, imm);
     if (!this.interruptPending()) this.wfi = true;
     this.stop = true;
     return true;
   }
 
   /** sfence.vma rs1, rs2 (priv spec 4.2.1): illegal in U and in S with TVM. */
-  sfenceVma(rs1: number, rs2: number, pc: number): boolean {
+  sfenceVma(rs1: number, rs2: number, pc: number, w0 = 0, imm = 0): boolean {
     const c = this.csr;
-    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TVM) !== 0)) return this.illegal(pc);
+    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TVM) !== 0)) return this.illegal(pc, w0, imm);
     const tlbs = [...this.sTlbs, ...this.uTlbs];
     const x = this.x;
     const vpn = rs1 === 0 ? -1 : ((x[rs1 + 1] & 0x7f) << 20) | (x[rs1] >>> 12);
