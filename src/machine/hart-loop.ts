@@ -24,7 +24,7 @@ import { TLB_MASK } from "./tlb.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
 import { mul64, r64, sar64, shl64, shr64 } from "../isa/alu64.ts";
 import { execRare } from "./hart-rare.ts";
-import { BLOCK_ENTRY_BASE } from "./jit/block-cache.ts";
+import { BLOCK_ENTRY_BASE } from "./decoded-page.ts";
 import { enterBlock } from "./jit/enter.ts";
 
 const TWO_32 = 4294967296;

@@ -21,8 +21,9 @@ import type { AccessWidth } from "../devices/device.ts";
 import { decodeInto } from "../isa/decode.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
 import { hiOf, loOf, pairToNumber } from "./u64.ts";
-import { DECODED_PAGE_WORDS } from "./jit/block-cache.ts";
-import { JIT_DEFAULT } from "./jit/enter.ts";
+import { DECODED_PAGE_WORDS } from "./decoded-page.ts";
+import type { BlockHost } from "./jit/block-host.ts";
+import { jitByEnvironment } from "./jit/switch.ts";
 
 /**
  * Traps taken by software outside the model: the host plays the part of the
@@ -58,6 +59,12 @@ export interface HartStorage {
   readonly csr?: CsrStorage;
 }
 
+/** How a hart is configured (beyond its board and storage). */
+export interface HartOptions {
+  /** Run hot code as compiled blocks (jit/); default: on unless POPEK_JIT=0 (jit/switch.ts). */
+  readonly jit?: boolean;
+}
+
 /** What a hart needs from the board it sits on. */
 export interface HartEnv {
   readonly mem: PhysMem;
@@ -69,7 +76,7 @@ export interface HartEnv {
 
 const TWO_32 = 4294967296;
 
-export class Hart implements CsrHost {
+export class Hart implements CsrHost, BlockHost {
   /** Integer registers as (lo, hi) int32 pairs, plus the x0 sink at 64..65. */
   readonly x: Int32Array;
   /** When set, exceptions go to this handler instead of the hart's trap vector. */
@@ -84,8 +91,8 @@ export class Hart implements CsrHost {
   wfi = false;
   /** Something outside the loop wants the current slice to end (finisher write, interrupt-enable change). */
   stop = false;
-  /** Whether hot code runs as compiled blocks (jit/); default from POPEK_JIT (0: off). */
-  jit = JIT_DEFAULT;
+  /** Whether hot code runs as compiled blocks (jit/): HartOptions.jit; tests flip it. */
+  jit: boolean;
 
   // ---- translation state the hot loop reads ----
   fetchTlb: Tlb;
@@ -124,7 +131,9 @@ export class Hart implements CsrHost {
     readonly hartId: number,
     readonly env: HartEnv,
     storage: HartStorage = {},
+    options: HartOptions = {},
   ) {
+    this.jit = options.jit ?? jitByEnvironment();
     this.x = storage.regs ?? new Int32Array(REGISTER_WORDS);
     if (this.x.length < REGISTER_WORDS) throw new RangeError(`hart: register storage needs ${REGISTER_WORDS} int32 words`);
     this.csr = new CsrFile(hartId, this, storage.csr);

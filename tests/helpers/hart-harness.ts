@@ -58,6 +58,8 @@ export interface HarnessOptions {
   /** Map a FakeDevice at FAKE_DEVICE_BASE. */
   readonly device?: boolean;
   readonly hartId?: number;
+  /** The block tier's switch (HartOptions.jit); default as the Hart's. */
+  readonly jit?: boolean;
 }
 
 export class HartHarness {
@@ -74,7 +76,7 @@ export class HartHarness {
       this.device = new FakeDevice();
       this.bus.map(FAKE_DEVICE_BASE, this.device);
     }
-    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now });
+    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now }, {}, { jit: opts.jit });
     this.hart.reset(CODE_BASE);
   }
 

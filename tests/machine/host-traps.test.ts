@@ -14,7 +14,7 @@ import { OP } from "../../src/isa/ops.ts";
 import type { Hart, HostTrapHandler } from "../../src/machine/hart.ts";
 import * as R from "../../src/machine/riscv.ts";
 import { runSlice } from "../../src/machine/hart-loop.ts";
-import { HOT_THRESHOLD } from "../../src/machine/jit/block-cache.ts";
+import { HOT_THRESHOLD } from "../../src/machine/decoded-page.ts";
 import { CODE_BASE, HartHarness } from "../helpers/hart-harness.ts";
 
 interface Offered {
