@@ -15,6 +15,7 @@ import { Bus } from "../machine/bus.ts";
 import { runSlice } from "../machine/hart-loop.ts";
 import { Hart, type HostTrapHandler } from "../machine/hart.ts";
 import { PhysMem } from "../machine/physmem.ts";
+import { isExactPair, pairToNumber } from "../machine/u64.ts";
 import * as R from "../machine/riscv.ts";
 import { pendingInterrupt } from "../machine/trap.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher } from "./exits/dispatch.ts";
@@ -162,9 +163,17 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     return h.pc;
   }
 
-  trap(h: Hart, cause: number, tval: number, pc: number, w0: number, imm: number): boolean {
+  trap(h: Hart, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0: number, imm: number): boolean {
     const page = this.page;
     page.stats[STAT.exits]++;
+    if (!isExactPair(tvalLo, tvalHi) || !isExactPair(pcLo, pcHi)) {
+      // A wild address (u64.ts) cannot travel in the run page's numbers; it needs no main thread either.
+      this.dispatcher.wildAccess(cause, tvalLo, tvalHi, pcLo, pcHi);
+      h.pc = page.pc[0];
+      return false;
+    }
+    const tval = pairToNumber(tvalLo, tvalHi);
+    const pc = pairToNumber(pcLo, pcHi);
     if (this.handleLocally) {
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
       page.pc[0] = pc;

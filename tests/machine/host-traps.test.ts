@@ -14,6 +14,7 @@ import { OP } from "../../src/isa/ops.ts";
 import type { Hart, HostTrapHandler } from "../../src/machine/hart.ts";
 import * as R from "../../src/machine/riscv.ts";
 import { runSlice } from "../../src/machine/hart-loop.ts";
+import { pairToNumber } from "../../src/machine/u64.ts";
 import { HOT_THRESHOLD } from "../../src/machine/decoded-page.ts";
 import { CODE_BASE, HartHarness } from "../helpers/hart-harness.ts";
 
@@ -37,7 +38,9 @@ class RecordingHost implements HostTrapHandler {
       return true;
     },
   ) {}
-  trap(h: Hart, cause: number, tval: number, pc: number, w0: number, imm: number): boolean {
+  trap(h: Hart, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0: number, imm: number): boolean {
+    const tval = pairToNumber(tvalLo, tvalHi);
+    const pc = pairToNumber(pcLo, pcHi);
     this.traps.push({ cause, tval, pc });
     this.decoded.push({ w0, imm });
     return this.onTrap(h, cause, pc);

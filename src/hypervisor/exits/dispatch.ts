@@ -24,7 +24,7 @@ import * as R from "../../machine/riscv.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { CSR_PAGING_UNSUPPORTED, emulateCsr } from "./csr.ts";
 import { decodeTrap, TRAP_CSR, TRAP_MRET, TRAP_SFENCE_VMA, TRAP_SRET, TRAP_WFI, type DecodedTrap } from "./decode-trap.ts";
-import { reflectException } from "./reflect.ts";
+import { reflectException, reflectExceptionPair } from "./reflect.ts";
 import { SBI_SUSPEND, handleSbi, sbiNeedsMainThread } from "./sbi.ts";
 import type { VmServices } from "./services.ts";
 import { emulateMret, emulateSfenceVma, emulateSret, emulateWfi } from "./system.ts";
@@ -86,6 +86,18 @@ export class TrapDispatcher {
         reflectException(ctx, cause, tval, pc);
         return EXIT_CONTINUE;
     }
+  }
+
+  /**
+   * A trap at a wild address (u64.ts): a fetch from, or a load or store to,
+   * an address beyond 2^53, which is neither guest RAM nor a device. The
+   * guest gets the access fault its untranslated access would raise (guest
+   * paging is not supported yet), with the exact address; there is nothing
+   * for the main thread to look up, so any thread handles it.
+   */
+  wildAccess(cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number): void {
+    this.interruptsMayChange = false;
+    reflectExceptionPair(this.ctx, accessFaultFor(cause), tvalLo, tvalHi, pcLo, pcHi);
   }
 
   private privileged(t: DecodedTrap, pc: number): number {
@@ -150,9 +162,21 @@ export class TrapDispatcher {
       return EXIT_CONTINUE;
     }
     // Nothing there: the access fault real hardware would raise (priv spec 3.7: PMA violation).
-    const accessFault =
-      cause === R.CAUSE_FETCH_PAGE_FAULT ? R.CAUSE_FETCH_ACCESS : cause === R.CAUSE_LOAD_PAGE_FAULT ? R.CAUSE_LOAD_ACCESS : R.CAUSE_STORE_ACCESS;
-    reflectException(ctx, accessFault, gpa, pc);
+    reflectException(ctx, accessFaultFor(cause), gpa, pc);
     return EXIT_CONTINUE;
+  }
+}
+
+/** The access fault matching a fetch, load or store fault cause (page faults become access faults; access faults stay). */
+function accessFaultFor(cause: number): number {
+  switch (cause) {
+    case R.CAUSE_FETCH_PAGE_FAULT:
+    case R.CAUSE_FETCH_ACCESS:
+      return R.CAUSE_FETCH_ACCESS;
+    case R.CAUSE_LOAD_PAGE_FAULT:
+    case R.CAUSE_LOAD_ACCESS:
+      return R.CAUSE_LOAD_ACCESS;
+    default:
+      return R.CAUSE_STORE_ACCESS;
   }
 }

@@ -275,6 +275,8 @@ function insnSource(i: Insn, k: number, n: number, entry: number, selfLoop: bool
         `{ const blo = ${a}; const tlo = (blo + (${imm})) | 0;` +
         ` const thi = (${ah} + (${imm >> 31}) + (tlo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;` +
         ` const link = base + ${po} + ${len}; x[${rd}] = link | 0; x[${rd + 1}] = Math.floor(link / 4294967296) | 0;` +
+        // A target pc cannot hold exactly faults at once (hart-loop.ts); the fault counts as a step there too.
+        ` if ((thi << 10) >> 10 !== thi) { ${H("wildFetch")}(tlo & ~1, thi); ${trapped(k + 1)} }` +
         ` ${H("pc")} = thi * 4294967296 + ((tlo & ~1) >>> 0); return done + ${k}; }`
       );
     case OP.beq: return branch(`${a} === ${b} && ${ah} === ${bh}`);

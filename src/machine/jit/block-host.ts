@@ -47,6 +47,8 @@ export interface BlockHost {
   loadAt(rs1: number, imm: number, width: number, pc: number): boolean;
   storeAt(rs1: number, imm: number, width: number, vlo: number, vhi: number, pc: number): boolean;
   csrInstruction(kind: number, immediate: boolean, w0: number, imm: number, pc: number, len: number): number;
+  /** A jump to a target beyond 2^53 (u64.ts): takes its fetch fault, exactly. */
+  wildFetch(lo: number, hi: number): boolean;
 }
 
 /**
