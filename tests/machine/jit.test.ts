@@ -445,3 +445,26 @@ describe("the block host seam (jit/block-host.ts)", () => {
     expect(new HartHarness().hart.jit).toBe(process.env.POPEK_JIT !== "0");
   });
 });
+
+describe("a jump beyond 2^53 (u64.ts: pc cannot hold it)", () => {
+  // addi count; beq count, limit -> spin; jalr x0, 0(x10) to a wild target. The handler copies mepc to x12, returns to the top.
+  const WILD = 0x7fff_ffff_ffff_fffen;
+  const spec: RunSpec = {
+    setup: (t) => {
+      t.program([enc.addi(COUNT, COUNT, 1), enc.beq(COUNT, LIMIT, 8), enc.jalr(0, 10, 0), ...SPIN]);
+      t.load([enc.csrrs(12, R.CSR_MEPC, 0), enc.csrrw(0, R.CSR_MEPC, 11), enc.mret()], TRAP);
+      t.setRegs({ 10: WILD, 11: BigInt(CODE_BASE), [COUNT]: 0, [LIMIT]: 3 * HOT_THRESHOLD });
+      t.setCsr(R.CSR_MTVEC, TRAP);
+      t.setCsr(R.CSR_MSTATUS, R.MSTATUS_MPP);
+    },
+    total: 3 * HOT_THRESHOLD * 6,
+  };
+
+  it("faults at once with mepc = mtval = the exact target, compiled or not", () => {
+    const on = expectSameAsInterpreter(spec);
+    expect(on.compiled).toBeGreaterThan(0);
+    expect(on.regs, "the handler's copy of mepc").toContain(`x12=${hex(WILD)}`);
+    expect(on.csrs).toContain(`mtval=${hex(WILD)}`);
+    expect(on.csrs).toContain(`mcause=${hex(BigInt(R.CAUSE_FETCH_ACCESS))}`);
+  });
+});

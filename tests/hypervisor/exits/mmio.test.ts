@@ -98,3 +98,34 @@ describe.each([false, true])("performMmio (vCPU thread: %s)", (onVcpuThread) => 
     expect(ctx.x[0]).toBe(0);
   });
 });
+
+describe("performMmio: the board's access rule (src/machine/mmio-access.ts)", () => {
+  it("a misaligned sw is cut into QEMU's pieces, as natively", () => {
+    const { ctx, bus, dev } = setup(true);
+    ctx.setReg(S0, DEV + 1);
+    ctx.setRegPair(A1, 0x1122_3344, 0);
+    expect(performMmio(bus, ctx, DEV + 1, enc.sw(A1, S0, 0), PC)).toBe(true);
+    expect(dev.writes).toEqual(["1/1=44", "2/1=33", "3/1=22", "4/1=11"]);
+    expect(ctx.pc).toBe(PC + 4);
+  });
+
+  it("a piece outside every window: the load access fault is reflected at that piece, nothing is read", () => {
+    const { ctx, bus } = setup(true);
+    ctx.csr.priv = 3;
+    ctx.setReg(S0, DEV + 0xfc);
+    expect(performMmio(bus, ctx, DEV + 0xfc, enc.ld(A0, S0, 0), PC)).toBe(true);
+    expect(ctx.csr.lo[0x342], "mcause").toBe(5);
+    expect(ctx.csr.lo[0x343], "mtval: the second word's address").toBe(DEV + 0x100);
+    expect(ctx.csr.lo[0x341], "mepc").toBe(PC | 0);
+    expect(ctx.reg(A0)).toBe(0);
+  });
+
+  it("an access that began in RAM faults at its start (it is not all device memory)", () => {
+    const { ctx, bus } = setup(true);
+    ctx.csr.priv = 3;
+    ctx.setReg(S0, DEV - 2);
+    expect(performMmio(bus, ctx, DEV, enc.sw(A1, S0, 0), PC)).toBe(true);
+    expect(ctx.csr.lo[0x342], "mcause").toBe(7);
+    expect(ctx.csr.lo[0x343], "mtval").toBe(DEV - 2);
+  });
+});
