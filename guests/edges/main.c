@@ -56,6 +56,8 @@ static void report(const char *name, unsigned long v)
 /* Each access in its own asm, with the result in a0 (the handler's 0xdead lands there too). */
 #define LOAD(op, addr) ({ unsigned long v_; \
 	__asm__ volatile("mv a0, zero\n" op " a0, 0(%1)\nmv %0, a0" : "=r"(v_) : "r"(addr) : "a0", "memory"); v_; })
+#define AMOADD_W(addr) ({ unsigned long v_; \
+	__asm__ volatile("mv a0, zero\namoadd.w a0, zero, (%1)\nmv %0, a0" : "=r"(v_) : "r"(addr) : "a0", "memory"); v_; })
 #define STORE(op, addr, val) \
 	__asm__ volatile(op " %1, 0(%0)" :: "r"(addr), "r"(val) : "memory")
 
@@ -108,6 +110,8 @@ int main(unsigned long hartid, const void *fdt)
 	STORE("sd", 0x0040000000000001UL, 0UL);
 	report("sd 0x0040000000000001", 0);
 	report("lw 0xfffffffffffffff0", LOAD("lw", 0xfffffffffffffff0UL));
+	report("amoadd.w 0x7ffffffffffffff1", AMOADD_W(0x7ffffffffffffff1UL));
+	report("amoadd.w 0x7ffffffffffffff0", AMOADD_W(0x7ffffffffffffff0UL));
 	wild_jump(0x7ffffffffffffffeUL);
 	report("jr 0x7ffffffffffffffe", 0);
 	wild_jump(0x8000000000000002UL);

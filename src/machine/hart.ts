@@ -254,9 +254,9 @@ export class Hart implements CsrHost, BlockHost {
   }
 
   /**
-   * A load or store access fault at byte `k` of the access at (lo, hi): xtval
-   * is that byte's address, exactly ("the portion of the access that caused
-   * the fault", as mmio-access.ts reports it).
+   * A fault of a load or store (access or misaligned) at byte `k` of the
+   * access at (lo, hi): xtval is that byte's address, exactly ("the portion
+   * of the access that caused the fault", as mmio-access.ts reports it).
    */
   private accessFault(cause: number, lo: number, hi: number, k: number, pc: number): false {
     const tlo = (lo + k) | 0;
@@ -572,16 +572,15 @@ export class Hart implements CsrHost, BlockHost {
 
   /** RAM offset for an atomic access, or -1 after raising (misaligned → store/AMO misaligned; not RAM → access fault). */
   private atomicOffset(lo: number, hi: number, width: number, pc: number, access: Access): number {
-    const va = pairToNumber(lo, hi);
     if ((lo & (width - 1)) !== 0) {
-      this.raise(access === ACCESS_LOAD ? R.CAUSE_MISALIGNED_LOAD : R.CAUSE_MISALIGNED_STORE, va, pc);
+      this.accessFault(access === ACCESS_LOAD ? R.CAUSE_MISALIGNED_LOAD : R.CAUSE_MISALIGNED_STORE, lo, hi, 0, pc);
       return -1;
     }
     const pa = this.translate(lo, hi, access, pc);
     if (pa < 0) return -1;
     const off = this.env.mem.offsetOf(pa);
     if (off < 0) {
-      this.raise(accessFaultCause(access), va, pc);
+      this.accessFault(accessFaultCause(access), lo, hi, 0, pc);
       return -1;
     }
     return off;

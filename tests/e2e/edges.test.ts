@@ -23,6 +23,9 @@ const EXPECTED = [
   "ld hole 0x7ffffffc into RAM: v=0x000000000000dead mcause=0x05 mtval=0x000000007ffffffc",
   "ld 0x7ffffffffffffff8: v=0x000000000000dead mcause=0x05 mtval=0x7ffffffffffffff8",
   "sd 0x0040000000000001: v=0x0000000000000000 mcause=0x07 mtval=0x0040000000000001",
+  // An AMO's faults are store/AMO faults (priv spec 3.7), misaligned first, then access.
+  "amoadd.w 0x7ffffffffffffff1: v=0x000000000000dead mcause=0x06 mtval=0x7ffffffffffffff1",
+  "amoadd.w 0x7ffffffffffffff0: v=0x000000000000dead mcause=0x07 mtval=0x7ffffffffffffff0",
   "jr 0x7ffffffffffffffe: v=0x0000000000000000 mcause=0x01 mtval=0x7ffffffffffffffe mepc=0x7ffffffffffffffe",
   "jr 0x8000000000000002: v=0x0000000000000000 mcause=0x01 mtval=0x8000000000000002 mepc=0x8000000000000002",
   "mret 0x00fffffffffffffe: v=0x0000000000000000 mcause=0x01 mtval=0x00fffffffffffffe mepc=0x00fffffffffffffe",

@@ -167,16 +167,16 @@ export class TrapDispatcher {
   }
 }
 
-/** The access fault matching a fetch, load or store fault cause (page faults become access faults; access faults stay). */
+/** What a guest running untranslated sees for a fault of the real hart's: its page faults are access faults (no RAM, no device there); anything else as it is. */
 function accessFaultFor(cause: number): number {
   switch (cause) {
     case R.CAUSE_FETCH_PAGE_FAULT:
-    case R.CAUSE_FETCH_ACCESS:
       return R.CAUSE_FETCH_ACCESS;
     case R.CAUSE_LOAD_PAGE_FAULT:
-    case R.CAUSE_LOAD_ACCESS:
       return R.CAUSE_LOAD_ACCESS;
-    default:
+    case R.CAUSE_STORE_PAGE_FAULT:
       return R.CAUSE_STORE_ACCESS;
+    default:
+      return cause;
   }
 }
