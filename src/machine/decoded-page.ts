@@ -22,7 +22,7 @@
 import { PAGE_SIZE } from "./memlayout.ts";
 
 /** Two int32 words per 2-byte instruction slot: the predecoded part of a page. */
-export const DECODED_WORDS_PER_PAGE = PAGE_SIZE;
+const DECODED_WORDS_PER_PAGE = PAGE_SIZE;
 /** Word index in a decoded page where the per-slot block words start. */
 export const BLOCK_ENTRY_BASE = DECODED_WORDS_PER_PAGE;
 /** Words in a decoded page: predecoded slots, then one block word per 2-byte slot. */

@@ -22,7 +22,7 @@ import { PAGE_SIZE } from "./memlayout.ts";
 import { hiOf, isExactPair, loOf, pairToNumber } from "./u64.ts";
 import { MMIO_OK, mmioLoad, mmioStore } from "./mmio-access.ts";
 import { DECODED_PAGE_WORDS } from "./decoded-page.ts";
-import type { BlockHost } from "./jit/block-host.ts";
+import type { JitHost } from "./jit/enter.ts";
 import { jitByEnvironment } from "./jit/switch.ts";
 
 /**
@@ -78,7 +78,7 @@ export interface HartEnv {
 
 const TWO_32 = 4294967296;
 
-export class Hart implements CsrHost, BlockHost {
+export class Hart implements CsrHost, JitHost {
   /** Integer registers as (lo, hi) int32 pairs, plus the x0 sink at 64..65. */
   readonly x: Int32Array;
   /** When set, exceptions go to this handler instead of the hart's trap vector. */

@@ -43,7 +43,10 @@ export const EXIT_STOP = 3;
 export interface MainThreadExits {
   /** Maps the guest RAM page holding gpa; false if gpa is not RAM. */
   mapRam(gpa: number): boolean;
-  /** Performs the load/store at `pc` (bits `insn`) to the MMIO address gpa; false if it is no plain access or nothing answers there. */
+  /**
+   * Performs the load/store at `pc` (bits `insn`) that faulted at the MMIO address gpa, or reflects
+   * the access fault of a piece no device answers (src/machine/mmio-access.ts); false if it is no plain access.
+   */
   mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean;
 }
 

@@ -1,7 +1,7 @@
 /*
  * The interpreter's door into the block tier. runSlice calls enterBlock when
  * the block word of the slot it is about to execute is not 0 (see
- * block-cache.ts): it counts the slot towards hotness, compiles the block
+ * ../decoded-page.ts): it counts the slot towards hotness, compiles the block
  * when the slot is hot, and runs a compiled block when it fits in what is
  * left of the slice — blocks never overshoot the budget.
  */
@@ -24,7 +24,7 @@ export interface JitHost extends BlockHost {
 }
 
 /** RAM as the door sees it (PhysMem): its decoded pages and the blocks compiled from them. */
-export interface JitMemory extends BlockMemory {
+interface JitMemory extends BlockMemory {
   readonly decoded: readonly (Int32Array | undefined)[];
   readonly blocks: BlockCache;
 }
