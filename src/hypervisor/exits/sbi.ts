@@ -316,12 +316,14 @@ function suspend(ctx: VcpuContext, vm: S.VmServices): HandlerOutcome | void {
   }
   if (type !== SUSPEND_DEFAULT_NON_RETENTIVE) return ret(ctx, S.SBI_ERR_INVALID_PARAM);
   const resumeAddr = argU(ctx, 1);
-  const opaque = ctx.reg(A0 + 2);
+  // opaque is any 64-bit value (often a pointer): copied as a pair, never through a number.
+  const opaqueLo = ctx.x[2 * (A0 + 2)];
+  const opaqueHi = ctx.x[2 * (A0 + 2) + 1];
   const error = vm.hartSuspend(ctx.hartId, resumeAddr);
   if (error !== S.SBI_SUCCESS) return ret(ctx, error);
   // Resumes as if started there: the call's registers are gone.
   ctx.setReg(A0, ctx.hartId);
-  ctx.setReg(A0 + 1, opaque);
+  ctx.setRegPair(A0 + 1, opaqueLo, opaqueHi);
   const c = ctx.csr;
   c.write(R.CSR_SSTATUS, c.lo[R.CSR_SSTATUS] & ~R.MSTATUS_SIE, c.hi[R.CSR_SSTATUS]);
   c.write(R.CSR_SATP, 0, 0);

@@ -315,11 +315,11 @@ describe("HSM extension (SBI spec 9)", () => {
     ctx.setReg(16, SBI.HSM_HART_SUSPEND);
     ctx.setReg(A0, SBI.SUSPEND_DEFAULT_NON_RETENTIVE);
     ctx.setReg(A1, RAM_BASE + 0x2000);
-    ctx.setReg(A0 + 2, 0x5678);
+    ctx.setRegPair(A0 + 2, 0x5678, 0x7fff_ffff); // 0x7fffffff00005678: more than a number holds
     expect(SBI.handleSbi(ctx, vm, PC)).toBe(SBI.SBI_SUSPEND);
     expect(ctx.pc).toBe(RAM_BASE + 0x2000);
     expect(ctx.reg(A0)).toBe(1);
-    expect(ctx.reg(A1)).toBe(0x5678);
+    expect([ctx.x[2 * A1], ctx.x[2 * A1 + 1]], "opaque, all 64 bits").toEqual([0x5678, 0x7fff_ffff]);
     expect(ctx.csr.mstatus & R.MSTATUS_SIE).toBe(0);
     expect(ctx.csr.priv).toBe(R.PRV_S);
     expect(vm.hartState(1)).toBe(S.HSM_SUSPENDED);
