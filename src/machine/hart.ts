@@ -241,7 +241,7 @@ export class Hart implements CsrHost, JitHost {
   }
 
   /** raise, with tval and pc as exact 64-bit pairs (for wild addresses, u64.ts). */
-  raisePair(cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0 = 0, imm = 0): false {
+  private raisePair(cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0 = 0, imm = 0): false {
     this.counters.traps++;
     const host = this.hostTraps;
     if (host !== undefined) {

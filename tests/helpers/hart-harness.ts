@@ -12,7 +12,7 @@
 import { expect } from "vitest";
 import type { AccessWidth, MmioDevice } from "../../src/devices/device.ts";
 import { Bus } from "../../src/machine/bus.ts";
-import { Hart } from "../../src/machine/hart.ts";
+import { Hart, type HartOptions } from "../../src/machine/hart.ts";
 import { runSlice } from "../../src/machine/hart-loop.ts";
 import { DRAM_BASE, PAGE_SIZE } from "../../src/machine/memlayout.ts";
 import { PhysMem } from "../../src/machine/physmem.ts";
@@ -58,8 +58,8 @@ export interface HarnessOptions {
   /** Map a FakeDevice at FAKE_DEVICE_BASE. */
   readonly device?: boolean;
   readonly hartId?: number;
-  /** The block tier's switch (HartOptions.jit); default as the Hart's. */
-  readonly jit?: boolean;
+  /** The block tier's switch; default as the Hart's. */
+  readonly jit?: HartOptions["jit"];
 }
 
 export class HartHarness {
