@@ -17,6 +17,7 @@ import { Bus } from "../machine/bus.ts";
 import { runSlice } from "../machine/hart-loop.ts";
 import { Hart, type HostTrapHandler } from "../machine/hart.ts";
 import { PhysMem } from "../machine/physmem.ts";
+import { isExactPair, pairToNumber } from "../machine/u64.ts";
 import * as R from "../machine/riscv.ts";
 import { pendingInterrupt } from "../machine/trap.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher } from "./exits/dispatch.ts";
@@ -167,13 +168,21 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     return h.pc;
   }
 
-  trap(h: Hart, cause: number, tval: number, pc: number): boolean {
+  trap(h: Hart, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0: number, imm: number): boolean {
     const page = this.page;
     page.stats[STAT.exits]++;
+    if (!isExactPair(tvalLo, tvalHi) || !isExactPair(pcLo, pcHi)) {
+      // A wild address (u64.ts) cannot travel in the run page's numbers; it needs no main thread either.
+      this.dispatcher.wildAccess(cause, tvalLo, tvalHi, pcLo, pcHi);
+      h.pc = page.pc[0];
+      return false;
+    }
+    const tval = pairToNumber(tvalLo, tvalHi);
+    const pc = pairToNumber(pcLo, pcHi);
     if (this.handleLocally) {
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
       page.pc[0] = pc;
-      const decoded = illegal ? fromPredecoded(tval, h.rareW0, h.rareImm) : undefined;
+      const decoded = illegal && w0 !== 0 ? fromPredecoded(tval, w0, imm) : undefined;
       const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : 0, decoded);
       if (outcome === EXIT_CONTINUE) {
         h.pc = page.pc[0];
@@ -197,7 +206,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     // To the main thread, with the instruction bits and (for an illegal instruction) its predecoded form.
     const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
     const insn = illegal ? tval : isDataFault(cause) ? h.instructionBits(pc) : 0;
-    return this.exitToMain(h, cause, tval, insn, illegal ? h.rareW0 : 0, h.rareImm, pc);
+    return this.exitToMain(h, cause, tval, insn, illegal ? w0 : 0, illegal ? imm : 0, pc);
   }
 
   /**

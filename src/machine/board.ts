@@ -41,6 +41,8 @@ export interface BoardConfig {
   readonly clock: ClockKind;
   /** Where the UART's transmitter goes. */
   readonly output: (byte: number) => void;
+  /** Run hot code as compiled blocks (HartOptions.jit); default: on unless POPEK_JIT=0. */
+  readonly jit?: boolean;
 }
 
 /** Why a board stopped running. */
@@ -86,7 +88,7 @@ export class Board {
         return now;
       },
     };
-    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env));
+    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, {}, { jit: config.jit }));
     const sink: InterruptSink = {
       setPending: (hart, bit, level) => this.harts[hart]?.csr.setHwPending(bit, level),
     };

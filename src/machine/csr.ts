@@ -9,7 +9,7 @@
  */
 
 import * as R from "./riscv.ts";
-import { hiOf, loOf, pairToNumber } from "./u64.ts";
+import { hiOf, isExactPair, loOf, pairToNumber } from "./u64.ts";
 import { X0_SINK as X0_SINK_INDEX } from "../isa/ops.ts";
 
 /** What a CSR file needs from the machine around it. */
@@ -465,9 +465,15 @@ define(R.CSR_SIP, {
 });
 
 /** xtvec: MODE 0 and 1 are legal; a write with a reserved MODE is ignored (QEMU does the same). */
+/**
+ * xtvec (priv spec 3.1.7): MODE 2 and 3 are reserved, and BASE is WARL:
+ * popek keeps only bases a pc can hold exactly (below 2^53 in magnitude,
+ * u64.ts) — a trap vector beyond that would name no memory, and a trap into
+ * it would fault into it again forever. A write of either is ignored.
+ */
 function tvecWrite(csr: number): (c: CsrFile, lo: number, hi: number) => void {
   return (c, lo, hi) => {
-    if ((lo & 3) >= 2) return;
+    if ((lo & 3) >= 2 || !isExactPair(lo, hi)) return;
     c.lo[csr] = lo;
     c.hi[csr] = hi;
   };

@@ -24,7 +24,7 @@ import { TLB_MASK } from "./tlb.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
 import { mul64, r64, sar64, shl64, shr64 } from "../isa/alu64.ts";
 import { execRare } from "./hart-rare.ts";
-import { BLOCK_ENTRY_BASE } from "./jit/block-cache.ts";
+import { BLOCK_ENTRY_BASE } from "./decoded-page.ts";
 import { enterBlock } from "./jit/enter.ts";
 
 const TWO_32 = 4294967296;
@@ -170,6 +170,15 @@ export function runSlice(h: Hart, budget: number): number {
         const link = base + po + len;
         x[rd] = link | 0;
         x[rd + 1] = Math.floor(link / TWO_32) | 0;
+        if ((thi << 10) >> 10 !== thi) {
+          // A target pc cannot hold exactly (u64.ts): its fetch faults now, reported exactly. The fault is a step.
+          n++;
+          h.wildFetch(tlo & ~1, thi);
+          base = h.pc + REFETCH;
+          po = -REFETCH;
+          if (h.stop) break;
+          continue;
+        }
         const target = thi * TWO_32 + ((tlo & ~1) >>> 0);
         const d = target - base;
         if (d >= 0 && d < PAGE_SIZE) po = d | 0;

@@ -20,15 +20,12 @@ function setW(x: Int32Array, rd: number, v: number): void {
 
 export function execRare(h: Hart, op: number, w0: number, imm: number, pc: number, len: number): number {
   const x = h.x;
-  // A host trap handler may want the predecoded form of the instruction that trapped (saves decoding it again).
-  h.rareW0 = w0;
-  h.rareImm = imm;
   const rd = (w0 >>> 8) & 0xff;
   const rs1 = (w0 >>> 16) & 0xff;
   const rs2 = w0 >>> 24;
   switch (op) {
     case 1: // illegal: imm holds the instruction bits
-      h.raise(R.CAUSE_ILLEGAL_INSTRUCTION, imm >>> 0, pc);
+      h.raise(R.CAUSE_ILLEGAL_INSTRUCTION, imm >>> 0, pc, w0, imm);
       return h.pc;
     case 52: // fence.i
       h.fenceI();
@@ -83,17 +80,17 @@ export function execRare(h: Hart, op: number, w0: number, imm: number, pc: numbe
     case 93: case 94: case 95: // csrrwi csrrsi csrrci
       return h.csrInstruction((op - 90) % 3, op >= 93, w0, imm, pc, len);
     case 96: // mret
-      h.mret(pc);
+      h.mret(pc, w0, imm);
       return h.pc;
     case 97: // sret
-      h.sret(pc);
+      h.sret(pc, w0, imm);
       return h.pc;
     case 98: // wfi
-      return h.waitForInterrupt(pc) ? pc + len : h.pc;
+      return h.waitForInterrupt(pc, w0, imm) ? pc + len : h.pc;
     case 99: // sfence.vma
-      return h.sfenceVma(rs1, rs2, pc) ? pc + len : h.pc;
+      return h.sfenceVma(rs1, rs2, pc, w0, imm) ? pc + len : h.pc;
     default:
-      h.raise(R.CAUSE_ILLEGAL_INSTRUCTION, h.instructionBits(pc), pc);
+      h.raise(R.CAUSE_ILLEGAL_INSTRUCTION, h.instructionBits(pc), pc, w0, imm);
       return h.pc;
   }
 }

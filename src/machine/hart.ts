@@ -12,17 +12,18 @@
 import { REGISTER_WORDS } from "../isa/ops.ts";
 import { CSR_ILLEGAL, CSR_WROTE, CsrFile, csrAffectsInterrupts, executeCsrInstruction, type CsrHost, type CsrStorage } from "./csr.ts";
 import * as R from "./riscv.ts";
-import { enterTrap, mret, pendingInterrupt, sret } from "./trap.ts";
+import { enterTrap, enterTrapPair, mret, pendingInterrupt, sret } from "./trap.ts";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, accessFaultCause, walkSv39, type Access, type Translation } from "./mmu.ts";
 import { ASID_KEY_STRIDE, TLB_MASK, Tlb } from "./tlb.ts";
 import type { PhysMem } from "./physmem.ts";
 import type { Bus } from "./bus.ts";
-import type { AccessWidth } from "../devices/device.ts";
 import { decodeInto } from "../isa/decode.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
-import { hiOf, loOf, pairToNumber } from "./u64.ts";
-import { DECODED_PAGE_WORDS } from "./jit/block-cache.ts";
-import { JIT_DEFAULT } from "./jit/enter.ts";
+import { hiOf, isExactPair, loOf, pairToNumber } from "./u64.ts";
+import { MMIO_OK, mmioLoad, mmioStore } from "./mmio-access.ts";
+import { DECODED_PAGE_WORDS } from "./decoded-page.ts";
+import type { JitHost } from "./jit/enter.ts";
+import { jitByEnvironment } from "./jit/switch.ts";
 
 /**
  * Traps taken by software outside the model: the host plays the part of the
@@ -32,10 +33,15 @@ import { JIT_DEFAULT } from "./jit/enter.ts";
  */
 export interface HostTrapHandler {
   /**
-   * Handle a trap raised at `pc` (hart.pc is pc on entry). Return true to go
-   * on running at hart.pc, false to end the slice there.
+   * Handle a trap raised at pc (hart.pc holds it as a number on entry).
+   * Return true to go on running at hart.pc, false to end the slice there.
+   * tval and pc come as exact 64-bit pairs: a wild address (above 2^53 in
+   * magnitude, u64.ts) does not fit a number. For an illegal instruction
+   * the hart passes its predecoded form (`w0`, `imm`, see src/isa/ops.ts)
+   * when it has it, which saves the host decoding tval again; w0 is 0
+   * otherwise (0 is never a decoded instruction's word).
    */
-  trap(hart: Hart, cause: number, tval: number, pc: number): boolean;
+  trap(hart: Hart, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0: number, imm: number): boolean;
   /**
    * Optional: a CSR instruction (predecoded words w0, imm; see src/isa/ops.ts)
    * at a privilege that may not access its CSR, offered to the host before it
@@ -55,6 +61,12 @@ export interface HartStorage {
   readonly csr?: CsrStorage;
 }
 
+/** How a hart is configured (beyond its board and storage). */
+export interface HartOptions {
+  /** Run hot code as compiled blocks (jit/); default: on unless POPEK_JIT=0 (jit/switch.ts). */
+  readonly jit?: boolean;
+}
+
 /** What a hart needs from the board it sits on. */
 export interface HartEnv {
   readonly mem: PhysMem;
@@ -66,14 +78,11 @@ export interface HartEnv {
 
 const TWO_32 = 4294967296;
 
-export class Hart implements CsrHost {
+export class Hart implements CsrHost, JitHost {
   /** Integer registers as (lo, hi) int32 pairs, plus the x0 sink at 64..65. */
   readonly x: Int32Array;
   /** When set, exceptions go to this handler instead of the hart's trap vector. */
   hostTraps: HostTrapHandler | undefined;
-  /** Predecoded words of the last instruction the loop handed to execRare (see hart-rare.ts). */
-  rareW0 = 0;
-  rareImm = 0;
   pc = 0;
   readonly csr: CsrFile;
   /** Instructions retired before the current slice. */
@@ -84,8 +93,8 @@ export class Hart implements CsrHost {
   wfi = false;
   /** Something outside the loop wants the current slice to end (finisher write, interrupt-enable change). */
   stop = false;
-  /** Whether hot code runs as compiled blocks (jit/); default from POPEK_JIT (0: off). */
-  jit = JIT_DEFAULT;
+  /** Whether hot code runs as compiled blocks (jit/): HartOptions.jit; tests flip it. */
+  jit: boolean;
 
   // ---- translation state the hot loop reads ----
   fetchTlb: Tlb;
@@ -117,6 +126,8 @@ export class Hart implements CsrHost {
   private readonly uTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
   private lastSumMxr = 0;
   private readonly walkOut: Translation = { pa: 0, global: false, writable: false, spanShift: 0 };
+  /** Where mmioLoad leaves a device load's value (low, high word). */
+  private readonly mmioValue = new Int32Array(2);
   /** A cross-page 32-bit instruction is decoded here each time instead of being cached. */
   private readonly scratchDecoded = new Int32Array(DECODED_PAGE_WORDS);
 
@@ -124,7 +135,9 @@ export class Hart implements CsrHost {
     readonly hartId: number,
     readonly env: HartEnv,
     storage: HartStorage = {},
+    options: HartOptions = {},
   ) {
+    this.jit = options.jit ?? jitByEnvironment();
     this.x = storage.regs ?? new Int32Array(REGISTER_WORDS);
     if (this.x.length < REGISTER_WORDS) throw new RangeError(`hart: register storage needs ${REGISTER_WORDS} int32 words`);
     this.csr = new CsrFile(hartId, this, storage.csr);
@@ -214,22 +227,58 @@ export class Hart implements CsrHost {
 
   // ---- traps ----
 
-  /** Takes an exception at `pc`; the loop continues at this.pc. Always returns false (the access did not happen). */
-  raise(cause: number, tval: number, pc: number): false {
-    this.counters.traps++;
+  /**
+   * Takes an exception at `pc`; the loop continues at this.pc. Always returns
+   * false (the access did not happen). w0/imm: the trapping instruction's
+   * predecoded words, for a host handler (HostTrapHandler.trap), or 0.
+   */
+  raise(cause: number, tval: number, pc: number, w0 = 0, imm = 0): false {
     const host = this.hostTraps;
-    if (host !== undefined) {
-      this.pc = pc;
-      if (!host.trap(this, cause, tval, pc)) this.stop = true;
-      return false;
-    }
+    if (host !== undefined) return this.raisePair(cause, loOf(tval), hiOf(tval), loOf(pc), hiOf(pc), w0, imm);
+    this.counters.traps++;
     this.pc = enterTrap(this.csr, cause, false, tval, pc);
     return false;
   }
 
-  /** An illegal-instruction exception with the instruction's bits in xtval. */
-  illegal(pc: number): false {
-    return this.raise(R.CAUSE_ILLEGAL_INSTRUCTION, this.instructionBits(pc), pc);
+  /** raise, with tval and pc as exact 64-bit pairs (for wild addresses, u64.ts). */
+  private raisePair(cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0 = 0, imm = 0): false {
+    this.counters.traps++;
+    const host = this.hostTraps;
+    if (host !== undefined) {
+      this.pc = pairToNumber(pcLo, pcHi);
+      if (!host.trap(this, cause, tvalLo, tvalHi, pcLo, pcHi, w0, imm)) this.stop = true;
+      return false;
+    }
+    this.pc = enterTrapPair(this.csr, cause, false, tvalLo, tvalHi, pcLo, pcHi);
+    return false;
+  }
+
+  /**
+   * A fault of a load or store (access or misaligned) at byte `k` of the
+   * access at (lo, hi): xtval is that byte's address, exactly ("the portion
+   * of the access that caused the fault", as mmio-access.ts reports it).
+   */
+  private accessFault(cause: number, lo: number, hi: number, k: number, pc: number): false {
+    const tlo = (lo + k) | 0;
+    const thi = (hi + (tlo >>> 0 < lo >>> 0 ? 1 : 0)) | 0;
+    return this.raisePair(cause, tlo, thi, loOf(pc), hiOf(pc));
+  }
+
+  /**
+   * A jump (jalr, mret, sret) to an address pc cannot hold (beyond 2^53,
+   * u64.ts): such an address names no memory, so the fetch there faults —
+   * taken at once, with xepc = xtval = the exact target. An access fault
+   * when fetches are untranslated, else a page fault (no Sv39 address is
+   * that large: it is not canonical).
+   */
+  wildFetch(lo: number, hi: number): false {
+    const cause = this.fetchTlb === this.bareTlb ? R.CAUSE_FETCH_ACCESS : R.CAUSE_FETCH_PAGE_FAULT;
+    return this.raisePair(cause, lo, hi, lo, hi);
+  }
+
+  /** An illegal-instruction exception with the instruction's bits in xtval; w0/imm its predecoded words (or 0). */
+  illegal(pc: number, w0 = 0, imm = 0): false {
+    return this.raise(R.CAUSE_ILLEGAL_INSTRUCTION, this.instructionBits(pc), pc, w0, imm);
   }
 
   /** Takes a pending, enabled interrupt if there is one (at a slice boundary). */
@@ -270,7 +319,7 @@ export class Hart implements CsrHost {
     if (!sv39 || priv === R.PRV_M) {
       // Untranslated: a physical address with bit 63 set (negative here) names nothing, and -1 would mean "already raised".
       if (va < 0) {
-        this.raise(accessFaultCause(access), va, pc);
+        this.raisePair(accessFaultCause(access), vaLo, vaHi, loOf(pc), hiOf(pc));
         return -1;
       }
       pa = va;
@@ -279,7 +328,7 @@ export class Hart implements CsrHost {
       const ctx = { rootPpn, priv, sum: (c.mstatus & R.MSTATUS_SUM) !== 0, mxr: (c.mstatus & R.MSTATUS_MXR) !== 0 };
       const cause = walkSv39(this.env.mem, ctx, vaLo, vaHi, access, this.walkOut);
       if (cause !== 0) {
-        this.raise(cause, va, pc);
+        this.raisePair(cause, vaLo, vaHi, loOf(pc), hiOf(pc));
         return -1;
       }
       pa = this.walkOut.pa;
@@ -408,19 +457,32 @@ export class Hart implements CsrHost {
 
   /**
    * Loads `width` bytes (misaligned, MMIO, or TLB miss). Leaves the raw value
-   * in valueLo/valueHi (zero-extended); false after raising a fault.
+   * in valueLo/valueHi (zero-extended); false after raising a fault. A
+   * misaligned access is one access (no misaligned exception, as on QEMU):
+   * in RAM, its bytes; on devices, mmio-access.ts's pieces. One that
+   * crosses a page has both halves translated before anything is read.
    */
   loadSlow(lo: number, hi: number, width: number, pc: number): boolean {
-    if ((lo & (width - 1)) !== 0) return this.loadBytes(lo, hi, width, pc);
     const pa = this.translate(lo, hi, ACCESS_LOAD, pc);
     if (pa < 0) return false;
     const mem = this.env.mem;
-    const off = mem.offsetOf(pa);
-    if (off >= 0) {
-      this.readRam(off, width);
+    const split = PAGE_SIZE - (lo & (PAGE_SIZE - 1));
+    if (split >= width) {
+      const off = mem.offsetOf(pa);
+      if (off < 0) return this.loadMmio(lo, hi, pa, pa + width, width, width, pc);
+      if ((lo & (width - 1)) === 0) this.readRam(off, width);
+      else this.readRamBytes(off, off + width, width, width);
       return true;
     }
-    return this.loadMmio(pa, width, pairToNumber(lo, hi), pc);
+    const nlo = (lo + split) | 0;
+    const nhi = (hi + (nlo >>> 0 < lo >>> 0 ? 1 : 0)) | 0;
+    const paNext = this.translate(nlo, nhi, ACCESS_LOAD, pc);
+    if (paNext < 0) return false;
+    const off = mem.offsetOf(pa);
+    const offNext = mem.offsetOf(paNext);
+    if (off < 0 || offNext < 0) return this.loadMmio(lo, hi, pa, paNext, split, width, pc);
+    this.readRamBytes(off, offNext, split, width);
+    return true;
   }
 
   private readRam(off: number, width: number): void {
@@ -433,112 +495,92 @@ export class Hart implements CsrHost {
     }
   }
 
-  private loadMmio(pa: number, width: number, va: number, pc: number): boolean {
-    this.counters.mmioReads++;
-    const bus = this.env.bus;
-    if (width === 8) {
-      const low = bus.read(pa, 4);
-      const high = low < 0 ? -1 : bus.read(pa + 4, 4);
-      if (high < 0) return this.raise(R.CAUSE_LOAD_ACCESS, va, pc);
-      this.valueLo = low | 0;
-      this.valueHi = high | 0;
-      return true;
-    }
-    const v = bus.read(pa, width as AccessWidth);
-    if (v < 0) return this.raise(R.CAUSE_LOAD_ACCESS, va, pc);
-    this.valueLo = v | 0;
-    this.valueHi = 0;
-    return true;
-  }
-
-  /** A misaligned load, one byte at a time (each byte translated: it may straddle pages). */
-  private loadBytes(lo: number, hi: number, width: number, pc: number): boolean {
+  /** A misaligned load from RAM, byte by byte: bytes [0, split) at offset off, the rest at offNext. */
+  private readRamBytes(off: number, offNext: number, split: number, width: number): void {
+    const u8 = this.env.mem.u8;
     let vlo = 0;
     let vhi = 0;
-    const va = pairToNumber(lo, hi);
     for (let k = 0; k < width; k++) {
-      const a = va + k;
-      const pa = this.translate(a | 0, Math.floor(a / TWO_32) | 0, ACCESS_LOAD, pc);
-      if (pa < 0) return false;
-      const off = this.env.mem.offsetOf(pa);
-      let b: number;
-      if (off >= 0) b = this.env.mem.u8[off];
-      else {
-        b = this.env.bus.read(pa, 1);
-        if (b < 0) return this.raise(R.CAUSE_LOAD_ACCESS, a, pc);
-      }
+      const b = u8[k < split ? off + k : offNext + (k - split)];
       if (k < 4) vlo |= b << (8 * k);
       else vhi |= b << (8 * (k - 4));
     }
     this.valueLo = vlo;
     this.valueHi = vhi;
+  }
+
+  /** A load from device memory (bytes [0, split) at pa, the rest at paNext): the shared rule of mmio-access.ts. */
+  private loadMmio(lo: number, hi: number, pa: number, paNext: number, split: number, width: number, pc: number): boolean {
+    this.counters.mmioReads++;
+    const bad = mmioLoad(this.env.bus, pa, width, this.mmioValue, paNext, split);
+    if (bad !== MMIO_OK) return this.accessFault(R.CAUSE_LOAD_ACCESS, lo, hi, bad, pc);
+    this.valueLo = this.mmioValue[0];
+    this.valueHi = this.mmioValue[1];
     return true;
   }
 
-  /** Stores `width` bytes off the fast path; false after raising a fault. */
+  /** Stores `width` bytes off the fast path (the same cases as loadSlow); false after raising a fault. */
   storeSlow(lo: number, hi: number, width: number, vlo: number, vhi: number, pc: number): boolean {
-    if ((lo & (width - 1)) !== 0) return this.storeBytes(lo, hi, width, vlo, vhi, pc);
     const pa = this.translate(lo, hi, ACCESS_STORE, pc);
     if (pa < 0) return false;
     const mem = this.env.mem;
+    let split = PAGE_SIZE - (lo & (PAGE_SIZE - 1));
+    let paNext = pa + width;
+    if (split >= width) split = width;
+    else {
+      const nlo = (lo + split) | 0;
+      const nhi = (hi + (nlo >>> 0 < lo >>> 0 ? 1 : 0)) | 0;
+      paNext = this.translate(nlo, nhi, ACCESS_STORE, pc);
+      if (paNext < 0) return false;
+    }
     const off = mem.offsetOf(pa);
-    if (off >= 0) {
-      switch (width) {
-        case 1: mem.u8[off] = vlo; break;
-        case 2: mem.u16[off >>> 1] = vlo; break;
-        case 4: mem.i32[off >>> 2] = vlo; break;
-        default: mem.i32[off >>> 2] = vlo; mem.i32[(off >>> 2) + 1] = vhi;
-      }
-      if (mem.codeMap[off >>> 12] !== 0) mem.invalidateCode(off, width);
+    const offNext = split === width ? off + width : mem.offsetOf(paNext);
+    if (off >= 0 && offNext >= 0) {
+      if (split === width && (lo & (width - 1)) === 0) this.writeRam(off, width, vlo, vhi);
+      else this.writeRamBytes(off, offNext, split, width, vlo, vhi);
       return true;
     }
     this.counters.mmioWrites++;
-    const bus = this.env.bus;
-    // A device sees only the bytes stored: sb/sh carry the low 8/16 bits of rs2.
-    const narrow = width === 1 ? vlo & 0xff : width === 2 ? vlo & 0xffff : vlo >>> 0;
-    const ok = width === 8 ? bus.write(pa, 4, vlo >>> 0) && bus.write(pa + 4, 4, vhi >>> 0) : bus.write(pa, width as AccessWidth, narrow);
-    if (!ok) return this.raise(R.CAUSE_STORE_ACCESS, pairToNumber(lo, hi), pc);
+    const bad = mmioStore(this.env.bus, pa, width, vlo, vhi, paNext, split);
+    if (bad !== MMIO_OK) return this.accessFault(R.CAUSE_STORE_ACCESS, lo, hi, bad, pc);
     this.stop = true; // a device may have changed interrupt lines or stopped the machine
     return true;
   }
 
-  private storeBytes(lo: number, hi: number, width: number, vlo: number, vhi: number, pc: number): boolean {
-    const va = pairToNumber(lo, hi);
-    // Translate every byte first so a fault leaves memory untouched.
-    const pas: number[] = [];
-    for (let k = 0; k < width; k++) {
-      const a = va + k;
-      const pa = this.translate(a | 0, Math.floor(a / TWO_32) | 0, ACCESS_STORE, pc);
-      if (pa < 0) return false;
-      if (this.env.mem.offsetOf(pa) < 0 && this.env.bus.find(pa) === undefined) return this.raise(R.CAUSE_STORE_ACCESS, a, pc);
-      pas.push(pa);
+  private writeRam(off: number, width: number, vlo: number, vhi: number): void {
+    const mem = this.env.mem;
+    switch (width) {
+      case 1: mem.u8[off] = vlo; break;
+      case 2: mem.u16[off >>> 1] = vlo; break;
+      case 4: mem.i32[off >>> 2] = vlo; break;
+      default: mem.i32[off >>> 2] = vlo; mem.i32[(off >>> 2) + 1] = vhi;
     }
+    if (mem.codeMap[off >>> 12] !== 0) mem.invalidateCode(off, width);
+  }
+
+  /** A misaligned store to RAM, byte by byte: bytes [0, split) at offset off, the rest at offNext. */
+  private writeRamBytes(off: number, offNext: number, split: number, width: number, vlo: number, vhi: number): void {
     const mem = this.env.mem;
     for (let k = 0; k < width; k++) {
-      const b = (k < 4 ? vlo >>> (8 * k) : vhi >>> (8 * (k - 4))) & 0xff;
-      const off = mem.offsetOf(pas[k]);
-      if (off >= 0) {
-        mem.u8[off] = b;
-        if (mem.codeMap[off >>> 12] !== 0) mem.invalidateCode(off, 1);
-      } else this.env.bus.write(pas[k], 1, b);
+      const at = k < split ? off + k : offNext + (k - split);
+      mem.u8[at] = (k < 4 ? vlo >>> (8 * k) : vhi >>> (8 * (k - 4))) & 0xff;
+      if (mem.codeMap[at >>> 12] !== 0) mem.invalidateCode(at, 1);
     }
-    return true;
   }
 
   // ---- atomics (A extension): RAM only, naturally aligned, atomic across threads ----
 
   /** RAM offset for an atomic access, or -1 after raising (misaligned → store/AMO misaligned; not RAM → access fault). */
   private atomicOffset(lo: number, hi: number, width: number, pc: number, access: Access): number {
-    const va = pairToNumber(lo, hi);
     if ((lo & (width - 1)) !== 0) {
-      this.raise(access === ACCESS_LOAD ? R.CAUSE_MISALIGNED_LOAD : R.CAUSE_MISALIGNED_STORE, va, pc);
+      this.accessFault(access === ACCESS_LOAD ? R.CAUSE_MISALIGNED_LOAD : R.CAUSE_MISALIGNED_STORE, lo, hi, 0, pc);
       return -1;
     }
     const pa = this.translate(lo, hi, access, pc);
     if (pa < 0) return -1;
     const off = this.env.mem.offsetOf(pa);
     if (off < 0) {
-      this.raise(accessFaultCause(access), va, pc);
+      this.accessFault(accessFaultCause(access), lo, hi, 0, pc);
       return -1;
     }
     return off;
@@ -651,15 +693,12 @@ export class Hart implements CsrHost {
     // The privilege check first (bits 9:8 of the number, priv spec 2.1): under a hypervisor nearly
     // every guest CSR access fails it, and it needs no table lookup.
     if (this.csr.priv < ((csrNum >>> 8) & 3)) {
-      // A host trap handler may want the predecoded form (a compiled block calls here directly, not via execRare).
-      this.rareW0 = w0;
-      this.rareImm = imm;
       const host = this.hostTraps;
       const next = host?.csrAccess === undefined ? -1 : host.csrAccess(this, w0, imm, pc);
-      return next >= 0 ? next : this.illegalAt(pc);
+      return next >= 0 ? next : this.illegalAt(pc, w0, imm);
     }
     const result = executeCsrInstruction(this.csr, this.x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csrNum);
-    if (result === CSR_ILLEGAL) return this.illegalAt(pc);
+    if (result === CSR_ILLEGAL) return this.illegalAt(pc, w0, imm);
     if (result === CSR_WROTE && csrAffectsInterrupts(csrNum)) this.stop = true;
     return pc + len;
   }
@@ -668,8 +707,8 @@ export class Hart implements CsrHost {
    * Raises illegal instruction at pc; returns where the loop goes on. Out of
    * line, so the trap path's code is not inlined into the hot CSR path.
    */
-  private illegalAt(pc: number): number {
-    this.illegal(pc);
+  private illegalAt(pc: number, w0: number, imm: number): number {
+    this.illegal(pc, w0, imm);
     return this.pc;
   }
 
@@ -678,36 +717,43 @@ export class Hart implements CsrHost {
     return this.raise(R.CAUSE_ECALL_U + this.csr.priv, 0, pc);
   }
 
-  /** mret: M-mode only. Returns false after raising illegal instruction. */
-  mret(pc: number): boolean {
-    if (this.csr.priv !== R.PRV_M) return this.illegal(pc);
+  /** mret: M-mode only. Returns false after raising illegal instruction (w0/imm: its predecoded words). */
+  mret(pc: number, w0 = 0, imm = 0): boolean {
+    if (this.csr.priv !== R.PRV_M) return this.illegal(pc, w0, imm);
     this.pc = mret(this.csr);
     this.stop = true;
-    return true;
+    return this.checkWildReturn(R.CSR_MEPC);
   }
 
   /** sret: S or M; illegal in S when mstatus.TSR is set (priv spec 3.1.6.5). */
-  sret(pc: number): boolean {
+  sret(pc: number, w0 = 0, imm = 0): boolean {
     const c = this.csr;
-    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TSR) !== 0)) return this.illegal(pc);
+    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TSR) !== 0)) return this.illegal(pc, w0, imm);
     this.pc = sret(c);
     this.stop = true;
-    return true;
+    return this.checkWildReturn(R.CSR_SEPC);
+  }
+
+  /** After xret to the address in `epc`: a wild one faults at once (wildFetch). True when it did not. */
+  private checkWildReturn(epc: number): boolean {
+    const lo = this.csr.lo[epc];
+    const hi = this.csr.hi[epc];
+    return isExactPair(lo, hi) || this.wildFetch(lo, hi);
   }
 
   /** wfi: illegal in U, and in S when mstatus.TW is set; otherwise waits unless an interrupt is pending. */
-  waitForInterrupt(pc: number): boolean {
+  waitForInterrupt(pc: number, w0 = 0, imm = 0): boolean {
     const c = this.csr;
-    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TW) !== 0)) return this.illegal(pc);
+    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TW) !== 0)) return this.illegal(pc, w0, imm);
     if (!this.interruptPending()) this.wfi = true;
     this.stop = true;
     return true;
   }
 
   /** sfence.vma rs1, rs2 (priv spec 4.2.1): illegal in U and in S with TVM. */
-  sfenceVma(rs1: number, rs2: number, pc: number): boolean {
+  sfenceVma(rs1: number, rs2: number, pc: number, w0 = 0, imm = 0): boolean {
     const c = this.csr;
-    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TVM) !== 0)) return this.illegal(pc);
+    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TVM) !== 0)) return this.illegal(pc, w0, imm);
     const tlbs = [...this.sTlbs, ...this.uTlbs];
     const x = this.x;
     const vpn = rs1 === 0 ? -1 : ((x[rs1 + 1] & 0x7f) << 20) | (x[rs1] >>> 12);

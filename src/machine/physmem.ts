@@ -9,16 +9,15 @@
  * and loaders that write code work without fence.i on this hart. fence.i
  * drops everything (other writers — DMA, other threads — are covered by it).
  * The same holds for the blocks compiled from a page (jit/block-cache.ts):
- * a decoded page carries their entry words after its slots.
+ * a decoded page carries their entry words after its slots (decoded-page.ts).
  */
 
 import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "./memlayout.ts";
 import { ConfigError } from "../errors.ts";
-import { BLOCK_ENTRY_BASE, BlockCache, DECODED_PAGE_WORDS, HOT_THRESHOLD } from "./jit/block-cache.ts";
+import { BLOCK_ENTRY_BASE, DECODED_PAGE_WORDS, HOT_THRESHOLD } from "./decoded-page.ts";
+import { BlockCache } from "./jit/block-cache.ts";
 
 const WASM_PAGE = 65536;
-/** Two int32 words per 2-byte instruction slot (see src/isa/ops.ts). */
-export const DECODED_WORDS_PER_PAGE = PAGE_SIZE;
 
 export class PhysMem {
   readonly memory: WebAssembly.Memory;

@@ -13,28 +13,35 @@ import { hiOf, loOf } from "./u64.ts";
  * interrupt-enable stack, switches privilege, and returns the handler's pc.
  */
 export function enterTrap(c: CsrFile, cause: number, interrupt: boolean, tval: number, pc: number): number {
+  return enterTrapPair(c, cause, interrupt, loOf(tval), hiOf(tval), loOf(pc), hiOf(pc));
+}
+
+/** enterTrap with tval and the trapping pc as exact 64-bit pairs (u64.ts: a wild address does not fit a number). */
+export function enterTrapPair(c: CsrFile, cause: number, interrupt: boolean, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number): number {
   const deleg = interrupt ? c.mideleg : c.medeleg;
   const toS = c.priv <= R.PRV_S && ((deleg >>> cause) & 1) === 1;
   const causeHi = interrupt ? 1 << 31 : 0;
   let status = c.mstatus;
   let tvec: number;
   if (toS) {
-    c.setNum(R.CSR_SEPC, pc);
+    c.lo[R.CSR_SEPC] = pcLo;
+    c.hi[R.CSR_SEPC] = pcHi;
     c.lo[R.CSR_SCAUSE] = cause;
     c.hi[R.CSR_SCAUSE] = causeHi;
-    c.lo[R.CSR_STVAL] = loOf(tval);
-    c.hi[R.CSR_STVAL] = hiOf(tval);
+    c.lo[R.CSR_STVAL] = tvalLo;
+    c.hi[R.CSR_STVAL] = tvalHi;
     status = (status & R.MSTATUS_SIE) !== 0 ? status | R.MSTATUS_SPIE : status & ~R.MSTATUS_SPIE;
     status = c.priv === R.PRV_S ? status | R.MSTATUS_SPP : status & ~R.MSTATUS_SPP;
     status &= ~R.MSTATUS_SIE;
     c.priv = R.PRV_S;
     tvec = c.num(R.CSR_STVEC);
   } else {
-    c.setNum(R.CSR_MEPC, pc);
+    c.lo[R.CSR_MEPC] = pcLo;
+    c.hi[R.CSR_MEPC] = pcHi;
     c.lo[R.CSR_MCAUSE] = cause;
     c.hi[R.CSR_MCAUSE] = causeHi;
-    c.lo[R.CSR_MTVAL] = loOf(tval);
-    c.hi[R.CSR_MTVAL] = hiOf(tval);
+    c.lo[R.CSR_MTVAL] = tvalLo;
+    c.hi[R.CSR_MTVAL] = tvalHi;
     status = (status & R.MSTATUS_MIE) !== 0 ? status | R.MSTATUS_MPIE : status & ~R.MSTATUS_MPIE;
     status = (status & ~R.MSTATUS_MPP) | (c.priv << R.MSTATUS_MPP_SHIFT);
     status &= ~R.MSTATUS_MIE;

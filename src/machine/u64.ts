@@ -2,7 +2,10 @@
  * 64-bit values as the hart keeps them: an int32 (lo, hi) pair. Addresses and
  * pc travel as JS numbers holding the signed 64-bit value, exact while below
  * 2^53 in magnitude — which covers every Sv39 address and every physical
- * address popek's board has.
+ * address popek's board has. A value beyond that (a "wild" address: a jump
+ * to 0x7ffffffffffffffe, a load from -2) names no memory, so it only ever
+ * ends up in a trap's xepc/xtval: those paths keep it as a pair
+ * (isExactPair says when a number would round it).
  */
 
 const TWO_32 = 4294967296;
@@ -10,6 +13,11 @@ const TWO_32 = 4294967296;
 /** The signed 64-bit value of a pair, as a number. */
 export function pairToNumber(lo: number, hi: number): number {
   return hi * TWO_32 + (lo >>> 0);
+}
+
+/** Whether the pair's value fits a number exactly: -2^53 <= value < 2^53. */
+export function isExactPair(lo: number, hi: number): boolean {
+  return (hi << 10) >> 10 === hi;
 }
 
 /** The high word of a (signed, integral) number's 64-bit two's complement form. */

@@ -12,7 +12,7 @@
 import { expect } from "vitest";
 import type { AccessWidth, MmioDevice } from "../../src/devices/device.ts";
 import { Bus } from "../../src/machine/bus.ts";
-import { Hart } from "../../src/machine/hart.ts";
+import { Hart, type HartOptions } from "../../src/machine/hart.ts";
 import { runSlice } from "../../src/machine/hart-loop.ts";
 import { DRAM_BASE, PAGE_SIZE } from "../../src/machine/memlayout.ts";
 import { PhysMem } from "../../src/machine/physmem.ts";
@@ -58,6 +58,8 @@ export interface HarnessOptions {
   /** Map a FakeDevice at FAKE_DEVICE_BASE. */
   readonly device?: boolean;
   readonly hartId?: number;
+  /** The block tier's switch; default as the Hart's. */
+  readonly jit?: HartOptions["jit"];
 }
 
 export class HartHarness {
@@ -74,7 +76,7 @@ export class HartHarness {
       this.device = new FakeDevice();
       this.bus.map(FAKE_DEVICE_BASE, this.device);
     }
-    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now });
+    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now }, {}, { jit: opts.jit });
     this.hart.reset(CODE_BASE);
   }
 

@@ -27,8 +27,8 @@ const T0 = 5, T1 = 6;
 
 const INTERRUPT = 1n << 63n;
 
-function board(): Board {
-  return new Board({ harts: 1, memSize: 16 * 2 ** 20, clock: "real", output: () => {} });
+function board(jit?: boolean): Board {
+  return new Board({ harts: 1, memSize: 16 * 2 ** 20, clock: "real", output: () => {}, jit });
 }
 
 function mcause(b: Board): bigint {
@@ -48,9 +48,9 @@ const POLL_MTIME = [enc.lui(T0, (MTIME + 0x800) >>> 12), enc.addi(T0, T0, (MTIME
 const POLL_TIME_CSR = [enc.csrrs(T1, R.CSR_TIME, 0), enc.jal(0, -4)];
 
 function setup(program: number[], jit: boolean): Board {
-  const b = board();
+  const b = board(jit);
   const h = b.harts[0];
-  h.jit = jit;
+  expect(h.jit, "the board's configuration sets the tier").toBe(jit);
   place(b, DRAM_BASE, program);
   place(b, HANDLER, [enc.jal(0, 0)]);
   h.pc = DRAM_BASE;

@@ -243,6 +243,18 @@ describe("trap-vector, epc, satp and envcfg WARL fields", () => {
       expect(hex(read(c, csr)), `${CsrFile.nameOf(csr)} MODE=3`).toBe(hex(0x8000_1001n));
     }
   });
+  it("mtvec/stvec: a BASE a pc cannot hold (2^53 or more in magnitude) is ignored; the largest that fits is kept", () => {
+    const { c } = csrFile();
+    for (const csr of [R.CSR_MTVEC, R.CSR_STVEC]) {
+      write(c, csr, 0x8000_1000n);
+      write(c, csr, 0x7fff_ffff_ffff_f000n);
+      expect(hex(read(c, csr)), `${CsrFile.nameOf(csr)} wild`).toBe(hex(0x8000_1000n));
+      write(c, csr, -(1n << 53n));
+      expect(hex(read(c, csr)), `${CsrFile.nameOf(csr)} -2^53`).toBe(hex(BigInt.asUintN(64, -(1n << 53n))));
+      write(c, csr, (1n << 53n) - 4n);
+      expect(hex(read(c, csr)), `${CsrFile.nameOf(csr)} 2^53 - 4`).toBe(hex((1n << 53n) - 4n));
+    }
+  });
   it("mepc/sepc bit 0 always reads zero (IALIGN = 16)", () => {
     const { c } = csrFile();
     write(c, R.CSR_MEPC, 0xffff_ffff_8000_0003n);

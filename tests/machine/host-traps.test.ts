@@ -14,7 +14,8 @@ import { OP } from "../../src/isa/ops.ts";
 import type { Hart, HostTrapHandler } from "../../src/machine/hart.ts";
 import * as R from "../../src/machine/riscv.ts";
 import { runSlice } from "../../src/machine/hart-loop.ts";
-import { HOT_THRESHOLD } from "../../src/machine/jit/block-cache.ts";
+import { pairToNumber } from "../../src/machine/u64.ts";
+import { HOT_THRESHOLD } from "../../src/machine/decoded-page.ts";
 import { CODE_BASE, HartHarness } from "../helpers/hart-harness.ts";
 
 interface Offered {
@@ -27,6 +28,8 @@ interface Offered {
 /** A host that records what it is offered; emulates csrAccess as a read of 42 into rd when `emulate` says so. */
 class RecordingHost implements HostTrapHandler {
   readonly traps: { cause: number; tval: number; pc: number }[] = [];
+  /** The predecoded words trap() was given, per trap. */
+  readonly decoded: { w0: number; imm: number }[] = [];
   readonly offered: Offered[] = [];
   constructor(
     private readonly emulate: (csr: number) => boolean,
@@ -35,8 +38,11 @@ class RecordingHost implements HostTrapHandler {
       return true;
     },
   ) {}
-  trap(h: Hart, cause: number, tval: number, pc: number): boolean {
+  trap(h: Hart, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0: number, imm: number): boolean {
+    const tval = pairToNumber(tvalLo, tvalHi);
+    const pc = pairToNumber(pcLo, pcHi);
     this.traps.push({ cause, tval, pc });
+    this.decoded.push({ w0, imm });
     return this.onTrap(h, cause, pc);
   }
   csrAccess(h: Hart, w0: number, imm: number, pc: number): number {
@@ -84,8 +90,8 @@ describe.each([true, false])("host traps (block tier %s)", (jit) => {
     t.run(6 * HOT_THRESHOLD);
     expect(host.traps.length).toBe(2 * HOT_THRESHOLD);
     expect(host.traps[0]).toEqual({ cause: R.CAUSE_ILLEGAL_INSTRUCTION, tval: insn, pc: CODE_BASE + 4 });
-    expect(t.hart.rareW0 & 0x7f, "the predecoded instruction is left for the host").toBe(OP.csrrw);
-    expect(t.hart.rareImm & 0xfff).toBe(R.CSR_MSTATUS);
+    expect(host.decoded[0].w0 & 0x7f, "the predecoded instruction is passed to the host").toBe(OP.csrrw);
+    expect(host.decoded[0].imm & 0xfff).toBe(R.CSR_MSTATUS);
     expect(t.csr(R.CSR_MSTATUS) & BigInt(R.MSTATUS_MPP), "the hart's own mstatus is untouched").toBe(0n);
   });
 
@@ -110,6 +116,7 @@ describe.each([true, false])("host traps (block tier %s)", (jit) => {
     const h = t.hart;
     expect(runSlice(h, 1000), "the slice ended at the ecall").toBe(2);
     expect(host.traps).toEqual([{ cause: R.CAUSE_ECALL_U, tval: 0, pc: CODE_BASE + 4 }]);
+    expect(host.decoded, "only an illegal instruction comes with its predecoded words").toEqual([{ w0: 0, imm: 0 }]);
     expect(h.pc, "the slice ended where the host left the hart").toBe(CODE_BASE + 8);
     expect(t.csr(R.CSR_MCAUSE), "the hart's own trap CSRs are untouched").toBe(0n);
   });

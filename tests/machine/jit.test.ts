@@ -11,7 +11,8 @@ import { enc } from "../../src/isa/encode.ts";
 import { runSlice } from "../../src/machine/hart-loop.ts";
 import { PAGE_SIZE } from "../../src/machine/memlayout.ts";
 import * as R from "../../src/machine/riscv.ts";
-import { HOT_THRESHOLD } from "../../src/machine/jit/block-cache.ts";
+import { HOT_THRESHOLD } from "../../src/machine/decoded-page.ts";
+import { compileBlock } from "../../src/machine/jit/block-compiler.ts";
 import { AD, CODE_BASE, DATA_BASE, FAKE_DEVICE_BASE, HartHarness, PageTables, RWX, hex } from "../helpers/hart-harness.ts";
 
 const TRAP = CODE_BASE + 0x3000;
@@ -51,8 +52,7 @@ interface RunSpec {
 
 /** Runs the spec on a fresh hart, slice by slice, as the runner does. */
 function run(spec: RunSpec, jit: boolean): Outcome {
-  const t = new HartHarness({ device: spec.device });
-  t.hart.jit = jit;
+  const t = new HartHarness({ device: spec.device, jit });
   spec.setup(t);
   const h = t.hart;
   const budgets = spec.budgets ?? [100_000];
@@ -424,5 +424,47 @@ describe("turning the tier off", () => {
   it("hart.jit = false compiles nothing", () => {
     const off = run(randomLoop(3, 3 * HOT_THRESHOLD, false), false);
     expect(off.compiled).toBe(0);
+  });
+});
+
+describe("the block host seam (jit/block-host.ts)", () => {
+  it("every hart member a generated block names exists on a Hart", () => {
+    // One block that uses every kind of member: loads, stores, a CSR, a 64-bit helper, a jump.
+    const t = new HartHarness();
+    t.load([enc.ld(5, 6, 0), enc.lw(7, 6, 8), enc.sd(5, 6, 16), enc.csrrs(8, R.CSR_MSCRATCH, 0), enc.mul(9, 5, 7), enc.sll(9, 9, 5), enc.jalr(0, 1, 0)]);
+    const block = compileBlock(t.mem.decodedPage((CODE_BASE - t.mem.base) / PAGE_SIZE), t.mem.u16, CODE_BASE - t.mem.base, 0);
+    const source = String(block?.fn);
+    const named = new Set([...source.matchAll(/\bh\.(\w+)/g)].map((m) => m[1]));
+    expect([...named].sort()).toEqual(expect.arrayContaining(["csrInstruction", "env", "loadAt", "pc", "storeAt", "x"]));
+    for (const name of named) expect(name in t.hart, `Hart has ${name}`).toBe(true);
+  });
+
+  it("HartOptions.jit sets the tier; without it the environment's default applies", () => {
+    expect(new HartHarness({ jit: false }).hart.jit).toBe(false);
+    expect(new HartHarness({ jit: true }).hart.jit).toBe(true);
+    expect(new HartHarness().hart.jit).toBe(process.env.POPEK_JIT !== "0");
+  });
+});
+
+describe("a jump beyond 2^53 (u64.ts: pc cannot hold it)", () => {
+  // addi count; beq count, limit -> spin; jalr x0, 0(x10) to a wild target. The handler copies mepc to x12, returns to the top.
+  const WILD = 0x7fff_ffff_ffff_fffen;
+  const spec: RunSpec = {
+    setup: (t) => {
+      t.program([enc.addi(COUNT, COUNT, 1), enc.beq(COUNT, LIMIT, 8), enc.jalr(0, 10, 0), ...SPIN]);
+      t.load([enc.csrrs(12, R.CSR_MEPC, 0), enc.csrrw(0, R.CSR_MEPC, 11), enc.mret()], TRAP);
+      t.setRegs({ 10: WILD, 11: BigInt(CODE_BASE), [COUNT]: 0, [LIMIT]: 3 * HOT_THRESHOLD });
+      t.setCsr(R.CSR_MTVEC, TRAP);
+      t.setCsr(R.CSR_MSTATUS, R.MSTATUS_MPP);
+    },
+    total: 3 * HOT_THRESHOLD * 6,
+  };
+
+  it("faults at once with mepc = mtval = the exact target, compiled or not", () => {
+    const on = expectSameAsInterpreter(spec);
+    expect(on.compiled).toBeGreaterThan(0);
+    expect(on.regs, "the handler's copy of mepc").toContain(`x12=${hex(WILD)}`);
+    expect(on.csrs).toContain(`mtval=${hex(WILD)}`);
+    expect(on.csrs).toContain(`mcause=${hex(BigInt(R.CAUSE_FETCH_ACCESS))}`);
   });
 });

@@ -24,7 +24,7 @@ import * as R from "../../machine/riscv.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { CSR_PAGING_UNSUPPORTED, emulateCsr } from "./csr.ts";
 import { decodeTrap, TRAP_CSR, TRAP_MRET, TRAP_SFENCE_VMA, TRAP_SRET, TRAP_WFI, type DecodedTrap } from "./decode-trap.ts";
-import { reflectException } from "./reflect.ts";
+import { reflectException, reflectExceptionPair } from "./reflect.ts";
 import { SBI_SUSPEND, handleSbi, sbiNeedsMainThread } from "./sbi.ts";
 import type { VmServices } from "./services.ts";
 import { emulateMret, emulateSfenceVma, emulateSret, emulateWfi } from "./system.ts";
@@ -43,7 +43,10 @@ export const EXIT_STOP = 3;
 export interface MainThreadExits {
   /** Maps the guest RAM page holding gpa; false if gpa is not RAM. */
   mapRam(gpa: number): boolean;
-  /** Performs the load/store at `pc` (bits `insn`) to the MMIO address gpa; false if it is no plain access or nothing answers there. */
+  /**
+   * Performs the load/store at `pc` (bits `insn`) that faulted at the MMIO address gpa, or reflects
+   * the access fault of a piece no device answers (src/machine/mmio-access.ts); false if it is no plain access.
+   */
   mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean;
 }
 
@@ -86,6 +89,18 @@ export class TrapDispatcher {
         reflectException(ctx, cause, tval, pc);
         return EXIT_CONTINUE;
     }
+  }
+
+  /**
+   * A trap at a wild address (u64.ts): a fetch from, or a load or store to,
+   * an address beyond 2^53, which is neither guest RAM nor a device. The
+   * guest gets the access fault its untranslated access would raise (guest
+   * paging is not supported yet), with the exact address; there is nothing
+   * for the main thread to look up, so any thread handles it.
+   */
+  wildAccess(cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number): void {
+    this.interruptsMayChange = false;
+    reflectExceptionPair(this.ctx, accessFaultFor(cause), tvalLo, tvalHi, pcLo, pcHi);
   }
 
   private privileged(t: DecodedTrap, pc: number): number {
@@ -150,9 +165,21 @@ export class TrapDispatcher {
       return EXIT_CONTINUE;
     }
     // Nothing there: the access fault real hardware would raise (priv spec 3.7: PMA violation).
-    const accessFault =
-      cause === R.CAUSE_FETCH_PAGE_FAULT ? R.CAUSE_FETCH_ACCESS : cause === R.CAUSE_LOAD_PAGE_FAULT ? R.CAUSE_LOAD_ACCESS : R.CAUSE_STORE_ACCESS;
-    reflectException(ctx, accessFault, gpa, pc);
+    reflectException(ctx, accessFaultFor(cause), gpa, pc);
     return EXIT_CONTINUE;
+  }
+}
+
+/** What a guest running untranslated sees for a fault of the real hart's: its page faults are access faults (no RAM, no device there); anything else as it is. */
+function accessFaultFor(cause: number): number {
+  switch (cause) {
+    case R.CAUSE_FETCH_PAGE_FAULT:
+      return R.CAUSE_FETCH_ACCESS;
+    case R.CAUSE_LOAD_PAGE_FAULT:
+      return R.CAUSE_LOAD_ACCESS;
+    case R.CAUSE_STORE_PAGE_FAULT:
+      return R.CAUSE_STORE_ACCESS;
+    default:
+      return cause;
   }
 }

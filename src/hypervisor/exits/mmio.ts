@@ -1,46 +1,64 @@
 /*
  * MMIO exits: the guest touched a device register. Its load or store page-
  * faulted on an MMIO hole; the hypervisor decodes the instruction, performs
- * the access on the VM's device model (the same models the native board
- * uses), writes the loaded value into the destination register with the
+ * the access on the VM's device models by the board's own rule
+ * (src/machine/mmio-access.ts: aligned pieces, narrowed data, a fault at the
+ * first piece no device answers — exactly what the access does natively),
+ * writes the loaded value into the destination register with the
  * instruction's sign or zero extension, and steps pc past the instruction.
  */
 
 import type { Bus } from "../../machine/bus.ts";
+import { MMIO_OK, mmioLoad, mmioStore } from "../../machine/mmio-access.ts";
+import * as R from "../../machine/riscv.ts";
+import { pairToNumber } from "../../machine/u64.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { decodeMmioAccess } from "./mmio-decode.ts";
+import { reflectException } from "./reflect.ts";
 
-/** Emulates the access; false if the instruction is no plain load/store or nothing answers at gpa. */
+/** Where mmioLoad leaves a value. Exits are handled one at a time per thread. */
+const loadedValue = new Int32Array(2);
+
+/**
+ * Emulates the access at `pc` (bits `insn`) that faulted at gpa. False if
+ * the instruction is no plain load or store (the caller reflects an access
+ * fault at gpa). True once handled: performed, or — when some piece of it
+ * reaches no device — an access fault reflected at that piece's address.
+ */
 export function performMmio(bus: Bus, ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean {
   const access = decodeMmioAccess(insn);
   if (access === undefined) return false;
   const x = ctx.x;
+  const cause = access.write ? R.CAUSE_STORE_ACCESS : R.CAUSE_LOAD_ACCESS;
+  // The access's own start (the guest runs untranslated, so its address is its gpa). When it differs
+  // from gpa, the access began in RAM and faulted only where it crossed into this page: partly RAM,
+  // partly device memory, it faults at its first RAM piece (mmio-access.ts), its start.
+  const b = access.base * 2;
+  const lo = (x[b] + access.offset) | 0;
+  const hi = (x[b + 1] + (access.offset >> 31) + (lo >>> 0 < x[b] >>> 0 ? 1 : 0)) | 0;
+  const start = pairToNumber(lo, hi);
+  if (start !== gpa) {
+    reflectException(ctx, cause, start, pc);
+    return true;
+  }
   const r = access.reg * 2;
-  if (access.write) {
-    const lo = x[r];
-    const hi = x[r + 1];
-    // A device sees only the bytes stored (sb/sh carry the low 8/16 bits of rs2), as on the native board.
-    const narrow = access.width === 1 ? lo & 0xff : access.width === 2 ? lo & 0xffff : lo >>> 0;
-    const ok = access.width === 8 ? bus.write(gpa, 4, lo >>> 0) && bus.write(gpa + 4, 4, hi >>> 0) : bus.write(gpa, access.width, narrow);
-    if (!ok) return false;
-  } else {
-    let lo: number;
-    let hi: number;
-    if (access.width === 8) {
-      const a = bus.read(gpa, 4);
-      const b = a < 0 ? -1 : bus.read(gpa + 4, 4);
-      if (b < 0) return false;
-      lo = a | 0;
-      hi = b | 0;
-    } else {
-      const v = bus.read(gpa, access.width);
-      if (v < 0) return false;
+  const bad = access.write
+    ? mmioStore(bus, gpa, access.width, x[r], x[r + 1])
+    : mmioLoad(bus, gpa, access.width, loadedValue);
+  if (bad !== MMIO_OK) {
+    reflectException(ctx, cause, gpa + bad, pc);
+    return true;
+  }
+  if (!access.write) {
+    // mmioLoad zero-extends; lb/lh/lw sign-extend from the access's top bit.
+    let vlo = loadedValue[0];
+    let vhi = loadedValue[1];
+    if (access.signed && access.width < 8) {
       const shift = 32 - 8 * access.width;
-      lo = access.signed ? (v << shift) >> shift : v | 0;
-      hi = access.signed ? lo >> 31 : 0;
-      if (access.width === 4 && !access.signed) hi = 0;
+      vlo = (vlo << shift) >> shift;
+      vhi = vlo >> 31;
     }
-    ctx.setResultPair(access.reg, lo, hi);
+    ctx.setResultPair(access.reg, vlo, vhi);
   }
   ctx.pc = pc + access.length;
   return true;

@@ -7,13 +7,19 @@
  * uses for real traps (src/machine/trap.ts), applied to the virtual CSR file.
  */
 
-import { enterTrap, pendingInterrupt } from "../../machine/trap.ts";
+import { enterTrap, enterTrapPair, pendingInterrupt } from "../../machine/trap.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { STAT } from "../stats.ts";
 
 /** Delivers an exception into the guest at `pc`. */
 export function reflectException(ctx: VcpuContext, cause: number, tval: number, pc: number): void {
   ctx.pc = enterTrap(ctx.csr, cause, false, tval, pc);
+  ctx.count(STAT.reflected_exceptions);
+}
+
+/** reflectException with tval and pc as exact 64-bit pairs (a wild address, u64.ts). */
+export function reflectExceptionPair(ctx: VcpuContext, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number): void {
+  ctx.pc = enterTrapPair(ctx.csr, cause, false, tvalLo, tvalHi, pcLo, pcHi);
   ctx.count(STAT.reflected_exceptions);
 }
 

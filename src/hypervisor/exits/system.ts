@@ -8,7 +8,8 @@
 import * as R from "../../machine/riscv.ts";
 import { mret, sret } from "../../machine/trap.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
-import { reflectException } from "./reflect.ts";
+import { isExactPair } from "../../machine/u64.ts";
+import { reflectException, reflectExceptionPair } from "./reflect.ts";
 import type { DecodedTrap } from "./decode-trap.ts";
 import { STAT } from "../stats.ts";
 
@@ -26,6 +27,7 @@ export function emulateMret(ctx: VcpuContext, t: DecodedTrap, pc: number): void 
   }
   ctx.count(STAT.xret_exit);
   ctx.pc = mret(ctx.csr);
+  faultIfWild(ctx, R.CSR_MEPC);
 }
 
 /** sret: from virtual S (unless TSR) or M. */
@@ -37,6 +39,19 @@ export function emulateSret(ctx: VcpuContext, t: DecodedTrap, pc: number): void 
   }
   ctx.count(STAT.xret_exit);
   ctx.pc = sret(c);
+  faultIfWild(ctx, R.CSR_SEPC);
+}
+
+/**
+ * After an xret to the address in `epc`: one that pc cannot hold exactly
+ * (u64.ts) names no memory, so its fetch faults at once, with xepc = xtval =
+ * the exact address — as the machine's hart does (Hart.wildFetch). The
+ * guest runs untranslated (guest paging is not supported yet): an access fault.
+ */
+function faultIfWild(ctx: VcpuContext, epc: number): void {
+  const lo = ctx.csr.lo[epc];
+  const hi = ctx.csr.hi[epc];
+  if (!isExactPair(lo, hi)) reflectExceptionPair(ctx, R.CAUSE_FETCH_ACCESS, lo, hi, lo, hi);
 }
 
 /** wfi: returns true when the vCPU should now wait for a virtual interrupt (pc already advanced). */

@@ -1,16 +1,7 @@
 /*
  * Compiled blocks of one PhysMem, kept per physical page.
  *
- * A decoded page (physmem.ts) is one Int32Array: PAGE_SIZE words of
- * predecoded slots (two words per 2-byte slot, see src/isa/ops.ts), then one
- * word per slot for the block tier, at BLOCK_ENTRY_BASE + slot offset / 2:
- *
- *    < 0   a hot counter: the interpreter adds one each time it reaches the
- *          slot; at -1 the block starting there is compiled
- *      0   nothing to do (not compilable here, or the tier is off)
- *    > 0   the id of the compiled block that starts at this slot
- *
- * so the interpreter pays one typed-array load and compare per instruction.
+ * The decoded page's layout, block words included, is in ../decoded-page.ts.
  *
  * A block records the bytes of its page it was compiled from. A store over
  * any of them (invalidate) drops the block and re-arms its entry's counter;
@@ -18,30 +9,8 @@
  * notices that it was dropped by finding its entry word changed.
  */
 
-import { PAGE_SIZE } from "../memlayout.ts";
-import type { Hart } from "../hart.ts";
-import type { BlockRuntime } from "./block-runtime.ts";
-
-/** Word index in a decoded page where the per-slot block words start. */
-export const BLOCK_ENTRY_BASE = PAGE_SIZE;
-/** Words in a decoded page: predecoded slots, then one block word per 2-byte slot. */
-export const DECODED_PAGE_WORDS = PAGE_SIZE + PAGE_SIZE / 2;
-/** Times the interpreter reaches a slot before the block starting there is compiled. */
-export const HOT_THRESHOLD = 32;
-
-/**
- * A compiled block: runs from its entry with `base` the virtual address of its
- * page, `self` its own id, `dec` its decoded page, `left` the instructions the
- * slice may still execute. Returns the instructions executed, with hart.pc set
- * to the next pc; or, after a trap was taken, minus the instructions executed
- * (the trapping one included) with hart.pc already at the handler.
- */
-export type BlockFn = (h: Hart, base: number, self: number, dec: Int32Array, left: number, rt: BlockRuntime) => number;
-
-/** Word in a decoded page that holds the block word of the slot at byte offset `po`. */
-export function entryWord(po: number): number {
-  return BLOCK_ENTRY_BASE + (po >>> 1);
-}
+import { HOT_THRESHOLD, entryWord } from "../decoded-page.ts";
+import type { BlockFn } from "./block-host.ts";
 
 export class BlockCache {
   /** By id (0 unused): the function, its length in instructions (one pass), and where it came from. */

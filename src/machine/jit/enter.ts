@@ -1,19 +1,33 @@
 /*
  * The interpreter's door into the block tier. runSlice calls enterBlock when
  * the block word of the slot it is about to execute is not 0 (see
- * block-cache.ts): it counts the slot towards hotness, compiles the block
+ * ../decoded-page.ts): it counts the slot towards hotness, compiles the block
  * when the slot is hot, and runs a compiled block when it fits in what is
  * left of the slice — blocks never overshoot the budget.
  */
 
-import type { Hart } from "../hart.ts";
 import { PAGE_SIZE } from "../memlayout.ts";
-import { entryWord } from "./block-cache.ts";
+import { entryWord } from "../decoded-page.ts";
+import type { BlockCache } from "./block-cache.ts";
 import { compileBlock } from "./block-compiler.ts";
+import type { BlockHost, BlockMemory } from "./block-host.ts";
 import { BLOCK_RUNTIME } from "./block-runtime.ts";
 
-/** The tier's default: on unless POPEK_JIT=0 (read once, at startup). */
-export const JIT_DEFAULT = globalThis.process?.env?.POPEK_JIT !== "0";
+/** What the door needs of the hart besides what its blocks use (the Hart implements it). */
+export interface JitHost extends BlockHost {
+  /** The tier's switch (HartOptions.jit). */
+  readonly jit: boolean;
+  readonly env: { readonly mem: JitMemory };
+  /** The fetch page the interpreter runs from, and the RAM offset of its frame. */
+  readonly fetchDecoded: Int32Array;
+  readonly fetchFrame: number;
+}
+
+/** RAM as the door sees it (PhysMem): its decoded pages and the blocks compiled from them. */
+interface JitMemory extends BlockMemory {
+  readonly decoded: readonly (Int32Array | undefined)[];
+  readonly blocks: BlockCache;
+}
 
 /**
  * Called with `b` = dec[entryWord(po)] (not 0), for the slot at byte offset
@@ -22,7 +36,7 @@ export const JIT_DEFAULT = globalThis.process?.env?.POPEK_JIT !== "0";
  * returned: the instructions it executed (hart.pc = next pc), or minus that
  * count after a trap (hart.pc = where the trap went).
  */
-export function enterBlock(h: Hart, dec: Int32Array, b: number, base: number, po: number, left: number): number {
+export function enterBlock(h: JitHost, dec: Int32Array, b: number, base: number, po: number, left: number): number {
   if (b < 0) {
     if (!h.jit) {
       dec[entryWord(po)] = 0;
@@ -42,7 +56,7 @@ export function enterBlock(h: Hart, dec: Int32Array, b: number, base: number, po
 }
 
 /** Compiles the block at `po` of the fetch page; returns its id, or 0 (the slot is then left to the interpreter for good). */
-function compileAt(h: Hart, dec: Int32Array, po: number): number {
+function compileAt(h: JitHost, dec: Int32Array, po: number): number {
   const mem = h.env.mem;
   const page = h.fetchFrame / PAGE_SIZE;
   // Only a RAM page's own decoded array can hold blocks (not the hart's cross-page scratch).

@@ -64,6 +64,7 @@ describe.each([false, true])("performMmio (vCPU thread: %s)", (onVcpuThread) => 
   ] as const)("%s: width, extension, pc + length", (_name, insn, _w, expected) => {
     const { ctx, bus } = setup(onVcpuThread);
     ctx.setReg(A0, 0x1234);
+    ctx.setReg(S0, DEV + 1);
     expect(performMmio(bus, ctx, DEV + 1, insn, PC)).toBe(true);
     expect(loaded(ctx, A0)).toBe(expected);
     expect(ctx.pc).toBe(PC + ((insn & 3) === 3 ? 4 : 2));
@@ -73,6 +74,7 @@ describe.each([false, true])("performMmio (vCPU thread: %s)", (onVcpuThread) => 
   it("stores take the value from rs2, 8 bytes as two 4-byte accesses", () => {
     const { ctx, bus, dev } = setup(onVcpuThread);
     ctx.setRegPair(A1, 0x1122_3344, 0x5566_7788);
+    ctx.setReg(S0, DEV + 8);
     expect(performMmio(bus, ctx, DEV + 8, enc.sb(A1, S0, 0), PC)).toBe(true);
     expect(performMmio(bus, ctx, DEV + 8, enc.sd(A1, S0, 0), PC)).toBe(true);
     expect(dev.writes).toEqual(["8/1=44", "8/4=11223344", "12/4=55667788"]);
@@ -82,7 +84,6 @@ describe.each([false, true])("performMmio (vCPU thread: %s)", (onVcpuThread) => 
   it("nothing at the address, or no load/store: false, and nothing changed", () => {
     const { ctx, bus } = setup(onVcpuThread);
     ctx.pc = PC;
-    expect(performMmio(bus, ctx, 0x3000_0000, enc.lw(A0, S0, 0), PC)).toBe(false);
     expect(performMmio(bus, ctx, DEV, enc.addi(A0, A0, 1), PC)).toBe(false);
     expect(ctx.pc).toBe(PC);
     expect(ctx.page.exit[EXIT_RESULT_REG]).toBe(NO_RESULT_REG);
@@ -91,8 +92,40 @@ describe.each([false, true])("performMmio (vCPU thread: %s)", (onVcpuThread) => 
 
   it("a load into x0 changes nothing", () => {
     const { ctx, bus } = setup(onVcpuThread);
+    ctx.setReg(S0, DEV);
     expect(performMmio(bus, ctx, DEV, enc.lw(0, S0, 0), PC)).toBe(true);
     expect(ctx.page.exit[EXIT_RESULT_REG]).toBe(NO_RESULT_REG);
     expect(ctx.x[0]).toBe(0);
+  });
+});
+
+describe("performMmio: the board's access rule (src/machine/mmio-access.ts)", () => {
+  it("a misaligned sw is cut into QEMU's pieces, as natively", () => {
+    const { ctx, bus, dev } = setup(true);
+    ctx.setReg(S0, DEV + 1);
+    ctx.setRegPair(A1, 0x1122_3344, 0);
+    expect(performMmio(bus, ctx, DEV + 1, enc.sw(A1, S0, 0), PC)).toBe(true);
+    expect(dev.writes).toEqual(["1/1=44", "2/1=33", "3/1=22", "4/1=11"]);
+    expect(ctx.pc).toBe(PC + 4);
+  });
+
+  it("a piece outside every window: the load access fault is reflected at that piece, nothing is read", () => {
+    const { ctx, bus } = setup(true);
+    ctx.csr.priv = 3;
+    ctx.setReg(S0, DEV + 0xfc);
+    expect(performMmio(bus, ctx, DEV + 0xfc, enc.ld(A0, S0, 0), PC)).toBe(true);
+    expect(ctx.csr.lo[0x342], "mcause").toBe(5);
+    expect(ctx.csr.lo[0x343], "mtval: the second word's address").toBe(DEV + 0x100);
+    expect(ctx.csr.lo[0x341], "mepc").toBe(PC | 0);
+    expect(ctx.reg(A0)).toBe(0);
+  });
+
+  it("an access that began in RAM faults at its start (it is not all device memory)", () => {
+    const { ctx, bus } = setup(true);
+    ctx.csr.priv = 3;
+    ctx.setReg(S0, DEV - 2);
+    expect(performMmio(bus, ctx, DEV, enc.sw(A1, S0, 0), PC)).toBe(true);
+    expect(ctx.csr.lo[0x342], "mcause").toBe(7);
+    expect(ctx.csr.lo[0x343], "mtval").toBe(DEV - 2);
   });
 });

@@ -1,0 +1,36 @@
+/*
+ * The layout of a decoded page: what the interpreter (hart-loop.ts), the
+ * hart's decoder (hart.ts), RAM (physmem.ts) and the block tier (jit/) all
+ * index into. Defined once here so none of them imports another for it.
+ *
+ * A decoded page is one Int32Array per RAM page:
+ *
+ *   words [0, PAGE_SIZE)                 two words per 2-byte instruction slot
+ *                                        (word0, imm; see src/isa/ops.ts), at
+ *                                        the slot's byte offset
+ *   words [BLOCK_ENTRY_BASE, +PAGE_SIZE/2) one block word per slot, at
+ *                                        BLOCK_ENTRY_BASE + byte offset / 2:
+ *
+ *      < 0   a hot counter: the interpreter adds one each time it reaches the
+ *            slot; at -1 the block starting there is compiled
+ *        0   nothing to do (not compilable here, or the tier is off)
+ *      > 0   the id of the compiled block that starts at this slot
+ *
+ * so the interpreter pays one typed-array load and compare per instruction.
+ */
+
+import { PAGE_SIZE } from "./memlayout.ts";
+
+/** Two int32 words per 2-byte instruction slot: the predecoded part of a page. */
+const DECODED_WORDS_PER_PAGE = PAGE_SIZE;
+/** Word index in a decoded page where the per-slot block words start. */
+export const BLOCK_ENTRY_BASE = DECODED_WORDS_PER_PAGE;
+/** Words in a decoded page: predecoded slots, then one block word per 2-byte slot. */
+export const DECODED_PAGE_WORDS = DECODED_WORDS_PER_PAGE + PAGE_SIZE / 2;
+/** Times the interpreter reaches a slot before the block starting there is compiled. */
+export const HOT_THRESHOLD = 32;
+
+/** Word in a decoded page that holds the block word of the slot at byte offset `po`. */
+export function entryWord(po: number): number {
+  return BLOCK_ENTRY_BASE + (po >>> 1);
+}

@@ -1,0 +1,69 @@
+/*
+ * The seam between the block compiler and the hart: the generated code of a
+ * block (block-compiler.ts) is a `new Function` body that tsc never sees, so
+ * everything it may touch is declared here, and the compiler writes every
+ * member name into its source through `member`, whose name argument tsc
+ * checks against these interfaces. The Hart implements BlockHost, so
+ * renaming a member on either side breaks the type-check, not a running
+ * block.
+ */
+
+import type { BlockRuntime } from "./block-runtime.ts";
+
+/** The RAM views and the code-invalidation hook a block's loads and stores use (PhysMem). */
+export interface BlockMemory {
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly i16: Int16Array;
+  readonly i32: Int32Array;
+  /** 1 where a RAM page has decoded instructions: a store there must call invalidateCode. */
+  readonly codeMap: Uint8Array;
+  invalidateCode(off: number, width: number): void;
+}
+
+/** A data TLB as a block probes it (tlb.ts). */
+export interface BlockTlb {
+  readonly key: Float64Array;
+  readonly ramOffset: Int32Array;
+}
+
+/** What a compiled block may read, write and call on its hart. */
+export interface BlockHost {
+  /** Registers as int32 (lo, hi) pairs (hart.ts). */
+  readonly x: Int32Array;
+  readonly env: { readonly mem: BlockMemory };
+  /** Where the block leaves the hart: the next pc. */
+  pc: number;
+  /** Set by a slow path that wants the slice to end. */
+  readonly stop: boolean;
+  /** The value a slow-path load left. */
+  readonly valueLo: number;
+  readonly valueHi: number;
+  readonly dataKey: number;
+  readonly loadTlb: BlockTlb;
+  readonly storeTlb: BlockTlb;
+  /** Virtual address of the fetch page; reset (changed) when translation changes. */
+  readonly fetchBase: number;
+  loadAt(rs1: number, imm: number, width: number, pc: number): boolean;
+  storeAt(rs1: number, imm: number, width: number, vlo: number, vhi: number, pc: number): boolean;
+  csrInstruction(kind: number, immediate: boolean, w0: number, imm: number, pc: number, len: number): number;
+  /** A jump to a target beyond 2^53 (u64.ts): takes its fetch fault, exactly. */
+  wildFetch(lo: number, hi: number): boolean;
+}
+
+/**
+ * A compiled block: runs from its entry with `base` the virtual address of its
+ * page, `self` its own id, `dec` its decoded page, `left` the instructions the
+ * slice may still execute. Returns the instructions executed, with h.pc set
+ * to the next pc; or, after a trap was taken, minus the instructions executed
+ * (the trapping one included) with h.pc already at the handler.
+ */
+export type BlockFn = (h: BlockHost, base: number, self: number, dec: Int32Array, left: number, rt: BlockRuntime) => number;
+
+/** BlockFn's parameter names, as the generated body refers to them (same order as BlockFn). */
+export const BLOCK_PARAMS = ["h", "base", "self", "dec", "left", "rt"] as const;
+
+/** `object.name` for generated source, with `name` checked by tsc against the members of T. */
+export function member<T>(object: string, name: keyof T & string): string {
+  return `${object}.${name}`;
+}
