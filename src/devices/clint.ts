@@ -30,7 +30,7 @@ import { IRQ_M_SOFT, IRQ_M_TIMER } from "../machine/riscv.ts";
 import { ConfigError } from "../errors.ts";
 
 /** The register window (QEMU virt: VIRT_CLINT size). */
-export const CLINT_WINDOW = 0x1_0000;
+const CLINT_WINDOW = 0x1_0000;
 
 const MSIP_BASE = 0x0000;
 const MSIP_STRIDE = 4;

@@ -33,9 +33,9 @@ import { IRQ_M_EXT, IRQ_S_EXT } from "../machine/riscv.ts";
 import { ConfigError } from "../errors.ts";
 
 /** The register window (QEMU virt: VIRT_PLIC size for its harts). */
-export const PLIC_WINDOW = 0x60_0000;
+const PLIC_WINDOW = 0x60_0000;
 /** Sources on the board including the non-existent source 0 (QEMU virt: 96, riscv,ndev 95). */
-export const PLIC_NUM_SOURCES = 96;
+const PLIC_NUM_SOURCES = 96;
 
 const PRIORITY_BASE = 0x000000;
 const PENDING_BASE = 0x001000;

@@ -22,7 +22,7 @@ import { allOnes, type AccessWidth, type DeviceKind, type MmioDevice, type Power
 import { fdtNode, propPhandle, propString, propStrings, propU32, type FdtNode } from "../machine/fdt.ts";
 
 /** The register window (QEMU virt: VIRT_TEST size). */
-export const TEST_WINDOW = 0x1000;
+const TEST_WINDOW = 0x1000;
 
 const REG_FINISHER = 0x0;
 

@@ -38,7 +38,7 @@ import { allOnes, type AccessWidth, type DeviceKind, type IrqLine, type MmioDevi
 import { fdtNode, propString, propU32 } from "../machine/fdt.ts";
 
 /** The register window (QEMU virt: 0x100, of which the 16550 uses 8 bytes). */
-export const UART_WINDOW = 0x100;
+const UART_WINDOW = 0x100;
 /** Input clock, as QEMU's virt board states it in the device tree (1.8432 MHz x 2). */
 const UART_CLOCK_HZ = 3_686_400;
 

@@ -17,7 +17,7 @@ import type { AccessWidth, DeviceKind, MmioDevice } from "./device.ts";
 import { fdtNode, propString } from "../machine/fdt.ts";
 
 /** One slot's window (QEMU virt: VIRTIO_STRIDE). */
-export const VIRTIO_MMIO_WINDOW = 0x1000;
+const VIRTIO_MMIO_WINDOW = 0x1000;
 
 const REG_MAGIC = 0x000;
 const REG_VERSION = 0x004;
@@ -30,7 +30,7 @@ const VERSION_MODERN = 2;
 const DEVICE_ID_NONE = 0;
 const VENDOR_QEMU = 0x554d4551;
 
-export class VirtioMmioSlot implements MmioDevice {
+class VirtioMmioSlot implements MmioDevice {
   readonly name = "virtio-mmio";
   readonly size = VIRTIO_MMIO_WINDOW;
 
@@ -50,7 +50,7 @@ export class VirtioMmioSlot implements MmioDevice {
     }
   }
 
-  write(): void {}
+  write(_offset: number, _width: AccessWidth, _value: number): void {}
 }
 
 /** An empty slot as a board device: a PLIC source that never rises; described as virtio,mmio so drivers probe it. */

@@ -75,11 +75,6 @@ export interface GuestMemoryView {
   copyIn(gpa: number, from: Uint8Array): number;
 }
 
-/** True when an accessor's result (number or bigint) is a fault code. */
-export function isGuestFault(result: number | bigint): boolean {
-  return result < 0;
-}
-
 /** Whether [gpa, gpa + length) is a well-formed range inside [base, base + size). */
 export function rangeInside(gpa: number, length: number, base: number, size: number): boolean {
   return Number.isSafeInteger(gpa) && Number.isSafeInteger(length) && length >= 0 && gpa >= base && gpa + length <= base + size;
