@@ -142,6 +142,11 @@ export class Vm {
 
   /** Spawns one worker thread per vCPU. */
   start(): void {
+    this.threads.start(this.vcpuConfigs());
+  }
+
+  /** What each vCPU thread is started with: plain data and shared buffers only. */
+  vcpuConfigs(): VcpuConfig[] {
     const satp = this.memory.satp();
     const buffers = this.pages.map((p) => p.buffer);
     const configs: VcpuConfig[] = [];
@@ -162,7 +167,7 @@ export class Vm {
         slice: this.config.slice ?? DEFAULT_SLICE,
       });
     }
-    this.threads.start(configs);
+    return configs;
   }
 
   /** Handles every exit now pending on this VM's vCPUs; returns how many. */

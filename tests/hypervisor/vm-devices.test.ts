@@ -9,6 +9,8 @@ import type { AccessWidth, DeviceKind, MmioDevice } from "../../src/devices/devi
 import { CLINT } from "../../src/devices/clint.ts";
 import { Hypervisor } from "../../src/hypervisor/hypervisor.ts";
 import type { Vm } from "../../src/hypervisor/vm.ts";
+import { STAT } from "../../src/hypervisor/stats.ts";
+import { VcpuRunner } from "../../src/hypervisor/vcpu-runner.ts";
 import { boardDevices, type DeviceSpec } from "../../src/machine/board-devices.ts";
 import { decodeString, findNode, getProp, parseFdt } from "../../src/machine/fdt.ts";
 import { FAULT_OUTSIDE, GUEST_OK, type GuestMemoryView } from "../../src/machine/guest-memory-view.ts";
@@ -117,6 +119,18 @@ describe("a VM's devices", () => {
     const hv = new Hypervisor({ machineMemory: 2 * RAM });
     const vm = makeVm(hv, boardDevices().filter((d) => d.kind.name !== "uart16550"));
     expect(() => vm.input(Uint8Array.of(0x61))).not.toThrow();
+  });
+});
+
+describe("a vCPU thread's view of guest memory", () => {
+  it("comes from its VcpuConfig and translates as the main thread does, with no exit", () => {
+    const hv = new Hypervisor({ machineMemory: 2 * RAM });
+    const vm = makeVm(hv, boardDevices());
+    const runner = new VcpuRunner(vm.vcpuConfigs()[0]);
+    expect(vm.memory.view.writeU32(DRAM_BASE + 0x40, 0xcafe_f00d)).toBe(GUEST_OK);
+    expect(runner.memory.translate(DRAM_BASE + 0x40, 4)).toBe(vm.memory.view.translate(DRAM_BASE + 0x40, 4));
+    expect(runner.memory.readU32(DRAM_BASE + 0x40)).toBe(0xcafe_f00d);
+    expect(runner.page.stats[STAT.exits]).toBe(0);
   });
 });
 
