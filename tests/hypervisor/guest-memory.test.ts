@@ -110,5 +110,5 @@ describe("a VM's guest-physical map", () => {
     expect(seen.write).toEqual([GUEST_OK, FAULT_UNBACKED, FAULT_OUTSIDE]);
     // The worker's write landed in the VM's own frame.
     expect(memory.view.readU32(DRAM_BASE + 0x10)).toBe(0x600d_f00d);
-  });
+  }, 60_000); // starting a thread that compiles TypeScript takes seconds on a loaded machine
 });
