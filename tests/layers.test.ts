@@ -226,7 +226,7 @@ describe("import cycles (src, workers, bench)", () => {
   });
 
   it("the scanner sees every kind of import: type-only, side-effect, dynamic, re-export", () => {
-    expect(edgesOf("src/hypervisor/vm.ts")).toContain("src/hypervisor/vcpu-finished.ts"); // import type
+    expect(edgesOf("src/hypervisor/vcpu-threads.ts")).toContain("src/hypervisor/vcpu-finished.ts"); // import type
     expect(edgesOf("workers/vcpu-boot.js")).toContain("workers/vcpu.ts"); // await import("./vcpu.ts")
     expect(files.size).toBeGreaterThan(50);
   });

@@ -24,8 +24,13 @@
  * bits behave; the `Clock` view (`mtime()`) is a number and exact below 2^53.
  */
 
-import type { AccessWidth, Clock, InterruptSink, MmioDevice } from "./device.ts";
-import { CLINT_SIZE } from "../machine/memlayout.ts";
+import { allOnes, type AccessWidth, type Clock, type DeviceKind, type InterruptSink, type MmioDevice } from "./device.ts";
+import { fdtNode, propStrings } from "../machine/fdt.ts";
+import { IRQ_M_SOFT, IRQ_M_TIMER } from "../machine/riscv.ts";
+import { ConfigError } from "../errors.ts";
+
+/** The register window (QEMU virt: VIRT_CLINT size). */
+const CLINT_WINDOW = 0x1_0000;
 
 const MSIP_BASE = 0x0000;
 const MSIP_STRIDE = 4;
@@ -36,10 +41,6 @@ const HI_HALF = 4;
 
 const REG_WIDTH = 4;
 const MSIP_BIT = 0x1;
-
-/** mip bit numbers this device drives (priv spec 3.1.9). */
-const MIP_MSIP = 3;
-const MIP_MTIP = 7;
 
 const TWO_32 = 2 ** 32;
 /** The most harts whose registers fit between MSIP_BASE and MTIMECMP_BASE (QEMU: 4095). */
@@ -60,7 +61,7 @@ export interface ClintOptions {
 
 export class Clint implements MmioDevice, Clock {
   readonly name = "clint";
-  readonly size = CLINT_SIZE;
+  readonly size = CLINT_WINDOW;
 
   private readonly harts: number;
   private readonly clock: Clock;
@@ -195,7 +196,7 @@ export class Clint implements MmioDevice, Clock {
   private writeMsip(hart: number, bit: number): void {
     if (this.msip[hart] === bit) return;
     this.msip[hart] = bit;
-    this.sink.setPending(hart, MIP_MSIP, bit !== 0);
+    this.sink.setPending(hart, IRQ_M_SOFT, bit !== 0);
   }
 
   /**
@@ -256,7 +257,7 @@ export class Clint implements MmioDevice, Clock {
     const level = this.nowHi > hi || (this.nowHi === hi && this.nowLo >= this.cmpLo[hart]) ? 1 : 0;
     if (this.mtip[hart] === level) return;
     this.mtip[hart] = level;
-    this.sink.setPending(hart, MIP_MTIP, level !== 0);
+    this.sink.setPending(hart, IRQ_M_TIMER, level !== 0);
   }
 
   private checkHart(hart: number): void {
@@ -271,6 +272,18 @@ function mod32(x: number): number {
   return ((x % TWO_32) + TWO_32) % TWO_32;
 }
 
-function allOnes(width: number): number {
-  return width === 1 ? 0xff : width === 2 ? 0xffff : 0xffffffff;
-}
+/** The CLINT as a board device: drives every hart's MSIP and MTIP; the device tree's sifive,clint0. */
+export const CLINT: DeviceKind<Clint> = {
+  name: "clint",
+  window: CLINT_WINDOW,
+  wiring: "harts",
+  dt: {
+    node: "clint",
+    build: (c) => fdtNode(c.name, [c.hartInterrupts([IRQ_M_SOFT, IRQ_M_TIMER]), c.reg, propStrings("compatible", ["sifive,clint0", "riscv,clint0"])]),
+  },
+  create(ctx, host) {
+    if (ctx.harts === undefined) throw new ConfigError("clint: needs the harts' interrupt lines");
+    return new Clint({ harts: ctx.harts.count, clock: ctx.clock, sink: ctx.harts, onTimeRead: host.timeRead?.bind(host) });
+  },
+  reset: (d) => d.reset(),
+};

@@ -2,7 +2,16 @@
  * The seams between devices and the rest of the board. A device knows its
  * register window and its interrupt line; it never knows about harts, VMs or
  * threads.
+ *
+ * Each device module also exports its kind (a DeviceKind): what the board's
+ * one device table (src/machine/board-devices.ts) needs to create, wire,
+ * describe and reset an instance of it. A factory gets a DeviceContext —
+ * its interrupt line, a clock and a view of guest memory — and the host-side
+ * endpoints of DeviceHost; nothing else.
  */
+
+import type { FdtNode, FdtProperty } from "../machine/fdt.ts";
+import type { GuestMemoryView } from "../machine/guest-memory-view.ts";
 
 /** Widths a hart may use on a device register; 8-byte accesses are split by the bus into two 4-byte ones, low half first. */
 export type AccessWidth = 1 | 2 | 4;
@@ -16,17 +25,95 @@ export interface MmioDevice {
   write(offset: number, width: AccessWidth, value: number): void;
 }
 
+/** What a read of `width` bytes returns where nothing answers (QEMU's unassigned access). */
+export function allOnes(width: number): number {
+  return width === 1 ? 0xff : width === 2 ? 0xffff : 0xffffffff;
+}
+
 /** A wire from a device to an interrupt controller. */
 export interface IrqLine {
   set(level: boolean): void;
 }
 
-/** Where interrupt controllers drive the harts' mip bits (MSIP=3, MTIP=7, MEIP=11, SEIP=9). */
+/** A line that goes nowhere: the interrupt of a device that has none. */
+export const NO_IRQ_LINE: IrqLine = { set: () => {} };
+
+/** Where interrupt controllers drive the harts' mip bits, by interrupt number (riscv.ts IRQ_M_SOFT, IRQ_M_TIMER, ...). */
 export interface InterruptSink {
-  setPending(hart: number, bit: number, level: boolean): void;
+  setPending(hart: number, irq: number, level: boolean): void;
+}
+
+/** The harts' local interrupt inputs, given to the controllers that drive them (CLINT, PLIC). */
+export interface HartLines extends InterruptSink {
+  readonly count: number;
 }
 
 /** The board's time base: mtime in 10 MHz ticks, an exact integer below 2^53. */
 export interface Clock {
   mtime(): number;
+}
+
+/** What a guest asked the machine's power control for (the test finisher; SBI SRST is the VMM's). */
+export type PowerEvent = { kind: "pass" } | { kind: "fail"; code: number } | { kind: "reset" };
+
+/** The host side of the board's devices, like QEMU's chardev and machine power control. */
+export interface DeviceHost {
+  /** A byte the guest sent out of a console device. */
+  consoleOut(byte: number): void;
+  /** The guest ended the run or asked for a reset. */
+  power(e: PowerEvent): void;
+  /** A guest read mtime from the timer device: other time comparators (the harts' Sstc) may now be due. */
+  timeRead?(mtime: number): void;
+}
+
+/** All a device factory is given. */
+export interface DeviceContext {
+  /** The device's interrupt output (a PLIC source line), or NO_IRQ_LINE. */
+  readonly irq: IrqLine;
+  /** Hart-level interrupt controllers only (kinds wired "harts"): the harts' inputs. */
+  readonly harts?: HartLines;
+  readonly clock: Clock;
+  /** Guest memory as this device may reach it (DMA, rings): never more than its machine's own RAM. */
+  readonly memory: GuestMemoryView;
+}
+
+/** What the device-tree builder hands a kind for one instance's node. */
+export interface DeviceTreeContext {
+  /** Node name with unit address, e.g. "serial@10000000". */
+  readonly name: string;
+  /** reg = <base size>. */
+  readonly reg: FdtProperty;
+  /** interrupts and interrupt-parent (QEMU's order) for a PLIC source; empty without one. */
+  readonly interrupts: readonly FdtProperty[];
+  /** The node's phandle, when its kind asks for one (dt.phandle). */
+  readonly phandle: number;
+  /** interrupts-extended: each hart's interrupt controller with each of `irqs`, for hart-level controllers. */
+  hartInterrupts(irqs: readonly number[]): FdtProperty;
+}
+
+/** A kind of device: one row of the board's table refers to one of these. */
+export interface DeviceKind<D extends MmioDevice = MmioDevice> {
+  /** Stable kind name ("uart16550"), as configurations and `popek info` spell it. */
+  readonly name: string;
+  /** Register window size in bytes, the device's own. */
+  readonly window: number;
+  /** "harts": drives the harts' mip lines (CLINT, PLIC); "source": one PLIC source; "none": no interrupt. */
+  readonly wiring: "harts" | "source" | "none";
+  readonly dt: {
+    /** Node base name, e.g. "serial". */
+    readonly node: string;
+    /** Other nodes refer to this one (interrupt-parent, regmap): give it a phandle. */
+    readonly phandle?: boolean;
+    /** /chosen stdout-path points at the first such device. */
+    readonly stdout?: boolean;
+    /** The node, properties in QEMU's order. */
+    build(c: DeviceTreeContext): FdtNode;
+    /** Nodes this device adds at the root (the finisher's syscon writers), given its phandle. */
+    rootNodes?(phandle: number): FdtNode[];
+  };
+  create(ctx: DeviceContext, host: DeviceHost): D;
+  /** Back to the power-on state (a board reset). */
+  reset(device: D): void;
+  /** For the controller devices' lines go to (the PLIC): the input line of source n. */
+  irqSource?(device: D, source: number): IrqLine;
 }

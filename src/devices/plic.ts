@@ -27,9 +27,15 @@
  * ones and are ignored.
  */
 
-import type { AccessWidth, InterruptSink, IrqLine, MmioDevice } from "./device.ts";
-import { PLIC_SIZE } from "../machine/memlayout.ts";
+import { allOnes, type AccessWidth, type DeviceKind, type InterruptSink, type IrqLine, type MmioDevice } from "./device.ts";
+import { fdtNode, propEmpty, propPhandle, propStrings, propU32 } from "../machine/fdt.ts";
+import { IRQ_M_EXT, IRQ_S_EXT } from "../machine/riscv.ts";
 import { ConfigError } from "../errors.ts";
+
+/** The register window (QEMU virt: VIRT_PLIC size for its harts). */
+const PLIC_WINDOW = 0x60_0000;
+/** Sources on the board including the non-existent source 0 (QEMU virt: 96, riscv,ndev 95). */
+const PLIC_NUM_SOURCES = 96;
 
 const PRIORITY_BASE = 0x000000;
 const PENDING_BASE = 0x001000;
@@ -48,10 +54,6 @@ const MAX_SOURCES = 1024;
 const BITS_PER_WORD = 32;
 const CONTEXTS_PER_HART = 2;
 
-/** mip bit numbers the contexts drive (priv spec 3.1.9). */
-const MIP_MEIP = 11;
-const MIP_SEIP = 9;
-
 export interface PlicOptions {
   harts: number;
   /** Number of sources including the non-existent source 0 (QEMU virt: 96). */
@@ -61,7 +63,7 @@ export interface PlicOptions {
 
 export class Plic implements MmioDevice {
   readonly name = "plic";
-  readonly size = PLIC_SIZE;
+  readonly size = PLIC_WINDOW;
 
   private readonly sources: number;
   private readonly contexts: number;
@@ -89,7 +91,7 @@ export class Plic implements MmioDevice {
     }
     const contexts = opts.harts * CONTEXTS_PER_HART;
     // Every context's enable words and threshold/claim page must fit the window.
-    if (!Number.isInteger(opts.harts) || opts.harts < 1 || CONTEXT_BASE + contexts * CONTEXT_STRIDE > PLIC_SIZE) {
+    if (!Number.isInteger(opts.harts) || opts.harts < 1 || CONTEXT_BASE + contexts * CONTEXT_STRIDE > PLIC_WINDOW) {
       throw new ConfigError(`Plic: unsupported number of harts ${opts.harts}`);
     }
     this.sources = opts.sources;
@@ -259,7 +261,7 @@ export class Plic implements MmioDevice {
       if (this.output[c] === level) continue;
       this.output[c] = level;
       const hart = Math.floor(c / CONTEXTS_PER_HART);
-      this.sink.setPending(hart, c % CONTEXTS_PER_HART === 0 ? MIP_MEIP : MIP_SEIP, level !== 0);
+      this.sink.setPending(hart, c % CONTEXTS_PER_HART === 0 ? IRQ_M_EXT : IRQ_S_EXT, level !== 0);
     }
   }
 }
@@ -269,6 +271,33 @@ function bit(source: number): number {
   return 1 << (source & (BITS_PER_WORD - 1));
 }
 
-function allOnes(width: number): number {
-  return width === 1 ? 0xff : width === 2 ? 0xffff : 0xffffffff;
-}
+/** The PLIC as a board device: drives every hart's MEIP and SEIP, and takes the other devices' lines. */
+export const PLIC: DeviceKind<Plic> = {
+  name: "plic",
+  window: PLIC_WINDOW,
+  wiring: "harts",
+  dt: {
+    node: "plic",
+    phandle: true,
+    build: (c) =>
+      fdtNode(c.name, [
+        propPhandle(c.phandle),
+        // riscv,ndev counts sources 1..N (source 0 is "no interrupt"), so the
+        // board's 96 sources make 95. QEMU 7.2 writes 96 here, one more than
+        // its PLIC has; a driver probing that phantom source would hit a hole.
+        propU32("riscv,ndev", PLIC_NUM_SOURCES - 1),
+        c.reg,
+        c.hartInterrupts([IRQ_M_EXT, IRQ_S_EXT]),
+        propEmpty("interrupt-controller"),
+        propStrings("compatible", ["sifive,plic-1.0.0", "riscv,plic0"]),
+        propU32("#address-cells", 0),
+        propU32("#interrupt-cells", 1),
+      ]),
+  },
+  create(ctx) {
+    if (ctx.harts === undefined) throw new ConfigError("plic: needs the harts' interrupt lines");
+    return new Plic({ harts: ctx.harts.count, sources: PLIC_NUM_SOURCES, sink: ctx.harts });
+  },
+  reset: (d) => d.reset(),
+  irqSource: (d, source) => d.irqLine(source),
+};

@@ -18,8 +18,11 @@
  * (popek's CLI maps fail to its exit status exactly as QEMU would).
  */
 
-import type { AccessWidth, MmioDevice } from "./device.ts";
-import { TEST_SIZE } from "../machine/memlayout.ts";
+import { allOnes, type AccessWidth, type DeviceKind, type MmioDevice, type PowerEvent } from "./device.ts";
+import { fdtNode, propPhandle, propString, propStrings, propU32, type FdtNode } from "../machine/fdt.ts";
+
+/** The register window (QEMU virt: VIRT_TEST size). */
+const TEST_WINDOW = 0x1000;
 
 const REG_FINISHER = 0x0;
 
@@ -31,15 +34,13 @@ const FINISHER_FAIL = 0x3333;
 const FINISHER_PASS = 0x5555;
 const FINISHER_RESET = 0x7777;
 
-export type FinisherEvent = { kind: "pass" } | { kind: "fail"; code: number } | { kind: "reset" };
-
 export class SifiveTest implements MmioDevice {
   readonly name = "test";
-  readonly size = TEST_SIZE;
+  readonly size = TEST_WINDOW;
 
-  private readonly onEvent: (e: FinisherEvent) => void;
+  private readonly onEvent: (e: PowerEvent) => void;
 
-  constructor(onEvent: (e: FinisherEvent) => void) {
+  constructor(onEvent: (e: PowerEvent) => void) {
     this.onEvent = onEvent;
   }
 
@@ -72,6 +73,23 @@ function isValidWidth(width: number): boolean {
   return width === 2 || width === 4;
 }
 
-function allOnes(width: number): number {
-  return width === 1 ? 0xff : width === 2 ? 0xffff : 0xffffffff;
+/** A syscon write node (poweroff / reboot) aimed at the finisher; QEMU puts them at the root. */
+function sysconNode(name: string, value: number, regmap: number): FdtNode {
+  return fdtNode(name, [propU32("value", value), propU32("offset", REG_FINISHER), propU32("regmap", regmap), propString("compatible", `syscon-${name}`)]);
 }
+
+/** The finisher as a board device: power events go to the host; a syscon that Linux and OpenSBI power off and reboot with. */
+export const SIFIVE_TEST: DeviceKind<SifiveTest> = {
+  name: "sifive-test",
+  window: TEST_WINDOW,
+  wiring: "none",
+  dt: {
+    node: "test",
+    phandle: true,
+    build: (c) => fdtNode(c.name, [propPhandle(c.phandle), c.reg, propStrings("compatible", ["sifive,test1", "sifive,test0", "syscon"])]),
+    // QEMU's order at the root: poweroff, then reboot.
+    rootNodes: (phandle) => [sysconNode("poweroff", FINISHER_PASS, phandle), sysconNode("reboot", FINISHER_RESET, phandle)],
+  },
+  create: (_ctx, host) => new SifiveTest((e) => host.power(e)),
+  reset: () => {}, // no state
+};

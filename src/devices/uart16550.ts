@@ -34,15 +34,20 @@
  * Like QEMU, the interrupt output is not gated by MCR.OUT2.
  */
 
-import type { AccessWidth, IrqLine, MmioDevice } from "./device.ts";
-import { UART0_SIZE } from "../machine/memlayout.ts";
+import { allOnes, type AccessWidth, type DeviceKind, type IrqLine, type MmioDevice } from "./device.ts";
+import { fdtNode, propString, propU32 } from "../machine/fdt.ts";
 
-const REG_RBR_THR_DLL = 0;
+/** The register window (QEMU virt: 0x100, of which the 16550 uses 8 bytes). */
+const UART_WINDOW = 0x100;
+/** Input clock, as QEMU's virt board states it in the device tree (1.8432 MHz x 2). */
+const UART_CLOCK_HZ = 3_686_400;
+
+export const REG_RBR_THR_DLL = 0;
 const REG_IER_DLM = 1;
 const REG_IIR_FCR = 2;
 const REG_LCR = 3;
 const REG_MCR = 4;
-const REG_LSR = 5;
+export const REG_LSR = 5;
 const REG_MSR = 6;
 const REG_SCR = 7;
 /** Registers occupy offsets 0..7; everything above is unassigned. */
@@ -90,7 +95,7 @@ const MCR_LOOP = 0x10;
 const MCR_MASK = 0x1f;
 
 // LSR bits.
-const LSR_DR = 0x01; // data ready
+export const LSR_DR = 0x01; // data ready
 const LSR_OE = 0x02; // overrun error
 const LSR_BI = 0x10; // break interrupt
 const LSR_THRE = 0x20; // THR empty
@@ -122,7 +127,7 @@ export interface UartOptions {
 
 export class Uart16550 implements MmioDevice {
   readonly name = "uart0";
-  readonly size = UART0_SIZE;
+  readonly size = UART_WINDOW;
 
   private readonly irq: IrqLine;
   private readonly output: (byte: number) => void;
@@ -422,6 +427,16 @@ function isWidth(width: number): boolean {
   return width === 1 || width === 2 || width === 4;
 }
 
-function allOnes(width: number): number {
-  return width === 1 ? 0xff : width === 2 ? 0xffff : 0xffffffff;
-}
+/** The 16550 as a board device: one PLIC source, its transmitter on the host's console; the stdout of /chosen. */
+export const UART_16550: DeviceKind<Uart16550> = {
+  name: "uart16550",
+  window: UART_WINDOW,
+  wiring: "source",
+  dt: {
+    node: "serial",
+    stdout: true,
+    build: (c) => fdtNode(c.name, [...c.interrupts, propU32("clock-frequency", UART_CLOCK_HZ), c.reg, propString("compatible", "ns16550a")]),
+  },
+  create: (ctx, host) => new Uart16550({ irq: ctx.irq, output: (byte) => host.consoleOut(byte) }),
+  reset: (d) => d.reset(),
+};

@@ -1,7 +1,8 @@
 /*
- * A VM's guest-physical memory: guest RAM at 0x8000_0000 backed by machine
- * frames allocated on first touch, MMIO holes everywhere else, and the Sv39
- * table that makes this map real for the vCPU's hart.
+ * A VM's guest-physical memory, owned on the main thread: guest RAM at
+ * 0x8000_0000 backed by machine frames allocated on first touch, MMIO holes
+ * everywhere else, and the Sv39 table that makes this map real for the
+ * vCPU's hart.
  *
  * The guest runs in the hart's U-mode with paging on; its "virtual"
  * addresses are guest-physical addresses, and this table maps each RAM page
@@ -9,19 +10,30 @@
  * VM's frames, not the table itself, not the MMIO holes — so every device
  * access and every first touch of a RAM page faults and exits. That is the
  * isolation invariant: a guest reaches only frames in its own map.
+ *
+ * The same map, guest page -> machine frame, is kept as a flat table in
+ * shared memory (guest-phys-view.ts), so any thread can translate through a
+ * GuestMemoryView. Only `ensure` backs pages; views never allocate, and the
+ * main thread's view (`view`) calls `ensure` before it writes.
  */
 
-import { DRAM_BASE, PAGE_SIZE } from "../machine/memlayout.ts";
+import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "../machine/memlayout.ts";
 import * as R from "../machine/riscv.ts";
 import type { FrameAllocator } from "./frames.ts";
+import { GuestPhysView, type GuestPhysMap } from "./guest-phys-view.ts";
 
 const PTE_LEAF = R.PTE_V | R.PTE_R | R.PTE_W | R.PTE_X | R.PTE_U | R.PTE_A | R.PTE_D;
 const TWO_22 = 4194304;
+const FRAME_TABLE_ENTRY_BYTES = 4;
 
 export class GuestMemory {
   readonly ramBase = DRAM_BASE;
-  /** Machine address of each guest RAM page's frame; 0 until first touch. */
-  private readonly frames: Float64Array;
+  /** The shared guest page -> machine page table, for views on other threads. */
+  readonly map: GuestPhysMap;
+  /** The main thread's view: writes to unbacked RAM back it first. */
+  readonly view: GuestPhysView;
+  /** Machine page number of each guest RAM page's frame; 0 until first touch. */
+  private readonly frames: Int32Array;
   /** Machine address of the Sv39 root table. */
   readonly root: number;
   private readonly ownFrames: number[] = [];
@@ -30,7 +42,10 @@ export class GuestMemory {
     private readonly allocator: FrameAllocator,
     readonly ramSize: number,
   ) {
-    this.frames = new Float64Array(ramSize / PAGE_SIZE);
+    const frameTable = new SharedArrayBuffer((ramSize / PAGE_SIZE) * FRAME_TABLE_ENTRY_BYTES);
+    this.frames = new Int32Array(frameTable);
+    this.map = { frameTable, ramBase: this.ramBase, ramSize };
+    this.view = new GuestPhysView(allocator.mem.buffer, this.map, (gpa, length) => this.ensure(gpa, length));
     this.root = this.newTable();
   }
 
@@ -49,54 +64,20 @@ export class GuestMemory {
     return this.ownFrames.length;
   }
 
-  /** Maps the RAM page holding gpa (allocating its frame); false if gpa is not RAM. */
-  ensureMapped(gpa: number): boolean {
-    if (!this.isRam(gpa)) return false;
-    const page = Math.floor((gpa - this.ramBase) / PAGE_SIZE);
-    if (this.frames[page] !== 0) return true;
-    const frame = this.allocator.alloc();
-    this.ownFrames.push(frame);
-    this.frames[page] = frame;
-    this.mapPage(gpa - (gpa % PAGE_SIZE), frame);
-    return true;
-  }
-
-  /** Machine RAM offset (into the allocator's PhysMem) of gpa, allocating its page; -1 if not RAM. */
-  machineOffset(gpa: number): number {
-    if (!this.ensureMapped(gpa)) return -1;
-    const page = Math.floor((gpa - this.ramBase) / PAGE_SIZE);
-    return this.frames[page] - DRAM_BASE + (gpa % PAGE_SIZE);
-  }
-
-  /** Copies bytes into guest RAM; false if any byte is outside RAM. */
-  write(gpa: number, bytes: Uint8Array): boolean {
-    if (!this.isRam(gpa) || !this.isRam(gpa + bytes.length - 1)) return false;
-    const mem = this.allocator.mem;
-    let done = 0;
-    while (done < bytes.length) {
-      const at = gpa + done;
-      const chunk = Math.min(bytes.length - done, PAGE_SIZE - (at % PAGE_SIZE));
-      mem.u8.set(bytes.subarray(done, done + chunk), this.machineOffset(at));
-      done += chunk;
+  /** Backs every RAM page of [gpa, gpa + length) with a frame and maps it; false (backing nothing) if any byte is not RAM. */
+  ensure(gpa: number, length = 1): boolean {
+    const len = Math.max(length, 1);
+    if (!this.isRam(gpa) || !this.isRam(gpa + len - 1)) return false;
+    const last = (gpa + len - 1 - this.ramBase) >>> PAGE_SHIFT;
+    for (let page = (gpa - this.ramBase) >>> PAGE_SHIFT; page <= last; page++) {
+      if (this.frames[page] !== 0) continue;
+      const frame = this.allocator.alloc();
+      this.ownFrames.push(frame);
+      // The frame is zeroed before its number is published to other threads' views.
+      Atomics.store(this.frames, page, frame / PAGE_SIZE);
+      this.mapPage(this.ramBase + page * PAGE_SIZE, frame);
     }
     return true;
-  }
-
-  /** Copies bytes out of guest RAM; undefined if any byte is outside RAM. */
-  read(gpa: number, length: number): Uint8Array | undefined {
-    if (length === 0) return new Uint8Array(0);
-    if (!this.isRam(gpa) || !this.isRam(gpa + length - 1)) return undefined;
-    const out = new Uint8Array(length);
-    const mem = this.allocator.mem;
-    let done = 0;
-    while (done < length) {
-      const at = gpa + done;
-      const chunk = Math.min(length - done, PAGE_SIZE - (at % PAGE_SIZE));
-      const off = this.machineOffset(at);
-      out.set(mem.u8.subarray(off, off + chunk), done);
-      done += chunk;
-    }
-    return out;
   }
 
   /** Gives every frame back (the VM is gone). */

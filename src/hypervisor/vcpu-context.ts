@@ -7,6 +7,7 @@
  */
 
 import { CsrFile, type CsrHost } from "../machine/csr.ts";
+import { TICKS_PER_MS } from "../machine/memlayout.ts";
 import { hiOf, loOf, pairToNumber } from "../machine/u64.ts";
 import { EXIT_RESULT_REG, type RunPage } from "./runpage.ts";
 
@@ -17,7 +18,7 @@ export class VmClock {
     return performance.timeOrigin + performance.now();
   }
   mtime(): number {
-    return Math.floor((VmClock.now() - this.startMs) * 10_000);
+    return Math.floor((VmClock.now() - this.startMs) * TICKS_PER_MS);
   }
 }
 

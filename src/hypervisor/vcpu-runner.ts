@@ -16,6 +16,8 @@ import * as hdr from "hdr-histogram-js";
 import { Bus } from "../machine/bus.ts";
 import { runSlice } from "../machine/hart-loop.ts";
 import { Hart, type HostTrapHandler } from "../machine/hart.ts";
+import type { GuestMemoryView } from "../machine/guest-memory-view.ts";
+import { TICKS_PER_MS } from "../machine/memlayout.ts";
 import { PhysMem } from "../machine/physmem.ts";
 import { isExactPair, pairToNumber } from "../machine/u64.ts";
 import * as R from "../machine/riscv.ts";
@@ -26,6 +28,7 @@ import { fromPredecoded } from "./exits/decode-trap.ts";
 import { fastCsr } from "./exits/csr.ts";
 import type { VmServices } from "./exits/services.ts";
 import { HSM_STARTED, HSM_START_PENDING, HSM_STOP_PENDING, HSM_STOPPED, HSM_SUSPENDED } from "./exits/services.ts";
+import { GuestPhysView, type GuestPhysMap } from "./guest-phys-view.ts";
 import { Peers, wakeVcpu } from "./peers.ts";
 import * as P from "./runpage.ts";
 import { STAT } from "./stats.ts";
@@ -44,8 +47,8 @@ export interface VcpuConfig {
   readonly vmStartMs: number;
   readonly satpLo: number;
   readonly satpHi: number;
-  readonly ramBase: number;
-  readonly ramSize: number;
+  /** The VM's guest-physical map (shared): this thread translates guest addresses through it without an exit. */
+  readonly guestMap: GuestPhysMap;
   readonly sbiByHypervisor: boolean;
   /** --exit-handler vcpu: handle CSR, xRET, SBI timer/IPI and reflections on this thread. */
   readonly handleLocally: boolean;
@@ -84,16 +87,15 @@ const YIELD_MS = 20;
 const WFI_SLEEP_MS = 10;
 
 /** Services a vCPU thread can offer itself: the peer operations; the rest belongs to the main thread. */
-function threadServices(peers: Peers): VmServices {
+function threadServices(peers: Peers, memory: GuestMemoryView): VmServices {
   const mainOnly = (): never => {
     throw new Error("vcpu: a main-thread service was called on a vCPU thread");
   };
   return {
     hartCount: peers.hartCount,
+    memory,
     consoleWrite: mainOnly,
     consoleRead: mainOnly,
-    readGuest: mainOnly,
-    writeGuest: mainOnly,
     shutdown: mainOnly,
     reboot: mainOnly,
     hartState: (h) => peers.hartState(h),
@@ -110,6 +112,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   readonly hart: Hart;
   readonly ctx: VcpuContext;
   private readonly mem: PhysMem;
+  /** Guest memory as this thread sees it: translates without an exit, never backs a page. */
+  readonly memory: GuestPhysView;
   private readonly doorbell: Int32Array;
   private readonly dispatcher: TrapDispatcher;
   private readonly histogram = hdr.build({ useWebAssembly: false, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, highestTrackableValue: 60e9 });
@@ -138,8 +142,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     this.hart.hostTraps = this;
     this.ctx = new VcpuContext(config.hartId, this.page, clock, true);
     this.ctx.liveRetired = () => this.hart.retired();
-    const peers = new Peers(config.pages.map((b) => new P.RunPage(b)), config.ramBase, config.ramSize);
-    this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers), undefined);
+    const peers = new Peers(config.pages.map((b) => new P.RunPage(b)), config.guestMap.ramBase, config.guestMap.ramSize);
+    this.memory = new GuestPhysView(this.mem.buffer, config.guestMap);
+    this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers, this.memory), undefined);
   }
 
   // ---- HostTrapHandler: every trap of the guest lands here, inside runSlice ----
@@ -431,7 +436,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       if ((control & (P.CONTROL_STOP | P.CONTROL_PAUSE)) !== 0) return;
       let sleepMs = WFI_SLEEP_MS;
       const deadline = Math.min(page.timerDeadline[0], this.ctx.csr.stce ? this.ctx.csr.unsignedNum(R.CSR_STIMECMP) : Infinity);
-      if (deadline !== Infinity) sleepMs = Math.max(0, Math.min(sleepMs, (deadline - this.ctx.mtime()) / 10_000));
+      if (deadline !== Infinity) sleepMs = Math.max(0, Math.min(sleepMs, (deadline - this.ctx.mtime()) / TICKS_PER_MS));
       if (this.config.wait === WAIT_SPIN) {
         const until = performance.now() + sleepMs;
         while (Atomics.load(page.wake, 0) === seq && performance.now() < until) {

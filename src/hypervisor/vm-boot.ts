@@ -13,7 +13,10 @@
  */
 
 import { ConfigError } from "../errors.ts";
+import { REG } from "../isa/regnames.ts";
+import type { DeviceSpec } from "../machine/board-devices.ts";
 import { boardDeviceTree, initrdAddress } from "../machine/boot-layout.ts";
+import { GUEST_OK, GuestMemoryFault, type GuestFaultCode } from "../machine/guest-memory-view.ts";
 import { loadGuestImage, type GuestImage } from "../machine/image.ts";
 import { DRAM_BASE, FIRMWARE_BASE, KERNEL_BASE } from "../machine/memlayout.ts";
 import * as R from "../machine/riscv.ts";
@@ -31,9 +34,6 @@ export interface VmImages {
   readonly append?: string;
 }
 
-const A0 = 10;
-const A1 = 11;
-
 function place(memory: GuestMemory, image: GuestImage, what: string): void {
   for (const chunk of image.chunks) {
     const end = chunk.addr + chunk.memSize;
@@ -43,13 +43,19 @@ function place(memory: GuestMemory, image: GuestImage, what: string): void {
           `0x${memory.ramBase.toString(16)}-0x${(memory.ramBase + memory.ramSize).toString(16)} (try --mem)`,
       );
     }
-    memory.write(chunk.addr, chunk.data);
-    if (chunk.memSize > chunk.data.length) memory.write(chunk.addr + chunk.data.length, new Uint8Array(chunk.memSize - chunk.data.length));
+    copyIn(memory, chunk.addr, chunk.data);
+    if (chunk.memSize > chunk.data.length) copyIn(memory, chunk.addr + chunk.data.length, new Uint8Array(chunk.memSize - chunk.data.length));
   }
 }
 
 /** Loads the images and sets every vCPU's initial state. Returns whether SBI comes from the hypervisor. */
-export function bootVm(memory: GuestMemory, vcpus: readonly VcpuContext[], images: VmImages): boolean {
+/** Writes loader bytes through the VM's view (which backs the pages); the caller has checked that they land in RAM. */
+function copyIn(memory: GuestMemory, gpa: number, bytes: Uint8Array): void {
+  const fault = memory.view.copyIn(gpa, bytes);
+  if (fault !== GUEST_OK) throw new GuestMemoryFault(fault as GuestFaultCode, gpa, bytes.length);
+}
+
+export function bootVm(memory: GuestMemory, vcpus: readonly VcpuContext[], images: VmImages, devices: readonly DeviceSpec[]): boolean {
   const bios = images.bios;
   let kernel: GuestImage | undefined;
   if (images.kernel !== undefined) {
@@ -75,18 +81,21 @@ export function bootVm(memory: GuestMemory, vcpus: readonly VcpuContext[], image
   let initrd: { start: number; end: number } | undefined;
   if (images.initrd !== undefined) {
     const start = initrdAddress(kernel?.lowestAddr ?? DRAM_BASE, memory.ramSize);
-    if (!memory.write(start, images.initrd)) throw new ConfigError("initrd: does not fit in guest RAM (try a larger --mem)");
+    if (!memory.isRam(start) || !memory.isRam(start + images.initrd.length - 1)) {
+      throw new ConfigError("initrd: does not fit in guest RAM (try a larger --mem)");
+    }
+    copyIn(memory, start, images.initrd);
     initrd = { start, end: start + images.initrd.length };
   }
-  const dt = boardDeviceTree({ harts: vcpus.length, ramBase: memory.ramBase, ramSize: memory.ramSize, bootargs: images.append, initrd });
-  memory.write(dt.address, dt.blob);
+  const dt = boardDeviceTree({ harts: vcpus.length, ramBase: memory.ramBase, ramSize: memory.ramSize, bootargs: images.append, initrd, devices });
+  copyIn(memory, dt.address, dt.blob);
   const fdt = dt.address;
 
   const hv = bios.kind === "hv";
   for (const ctx of vcpus) {
     ctx.x.fill(0);
-    ctx.setReg(A0, ctx.hartId);
-    ctx.setReg(A1, fdt);
+    ctx.setReg(REG.a0, ctx.hartId);
+    ctx.setReg(REG.a1, fdt);
     ctx.pc = entry;
     ctx.page.timerDeadline[0] = Infinity;
     if (hv) becomeSupervisor(ctx);

@@ -1,57 +1,86 @@
 /*
- * The devices of the popek board, created and mapped at their QEMU-virt
- * addresses in one place. The native board wires their interrupt lines to
- * real harts; the hypervisor gives each VM its own set, wired to virtual
- * harts. Either way the set and the map are the same.
+ * The board's one device table: which devices a machine has, where, and on
+ * which interrupt. The native board, every VM (from its configuration), the
+ * device-tree builder and reset all work from such a list; each kind
+ * (src/devices/<name>.ts) brings its own window size, device-tree node,
+ * factory and reset.
+ *
+ * Rows are in the order QEMU's virt board creates its devices, because the
+ * device tree lists them in reverse of that (see board-dt.ts) and phandles
+ * are numbered in it.
+ *
+ * Adding a device: its file under src/devices/ (the model and its
+ * DeviceKind) and one row here. A VM can be given any list of rows
+ * (VmConfig.devices), several of one kind included.
  */
 
-import { Clint } from "../devices/clint.ts";
-import type { Clock, InterruptSink } from "../devices/device.ts";
-import { Plic } from "../devices/plic.ts";
-import { SifiveTest, type FinisherEvent } from "../devices/sifive-test.ts";
-import { Uart16550 } from "../devices/uart16550.ts";
-import { Bus } from "./bus.ts";
+import { CLINT } from "../devices/clint.ts";
+import type { DeviceKind } from "../devices/device.ts";
+import { PLIC } from "../devices/plic.ts";
+import { SIFIVE_TEST } from "../devices/sifive-test.ts";
+import { UART_16550 } from "../devices/uart16550.ts";
+import { VIRTIO_MMIO_SLOT } from "../devices/virtio-mmio-slot.ts";
+import { ConfigError } from "../errors.ts";
 import * as L from "./memlayout.ts";
 
-export interface BoardDeviceOptions {
-  readonly harts: number;
-  /** The board's time base (the CLINT adds mtime writes on top). */
-  readonly clock: Clock;
-  /** Where interrupt controllers drive the harts' mip lines. */
-  readonly sink: InterruptSink;
-  /** The UART's transmitter. */
-  readonly output: (byte: number) => void;
-  /** The finisher's pass / fail / reset. */
-  readonly onFinish: (e: FinisherEvent) => void;
-  /** After a guest read of the CLINT's mtime: re-evaluate other time comparators (the board's Sstc). */
-  readonly onTimeRead?: (mtime: number) => void;
-  /** The bus to map the devices on (harts may already hold it); a new one if absent. */
-  readonly bus?: Bus;
+/** One device of a machine: its kind, where its window starts, and (for kinds wired "source") its PLIC source. */
+export interface DeviceSpec {
+  readonly kind: DeviceKind;
+  readonly base: number;
+  readonly irq?: number;
 }
 
-export class BoardDevices {
-  readonly bus: Bus;
-  readonly clint: Clint;
-  readonly plic: Plic;
-  readonly uart: Uart16550;
-  readonly finisher: SifiveTest;
+export interface BoardDeviceOptions {
+  /** Empty virtio-mmio slots to include, from slot 0 (QEMU virt has 8). */
+  readonly virtioSlots?: number;
+}
 
-  constructor(opts: BoardDeviceOptions) {
-    this.bus = opts.bus ?? new Bus();
-    this.clint = new Clint({ harts: opts.harts, clock: opts.clock, sink: opts.sink, onTimeRead: opts.onTimeRead });
-    this.plic = new Plic({ harts: opts.harts, sources: L.PLIC_NUM_SOURCES, sink: opts.sink });
-    this.uart = new Uart16550({ irq: this.plic.irqLine(L.UART0_IRQ), output: opts.output });
-    this.finisher = new SifiveTest(opts.onFinish);
-    this.bus.map(L.TEST_BASE, this.finisher);
-    this.bus.map(L.CLINT_BASE, this.clint);
-    this.bus.map(L.PLIC_BASE, this.plic);
-    this.bus.map(L.UART0_BASE, this.uart);
+/** The popek board, QEMU virt's devices. */
+export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
+  const slots = opts.virtioSlots ?? 0;
+  if (!Number.isInteger(slots) || slots < 0 || slots > L.VIRTIO_COUNT) {
+    throw new ConfigError(`board: ${slots} virtio slots (the board has ${L.VIRTIO_COUNT})`);
   }
+  return [
+    { kind: CLINT, base: L.CLINT_BASE },
+    { kind: PLIC, base: L.PLIC_BASE },
+    ...Array.from({ length: slots }, (_, n) => ({ kind: VIRTIO_MMIO_SLOT, base: L.VIRTIO_BASE + n * L.VIRTIO_STRIDE, irq: L.VIRTIO_IRQ + n })),
+    { kind: SIFIVE_TEST, base: L.TEST_BASE },
+    { kind: UART_16550, base: L.UART0_BASE, irq: L.UART0_IRQ },
+  ];
+}
 
-  /** Power-on state of every device (a reboot). */
-  reset(): void {
-    this.clint.reset();
-    this.plic.reset();
-    this.uart.reset();
+/**
+ * Refuses a list that cannot be a machine: windows that overlap each other
+ * or RAM, a source device without a controller to take its line or without a
+ * source number, two devices on one source.
+ */
+export function checkDeviceList(specs: readonly DeviceSpec[]): void {
+  const sorted = [...specs].sort((a, b) => a.base - b.base);
+  for (let i = 0; i < sorted.length; i++) {
+    const s = sorted[i];
+    const end = s.base + s.kind.window;
+    if (!Number.isSafeInteger(s.base) || s.base < 0 || end > L.DRAM_BASE) {
+      throw new ConfigError(`devices: ${s.kind.name} at 0x${s.base.toString(16)} lies outside the MMIO space below RAM`);
+    }
+    const next = sorted[i + 1];
+    if (next !== undefined && next.base < end) {
+      throw new ConfigError(`devices: ${s.kind.name} at 0x${s.base.toString(16)} overlaps ${next.kind.name} at 0x${next.base.toString(16)}`);
+    }
+  }
+  const controllers = specs.filter((s) => s.kind.irqSource !== undefined);
+  if (controllers.length > 1) throw new ConfigError("devices: more than one interrupt controller takes device lines");
+  const sources = new Set<number>();
+  for (const s of specs) {
+    if (s.kind.wiring !== "source") {
+      if (s.irq !== undefined) throw new ConfigError(`devices: ${s.kind.name} has no interrupt line, yet irq ${s.irq} is given`);
+      continue;
+    }
+    if (controllers.length === 0) throw new ConfigError(`devices: ${s.kind.name} needs an interrupt controller (a plic) for its line`);
+    if (s.irq === undefined || !Number.isInteger(s.irq) || s.irq < 1) {
+      throw new ConfigError(`devices: ${s.kind.name} at 0x${s.base.toString(16)} needs an interrupt source (1 or above)`);
+    }
+    if (sources.has(s.irq)) throw new ConfigError(`devices: interrupt source ${s.irq} is given to two devices`);
+    sources.add(s.irq);
   }
 }

@@ -12,27 +12,18 @@
  * in tree order, slot 7 first, as under QEMU.
  *
  * Phandles are numbered as QEMU numbers them: harts from the last down, each
- * hart then its interrupt controller, then the PLIC, then the test device.
+ * hart then its interrupt controller, then the devices that need one in
+ * device-table order (the PLIC, then the test device).
+ *
+ * The devices' nodes come from their kinds (src/devices/*.ts, DeviceKind.dt),
+ * listed from the machine's device table in reverse: the table is in QEMU's
+ * creation order.
  */
 
 import { ConfigError } from "../errors.ts";
-import {
-  CLINT_BASE,
-  CLINT_SIZE,
-  PLIC_BASE,
-  PLIC_NUM_SOURCES,
-  PLIC_SIZE,
-  TEST_BASE,
-  TEST_SIZE,
-  TIMEBASE_HZ,
-  UART0_BASE,
-  UART0_IRQ,
-  UART0_SIZE,
-  VIRTIO_BASE,
-  VIRTIO_COUNT,
-  VIRTIO_IRQ,
-  VIRTIO_STRIDE,
-} from "./memlayout.ts";
+import type { DeviceTreeContext } from "../devices/device.ts";
+import { boardDevices, checkDeviceList, type DeviceSpec } from "./board-devices.ts";
+import { TIMEBASE_HZ } from "./memlayout.ts";
 import {
   buildFdt,
   fdtNode,
@@ -41,7 +32,6 @@ import {
   propPhandle,
   propReg,
   propString,
-  propStrings,
   propU32,
   propU64,
   type FdtNode,
@@ -58,22 +48,9 @@ export interface BoardDtConfig {
   readonly bootargs?: string;
   /** Physical [start, end) of the initrd (--initrd). */
   readonly initrd?: { readonly start: number; readonly end: number };
-  /** How many virtio-mmio slots (from slot 0) to describe; default 0. */
-  readonly virtioSlots?: number;
+  /** The machine's devices (its device table); the popek board's by default. */
+  readonly devices?: readonly DeviceSpec[];
 }
-
-/** Interrupt numbers in the hart-local controller (priv spec 3.1.9, mip/mie bits). */
-const IRQ_M_SOFT = 3;
-const IRQ_M_TIMER = 7;
-const IRQ_S_EXT = 9;
-const IRQ_M_EXT = 11;
-
-/** 16550 input clock, as QEMU's virt board states it (1.8432 MHz x 2). */
-const UART_CLOCK_HZ = 3_686_400;
-
-/** sifive_test commands the syscon nodes write (see MEMORY_MAP's test entry). */
-const TEST_POWEROFF_VALUE = 0x5555;
-const TEST_REBOOT_VALUE = 0x7777;
 
 /** Hart MMU as the device tree names it. */
 const MMU_TYPE = "riscv,sv39";
@@ -87,11 +64,12 @@ const U32_LIMIT = 2 ** 32;
 export interface BoardPhandles {
   readonly cpu: readonly number[];
   readonly cpuIntc: readonly number[];
-  readonly plic: number;
-  readonly test: number;
+  /** Per device of the list: its phandle, or 0 when its kind needs none. */
+  readonly devices: readonly number[];
 }
 
-export function boardPhandles(harts: number): BoardPhandles {
+/** Harts from the last down, each hart then its interrupt controller; then the devices that need one, in list order. */
+export function boardPhandles(harts: number, devices: readonly DeviceSpec[]): BoardPhandles {
   const cpu: number[] = [];
   const cpuIntc: number[] = [];
   let next = 1;
@@ -99,7 +77,7 @@ export function boardPhandles(harts: number): BoardPhandles {
     cpu[h] = next++;
     cpuIntc[h] = next++;
   }
-  return { cpu, cpuIntc, plic: next, test: next + 1 };
+  return { cpu, cpuIntc, devices: devices.map((d) => (d.kind.dt.phandle === true ? next++ : 0)) };
 }
 
 function hexName(base: string, addr: number): string {
@@ -149,49 +127,22 @@ function cpusNode(cfg: BoardDtConfig, ph: BoardPhandles): FdtNode {
   );
 }
 
-/** A device on the PLIC: interrupts, interrupt-parent, reg, compatible (QEMU's order). */
-function plicDevice(name: string, base: number, size: number, irq: number, compatible: string, ph: BoardPhandles, extra: FdtProperty[] = []): FdtNode {
-  return fdtNode(name, [
-    propU32("interrupts", irq),
-    propU32("interrupt-parent", ph.plic),
-    ...extra,
-    reg(base, size),
-    propString("compatible", compatible),
-  ]);
+/** What one device's kind needs to write its node. */
+function nodeContext(d: DeviceSpec, phandle: number, ph: BoardPhandles, interruptParent: number): DeviceTreeContext {
+  return {
+    name: hexName(d.kind.dt.node, d.base),
+    reg: reg(d.base, d.kind.window),
+    interrupts: d.irq === undefined ? [] : [propU32("interrupts", d.irq), propU32("interrupt-parent", interruptParent)],
+    phandle,
+    hartInterrupts: (irqs) => perHartIrqs(ph, irqs),
+  };
 }
 
-function socNode(cfg: BoardDtConfig, ph: BoardPhandles): FdtNode {
-  const serial = plicDevice(hexName("serial", UART0_BASE), UART0_BASE, UART0_SIZE, UART0_IRQ, "ns16550a", ph, [
-    propU32("clock-frequency", UART_CLOCK_HZ),
-  ]);
-  const test = fdtNode(hexName("test", TEST_BASE), [
-    propPhandle(ph.test),
-    reg(TEST_BASE, TEST_SIZE),
-    propStrings("compatible", ["sifive,test1", "sifive,test0", "syscon"]),
-  ]);
-  const virtio: FdtNode[] = [];
-  for (let n = (cfg.virtioSlots ?? 0) - 1; n >= 0; n--) {
-    const base = VIRTIO_BASE + n * VIRTIO_STRIDE;
-    virtio.push(plicDevice(hexName("virtio_mmio", base), base, VIRTIO_STRIDE, VIRTIO_IRQ + n, "virtio,mmio", ph));
-  }
-  const plic = fdtNode(hexName("plic", PLIC_BASE), [
-    propPhandle(ph.plic),
-    // riscv,ndev counts sources 1..N (source 0 is "no interrupt"), so the
-    // board's 96 sources make 95. QEMU 7.2 writes 96 here, one more than
-    // its PLIC has; a driver probing that phantom source would hit a hole.
-    propU32("riscv,ndev", PLIC_NUM_SOURCES - 1),
-    reg(PLIC_BASE, PLIC_SIZE),
-    perHartIrqs(ph, [IRQ_M_EXT, IRQ_S_EXT]),
-    propEmpty("interrupt-controller"),
-    propStrings("compatible", ["sifive,plic-1.0.0", "riscv,plic0"]),
-    propU32("#address-cells", 0),
-    propU32("#interrupt-cells", 1),
-  ]);
-  const clint = fdtNode(hexName("clint", CLINT_BASE), [
-    perHartIrqs(ph, [IRQ_M_SOFT, IRQ_M_TIMER]),
-    reg(CLINT_BASE, CLINT_SIZE),
-    propStrings("compatible", ["sifive,clint0", "riscv,clint0"]),
-  ]);
+/** Each device's node on /soc, in reverse list order (QEMU's, see the file comment). */
+function socNode(devices: readonly DeviceSpec[], ph: BoardPhandles): FdtNode {
+  const parent = devices.findIndex((d) => d.kind.irqSource !== undefined);
+  const interruptParent = parent >= 0 ? ph.devices[parent] : 0;
+  const nodes = devices.map((d, i) => d.kind.dt.build(nodeContext(d, ph.devices[i], ph, interruptParent)));
   return fdtNode(
     "soc",
     [
@@ -200,18 +151,8 @@ function socNode(cfg: BoardDtConfig, ph: BoardPhandles): FdtNode {
       propString("compatible", "simple-bus"),
       propEmpty("ranges"),
     ],
-    [serial, test, ...virtio, plic, clint],
+    nodes.reverse(),
   );
-}
-
-/** A syscon write node (poweroff / reboot) aimed at the test device; QEMU puts them at the root. */
-function sysconNode(name: string, value: number, ph: BoardPhandles): FdtNode {
-  return fdtNode(name, [
-    propU32("value", value),
-    propU32("offset", 0),
-    propU32("regmap", ph.test),
-    propString("compatible", `syscon-${name}`),
-  ]);
 }
 
 /** One cell when it fits (what QEMU 7.2 writes), two above 4 GiB (QEMU 7.2 would truncate). */
@@ -219,22 +160,19 @@ function propAddr(name: string, addr: number): FdtProperty {
   return addr < U32_LIMIT ? propU32(name, addr) : propU64(name, addr);
 }
 
-function chosenNode(cfg: BoardDtConfig): FdtNode {
+function chosenNode(cfg: BoardDtConfig, devices: readonly DeviceSpec[]): FdtNode {
   const props: FdtProperty[] = [];
   if (cfg.initrd !== undefined) {
     props.push(propAddr("linux,initrd-end", cfg.initrd.end), propAddr("linux,initrd-start", cfg.initrd.start));
   }
   if (cfg.bootargs !== undefined && cfg.bootargs !== "") props.push(propString("bootargs", cfg.bootargs));
-  props.push(propString("stdout-path", `/soc/${hexName("serial", UART0_BASE)}`));
+  const stdout = devices.find((d) => d.kind.dt.stdout === true);
+  if (stdout !== undefined) props.push(propString("stdout-path", `/soc/${hexName(stdout.kind.dt.node, stdout.base)}`));
   return fdtNode("chosen", props);
 }
 
 function checkConfig(cfg: BoardDtConfig): void {
   if (!Number.isInteger(cfg.harts) || cfg.harts < 1) throw new ConfigError(`device tree: ${cfg.harts} harts (need at least 1)`);
-  const slots = cfg.virtioSlots ?? 0;
-  if (!Number.isInteger(slots) || slots < 0 || slots > VIRTIO_COUNT) {
-    throw new ConfigError(`device tree: ${slots} virtio slots (the board has ${VIRTIO_COUNT})`);
-  }
   if (cfg.initrd !== undefined && cfg.initrd.end < cfg.initrd.start) {
     throw new ConfigError("device tree: initrd ends before it starts");
   }
@@ -246,7 +184,14 @@ function checkConfig(cfg: BoardDtConfig): void {
 /** The board's tree (unserialised), for tests and for printing. */
 export function boardDeviceTreeNode(cfg: BoardDtConfig): FdtNode {
   checkConfig(cfg);
-  const ph = boardPhandles(cfg.harts);
+  const devices = cfg.devices ?? boardDevices();
+  checkDeviceList(devices);
+  const ph = boardPhandles(cfg.harts, devices);
+  // Nodes devices add at the root (the finisher's syscon writers), in reverse list order like /soc's.
+  const rootNodes = devices
+    .map((d, i) => d.kind.dt.rootNodes?.(ph.devices[i]) ?? [])
+    .reverse()
+    .flat();
   return fdtNode(
     "",
     [
@@ -256,12 +201,11 @@ export function boardDeviceTreeNode(cfg: BoardDtConfig): FdtNode {
       propString("model", "riscv-virtio,qemu"),
     ],
     [
-      chosenNode(cfg),
-      sysconNode("poweroff", TEST_POWEROFF_VALUE, ph),
-      sysconNode("reboot", TEST_REBOOT_VALUE, ph),
+      chosenNode(cfg, devices),
+      ...rootNodes,
       fdtNode(hexName("memory", cfg.ramBase), [propString("device_type", "memory"), reg(cfg.ramBase, cfg.ramSize)]),
       cpusNode(cfg, ph),
-      socNode(cfg, ph),
+      socNode(devices, ph),
     ],
   );
 }

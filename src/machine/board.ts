@@ -5,26 +5,25 @@
  * It knows nothing about virtual machines; the hypervisor builds its own VMs.
  */
 
-import type { Clint } from "../devices/clint.ts";
-import type { InterruptSink } from "../devices/device.ts";
-import type { Plic } from "../devices/plic.ts";
-import type { FinisherEvent, SifiveTest } from "../devices/sifive-test.ts";
-import type { Uart16550 } from "../devices/uart16550.ts";
+import { CLINT, type Clint } from "../devices/clint.ts";
+import type { HartLines, PowerEvent } from "../devices/device.ts";
+import { UART_16550, type Uart16550 } from "../devices/uart16550.ts";
 import { ConfigError } from "../errors.ts";
-import { BoardDevices } from "./board-devices.ts";
+import { boardDevices, type DeviceSpec } from "./board-devices.ts";
 import { boardDeviceTree, initrdAddress } from "./boot-layout.ts";
 import { Bus } from "./bus.ts";
 import { InstructionClock, RealClock, type ClockKind } from "./clock.ts";
+import { DeviceSet } from "./device-set.ts";
 import { Hart } from "./hart.ts";
 import { loadGuestImage, placeImage, type GuestImage } from "./image.ts";
 import * as L from "./memlayout.ts";
 import { PhysMem } from "./physmem.ts";
+import { PhysMemView } from "./physmem-view.ts";
+import { REG } from "../isa/regnames.ts";
 import { pendingInterrupt } from "./trap.ts";
 
 /** Most harts a board may have (the PLIC has two contexts per hart within its window). */
 export const MAX_HARTS = 64;
-const A0 = 10;
-const A1 = 11;
 
 export interface BootImages {
   /** Firmware (--bios PATH): loaded at 0x8000_0000, runs first in M-mode. */
@@ -43,6 +42,8 @@ export interface BoardConfig {
   readonly output: (byte: number) => void;
   /** Run hot code as compiled blocks (HartOptions.jit); default: on unless POPEK_JIT=0. */
   readonly jit?: boolean;
+  /** The board's devices (its device table); the popek board's by default. */
+  readonly devices?: readonly DeviceSpec[];
 }
 
 /** Why a board stopped running. */
@@ -52,13 +53,15 @@ export type BoardExit =
 
 export class Board {
   readonly mem: PhysMem;
+  /** RAM as the loader and the devices reach it. */
+  readonly memory: PhysMemView;
   readonly bus = new Bus();
   readonly harts: Hart[] = [];
-  readonly devices: BoardDevices;
+  readonly devices: DeviceSet;
+  /** The timer the run loop sleeps on. */
   readonly clint: Clint;
-  readonly plic: Plic;
+  /** The console host input goes to. */
   readonly uart: Uart16550;
-  readonly finisher: SifiveTest;
   readonly clock: RealClock | InstructionClock;
   /** Set by the finisher or HTIF; the run loop stops when it is. */
   exit: BoardExit | undefined;
@@ -75,6 +78,7 @@ export class Board {
       throw new ConfigError(`--harts must be between 1 and ${MAX_HARTS}, got ${config.harts}`);
     }
     this.mem = new PhysMem(config.memSize);
+    this.memory = new PhysMemView(this.mem);
     this.clock = config.clock === "icount" ? new InstructionClock(() => this.retired()) : new RealClock();
     // Harts first: the interrupt controllers drive their mip lines from construction on (MTIP is high at reset).
     const env = {
@@ -89,22 +93,23 @@ export class Board {
       },
     };
     for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, {}, { jit: config.jit }));
-    const sink: InterruptSink = {
-      setPending: (hart, bit, level) => this.harts[hart]?.csr.setHwPending(bit, level),
+    const harts: HartLines = {
+      count: config.harts,
+      setPending: (hart, irq, level) => this.harts[hart]?.csr.setHwPending(irq, level),
     };
-    this.devices = new BoardDevices({
-      harts: config.harts,
+    this.devices = new DeviceSet(config.devices ?? boardDevices(), {
+      harts,
       clock: this.clock,
-      sink,
-      output: config.output,
-      onFinish: (e) => this.finish(e),
-      onTimeRead: (now) => this.timeComparatorsChanged(now),
+      memory: this.memory,
+      host: {
+        consoleOut: config.output,
+        power: (e) => this.finish(e),
+        timeRead: (now) => this.timeComparatorsChanged(now),
+      },
       bus: this.bus,
     });
-    this.clint = this.devices.clint;
-    this.plic = this.devices.plic;
-    this.uart = this.devices.uart;
-    this.finisher = this.devices.finisher;
+    this.clint = this.devices.require(CLINT);
+    this.uart = this.devices.require(UART_16550);
   }
 
   /**
@@ -163,22 +168,22 @@ export class Board {
       mem.writeBytes(start, images.initrd);
       initrd = { start, end: start + images.initrd.length };
     }
-    const dt = boardDeviceTree({ harts: this.harts.length, ramBase: L.DRAM_BASE, ramSize: mem.size, bootargs: images.append, initrd });
+    const dt = boardDeviceTree({ harts: this.harts.length, ramBase: L.DRAM_BASE, ramSize: mem.size, bootargs: images.append, initrd, devices: this.devices.specs });
     this.fdtAddr = dt.address;
     if (this.fdtAddr < L.DRAM_BASE) throw new ConfigError("memory too small for the device tree");
     mem.writeBytes(this.fdtAddr, dt.blob);
     mem.flushCode();
     for (const h of this.harts) {
       h.reset(entry);
-      h.setReg(A0, h.hartId);
-      h.setReg(A1, this.fdtAddr);
+      h.setReg(REG.a0, h.hartId);
+      h.setReg(REG.a1, this.fdtAddr);
     }
     this.exit = undefined;
     this.resetRequested = false;
   }
 
   /** The finisher's events: pass/fail end the run, reset reboots with the same images. */
-  private finish(e: FinisherEvent): void {
+  private finish(e: PowerEvent): void {
     if (e.kind === "reset") this.resetRequested = true;
     else this.exit = { kind: "finisher", code: e.kind === "pass" ? 0 : e.code };
     for (const h of this.harts) h.stop = true;

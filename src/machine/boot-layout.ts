@@ -4,6 +4,7 @@
  * above the kernel, the device tree at the top of RAM.
  */
 
+import type { DeviceSpec } from "./board-devices.ts";
 import { buildBoardDeviceTree, fdtAddress } from "./board-dt.ts";
 import { ISA_STRING } from "./riscv.ts";
 
@@ -28,6 +29,7 @@ export function boardDeviceTree(cfg: {
   readonly ramSize: number;
   readonly bootargs?: string;
   readonly initrd?: { readonly start: number; readonly end: number };
+  readonly devices: readonly DeviceSpec[];
 }): DeviceTreePlacement {
   const blob = buildBoardDeviceTree({ ...cfg, isa: ISA_STRING });
   return { blob, address: fdtAddress(cfg.ramBase, cfg.ramSize, blob.length) };

@@ -6,14 +6,12 @@
  */
 
 import type { Clock } from "../devices/device.ts";
-import { TIMEBASE_HZ } from "./memlayout.ts";
+import { TICKS_PER_MS } from "./memlayout.ts";
 
 export type ClockKind = "real" | "icount";
 
 /** Instructions per mtime tick on the deterministic clock: a nominal 100 MIPS hart. */
 export const INSTRUCTIONS_PER_TICK = 10;
-
-const TICKS_PER_MS = TIMEBASE_HZ / 1000;
 
 export class RealClock implements Clock {
   private readonly start = performance.now();

@@ -10,7 +10,7 @@ import type { Board } from "./board.ts";
 import { InstructionClock } from "./clock.ts";
 import { runSlice } from "./hart-loop.ts";
 import * as R from "./riscv.ts";
-import { TIMEBASE_HZ } from "./memlayout.ts";
+import { TICKS_PER_MS } from "./memlayout.ts";
 
 export interface RunOptions {
   /** Wall-clock limit in seconds; 0 or undefined: none. */
@@ -89,6 +89,6 @@ async function idle(board: Board): Promise<void> {
     }
   }
   const waitTicks = next - board.clint.mtime();
-  const ms = Math.max(0, Math.min(MAX_SLEEP_MS, (waitTicks * 1000) / TIMEBASE_HZ));
+  const ms = Math.max(0, Math.min(MAX_SLEEP_MS, waitTicks / TICKS_PER_MS));
   await new Promise<void>((resolve) => setTimeout(resolve, ms));
 }

@@ -3,7 +3,8 @@ import { Clint } from "../../src/devices/clint.ts";
 import type { Clock, InterruptSink } from "../../src/devices/device.ts";
 
 const MSIP = 0x0000, MTIMECMP = 0x4000, MTIME = 0xbff8;
-const MIP_MSIP = 3, MIP_MTIP = 7;
+// Interrupt numbers (mip bit positions, priv spec 3.1.9), spelled as the spec gives them.
+const IRQ_M_SOFT = 3, IRQ_M_TIMER = 7;
 const ALL_ONES = 0xffff_ffff;
 const TWO_32 = 2 ** 32;
 
@@ -54,18 +55,18 @@ describe("CLINT msip", () => {
   it("writing 1 to msip[h] raises hart h's MSIP and writing 0 lowers it", () => {
     const { clint, sink } = makeClint();
     clint.write(MSIP + 4, 4, 1);
-    expect(sink.get(1, MIP_MSIP)).toBe(true);
-    expect(sink.get(0, MIP_MSIP)).toBe(false);
+    expect(sink.get(1, IRQ_M_SOFT)).toBe(true);
+    expect(sink.get(0, IRQ_M_SOFT)).toBe(false);
     expect(clint.read(MSIP + 4, 4)).toBe(1);
     clint.write(MSIP + 4, 4, 0);
-    expect(sink.get(1, MIP_MSIP)).toBe(false);
+    expect(sink.get(1, IRQ_M_SOFT)).toBe(false);
   });
 
   it("only bit 0 of msip is implemented", () => {
     const { clint, sink } = makeClint();
     clint.write(MSIP, 4, 0xfffffffe);
     expect(clint.read(MSIP, 4)).toBe(0);
-    expect(sink.get(0, MIP_MSIP)).toBe(false);
+    expect(sink.get(0, IRQ_M_SOFT)).toBe(false);
     clint.write(MSIP, 4, 0xffffffff);
     expect(clint.read(MSIP, 4)).toBe(1);
   });
@@ -75,8 +76,8 @@ describe("CLINT mtimecmp and MTIP", () => {
   it("resets mtimecmp to 0, so MTIP is pending from power-on (QEMU 7.2)", () => {
     const { clint, sink, read64 } = makeClint();
     expect(read64(MTIMECMP)).toBe(0);
-    expect(sink.get(0, MIP_MTIP)).toBe(true);
-    expect(sink.get(1, MIP_MTIP)).toBe(true);
+    expect(sink.get(0, IRQ_M_TIMER)).toBe(true);
+    expect(sink.get(1, IRQ_M_TIMER)).toBe(true);
     expect(clint.mtimecmp(1)).toBe(0);
   });
 
@@ -84,8 +85,8 @@ describe("CLINT mtimecmp and MTIP", () => {
     const { clock, sink, write64 } = makeClint();
     clock.now = 100;
     write64(MTIMECMP, 1000);
-    expect(sink.get(0, MIP_MTIP)).toBe(false);
-    expect(sink.get(1, MIP_MTIP)).toBe(true);
+    expect(sink.get(0, IRQ_M_TIMER)).toBe(false);
+    expect(sink.get(1, IRQ_M_TIMER)).toBe(true);
   });
 
   it("MTIP rises when mtime reaches mtimecmp (checked by update between slices)", () => {
@@ -94,11 +95,11 @@ describe("CLINT mtimecmp and MTIP", () => {
     write64(MTIMECMP + 8, 500);
     clock.now = 499;
     clint.update();
-    expect(sink.get(1, MIP_MTIP)).toBe(false);
+    expect(sink.get(1, IRQ_M_TIMER)).toBe(false);
     clock.now = 500;
     clint.update();
-    expect(sink.get(1, MIP_MTIP)).toBe(true);
-    expect(sink.get(0, MIP_MTIP)).toBe(false);
+    expect(sink.get(1, IRQ_M_TIMER)).toBe(true);
+    expect(sink.get(0, IRQ_M_TIMER)).toBe(false);
   });
 
   it("a guest read of mtime past mtimecmp raises MTIP itself, between the board's updates", () => {
@@ -112,12 +113,12 @@ describe("CLINT mtimecmp and MTIP", () => {
     clint.write(MTIMECMP + 12, 4, 0);
     clock.now = 499;
     expect(clint.read(MTIME, 4)).toBe(499);
-    expect(sink.get(1, MIP_MTIP)).toBe(false);
+    expect(sink.get(1, IRQ_M_TIMER)).toBe(false);
     clock.now = 500;
-    expect(sink.get(1, MIP_MTIP), "time passing alone changes nothing").toBe(false);
+    expect(sink.get(1, IRQ_M_TIMER), "time passing alone changes nothing").toBe(false);
     expect(clint.read(MTIME, 4)).toBe(500);
-    expect(sink.get(1, MIP_MTIP), "the read that sees the deadline raises the line").toBe(true);
-    expect(sink.get(0, MIP_MTIP)).toBe(false);
+    expect(sink.get(1, IRQ_M_TIMER), "the read that sees the deadline raises the line").toBe(true);
+    expect(sink.get(0, IRQ_M_TIMER)).toBe(false);
     expect(readings, "each read reports the value it read").toEqual([499, 500]);
     expect(clint.read(MTIME + 4, 4), "the high half comes from the latch, without another reading").toBe(0);
     expect(readings).toEqual([499, 500]);
@@ -134,7 +135,7 @@ describe("CLINT mtimecmp and MTIP", () => {
     park();
     clock.now = 2000;
     write64(MTIMECMP, 1999);
-    expect(sink.get(0, MIP_MTIP)).toBe(true);
+    expect(sink.get(0, IRQ_M_TIMER)).toBe(true);
   });
 
   it("compares all 64 bits, so an mtimecmp of all ones never fires", () => {
@@ -143,7 +144,7 @@ describe("CLINT mtimecmp and MTIP", () => {
     expect(read64(MTIMECMP)).toBe(2 ** 64 - 1);
     clock.now = Number.MAX_SAFE_INTEGER;
     clint.update();
-    expect(sink.get(0, MIP_MTIP)).toBe(false);
+    expect(sink.get(0, IRQ_M_TIMER)).toBe(false);
   });
 
   it("drives MTIP only when it changes", () => {
@@ -191,9 +192,9 @@ describe("CLINT mtime", () => {
     write64(MTIMECMP, 5000);
     clock.now = 10;
     write64(MTIME, 6000);
-    expect(sink.get(0, MIP_MTIP)).toBe(true);
+    expect(sink.get(0, IRQ_M_TIMER)).toBe(true);
     write64(MTIME, 0);
-    expect(sink.get(0, MIP_MTIP)).toBe(false);
+    expect(sink.get(0, IRQ_M_TIMER)).toBe(false);
     expect(clint.mtime()).toBe(0);
   });
 
@@ -264,7 +265,7 @@ describe("CLINT bus behaviour", () => {
     expect(clint.read(MSIP, 1)).toBe(0xff);
     expect(clint.read(MTIME, 2)).toBe(0xffff);
     clint.write(MSIP, 1, 1);
-    expect(sink.get(0, MIP_MSIP)).toBe(false);
+    expect(sink.get(0, IRQ_M_SOFT)).toBe(false);
   });
 
   it("never throws on odd offsets", () => {

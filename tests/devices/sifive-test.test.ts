@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { SifiveTest, type FinisherEvent } from "../../src/devices/sifive-test.ts";
+import type { PowerEvent } from "../../src/devices/device.ts";
+import { SifiveTest } from "../../src/devices/sifive-test.ts";
 
 const FINISHER = 0x0;
 
 function makeTest() {
-  const events: FinisherEvent[] = [];
+  const events: PowerEvent[] = [];
   const dev = new SifiveTest((e) => events.push(e));
   return { dev, events };
 }

@@ -85,7 +85,7 @@ describe("isolation between VMs", () => {
     const spinAt = 0x8000_0000 + victim(MB).length - 4;
     for (let i = 0; i < 200 && v.vm.pages[0].pc[0] !== spinAt; i++) await new Promise((r) => setTimeout(r, 20));
     expect(v.vm.pages[0].pc[0]).toBe(spinAt);
-    expect(v.vm.memory.read(0x8000_0100, 8)).toEqual(new Uint8Array(new BigUint64Array([BigInt(SECRET)]).buffer));
+    expect(v.vm.memory.view.readU64(0x8000_0100)).toBe(BigInt(SECRET));
 
     const a = startVm(hv, { bios: { kind: "none" }, kernel: attacker(17 * MB) }, { memSize: 16 * MB });
     const r = await a.vm.result;

@@ -3,10 +3,11 @@ import { ConfigError } from "../../src/errors.ts";
 import { boardPhandles, buildBoardDeviceTree, fdtAddress, type BoardDtConfig } from "../../src/machine/board-dt.ts";
 import { decodeCells, decodeString, decodeStrings, findNode, getProp, parseFdt, type FdtNode } from "../../src/machine/fdt.ts";
 import { DRAM_BASE } from "../../src/machine/memlayout.ts";
+import { boardDevices } from "../../src/machine/board-devices.ts";
 
 const MiB = 1024 * 1024;
 const ISA = "rv64imac_zicsr_zifencei_sstc";
-const BASE: BoardDtConfig = { harts: 2, ramBase: DRAM_BASE, ramSize: 128 * MiB, isa: ISA, virtioSlots: 2 };
+const BASE: BoardDtConfig = { harts: 2, ramBase: DRAM_BASE, ramSize: 128 * MiB, isa: ISA, devices: boardDevices({ virtioSlots: 2 }) };
 
 function tree(cfg: Partial<BoardDtConfig> = {}): FdtNode {
   return parseFdt(buildBoardDeviceTree({ ...BASE, ...cfg }));
@@ -60,7 +61,8 @@ describe("board device tree: what OpenSBI and Linux read", () => {
   });
 
   it("numbers phandles as QEMU does: harts from the last down, then the PLIC, then the test device", () => {
-    expect(boardPhandles(2)).toEqual({ cpu: [3, 1], cpuIntc: [4, 2], plic: 5, test: 6 });
+    // The board's list: clint, plic, two virtio slots, test, uart; only the PLIC and the test device are referred to.
+    expect(boardPhandles(2, boardDevices({ virtioSlots: 2 }))).toEqual({ cpu: [3, 1], cpuIntc: [4, 2], devices: [0, 5, 0, 0, 6, 0] });
     expect(cells(root, "/cpus/cpu@0", "phandle")).toEqual([3]);
     expect(cells(root, "/cpus/cpu@0/interrupt-controller", "phandle")).toEqual([4]);
     expect(cells(root, "/soc/plic@c000000", "phandle")).toEqual([5]);
@@ -130,7 +132,7 @@ describe("board device tree: what OpenSBI and Linux read", () => {
     expect(cells(root, "/soc/virtio_mmio@10002000", "reg")).toEqual([0, 0x1000_2000, 0, 0x1000]);
     expect(cells(root, "/soc/virtio_mmio@10002000", "interrupts")).toEqual([2]);
     expect(cells(root, "/soc/virtio_mmio@10001000", "interrupts")).toEqual([1]);
-    expect(findNode(tree({ virtioSlots: 0 }), "/soc/virtio_mmio@10001000")).toBeUndefined();
+    expect(findNode(tree({ devices: boardDevices() }), "/soc/virtio_mmio@10001000")).toBeUndefined();
   });
 
   it("points /chosen stdout-path at the UART and leaves bootargs and initrd out unless given", () => {
@@ -160,7 +162,7 @@ describe("board device tree: what OpenSBI and Linux read", () => {
 
   it("refuses zero harts and more virtio slots than the board has", () => {
     expect(() => buildBoardDeviceTree({ ...BASE, harts: 0 })).toThrow(ConfigError);
-    expect(() => buildBoardDeviceTree({ ...BASE, virtioSlots: 9 })).toThrow(ConfigError);
+    expect(() => buildBoardDeviceTree({ ...BASE, devices: boardDevices({ virtioSlots: 9 }) })).toThrow(ConfigError);
   });
 });
 

@@ -19,6 +19,7 @@
  *   anything else                    reflect into the guest
  */
 
+import { REG } from "../../isa/regnames.ts";
 import { csrAffectsInterrupts } from "../../machine/csr.ts";
 import * as R from "../../machine/riscv.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
@@ -51,8 +52,8 @@ export interface MainThreadExits {
 }
 
 
-const A7 = 17;
-const A6 = 16;
+const A7 = REG.a7;
+const A6 = REG.a6;
 
 export class TrapDispatcher {
   stopReason = "";

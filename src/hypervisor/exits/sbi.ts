@@ -24,6 +24,8 @@
  * console buffers by DBCN_MAX_BYTES per call).
  */
 
+import { REG } from "../../isa/regnames.ts";
+import { GUEST_OK, rangeInside } from "../../machine/guest-memory-view.ts";
 import * as R from "../../machine/riscv.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { reflectException } from "./reflect.ts";
@@ -110,10 +112,10 @@ export const DBCN_MAX_BYTES = 4096;
 
 const XLEN = 64;
 const BYTES_PER_LONG = 8;
-const A0 = 10;
-const A1 = 11;
-const A6 = 16;
-const A7 = 17;
+const A0 = REG.a0;
+const A1 = REG.a1;
+const A6 = REG.a6;
+const A7 = REG.a7;
 const ECALL_LENGTH = 4;
 const TWO_32 = 4294967296;
 
@@ -363,18 +365,16 @@ function srst(ctx: VcpuContext, vm: S.VmServices, fid: number): void {
  * A DBCN buffer (num_bytes, base_addr_lo, base_addr_hi): the guest-physical
  * address and its bytes this call handles (at most DBCN_MAX_BYTES), or
  * undefined if [base, base + num_bytes) is not all guest RAM (SBI spec 3.2:
- * checked for the whole range, not only the part moved now). Guest RAM is one
- * contiguous region, so its first and last bytes decide.
+ * checked for the whole range, not only the part moved now).
  */
 function dbcnBuffer(ctx: VcpuContext, vm: S.VmServices): { gpa: number; bytes: Uint8Array } | undefined {
   const num = argU(ctx, 0);
   const gpa = argU(ctx, 1);
   if (argU(ctx, 2) !== 0) return undefined; // above 2^64: no RAM there on RV64
   if (num === 0) return { gpa, bytes: new Uint8Array(0) };
-  if (gpa + num > Number.MAX_SAFE_INTEGER) return undefined;
-  if (vm.readGuest(gpa + num - 1, 1) === undefined) return undefined;
-  const bytes = vm.readGuest(gpa, Math.min(num, DBCN_MAX_BYTES));
-  return bytes === undefined ? undefined : { gpa, bytes };
+  if (!rangeInside(gpa, num, vm.memory.ramBase, vm.memory.ramSize)) return undefined;
+  const bytes = new Uint8Array(Math.min(num, DBCN_MAX_BYTES));
+  return vm.memory.copyOut(gpa, bytes) === GUEST_OK ? { gpa, bytes } : undefined;
 }
 
 /** DBCN (SBI spec 12): console_write and console_read may be partial; a1 = bytes moved. */
@@ -391,7 +391,7 @@ function dbcn(ctx: VcpuContext, vm: S.VmServices, fid: number): void {
       if (buf === undefined) return ret(ctx, S.SBI_ERR_INVALID_PARAM);
       const bytes: number[] = [];
       for (let b = 0; bytes.length < buf.bytes.length && (b = vm.consoleRead()) >= 0; ) bytes.push(b & 0xff);
-      if (bytes.length > 0 && !vm.writeGuest(buf.gpa, Uint8Array.from(bytes))) return ret(ctx, S.SBI_ERR_FAILED);
+      if (vm.memory.copyIn(buf.gpa, Uint8Array.from(bytes)) !== GUEST_OK) return ret(ctx, S.SBI_ERR_FAILED);
       return ret(ctx, S.SBI_SUCCESS, bytes.length);
     }
     case DBCN_CONSOLE_WRITE_BYTE:
@@ -421,15 +421,13 @@ function legacyHartMask(ctx: VcpuContext, vm: S.VmServices, pc: number): number[
     return harts;
   }
   const words = Math.ceil(n / XLEN);
-  const bytes = vm.readGuest(pointer, words * BYTES_PER_LONG);
-  if (bytes === undefined) {
+  if (!rangeInside(pointer, words * BYTES_PER_LONG, vm.memory.ramBase, vm.memory.ramSize)) {
     reflectException(ctx, R.CAUSE_LOAD_ACCESS, pointer, pc);
     return "fault";
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let w = 0; w < words; w++) {
-    const lo = view.getInt32(w * BYTES_PER_LONG, true);
-    const hi = view.getInt32(w * BYTES_PER_LONG + 4, true);
+    const lo = vm.memory.readU32(pointer + w * BYTES_PER_LONG);
+    const hi = vm.memory.readU32(pointer + w * BYTES_PER_LONG + 4);
     if (!collectBits(lo, hi, w * XLEN, n, harts)) return "invalid";
   }
   return harts;

@@ -5,6 +5,8 @@
  * thread" and hands the rest to the main thread as an exit.
  */
 
+import type { GuestMemoryView } from "../../machine/guest-memory-view.ts";
+
 /** SBI HSM hart states (SBI spec 9.1). */
 export const HSM_STARTED = 0;
 export const HSM_STOPPED = 1;
@@ -19,9 +21,12 @@ export interface VmServices {
   consoleWrite(bytes: Uint8Array): void;
   /** Next byte typed into the console, or -1 — main thread. */
   consoleRead(): number;
-  /** Guest-physical memory, for SBI calls that pass buffers (DBCN); returns undefined if [gpa, gpa+len) is not all RAM — main thread. */
-  readGuest(gpa: number, length: number): Uint8Array | undefined;
-  writeGuest(gpa: number, bytes: Uint8Array): boolean;
+  /**
+   * Guest-physical memory, for SBI calls that pass buffers (DBCN, legacy hart
+   * masks) — any thread. The main thread's view backs untouched RAM before a
+   * write; a vCPU thread's reports FAULT_UNBACKED instead.
+   */
+  readonly memory: GuestMemoryView;
   /** SRST / poweroff: stop the VM; `exitCode` becomes popek's exit status — main thread. */
   shutdown(exitCode: number): void;
   /** SRST reboot — main thread. */

@@ -16,6 +16,8 @@ import { STAT } from "../../../src/hypervisor/stats.ts";
 import { VcpuContext, VmClock } from "../../../src/hypervisor/vcpu-context.ts";
 import { enc } from "../../../src/isa/encode.ts";
 import * as R from "../../../src/machine/riscv.ts";
+import { PhysMem } from "../../../src/machine/physmem.ts";
+import { PhysMemView } from "../../../src/machine/physmem-view.ts";
 
 const PC = 0x8000_1000;
 const A0 = 10;
@@ -26,8 +28,7 @@ const services: VmServices = {
   hartCount: 1,
   consoleWrite: () => {},
   consoleRead: () => -1,
-  readGuest: () => undefined,
-  writeGuest: () => false,
+  memory: new PhysMemView(new PhysMem(0x1_0000)),
   shutdown: () => {},
   reboot: () => {},
   hartState: () => 0,

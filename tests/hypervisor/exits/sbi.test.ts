@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as R from "../../../src/machine/riscv.ts";
+import { GUEST_OK } from "../../../src/machine/guest-memory-view.ts";
+import { PhysMem } from "../../../src/machine/physmem.ts";
+import { PhysMemView } from "../../../src/machine/physmem-view.ts";
 import { RunPage } from "../../../src/hypervisor/runpage.ts";
 import { STAT } from "../../../src/hypervisor/stats.ts";
 import { VcpuContext, VmClock } from "../../../src/hypervisor/vcpu-context.ts";
@@ -14,7 +17,8 @@ const A1 = 11;
 
 /** A VM of `harts` vCPUs with a small RAM, recording what SBI asked of it. */
 class FakeVm implements S.VmServices {
-  readonly ram = new Uint8Array(RAM_SIZE);
+  /** Guest RAM: a PhysMem at RAM_BASE, seen through the native board's view. */
+  readonly memory = new PhysMemView(new PhysMem(RAM_SIZE));
   readonly states: number[];
   readonly console: number[] = [];
   readonly input: number[] = [];
@@ -37,13 +41,8 @@ class FakeVm implements S.VmServices {
   consoleRead(): number {
     return this.input.shift() ?? -1;
   }
-  readGuest(gpa: number, length: number): Uint8Array | undefined {
-    return this.inRam(gpa, length) ? this.ram.slice(gpa - RAM_BASE, gpa - RAM_BASE + length) : undefined;
-  }
-  writeGuest(gpa: number, bytes: Uint8Array): boolean {
-    if (!this.inRam(gpa, bytes.length)) return false;
-    this.ram.set(bytes, gpa - RAM_BASE);
-    return true;
+  writeGuest(gpa: number, bytes: Uint8Array): void {
+    expect(this.memory.copyIn(gpa, bytes)).toBe(GUEST_OK);
   }
   shutdown(exitCode: number): void {
     this.ended.push(`shutdown ${exitCode}`);
@@ -436,7 +435,7 @@ describe("DBCN extension (SBI spec 12)", () => {
     const vm = new FakeVm(1);
     vm.input.push(...new TextEncoder().encode("abc"));
     expect(call(vcpu(), vm, SBI.EID_DBCN, SBI.DBCN_CONSOLE_READ, 2, RAM_BASE, 0)).toEqual([0, 2]);
-    expect(String.fromCharCode(...vm.ram.subarray(0, 2))).toBe("ab");
+    expect([vm.memory.readU8(RAM_BASE), vm.memory.readU8(RAM_BASE + 1)].map((b) => String.fromCharCode(b)).join("")).toBe("ab");
     expect(call(vcpu(), vm, SBI.EID_DBCN, SBI.DBCN_CONSOLE_READ, 8, RAM_BASE, 0)).toEqual([0, 1]);
     expect(call(vcpu(), vm, SBI.EID_DBCN, SBI.DBCN_CONSOLE_READ, 8, RAM_BASE, 0)).toEqual([0, 0]);
   });

@@ -1,0 +1,86 @@
+/*
+ * A machine's devices, made from its device list: each created by its kind's
+ * factory with only its interrupt line, the clock and a view of the
+ * machine's guest memory, then mapped on the bus. Interrupt controllers that
+ * drive harts are made first, so the others can be wired to the one that
+ * takes device lines (the PLIC).
+ */
+
+import {
+  NO_IRQ_LINE,
+  type Clock,
+  type DeviceHost,
+  type DeviceKind,
+  type HartLines,
+  type IrqLine,
+  type MmioDevice,
+} from "../devices/device.ts";
+import { ConfigError } from "../errors.ts";
+import { checkDeviceList, type DeviceSpec } from "./board-devices.ts";
+import type { Bus } from "./bus.ts";
+import type { GuestMemoryView } from "./guest-memory-view.ts";
+
+export interface DeviceWiring {
+  readonly harts: HartLines;
+  readonly clock: Clock;
+  readonly memory: GuestMemoryView;
+  readonly host: DeviceHost;
+  /** Where the windows are mapped. */
+  readonly bus: Bus;
+}
+
+export interface DeviceInstance {
+  readonly spec: DeviceSpec;
+  readonly device: MmioDevice;
+}
+
+export class DeviceSet {
+  /** In the list's order. */
+  readonly instances: readonly DeviceInstance[];
+
+  constructor(
+    readonly specs: readonly DeviceSpec[],
+    wiring: DeviceWiring,
+  ) {
+    checkDeviceList(specs);
+    const made = new Map<DeviceSpec, MmioDevice>();
+    const base = { clock: wiring.clock, memory: wiring.memory };
+    for (const spec of specs) {
+      if (spec.kind.wiring === "harts") made.set(spec, spec.kind.create({ ...base, irq: NO_IRQ_LINE, harts: wiring.harts }, wiring.host));
+    }
+    const controller = specs.find((s) => s.kind.irqSource !== undefined);
+    const lineOf = (spec: DeviceSpec): IrqLine => {
+      if (spec.kind.wiring !== "source" || controller === undefined || spec.irq === undefined) return NO_IRQ_LINE;
+      const device = made.get(controller);
+      const source = controller.kind.irqSource;
+      if (device === undefined || source === undefined) throw new ConfigError(`devices: ${controller.kind.name} must drive harts to take device lines`);
+      return source(device, spec.irq);
+    };
+    for (const spec of specs) {
+      if (spec.kind.wiring !== "harts") made.set(spec, spec.kind.create({ ...base, irq: lineOf(spec) }, wiring.host));
+    }
+    this.instances = specs.map((spec) => ({ spec, device: made.get(spec)! }));
+    for (const i of this.instances) {
+      if (i.device.size !== i.spec.kind.window) throw new Error(`devices: ${i.spec.kind.name} made a ${i.device.size}-byte window, its kind says ${i.spec.kind.window}`);
+    }
+    for (const i of this.instances) wiring.bus.map(i.spec.base, i.device);
+  }
+
+  /** Every device back to its power-on state (a board reset). */
+  reset(): void {
+    for (const i of this.instances) i.spec.kind.reset(i.device);
+  }
+
+  /** The first device of a kind, if the machine has one. */
+  find<D extends MmioDevice>(kind: DeviceKind<D>): D | undefined {
+    const i = this.instances.find((x) => x.spec.kind === kind);
+    return i === undefined ? undefined : (i.device as D);
+  }
+
+  /** The first device of a kind the machine cannot run without. */
+  require<D extends MmioDevice>(kind: DeviceKind<D>): D {
+    const d = this.find(kind);
+    if (d === undefined) throw new ConfigError(`devices: this machine needs a ${kind.name}`);
+    return d;
+  }
+}
