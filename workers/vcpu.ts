@@ -8,16 +8,8 @@
 import * as Comlink from "comlink";
 import { parentPort, workerData } from "node:worker_threads";
 import { nodeEndpoint } from "../src/hypervisor/comlink-node.ts";
+import type { VcpuFinished } from "../src/hypervisor/vcpu-finished.ts";
 import { VcpuRunner, type VcpuConfig, type VcpuControl } from "../src/hypervisor/vcpu-runner.ts";
-
-/** The message a vCPU thread sends when its loop ends. */
-export interface VcpuFinished {
-  readonly popek: "vcpu-finished";
-  readonly hartId: number;
-  /** Why the vCPU stopped the VM, if it did (e.g. unsupported guest paging); empty otherwise. */
-  readonly stopReason: string;
-  readonly error?: { readonly name: string; readonly message: string; readonly stack?: string };
-}
 
 const port = parentPort;
 if (port === null) throw new Error("workers/vcpu.ts must run in a worker thread");

@@ -10,7 +10,7 @@ import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { Board } from "../machine/board.ts";
 import { readImageFile } from "../machine/image.ts";
 import { runBoard } from "../machine/runner.ts";
-import { formatStats } from "./run-trap.ts";
+import { formatStats } from "../report/exit-table.ts";
 
 const MB = 2 ** 20;
 

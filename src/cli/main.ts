@@ -5,7 +5,9 @@
 
 import { Command, CommanderError } from "commander";
 import { isUserFacing } from "../errors.ts";
-import { runCommand, type RunFlags } from "./run.ts";
+import { runCommand } from "./run.ts";
+import type { RunFlags } from "./run-flags.ts";
+import { drainStdout, watchStdout } from "./stdout.ts";
 import { benchCpuCommand } from "../../bench/cpu.ts";
 import { benchExitsCommand } from "../../bench/exits.ts";
 import { demoCommand } from "./demo.ts";
@@ -66,6 +68,7 @@ bench
     process.exitCode = await benchExitsCommand(flags);
   });
 
+watchStdout();
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
@@ -78,5 +81,7 @@ try {
     throw e;
   }
 }
-// Guest threads and stdin must not keep a finished run alive.
+// Guest threads and stdin must not keep a finished run alive, but what the guest printed must all
+// reach the reader first: process.exit drops writes still queued for a slow pipe.
+await drainStdout();
 process.exit(process.exitCode ?? 0);

@@ -68,6 +68,13 @@ export class GuestMemory {
     return this.frames[page] - DRAM_BASE + (gpa % PAGE_SIZE);
   }
 
+  /** Machine RAM offset of gpa if its page is already backed, else -1 (never allocates: a peek, e.g. HTIF's poll). */
+  mappedOffset(gpa: number): number {
+    if (!this.isRam(gpa)) return -1;
+    const frame = this.frames[Math.floor((gpa - this.ramBase) / PAGE_SIZE)];
+    return frame === 0 ? -1 : frame - DRAM_BASE + (gpa % PAGE_SIZE);
+  }
+
   /** Copies bytes into guest RAM; false if any byte is outside RAM. */
   write(gpa: number, bytes: Uint8Array): boolean {
     if (!this.isRam(gpa) || !this.isRam(gpa + bytes.length - 1)) return false;

@@ -29,8 +29,10 @@ import { readStats, type ExitStatName } from "./stats.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import type { LatencySummary, VcpuConfig, VcpuControl } from "./vcpu-runner.ts";
 import { bootVm, type VmImages } from "./vm-boot.ts";
+import type { ExitObserver } from "./exit-observer.ts";
+import { VmHtif } from "./vm-htif.ts";
 import { waitPolicyCode, type WaitPolicy } from "./wait.ts";
-import type { VcpuFinished } from "../../workers/vcpu.ts";
+import type { VcpuFinished } from "./vcpu-finished.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -47,7 +49,7 @@ export interface VmConfig {
   readonly slice?: number;
 }
 
-export type VmOutcome = "finisher" | "shutdown" | "reboot" | "error" | "stopped";
+export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
 
 export interface VmResult {
   readonly outcome: VmOutcome;
@@ -94,6 +96,10 @@ export class Vm implements VmServices, MainThreadExits {
   /** Resolves when the VM has stopped, for whatever reason. */
   readonly result: Promise<VmResult>;
   sbiByHypervisor = false;
+  /** HTIF (vm-htif.ts), polled with the device tick, when the kernel has `tohost`. */
+  private readonly htif: VmHtif | undefined;
+  /** Sees every exit before and after it is served (the lockstep check, src/hypervisor/exit-observer.ts). */
+  observer: ExitObserver | undefined;
 
   constructor(
     readonly config: VmConfig,
@@ -130,6 +136,7 @@ export class Vm implements VmServices, MainThreadExits {
     this.uart = this.devices.uart;
     this.finisher = this.devices.finisher;
     this.sbiByHypervisor = bootVm(this.memory, this.contexts, config.images);
+    this.htif = VmHtif.forImages(config.images, this.memory, frames.mem.i32, config.output);
     for (const ctx of this.contexts) this.dispatchers.push(new TrapDispatcher(ctx, this.sbiByHypervisor, this, this));
   }
 
@@ -182,6 +189,7 @@ export class Vm implements VmServices, MainThreadExits {
       const page = this.pages[h];
       if (Atomics.load(page.state, 0) !== P.VCPU_EXIT) continue;
       handled++;
+      this.observer?.exitPosted(h, page);
       if (this.serveCsrFromMailbox(page, this.contexts[h])) continue;
       // The handler may name a result register (ctx.setResultPair: an MMIO load's value).
       page.exit[P.EXIT_RESULT_REG] = P.NO_RESULT_REG;
@@ -242,6 +250,7 @@ export class Vm implements VmServices, MainThreadExits {
 
   /** Hands the vCPU back: flips its state, and wakes it if it may be asleep. */
   private resumeVcpu(page: P.RunPage): void {
+    this.observer?.exitServed(page);
     Atomics.store(page.state, 0, P.VCPU_RUNNING);
     if (this.wakeOnResume) Atomics.notify(page.state, 0);
   }
@@ -249,6 +258,8 @@ export class Vm implements VmServices, MainThreadExits {
   /** Periodic device work on the main thread: the CLINT's comparators. */
   tick(): void {
     this.clint.update();
+    const code = this.htif?.poll();
+    if (code !== undefined) this.stop("htif", code);
   }
 
   // ---- control plane (comlink to each vCPU thread) ----
