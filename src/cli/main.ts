@@ -11,6 +11,7 @@ import { drainStdout, watchStdout } from "./stdout.ts";
 import { benchCpuCommand } from "../../bench/cpu.ts";
 import { benchExitsCommand } from "../../bench/exits.ts";
 import { demoCommand } from "./demo.ts";
+import { diffCommand, type DiffFlags } from "./diff.ts";
 
 const program = new Command();
 program
@@ -39,6 +40,17 @@ program
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
   .action(async (image: string | undefined, flags: RunFlags) => {
     process.exitCode = await runCommand(image, flags);
+  });
+
+program
+  .command("diff")
+  .description("lockstep check: IMAGE natively and under --virt trap, compared at every exit; prints the first divergence (pc, instruction, register)")
+  .argument("<image>", "an M-mode ELF or flat binary (as for popek run IMAGE)")
+  .option("--mem <size>", "RAM size, e.g. 128M", "64M")
+  .option("--bios <none>", "only none: the image runs in M-mode on both sides")
+  .option("--timeout <seconds>", "stop the trap run after this long", "60")
+  .action(async (image: string, flags: DiffFlags) => {
+    process.exitCode = await diffCommand(image, flags);
   });
 
 program
