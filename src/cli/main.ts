@@ -12,6 +12,7 @@ import { benchCpuCommand } from "../../bench/cpu.ts";
 import { benchExitsCommand } from "../../bench/exits.ts";
 import { demoCommand } from "./demo.ts";
 import { diffCommand, type DiffFlags } from "./diff.ts";
+import { fuzzCommand, type FuzzFlags } from "./fuzz.ts";
 
 const program = new Command();
 program
@@ -51,6 +52,20 @@ program
   .option("--timeout <seconds>", "stop the trap run after this long", "60")
   .action(async (image: string, flags: DiffFlags) => {
     process.exitCode = await diffCommand(image, flags);
+  });
+
+program
+  .command("fuzz")
+  .description("random guests (any instruction word, CSRs from every mode, device and hole accesses, SBI calls) natively and under --virt trap, compared")
+  .option("--seed <n>", "first seed (default: random); a finding's seed replays it")
+  .option("--count <n>", "how many seeds", "20")
+  .option("--items <n>", "random items per M-mode guest", "200")
+  .option("--lockstep", "also compare every M-mode guest at every exit (popek diff)")
+  .option("--exit-handler <place>", "main, vcpu or both", "both")
+  .option("--misaligned-mmio", "also generate misaligned device accesses")
+  .option("--timeout <seconds>", "limit per run", "20")
+  .action(async (flags: FuzzFlags) => {
+    process.exitCode = await fuzzCommand(flags);
   });
 
 program

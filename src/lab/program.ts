@@ -44,6 +44,12 @@ export class Program {
     return lo === 0n ? this : this.word(enc.addi(rd, rd, Number(lo)));
   }
 
+  /** Overwrites the 32-bit word at byte offset `at` (a branch whose target was not known when it was emitted). */
+  patch(at: number, w: number): this {
+    for (let i = 0; i < 4; i++) this.bytes[at + i] = (w >>> (8 * i)) & 0xff;
+    return this;
+  }
+
   /** Raw bytes (data in the image). */
   data(bytes: Uint8Array): this {
     for (const b of bytes) this.bytes.push(b);

@@ -1,0 +1,58 @@
+/*
+ * The fuzzer (src/lab/fuzz.ts): a bounded run in the suite — a few random
+ * guests natively and under --virt trap (both exit-handler places, and in
+ * lockstep), which must agree and must not crash or hang the hypervisor —
+ * and the named regression tests for what it found. The long run is
+ * `npx popek fuzz --count 500 --lockstep` (see the README).
+ */
+
+import { describe, expect, it } from "vitest";
+import { lockstep } from "../../src/lab/lockstep.ts";
+import { fuzz } from "../../src/lab/fuzz.ts";
+import { fuzzGuest, fuzzSbiGuest, Rng } from "../../src/lab/fuzz-guest.ts";
+import { Program } from "../../src/lab/program.ts";
+import { enc } from "../../src/isa/encode.ts";
+import { bootImages } from "../helpers/boot.ts";
+
+describe("generated guests", () => {
+  it("are reproducible from their seed, and differ between seeds", () => {
+    expect(fuzzGuest(7)).toEqual(fuzzGuest(7));
+    expect(fuzzGuest(7)).not.toEqual(fuzzGuest(8));
+    expect(fuzzSbiGuest(7)).toEqual(fuzzSbiGuest(7));
+  });
+
+  it("run to their end natively and print their register checksum", async () => {
+    for (const seed of [1, 2, 3]) {
+      const r = await bootImages({ kernel: fuzzGuest(seed) }, { clock: "icount" });
+      expect(r.outcome).toBe("finisher");
+      expect(r.exitCode).toBe(0);
+      expect(r.output).toMatch(/[0-9a-f]{16}\n$/);
+    }
+  }, 60_000);
+
+  it("a seed names the same guest on every machine: the generator's first outputs are pinned", () => {
+    const rng = new Rng(1);
+    expect([rng.u32(), rng.u32()]).toEqual([2693262067, 11749833]);
+  });
+});
+
+describe("a bounded fuzz run", () => {
+  it("two seeds: native and trap agree (main and vcpu handlers, lockstep), nothing crashes or hangs", async () => {
+    const findings = await fuzz({ seed: 1, count: 2, lockstep: true, timeoutSeconds: 30 });
+    expect(findings).toEqual([]);
+  }, 180_000);
+});
+
+describe("regressions found by the fuzzer", () => {
+  // Known, owned by the MMIO-widths work of issue 12: a misaligned 8-byte load from the finisher's
+  // window reads all ones natively (split into bytes, each an invalid width) and 0 under trap. Found
+  // by seed 4 (c.ldsp through a register left holding a device address). `it.fails` turns red when
+  // the two agree: then make it a plain `it`.
+  it.fails("a misaligned ld from the sifive_test window reads the same natively and under trap", async () => {
+    const p = new Program();
+    p.li(6, 0x10_017e).word(enc.ld(5, 6, 0));
+    p.li(6, 0x10_0000).li(7, 0x5555).word(enc.sw(7, 6, 0)).word(enc.jal(0, 0));
+    const r = await lockstep(p.image());
+    expect(r.divergence).toBeUndefined();
+  }, 60_000);
+});
