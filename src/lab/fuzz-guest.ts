@@ -17,6 +17,8 @@
  *                - a load or store of every width to a device register or
  *                  a hole (CLINT, PLIC, UART, the finisher, the empty
  *                  virtio slots, unmapped space)
+ *                - a jump into a device or a hole (the fetch faults; the
+ *                  handler resumes after the jump)
  *                - a switch to virtual S- or U-mode (mret to the next
  *                  slot); an ecall brings the guest back to M-mode
  *   epilogue   a checksum of x1..x30 printed in hex on the UART, then the
@@ -122,6 +124,7 @@ const WINDOWS: readonly Window[] = [
   { base: 0x0, size: 0x1000 }, // holes
   { base: 0x3000_0000, size: 0x1000 },
   { base: 0x4000_0000, size: 0x1000 },
+  { base: 0x9000_0000, size: 0x1000 }, // above RAM (the fuzzer's guests have 32 MiB)
 ];
 
 /** A random M-mode guest (see the header). */
@@ -142,7 +145,8 @@ export function fuzzGuest(seed: number, opts: FuzzGuestOptions = {}): Uint8Array
     const kind = rng.below(16);
     if (kind < 8) randomSlot(p, rng);
     else if (kind < 11) csrItem(p, rng);
-    else if (kind < 14) deviceItem(p, rng, opts.misalignedMmio === true);
+    else if (kind < 13) deviceItem(p, rng, opts.misalignedMmio === true);
+    else if (kind < 14) jumpItem(p, rng);
     else if (kind < 15 && mode === R.PRV_M) mode = switchMode(p, rng);
     else {
       p.word(enc.ecall()); // back to M from S/U; skipped in M
@@ -301,15 +305,22 @@ function epilogue(p: Program): void {
 
 /** The trap handler (see the header); `limit` traps end the run with FUZZ_TRAP_LIMIT_CODE. */
 function emitHandler(p: Program, limit: number): void {
+  // t6 may hold a jump's link (jumpItem): keep it where the handler can find it.
+  p.word(enc.csrrw(0, R.CSR_MSCRATCH, T6));
   p.word(enc.csrrs(T6, R.CSR_MCAUSE, 0));
   const toIntr = p.here;
   p.word(0); // blt t6, x0, intr (patched below)
+  p.word(enc.addi(T6, T6, -R.CAUSE_FETCH_ACCESS));
+  const toFetch = p.here;
+  p.word(0); // beq t6, x0, fetch (patched below)
   // An ecall from U or S (causes 8, 9): return to M-mode (MPP = M).
-  p.word(enc.addi(T6, T6, -R.CAUSE_ECALL_U)).word(enc.sltiu(T6, T6, 2));
+  p.word(enc.addi(T6, T6, R.CAUSE_FETCH_ACCESS - R.CAUSE_ECALL_U)).word(enc.sltiu(T6, T6, 2));
   p.word(enc.beq(T6, 0, 16)); // over the next three words
   p.word(enc.lui(T6, 2)).word(enc.addiw(T6, T6, MSTATUS_MPP - 0x2000)).word(enc.csrrs(0, R.CSR_MSTATUS, T6));
   // Skip the trapping slot.
-  p.word(enc.csrrs(T6, R.CSR_MEPC, 0)).word(enc.addi(T6, T6, 4)).word(enc.csrrw(0, R.CSR_MEPC, T6));
+  p.word(enc.csrrs(T6, R.CSR_MEPC, 0)).word(enc.addi(T6, T6, 4));
+  const resume = p.here;
+  p.word(enc.csrrw(0, R.CSR_MEPC, T6));
   p.word(enc.addi(T5, T5, 1));
   p.li(T6, limit);
   const toOut = p.here;
@@ -318,11 +329,22 @@ function emitHandler(p: Program, limit: number): void {
   p.word(enc.jal(0, 0));
   const out = p.here;
   p.word(enc.mret());
+  // An instruction fetch from a device or a hole (a jumpItem): resume at the jump's link.
+  const fetch = p.here;
+  p.word(enc.csrrs(T6, R.CSR_MSCRATCH, 0));
+  p.word(enc.jal(0, resume - p.here));
   // An interrupt (none is ever enabled; a guest that found a way gets them switched off again).
   const intr = p.here;
   p.word(enc.csrrw(0, R.CSR_MIE, 0)).word(enc.mret());
   p.patch(toIntr, enc.blt(T6, 0, intr - toIntr));
+  p.patch(toFetch, enc.beq(T6, 0, fetch - toFetch));
   p.patch(toOut, enc.bltu(T5, T6, out - toOut));
+}
+
+/** A jump into a device window or a hole: the fetch faults, and the handler resumes at the link. */
+function jumpItem(p: Program, rng: Rng): void {
+  const w = rng.pick(WINDOWS);
+  p.li(T6, w.base + (rng.below(w.size) & ~1)).word(enc.jalr(T6, T6, 0));
 }
 
 const KERNEL_BASE = 0x8020_0000;
