@@ -49,7 +49,7 @@ export function vmImagesFrom(image: string | undefined, flags: RunFlags, note: (
   };
 }
 
-export interface TrapConfig {
+interface TrapConfig {
   readonly vcpus: number;
   readonly memSize: number;
   readonly wait: WaitPolicy;
@@ -57,7 +57,7 @@ export interface TrapConfig {
 }
 
 /** What a VM is built with, from the command line. */
-export function trapConfigFrom(flags: RunFlags): TrapConfig {
+function trapConfigFrom(flags: RunFlags): TrapConfig {
   if (flags.harts !== undefined) throw new ConfigError("--harts is the native board's; under --virt trap use --vcpus N");
   if (flags.clock !== "real") throw new ConfigError("--clock icount is not available under --virt trap (vCPUs run in parallel threads)");
   return {
@@ -69,7 +69,7 @@ export function trapConfigFrom(flags: RunFlags): TrapConfig {
 }
 
 /** Machine memory for a VM of this much RAM. */
-export function machineMemoryFor(memSize: number): number {
+function machineMemoryFor(memSize: number): number {
   return memSize + MACHINE_MEMORY_SLACK;
 }
 

@@ -32,7 +32,7 @@ export function bootImagesFrom(image: string | undefined, flags: RunFlags): Boot
 }
 
 /** What the native board is built with, from the command line. */
-export function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; clock: ClockKind } {
+function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; clock: ClockKind } {
   if (flags.vcpus !== undefined) throw new ConfigError("--vcpus applies under --virt trap; the native board takes --harts N");
   if (flags.stats) throw new ConfigError("--stats reports VM exits: it applies under --virt trap");
   return {

@@ -87,7 +87,7 @@ const MSTATUS_MPP = 0x1800;
 const FINISHER_PASS = 0x5555;
 const FINISHER_FAIL = 0x3333;
 /** The handler's exit code when a guest traps more than its limit (it never should: every slot traps at most once). */
-export const FUZZ_TRAP_LIMIT_CODE = 99;
+const FUZZ_TRAP_LIMIT_CODE = 99;
 
 /** CSRs a random guest may write freely: its footing (trap vector, status, interrupt enables, delegation, paging) stays. */
 const FREE_CSRS: readonly number[] = [

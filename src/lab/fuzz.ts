@@ -72,7 +72,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzFinding[]> {
 }
 
 /** Runs one seed's guests; returns what it found. */
-export async function fuzzSeed(seed: number, opts: Omit<FuzzOptions, "seed" | "count">): Promise<FuzzFinding[]> {
+async function fuzzSeed(seed: number, opts: Omit<FuzzOptions, "seed" | "count">): Promise<FuzzFinding[]> {
   const findings: FuzzFinding[] = [];
   const timeout = opts.timeoutSeconds ?? 20;
   const image = fuzzGuest(seed, { items: opts.items, misalignedMmio: opts.misalignedMmio });
