@@ -270,7 +270,7 @@ function deviceItem(p: Program, rng: Rng, misaligned: boolean): void {
   else p.word((rng.below(2) === 0 ? loads : signed)[k](data, base, 0));
   // Left in the register, the device address would meet later random loads and stores at random
   // (so mostly misaligned) offsets: keep those to the misaligned setting.
-  if (!misaligned && base !== data) p.li(base, randomValue(rng));
+  if (!misaligned) p.li(base, randomValue(rng));
 }
 
 /** mret into S or U at the instruction after it; returns the new mode. */
@@ -341,10 +341,25 @@ function emitHandler(p: Program, limit: number): void {
   p.patch(toOut, enc.bltu(T5, T6, out - toOut));
 }
 
-/** A jump into a device window or a hole: the fetch faults, and the handler resumes at the link. */
+/**
+ * A jump into a device window or a hole, or to a wild 64-bit address (the
+ * top of the address space, where a value that passed through a double
+ * would be rounded): the fetch faults, and the handler resumes at the link.
+ */
 function jumpItem(p: Program, rng: Rng): void {
-  const w = rng.pick(WINDOWS);
-  p.li(T6, w.base + (rng.below(w.size) & ~1)).word(enc.jalr(T6, T6, 0));
+  let target: bigint;
+  if (rng.below(4) === 0) target = rng.pick([0x7fff_ffff_ffff_fffen, 0xffff_ffff_ffff_fffen, 0x20_0000_0000_0002n, rng.u64() & ~1n]);
+  else {
+    const w = rng.pick(WINDOWS);
+    target = BigInt(w.base + (rng.below(w.size) & ~1));
+  }
+  p.li(T6, target).word(enc.jalr(T6, T6, 0));
+  // What the fault left in mtval goes into the checksum, inverted: as it is, it is the device
+  // address just jumped to, which later random accesses would then reach at misaligned offsets.
+  if (rng.below(2) === 0) {
+    const r = anyReg(rng);
+    p.word(enc.csrrs(r, R.CSR_MTVAL, 0)).word(enc.xori(r, r, -1));
+  }
 }
 
 const KERNEL_BASE = 0x8020_0000;

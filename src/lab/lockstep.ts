@@ -201,7 +201,9 @@ class LockstepChecker implements ExitObserver {
       copyRegisters(h.x, page);
       this.inputs++;
     } else if (r > 0) {
-      this.diverge(e.pc, e.insn, registerDifference(r, h.x, page, true));
+      const dataFault = e.cause === R.CAUSE_LOAD_PAGE_FAULT || e.cause === R.CAUSE_STORE_PAGE_FAULT;
+      const at = e.reason === P.REASON_TRAP && dataFault ? ` (an access at ${hexNum(e.tval)})` : "";
+      this.diverge(e.pc, e.insn, registerDifference(r, h.x, page, true) + at);
     } else if (h.csr.priv !== this.vm.contexts[0].csr.priv) {
       this.diverge(e.pc, e.insn, `privilege after it: native ${h.csr.priv}, trap ${this.vm.contexts[0].csr.priv}`);
     }
