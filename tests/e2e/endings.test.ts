@@ -55,6 +55,7 @@ function boots(output: string): number {
 const MODES: readonly { name: string; args: readonly string[] }[] = [
   { name: "natively", args: [] },
   { name: "under --virt trap", args: ["--virt", "trap"] },
+  { name: "under --virt trap --exit-handler vcpu", args: ["--virt", "trap", "--exit-handler", "vcpu"] },
 ];
 
 describe("HTIF: a riscv-tests program ends through tohost", () => {
@@ -103,6 +104,7 @@ describe.runIf(existsSync(OPENSBI) || process.env.CI === "true")("SBI SRST (Open
   const SBI: readonly { name: string; args: readonly string[] }[] = [
     { name: "natively", args: ["--bios", OPENSBI] },
     { name: "under --virt trap", args: ["--virt", "trap"] },
+    { name: "under --virt trap --exit-handler vcpu", args: ["--virt", "trap", "--exit-handler", "vcpu"] },
   ];
   for (const m of SBI) {
     it(`shutdown exits 0 ${m.name}`, async () => {
