@@ -255,7 +255,7 @@ export class Vm implements VmServices, MainThreadExits {
     if (this.wakeOnResume) Atomics.notify(page.state, 0);
   }
 
-  /** Periodic device work on the main thread: the CLINT's comparators. */
+  /** Periodic device work on the main thread: the CLINT's comparators, and HTIF's tohost. */
   tick(): void {
     this.clint.update();
     const code = this.htif?.poll();
