@@ -11,7 +11,7 @@
 import { loadGuestImage, readImageFile } from "../machine/image.ts";
 import { DRAM_BASE, KERNEL_BASE } from "../machine/memlayout.ts";
 
-export interface FirmwareDefault {
+interface FirmwareDefault {
   readonly bios: "none" | "hv";
   /** One line for stderr saying what was chosen and why. */
   readonly note: string;

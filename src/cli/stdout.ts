@@ -49,7 +49,7 @@ export function drainStdout(): Promise<void> {
   });
 }
 
-export interface GuestSink {
+interface GuestSink {
   readonly write: (byte: number) => void;
   readonly flush: () => void;
   /** Stops watching for a closed reader (the run is over). */

@@ -71,7 +71,7 @@ export class Rng {
   }
 }
 
-export interface FuzzGuestOptions {
+interface FuzzGuestOptions {
   /** Items in the body. */
   readonly items?: number;
   /** Also generate device accesses at misaligned offsets (see the header). */

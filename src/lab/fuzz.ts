@@ -24,7 +24,7 @@ import { runBoard } from "../machine/runner.ts";
 import { fuzzGuest, fuzzSbiGuest } from "./fuzz-guest.ts";
 import { lockstep } from "./lockstep.ts";
 
-export interface FuzzOptions {
+interface FuzzOptions {
   readonly seed: number;
   readonly count: number;
   /** Items per M-mode guest. */

@@ -53,7 +53,7 @@ import * as R from "../machine/riscv.ts";
 import { hex64, hexNum } from "../machine/u64.ts";
 
 /** Where the two runs first disagree. */
-export interface Divergence {
+interface Divergence {
   /** The guest pc at which they disagree (hex). */
   readonly pc: string;
   /** The instruction there, disassembled. */
@@ -64,7 +64,7 @@ export interface Divergence {
   readonly exits: number;
 }
 
-export interface LockstepResult {
+interface LockstepResult {
   /** undefined: the runs agreed at every exit and ended alike. */
   readonly divergence: Divergence | undefined;
   readonly exits: number;
@@ -76,7 +76,7 @@ export interface LockstepResult {
   readonly nativeExitCode: number | undefined;
 }
 
-export interface LockstepOptions {
+interface LockstepOptions {
   readonly memSize?: number;
   /** Wall-clock limit for the trap run, in seconds. */
   readonly timeoutSeconds?: number;
