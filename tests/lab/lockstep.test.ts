@@ -46,7 +46,7 @@ describe("the check finds a divergence", () => {
       },
     });
     expect(planted).toBeGreaterThan(0);
-    expect(r.divergence).toMatchObject({ instruction: "lbu a5,5(a4)", what: expect.stringMatching(/^a5: native 0x0+60, trap 0x0+61$/) });
+    expect(r.divergence).toMatchObject({ instruction: "lbu a5,5(a4)", what: expect.stringMatching(/^a5: native 0x0+60, trap 0x0+61 \(an access at 0x0+10000005\)$/) });
     expect(r.divergence?.pc).toMatch(/^0x0+800000b6$/);
     expect(r.divergence?.exits).toBe(planted + 1);
   }, 60_000);
