@@ -21,7 +21,7 @@ import { readImageFile } from "../src/machine/image.ts";
 import { parseExitbench, type ExitbenchRow } from "./exitbench-parse.ts";
 import { measureHandoff } from "./handoff.ts";
 import { bootNative } from "./cpu.ts";
-import { formatTable } from "../src/cli/table.ts";
+import { formatTable } from "../src/report/table.ts";
 
 const IMAGE = "guests/bin/exitbench.elf";
 const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";

@@ -45,25 +45,3 @@ export function attachConsole(deliver: (bytes: Uint8Array) => void): HostConsole
     },
   };
 }
-
-/** Guest bytes to stdout, batched so a chatty guest does not make one write per byte. */
-export function stdoutSink(): { write: (byte: number) => void; flush: () => void } {
-  let buf = new Uint8Array(4096);
-  let len = 0;
-  const flush = (): void => {
-    if (len === 0) return;
-    process.stdout.write(buf.slice(0, len));
-    len = 0;
-  };
-  return {
-    write(byte: number): void {
-      if (len === buf.length) {
-        flush();
-        buf = new Uint8Array(4096);
-      }
-      buf[len++] = byte;
-      if (byte === 0x0a) flush();
-    },
-    flush,
-  };
-}

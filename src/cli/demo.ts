@@ -10,7 +10,7 @@ import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { Board } from "../machine/board.ts";
 import { readImageFile } from "../machine/image.ts";
 import { runBoard } from "../machine/runner.ts";
-import { formatStats } from "./run-trap.ts";
+import { formatStats } from "../report/exit-table.ts";
 
 const MB = 2 ** 20;
 
@@ -43,7 +43,7 @@ export async function demoCommand(): Promise<number> {
   clearTimeout(timer);
   process.stdout.write(formatStats(result.reports));
   process.stdout.write(
-    pc.dim("\nNext: popek run guests/bin/selftest.elf --virt trap --bios none --vcpus 2 --stats; popek bench exits; popek bench cpu\n"),
+    pc.dim("\nNext: popek run guests/bin/selftest.elf --virt trap --vcpus 2 --stats; popek bench exits; popek bench cpu\n"),
   );
   return native.exitCode === 0 && result.exitCode === 0 ? 0 : 1;
 }

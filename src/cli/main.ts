@@ -5,10 +5,14 @@
 
 import { Command, CommanderError } from "commander";
 import { isUserFacing } from "../errors.ts";
-import { runCommand, type RunFlags } from "./run.ts";
+import { runCommand } from "./run.ts";
+import type { RunFlags } from "./run-flags.ts";
+import { drainStdout, watchStdout } from "./stdout.ts";
 import { benchCpuCommand } from "../../bench/cpu.ts";
 import { benchExitsCommand } from "../../bench/exits.ts";
 import { demoCommand } from "./demo.ts";
+import { diffCommand, type DiffFlags } from "./diff.ts";
+import { fuzzCommand, type FuzzFlags } from "./fuzz.ts";
 
 const program = new Command();
 program
@@ -40,6 +44,31 @@ program
   });
 
 program
+  .command("diff")
+  .description("lockstep check: IMAGE natively and under --virt trap, compared at every exit; prints the first divergence (pc, instruction, register)")
+  .argument("<image>", "an M-mode ELF or flat binary (as for popek run IMAGE)")
+  .option("--mem <size>", "RAM size, e.g. 128M", "64M")
+  .option("--bios <none>", "only none: the image runs in M-mode on both sides")
+  .option("--timeout <seconds>", "stop the trap run after this long", "60")
+  .action(async (image: string, flags: DiffFlags) => {
+    process.exitCode = await diffCommand(image, flags);
+  });
+
+program
+  .command("fuzz")
+  .description("random guests (any instruction word, CSRs from every mode, device and hole accesses, SBI calls) natively and under --virt trap, compared")
+  .option("--seed <n>", "first seed (default: random); a finding's seed replays it")
+  .option("--count <n>", "how many seeds", "20")
+  .option("--items <n>", "random items per M-mode guest", "200")
+  .option("--lockstep", "also compare every M-mode guest at every exit (popek diff)")
+  .option("--exit-handler <place>", "main, vcpu or both", "both")
+  .option("--aligned-mmio", "generate device accesses at aligned offsets only")
+  .option("--timeout <seconds>", "limit per run", "20")
+  .action(async (flags: FuzzFlags) => {
+    process.exitCode = await fuzzCommand(flags);
+  });
+
+program
   .command("demo")
   .description("the lab in one minute: a guest natively, then a guest kernel deprivileged under the hypervisor with its exit table")
   .action(async () => {
@@ -66,6 +95,7 @@ bench
     process.exitCode = await benchExitsCommand(flags);
   });
 
+watchStdout();
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
@@ -78,5 +108,7 @@ try {
     throw e;
   }
 }
-// Guest threads and stdin must not keep a finished run alive.
+// Guest threads and stdin must not keep a finished run alive, but what the guest printed must all
+// reach the reader first: process.exit drops writes still queued for a slow pipe.
+await drainStdout();
 process.exit(process.exitCode ?? 0);

@@ -6,25 +6,36 @@
 
 import { ConfigError } from "../errors.ts";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
-import { EXIT_STATS } from "../hypervisor/stats.ts";
 import type { VmImages } from "../hypervisor/vm-boot.ts";
-import type { VcpuReport, Vm, VmResult } from "../hypervisor/vm.ts";
-import { parseWaitPolicy } from "../hypervisor/wait.ts";
+import type { ExitHandlerPlace, Vm, VmResult } from "../hypervisor/vm.ts";
+import { parseWaitPolicy, type WaitPolicy } from "../hypervisor/wait.ts";
 import { readImageFile } from "../machine/image.ts";
-import { attachConsole, stdoutSink } from "./console.ts";
+import { formatStats } from "../report/exit-table.ts";
+import { attachConsole } from "./console.ts";
+import { trapFirmwareDefault } from "./firmware-default.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
-import type { RunFlags } from "./run.ts";
-import { kernelPathFrom } from "./run.ts";
-import { formatTable } from "./table.ts";
+import { kernelPathFrom, type RunFlags } from "./run-flags.ts";
+import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 
 /** Most vCPUs per VM. */
 export const MAX_VCPUS = 8;
 /** Machine memory beyond the guest's RAM: its page tables and slack. */
 const MACHINE_MEMORY_SLACK = 16 * 2 ** 20;
 
-export function vmImagesFrom(image: string | undefined, flags: RunFlags): VmImages {
+/**
+ * Turns the command line into a VM's images. Without --bios the firmware
+ * follows the image (firmware-default.ts), and `note` receives the one line
+ * that says which was chosen.
+ */
+export function vmImagesFrom(image: string | undefined, flags: RunFlags, note: (line: string) => void = () => {}): VmImages {
   const kernelPath = kernelPathFrom(image, flags);
-  const bios = flags.bios ?? "hv";
+  let bios = flags.bios;
+  if (bios === undefined && kernelPath !== undefined) {
+    const chosen = trapFirmwareDefault(image);
+    note(chosen.note);
+    bios = chosen.bios;
+  }
+  bios ??= "hv";
   const choice: VmImages["bios"] =
     bios === "hv" ? { kind: "hv" } : bios === "none" ? { kind: "none" } : { kind: "firmware", bytes: readImageFile(bios, "bios") };
   if (kernelPath === undefined && choice.kind !== "firmware") {
@@ -38,18 +49,38 @@ export function vmImagesFrom(image: string | undefined, flags: RunFlags): VmImag
   };
 }
 
-export async function runTrapCommand(image: string | undefined, flags: RunFlags): Promise<number> {
+interface TrapConfig {
+  readonly vcpus: number;
+  readonly memSize: number;
+  readonly wait: WaitPolicy;
+  readonly exitHandler: ExitHandlerPlace;
+}
+
+/** What a VM is built with, from the command line. */
+function trapConfigFrom(flags: RunFlags): TrapConfig {
   if (flags.harts !== undefined) throw new ConfigError("--harts is the native board's; under --virt trap use --vcpus N");
   if (flags.clock !== "real") throw new ConfigError("--clock icount is not available under --virt trap (vCPUs run in parallel threads)");
-  const vcpus = flags.vcpus === undefined ? 1 : parseCount("--vcpus", flags.vcpus, 1, MAX_VCPUS);
-  const memSize = parseMemSize(flags.mem);
-  const wait = parseWaitPolicy(flags.wait);
-  const exitHandler = parseChoice("--exit-handler", flags.exitHandler, ["main", "vcpu"] as const);
-  const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
-  const images = vmImagesFrom(image, flags);
+  return {
+    vcpus: flags.vcpus === undefined ? 1 : parseCount("--vcpus", flags.vcpus, 1, MAX_VCPUS),
+    memSize: parseMemSize(flags.mem),
+    wait: parseWaitPolicy(flags.wait),
+    exitHandler: parseChoice("--exit-handler", flags.exitHandler, ["main", "vcpu"] as const),
+  };
+}
 
-  const out = stdoutSink();
-  const hv = new Hypervisor({ machineMemory: memSize + MACHINE_MEMORY_SLACK });
+/** Machine memory for a VM of this much RAM. */
+function machineMemoryFor(memSize: number): number {
+  return memSize + MACHINE_MEMORY_SLACK;
+}
+
+export async function runTrapCommand(image: string | undefined, flags: RunFlags): Promise<number> {
+  const { vcpus, memSize, wait, exitHandler } = trapConfigFrom(flags);
+  const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
+  const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
+
+  // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
+  const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));
+  const hv = new Hypervisor({ machineMemory: machineMemoryFor(memSize) });
   const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, output: out.write });
   let vm = boot();
   let stoppedByHost: { code: number; reason?: string } | undefined;
@@ -79,8 +110,10 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
     clearInterval(quitter);
     if (timer !== undefined) clearTimeout(timer);
     out.flush();
+    out.close();
     console.close();
   }
+  if (stdoutClosed()) return EXIT_STDOUT_CLOSED;
   if (stoppedByHost !== undefined && result.outcome === "reboot") {
     // Stopped between a reset and the next boot: report the stop, not the reset.
     result = { ...result, outcome: "stopped", exitCode: stoppedByHost.code, message: stoppedByHost.reason };
@@ -89,24 +122,4 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   else if (result.outcome === "error") process.stderr.write(`popek: vm0: ${result.message}\n`);
   if (flags.stats) process.stderr.write(formatStats(result.reports));
   return result.exitCode;
-}
-
-/** The exit table: one row per counter, one column per vCPU, then round-trip latency. */
-export function formatStats(reports: readonly VcpuReport[]): string {
-  const total = reports.length > 1;
-  const header = ["counter", ...reports.map((r) => `vcpu${r.hart}`), ...(total ? ["vm"] : [])];
-  const rows: string[][] = [header];
-  for (const s of EXIT_STATS) {
-    const values = reports.map((r) => r.stats[s.name]);
-    rows.push([s.name, ...values.map(String), ...(total ? [String(values.reduce((a, b) => a + b, 0))] : [])]);
-  }
-  const lat = (pick: (r: VcpuReport) => number | undefined): string[] =>
-    reports.map((r) => {
-      const v = pick(r);
-      return v === undefined || r.latency === undefined || r.latency.count === 0 ? "-" : `${(v / 1000).toFixed(2)}us`;
-    });
-  const pad = total ? ["-"] : [];
-  rows.push(["exit_rtt_p50", ...lat((r) => r.latency?.p50Ns), ...pad]);
-  rows.push(["exit_rtt_p99", ...lat((r) => r.latency?.p99Ns), ...pad]);
-  return "\n" + formatTable(rows) + "\n";
 }

@@ -8,35 +8,11 @@ import { Board, MAX_HARTS, type BootImages } from "../machine/board.ts";
 import type { ClockKind } from "../machine/clock.ts";
 import { readImageFile } from "../machine/image.ts";
 import { runBoard, type RunResult } from "../machine/runner.ts";
-import { attachConsole, stdoutSink } from "./console.ts";
+import { attachConsole } from "./console.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
+import { kernelPathFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
 import { runTrapCommand } from "./run-trap.ts";
-
-export interface RunFlags {
-  virt: string;
-  harts?: string;
-  vcpus?: string;
-  mem: string;
-  bios?: string;
-  kernel?: string;
-  append?: string;
-  initrd?: string;
-  timeout?: string;
-  clock: string;
-  wait: string;
-  exitHandler: string;
-  stats?: boolean;
-}
-
-export const VIRT_MODES = ["none", "trap"] as const;
-
-/** The kernel image path: IMAGE or --kernel. */
-export function kernelPathFrom(image: string | undefined, flags: RunFlags): string | undefined {
-  if (image !== undefined && flags.kernel !== undefined) {
-    throw new ConfigError("give the image either as IMAGE or as --kernel, not both");
-  }
-  return image ?? flags.kernel;
-}
+import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 
 /** Turns the command line into the native board's boot images. */
 export function bootImagesFrom(image: string | undefined, flags: RunFlags): BootImages {
@@ -55,14 +31,21 @@ export function bootImagesFrom(image: string | undefined, flags: RunFlags): Boot
   };
 }
 
+/** What the native board is built with, from the command line. */
+function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; clock: ClockKind } {
+  if (flags.vcpus !== undefined) throw new ConfigError("--vcpus applies under --virt trap; the native board takes --harts N");
+  if (flags.stats) throw new ConfigError("--stats reports VM exits: it applies under --virt trap");
+  return {
+    harts: flags.harts === undefined ? 1 : parseCount("--harts", flags.harts, 1, MAX_HARTS),
+    memSize: parseMemSize(flags.mem),
+    clock: parseChoice<ClockKind>("--clock", flags.clock, ["real", "icount"]),
+  };
+}
+
 export async function runCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   const virt = parseChoice("--virt", flags.virt, VIRT_MODES);
   if (virt === "trap") return runTrapCommand(image, flags);
-  if (flags.vcpus !== undefined) throw new ConfigError("--vcpus applies under --virt trap; the native board takes --harts N");
-  if (flags.stats) throw new ConfigError("--stats reports VM exits: it applies under --virt trap");
-  const harts = flags.harts === undefined ? 1 : parseCount("--harts", flags.harts, 1, MAX_HARTS);
-  const memSize = parseMemSize(flags.mem);
-  const clock = parseChoice<ClockKind>("--clock", flags.clock, ["real", "icount"]);
+  const { harts, memSize, clock } = nativeConfigFrom(flags);
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = bootImagesFrom(image, flags);
 
@@ -73,12 +56,15 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   const flusher = setInterval(out.flush, 30);
   let result: RunResult;
   try {
-    result = await runBoard(board, { timeoutSeconds, interrupted: console.quit });
+    // A reader that went away (EPIPE) ends the run like Ctrl-A x, but with SIGPIPE's status.
+    result = await runBoard(board, { timeoutSeconds, interrupted: () => console.quit() || stdoutClosed() });
   } finally {
     clearInterval(flusher);
     out.flush();
+    out.close();
     console.close();
   }
+  if (stdoutClosed()) return EXIT_STDOUT_CLOSED;
   if (result.outcome === "timeout") process.stderr.write(`\npopek: timeout after ${timeoutSeconds} s\n`);
   return result.exitCode;
 }

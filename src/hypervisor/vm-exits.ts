@@ -5,6 +5,7 @@
  * through the vCPU's TrapDispatcher with the VM's services.
  */
 
+import type { ExitObserver } from "./exit-observer.ts";
 import { REGISTER_WORDS, X0_SINK as X0_SINK_INDEX } from "../isa/ops.ts";
 import type { Bus } from "../machine/bus.ts";
 import { fastCsr } from "./exits/csr.ts";
@@ -29,6 +30,9 @@ export class VmExitServer implements MainThreadExits {
   /** A register file for CSR exits emulated from the mailbox (see serve); only the operand's pair is live. */
   private readonly scratch = new Int32Array(REGISTER_WORDS);
 
+  /** Sees every exit before and after it is served (the lockstep check, exit-observer.ts). */
+  observer: ExitObserver | undefined;
+
   constructor(
     private readonly pages: readonly P.RunPage[],
     private readonly contexts: readonly VcpuContext[],
@@ -50,6 +54,7 @@ export class VmExitServer implements MainThreadExits {
       const page = this.pages[h];
       if (Atomics.load(page.state, 0) !== P.VCPU_EXIT) continue;
       handled++;
+      this.observer?.exitPosted(h, page);
       if (this.serveCsrFromMailbox(page, this.contexts[h])) continue;
       // The handler may name a result register (ctx.setResultPair: an MMIO load's value).
       page.exit[P.EXIT_RESULT_REG] = P.NO_RESULT_REG;
@@ -110,6 +115,7 @@ export class VmExitServer implements MainThreadExits {
 
   /** Hands the vCPU back: flips its state, and wakes it if it may be asleep. */
   private resumeVcpu(page: P.RunPage): void {
+    this.observer?.exitServed(page);
     Atomics.store(page.state, 0, P.VCPU_RUNNING);
     if (this.wakeOnResume) Atomics.notify(page.state, 0);
   }

@@ -25,6 +25,8 @@ import { bootVm, type VmImages } from "./vm-boot.ts";
 import { VmExitServer } from "./vm-exits.ts";
 import { MainThreadServices } from "./vm-services.ts";
 import { waitPolicyCode, type WaitPolicy } from "./wait.ts";
+import type { ExitObserver } from "./exit-observer.ts";
+import { VmHtif } from "./vm-htif.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -43,7 +45,7 @@ export interface VmConfig {
   readonly devices?: readonly DeviceSpec[];
 }
 
-export type VmOutcome = "finisher" | "shutdown" | "reboot" | "error" | "stopped";
+export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
 
 export interface VmResult {
   readonly outcome: VmOutcome;
@@ -81,6 +83,8 @@ export class Vm {
   private readonly waitCode: number;
   private finished: Omit<VmResult, "reports"> | undefined;
   private resolveResult: (r: VmResult) => void = () => {};
+  /** HTIF (vm-htif.ts), polled with the device tick, when the kernel has `tohost`. */
+  private readonly htif: VmHtif | undefined;
 
   constructor(
     readonly config: VmConfig,
@@ -128,6 +132,7 @@ export class Vm {
     });
     this.exits = new VmExitServer(this.pages, this.contexts, this.memory, bus, this, config.wait !== "spin", this.sbiByHypervisor, services);
     this.threads = new VcpuThreads(config.name, this);
+    this.htif = VmHtif.forImages(config.images, this.memory, config.output);
   }
 
   get name(): string {
@@ -170,14 +175,21 @@ export class Vm {
     return configs;
   }
 
+  /** Sees every exit that crosses to the main thread (the lockstep check, exit-observer.ts). */
+  set observer(observer: ExitObserver | undefined) {
+    this.exits.observer = observer;
+  }
+
   /** Handles every exit now pending on this VM's vCPUs; returns how many. */
   serve(): number {
     return this.exits.serve();
   }
 
-  /** Periodic device work on the main thread: the CLINT's comparators. */
+  /** Periodic device work on the main thread: the CLINT's comparators, and HTIF's tohost. */
   tick(): void {
     this.clint?.update();
+    const code = this.htif?.poll();
+    if (code !== undefined) this.stop("htif", code);
   }
 
   // ---- control plane (comlink to each vCPU thread) ----

@@ -15,6 +15,7 @@ import { Bus } from "./bus.ts";
 import { InstructionClock, RealClock, type ClockKind } from "./clock.ts";
 import { DeviceSet } from "./device-set.ts";
 import { Hart } from "./hart.ts";
+import { htifMemoryOf, htifSymbols, pollHtif, type HtifMemory, type HtifSymbols } from "./htif.ts";
 import { loadGuestImage, placeImage, type GuestImage } from "./image.ts";
 import * as L from "./memlayout.ts";
 import { PhysMem } from "./physmem.ts";
@@ -66,9 +67,10 @@ export class Board {
   /** Set by the finisher or HTIF; the run loop stops when it is. */
   exit: BoardExit | undefined;
   resetRequested = false;
-  /** Physical address of the HTIF tohost word, when the kernel ELF has one. */
-  tohost = -1;
-  fromhost = -1;
+  /** The kernel's HTIF words, when its ELF has a `tohost` symbol. */
+  htif: HtifSymbols | undefined;
+  /** The board's RAM as HTIF sees it. */
+  private readonly htifMemory: HtifMemory;
   fdtAddr = 0;
   private images: BootImages = {};
   private booted = false;
@@ -79,6 +81,7 @@ export class Board {
     }
     this.mem = new PhysMem(config.memSize);
     this.memory = new PhysMemView(this.mem);
+    this.htifMemory = htifMemoryOf(this.memory);
     this.clock = config.clock === "icount" ? new InstructionClock(() => this.retired()) : new RealClock();
     // Harts first: the interrupt controllers drive their mip lines from construction on (MTIP is high at reset).
     const env = {
@@ -145,11 +148,11 @@ export class Board {
     const ramEnd = L.DRAM_BASE + mem.size;
     let entry: number;
     let kernel: GuestImage | undefined;
+    this.htif = undefined;
     if (images.kernel !== undefined) {
       kernel = loadGuestImage(images.kernel, images.firmware ? L.KERNEL_BASE : L.DRAM_BASE, "kernel");
       placeImage(kernel, mem.u8, L.DRAM_BASE, "kernel");
-      this.tohost = kernel.symbols.get("tohost") ?? -1;
-      this.fromhost = kernel.symbols.get("fromhost") ?? -1;
+      this.htif = htifSymbols(kernel.symbols);
     }
     if (images.firmware !== undefined) {
       const fw = loadGuestImage(images.firmware, L.FIRMWARE_BASE, "bios");
@@ -194,33 +197,10 @@ export class Board {
     if (this.resetRequested) this.boot(this.images);
   }
 
-  /**
-   * HTIF (Spike's host-target interface), for bare-metal test programs that
-   * define `tohost`: an odd value ends the run with exit code value >> 1; a
-   * console command (device 1, command 1) prints its low byte.
-   */
+  /** HTIF (src/machine/htif.ts), for bare-metal test programs that define `tohost`: polled between slices. */
   pollHtif(): void {
-    if (this.tohost < 0) return;
-    const off = this.mem.offsetOf(this.tohost);
-    if (off < 0 || (off & 7) !== 0) return;
-    const i = off >>> 2;
-    const lo = this.mem.i32[i];
-    const hi = this.mem.i32[i + 1];
-    if (lo === 0 && hi === 0) return;
-    const device = hi >>> 24;
-    const command = (hi >>> 16) & 0xff;
-    if (device === 0 && (lo & 1) === 1) {
-      // Exit code = payload >> 1; the payload is below 2^48 in practice.
-      this.exit = { kind: "htif", code: ((hi & 0xffff) * 2 ** 31 + (lo >>> 1)) % 256 };
-    } else if (device === 1 && command === 1) {
-      this.config.output(lo & 0xff);
-      const from = this.mem.offsetOf(this.fromhost);
-      if (from >= 0) {
-        this.mem.i32[from >>> 2] = 1;
-        this.mem.i32[(from >>> 2) + 1] = (1 << 24) | (1 << 16);
-      }
-    }
-    this.mem.i32[i] = 0;
-    this.mem.i32[i + 1] = 0;
+    if (this.htif === undefined) return;
+    const code = pollHtif(this.htifMemory, this.htif, this.config.output);
+    if (code !== undefined) this.exit = { kind: "htif", code };
   }
 }

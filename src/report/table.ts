@@ -1,5 +1,5 @@
 /*
- * Plain-text tables for the CLI's reports (--stats, bench results): the first
+ * Plain-text tables for popek's reports (--stats, bench results): the first
  * column left-aligned, the others right-aligned, two spaces between columns.
  */
 
