@@ -47,6 +47,7 @@ int cpubench_main(const char *arg)
 
 	if (buf == (u64 *)-1)
 		return 1;
+	pin_here();
 	build_crc_table();
 	fill(buf);
 	timing_start(&t);

@@ -64,6 +64,7 @@ int diskperf_main(const char *arg)
 	}
 	if (n * REQ_SECTORS > sectors)
 		n = sectors / REQ_SECTORS;
+	pin_here();
 	printf("diskperf: %ld sectors, %ld requests of %d bytes\n", sectors, n, REQ_BYTES);
 	int r = phase("seq_write", buf, n, 0, 1, 0);
 	r |= phase("seq_read", buf, n, 0, 0, 0);

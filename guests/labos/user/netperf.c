@@ -25,6 +25,7 @@ int netperf_main(const char *arg)
 		printf("pass netperf\n");
 		return 0;
 	}
+	pin_here();
 	for (int i = 0; i < 6; i++) {
 		frame[i] = 0xff;
 		frame[6 + i] = mac[i];

@@ -1,12 +1,16 @@
 /*
  * smpbench: one process per hart, each pinned to its hart, adding to one
  * counter in the shared page with amoadd (the cache line every hart
- * fights for); then IPI round trips from this hart to each other hart.
+ * fights for); then IPI round trips from this hart to each other hart;
+ * then TLB shootdowns: this process visits every hart (so every TLB may
+ * hold its translations) and changes one PTE, which the kernel must flush
+ * on all of them (SBI RFENCE).
  * The argument is the additions per process (default 20000).
  */
 #include "user.h"
 
 #define N_IPI 50
+#define N_SHOOT 50
 
 /* The shared page: [0] the counter, [1] processes ready, [2] the start flag. */
 static int worker(volatile u64 *sh, int hart, long adds)
@@ -26,6 +30,7 @@ static int counter(int harts, long adds)
 	struct timing t;
 	int status, bad = 0;
 
+	pin_here();	/* the workers pin themselves; this keeps rdinstret on one hart */
 	sh[0] = sh[1] = sh[2] = 0;
 	for (int h = 0; h < harts; h++) {
 		int pid = fork();
@@ -66,11 +71,29 @@ static int ipis(int harts)
 	return 0;
 }
 
+static int shootdowns(int harts)
+{
+	struct timing t;
+	char *page = sbrk(4096);
+
+	page[0] = 1;
+	for (int h = harts - 1; h >= 0; h--)
+		pin(h);	/* ends on hart 0, having run on all */
+	timing_start(&t);
+	for (int i = 0; i < N_SHOOT; i++)
+		if (protect(page, 0) < 0 || protect(page, 1) < 0)
+			return -1;
+	result("smpbench", "shootdown", 2 * N_SHOOT, &t);
+	page[0] = 2;
+	pin(-1);
+	return page[0] == 2 ? 0 : -1;
+}
+
 int smpbench_main(const char *arg)
 {
 	int harts = (int)info(INFO_HARTS);
 
-	if (counter(harts, arg_or(arg, 20000)) < 0 || ipis(harts) < 0) {
+	if (counter(harts, arg_or(arg, 20000)) < 0 || ipis(harts) < 0 || shootdowns(harts) < 0) {
 		printf("fail smpbench\n");
 		return 1;
 	}

@@ -110,6 +110,11 @@ u64 ticks_to_ns(u64 ticks)
 	return ticks / tb * 1000000000UL + ticks % tb * 1000000000UL / tb;
 }
 
+void pin_here(void)
+{
+	pin((int)info(INFO_HART));
+}
+
 void timing_start(struct timing *t)
 {
 	t->t0 = rdtime();

@@ -47,6 +47,8 @@ void timing_start(struct timing *t);
 void result(const char *prog, const char *test, u64 ops, struct timing *t);
 u64 ticks_to_ns(u64 ticks);
 long arg_or(const char *arg, long dflt);
+/* Stays on the hart it runs on: rdinstret counts per hart, so a measurement must not migrate. */
+void pin_here(void);
 
 /* The programs (one file each); main.c dispatches on the name. */
 int init_main(const char *arg);
