@@ -210,7 +210,7 @@ static void __attribute__((noreturn)) panic_print(const char *s, int regs, u64 a
 			uart_putc(' '), uart_putc('0'), uart_putc('x'), put_num(v[i], 16, 0);
 	}
 	uart_putc('\n');
-	sbi_shutdown(SBI_SRST_SYSTEM_FAILURE);
+	poweroff(1);
 }
 
 void panic(const char *s)

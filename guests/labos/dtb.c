@@ -2,8 +2,8 @@
  * dtb.c: what labos learns from the device tree the firmware passes in a1
  * (DT spec v0.4; the walk itself is common/fdt.c). Nothing about the board
  * is hard-coded: RAM, the harts, the timebase, the ISA string (for Sstc),
- * the UART, the PLIC and its per-hart contexts, the virtio-mmio slots and
- * the command line all come from here.
+ * the UART, the PLIC and its per-hart contexts, the virtio-mmio slots, the
+ * test finisher and the command line all come from here.
  *
  * Assumes the QEMU virt conventions the tree follows: #address-cells and
  * #size-cells are 2 at the root and on /soc, 1 and 0 on /cpus.
@@ -76,6 +76,8 @@ static void soc_node_done(struct scan *s)
 		board.plic_base = s->reg;
 		s->plic_ext = s->irqs_ext;
 		s->plic_ext_len = s->irqs_ext_len;
+	} else if (has_string(s->compat, s->compat_len, "sifive,test0")) {
+		board.finisher_base = s->reg;
 	} else if (has_string(s->compat, s->compat_len, "virtio,mmio") &&
 		   board.nvirtio < MAX_VIRTIO) {
 		board.virtio_base[board.nvirtio] = s->reg;

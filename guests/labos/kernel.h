@@ -78,10 +78,12 @@ struct board {
 	int nvirtio;
 	u64 virtio_base[MAX_VIRTIO];
 	u32 virtio_irq[MAX_VIRTIO];
+	u64 finisher_base;        /* sifive,test0, or 0 */
 	char bootargs[128];
 };
 extern struct board board;
 void dtb_parse(const void *fdt);
+void poweroff(int failed) __attribute__((noreturn));
 
 /* spinlock.c */
 struct spinlock {

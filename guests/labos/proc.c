@@ -230,7 +230,7 @@ void exit(int status)
 
 	if (p == initproc) {
 		kprintf("labos: init exited with status %d, powering off\n", status);
-		sbi_shutdown(status == 0 ? SBI_SRST_NO_REASON : SBI_SRST_SYSTEM_FAILURE);
+		poweroff(status != 0);
 	}
 	acquire(&wait_lock);
 	reparent(p);
