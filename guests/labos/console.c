@@ -21,7 +21,7 @@
 #define MCR 4	/* modem control */
 #define LSR 5	/* line status */
 #define IER_RX      0x01	/* interrupt when a received byte is ready */
-#define FCR_FIFO_ON 0x07	/* enable and clear both FIFOs */
+#define FCR_FIFO_ON 0x01	/* enable the FIFOs (not clearing them: keep what was typed early) */
 #define MCR_OUT2    0x08	/* on a PC, gates the UART's interrupt line */
 #define LSR_DR      0x01	/* a received byte is ready */
 #define LSR_THRE    0x20	/* THR empty */

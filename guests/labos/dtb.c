@@ -95,8 +95,11 @@ static void prop(struct scan *s, const struct fdt_event *ev)
 	if (s->in_memory && ev->depth == 2 && fdt_name_is(n, "reg") && ev->len >= 16) {
 		board.ram_base = be64(ev->value);
 		board.ram_size = be64(ev->value + 8);
-	} else if (s->in_chosen && fdt_name_is(n, "bootargs") && ev->len < sizeof(board.bootargs)) {
-		memcpy(board.bootargs, ev->value, ev->len);
+	} else if (s->in_chosen && fdt_name_is(n, "bootargs")) {
+		if (ev->len <= sizeof(board.bootargs))
+			memcpy(board.bootargs, ev->value, ev->len);
+		else
+			board.bootargs_too_long = 1;
 	} else if (s->in_cpus && ev->depth == 2 && fdt_name_is(n, "timebase-frequency")) {
 		board.timebase = be32(ev->value);
 	} else if (s->in_cpus && ev->depth == 3 && fdt_name_is(n, "reg")) {

@@ -80,6 +80,7 @@ struct board {
 	u32 virtio_irq[MAX_VIRTIO];
 	u64 finisher_base;        /* sifive,test0, or 0 */
 	char bootargs[128];
+	int bootargs_too_long;    /* /chosen/bootargs did not fit: ignored */
 };
 extern struct board board;
 void dtb_parse(const void *fdt);

@@ -37,6 +37,8 @@ void kmain(u64 hart, const void *fdt)
 	console_init();
 	kprintf("\nlabos: booting on hart %lu, %d harts, timebase %lu Hz, timer %s\n",
 		hart, board.harts, board.timebase, board.sstc ? "sstc" : "sbi");
+	if (board.bootargs_too_long)
+		kprintf("labos: the command line is longer than %lu bytes: ignored\n", sizeof(board.bootargs) - 1);
 	kinit();
 	kvm_init();
 	kvm_inithart();

@@ -13,7 +13,7 @@
 
 #define KSTACK_BYTES 8192
 #define EXEC_NAME_MAX 16
-#define EXEC_ARG_MAX  64
+#define EXEC_ARG_MAX  128	/* = sizeof(board.bootargs): init gets the whole command line */
 
 struct proc proc[NPROC];
 static struct proc *initproc;

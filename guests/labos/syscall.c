@@ -8,7 +8,7 @@
 #include "kernel.h"
 
 #define WRITE_MAX  4096
-#define STR_MAX    64
+#define STR_MAX    128
 #define A0 10
 
 static u64 arg(int n)
