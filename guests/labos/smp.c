@@ -44,7 +44,8 @@ void smp_start(u64 boot)
 		if (sbi_hart_start(h, (u64)secondary_entry, 0).error != 0)
 			panic("smp_start: hart_start refused");
 	}
-	u64 until = rdtime() + board.timebase * 10;	/* they need well under 10 s */
+	/* They need milliseconds; the minute is for an emulator on a busy host (rdtime is wall time). */
+	u64 until = rdtime() + board.timebase * 60;
 	for (int h = 0; h < board.harts; h++)
 		while ((u64)h != boot && !cpus[h].started)
 			if (rdtime() > until)
@@ -63,7 +64,8 @@ long ipi_roundtrip(int target)
 {
 	if (target < 0 || target >= board.harts || target == hartid() || !cpus[target].started)
 		return -1;
-	u64 before = ipis[target], t0 = rdtime(), until = t0 + board.timebase;
+	/* The target takes it within microseconds; 10 s only guards against a hart that never will. */
+	u64 before = ipis[target], t0 = rdtime(), until = t0 + 10 * board.timebase;
 	sbi_ipi(1UL << target);
 	while (ipis[target] == before)
 		if (rdtime() > until)

@@ -3,7 +3,8 @@
  * priority, the global enable rules per privilege, delegation, vectored
  * handlers, and wfi waking on a pending-and-enabled interrupt even when it
  * cannot be taken. The harness takes interrupts between slices, as the runner
- * does; instructions that change enables end the slice so that happens at once.
+ * does; an instruction that makes an interrupt takeable ends the slice so that
+ * happens at once.
  */
 
 import { describe, expect, it } from "vitest";
