@@ -91,7 +91,7 @@ export class Hart implements CsrHost, JitHost {
   sliceCount = 0;
   /** Stopped in wfi until an interrupt is pending. */
   wfi = false;
-  /** Something outside the loop wants the current slice to end (finisher write, interrupt-enable change). */
+  /** Something wants the current slice to end (finisher write, a CSR write that made an interrupt takeable). */
   stop = false;
   /** Whether hot code runs as compiled blocks (jit/): HartOptions.jit; tests flip it. */
   jit: boolean;
@@ -699,7 +699,10 @@ export class Hart implements CsrHost, JitHost {
     }
     const result = executeCsrInstruction(this.csr, this.x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csrNum);
     if (result === CSR_ILLEGAL) return this.illegalAt(pc, w0, imm);
-    if (result === CSR_WROTE && csrAffectsInterrupts(csrNum)) this.stop = true;
+    // End the slice only when the write made an interrupt takeable (the runner takes it between
+    // slices). Ending it on every such write starved a hart whose kernel toggles sstatus.SIE for
+    // each lock while other harts spin: a few instructions per round against their full slices.
+    if (result === CSR_WROTE && csrAffectsInterrupts(csrNum) && pendingInterrupt(this.csr) >= 0) this.stop = true;
     return pc + len;
   }
 

@@ -3,12 +3,14 @@
  * priority, the global enable rules per privilege, delegation, vectored
  * handlers, and wfi waking on a pending-and-enabled interrupt even when it
  * cannot be taken. The harness takes interrupts between slices, as the runner
- * does; instructions that change enables end the slice so that happens at once.
+ * does; an instruction that makes an interrupt takeable ends the slice so that
+ * happens at once.
  */
 
 import { describe, expect, it } from "vitest";
 import { enc } from "../../src/isa/encode.ts";
 import * as R from "../../src/machine/riscv.ts";
+import { runSlice } from "../../src/machine/hart-loop.ts";
 import { CODE_BASE, HartHarness } from "../helpers/hart-harness.ts";
 
 const MTRAP = CODE_BASE + 0x800;
@@ -192,5 +194,23 @@ describe("wfi (priv spec 3.3.3)", () => {
     t.run(1);
     t.expectCsr("MEI after wfi", "mcause", R.CSR_MCAUSE, INTERRUPT | BigInt(R.IRQ_M_EXT));
     t.expectCsr("MEI after wfi", "mepc", R.CSR_MEPC, CODE_BASE + 4);
+  });
+});
+
+describe("a write to an interrupt CSR ends the slice only when an interrupt became takeable", () => {
+  it("clearing mstatus.MIE with nothing pending keeps the slice going (a kernel's lock path must not be starved)", () => {
+    // labos on 2 harts: one hart's push_off/pop_off wrote sstatus for every lock and got a few
+    // instructions per round while the other spun through its whole slice: a livelock.
+    const t = harness();
+    t.setCsr(R.CSR_MIE, R.MIP_MTIP);
+    t.load([...new Array<number>(8).fill(enc.csrrci(0, R.CSR_MSTATUS, R.MSTATUS_MIE)), ...new Array<number>(8).fill(NOP)]);
+    expect(runSlice(t.hart, 16)).toBe(16);
+  });
+  it("setting mstatus.MIE with MTIP pending ends the slice right after the write", () => {
+    const t = harness();
+    t.setCsr(R.CSR_MIE, R.MIP_MTIP);
+    t.hart.csr.setHwPending(R.IRQ_M_TIMER, true);
+    t.load([enc.csrrsi(0, R.CSR_MSTATUS, R.MSTATUS_MIE), NOP, NOP, NOP]);
+    expect(runSlice(t.hart, 4)).toBe(1);
   });
 });
