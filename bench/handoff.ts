@@ -57,7 +57,7 @@ import { pathToFileURL } from "node:url";
 import * as hdr from "hdr-histogram-js";
 
 export type HandoffPolicy = "spin" | "block" | "poll";
-export type HandoffMainWait = "spin" | "async";
+type HandoffMainWait = "spin" | "async";
 
 export interface HandoffOptions {
   /** How the main thread waits for the worker's post (default "spin"). */
@@ -82,7 +82,7 @@ export interface HandoffResult {
 export const HANDOFF_WORD = 0;
 const CONTROL_WORDS = 1;
 /** Values of the handoff word. */
-export const RESUMED = 0;
+const RESUMED = 0;
 export const POSTED = 1;
 
 /** What the worker gets (structured-cloned; the SharedArrayBuffers are shared). */
