@@ -15,7 +15,7 @@ import { Board, type BootImages } from "../src/machine/board.ts";
 import { readImageFile } from "../src/machine/image.ts";
 import { runBoard } from "../src/machine/runner.ts";
 
-export interface CpuBenchResult {
+interface CpuBenchResult {
   readonly image: string;
   readonly instructions: number;
   readonly seconds: number;
@@ -47,7 +47,7 @@ export async function bootNative(images: BootImages, timeoutSeconds: number): Pr
 }
 
 /** Runs a bare-metal image natively (as `popek run IMAGE`). */
-export function runNative(image: string): Promise<NativeRun> {
+function runNative(image: string): Promise<NativeRun> {
   return bootNative({ kernel: readImageFile(image, "image") }, 120);
 }
 
@@ -65,7 +65,7 @@ function timeQemu(image: string): number {
   return (performance.now() - start) / 1000;
 }
 
-export async function benchCpu(image: string, withQemu: boolean): Promise<CpuBenchResult> {
+async function benchCpu(image: string, withQemu: boolean): Promise<CpuBenchResult> {
   // One warm-up run lets V8 optimise the interpreter before the measured run.
   await runNative(image);
   const native = await runNative(image);

@@ -27,7 +27,7 @@ const IMAGE = "guests/bin/exitbench.elf";
 const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 const MB = 2 ** 20;
 
-export interface ExitResult {
+interface ExitResult {
   readonly bench: string;
   readonly mode: "native" | "trap";
   readonly wait: WaitPolicy | "-";
@@ -38,7 +38,7 @@ export interface ExitResult {
   readonly ratioToFloor?: number;
 }
 
-export interface ExitsReport {
+interface ExitsReport {
   readonly results: ExitResult[];
   /** Median bare worker→main→worker handoff (main thread spinning), ns, per worker wait policy. */
   readonly floorNs: Record<WaitPolicy, number>;
@@ -46,7 +46,7 @@ export interface ExitsReport {
   readonly nativeSkipped?: string;
 }
 
-export interface ExitsOptions {
+interface ExitsOptions {
   /** Iteration scale for exitbench under the hypervisor (its bootargs iters=); by default 1, or less where exits sleep. */
   readonly scale?: string;
   readonly nativeScale?: string;
@@ -81,7 +81,7 @@ async function runTrap(scale: string, wait: WaitPolicy, exitHandler: ExitHandler
   return parseExitbench(output);
 }
 
-export async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
+async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
   const progress = opts.progress ?? (() => {});
   const floorNs = {} as Record<WaitPolicy, number>;
   for (const policy of WAIT_POLICIES) {
@@ -127,7 +127,7 @@ function formatNs(ns: number | undefined): string {
   return ns >= 10_000 ? `${(ns / 1000).toFixed(1)}us` : `${ns.toFixed(0)}ns`;
 }
 
-export function formatExits(report: ExitsReport): string {
+function formatExits(report: ExitsReport): string {
   const columns: { title: string; pick: (r: ExitResult) => boolean }[] = [
     { title: "native", pick: (r) => r.mode === "native" },
   ];

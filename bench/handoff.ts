@@ -57,7 +57,7 @@ import { pathToFileURL } from "node:url";
 import * as hdr from "hdr-histogram-js";
 
 export type HandoffPolicy = "spin" | "block" | "poll";
-export type HandoffMainWait = "spin" | "async";
+type HandoffMainWait = "spin" | "async";
 
 export interface HandoffOptions {
   /** How the main thread waits for the worker's post (default "spin"). */
@@ -82,7 +82,7 @@ export interface HandoffResult {
 export const HANDOFF_WORD = 0;
 const CONTROL_WORDS = 1;
 /** Values of the handoff word. */
-export const RESUMED = 0;
+const RESUMED = 0;
 export const POSTED = 1;
 
 /** What the worker gets (structured-cloned; the SharedArrayBuffers are shared). */
@@ -155,12 +155,20 @@ async function serveAsync(word: Int32Array, total: number, notifyWorker: boolean
   }
 }
 
-/** Median and tail of the samples, through an HDR histogram (3 significant digits). */
-function summarise(samples: Float64Array): { medianNs: number; p99Ns: number; meanNs: number; maxNs: number } {
+/**
+ * Median and tail of the samples, through an HDR histogram (3 significant
+ * digits). A percentile comes back as the top of its bucket, up to 0.1 %
+ * above the samples in it, while the maximum is exact: when the tail shares
+ * the maximum's bucket (a loaded host makes the slowest round trips alike),
+ * the percentile is capped at the maximum, which no percentile exceeds.
+ */
+export function summarise(samples: Float64Array): { medianNs: number; p99Ns: number; meanNs: number; maxNs: number } {
   const h = hdr.build({ useWebAssembly: false, numberOfSignificantValueDigits: 3 });
   try {
     for (const ns of samples) h.recordValue(Math.max(1, Math.round(ns)));
-    return { medianNs: h.getValueAtPercentile(50), p99Ns: h.getValueAtPercentile(99), meanNs: h.mean, maxNs: h.maxValue };
+    const maxNs = h.maxValue;
+    const at = (percentile: number): number => Math.min(h.getValueAtPercentile(percentile), maxNs);
+    return { medianNs: at(50), p99Ns: at(99), meanNs: h.mean, maxNs };
   } finally {
     h.destroy();
   }

@@ -117,8 +117,14 @@ void test_sv39(void);
 void test_smp(const void *fdt);
 void smp_secondary(unsigned long hartid);
 
-/* Busy-wait helpers bounded by mtime (harness.c). */
-#define WAIT_TICKS (MTIME_HZ / 10)   /* 100 ms: far longer than any wait */
+/*
+ * Busy-wait helpers bounded by mtime (harness.c). The bound only catches a
+ * hang: every wait ends as soon as what it waits for happens. It is counted
+ * in wall time, and under the hypervisor each hart is a host thread that a
+ * busy host may leave unscheduled for a good part of a second, so it is
+ * generous (as kernel-mini's SMP_WAIT).
+ */
+#define WAIT_TICKS (10UL * MTIME_HZ)   /* 10 s */
 int wait_until_irq_count(unsigned long count);
 
 #endif /* __ASSEMBLER__ */

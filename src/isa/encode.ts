@@ -24,10 +24,10 @@ import { INSN_TABLE } from "./table.ts";
 import type { OpName } from "./ops.ts";
 
 /** fence predecessor/successor set bits (unpriv 2.7). */
-export const FENCE_I = 8;
-export const FENCE_O = 4;
-export const FENCE_R = 2;
-export const FENCE_W = 1;
+const FENCE_I = 8;
+const FENCE_O = 4;
+const FENCE_R = 2;
+const FENCE_W = 1;
 const FENCE_IORW = FENCE_I | FENCE_O | FENCE_R | FENCE_W;
 const FENCE_FM_TSO = 8;
 

@@ -23,8 +23,8 @@
 export const X0_SINK = 64;
 /** Int32 words of a register file: x0..x31 as (lo, hi) pairs, then the x0 sink's pair. */
 export const REGISTER_WORDS = X0_SINK + 2;
-export const WORD0_COMPRESSED = 0x80;
-export const OP_MASK = 0x7f;
+const WORD0_COMPRESSED = 0x80;
+const OP_MASK = 0x7f;
 
 export const OP_NAMES = [
   "undecoded", "illegal",

@@ -68,7 +68,7 @@ export interface InsnRow {
 }
 
 /** Major opcodes, inst[6:0] (unpriv spec table 24.1). */
-export const OPCODE = {
+const OPCODE = {
   LOAD: 0x03,
   MISC_MEM: 0x0f,
   OP_IMM: 0x13,
@@ -223,13 +223,6 @@ export const INSN_TABLE: readonly InsnRow[] = [
   ...amoRows(AMO_WIDTH_W, "w"),
   ...amoRows(AMO_WIDTH_D, "d"),
 ];
-
-/** The row of a 32-bit op name (every op except "undecoded"/"illegal" has one). */
-export function rowOf(name: OpName): InsnRow {
-  const found = INSN_TABLE.find((r) => r.name === name);
-  if (found === undefined) throw new Error(`rowOf: no instruction row for ${name}`);
-  return found;
-}
 
 /** Operand layout of a compressed instruction, i.e. how it expands (unpriv spec 16.3-16.6). */
 export const CFmt = {

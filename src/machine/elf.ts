@@ -17,7 +17,7 @@
 
 import { GuestImageError } from "../errors.ts";
 
-export interface ElfSegment {
+interface ElfSegment {
   /** Physical load address (p_paddr). */
   readonly paddr: number;
   /**
@@ -43,7 +43,7 @@ export interface ElfImage {
 }
 
 /* e_ident */
-export const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const; // "\x7fELF"
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46] as const; // "\x7fELF"
 const EI_CLASS = 4;
 const EI_DATA = 5;
 const EI_VERSION = 6;
@@ -65,9 +65,9 @@ const E_PHNUM = 56;
 const E_SHENTSIZE = 58;
 const E_SHNUM = 60;
 
-export const ET_EXEC = 2;
-export const ET_DYN = 3;
-export const EM_RISCV = 243;
+const ET_EXEC = 2;
+const ET_DYN = 3;
+const EM_RISCV = 243;
 /** e_phnum value meaning "the real count is elsewhere" (gABI extended numbering). */
 const PN_XNUM = 0xffff;
 
@@ -80,7 +80,7 @@ const P_VADDR = 16;
 const P_PADDR = 24;
 const P_FILESZ = 32;
 const P_MEMSZ = 40;
-export const PT_LOAD = 1;
+const PT_LOAD = 1;
 export const PF_X = 1;
 export const PF_W = 2;
 export const PF_R = 4;

@@ -53,7 +53,7 @@ export interface ParsedFdt {
 }
 
 export const FDT_MAGIC = 0xd00dfeed;
-export const FDT_VERSION = 17;
+const FDT_VERSION = 17;
 /** Oldest version a v17 blob is backwards compatible with (spec 5.2). */
 const FDT_LAST_COMP_VERSION = 16;
 
@@ -90,7 +90,7 @@ export function fdtNode(name: string, properties: FdtProperty[] = [], children: 
 }
 
 /** Encode 32-bit cells, big-endian. */
-export function encodeCells(values: readonly number[]): Uint8Array {
+function encodeCells(values: readonly number[]): Uint8Array {
   const out = new Uint8Array(values.length * CELL_BYTES);
   const view = new DataView(out.buffer);
   values.forEach((v, i) => {
@@ -101,7 +101,7 @@ export function encodeCells(values: readonly number[]): Uint8Array {
 }
 
 /** Split a number into `count` cells, most significant first (count 1 or 2). */
-export function numberCells(value: number, count: number): number[] {
+function numberCells(value: number, count: number): number[] {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`fdt: ${value} is not an address or size`);
   if (count === 1) {
     if (value >= TWO_32) throw new RangeError(`fdt: ${value} does not fit in one cell`);
@@ -112,7 +112,7 @@ export function numberCells(value: number, count: number): number[] {
 }
 
 /** Cells of a `reg` property: (address, size) pairs in the parent's #address-cells/#size-cells. */
-export function regCells(entries: readonly FdtReservation[], addressCells = 2, sizeCells = 2): number[] {
+function regCells(entries: readonly FdtReservation[], addressCells = 2, sizeCells = 2): number[] {
   return entries.flatMap((e) => [...numberCells(e.addr, addressCells), ...numberCells(e.size, sizeCells)]);
 }
 

@@ -21,10 +21,10 @@ export const EHDR = {
   shentsize: 58,
   shnum: 60,
 } as const;
-export const EHDR_SIZE = 64;
+const EHDR_SIZE = 64;
 
 export const PHDR = { type: 0, flags: 4, offset: 8, vaddr: 16, paddr: 24, filesz: 32, memsz: 40, align: 48 } as const;
-export const PHDR_SIZE = 56;
+const PHDR_SIZE = 56;
 
 const SHDR_SIZE = 64;
 const SYM_SIZE = 24;
@@ -35,7 +35,7 @@ const STB_LOCAL = 0;
 const STB_GLOBAL = 1;
 const STT_OBJECT = 1;
 
-export interface TestSegment {
+interface TestSegment {
   readonly paddr: bigint;
   /** Defaults to paddr. */
   readonly vaddr?: bigint;
@@ -47,7 +47,7 @@ export interface TestSegment {
   readonly type?: number;
 }
 
-export interface TestSymbol {
+interface TestSymbol {
   readonly name: string;
   readonly value: bigint;
   readonly local?: boolean;

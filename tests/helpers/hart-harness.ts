@@ -22,9 +22,9 @@ export const CODE_BASE = DRAM_BASE;
 /** A scratch data area well away from code and page tables. */
 export const DATA_BASE = DRAM_BASE + 0x10_0000;
 /** Where page tables are allocated from. */
-export const PT_POOL_BASE = DRAM_BASE + 0x20_0000;
+const PT_POOL_BASE = DRAM_BASE + 0x20_0000;
 /** Default RAM: 8 MiB is enough for code, data, page tables and a few target frames. */
-export const DEFAULT_MEM = 8 * 2 ** 20;
+const DEFAULT_MEM = 8 * 2 ** 20;
 /** Where the fake device sits by default: in the board's free MMIO space. */
 export const FAKE_DEVICE_BASE = 0x4000_0000;
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { Hypervisor } from "../../src/hypervisor/hypervisor.ts";
 import { enc } from "../../src/isa/encode.ts";
 import { STAT } from "../../src/hypervisor/stats.ts";
+import { until } from "../helpers/until.ts";
 import { mImage, startVm } from "../helpers/vm.ts";
 
 const MB = 2 ** 20;
@@ -15,9 +16,11 @@ describe("control plane", () => {
   it("pauses a running VM, reads its registers, resumes it, and it still computes the right answer", async () => {
     const hv = new Hypervisor({ machineMemory: 80 * MB });
     const g = startVm(hv, mImage("guests/bin/cpubench.elf"), { memSize: 64 * MB });
-    await new Promise((r) => setTimeout(r, 400));
+    await until("cpubench to retire instructions", () => g.vm.pages[0].stats[STAT.instructions] > 0);
     await g.vm.pause();
     const before = g.vm.pages[0].stats[STAT.instructions];
+    // Proving that nothing happens needs a window of time; a loaded host only makes it less
+    // likely to catch a vCPU that keeps running, never makes a correct one fail.
     await new Promise((r) => setTimeout(r, 100));
     expect(g.vm.pages[0].stats[STAT.instructions]).toBe(before); // no instructions while paused
     const regs = await g.vm.registers(0);
@@ -35,7 +38,8 @@ describe("control plane", () => {
     const words = [enc.lui(29, 0x100), enc.beq(10, 0, 0), enc.sw(11, 29, 0), enc.jal(0, 0)];
     const hv = new Hypervisor({ machineMemory: 80 * MB });
     const g = startVm(hv, { bios: { kind: "none" }, kernel: new Uint8Array(new Uint32Array(words).buffer) }, { memSize: 16 * MB });
-    await new Promise((r) => setTimeout(r, 200));
+    // Wait until the vCPU spins in the loop (its pc, published after every slice), so it is running.
+    await until("the guest to reach its loop", () => g.vm.pages[0].pc[0] === 0x8000_0004);
     await expect(g.vm.setRegister(0, 10, 1n)).rejects.toThrow(/pause it/);
     await g.vm.pause();
     await g.vm.setRegister(0, 11, (5n << 16n) | 0x3333n);
@@ -44,5 +48,5 @@ describe("control plane", () => {
     const r = await g.vm.result;
     expect(r.outcome).toBe("finisher");
     expect(r.exitCode).toBe(5);
-  }, 30_000);
+  }, 90_000);
 });

@@ -68,9 +68,9 @@ function program(): Uint8Array {
 
 describe("SBI hart_suspend under the hypervisor", () => {
   it.each<ExitHandlerPlace>(["main", "vcpu"])("a suspended vCPU reads SUSPENDED and resumes on an IPI (--exit-handler %s)", async (exitHandler) => {
-    const { result } = await runVm({ bios: { kind: "hv" }, kernel: program() }, { vcpus: 2, exitHandler, timeoutSeconds: 20 });
+    const { result } = await runVm({ bios: { kind: "hv" }, kernel: program() }, { vcpus: 2, exitHandler, timeoutSeconds: 60 });
     expect(result.message).toBeUndefined();
     expect(result.outcome).toBe("shutdown");
     expect(result.exitCode).toBe(42);
-  }, 30_000);
+  }, 90_000);
 });

@@ -9,6 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { Hypervisor } from "../../src/hypervisor/hypervisor.ts";
 import { enc } from "../../src/isa/encode.ts";
+import { until } from "../helpers/until.ts";
 import { startVm } from "../helpers/vm.ts";
 
 const MB = 2 ** 20;
@@ -83,7 +84,7 @@ describe("isolation between VMs", () => {
     const v = startVm(hv, { bios: { kind: "none" }, kernel: victim(MB) }, { memSize: 16 * MB });
     // Wait until the victim has written its secret (its pc parks on the final `j .`).
     const spinAt = 0x8000_0000 + victim(MB).length - 4;
-    for (let i = 0; i < 200 && v.vm.pages[0].pc[0] !== spinAt; i++) await new Promise((r) => setTimeout(r, 20));
+    await until("the victim to park after writing its secret", () => v.vm.pages[0].pc[0] === spinAt);
     expect(v.vm.pages[0].pc[0]).toBe(spinAt);
     expect(v.vm.memory.view.readU64(0x8000_0100)).toBe(BigInt(SECRET));
 

@@ -6,7 +6,9 @@
 
 import { describe, expect, it } from "vitest";
 import { Hypervisor } from "../../src/hypervisor/hypervisor.ts";
-import { mImage, startVm } from "../helpers/vm.ts";
+import { STAT } from "../../src/hypervisor/stats.ts";
+import { until } from "../helpers/until.ts";
+import { mImage, startVm, type StartedVm } from "../helpers/vm.ts";
 
 const MB = 2 ** 20;
 
@@ -33,7 +35,9 @@ describe("two VMs at once", () => {
     const hv = new Hypervisor({ machineMemory: 160 * MB });
     const victim = startVm(hv, mImage("guests/bin/cpubench.elf"), { vcpus: 2, memSize: 64 * MB });
     const survivor = startVm(hv, mImage("guests/bin/cpubench.elf"), { vcpus: 2, memSize: 64 * MB });
-    await new Promise((r) => setTimeout(r, 300));
+    // Both guests must be running when the victim's thread dies: each has retired a slice.
+    const retired = (g: StartedVm): number => g.vm.pages[0].stats[STAT.instructions];
+    await until("both VMs to run guest code", () => retired(victim) > 0 && retired(survivor) > 0);
     await victim.vm.killVcpu(0);
     const rv = await victim.vm.result;
     expect(rv.outcome).toBe("error");
