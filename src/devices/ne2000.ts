@@ -552,7 +552,9 @@ export class Ne2000 implements MmioDevice {
       this.rsr = RSR_PRX | (f[0] & 1 ? RSR_PHY : 0);
       return;
     }
-    if (!this.ringValid() || !this.inRing(this.curr) || !this.inRing(this.bnry)) {
+    // Linux's 8390.c writes BNRY = next - 1, which is PSTART - 1 when the next frame is at PSTART: the page before the ring's first is its last.
+    const bnry = this.bnry === this.pstart - 1 ? this.pstop - 1 : this.bnry;
+    if (!this.ringValid() || !this.inRing(this.curr) || !this.inRing(bnry)) {
       this.stats.rxBadRing++;
       this.missed();
       return;
@@ -561,9 +563,9 @@ export class Ne2000 implements MmioDevice {
     const total = size + RX_HEADER;
     const pages = Math.ceil(total / PAGE);
     const ringPages = this.pstop - this.pstart;
-    // Free pages from CURR up to (not including) BNRY; CURR === BNRY means an empty ring.
-    const used = (this.curr - this.bnry + ringPages) % ringPages;
-    const free = used === 0 ? ringPages : ringPages - used;
+    // Free pages from CURR up to (not including) BNRY; CURR === BNRY means an empty ring (QEMU's reading, which suits
+    // drivers that keep BNRY at the next unread page and those, like Linux, that keep it one before).
+    const free = this.curr === bnry ? ringPages : (bnry - this.curr + ringPages) % ringPages;
     // Strictly less: CURR may not land on BNRY, or a full ring would read as empty.
     if (pages >= free) {
       this.stats.rxRingFull++;
