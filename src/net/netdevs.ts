@@ -145,3 +145,23 @@ export class VirtualNetwork {
     for (const s of this.sources.values()) s.stop();
   }
 }
+
+/** NIC models a `--device MODEL,netdev=ID[,mac=...]` may name that this module serves. */
+export const NIC_MODELS = ["ne2000"] as const;
+
+/**
+ * `--device ne2000,netdev=ID[,mac=xx:..]`: the card's port on the netdev and
+ * its MAC (undefined: the board's default for its slot), for
+ * boardDevices({ ne2000: [...] }).
+ */
+export function nicCard(net: VirtualNetwork, netdev: NetdevSpec, mac?: string): { port: SwitchPort; mac?: Uint8Array } {
+  let bytes: Uint8Array | undefined;
+  if (mac !== undefined) {
+    try {
+      bytes = parseMac(mac);
+    } catch (e) {
+      throw new ConfigError(`--device ne2000,netdev=${netdev.id}: ${(e as Error).message}`);
+    }
+  }
+  return { port: net.attach(netdev), mac: bytes };
+}

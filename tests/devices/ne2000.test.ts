@@ -6,6 +6,13 @@
 
 import { describe, expect, it } from "vitest";
 import { multicastHashIndex } from "../../src/devices/ne2000.ts";
+import { boardDevices } from "../../src/machine/board-devices.ts";
+import { buildBoardDeviceTree } from "../../src/machine/board-dt.ts";
+import { Board } from "../../src/machine/board.ts";
+import { decodeCells, decodeString, findNode, getProp, parseFdt } from "../../src/machine/fdt.ts";
+import { NE2000_BASE, NE2000_IRQ } from "../../src/machine/memlayout.ts";
+import { ISA_STRING } from "../../src/machine/riscv.ts";
+import { nicCard, parseNetdev, VirtualNetwork } from "../../src/net/netdevs.ts";
 import * as N from "./ne2000-driver.ts";
 
 const { Driver, frameTo } = N;
@@ -204,5 +211,41 @@ describe("NE2000 registers", () => {
     expect(d.in(N.ISR) & N.ISR_RST).toBe(0);
     d.out(N.CR, N.CR_STP | N.CR_NODMA);
     expect(d.in(N.ISR) & N.ISR_RST).toBe(N.ISR_RST);
+  });
+});
+
+describe("NE2000 on the board", () => {
+  it("sits in lab slot 0 with PLIC source 11, in the device tree with its MAC; its IRQ reaches the PLIC", () => {
+    const net = new VirtualNetwork();
+    const card = nicCard(net, parseNetdev("switch,id=a"), "52:54:00:aa:bb:cc");
+    const b = new Board({ harts: 1, memSize: 4 * 2 ** 20, clock: "icount", output: () => {}, devices: boardDevices({ ne2000: [card] }) });
+    const dt = parseFdt(buildBoardDeviceTree({ harts: 1, ramBase: 0x8000_0000, ramSize: 4 * 2 ** 20, isa: ISA_STRING, devices: b.devices.specs }));
+    const node = findNode(dt, `/soc/ethernet@${NE2000_BASE.toString(16)}`);
+    expect(node).toBeDefined();
+    expect(decodeCells(getProp(node!, "interrupts")!)).toEqual([NE2000_IRQ]);
+    expect(decodeString(getProp(node!, "compatible")!)).toBe("popek,ne2000");
+    expect([...getProp(node!, "local-mac-address")!]).toEqual([0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc]);
+    // Through the bus, as the guest sees it: PROM, then a transmit with PTX unmasked raises source 11.
+    const w = (off: number, v: number) => b.bus.write(NE2000_BASE + off, 1, v);
+    w(N.RBCR0, 2);
+    w(N.RBCR1, 0);
+    w(N.RSAR0, 6);
+    w(N.RSAR1, 0);
+    w(N.CR, N.CR_STA | N.CR_RREAD);
+    expect(b.bus.read(NE2000_BASE + N.DATA, 1)).toBe(0xaa); // PROM byte 6: MAC byte 3 (each byte twice)
+    w(N.TPSR, 0x40);
+    w(N.TBCR0, 60);
+    w(N.TBCR1, 0);
+    w(N.IMR, N.ISR_PTX);
+    w(N.CR, N.CR_STA | N.CR_NODMA | N.CR_TXP);
+    expect((b.bus.read(0x0c00_1000, 4) >>> NE2000_IRQ) & 1).toBe(1);
+    // The frame went out to the switch.
+    expect(net.switchNamed("lan").stats.forwarded).toBe(1);
+  });
+
+  it("the lab region takes four cards; a fifth is refused in one line", () => {
+    const port = new N.TestPort();
+    expect(boardDevices({ ne2000: [{ port }, { port }, { port }, { port }] }).filter((s) => s.kind.name === "ne2000").map((s) => s.irq)).toEqual([11, 12, 13, 14]);
+    expect(() => boardDevices({ ne2000: Array.from({ length: 5 }, () => ({ port })) })).toThrow(/5 NE2000 cards/);
   });
 });
