@@ -155,7 +155,9 @@ const ETH_HEADER = 14;
 const MIN_RING_PAGES = Math.ceil((MAX_FRAME + RX_HEADER) / PAGE) + 1;
 /** The word-mode PROM signature at PROM bytes 14 and 15. */
 const PROM_SIGNATURE = 0x57;
-const TALLY_TOP = 0xc0;
+/** DP8390 tally counters: ISR.CNT rises when a counter's top bit sets; they stop at 192 rather than roll over. */
+const TALLY_CNT_BIT = 0x80;
+const TALLY_MAX = 0xc0;
 
 /** Why frames were not received or sent: the card's counters beyond the tally registers. */
 export interface Ne2000Stats {
@@ -605,8 +607,8 @@ export class Ne2000 implements MmioDevice {
   /** A frame missed: CNTR2 counts it, RSR says so, ISR.OVW warns the driver. */
   private missed(): void {
     this.rsr = RSR_MPA;
-    if (this.cntr[2] < 0xff) this.cntr[2]++;
-    if (this.cntr[2] >= TALLY_TOP) this.isr |= ISR_CNT;
+    if (this.cntr[2] < TALLY_MAX) this.cntr[2]++;
+    if (this.cntr[2] & TALLY_CNT_BIT) this.isr |= ISR_CNT;
     this.isr |= ISR_OVW;
     this.updateIrq();
   }

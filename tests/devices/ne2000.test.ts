@@ -249,3 +249,18 @@ describe("NE2000 on the board", () => {
     expect(() => boardDevices({ ne2000: Array.from({ length: 5 }, () => ({ port })) })).toThrow(/5 NE2000 cards/);
   });
 });
+
+describe("NE2000 tally counters", () => {
+  it("CNTR2 raises ISR.CNT when its top bit sets and stops at 192", () => {
+    const d = new Driver();
+    d.init();
+    d.out(N.PSTOP, 0); // no ring: every frame is missed
+    for (let i = 0; i < 127; i++) d.port.deliver(frameTo(BCAST));
+    expect(d.in(N.ISR) & 0x20).toBe(0);
+    d.port.deliver(frameTo(BCAST));
+    expect(d.in(N.ISR) & 0x20).toBe(0x20);
+    for (let i = 0; i < 100; i++) d.port.deliver(frameTo(BCAST));
+    expect(d.in(N.CNTR2)).toBe(192);
+    expect(d.in(N.CNTR2)).toBe(0);
+  });
+});
