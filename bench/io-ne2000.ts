@@ -4,7 +4,9 @@
  * from a source, each for a fixed time. The guest times itself (mtime) and
  * says how many frames moved; the VM's counters give the exits, the card's
  * the interrupts, and the main thread's event-loop utilisation how busy the
- * device emulation kept it.
+ * device emulation kept it. The transmitting guest polls ISR for PTX; the
+ * receiving one sleeps in wfi until the card's PLIC interrupt when its ring is
+ * empty, as an interrupt-driven driver does.
  */
 
 import { performance } from "node:perf_hooks";
@@ -35,7 +37,7 @@ export interface IoResult {
   readonly pps: number;
   /** Every VM exit of the run (initialisation included) per frame moved. */
   readonly exitsPerPacket: number;
-  /** Rises of the card's interrupt line per frame (the polling driver masks them: 0). */
+  /** Rises of the card's interrupt line per frame (tx polls for PTX with interrupts masked: 0; rx sleeps in wfi until PRX). */
   readonly irqsPerPacket: number;
   /** The main thread's event-loop utilisation during the run, in percent. */
   readonly mainBusyPct: number;
@@ -77,7 +79,7 @@ export async function benchNe2000(dir: IoDirection, frame: number, ms: number): 
   const run =
     dir === "tx"
       ? await runGuest(net, "sink,id=io", `tx ${UNBOUNDED} ${frame} ${ms}`)
-      : await runGuest(net, `source,id=io,size=${frame},pps=${SOURCE_PPS}`, `rx ${UNBOUNDED} ${ms}`);
+      : await runGuest(net, `source,id=io,size=${frame},pps=${SOURCE_PPS}`, `rx ${UNBOUNDED} ${ms} irq`);
   const busy = performance.eventLoopUtilization(elu).utilization;
   const m = dir === "tx" ? /tx: sent (\d+) frames of \d+ bytes in (\d+) us/.exec(run.output) : /rx: got (\d+) frames, \d+ bytes in (\d+) us/.exec(run.output);
   if (m === null) throw new Error(`bench io: ne2000-test said nothing measurable: ${run.output.trim()}`);

@@ -39,7 +39,7 @@ export async function benchIoCommand(flags: { json?: boolean; ms?: string }): Pr
     return 2;
   }
   const results = await benchIo(ms, (line) => process.stderr.write(`${line}\n`));
-  process.stdout.write(`${table(results)}\n(NE2000 under --virt trap; the driver polls, so its card raises no interrupts)\n`);
+  process.stdout.write(`${table(results)}\n(NE2000 under --virt trap; tx polls ISR with interrupts masked, rx takes the card's interrupt when its ring runs empty)\n`);
   if (flags.json) process.stdout.write(JSON.stringify({ results }) + "\n");
   return 0;
 }

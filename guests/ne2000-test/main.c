@@ -8,7 +8,8 @@
  *   peer         exchange PEER_FRAMES lab frames with another guest on the
  *                same switch (each side reports how many it has received)
  *   tx N SIZE [MS]  send N frames of SIZE bytes (to a sink), for at most MS milliseconds
- *   rx N [MS]       receive N frames (from a source), for at most MS ms after the first
+ *   rx N [MS] [irq] receive N frames (from a source), for at most MS ms after the first;
+ *                   with irq, sleep in wfi until the card's PLIC interrupt instead of polling ISR
  *
  * It prints the driver's MMIO accesses per frame: each is a VM exit under
  * --virt trap. Exit 0 on success, 1 when the network did not answer in time.
@@ -27,6 +28,15 @@
 #define TIMEOUT_TICKS  (20UL * MTIME_HZ)
 #define RESEND_TICKS   (MTIME_HZ / 200)
 #define GATEWAY_IP     0x0a000202UL
+
+/* PLIC (QEMU virt layout), context 0 = hart 0 in M-mode; the NE2000 in lab slot 0 is source 11. */
+#define PLIC_BASE          0x0c000000UL
+#define PLIC_PRIORITY(s)   (PLIC_BASE + 4 * (s))
+#define PLIC_ENABLE0       (PLIC_BASE + 0x2000)
+#define PLIC_THRESHOLD0    (PLIC_BASE + 0x200000)
+#define PLIC_CLAIM0        (PLIC_BASE + 0x200004)
+#define NE_IRQ             11
+#define NE_ISR_PRX         0x01
 #define FOUND          1
 
 static unsigned char tx[NE_MAX_FRAME];
@@ -329,6 +339,8 @@ static int peer(void)
 
 /* ---- tx / rx ---- */
 
+static int starts(const char *s, const char *word);
+
 static unsigned long number(const char **p)
 {
 	unsigned long v = 0;
@@ -342,7 +354,8 @@ static unsigned long number(const char **p)
 static int transmit(const char *p)
 {
 	unsigned long count = number(&p), size = number(&p), ms = number(&p);
-	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : TIMEOUT_TICKS;
+	/* Without MS, all N frames however long they take (each transmit has its own timeout). */
+	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : ~0UL;
 	if (size < ETH_HDR || size > NE_MAX_FRAME)
 		size = 64;
 	unsigned char *payload = eth(BCAST, ETHERTYPE_LAB);
@@ -368,11 +381,45 @@ static int transmit(const char *p)
 	return 0;
 }
 
+static volatile unsigned int *reg32(unsigned long addr)
+{
+	return (volatile unsigned int *)addr;
+}
+
+/*
+ * Interrupt-driven receive: the card's PRX goes to PLIC source 11, the PLIC
+ * to mip.MEIP. mstatus.MIE stays 0, so wfi just returns once MEIP (or the
+ * timer, our deadline) is pending, and no trap handler is needed; the claim
+ * and complete keep the PLIC in step.
+ */
+static void irq_setup(void)
+{
+	*reg32(PLIC_PRIORITY(NE_IRQ)) = 1;
+	*reg32(PLIC_ENABLE0) = 1U << NE_IRQ;
+	*reg32(PLIC_THRESHOLD0) = 0;
+	csr_write(CSR_MIE, (1UL << IRQ_M_EXT) | (1UL << IRQ_M_TIMER));
+	ne_irq_mask(NE_ISR_PRX);
+}
+
+static void irq_wait(unsigned long deadline)
+{
+	*(volatile unsigned long *)CLINT_MTIMECMP(0) = deadline;
+	__asm__ volatile("wfi");
+	unsigned int src = *reg32(PLIC_CLAIM0);
+	if (src)
+		*reg32(PLIC_CLAIM0) = src;
+}
+
 static int receive(const char *p)
 {
 	unsigned long count = number(&p), ms = number(&p), got = 0, bytes = 0, accesses = 0;
 	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : TIMEOUT_TICKS;
 	unsigned long start = now(), first = 0;
+	while (*p == ' ')
+		p++;
+	int irq = starts(p, "irq");
+	if (irq)
+		irq_setup();
 	while (got < count) {
 		unsigned long before = ne_mmio_accesses;
 		unsigned int n = ne_recv(rx, sizeof(rx));
@@ -383,9 +430,14 @@ static int receive(const char *p)
 			bytes += n;
 			accesses += ne_mmio_accesses - before;
 		}
-		if (got ? now() - first > limit : now() - start > TIMEOUT_TICKS)
+		unsigned long deadline = got ? first + limit : start + TIMEOUT_TICKS;
+		if (now() > deadline)
 			break;
+		if (irq && !n)
+			irq_wait(deadline);
 	}
+	if (irq)
+		csr_write(CSR_MIE, 0);
 	console_puts("rx: got ");
 	console_put_dec(got);
 	console_puts(" frames, ");

@@ -174,6 +174,11 @@ int ne_send(const unsigned char *frame, unsigned int len)
 	return -1;
 }
 
+void ne_irq_mask(unsigned char mask)
+{
+	out(IMR, mask);
+}
+
 unsigned int ne_recv(unsigned char *buf, unsigned int cap)
 {
 	unsigned char hdr[4];

@@ -19,6 +19,8 @@ extern unsigned char ne_mac[6];
 int ne_init(void);
 /* Sends len bytes (padded to 60); waits for PTX. 0, or -1 on TXE. */
 int ne_send(const unsigned char *frame, unsigned int len);
+/* Unmasks the ISR causes in mask (IMR): the card's line to the PLIC follows ISR & IMR. */
+void ne_irq_mask(unsigned char mask);
 /* The next received frame into buf (up to cap bytes): its length, or 0 when the ring is empty. */
 unsigned int ne_recv(unsigned char *buf, unsigned int cap);
 

@@ -7,6 +7,7 @@
  */
 
 import { describe, expect, it } from "vitest";
+import { Ne2000 } from "../../src/devices/ne2000.ts";
 import { Hypervisor } from "../../src/hypervisor/hypervisor.ts";
 import type { VmResult } from "../../src/hypervisor/vm.ts";
 import { boardDevices } from "../../src/machine/board-devices.ts";
@@ -32,7 +33,7 @@ async function runNative(port: SwitchPort, mac: Uint8Array, append: string): Pro
 }
 
 /** One VM under trap with an NE2000 on `port`, running the guest with `append`. */
-async function runTrap(hv: Hypervisor, port: SwitchPort, mac: Uint8Array, append: string): Promise<{ code: number; output: string; result: VmResult }> {
+async function runTrap(hv: Hypervisor, port: SwitchPort, mac: Uint8Array, append: string): Promise<{ code: number; output: string; result: VmResult; card: Ne2000 | undefined }> {
   let output = "";
   const vm = hv.createVm({
     name: `vm${hv.vms.length}`,
@@ -44,11 +45,12 @@ async function runTrap(hv: Hypervisor, port: SwitchPort, mac: Uint8Array, append
     output: (b) => (output += String.fromCharCode(b)),
     devices: boardDevices({ ne2000: [{ port, mac }] }),
   });
+  const card = vm.devices.instances.map((i) => i.device).find((d): d is Ne2000 => d instanceof Ne2000);
   hv.start(vm);
   const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), 90_000);
   const result = await vm.result;
   clearTimeout(timer);
-  return { code: result.exitCode, output, result };
+  return { code: result.exitCode, output, result, card };
 }
 
 function mmioExits(r: VmResult): number {
@@ -85,6 +87,16 @@ describe("NE2000 guest on the virtual network, natively", () => {
     expect(net.sinks.get("s")?.frames).toBe(200);
     expect(net.sinks.get("s")?.bytes).toBe(200 * 1514);
   }, 60_000);
+
+  it("a guest sleeping in wfi receives from a source on the card's PLIC interrupt", async () => {
+    const net = new VirtualNetwork();
+    const port = net.attach(parseNetdev("source,id=r,size=200,pps=2000"));
+    net.start();
+    const r = await runNative(port, MAC_A, "rx 50 0 irq");
+    net.close();
+    expect(r.output).toMatch(/rx: got 50 frames, 10000 bytes/);
+    expect(r.code).toBe(0);
+  }, 60_000);
 });
 
 describe("NE2000 guest on the virtual network, under --virt trap", () => {
@@ -114,7 +126,7 @@ describe("NE2000 guest on the virtual network, under --virt trap", () => {
   it("every driver access is an exit: sending to a sink costs the driver's MMIO accesses per frame in exits", async () => {
     const net = new VirtualNetwork();
     const hv = new Hypervisor({ machineMemory: MEM + 16 * 2 ** 20 });
-    const frames = 50;
+    const frames = 20;
     const r = await runTrap(hv, net.attach(parseNetdev("sink,id=s")), MAC_A, `tx ${frames} 1514`);
     expect(r.code).toBe(0);
     expect(net.sinks.get("s")?.frames).toBe(frames);
@@ -125,4 +137,20 @@ describe("NE2000 guest on the virtual network, under --virt trap", () => {
     expect(exits / frames).toBeGreaterThanOrEqual(perFrame);
     console.log(`trap tx 1514-byte frames: ${r.output.trim()}\n  mmio exits ${exits} for ${frames} frames = ${(exits / frames).toFixed(1)} exits/frame (init and console included)`);
   }, 120_000);
+
+  it("interrupt-driven receive under trap: the card's line reaches the vCPU through the virtual PLIC", async () => {
+    const net = new VirtualNetwork();
+    const hv = new Hypervisor({ machineMemory: MEM + 16 * 2 ** 20 });
+    // A slow source, so the guest is idle between frames and sleeps.
+    const port = net.attach(parseNetdev("source,id=r,size=200,pps=20"));
+    net.start();
+    const r = await runTrap(hv, port, MAC_A, "rx 20 0 irq");
+    net.close();
+    expect(r.output).toMatch(/rx: got 20 frames/);
+    expect(r.code).toBe(0);
+    const stats = r.result.reports[0].stats;
+    expect(stats.wfi_exit).toBeGreaterThan(0);
+    expect(r.card?.stats.irqs).toBeGreaterThan(0);
+    console.log(`trap rx with interrupts: ${r.output.trim()}\n  exits ${stats.exits} (wfi ${stats.wfi_exit}), card interrupts ${r.card?.stats.irqs} for 20 frames`);
+  }, 90_000);
 });
