@@ -25,7 +25,7 @@
 #define ETHERTYPE_ARP  0x0806
 #define ETHERTYPE_LAB  0x88b5
 /* How long to wait for an answer, in mtime ticks (10 MHz). */
-#define TIMEOUT_TICKS  (20UL * MTIME_HZ)
+#define TIMEOUT_TICKS  (60UL * MTIME_HZ)
 #define RESEND_TICKS   (MTIME_HZ / 200)
 #define GATEWAY_IP     0x0a000202UL
 

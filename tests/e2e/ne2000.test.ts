@@ -28,7 +28,7 @@ async function runNative(port: SwitchPort, mac: Uint8Array, append: string): Pro
   let output = "";
   const board = new Board({ harts: 1, memSize: MEM, clock: "real", output: (b) => (output += String.fromCharCode(b)), devices: boardDevices({ ne2000: [{ port, mac }] }) });
   board.boot({ kernel: readImageFile(IMAGE, "kernel"), append });
-  const r = await runBoard(board, { timeoutSeconds: 60 });
+  const r = await runBoard(board, { timeoutSeconds: 100 });
   return { code: r.exitCode, output };
 }
 
@@ -47,7 +47,7 @@ async function runTrap(hv: Hypervisor, port: SwitchPort, mac: Uint8Array, append
   });
   const card = vm.devices.instances.map((i) => i.device).find((d): d is Ne2000 => d instanceof Ne2000);
   hv.start(vm);
-  const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), 90_000);
+  const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), 150_000);
   const result = await vm.result;
   clearTimeout(timer);
   return { code: result.exitCode, output, result, card };
@@ -68,7 +68,7 @@ describe("NE2000 guest on the virtual network, natively", () => {
     expect(b.output).toMatch(/peer: got 2\d frames from 52:54:00:12:34:0a/);
     expect([a.code, b.code]).toEqual([0, 0]);
     console.log(`native peer exchange:\n${a.output}${b.output}`);
-  }, 90_000);
+  }, 180_000);
 
   it("a guest finds the user gateway by ARP, gets 10.0.2.15 by DHCP and pings 10.0.2.2", async () => {
     const net = new VirtualNetwork();
@@ -78,7 +78,7 @@ describe("NE2000 guest on the virtual network, natively", () => {
     expect(r.output).toContain("dhcp: lease 10.0.2.15 router 10.0.2.2 dns 10.0.2.3");
     expect(r.output).toContain("ping: reply from 10.0.2.2");
     expect(r.code).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   it("a guest sends frames to a sink, and all arrive", async () => {
     const net = new VirtualNetwork();
@@ -86,7 +86,7 @@ describe("NE2000 guest on the virtual network, natively", () => {
     expect(r.code).toBe(0);
     expect(net.sinks.get("s")?.frames).toBe(200);
     expect(net.sinks.get("s")?.bytes).toBe(200 * 1514);
-  }, 60_000);
+  }, 120_000);
 
   it("a guest sleeping in wfi receives from a source on the card's PLIC interrupt", async () => {
     const net = new VirtualNetwork();
@@ -96,7 +96,7 @@ describe("NE2000 guest on the virtual network, natively", () => {
     net.close();
     expect(r.output).toMatch(/rx: got 50 frames, 10000 bytes/);
     expect(r.code).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("NE2000 guest on the virtual network, under --virt trap", () => {
@@ -111,7 +111,7 @@ describe("NE2000 guest on the virtual network, under --virt trap", () => {
     expect(b.output).toMatch(/peer: got 2\d frames from 52:54:00:12:34:0a/);
     expect([a.code, b.code]).toEqual([0, 0]);
     console.log(`trap peer exchange:\n${a.output}${b.output}`);
-  }, 120_000);
+  }, 180_000);
 
   it("the gateway by ARP, DHCP and ping, deprivileged", async () => {
     const net = new VirtualNetwork();
@@ -121,7 +121,7 @@ describe("NE2000 guest on the virtual network, under --virt trap", () => {
     expect(r.output).toContain("dhcp: lease 10.0.2.15 router 10.0.2.2 dns 10.0.2.3");
     expect(r.output).toContain("ping: reply from 10.0.2.2");
     expect(r.code).toBe(0);
-  }, 90_000);
+  }, 180_000);
 
   it("every driver access is an exit: sending to a sink costs the driver's MMIO accesses per frame in exits", async () => {
     const net = new VirtualNetwork();
@@ -136,7 +136,7 @@ describe("NE2000 guest on the virtual network, under --virt trap", () => {
     expect(perFrame).toBeGreaterThan(379);
     expect(exits / frames).toBeGreaterThanOrEqual(perFrame);
     console.log(`trap tx 1514-byte frames: ${r.output.trim()}\n  mmio exits ${exits} for ${frames} frames = ${(exits / frames).toFixed(1)} exits/frame (init and console included)`);
-  }, 120_000);
+  }, 180_000);
 
   it("interrupt-driven receive under trap: the card's line reaches the vCPU through the virtual PLIC", async () => {
     const net = new VirtualNetwork();
@@ -152,5 +152,5 @@ describe("NE2000 guest on the virtual network, under --virt trap", () => {
     expect(stats.wfi_exit).toBeGreaterThan(0);
     expect(r.card?.stats.irqs).toBeGreaterThan(0);
     console.log(`trap rx with interrupts: ${r.output.trim()}\n  exits ${stats.exits} (wfi ${stats.wfi_exit}), card interrupts ${r.card?.stats.irqs} for 20 frames`);
-  }, 90_000);
+  }, 180_000);
 });
