@@ -93,6 +93,11 @@ export class Switch {
     return this.ports.length;
   }
 
+  /** MACs in the learning table (at most MAX_MAC_ENTRIES). */
+  get macCount(): number {
+    return this.macs.size;
+  }
+
   /** Moves waiting frames from every port to their destinations, at most MAX_FRAMES_PER_PUMP; a nested call (a handler that sends) returns at once and the outer loop picks its frames up. */
   pump(): void {
     if (this.pumping) return;

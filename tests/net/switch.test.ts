@@ -89,4 +89,20 @@ describe("virtual L2 switch", () => {
     expect(echoes).toBeGreaterThan(100);
     expect(echoes).toBeLessThanOrEqual(4096);
   });
+
+  it("a guest spraying source MACs cannot grow the learning table without bound; the oldest go first", () => {
+    const sw = new Switch();
+    const a = sw.attach("a");
+    sw.attach("b");
+    const f = labFrame(BCAST, MAC_A, 0);
+    for (let i = 0; i < 10_000; i++) {
+      f[9] = i >> 16;
+      f[10] = (i >> 8) & 0xff;
+      f[11] = i & 0xff;
+      a.send(f);
+    }
+    expect(sw.macCount).toBe(4096);
+    expect(sw.portOf(new Uint8Array([0x52, 0x54, 0x00, 0x00, 0x00, 0x00]))).toBeUndefined();
+    expect(sw.portOf(new Uint8Array([0x52, 0x54, 0x00, 0x00, 0x27, 0x0f]))).toBe(a);
+  });
 });
