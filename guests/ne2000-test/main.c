@@ -401,8 +401,12 @@ static void irq_setup(void)
 	ne_irq_mask(NE_ISR_PRX);
 }
 
+/* Times the receiver slept in wfi. */
+static unsigned long sleeps;
+
 static void irq_wait(unsigned long deadline)
 {
+	sleeps++;
 	*(volatile unsigned long *)CLINT_MTIMECMP(0) = deadline;
 	__asm__ volatile("wfi");
 	unsigned int src = *reg32(PLIC_CLAIM0);
@@ -446,6 +450,11 @@ static int receive(const char *p)
 	console_put_dec(got ? (now() - first) / (MTIME_HZ / 1000000) : 0);
 	console_puts(" us; mmio per frame: ");
 	console_put_dec(got ? accesses / got : 0);
+	if (irq) {
+		console_puts("; slept in wfi ");
+		console_put_dec(sleeps);
+		console_puts(" times");
+	}
 	console_puts("\n");
 	/* With a time limit, whatever arrived in it is the result. */
 	return got == count || (ms && got) ? 0 : 1;

