@@ -34,6 +34,8 @@ const RULES: { layer: string; forbidden: string[] }[] = [
   { layer: "src/isa", forbidden: ["src/machine", "src/devices", "src/hypervisor", "src/cli", "workers"] },
   { layer: "src/machine", forbidden: ["src/hypervisor", "src/cli", "workers"] },
   { layer: "src/devices", forbidden: ["src/hypervisor", "src/cli", "workers", "src/machine/hart", "src/machine/board"] },
+  // The virtual network knows frames, not machines: NICs attach to it through SwitchPort.
+  { layer: "src/net", forbidden: ["src/machine", "src/devices", "src/hypervisor", "src/cli", "workers"] },
   // The hypervisor is used by the tools, never the other way round; workers are its entry points, not its library.
   { layer: "src/hypervisor", forbidden: ["src/cli", "src/lab", "src/report", "bench", "workers"] },
   // Report formatting belongs to neither the CLI nor the benchmarks: both use it.

@@ -10,6 +10,7 @@ import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
 import { benchCpuCommand } from "../../bench/cpu.ts";
 import { benchExitsCommand } from "../../bench/exits.ts";
+import { benchIoCommand } from "../../bench/io.ts";
 import { demoCommand } from "./demo.ts";
 import { diffCommand, type DiffFlags } from "./diff.ts";
 import { fuzzCommand, type FuzzFlags } from "./fuzz.ts";
@@ -93,6 +94,15 @@ bench
   .option("--scale <n>", "iteration scale under the hypervisor (exitbench's iters=, e.g. 1/100)")
   .action(async (flags: { json?: boolean; scale?: string }) => {
     process.exitCode = await benchExitsCommand(flags);
+  });
+
+bench
+  .command("io")
+  .description("frames of 64 and 1514 bytes through each NIC kind to a sink and from a source: Mbit/s, pps, exits and irqs per packet, main-thread busy time")
+  .option("--json", "end with one JSON line of results")
+  .option("--ms <n>", "guest milliseconds per run", "2000")
+  .action(async (flags: { json?: boolean; ms?: string }) => {
+    process.exitCode = await benchIoCommand(flags);
   });
 
 watchStdout();

@@ -16,12 +16,14 @@
 
 import { CLINT } from "../devices/clint.ts";
 import type { DeviceKind } from "../devices/device.ts";
+import { ne2000Kind } from "../devices/ne2000.ts";
 import { PLIC } from "../devices/plic.ts";
 import { SIFIVE_TEST } from "../devices/sifive-test.ts";
 import { UART_16550 } from "../devices/uart16550.ts";
 import { VIRTIO_MMIO_SLOT } from "../devices/virtio-mmio-slot.ts";
 import { ConfigError } from "../errors.ts";
 import * as L from "./memlayout.ts";
+import type { SwitchPort } from "../net/port.ts";
 
 /** One device of a machine: its kind, where its window starts, and (for kinds wired "source") its PLIC source. */
 export interface DeviceSpec {
@@ -33,11 +35,25 @@ export interface DeviceSpec {
 export interface BoardDeviceOptions {
   /** Empty virtio-mmio slots to include, from slot 0 (QEMU virt has 8). */
   readonly virtioSlots?: number;
+  /** NE2000 cards, each on its switch port: card n in lab slot n (memlayout NE2000_*). */
+  readonly ne2000?: readonly NicCard[];
 }
+
+/** A NIC and the network port behind it. */
+export interface NicCard {
+  readonly port: SwitchPort;
+  /** Its MAC; QEMU's default 52:54:00:12:34:56 with the card's index added to the last byte when absent. */
+  readonly mac?: Uint8Array;
+}
+
+/** QEMU's first default MAC (net/net.c qemu_macaddr_default_if_unset). */
+const DEFAULT_MAC = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56] as const;
 
 /** The popek board, QEMU virt's devices. */
 export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
   const slots = opts.virtioSlots ?? 0;
+  const cards = opts.ne2000 ?? [];
+  if (cards.length > L.NE2000_COUNT) throw new ConfigError(`board: ${cards.length} NE2000 cards (the lab region has room for ${L.NE2000_COUNT})`);
   if (!Number.isInteger(slots) || slots < 0 || slots > L.VIRTIO_COUNT) {
     throw new ConfigError(`board: ${slots} virtio slots (the board has ${L.VIRTIO_COUNT})`);
   }
@@ -47,7 +63,15 @@ export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
     ...Array.from({ length: slots }, (_, n) => ({ kind: VIRTIO_MMIO_SLOT, base: L.VIRTIO_BASE + n * L.VIRTIO_STRIDE, irq: L.VIRTIO_IRQ + n })),
     { kind: SIFIVE_TEST, base: L.TEST_BASE },
     { kind: UART_16550, base: L.UART0_BASE, irq: L.UART0_IRQ },
+    ...cards.map((c, n) => ({ kind: ne2000Kind(c.port, c.mac ?? defaultMac(n)), base: L.NE2000_BASE + n * L.NE2000_STRIDE, irq: L.NE2000_IRQ + n })),
   ];
+}
+
+/** The default MAC of the n-th NIC. */
+export function defaultMac(n: number): Uint8Array {
+  const mac = new Uint8Array(DEFAULT_MAC);
+  mac[5] = (mac[5] + n) & 0xff;
+  return mac;
 }
 
 /**

@@ -10,6 +10,7 @@
  *   0x1000_0000  UART0       16550, PLIC source 10
  *   0x1000_1000  VIRTIO0..7  virtio-mmio slots, 0x1000 apart, sources 1..8
  *   0x1000_9000  LAB         lab-only devices (NE2000, an assigned NIC, ...)
+ *   0x1000_9000  NE2000 0..3 0x100 apart, PLIC sources 11..14
  *   0x8000_0000  DRAM        size from --mem
  *
  * This file names each region once. Which device sits where, with which
@@ -31,6 +32,11 @@ export const VIRTIO_COUNT = 8;
 export const VIRTIO_IRQ = 1;
 /** Lab-only devices: free space above the virtio slots, below QEMU's flash (0x2000_0000). */
 export const LAB_BASE = 0x1000_9000;
+/** NE2000 cards (src/devices/ne2000.ts): card n at NE2000_BASE + n * NE2000_STRIDE, PLIC source NE2000_IRQ + n. */
+export const NE2000_BASE = LAB_BASE;
+export const NE2000_STRIDE = 0x100;
+export const NE2000_COUNT = 4;
+export const NE2000_IRQ = 11;
 export const DRAM_BASE = 0x8000_0000;
 
 /** Where firmware starts when --bios is given, and where --kernel goes then (QEMU's convention). */
