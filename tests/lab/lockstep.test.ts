@@ -2,7 +2,7 @@
  * The lockstep differential check (src/lab/lockstep.ts) over every committed
  * guest that has a native counterpart, and a planted divergence it must find.
  *
- * Excluded, and why: sbi-hello, kernel-mini, exitbench and hsm-pingpong are S-mode kernels
+ * Excluded, and why: sbi-hello, kernel-mini, exitbench, hsm-pingpong and labos are S-mode kernels
  * on the hypervisor's SBI (--bios hv); natively they need firmware (OpenSBI),
  * whose own instructions have no counterpart under the hypervisor.
  * linux-initramfs.cpio is not a bootable image.
@@ -14,7 +14,7 @@ import { EXIT_RESULT_REG, NO_RESULT_REG } from "../../src/hypervisor/runpage.ts"
 import { lockstep } from "../../src/lab/lockstep.ts";
 import { readImageFile } from "../../src/machine/image.ts";
 
-const EXCLUDED = new Set(["sbi-hello.elf", "kernel-mini.elf", "exitbench.elf", "hsm-pingpong.elf", "linux-initramfs.cpio"]);
+const EXCLUDED = new Set(["sbi-hello.elf", "kernel-mini.elf", "exitbench.elf", "hsm-pingpong.elf", "labos.elf", "linux-initramfs.cpio"]);
 const GUESTS = readdirSync("guests/bin").filter((f) => !EXCLUDED.has(f)).sort();
 
 describe("native and --virt trap agree at every exit", () => {
