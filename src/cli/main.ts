@@ -39,6 +39,7 @@ program
   .option("--wait <policy>", "how a vCPU waits for the hypervisor: spin, block (Atomics.wait) or poll (spin, then block)", "poll")
   .option("--exit-handler <place>", "where exits are handled: main (every exit crosses to the main thread) or vcpu (CSR, xRET, SBI timer/IPI, reflections on the vCPU thread)", "main")
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
+  .option("--mmu <kind>", "sv39: the hardware page-table walker; swtlb: a software-refilled TLB (custom CSRs and refill exception, see the README)", "sv39")
   .action(async (image: string | undefined, flags: RunFlags) => {
     process.exitCode = await runCommand(image, flags);
   });
