@@ -10,7 +10,7 @@ import type { CsrFile, SoftTlbHost } from "./csr.ts";
 import type { Hart } from "./hart.ts";
 import { pageFaultCause, type Access, type Translation, type WalkContext } from "./mmu.ts";
 import * as R from "./riscv.ts";
-import { SWTLB_ENTRIES, SWTLB_WIRED, softEntryAllows, vpnOf, type SoftTlb } from "./swtlb.ts";
+import { softEntryAllows, vpnOf, type SoftTlb } from "./swtlb.ts";
 
 const PAGE = 4096;
 
@@ -44,7 +44,7 @@ export function translateSoft(h: Hart, soft: SoftTlb, ctx: WalkContext, vaLo: nu
  * a miss (as MIPS raises "TLB modified"): the handler keeps A and D in its
  * own table and rewrites the entry, which replaces this one (installSoftEntry).
  */
-function needsSoftwareUpdate(pte: number, access: Access): boolean {
+export function needsSoftwareUpdate(pte: number, access: Access): boolean {
   return (pte & R.PTE_A) === 0 || (access === 2 && (pte & (R.PTE_W | R.PTE_D)) === R.PTE_W);
 }
 
@@ -71,10 +71,8 @@ function hit(soft: SoftTlb, slot: number, ctx: WalkContext, vaLo: number, access
  * never held twice: that entry is emptied first (a random write reuses its slot).
  */
 export function installSoftEntry(h: Hart, soft: SoftTlb, slot: number, vpn: number, asid: number, pteLo: number, pteHi: number): void {
-  const twin = soft.lookupExact(vpn, asid);
-  if (twin >= 0 && twin !== slot) soft.write(twin, 0, 0, 0, 0);
-  if (soft.validAt(slot)) h.dropCachedPage(soft.vpnAt(slot));
-  soft.write(slot, vpn, asid, pteLo, pteHi);
+  const old = soft.put(slot, vpn, asid, pteLo, pteHi);
+  if (old >= 0) h.dropCachedPage(old);
   h.dropCachedPage(vpn);
 }
 
@@ -98,8 +96,7 @@ export function softTlbHost(h: Hart, soft: SoftTlb): SoftTlbHost {
         case R.CSR_STLBRANDOM: {
           const vpn = c.lo[R.CSR_STLBVPN];
           const asid = c.hi[R.CSR_STLBVPN];
-          const twin = soft.lookupExact(vpn, asid);
-          const slot = csr === R.CSR_STLBINDEX ? lo & (SWTLB_ENTRIES - 1) : twin >= SWTLB_WIRED ? twin : soft.takeRandom();
+          const slot = soft.chooseSlot(csr === R.CSR_STLBINDEX, lo, vpn, asid);
           installSoftEntry(h, soft, slot, vpn, asid, c.lo[R.CSR_STLBPTE], c.hi[R.CSR_STLBPTE]);
           c.lo[R.CSR_STLBINDEX] = slot;
           c.hi[R.CSR_STLBINDEX] = 0;

@@ -132,6 +132,30 @@ export class SoftTlb {
     e[b + E_PTE_LO] = pteLo;
   }
 
+  /**
+   * Where a TLB-write CSR puts {vpn, asid}: the slot stlbindex names, or for
+   * stlbrandom the slot already holding that page (a rewrite replaces it in
+   * place), else the next unwired slot round robin.
+   */
+  chooseSlot(indexed: boolean, index: number, vpn: number, asid: number): number {
+    if (indexed) return index & (SWTLB_ENTRIES - 1);
+    const twin = this.lookupExact(vpn, asid);
+    return twin >= SWTLB_WIRED ? twin : this.takeRandom();
+  }
+
+  /**
+   * Writes an entry, first emptying any other slot that holds the same page
+   * under the same ASID (a page is never held twice). Returns the VPN the slot
+   * held before, or -1 if it was empty: its cached translations must go.
+   */
+  put(slot: number, vpn: number, asid: number, pteLo: number, pteHi: number): number {
+    const twin = this.lookupExact(vpn, asid);
+    if (twin >= 0 && twin !== slot) this.write(twin, 0, 0, 0, 0);
+    const old = this.validAt(slot) ? this.vpnAt(slot) : -1;
+    this.write(slot, vpn, asid, pteLo, pteHi);
+    return old;
+  }
+
   flushAll(): void {
     this.entries.fill(0);
   }
