@@ -72,9 +72,13 @@ leaf:
 1:	sd	t2, 0(t1)
 	csrw	CSR_STLBPTE, t2
 	csrw	CSR_STLBRANDOM, zero
-	ld	t0, KD_REFILLS(sp)
-	addi	t0, t0, 1
-	sd	t0, KD_REFILLS(sp)
+	csrr	t0, CSR_SCAUSE			/* refills[scause - 24]++ */
+	addi	t0, t0, -CAUSE_TLB_REFILL_FETCH
+	slli	t0, t0, 3
+	add	t0, t0, sp
+	ld	t1, KD_REFILLS(t0)
+	addi	t1, t1, 1
+	sd	t1, KD_REFILLS(t0)
 	ld	t0, KD_SAVE+0(sp)
 	ld	t1, KD_SAVE+8(sp)
 	ld	t2, KD_SAVE+16(sp)
@@ -93,8 +97,7 @@ not_refill:
 	csrr	a1, CSR_SCAUSE
 	csrr	a2, CSR_STVAL
 	csrr	a3, CSR_SEPC
-2:	ld	a4, KD_REFILLS(sp)
-	ecall
+2:	ecall
 	j	.
 
 /*

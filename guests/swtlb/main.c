@@ -79,9 +79,11 @@ int main(void)
 	return 1;
 }
 
-/* The S kernel's ecall: a0 status, a1 the user's sum (or scause), a2 stval, a3 sepc, a4 refills. */
-void m_trap(unsigned long status, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long refills)
+/* The S kernel's ecall: a0 status, a1 the user's sum (or scause), a2 stval, a3 sepc. */
+void m_trap(unsigned long status, unsigned long a1, unsigned long a2, unsigned long a3)
 {
+	const unsigned long *refills = &kdata[KD_REFILLS / 8];
+
 	unsigned long expect = 0;
 
 	csr_write(CSR_SATP, 0);
@@ -105,8 +107,12 @@ void m_trap(unsigned long status, unsigned long a1, unsigned long a2, unsigned l
 	console_put_dec(USER_ROUNDS);
 	console_puts(" tlb=");
 	console_put_dec(SWTLB_ENTRIES);
-	console_puts(" wired=5 refills=");
-	console_put_dec(refills);
+	console_puts(" wired=5 refills: fetch=");
+	console_put_dec(refills[0]);
+	console_puts(" load=");
+	console_put_dec(refills[1]);
+	console_puts(" store=");
+	console_put_dec(refills[2]);
 	console_puts(" sum=");
 	console_put_dec(a1);
 	console_puts("\n");

@@ -31,9 +31,7 @@
 
 /* The kernel data page: the refill handler's save area and counters (offsets for kernel.S). */
 #define KD_SAVE        0     /* 4 saved registers */
-#define KD_REFILLS     32    /* refill exceptions handled */
-#define KD_WRITES      40    /* TLB writes (stlbrandom) */
-#define KD_FAULTS      48    /* other traps into S (a bug here) */
+#define KD_REFILLS     32    /* refill exceptions handled, by cause: fetch, load, store (3 words) */
 #define KD_SIZE        4096
 
 /* Where user pages live: USER_PAGES pages at USER_VA, backed by a pool elsewhere in RAM. */

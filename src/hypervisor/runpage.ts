@@ -75,10 +75,10 @@ export const RUN_PAGE_FIELDS = [
   { name: "timerDeadline", kind: "f64", count: 1 },
   // --mmu swtlb: the guest's virtual TLB (src/machine/swtlb.ts storage), written by whichever thread emulates
   // its TLB-write CSRs, and the last such write's effect for the vCPU thread to apply to the real TLB
-  // ([op, argument], swtlb-virt.ts) before the guest runs on.
+  // ([op, argument, evicted VPN], swtlb-virt.ts) before the guest runs on.
   { name: "vtlb", kind: "i32", count: 256 },
   { name: "vtlbState", kind: "i32", count: 2 },
-  { name: "vtlbPending", kind: "i32", count: 2 },
+  { name: "vtlbPending", kind: "i32", count: 3 },
   // Exit counters (stats.ts), one array per writer: the vCPU thread's, and the main thread's.
   { name: "stats", kind: "f64", count: 64 },
   { name: "mainStats", kind: "f64", count: 64 },

@@ -17,8 +17,11 @@
  *   3. the handler's sret exits (xret_exit) and the guest's access is retried
  *      and hits the real TLB.
  *
- * A real miss the virtual TLB can serve (the real TLB evicted it, or it was
- * installed for another view) is filled without the guest (swtlb_hidden_refill).
+ * The real TLB holds a subset of the virtual one (composed with the map): an
+ * entry the guest's write evicts, or flushes, leaves the real TLB too, so the
+ * guest sees exactly the refills the hardware would raise. A real miss the
+ * virtual TLB can serve (the real TLB evicted it, or it was installed for
+ * another view) is filled without the guest (swtlb_hidden_refill).
  * While the guest runs untranslated (virtual satp Bare, or virtual M) its
  * addresses are guest-physical, and the hypervisor fills the real TLB from the
  * VM's map itself (swtlb_hv_fill). Anything not in RAM (a device, an unbacked
@@ -95,11 +98,12 @@ export function virtualSoftTlbHost(ctx: VcpuContext): SoftTlbHost {
       const vpn = c.lo[R.CSR_STLBVPN];
       const asid = c.hi[R.CSR_STLBVPN];
       const slot = vtlb.chooseSlot(csr === R.CSR_STLBINDEX, lo, vpn, asid);
-      vtlb.put(slot, vpn, asid, c.lo[R.CSR_STLBPTE], c.hi[R.CSR_STLBPTE]);
+      const evicted = vtlb.put(slot, vpn, asid, c.lo[R.CSR_STLBPTE], c.hi[R.CSR_STLBPTE]);
       c.lo[R.CSR_STLBINDEX] = slot;
       c.hi[R.CSR_STLBINDEX] = 0;
       pending[0] = PENDING_INSTALL;
       pending[1] = slot;
+      pending[2] = evicted;
     },
     nextRandom: () => vtlb.nextRandom(),
   };
@@ -154,7 +158,13 @@ export class SwtlbShadow {
     const op = pending[0];
     if (op !== PENDING_NONE) {
       pending[0] = PENDING_NONE;
-      if (op === PENDING_INSTALL) this.installFromGuest(pending[1]);
+      if (op === PENDING_INSTALL) {
+        // The real TLB never holds what the guest's does not: the page the write evicted, and any
+        // older entry of the page it writes (another view, other permissions), go first.
+        if (pending[2] >= 0) flushSoft(this.hart, this.real, pending[2]);
+        flushSoft(this.hart, this.real, this.vtlb.vpnAt(pending[1]));
+        this.installFromGuest(pending[1]);
+      }
       else flushSoft(this.hart, this.real, op === PENDING_FLUSH_ALL ? -1 : pending[1]);
     }
     this.syncView();
