@@ -9,7 +9,7 @@
 #define CSR_STLBVPN      0x5c0   /* VPN (VA 38:12) in 26:0, ASID in 47:32; preset on a refill */
 #define CSR_STLBPTE      0x5c1   /* PPN and flags, Sv39 leaf-PTE format */
 #define CSR_STLBINDEX    0x5c2   /* write: put the entry in slot (value % 64) */
-#define CSR_STLBRANDOM   0x5c3   /* write: put the entry in a slot >= 8 the hardware picks */
+#define CSR_STLBRANDOM   0x5c3   /* write: put the entry in a slot >= 16 the hardware picks */
 #define CSR_STLBFLUSH    0x5c4   /* write 0: flush all; a VA: flush that page */
 
 #define CAUSE_TLB_REFILL_FETCH 24
@@ -17,9 +17,10 @@
 #define CAUSE_TLB_REFILL_STORE 26
 
 #define SWTLB_ENTRIES    64
-#define SWTLB_WIRED      8
+#define SWTLB_WIRED      16
 
-/* Page-table entry bits (priv spec 4.3.1). */
+/* Page-table entry bits (priv spec 4.3.1), unless common/riscv.h named them already. */
+#ifndef PTE_V
 #define PTE_V 0x01
 #define PTE_R 0x02
 #define PTE_W 0x04
@@ -28,6 +29,7 @@
 #define PTE_G 0x20
 #define PTE_A 0x40
 #define PTE_D 0x80
+#endif
 
 /* The kernel data page: the refill handler's save area and counters (offsets for kernel.S). */
 #define KD_SAVE        0     /* 4 saved registers */

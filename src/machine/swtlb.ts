@@ -27,7 +27,7 @@
 import * as R from "./riscv.ts";
 
 export const SWTLB_ENTRIES = 64;
-export const SWTLB_WIRED = 8;
+export const SWTLB_WIRED = 16;
 /** int32 words per entry, and the offsets within one. */
 export const SWTLB_ENTRY_WORDS = 4;
 const E_VPN = 0;
