@@ -10,6 +10,7 @@ import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
 import { benchCpuCommand } from "../../bench/cpu.ts";
 import { benchExitsCommand } from "../../bench/exits.ts";
+import { benchMmuCommand } from "../../bench/mmu.ts";
 import { demoCommand } from "./demo.ts";
 import { diffCommand, type DiffFlags } from "./diff.ts";
 import { fuzzCommand, type FuzzFlags } from "./fuzz.ts";
@@ -94,6 +95,16 @@ bench
   .option("--scale <n>", "iteration scale under the hypervisor (exitbench's iters=, e.g. 1/100)")
   .action(async (flags: { json?: boolean; scale?: string }) => {
     process.exitCode = await benchExitsCommand(flags);
+  });
+
+bench
+  .command("mmu")
+  .description("MMU nanobenchmarks (pgfault, ptemod, ctxsw, tlbwalk) natively and under the hypervisor (both exit-handler places), for Sv39 and --mmu swtlb")
+  .option("--json", "end with one JSON line of results")
+  .option("--scale <n>", "iteration scale under the hypervisor (mmubench's iters=, default 1/10)")
+  .option("--native-scale <n>", "iteration scale natively (default 1)")
+  .action(async (flags: { json?: boolean; scale?: string; nativeScale?: string }) => {
+    process.exitCode = await benchMmuCommand(flags);
   });
 
 watchStdout();
