@@ -139,7 +139,10 @@ int main(unsigned long hart, const void *fdt)
 	}
 	satp1 = SATP_MODE_SV39 | (1UL << 44) | ((unsigned long)root1 >> 12);
 	satp2 = SATP_MODE_SV39 | (2UL << 44) | ((unsigned long)root2 >> 12);
+	/* S may read time and instret; and one PMP entry lets S reach memory (QEMU denies S without one). */
 	csr_write(CSR_MCOUNTEREN, 7);
+	csr_write(CSR_PMPADDR0, PMPADDR_ALL);
+	csr_write(CSR_PMPCFG0, PMPCFG_A_NAPOT | PMPCFG_R | PMPCFG_W | PMPCFG_X);
 	csr_write(CSR_STVEC, (unsigned long)s_trap);
 	csr_write(CSR_SSCRATCH, (unsigned long)kdata);
 	csr_write(CSR_SATP, satp1);
@@ -169,6 +172,10 @@ void m_trap(unsigned long status, unsigned long a1, unsigned long a2, unsigned l
 		console_put_hex(a2, 16);
 		console_puts(" sepc=");
 		console_put_hex(a3, 16);
+		console_puts(" mepc=");
+		console_put_hex(csr_read(CSR_MEPC), 16);
+		console_puts(" mtval=");
+		console_put_hex(csr_read(CSR_MTVAL), 16);
 		console_puts("\n");
 		finisher_exit(1);
 	}
