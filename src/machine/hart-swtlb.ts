@@ -7,12 +7,21 @@
  */
 
 import type { CsrFile, SoftTlbHost } from "./csr.ts";
-import type { Hart } from "./hart.ts";
 import { pageFaultCause, type Access, type Translation, type WalkContext } from "./mmu.ts";
 import * as R from "./riscv.ts";
 import { softEntryAllows, vpnOf, type SoftTlb } from "./swtlb.ts";
 
 const PAGE = 4096;
+
+/** What of the hart this file uses (the Hart class, named structurally: hart.ts imports this file). */
+export interface SoftTlbOwner {
+  readonly csr: CsrFile;
+  /** Where a translation's result goes. */
+  readonly walkOut: Translation;
+  /** Drops the hart's cached translations of one page (every ASID), or of all pages. */
+  dropCachedPage(vpn: number): void;
+  dropCachedAll(): void;
+}
 
 /** The current ASID (satp bits 59:44). */
 function currentAsid(c: CsrFile): number {
@@ -25,7 +34,7 @@ function currentAsid(c: CsrFile): number {
  * refill exception — having preset stlbvpn to the missing page and ASID, as
  * MIPS presets EntryHi, so a handler need not compute it.
  */
-export function translateSoft(h: Hart, soft: SoftTlb, ctx: WalkContext, vaLo: number, vaHi: number, access: Access): number {
+export function translateSoft(h: SoftTlbOwner, soft: SoftTlb, ctx: WalkContext, vaLo: number, vaHi: number, access: Access): number {
   if (((vaHi << 25) >> 25) !== vaHi) return pageFaultCause(access);
   const c = h.csr;
   const vpn = vpnOf(vaLo, vaHi);
@@ -70,14 +79,14 @@ function hit(soft: SoftTlb, slot: number, ctx: WalkContext, vaLo: number, access
  * replaces and the page it maps. A page already held under the same ASID is
  * never held twice: that entry is emptied first (a random write reuses its slot).
  */
-export function installSoftEntry(h: Hart, soft: SoftTlb, slot: number, vpn: number, asid: number, pteLo: number, pteHi: number): void {
+export function installSoftEntry(h: SoftTlbOwner, soft: SoftTlb, slot: number, vpn: number, asid: number, pteLo: number, pteHi: number): void {
   const old = soft.put(slot, vpn, asid, pteLo, pteHi);
   if (old >= 0) h.dropCachedPage(old);
   h.dropCachedPage(vpn);
 }
 
 /** Empties the soft TLB (vpn < 0) or drops one page's entries under every ASID. */
-export function flushSoft(h: Hart, soft: SoftTlb, vpn: number): void {
+export function flushSoft(h: SoftTlbOwner, soft: SoftTlb, vpn: number): void {
   if (vpn < 0) {
     soft.flushAll();
     h.dropCachedAll();
@@ -88,7 +97,7 @@ export function flushSoft(h: Hart, soft: SoftTlb, vpn: number): void {
 }
 
 /** The TLB-write CSRs of a hart with a soft TLB (CsrHost.softTlb). */
-export function softTlbHost(h: Hart, soft: SoftTlb): SoftTlbHost {
+export function softTlbHost(h: SoftTlbOwner, soft: SoftTlb): SoftTlbHost {
   return {
     command(c, csr, lo, hi) {
       switch (csr) {
