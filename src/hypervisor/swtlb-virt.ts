@@ -27,6 +27,12 @@
  * VM's map itself (swtlb_hv_fill). Anything not in RAM (a device, an unbacked
  * page) goes on as the page-fault exit the Sv39 path knows: MMIO or first touch.
  *
+ * A real page fault while the guest translates is decided by the guest's own
+ * entry: a true fault (swtlb_true_fault) is reflected, and an access the
+ * guest's entry allows after all (under its SUM or MXR) is filled like a
+ * hidden refill. A change of the guest's SUM or MXR empties the real TLB.
+ * MPRV from virtual M is not virtualized here (virtual M runs untranslated).
+ *
  * Views: the real hart runs everything in U-mode, so the guest's S-only pages
  * and its user pages must not share real entries. Real ASIDs name a view:
  * 0 untranslated; 1 + 2·(guest ASID mod 2^14) + (virtual U ? 1 : 0)
@@ -122,6 +128,8 @@ export class SwtlbShadow {
   private view = -1;
   /** The guest ASID last seen, to detect a switch that aliases in the view's 14 bits. */
   private lastGuestAsid = -1;
+  /** The guest's sstatus.SUM and MXR when the real entries were filled. */
+  private lastSumMxr = 0;
   /** For SWTLB_FORWARD: the page fault to hand to the usual path, and its address (guest-physical). */
   forwardCause = 0;
   forwardTval = 0;
@@ -173,6 +181,12 @@ export class SwtlbShadow {
   /** Points the real satp's ASID at the view of the guest's current state. */
   syncView(): void {
     const translated = this.guestTranslates();
+    // Real entries filled under the guest's SUM or MXR grant what they granted: a change drops them all.
+    const sumMxr = this.ctx.csr.mstatus & (R.MSTATUS_SUM | R.MSTATUS_MXR);
+    if (sumMxr !== this.lastSumMxr) {
+      this.lastSumMxr = sumMxr;
+      flushSoft(this.hart, this.real, -1);
+    }
     const want = this.viewFor(translated, this.ctx.csr.priv === R.PRV_U);
     if (translated) {
       const asid = this.guestAsid();
@@ -202,11 +216,18 @@ export class SwtlbShadow {
     const translated = this.guestTranslates();
     if (isPageFault) {
       if (!translated) return SWTLB_NOT_MINE;
-      // Real entries carry the guest's own permissions: this is the guest's fault.
-      this.ctx.count(STAT.swtlb_true_fault);
-      reflectException(this.ctx, cause, va, pc);
-      this.syncView();
-      return SWTLB_HANDLED;
+      const hi = hiOf(va);
+      if (((hi << 25) >> 25) !== hi) {
+        // Not a canonical address: the guest's fault whatever its TLB holds.
+        this.ctx.count(STAT.swtlb_true_fault);
+        reflectException(this.ctx, cause, va, pc);
+        this.syncView();
+        return SWTLB_HANDLED;
+      }
+      // A real entry refused the access: decide by the guest's own entry and privilege (it may allow
+      // what the real one, copied without the guest's MXR or SUM at hand, did not).
+      const access = (cause === R.CAUSE_FETCH_PAGE_FAULT ? 0 : cause === R.CAUSE_LOAD_PAGE_FAULT ? 1 : 2) as Access;
+      return this.refillTranslated(R.CAUSE_TLB_REFILL_FETCH + access, access, va, pc);
     }
     const access = (cause - R.CAUSE_TLB_REFILL_FETCH) as Access;
     return translated ? this.refillTranslated(cause, access, va, pc) : this.refillPhysical(access, va, pc);
@@ -242,7 +263,8 @@ export class SwtlbShadow {
       return SWTLB_HANDLED;
     }
     const c = ctx.csr;
-    if (!softEntryAllows(pte, c.priv, (c.mstatus & R.MSTATUS_SUM) !== 0, (c.mstatus & R.MSTATUS_MXR) !== 0, access)) {
+    const mxr = (c.mstatus & R.MSTATUS_MXR) !== 0;
+    if (!softEntryAllows(pte, c.priv, (c.mstatus & R.MSTATUS_SUM) !== 0, mxr, access)) {
       ctx.count(STAT.swtlb_true_fault);
       reflectException(ctx, pageFaultCause(access), va, pc);
       this.syncView();
@@ -251,7 +273,8 @@ export class SwtlbShadow {
     const gpaPage = this.vtlb.ppnAt(slot) * PAGE_SIZE;
     const machine = this.machinePage(gpaPage);
     if (machine < 0) return this.forward(access, gpaPage + (va % PAGE_SIZE));
-    this.install(vpn, this.view, machine, pte);
+    // A load MXR allows through an execute-only page: the real entry (this view's, flushed when MXR changes) says R.
+    this.install(vpn, this.view, machine, access === 1 && mxr ? pte | R.PTE_R : pte);
     ctx.count(STAT.swtlb_hidden_refill);
     ctx.pc = pc;
     return SWTLB_HANDLED;

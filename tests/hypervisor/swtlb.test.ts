@@ -153,4 +153,32 @@ describe("isolation: the real TLB maps only frames of the VM's map", () => {
     b.shadow.afterExit();
     expect(b.realPpns()).toEqual([]);
   });
+
+  it("a real page fault the guest's entry refuses too is the guest's: reflected with stval = va", () => {
+    const b = bench(4);
+    b.ctx.csr.write(R.CSR_STVEC, 0x8000_1000, 0);
+    b.ctx.csr.write(R.CSR_MEDELEG, 1 << R.CAUSE_LOAD_PAGE_FAULT, 0);
+    b.guestWrite(0x4000_0000, DRAM_BASE / PAGE_SIZE + 1, 0, R.PTE_R | R.PTE_A); // a kernel page
+    b.ctx.csr.priv = R.PRV_U;
+    b.shadow.afterExit();
+    expect(b.shadow.onTrap(R.CAUSE_LOAD_PAGE_FAULT, 0x4000_0008, 0x1_0000)).toBe(SWTLB_HANDLED);
+    expect(b.ctx.csr.lo[R.CSR_SCAUSE]).toBe(R.CAUSE_LOAD_PAGE_FAULT);
+    expect(b.ctx.csr.lo[R.CSR_STVAL]).toBe(0x4000_0008);
+    expect(b.ctx.stats[STAT.swtlb_true_fault]).toBe(1);
+  });
+
+  it("a load the guest's MXR allows through an execute-only entry is filled, not faulted; clearing MXR drops it", () => {
+    const b = bench(4);
+    b.guestWrite(0x4000_0000, DRAM_BASE / PAGE_SIZE + 1, 0, R.PTE_X | R.PTE_U | R.PTE_A);
+    b.ctx.csr.mstatus |= R.MSTATUS_MXR;
+    b.ctx.csr.priv = R.PRV_U;
+    b.shadow.afterExit();
+    expect(b.shadow.onTrap(R.CAUSE_LOAD_PAGE_FAULT, 0x4000_0008, 0x1_0000)).toBe(SWTLB_HANDLED);
+    expect(b.ctx.pc).toBe(0x1_0000); // retried
+    expect(b.ctx.stats[STAT.swtlb_hidden_refill]).toBe(1);
+    expect(b.realPpns()).toContain(DRAM_BASE / PAGE_SIZE + 512 + 1);
+    b.ctx.csr.mstatus &= ~R.MSTATUS_MXR;
+    b.shadow.afterExit();
+    expect(b.realPpns()).toEqual([]);
+  });
 });
