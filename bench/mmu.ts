@@ -27,7 +27,7 @@ import type { MmuMode } from "../src/machine/swtlb.ts";
 import { formatTable } from "../src/report/table.ts";
 import { MMU_BENCHES, parseMmubench, type MmubenchOutcome } from "./mmubench-parse.ts";
 
-export const MMUBENCH_IMAGE = "guests/bin/mmubench.elf";
+const MMUBENCH_IMAGE = "guests/bin/mmubench.elf";
 const MB = 2 ** 20;
 const NEEDS_SHADOW = "needs shadow paging";
 

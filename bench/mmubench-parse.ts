@@ -14,7 +14,7 @@
 import { TIMEBASE_HZ } from "../src/machine/memlayout.ts";
 
 export const MMU_BENCHES = ["pgfault", "ptemod", "ctxsw", "tlbwalk"] as const;
-export type MmuBench = (typeof MMU_BENCHES)[number];
+type MmuBench = (typeof MMU_BENCHES)[number];
 
 export interface MmubenchRow {
   readonly bench: MmuBench;

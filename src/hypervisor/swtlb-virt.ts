@@ -73,7 +73,7 @@ const TWO_32 = 4294967296;
 const VIEW_ASID_MASK = 0x3fff;
 
 /** The guest's virtual TLB, over its run page. */
-export function virtualTlbOf(page: RunPage): SoftTlb {
+function virtualTlbOf(page: RunPage): SoftTlb {
   return new SoftTlb({ entries: page.vtlb, state: page.vtlbState });
 }
 
@@ -118,7 +118,7 @@ export function virtualSoftTlbHost(ctx: VcpuContext): SoftTlbHost {
 /** SwtlbShadow.onTrap's answers. */
 export const SWTLB_HANDLED = 0;
 export const SWTLB_FORWARD = 1;
-export const SWTLB_NOT_MINE = 2;
+const SWTLB_NOT_MINE = 2;
 
 /** The vCPU thread's side: the real hart's soft TLB, kept as the guest's virtual TLB composed with the VM's map. */
 export class SwtlbShadow {

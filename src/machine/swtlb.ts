@@ -29,13 +29,13 @@ import * as R from "./riscv.ts";
 export const SWTLB_ENTRIES = 64;
 export const SWTLB_WIRED = 16;
 /** int32 words per entry, and the offsets within one. */
-export const SWTLB_ENTRY_WORDS = 4;
+const SWTLB_ENTRY_WORDS = 4;
 const E_VPN = 0;
 const E_ASID = 1;
 const E_PTE_LO = 2;
 const E_PTE_HI = 3;
 /** state words: [next random slot, spare]. */
-export const SWTLB_STATE_WORDS = 2;
+const SWTLB_STATE_WORDS = 2;
 
 /** What `--mmu` selects: the hardware Sv39 walker, or software refill. */
 export const MMU_MODES = ["sv39", "swtlb"] as const;
@@ -48,7 +48,7 @@ export interface SoftTlbStorage {
   readonly state: Int32Array;
 }
 
-export function newSoftTlbStorage(): SoftTlbStorage {
+function newSoftTlbStorage(): SoftTlbStorage {
   return { entries: new Int32Array(SWTLB_ENTRIES * SWTLB_ENTRY_WORDS), state: new Int32Array(SWTLB_STATE_WORDS) };
 }
 
