@@ -11,6 +11,7 @@ import { drainStdout, watchStdout } from "./stdout.ts";
 import { benchCpuCommand } from "../../bench/cpu.ts";
 import { benchExitsCommand } from "../../bench/exits.ts";
 import { benchIoCommand } from "../../bench/io.ts";
+import { benchMmuCommand } from "../../bench/mmu.ts";
 import { demoCommand } from "./demo.ts";
 import { diffCommand, type DiffFlags } from "./diff.ts";
 import { fuzzCommand, type FuzzFlags } from "./fuzz.ts";
@@ -40,6 +41,7 @@ program
   .option("--wait <policy>", "how a vCPU waits for the hypervisor: spin, block (Atomics.wait) or poll (spin, then block)", "poll")
   .option("--exit-handler <place>", "where exits are handled: main (every exit crosses to the main thread) or vcpu (CSR, xRET, SBI timer/IPI, reflections on the vCPU thread)", "main")
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
+  .option("--mmu <kind>", "sv39: the hardware page-table walker; swtlb: a software-refilled TLB (custom CSRs and refill exception, see the README)", "sv39")
   .action(async (image: string | undefined, flags: RunFlags) => {
     process.exitCode = await runCommand(image, flags);
   });
@@ -103,6 +105,16 @@ bench
   .option("--ms <n>", "guest milliseconds per run", "2000")
   .action(async (flags: { json?: boolean; ms?: string }) => {
     process.exitCode = await benchIoCommand(flags);
+  });
+
+bench
+  .command("mmu")
+  .description("MMU nanobenchmarks (pgfault, ptemod, ctxsw, tlbwalk) natively and under the hypervisor (both exit-handler places), for Sv39 and --mmu swtlb")
+  .option("--json", "end with one JSON line of results")
+  .option("--scale <n>", "iteration scale under the hypervisor (mmubench's iters=, default 1/10)")
+  .option("--native-scale <n>", "iteration scale natively (default 1)")
+  .action(async (flags: { json?: boolean; scale?: string; nativeScale?: string }) => {
+    process.exitCode = await benchMmuCommand(flags);
   });
 
 watchStdout();

@@ -4,6 +4,8 @@
  */
 
 import { ConfigError } from "../errors.ts";
+import { MMU_MODES, type MmuMode } from "../machine/swtlb.ts";
+import { parseChoice } from "./options.ts";
 
 export interface RunFlags {
   virt: string;
@@ -19,9 +21,15 @@ export interface RunFlags {
   wait: string;
   exitHandler: string;
   stats?: boolean;
+  mmu: string;
 }
 
 export const VIRT_MODES = ["none", "trap"] as const;
+
+/** --mmu: the harts' MMU, natively and (for the real hart) under --virt trap. */
+export function mmuFrom(flags: RunFlags): MmuMode {
+  return parseChoice("--mmu", flags.mmu ?? "sv39", MMU_MODES);
+}
 
 /** The kernel image path: IMAGE or --kernel. */
 export function kernelPathFrom(image: string | undefined, flags: RunFlags): string | undefined {

@@ -14,7 +14,7 @@ import { formatStats } from "../report/exit-table.ts";
 import { attachConsole } from "./console.ts";
 import { trapFirmwareDefault } from "./firmware-default.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
-import { kernelPathFrom, type RunFlags } from "./run-flags.ts";
+import { kernelPathFrom, mmuFrom, type RunFlags } from "./run-flags.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 
 /** Most vCPUs per VM. */
@@ -81,7 +81,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
   const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));
   const hv = new Hypervisor({ machineMemory: machineMemoryFor(memSize) });
-  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, output: out.write });
+  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, output: out.write, mmu: mmuFrom(flags) });
   let vm = boot();
   let stoppedByHost: { code: number; reason?: string } | undefined;
   const stop = (code: number, reason?: string): void => {

@@ -10,7 +10,7 @@ import { readImageFile } from "../machine/image.ts";
 import { runBoard, type RunResult } from "../machine/runner.ts";
 import { attachConsole } from "./console.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
-import { kernelPathFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
+import { kernelPathFrom, mmuFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
 import { runTrapCommand } from "./run-trap.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 
@@ -50,7 +50,7 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   const images = bootImagesFrom(image, flags);
 
   const out = stdoutSink();
-  const board = new Board({ harts, memSize, clock, output: out.write });
+  const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags) });
   board.boot(images);
   const console = attachConsole((bytes) => board.uart.receive(bytes));
   const flusher = setInterval(out.flush, 30);

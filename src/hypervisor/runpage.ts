@@ -73,6 +73,12 @@ export const RUN_PAGE_FIELDS = [
   { name: "vcsrHi", kind: "i32", count: 4096 },
   // Virtual supervisor timer (SBI set_timer): mtime deadline, Infinity when disarmed.
   { name: "timerDeadline", kind: "f64", count: 1 },
+  // --mmu swtlb: the guest's virtual TLB (src/machine/swtlb.ts storage), written by whichever thread emulates
+  // its TLB-write CSRs, and the last such write's effect for the vCPU thread to apply to the real TLB
+  // ([op, argument, evicted VPN], swtlb-virt.ts) before the guest runs on.
+  { name: "vtlb", kind: "i32", count: 256 },
+  { name: "vtlbState", kind: "i32", count: 2 },
+  { name: "vtlbPending", kind: "i32", count: 3 },
   // Exit counters (stats.ts), one array per writer: the vCPU thread's, and the main thread's.
   { name: "stats", kind: "f64", count: 64 },
   { name: "mainStats", kind: "f64", count: 64 },
@@ -200,6 +206,9 @@ export class RunPage {
   readonly stats: Float64Array;
   readonly mainStats: Float64Array;
   readonly waitPolicy: Int32Array;
+  readonly vtlb: Int32Array;
+  readonly vtlbState: Int32Array;
+  readonly vtlbPending: Int32Array;
 
   constructor(buffer?: SharedArrayBuffer) {
     this.buffer = buffer ?? allocateRunPageBuffer();
@@ -224,6 +233,9 @@ export class RunPage {
     this.timerDeadline = this.f64("timerDeadline");
     this.stats = this.f64("stats");
     this.mainStats = this.f64("mainStats");
+    this.vtlb = this.i32("vtlb");
+    this.vtlbState = this.i32("vtlbState");
+    this.vtlbPending = this.i32("vtlbPending");
   }
 
   private i32(name: I32Field): Int32Array {

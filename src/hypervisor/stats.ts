@@ -24,6 +24,14 @@ export const EXIT_STATS = [
   { name: "injected_interrupts", doc: "virtual interrupts delivered into the guest" },
   { name: "main_exits", doc: "exits that crossed to the hypervisor's main thread" },
   { name: "instructions", doc: "guest instructions retired" },
+  { name: "swtlb_miss_exit", doc: "--mmu swtlb: a real TLB miss the guest's TLB cannot serve, reflected into its refill handler" },
+  { name: "swtlb_write_exit", doc: "--mmu swtlb: the guest wrote its TLB (stlbindex, stlbrandom), emulated into its virtual TLB" },
+  { name: "swtlb_flush_exit", doc: "--mmu swtlb: the guest flushed its TLB (stlbflush)" },
+  { name: "swtlb_install", doc: "--mmu swtlb: a guest entry installed in the real TLB as VPN -> machine frame" },
+  { name: "swtlb_hidden_refill", doc: "--mmu swtlb: a real miss served from the guest's virtual TLB, unseen by the guest" },
+  { name: "swtlb_hv_fill", doc: "--mmu swtlb: a real miss while the guest runs untranslated, filled from the VM's guest-physical map" },
+  { name: "swtlb_refused", doc: "--mmu swtlb: a guest entry naming a frame outside the VM's RAM map (or not yet backed): nothing installed" },
+  { name: "swtlb_true_fault", doc: "--mmu swtlb: a page fault the guest's own entry causes, reflected into the guest" },
 ] as const;
 
 export type ExitStatName = (typeof EXIT_STATS)[number]["name"];

@@ -6,7 +6,7 @@
  * exit handler runs unchanged in either place (--exit-handler vcpu|main).
  */
 
-import { CsrFile, type CsrHost } from "../machine/csr.ts";
+import { CsrFile, type CsrHost, type SoftTlbHost } from "../machine/csr.ts";
 import { TICKS_PER_MS } from "../machine/memlayout.ts";
 import { hiOf, loOf, pairToNumber } from "../machine/u64.ts";
 import { EXIT_RESULT_REG, type RunPage } from "./runpage.ts";
@@ -124,6 +124,8 @@ export class VcpuContext implements CsrHost {
     return now;
   }
   onTimeRead: (() => void) | undefined;
+  /** --mmu swtlb: the virtual TLB-write CSRs (swtlb-virt.ts); undefined otherwise, so they do not exist. */
+  softTlb: SoftTlbHost | undefined;
   translationChanged(): void {
     // Guest paging is not virtualized yet (shadow page tables come next); satp writes are checked in exits/csr.ts.
   }

@@ -19,7 +19,7 @@ import { Hart, type HostTrapHandler } from "../machine/hart.ts";
 import type { GuestMemoryView } from "../machine/guest-memory-view.ts";
 import { TICKS_PER_MS } from "../machine/memlayout.ts";
 import { PhysMem } from "../machine/physmem.ts";
-import { isExactPair, pairToNumber } from "../machine/u64.ts";
+import { hiOf, isExactPair, loOf, pairToNumber } from "../machine/u64.ts";
 import * as R from "../machine/riscv.ts";
 import { pendingInterrupt } from "../machine/trap.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher } from "./exits/dispatch.ts";
@@ -35,6 +35,8 @@ import { STAT } from "./stats.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import * as V from "./vcpu-state.ts";
 import { WAIT_SPIN, waitWhile } from "./wait.ts";
+import type { MmuMode } from "../machine/swtlb.ts";
+import { SWTLB_FORWARD, SWTLB_HANDLED, SwtlbShadow, virtualSoftTlbHost } from "./swtlb-virt.ts";
 
 export interface VcpuConfig {
   readonly hartId: number;
@@ -56,6 +58,8 @@ export interface VcpuConfig {
   readonly wait: number;
   /** Instructions per slice: the bound on how long a pending interrupt waits. */
   readonly slice: number;
+  /** The real hart's MMU: with "swtlb" its soft TLB is kept by swtlb-virt.ts. */
+  readonly mmu?: MmuMode;
 }
 
 /** What the vCPU thread exposes over comlink. */
@@ -123,6 +127,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private exitSerial = 0;
   /** Where the thread is in its life (vcpu-state.ts); moved only by run(), through V.transition. */
   private state: V.VcpuState = V.STOPPED;
+  /** --mmu swtlb: the real TLB kept as the guest's virtual TLB composed with the VM's map. */
+  private readonly swtlb: SwtlbShadow | undefined;
   /** Why this vCPU stopped the VM (the Finished state's reason), once run() has returned. */
   stopReason = "";
 
@@ -133,7 +139,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     this.doorbell = new Int32Array(config.doorbell);
     const clock = new VmClock(config.vmStartMs);
     // The hart: no devices (every non-RAM access faults to us), registers in the run page.
-    this.hart = new Hart(config.hartId, { mem: this.mem, bus: new Bus(), mtime: () => clock.mtime() }, { regs: this.page.regs });
+    this.hart = new Hart(config.hartId, { mem: this.mem, bus: new Bus(), mtime: () => clock.mtime() }, { regs: this.page.regs }, { mmu: config.mmu });
     const c = this.hart.csr;
     c.priv = R.PRV_U;
     c.write(R.CSR_SATP, config.satpLo, config.satpHi);
@@ -145,6 +151,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     const peers = new Peers(config.pages.map((b) => new P.RunPage(b)), config.guestMap.ramBase, config.guestMap.ramSize);
     this.memory = new GuestPhysView(this.mem.buffer, config.guestMap);
     this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers, this.memory), undefined);
+    if (config.mmu === "swtlb") this.ctx.softTlb = virtualSoftTlbHost(this.ctx);
+    this.swtlb = config.mmu === "swtlb" ? new SwtlbShadow(this.hart, this.ctx, this.memory) : undefined;
   }
 
   // ---- HostTrapHandler: every trap of the guest lands here, inside runSlice ----
@@ -162,6 +170,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       const next = fastCsr(this.ctx, this.ctx.x, w0, imm, pc);
       if (next >= 0) {
         page.stats[STAT.exits]++;
+        this.swtlb?.afterExit();
         // A read of time may have raised the virtual STIP (VcpuContext.readTime): deliver it now.
         if ((imm & 0xfff) === R.CSR_TIME && pendingInterrupt(this.ctx.csr) >= 0) h.stop = true;
       }
@@ -176,6 +185,19 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   trap(h: Hart, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0: number, imm: number): boolean {
     const page = this.page;
     page.stats[STAT.exits]++;
+    if (this.swtlb !== undefined && isExactPair(tvalLo, tvalHi) && isExactPair(pcLo, pcHi)) {
+      // --mmu swtlb: refills (and the guest's own page faults) are the TLB's, always on this thread.
+      const swtlb = this.swtlb.onTrap(cause, pairToNumber(tvalLo, tvalHi), pairToNumber(pcLo, pcHi));
+      if (swtlb === SWTLB_HANDLED) {
+        h.pc = page.pc[0];
+        return true;
+      }
+      if (swtlb === SWTLB_FORWARD) {
+        cause = this.swtlb.forwardCause;
+        tvalLo = loOf(this.swtlb.forwardTval);
+        tvalHi = hiOf(this.swtlb.forwardTval);
+      }
+    }
     if (!isExactPair(tvalLo, tvalHi) || !isExactPair(pcLo, pcHi)) {
       // A wild address (u64.ts) cannot travel in the run page's numbers; it needs no main thread either.
       this.dispatcher.wildAccess(cause, tvalLo, tvalHi, pcLo, pcHi);
@@ -189,6 +211,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       page.pc[0] = pc;
       const decoded = illegal && w0 !== 0 ? fromPredecoded(tval, w0, imm) : undefined;
       const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : 0, decoded);
+      this.swtlb?.afterExit();
       if (outcome === EXIT_CONTINUE) {
         h.pc = page.pc[0];
         // An emulated CSR write, xRET or SBI call may have made an interrupt takeable (or sent an IPI
@@ -241,6 +264,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     // Wait for the answer right here, inside the slice: leaving and re-entering the interpreter
     // would double the cost of a round trip that is otherwise close to the bare handoff.
     const answer = this.postExitAndWait();
+    this.swtlb?.afterExit();
     h.pc = page.pc[0];
     if (Atomics.load(page.state, 0) === P.VCPU_STOPPED) return false;
     const resultReg = page.exit[P.EXIT_RESULT_REG];
@@ -345,6 +369,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
         this.postExitAndWait();
       }
     }
+    this.swtlb?.afterExit();
     this.sliceEnd = V.SLICE_DONE;
     this.hart.pc = page.pc[0];
     runSlice(this.hart, this.config.slice);

@@ -27,6 +27,8 @@ import { MainThreadServices } from "./vm-services.ts";
 import { waitPolicyCode, type WaitPolicy } from "./wait.ts";
 import type { ExitObserver } from "./exit-observer.ts";
 import { VmHtif } from "./vm-htif.ts";
+import type { MmuMode } from "../machine/swtlb.ts";
+import { virtualSoftTlbHost } from "./swtlb-virt.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -43,6 +45,8 @@ export interface VmConfig {
   readonly slice?: number;
   /** This VM's devices (a device table); the popek board's by default. */
   readonly devices?: readonly DeviceSpec[];
+  /** The real hart's MMU (--mmu); "swtlb" also gives the guest a soft TLB to refill (swtlb-virt.ts). */
+  readonly mmu?: MmuMode;
 }
 
 export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
@@ -101,6 +105,7 @@ export class Vm {
       const ctx = new VcpuContext(h, page, this.clock);
       // A time read emulated here also brings the virtual mtimecmp comparators up to date.
       ctx.onTimeRead = () => this.clint?.update();
+      if (config.mmu === "swtlb") ctx.softTlb = virtualSoftTlbHost(ctx);
       this.contexts.push(ctx);
     }
     this.peers = new Peers(this.pages, this.memory.ramBase, this.memory.ramSize);
@@ -170,6 +175,7 @@ export class Vm {
         handleLocally: this.config.exitHandler === "vcpu",
         wait: this.waitCode,
         slice: this.config.slice ?? DEFAULT_SLICE,
+        mmu: this.config.mmu,
       });
     }
     return configs;

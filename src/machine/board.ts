@@ -5,6 +5,7 @@
  * It knows nothing about virtual machines; the hypervisor builds its own VMs.
  */
 
+import type { MmuMode } from "./swtlb.ts";
 import { CLINT, type Clint } from "../devices/clint.ts";
 import type { HartLines, PowerEvent } from "../devices/device.ts";
 import { UART_16550, type Uart16550 } from "../devices/uart16550.ts";
@@ -43,6 +44,8 @@ export interface BoardConfig {
   readonly output: (byte: number) => void;
   /** Run hot code as compiled blocks (HartOptions.jit); default: on unless POPEK_JIT=0. */
   readonly jit?: boolean;
+  /** The harts' MMU (HartOptions.mmu): the Sv39 walker, or --mmu swtlb's software-refilled TLB. */
+  readonly mmu?: MmuMode;
   /** The board's devices (its device table); the popek board's by default. */
   readonly devices?: readonly DeviceSpec[];
 }
@@ -95,7 +98,7 @@ export class Board {
         return now;
       },
     };
-    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, {}, { jit: config.jit }));
+    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, {}, { jit: config.jit, mmu: config.mmu }));
     const harts: HartLines = {
       count: config.harts,
       setPending: (hart, irq, level) => this.harts[hart]?.csr.setHwPending(irq, level),

@@ -34,6 +34,16 @@ export interface CsrHost {
    * whose interrupt has not arrived. Without it the time CSR reads mtime().
    */
   readTime?(): number;
+  /** Present when the hart's MMU is `--mmu swtlb` (swtlb.ts): the TLB-write CSRs exist only then. */
+  readonly softTlb?: SoftTlbHost;
+}
+
+/** What the TLB-write CSRs (CSR_STLB*) do beyond storage: the host owns the TLB. */
+export interface SoftTlbHost {
+  /** A write of stlbindex, stlbrandom or stlbflush (value lo, hi); stlbvpn and stlbpte are read from the file. */
+  command(c: CsrFile, csr: number, lo: number, hi: number): void;
+  /** The slot stlbrandom would write next. */
+  nextRandom(): number;
 }
 
 interface CsrRow {
@@ -579,3 +589,22 @@ for (let n = 0; n < R.PMP_ENTRIES; n++) {
   // pmpaddr holds bits 55:2 of an address: 54 bits.
   define(R.CSR_PMPADDR0 + n, { name: `pmpaddr${n}`, maskLo: ALL, maskHi: 0x3f_ffff });
 }
+
+// --mmu swtlb's TLB-write CSRs (swtlb.ts; encoding in riscv.ts and the README), S-mode custom
+// read/write space. They exist only on a hart whose MMU is the software-refilled TLB.
+const hasSoftTlb = (c: CsrFile): boolean => c.host.softTlb !== undefined;
+define(R.CSR_STLBVPN, { name: "stlbvpn", allowed: hasSoftTlb, maskLo: 0x7ff_ffff, maskHi: 0xffff });
+// PTE bits 63:54 are reserved (no Svpbmt/Svnapot here): read-only zero.
+define(R.CSR_STLBPTE, { name: "stlbpte", allowed: hasSoftTlb, maskLo: ALL, maskHi: 0x3f_ffff });
+for (const [csr, name] of [[R.CSR_STLBINDEX, "stlbindex"], [R.CSR_STLBFLUSH, "stlbflush"]] as const) {
+  define(csr, { name, allowed: hasSoftTlb, write: (c, lo, hi) => c.host.softTlb?.command(c, csr, lo, hi) });
+}
+define(R.CSR_STLBRANDOM, {
+  name: "stlbrandom",
+  allowed: hasSoftTlb,
+  read: (c) => {
+    c.rlo = c.host.softTlb?.nextRandom() ?? 0;
+    c.rhi = 0;
+  },
+  write: (c, lo, hi) => c.host.softTlb?.command(c, R.CSR_STLBRANDOM, lo, hi),
+});

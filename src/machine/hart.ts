@@ -10,7 +10,7 @@
  */
 
 import { REGISTER_WORDS } from "../isa/ops.ts";
-import { CSR_ILLEGAL, CSR_WROTE, CsrFile, csrAffectsInterrupts, executeCsrInstruction, type CsrHost, type CsrStorage } from "./csr.ts";
+import { CSR_ILLEGAL, CSR_WROTE, CsrFile, csrAffectsInterrupts, executeCsrInstruction, type CsrHost, type CsrStorage, type SoftTlbHost } from "./csr.ts";
 import * as R from "./riscv.ts";
 import { enterTrap, enterTrapPair, mret, pendingInterrupt, sret } from "./trap.ts";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, accessFaultCause, walkSv39, type Access, type Translation } from "./mmu.ts";
@@ -24,6 +24,8 @@ import { MMIO_OK, mmioLoad, mmioStore } from "./mmio-access.ts";
 import { DECODED_PAGE_WORDS } from "./decoded-page.ts";
 import type { JitHost } from "./jit/enter.ts";
 import { jitByEnvironment } from "./jit/switch.ts";
+import { SoftTlb, type MmuMode } from "./swtlb.ts";
+import { softTlbHost, translateSoft, translateSoftQuiet } from "./hart-swtlb.ts";
 
 /**
  * Traps taken by software outside the model: the host plays the part of the
@@ -65,6 +67,8 @@ export interface HartStorage {
 export interface HartOptions {
   /** Run hot code as compiled blocks (jit/); default: on unless POPEK_JIT=0 (jit/switch.ts). */
   readonly jit?: boolean;
+  /** "swtlb": a software-refilled TLB instead of the Sv39 walker (swtlb.ts); default "sv39". */
+  readonly mmu?: MmuMode;
 }
 
 /** What a hart needs from the board it sits on. */
@@ -118,6 +122,11 @@ export class Hart implements CsrHost, JitHost {
   reservedLo = 0;
   reservedHi = 0;
 
+  /** --mmu swtlb: the software-refilled TLB (swtlb.ts); undefined with the Sv39 walker. */
+  readonly soft: SoftTlb | undefined;
+  /** The TLB-write CSRs' host side (CsrHost.softTlb), present with `soft`. */
+  readonly softTlb: SoftTlbHost | undefined;
+
   /** Counters for --stats and tests. */
   readonly counters = { traps: 0, interrupts: 0, tlbMisses: 0, mmioReads: 0, mmioWrites: 0 };
 
@@ -125,7 +134,8 @@ export class Hart implements CsrHost, JitHost {
   private readonly sTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
   private readonly uTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
   private lastSumMxr = 0;
-  private readonly walkOut: Translation = { pa: 0, global: false, writable: false, spanShift: 0 };
+  /** Where a walk (or a soft TLB hit) leaves its result. */
+  readonly walkOut: Translation = { pa: 0, global: false, writable: false, spanShift: 0 };
   /** Where mmioLoad leaves a device load's value (low, high word). */
   private readonly mmioValue = new Int32Array(2);
   /** A cross-page 32-bit instruction is decoded here each time instead of being cached. */
@@ -138,6 +148,8 @@ export class Hart implements CsrHost, JitHost {
     options: HartOptions = {},
   ) {
     this.jit = options.jit ?? jitByEnvironment();
+    this.soft = options.mmu === "swtlb" ? new SoftTlb() : undefined;
+    this.softTlb = this.soft !== undefined ? softTlbHost(this, this.soft) : undefined;
     this.x = storage.regs ?? new Int32Array(REGISTER_WORDS);
     if (this.x.length < REGISTER_WORDS) throw new RangeError(`hart: register storage needs ${REGISTER_WORDS} int32 words`);
     this.csr = new CsrFile(hartId, this, storage.csr);
@@ -326,7 +338,7 @@ export class Hart implements CsrHost, JitHost {
     } else {
       const rootPpn = (c.hi[R.CSR_SATP] & R.SATP_HI_PPN_MASK) * TWO_32 + (c.lo[R.CSR_SATP] >>> 0);
       const ctx = { rootPpn, priv, sum: (c.mstatus & R.MSTATUS_SUM) !== 0, mxr: (c.mstatus & R.MSTATUS_MXR) !== 0 };
-      const cause = walkSv39(this.env.mem, ctx, vaLo, vaHi, access, this.walkOut);
+      const cause = this.soft === undefined ? walkSv39(this.env.mem, ctx, vaLo, vaHi, access, this.walkOut) : translateSoft(this, this.soft, ctx, vaLo, vaHi, access);
       if (cause !== 0) {
         this.raisePair(cause, vaLo, vaHi, loOf(pc), hiOf(pc));
         return -1;
@@ -430,7 +442,10 @@ export class Hart implements CsrHost, JitHost {
         sum: false,
         mxr: false,
       };
-      if (walkSv39(mem, ctx, va | 0, Math.floor(va / TWO_32) | 0, ACCESS_FETCH, this.walkOut) !== 0) return -1;
+      const lo = va | 0;
+      const hi = Math.floor(va / TWO_32) | 0;
+      const miss = this.soft === undefined ? walkSv39(mem, ctx, lo, hi, ACCESS_FETCH, this.walkOut) : translateSoftQuiet(this.soft, c, ctx, lo, hi, this.walkOut);
+      if (miss !== 0) return -1;
       pa = this.walkOut.pa;
     }
     const off = mem.offsetOf(pa);
@@ -769,6 +784,20 @@ export class Hart implements CsrHost, JitHost {
     }
     this.fetchBase = Number.NaN;
     return true;
+  }
+
+  /** Drops cached translations (the fast TLBs) of one page under every ASID: a soft TLB entry changed. */
+  dropCachedPage(vpn: number): void {
+    for (const t of this.sTlbs) t.flushPage(vpn);
+    for (const t of this.uTlbs) t.flushPage(vpn);
+    this.fetchBase = Number.NaN;
+  }
+
+  /** Drops every cached translation: the soft TLB was emptied. */
+  dropCachedAll(): void {
+    for (const t of this.sTlbs) t.flushAll();
+    for (const t of this.uTlbs) t.flushAll();
+    this.fetchBase = Number.NaN;
   }
 
   /** fence.i: forget decoded instructions. */

@@ -121,8 +121,16 @@ export const CAUSE_ECALL_M = 11;
 export const CAUSE_FETCH_PAGE_FAULT = 12;
 export const CAUSE_LOAD_PAGE_FAULT = 13;
 export const CAUSE_STORE_PAGE_FAULT = 15;
-/** Exceptions medeleg can delegate: all defined ones but ecall from M (priv spec 3.1.8). */
-export const MEDELEG_WRITABLE = 0xb3ff;
+/**
+ * --mmu swtlb's TLB refill exceptions (swtlb.ts), one per access kind, in the
+ * range the priv spec's cause table designates for custom use (24–31).
+ * xtval holds the virtual address that missed.
+ */
+export const CAUSE_TLB_REFILL_FETCH = 24;
+export const CAUSE_TLB_REFILL_LOAD = 25;
+export const CAUSE_TLB_REFILL_STORE = 26;
+/** Exceptions medeleg can delegate: all defined ones but ecall from M (priv spec 3.1.8), and the swtlb refills. */
+export const MEDELEG_WRITABLE = 0xb3ff | (7 << CAUSE_TLB_REFILL_FETCH);
 
 // ---- mtvec / stvec ----
 export const TVEC_MODE_DIRECT = 0;
@@ -137,6 +145,18 @@ export const MENVCFG_HI_STCE = 1 << 31;
 export const COUNTEREN_CY = 1 << 0;
 export const COUNTEREN_TM = 1 << 1;
 export const COUNTEREN_IR = 1 << 2;
+
+// ---- --mmu swtlb's TLB-write CSRs (swtlb.ts): S-mode custom read/write space 0x5C0–0x5FF ----
+/** The entry to write: VPN (VA bits 38:12) in bits 26:0, ASID in bits 47:32. Set by hardware on a refill. */
+export const CSR_STLBVPN = 0x5c0;
+/** The entry's PPN and flags, in Sv39 leaf-PTE format (PPN bits 53:10, D A G U X W R V in 7:0). */
+export const CSR_STLBPTE = 0x5c1;
+/** A write puts {stlbvpn, stlbpte} in the slot it names (value mod the TLB size); reads give the last slot written. */
+export const CSR_STLBINDEX = 0x5c2;
+/** A write (any value) puts {stlbvpn, stlbpte} in a slot the hardware chooses, never a wired one; reads give the next. */
+export const CSR_STLBRANDOM = 0x5c3;
+/** A write of 0 empties the TLB; of a virtual address, drops that page's entries (every ASID). */
+export const CSR_STLBFLUSH = 0x5c4;
 
 // ---- satp (priv spec 4.1.11), high word ----
 export const SATP_MODE_BARE = 0;

@@ -6,6 +6,7 @@
 import { Board, type BootImages } from "../../src/machine/board.ts";
 import type { ClockKind } from "../../src/machine/clock.ts";
 import { readImageFile } from "../../src/machine/image.ts";
+import type { MmuMode } from "../../src/machine/swtlb.ts";
 import { runBoard, type RunResult } from "../../src/machine/runner.ts";
 
 export interface BootOutcome extends RunResult {
@@ -19,6 +20,7 @@ export interface BootOptions {
   readonly clock?: ClockKind;
   readonly timeoutSeconds?: number;
   readonly input?: string;
+  readonly mmu?: MmuMode;
 }
 
 export async function bootImages(images: BootImages, opts: BootOptions = {}): Promise<BootOutcome> {
@@ -28,6 +30,7 @@ export async function bootImages(images: BootImages, opts: BootOptions = {}): Pr
     memSize: opts.memSize ?? 128 * 2 ** 20,
     clock: opts.clock ?? "real",
     output: (b) => (output += String.fromCharCode(b)),
+    mmu: opts.mmu,
   });
   board.boot(images);
   if (opts.input !== undefined) board.uart.receive(new TextEncoder().encode(opts.input));

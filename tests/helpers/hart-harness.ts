@@ -60,6 +60,8 @@ export interface HarnessOptions {
   readonly hartId?: number;
   /** The block tier's switch; default as the Hart's. */
   readonly jit?: HartOptions["jit"];
+  /** The hart's MMU (HartOptions.mmu); default the Sv39 walker. */
+  readonly mmu?: HartOptions["mmu"];
 }
 
 export class HartHarness {
@@ -76,7 +78,7 @@ export class HartHarness {
       this.device = new FakeDevice();
       this.bus.map(FAKE_DEVICE_BASE, this.device);
     }
-    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now }, {}, { jit: opts.jit });
+    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now }, {}, { jit: opts.jit, mmu: opts.mmu });
     this.hart.reset(CODE_BASE);
   }
 

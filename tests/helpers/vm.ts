@@ -8,6 +8,7 @@ import type { VmImages } from "../../src/hypervisor/vm-boot.ts";
 import type { ExitHandlerPlace, Vm, VmResult } from "../../src/hypervisor/vm.ts";
 import type { WaitPolicy } from "../../src/hypervisor/wait.ts";
 import { readImageFile } from "../../src/machine/image.ts";
+import type { MmuMode } from "../../src/machine/swtlb.ts";
 
 export interface VmRunOptions {
   readonly vcpus?: number;
@@ -15,6 +16,7 @@ export interface VmRunOptions {
   readonly wait?: WaitPolicy;
   readonly exitHandler?: ExitHandlerPlace;
   readonly timeoutSeconds?: number;
+  readonly mmu?: MmuMode;
 }
 
 export interface VmOutcome {
@@ -38,6 +40,7 @@ export function startVm(hv: Hypervisor, images: VmImages, opts: VmRunOptions = {
     wait: opts.wait ?? "poll",
     exitHandler: opts.exitHandler ?? "main",
     output: (b) => (output += String.fromCharCode(b)),
+    mmu: opts.mmu,
   });
   hv.start(vm);
   const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), (opts.timeoutSeconds ?? 60) * 1000);

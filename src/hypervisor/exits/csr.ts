@@ -39,7 +39,8 @@ export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number): number
   // Guest paging is not virtualized yet. satp is WARL and Bare-only is a legal implementation, so a
   // write of MODE=Sv39 is undone (an M-mode probe sees Bare and moves on); from virtual S-mode — an
   // OS turning paging on — the VM stops with a clear message instead of running untranslated.
-  if (t.csr === R.CSR_SATP && result === CSR_WROTE && c.hi[R.CSR_SATP] >>> 28 === R.SATP_MODE_SV39) {
+  // (With --mmu swtlb, satp names no table the hardware walks: the guest's TLB is virtualized, swtlb-virt.ts.)
+  if (t.csr === R.CSR_SATP && result === CSR_WROTE && c.hi[R.CSR_SATP] >>> 28 === R.SATP_MODE_SV39 && ctx.softTlb === undefined) {
     c.lo[R.CSR_SATP] = satpLo;
     c.hi[R.CSR_SATP] = satpHi;
     if (c.priv === R.PRV_S) return CSR_PAGING_UNSUPPORTED;
