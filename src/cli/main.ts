@@ -5,14 +5,13 @@
 
 import { Command, CommanderError } from "commander";
 import { isUserFacing } from "../errors.ts";
-import { runCommand } from "./run.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
-import { benchCpuCommand } from "../../bench/cpu.ts";
-import { benchExitsCommand } from "../../bench/exits.ts";
-import { demoCommand } from "./demo.ts";
-import { diffCommand, type DiffFlags } from "./diff.ts";
-import { fuzzCommand, type FuzzFlags } from "./fuzz.ts";
+import type { DiffFlags } from "./diff.ts";
+import type { FuzzFlags } from "./fuzz.ts";
+
+// Each command's module is imported in its action: `popek run` starts by loading only what a
+// run uses, not the hypervisor, the benchmarks or their histograms (start-up, issue 17).
 
 const program = new Command();
 program
@@ -40,7 +39,7 @@ program
   .option("--exit-handler <place>", "where exits are handled: main (every exit crosses to the main thread) or vcpu (CSR, xRET, SBI timer/IPI, reflections on the vCPU thread)", "main")
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
   .action(async (image: string | undefined, flags: RunFlags) => {
-    process.exitCode = await runCommand(image, flags);
+    process.exitCode = await (await import("./run.ts")).runCommand(image, flags);
   });
 
 program
@@ -51,7 +50,7 @@ program
   .option("--bios <none>", "only none: the image runs in M-mode on both sides")
   .option("--timeout <seconds>", "stop the trap run after this long", "60")
   .action(async (image: string, flags: DiffFlags) => {
-    process.exitCode = await diffCommand(image, flags);
+    process.exitCode = await (await import("./diff.ts")).diffCommand(image, flags);
   });
 
 program
@@ -65,14 +64,14 @@ program
   .option("--aligned-mmio", "generate device accesses at aligned offsets only")
   .option("--timeout <seconds>", "limit per run", "20")
   .action(async (flags: FuzzFlags) => {
-    process.exitCode = await fuzzCommand(flags);
+    process.exitCode = await (await import("./fuzz.ts")).fuzzCommand(flags);
   });
 
 program
   .command("demo")
   .description("the lab in one minute: a guest natively, then a guest kernel deprivileged under the hypervisor with its exit table")
   .action(async () => {
-    process.exitCode = await demoCommand();
+    process.exitCode = await (await import("./demo.ts")).demoCommand();
   });
 
 const bench = program.command("bench").description("benchmarks that print ratios measured in the same run");
@@ -83,7 +82,7 @@ bench
   .option("--image <path>", "benchmark image", "guests/bin/cpubench.elf")
   .option("--no-qemu", "skip the QEMU comparison")
   .action(async (flags: { json?: boolean; image: string; qemu: boolean }) => {
-    process.exitCode = await benchCpuCommand(flags);
+    process.exitCode = await (await import("../../bench/cpu.ts")).benchCpuCommand(flags);
   });
 
 bench
@@ -92,7 +91,7 @@ bench
   .option("--json", "end with one JSON line of results")
   .option("--scale <n>", "iteration scale under the hypervisor (exitbench's iters=, e.g. 1/100)")
   .action(async (flags: { json?: boolean; scale?: string }) => {
-    process.exitCode = await benchExitsCommand(flags);
+    process.exitCode = await (await import("../../bench/exits.ts")).benchExitsCommand(flags);
   });
 
 watchStdout();
