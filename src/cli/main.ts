@@ -9,6 +9,7 @@ import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
 import type { DiffFlags } from "./diff.ts";
 import type { FuzzFlags } from "./fuzz.ts";
+import type { BootFlags } from "../../bench/boot.ts";
 
 // Each command's module is imported in its action: `popek run` starts by loading only what a
 // run uses, not the hypervisor, the benchmarks or their histograms (start-up, issue 17).
@@ -92,6 +93,20 @@ bench
   .option("--scale <n>", "iteration scale under the hypervisor (exitbench's iters=, e.g. 1/100)")
   .action(async (flags: { json?: boolean; scale?: string }) => {
     process.exitCode = await (await import("../../bench/exits.ts")).benchExitsCommand(flags);
+  });
+
+bench
+  .command("boot")
+  .description("real software booted to a marker natively, under --virt trap and under QEMU, with ratios; and start-up against bare node")
+  .option("--json", "end with one JSON line of results")
+  .option("--kernel <path>", "also boot this Linux kernel behind OpenSBI with guests/bin/linux-initramfs.cpio")
+  .option("--only <names>", "comma-separated workloads, e.g. hello,opensbi+linux")
+  .option("--no-trap", "skip --virt trap")
+  .option("--no-qemu", "skip the QEMU comparison")
+  .option("--no-startup", "skip the start-up row")
+  .option("--timeout <seconds>", "limit per boot", "600")
+  .action(async (flags: BootFlags) => {
+    process.exitCode = await (await import("../../bench/boot.ts")).benchBootCommand(flags);
   });
 
 watchStdout();
