@@ -43,6 +43,8 @@ export interface BoardConfig {
   readonly output: (byte: number) => void;
   /** Run hot code as compiled blocks (HartOptions.jit); default: on unless POPEK_JIT=0. */
   readonly jit?: boolean;
+  /** Interpreter visits before a block is compiled (PhysMem's; default HOT_THRESHOLD, tuned on boots). */
+  readonly hotThreshold?: number;
   /** The board's devices (its device table); the popek board's by default. */
   readonly devices?: readonly DeviceSpec[];
 }
@@ -79,7 +81,7 @@ export class Board {
     if (!Number.isInteger(config.harts) || config.harts < 1 || config.harts > MAX_HARTS) {
       throw new ConfigError(`--harts must be between 1 and ${MAX_HARTS}, got ${config.harts}`);
     }
-    this.mem = new PhysMem(config.memSize);
+    this.mem = new PhysMem(config.memSize, undefined, config.hotThreshold);
     this.memory = new PhysMemView(this.mem);
     this.htifMemory = htifMemoryOf(this.memory);
     this.clock = config.clock === "icount" ? new InstructionClock(() => this.retired()) : new RealClock();
