@@ -48,7 +48,7 @@
  * worker that inherits the parent's execArgv. What works everywhere (npx tsx,
  * npx popek, vitest, any cwd) is an eval'd bootstrap that registers tsx's
  * ESM hooks through its API, resolved to an absolute URL here, and then
- * imports the .ts entry: see startTsWorker. (tsx's CommonJS API does not work
+ * imports the .ts entry: see startWorkerModule. (tsx's CommonJS API does not work
  * from an eval'd worker: it looks for its ESM half at a wrong path.)
  */
 
@@ -103,19 +103,21 @@ const DEFAULT_WARMUP = 2000;
 const STALL_MS = 10_000;
 /** Spins between clock checks while the main thread spins. */
 const SPINS_PER_STALL_CHECK = 1 << 16;
-const WORKER_URL = new URL("./handoff-worker.ts", import.meta.url);
+/** Compiled (dist/), this file is .js and so is its worker; from the sources both are .ts. */
+const COMPILED = import.meta.url.endsWith(".js");
+const WORKER_URL = new URL(COMPILED ? "./handoff-worker.js" : "./handoff-worker.ts", import.meta.url);
 
-/** tsx's ESM API, resolved from this file so the bootstrap does not depend on the cwd. */
-const TSX_API = import.meta.resolve("tsx/esm/api");
-
-/** A worker running a TypeScript module: registers tsx in the worker, then imports `entry`. */
-function startTsWorker(entry: URL, workerData: unknown): Worker {
+/** A worker running `entry`: from the sources, registers tsx in the worker first. */
+function startWorkerModule(entry: URL, workerData: unknown): Worker {
+  if (COMPILED) return new Worker(entry, { workerData });
+  // tsx's ESM API, resolved from this file so the bootstrap does not depend on the cwd.
+  const TSX_API = import.meta.resolve("tsx/esm/api");
   const boot = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
   return new Worker(boot, { eval: true, workerData });
 }
 
 function startWorker(data: HandoffWorkerData): Promise<Worker> {
-  const worker = startTsWorker(WORKER_URL, data);
+  const worker = startWorkerModule(WORKER_URL, data);
   return new Promise((resolve, reject) => {
     worker.once("error", reject);
     worker.once("exit", (code) => reject(new Error(`handoff: worker exited with ${code} before starting`)));

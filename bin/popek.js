@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// The `popek` command: runs the TypeScript sources under tsx, so `npx popek`
-// works right after `npm ci` with no build step.
-import { register } from "tsx/esm/api";
+// The `popek` command: runs the compiled JavaScript in dist/ when it is current (built by
+// `npm ci` through `prepare`, or `npm run build`), so start-up costs no TypeScript compile;
+// otherwise (sources edited since, or never built) the sources themselves, under tsx.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { distIsFresh } from "./dist-stamp.js";
 
-register();
-await import("../src/cli/main.ts");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+if (distIsFresh(root)) {
+  await import("../dist/src/cli/main.js");
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import("../src/cli/main.ts");
+}

@@ -5,16 +5,14 @@
 
 import { Command, CommanderError } from "commander";
 import { isUserFacing } from "../errors.ts";
-import { runCommand } from "./run.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
-import { benchCpuCommand } from "../../bench/cpu.ts";
-import { benchExitsCommand } from "../../bench/exits.ts";
-import { benchIoCommand } from "../../bench/io.ts";
-import { benchMmuCommand } from "../../bench/mmu.ts";
-import { demoCommand } from "./demo.ts";
-import { diffCommand, type DiffFlags } from "./diff.ts";
-import { fuzzCommand, type FuzzFlags } from "./fuzz.ts";
+import type { DiffFlags } from "./diff.ts";
+import type { FuzzFlags } from "./fuzz.ts";
+import type { BootFlags } from "../../bench/boot.ts";
+
+// Each command's module is imported in its action: `popek run` starts by loading only what a
+// run uses, not the hypervisor, the benchmarks or their histograms (start-up, issue 17).
 
 const program = new Command();
 program
@@ -43,7 +41,7 @@ program
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
   .option("--mmu <kind>", "sv39: the hardware page-table walker; swtlb: a software-refilled TLB (custom CSRs and refill exception, see the README)", "sv39")
   .action(async (image: string | undefined, flags: RunFlags) => {
-    process.exitCode = await runCommand(image, flags);
+    process.exitCode = await (await import("./run.ts")).runCommand(image, flags);
   });
 
 program
@@ -54,7 +52,7 @@ program
   .option("--bios <none>", "only none: the image runs in M-mode on both sides")
   .option("--timeout <seconds>", "stop the trap run after this long", "60")
   .action(async (image: string, flags: DiffFlags) => {
-    process.exitCode = await diffCommand(image, flags);
+    process.exitCode = await (await import("./diff.ts")).diffCommand(image, flags);
   });
 
 program
@@ -68,14 +66,14 @@ program
   .option("--aligned-mmio", "generate device accesses at aligned offsets only")
   .option("--timeout <seconds>", "limit per run", "20")
   .action(async (flags: FuzzFlags) => {
-    process.exitCode = await fuzzCommand(flags);
+    process.exitCode = await (await import("./fuzz.ts")).fuzzCommand(flags);
   });
 
 program
   .command("demo")
   .description("the lab in one minute: a guest natively, then a guest kernel deprivileged under the hypervisor with its exit table")
   .action(async () => {
-    process.exitCode = await demoCommand();
+    process.exitCode = await (await import("./demo.ts")).demoCommand();
   });
 
 const bench = program.command("bench").description("benchmarks that print ratios measured in the same run");
@@ -86,7 +84,7 @@ bench
   .option("--image <path>", "benchmark image", "guests/bin/cpubench.elf")
   .option("--no-qemu", "skip the QEMU comparison")
   .action(async (flags: { json?: boolean; image: string; qemu: boolean }) => {
-    process.exitCode = await benchCpuCommand(flags);
+    process.exitCode = await (await import("../../bench/cpu.ts")).benchCpuCommand(flags);
   });
 
 bench
@@ -95,7 +93,21 @@ bench
   .option("--json", "end with one JSON line of results")
   .option("--scale <n>", "iteration scale under the hypervisor (exitbench's iters=, e.g. 1/100)")
   .action(async (flags: { json?: boolean; scale?: string }) => {
-    process.exitCode = await benchExitsCommand(flags);
+    process.exitCode = await (await import("../../bench/exits.ts")).benchExitsCommand(flags);
+  });
+
+bench
+  .command("boot")
+  .description("real software booted to a marker natively, under --virt trap and under QEMU, with ratios; and start-up against bare node")
+  .option("--json", "end with one JSON line of results")
+  .option("--kernel <path>", "also boot this Linux kernel behind OpenSBI with guests/bin/linux-initramfs.cpio")
+  .option("--only <names>", "comma-separated workloads, e.g. hello,opensbi+linux")
+  .option("--no-trap", "skip --virt trap")
+  .option("--no-qemu", "skip the QEMU comparison")
+  .option("--no-startup", "skip the start-up row")
+  .option("--timeout <seconds>", "limit per boot", "600")
+  .action(async (flags: BootFlags) => {
+    process.exitCode = await (await import("../../bench/boot.ts")).benchBootCommand(flags);
   });
 
 bench
@@ -104,7 +116,7 @@ bench
   .option("--json", "end with one JSON line of results")
   .option("--ms <n>", "guest milliseconds per run", "2000")
   .action(async (flags: { json?: boolean; ms?: string }) => {
-    process.exitCode = await benchIoCommand(flags);
+    process.exitCode = await (await import("../../bench/io.ts")).benchIoCommand(flags);
   });
 
 bench
@@ -114,7 +126,7 @@ bench
   .option("--scale <n>", "iteration scale under the hypervisor (mmubench's iters=, default 1/10)")
   .option("--native-scale <n>", "iteration scale natively (default 1)")
   .action(async (flags: { json?: boolean; scale?: string; nativeScale?: string }) => {
-    process.exitCode = await benchMmuCommand(flags);
+    process.exitCode = await (await import("../../bench/mmu.ts")).benchMmuCommand(flags);
   });
 
 watchStdout();

@@ -11,7 +11,6 @@ import { runBoard, type RunResult } from "../machine/runner.ts";
 import { attachConsole } from "./console.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import { kernelPathFrom, mmuFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
-import { runTrapCommand } from "./run-trap.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 
 /** Turns the command line into the native board's boot images. */
@@ -44,7 +43,8 @@ function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; cl
 
 export async function runCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   const virt = parseChoice("--virt", flags.virt, VIRT_MODES);
-  if (virt === "trap") return runTrapCommand(image, flags);
+  // Loaded on demand: a native run does not pay for loading the hypervisor.
+  if (virt === "trap") return (await import("./run-trap.ts")).runTrapCommand(image, flags);
   const { harts, memSize, clock } = nativeConfigFrom(flags);
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = bootImagesFrom(image, flags);

@@ -11,7 +11,13 @@ import { comlinkWrap, nodeEndpoint } from "./comlink-node.ts";
 import type { LatencySummary, VcpuConfig, VcpuControl } from "./vcpu-runner.ts";
 import type { VcpuFinished } from "./vcpu-finished.ts";
 
-const WORKER_ENTRY = new URL("../../workers/vcpu-boot.js", import.meta.url);
+/**
+ * Compiled (dist/, this file is .js): the compiled worker starts directly. From the sources
+ * (tsx, vitest): a small boot file registers tsx in the new thread first.
+ */
+const WORKER_ENTRY = import.meta.url.endsWith(".js")
+  ? new URL("../../workers/vcpu.js", import.meta.url)
+  : new URL("../../workers/vcpu-boot.js", import.meta.url);
 /** How long a stopping VM waits for a vCPU's latency summary, in ms. */
 const REPORT_TIMEOUT_MS = 500;
 

@@ -46,6 +46,8 @@ export interface BoardConfig {
   readonly jit?: boolean;
   /** The harts' MMU (HartOptions.mmu): the Sv39 walker, or --mmu swtlb's software-refilled TLB. */
   readonly mmu?: MmuMode;
+  /** Interpreter visits before a block is compiled (PhysMem's; default HOT_THRESHOLD, tuned on boots). */
+  readonly hotThreshold?: number;
   /** The board's devices (its device table); the popek board's by default. */
   readonly devices?: readonly DeviceSpec[];
 }
@@ -82,7 +84,7 @@ export class Board {
     if (!Number.isInteger(config.harts) || config.harts < 1 || config.harts > MAX_HARTS) {
       throw new ConfigError(`--harts must be between 1 and ${MAX_HARTS}, got ${config.harts}`);
     }
-    this.mem = new PhysMem(config.memSize);
+    this.mem = new PhysMem(config.memSize, undefined, config.hotThreshold);
     this.memory = new PhysMemView(this.mem);
     this.htifMemory = htifMemoryOf(this.memory);
     this.clock = config.clock === "icount" ? new InstructionClock(() => this.retired()) : new RealClock();

@@ -27,8 +27,18 @@ const DECODED_WORDS_PER_PAGE = PAGE_SIZE;
 export const BLOCK_ENTRY_BASE = DECODED_WORDS_PER_PAGE;
 /** Words in a decoded page: predecoded slots, then one block word per 2-byte slot. */
 export const DECODED_PAGE_WORDS = DECODED_WORDS_PER_PAGE + PAGE_SIZE / 2;
-/** Times the interpreter reaches a slot before the block starting there is compiled. */
-export const HOT_THRESHOLD = 32;
+/**
+ * Times the interpreter reaches a slot before the block starting there is
+ * compiled (PhysMem's default). Compiling a block (new Function, then V8's
+ * own lazy compile) costs about as much as interpreting it a few hundred to a
+ * thousand times, and a compiled block saves a fraction of each run, so a
+ * block first pays off after ~1000 runs: compile at that count, and no block
+ * costs more than twice what the better choice would have (the ski-rental
+ * bound). At 32, code that runs a few dozen times (a kernel boot) paid the
+ * compile and never won it back: branchy (bench cpu) ran 9x slower than with
+ * the JIT off; hot loops (cpubench) run the same either way.
+ */
+export const HOT_THRESHOLD = 1024;
 
 /** Word in a decoded page that holds the block word of the slot at byte offset `po`. */
 export function entryWord(po: number): number {

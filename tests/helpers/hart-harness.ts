@@ -64,6 +64,12 @@ export interface HarnessOptions {
   readonly mmu?: HartOptions["mmu"];
 }
 
+/**
+ * The harness's compile threshold: low, so the block tier's tests reach compiled code in a
+ * few dozen passes of a loop (the board's default, HOT_THRESHOLD, is tuned for real boots).
+ */
+export const TEST_HOT_THRESHOLD = 32;
+
 export class HartHarness {
   readonly mem: PhysMem;
   readonly bus = new Bus();
@@ -73,7 +79,7 @@ export class HartHarness {
   now = 0;
 
   constructor(opts: HarnessOptions = {}) {
-    this.mem = new PhysMem(opts.memSize ?? DEFAULT_MEM);
+    this.mem = new PhysMem(opts.memSize ?? DEFAULT_MEM, undefined, TEST_HOT_THRESHOLD);
     if (opts.device) {
       this.device = new FakeDevice();
       this.bus.map(FAKE_DEVICE_BASE, this.device);

@@ -15,8 +15,7 @@ import type { Hart, HostTrapHandler } from "../../src/machine/hart.ts";
 import * as R from "../../src/machine/riscv.ts";
 import { runSlice } from "../../src/machine/hart-loop.ts";
 import { pairToNumber } from "../../src/machine/u64.ts";
-import { HOT_THRESHOLD } from "../../src/machine/decoded-page.ts";
-import { CODE_BASE, HartHarness } from "../helpers/hart-harness.ts";
+import { CODE_BASE, HartHarness, TEST_HOT_THRESHOLD } from "../helpers/hart-harness.ts";
 
 interface Offered {
   readonly op: number;
@@ -70,7 +69,7 @@ const COUNT = 8, LIMIT = 9;
 describe.each([true, false])("host traps (block tier %s)", (jit) => {
   it("a privileged CSR access is offered to csrAccess, decoded, and runs on at the pc it returns", () => {
     const host = new RecordingHost(() => true);
-    const iterations = 3 * HOT_THRESHOLD;
+    const iterations = 3 * TEST_HOT_THRESHOLD;
     const t = userHart(jit, host, [enc.addi(COUNT, COUNT, 1), enc.csrrs(10, R.CSR_SSCRATCH, 0), enc.bne(COUNT, LIMIT, -8), enc.jal(0, 0)]);
     t.setRegs({ [LIMIT]: iterations });
     t.run(3 * iterations);
@@ -86,9 +85,9 @@ describe.each([true, false])("host traps (block tier %s)", (jit) => {
     const host = new RecordingHost(() => false);
     const insn = enc.csrrw(0, R.CSR_MSTATUS, 5);
     const t = userHart(jit, host, [enc.addi(COUNT, COUNT, 1), insn, enc.bne(COUNT, LIMIT, -8), enc.jal(0, 0)]);
-    t.setRegs({ [LIMIT]: 2 * HOT_THRESHOLD });
-    t.run(6 * HOT_THRESHOLD);
-    expect(host.traps.length).toBe(2 * HOT_THRESHOLD);
+    t.setRegs({ [LIMIT]: 2 * TEST_HOT_THRESHOLD });
+    t.run(6 * TEST_HOT_THRESHOLD);
+    expect(host.traps.length).toBe(2 * TEST_HOT_THRESHOLD);
     expect(host.traps[0]).toEqual({ cause: R.CAUSE_ILLEGAL_INSTRUCTION, tval: insn, pc: CODE_BASE + 4 });
     expect(host.decoded[0].w0 & 0x7f, "the predecoded instruction is passed to the host").toBe(OP.csrrw);
     expect(host.decoded[0].imm & 0xfff).toBe(R.CSR_MSTATUS);
@@ -100,8 +99,8 @@ describe.each([true, false])("host traps (block tier %s)", (jit) => {
     const t = userHart(jit, host, [enc.addi(COUNT, COUNT, 1), enc.csrrs(10, R.CSR_MSCRATCH, 0), enc.bne(COUNT, LIMIT, -8), enc.jal(0, 0)]);
     t.setPriv(R.PRV_M);
     t.setCsr(R.CSR_MSCRATCH, 7);
-    t.setRegs({ [LIMIT]: 2 * HOT_THRESHOLD });
-    t.run(6 * HOT_THRESHOLD);
+    t.setRegs({ [LIMIT]: 2 * TEST_HOT_THRESHOLD });
+    t.run(6 * TEST_HOT_THRESHOLD);
     expect(host.offered).toEqual([]);
     t.expectReg("mscratch", 10, 7n);
   });

@@ -11,9 +11,8 @@ import { enc } from "../../src/isa/encode.ts";
 import { runSlice } from "../../src/machine/hart-loop.ts";
 import { PAGE_SIZE } from "../../src/machine/memlayout.ts";
 import * as R from "../../src/machine/riscv.ts";
-import { HOT_THRESHOLD } from "../../src/machine/decoded-page.ts";
 import { compileBlock } from "../../src/machine/jit/block-compiler.ts";
-import { AD, CODE_BASE, DATA_BASE, FAKE_DEVICE_BASE, HartHarness, PageTables, RWX, hex } from "../helpers/hart-harness.ts";
+import { AD, CODE_BASE, DATA_BASE, FAKE_DEVICE_BASE, HartHarness, PageTables, RWX, hex, TEST_HOT_THRESHOLD } from "../helpers/hart-harness.ts";
 
 const TRAP = CODE_BASE + 0x3000;
 /**
@@ -190,11 +189,11 @@ function randomLoop(seed: number, iterations: number, rare: boolean): RunSpec {
 
 describe("compiled blocks compute what the interpreter computes", () => {
   it.each(Array.from({ length: 40 }, (_, k) => k + 1))("random loop #%i (RV64IM, C, loads and stores)", (seed) => {
-    const on = expectSameAsInterpreter(randomLoop(seed, 3 * HOT_THRESHOLD, false));
+    const on = expectSameAsInterpreter(randomLoop(seed, 3 * TEST_HOT_THRESHOLD, false));
     expect(on.compiled, "blocks were compiled").toBeGreaterThan(0);
   });
   it.each([101, 102, 103, 104, 105, 106])("random loop #%i with ops the tier leaves to the interpreter (div, csr, fence.i)", (seed) => {
-    expectSameAsInterpreter(randomLoop(seed, 3 * HOT_THRESHOLD, true));
+    expectSameAsInterpreter(randomLoop(seed, 3 * TEST_HOT_THRESHOLD, true));
   });
   it("calls and returns (auipc, jal, jalr) in a hot loop", () => {
     const on = expectSameAsInterpreter({
@@ -218,7 +217,7 @@ describe("compiled blocks compute what the interpreter computes", () => {
 
 describe("budgets", () => {
   it.each([[[1]], [[3]], [[7, 1, 64]], [[13, 100, 2]]])("slices of %j instructions end exactly where the interpreter's do", (budgets) => {
-    const spec = randomLoop(7, 3 * HOT_THRESHOLD, false);
+    const spec = randomLoop(7, 3 * TEST_HOT_THRESHOLD, false);
     expectSameAsInterpreter({ ...spec, budgets });
   });
   it("a self-loop block stops at the slice budget, not at the end of its loop", () => {
@@ -397,7 +396,7 @@ describe("self-modifying code inside a hot loop", () => {
       total: 120 * 11 + 20,
     };
   }
-  it.each([HOT_THRESHOLD + 1, 40, 2 * HOT_THRESHOLD + 3, 100])("the rewritten instruction runs from pass %i on", (change) => {
+  it.each([TEST_HOT_THRESHOLD + 1, 40, 2 * TEST_HOT_THRESHOLD + 3, 100])("the rewritten instruction runs from pass %i on", (change) => {
     const on = expectSameAsInterpreter(smc(change));
     on.harness.expectReg("x5", 5, BigInt(change - 1 + 3 * (120 - change + 1)));
     expect(on.compiled).toBeGreaterThan(0);
@@ -441,7 +440,7 @@ describe("MMIO stores", () => {
 
 describe("turning the tier off", () => {
   it("hart.jit = false compiles nothing", () => {
-    const off = run(randomLoop(3, 3 * HOT_THRESHOLD, false), false);
+    const off = run(randomLoop(3, 3 * TEST_HOT_THRESHOLD, false), false);
     expect(off.compiled).toBe(0);
   });
 });
@@ -472,11 +471,11 @@ describe("a jump beyond 2^53 (u64.ts: pc cannot hold it)", () => {
     setup: (t) => {
       t.program([enc.addi(COUNT, COUNT, 1), enc.beq(COUNT, LIMIT, 8), enc.jalr(0, 10, 0), ...SPIN]);
       t.load([enc.csrrs(12, R.CSR_MEPC, 0), enc.csrrw(0, R.CSR_MEPC, 11), enc.mret()], TRAP);
-      t.setRegs({ 10: WILD, 11: BigInt(CODE_BASE), [COUNT]: 0, [LIMIT]: 3 * HOT_THRESHOLD });
+      t.setRegs({ 10: WILD, 11: BigInt(CODE_BASE), [COUNT]: 0, [LIMIT]: 3 * TEST_HOT_THRESHOLD });
       t.setCsr(R.CSR_MTVEC, TRAP);
       t.setCsr(R.CSR_MSTATUS, R.MSTATUS_MPP);
     },
-    total: 3 * HOT_THRESHOLD * 6,
+    total: 3 * TEST_HOT_THRESHOLD * 6,
   };
 
   it("faults at once with mepc = mtval = the exact target, compiled or not", () => {

@@ -9,7 +9,7 @@
  * notices that it was dropped by finding its entry word changed.
  */
 
-import { HOT_THRESHOLD, entryWord } from "../decoded-page.ts";
+import { entryWord } from "../decoded-page.ts";
 import type { BlockFn } from "./block-host.ts";
 
 export class BlockCache {
@@ -25,6 +25,9 @@ export class BlockCache {
   private readonly byPage = new Map<number, number[]>();
   /** Blocks compiled so far (for tests and --stats). */
   compiled = 0;
+
+  /** `hotThreshold`: what a released block's entry word counts down from again (PhysMem's). */
+  constructor(private readonly hotThreshold: number) {}
 
   /** Registers a block compiled from bytes [start, end) of `page`, entered at `start`; writes its id into the entry word. */
   add(page: number, dec: Int32Array, start: number, end: number, len: number, fn: BlockFn): number {
@@ -83,7 +86,7 @@ export class BlockCache {
   private release(id: number): void {
     const dec = this.decOf[id];
     const at = entryWord(this.start[id]);
-    if (dec !== undefined && dec[at] === id) dec[at] = -HOT_THRESHOLD;
+    if (dec !== undefined && dec[at] === id) dec[at] = -this.hotThreshold;
     this.fns[id] = undefined;
     this.decOf[id] = undefined;
     this.page[id] = -1;
