@@ -5,6 +5,7 @@
 
 import { Command, CommanderError } from "commander";
 import { isUserFacing } from "../errors.ts";
+import { collect } from "./devices.ts";
 import { runCommand } from "./run.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
@@ -39,6 +40,10 @@ program
   .option("--wait <policy>", "how a vCPU waits for the hypervisor: spin, block (Atomics.wait) or poll (spin, then block)", "poll")
   .option("--exit-handler <place>", "where exits are handled: main (every exit crosses to the main thread) or vcpu (CSR, xRET, SBI timer/IPI, reflections on the vCPU thread)", "main")
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
+  .option("--drive <opts>", "a disk image: file=PATH,if=none|virtio,format=raw[,id=ID] (like -drive; repeatable)", collect)
+  .option("--device <opts>", "a device: virtio-blk-device,drive=ID or virtio-net-device,netdev=ID [,bus=virtio-mmio-bus.N] (like -device; repeatable)", collect)
+  .option("--netdev <opts>", "a network back-end: TYPE,id=ID (like -netdev; repeatable)", collect)
+  .option("--global <opts>", "virtio-mmio.force-legacy=true|false (like -global; default false: virtio-mmio version 2)", collect)
   .action(async (image: string | undefined, flags: RunFlags) => {
     process.exitCode = await runCommand(image, flags);
   });

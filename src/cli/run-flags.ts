@@ -4,8 +4,9 @@
  */
 
 import { ConfigError } from "../errors.ts";
+import type { DeviceFlags } from "./devices.ts";
 
-export interface RunFlags {
+export interface RunFlags extends DeviceFlags {
   virt: string;
   harts?: string;
   vcpus?: string;

@@ -33,18 +33,24 @@ export interface DeviceSpec {
 export interface BoardDeviceOptions {
   /** Empty virtio-mmio slots to include, from slot 0 (QEMU virt has 8). */
   readonly virtioSlots?: number;
+  /** Devices plugged into virtio-mmio slots, by slot; with any, all eight slots are there (the rest empty), as on QEMU virt. */
+  readonly virtio?: ReadonlyMap<number, DeviceKind>;
 }
 
 /** The popek board, QEMU virt's devices. */
 export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
-  const slots = opts.virtioSlots ?? 0;
+  const plugged = opts.virtio ?? new Map<number, DeviceKind>();
+  const slots = plugged.size > 0 ? L.VIRTIO_COUNT : (opts.virtioSlots ?? 0);
+  for (const n of plugged.keys()) {
+    if (!Number.isInteger(n) || n < 0 || n >= L.VIRTIO_COUNT) throw new ConfigError(`board: virtio-mmio slot ${n} (the board has 0 to ${L.VIRTIO_COUNT - 1})`);
+  }
   if (!Number.isInteger(slots) || slots < 0 || slots > L.VIRTIO_COUNT) {
     throw new ConfigError(`board: ${slots} virtio slots (the board has ${L.VIRTIO_COUNT})`);
   }
   return [
     { kind: CLINT, base: L.CLINT_BASE },
     { kind: PLIC, base: L.PLIC_BASE },
-    ...Array.from({ length: slots }, (_, n) => ({ kind: VIRTIO_MMIO_SLOT, base: L.VIRTIO_BASE + n * L.VIRTIO_STRIDE, irq: L.VIRTIO_IRQ + n })),
+    ...Array.from({ length: slots }, (_, n) => ({ kind: plugged.get(n) ?? VIRTIO_MMIO_SLOT, base: L.VIRTIO_BASE + n * L.VIRTIO_STRIDE, irq: L.VIRTIO_IRQ + n })),
     { kind: SIFIVE_TEST, base: L.TEST_BASE },
     { kind: UART_16550, base: L.UART0_BASE, irq: L.UART0_IRQ },
   ];
