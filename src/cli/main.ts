@@ -11,6 +11,7 @@ import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
 import { benchCpuCommand } from "../../bench/cpu.ts";
 import { benchExitsCommand } from "../../bench/exits.ts";
+import { benchIoCommand } from "../../bench/io-blk.ts";
 import { demoCommand } from "./demo.ts";
 import { diffCommand, type DiffFlags } from "./diff.ts";
 import { fuzzCommand, type FuzzFlags } from "./fuzz.ts";
@@ -98,6 +99,15 @@ bench
   .option("--scale <n>", "iteration scale under the hypervisor (exitbench's iters=, e.g. 1/100)")
   .action(async (flags: { json?: boolean; scale?: string }) => {
     process.exitCode = await benchExitsCommand(flags);
+  });
+
+bench
+  .command("io")
+  .description("virtio-blk throughput seen by a guest (4K/64K, sequential/random, read/write), natively and under --virt trap, beside the host's own loop on the same file")
+  .option("--json", "end with one JSON line of results")
+  .option("--disk-mib <n>", "size of the scratch disk image in MiB", "8")
+  .action(async (flags: { json?: boolean; diskMib?: string }) => {
+    process.exitCode = await benchIoCommand(flags);
   });
 
 watchStdout();

@@ -64,6 +64,13 @@ export interface DeviceHost {
   power(e: PowerEvent): void;
   /** A guest read mtime from the timer device: other time comparators (the harts' Sstc) may now be due. */
   timeRead?(mtime: number): void;
+  /**
+   * A device started (+1) or finished (-1) work off the main thread (a block
+   * request in the I/O pool). While any is in flight the native run loop,
+   * which shares its thread with the completions, gives the event loop a
+   * turn after every short slice so they land promptly.
+   */
+  asyncIo?(delta: 1 | -1): void;
 }
 
 /** All a device factory is given. */

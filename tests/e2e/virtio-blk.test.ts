@@ -59,7 +59,7 @@ describe("a guest's virtio-blk driver writes and reads back a disk image", () =>
       expect(new Uint8Array(file.subarray(2 * SECTOR, 3 * SECTOR))).toEqual(pattern(2));
       expect(new Uint8Array(file.subarray(3 * SECTOR, 4 * SECTOR))).toEqual(pattern(3));
       expect(file.subarray(4 * SECTOR).every((b) => b === 0)).toBe(true);
-    });
+    }, 150_000);
   }
 
   it("bus=virtio-mmio-bus.0 puts the disk in the first slot; force-legacy=true shows the driver a version-1 device", () => {
@@ -69,13 +69,13 @@ describe("a guest's virtio-blk driver writes and reads back a disk image", () =>
     const legacy = run(process.execPath, [POPEK, "run", GUEST, "--drive", `file=${img},if=virtio`, "--global", "virtio-mmio.force-legacy=true"]);
     expect(legacy.stdout).toContain("FAIL: legacy virtio-mmio");
     expect(legacy.status).toBe(1);
-  });
+  }, 150_000);
 
   it("a bad option is one line on stderr", () => {
     const r = run(process.execPath, [POPEK, "run", GUEST, "--device", "virtio-blk-device,drive=nope"]);
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split("\n")).toEqual(["popek: --device virtio-blk-device: no --drive with id=nope"]);
-  });
+  }, 60_000);
 
   it.skipIf(!hasQemu)("QEMU runs the same guest with the same flags and prints the same", () => {
     const img = freshImage();
@@ -87,5 +87,5 @@ describe("a guest's virtio-blk driver writes and reads back a disk image", () =>
     expect(q.stdout.replace(/\r/g, "")).toContain("device id: vd0\nvirtio-blk-test: PASS");
     expect(q.status).toBe(0);
     expect(new Uint8Array(readFileSync(img).subarray(2 * SECTOR, 3 * SECTOR))).toEqual(pattern(2));
-  });
+  }, 60_000);
 });

@@ -21,6 +21,8 @@ export interface VirtioLink {
   used(i: number): void;
   /** The guest broke the device's rules: DEVICE_NEEDS_RESET, and nothing more until a reset. */
   fail(e: DeviceError): void;
+  /** Work started (+1) or finished (-1) off the main thread (DeviceHost.asyncIo). */
+  asyncIo(delta: 1 | -1): void;
   /** False once the device was reset or failed since this link was made: late completions are dropped. */
   readonly live: boolean;
 }

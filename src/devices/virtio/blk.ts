@@ -157,8 +157,11 @@ export class VirtioBlk implements VirtioBackend {
   }
 
   private dispatch(task: BlkIoTask, done: (status: number, written: number) => void, written: number): void {
+    const link = this.link;
+    link?.asyncIo(1);
     runBlkIo(task).then(
       (n) => {
+        link?.asyncIo(-1);
         if (task.op === "read") {
           this.stats.readBytes += n;
           // The worker wrote machine memory behind the view's back: let it forget stale decoded code there.
@@ -166,7 +169,10 @@ export class VirtioBlk implements VirtioBackend {
         } else if (task.op === "write") this.stats.writeBytes += n;
         done(S_OK, written);
       },
-      () => done(S_IOERR, 0),
+      () => {
+        link?.asyncIo(-1);
+        done(S_IOERR, 0);
+      },
     );
   }
 

@@ -25,7 +25,7 @@ export function virtioMmioKind(name: string, make: () => VirtioBackend, transpor
     window: VIRTIO_MMIO_WINDOW,
     wiring: "source",
     dt: VIRTIO_MMIO_SLOT.dt,
-    create: (ctx) => new VirtioMmio(make(), ctx.irq, ctx.memory, { legacy: transport.legacy }),
+    create: (ctx, host) => new VirtioMmio(make(), ctx.irq, ctx.memory, { legacy: transport.legacy, asyncIo: host.asyncIo }),
     reset: (device) => device.reset(),
   };
 }

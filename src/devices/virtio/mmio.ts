@@ -53,6 +53,8 @@ class QueueRegs {
 export interface VirtioMmioOptions {
   /** Version 1, as QEMU's force-legacy. */
   readonly legacy: boolean;
+  /** Told of back-end work in flight off the main thread (the board's DeviceHost.asyncIo). */
+  readonly asyncIo?: (delta: 1 | -1) => void;
 }
 
 export class VirtioMmio implements MmioDevice {
@@ -77,7 +79,7 @@ export class VirtioMmio implements MmioDevice {
     readonly backend: VirtioBackend,
     private readonly irq: IrqLine,
     private readonly memory: GuestMemoryView,
-    opts: VirtioMmioOptions,
+    private readonly opts: VirtioMmioOptions,
   ) {
     this.version = opts.legacy ? V.VERSION_LEGACY : V.VERSION_MODERN;
     const transport = V.feature(V.F_RING_INDIRECT_DESC) | V.feature(V.F_RING_EVENT_IDX);
@@ -340,6 +342,7 @@ export class VirtioMmio implements MmioDevice {
       fail: (e) => {
         if (live()) this.fail(e);
       },
+      asyncIo: (delta) => this.opts.asyncIo?.(delta),
       get live() {
         return live();
       },
