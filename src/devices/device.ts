@@ -121,6 +121,8 @@ export interface DeviceKind<D extends MmioDevice = MmioDevice> {
   create(ctx: DeviceContext, host: DeviceHost): D;
   /** Back to the power-on state (a board reset). */
   reset(device: D): void;
+  /** Resolves once no work of the device is in flight off the main thread (an I/O worker writing guest RAM): before its machine's frames are freed. */
+  quiesce?(device: D): Promise<void>;
   /** For the controller devices' lines go to (the PLIC): the input line of source n. */
   irqSource?(device: D, source: number): IrqLine;
 }

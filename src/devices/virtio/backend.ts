@@ -44,4 +44,6 @@ export interface VirtioBackend {
   notify(i: number): void;
   /** The device was reset: forget the link and every request in flight. */
   reset(): void;
+  /** Resolves once no work is in flight off the main thread (absent: there never is). */
+  quiesce?(): Promise<void>;
 }

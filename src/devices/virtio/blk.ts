@@ -76,7 +76,10 @@ export class VirtioBlk implements VirtioBackend {
   private readonly capacityBytes: number;
   private readonly chain = new DescChain();
   private readonly header = new Uint8Array(HEADER_SIZE);
+  private readonly headerView = new DataView(this.header.buffer);
   private link: VirtioLink | undefined;
+  /** Requests on the I/O pool: a worker may be writing guest memory until each settles. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly cfg: BlkConfig) {
     let size: number;
@@ -106,6 +109,10 @@ export class VirtioBlk implements VirtioBackend {
     this.link = undefined;
   }
 
+  async quiesce(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
   notify(): void {
     const link = this.link;
     if (link === undefined) return;
@@ -118,7 +125,7 @@ export class VirtioBlk implements VirtioBackend {
     const mem = link.memory;
     if (chain.readableBytes < HEADER_SIZE || chain.writableBytes < 1) throw new VirtqError("request-malformed", "virtio-blk: no header or no status byte");
     gatherOut(mem, chain, 0, this.header);
-    const h = new DataView(this.header.buffer);
+    const h = this.headerView;
     const type = h.getUint32(0, true);
     const sector = h.getUint32(12, true) * 2 ** 32 + h.getUint32(8, true);
     const statusAt = this.statusAddress(chain);
@@ -159,7 +166,11 @@ export class VirtioBlk implements VirtioBackend {
   private dispatch(task: BlkIoTask, done: (status: number, written: number) => void, written: number): void {
     const link = this.link;
     link?.asyncIo(1);
-    runBlkIo(task).then(
+    const io = runBlkIo(task);
+    this.inFlight.add(io);
+    const settled = () => this.inFlight.delete(io);
+    io.then(settled, settled);
+    io.then(
       (n) => {
         link?.asyncIo(-1);
         if (task.op === "read") {

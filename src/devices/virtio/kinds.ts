@@ -27,6 +27,7 @@ export function virtioMmioKind(name: string, make: () => VirtioBackend, transpor
     dt: VIRTIO_MMIO_SLOT.dt,
     create: (ctx, host) => new VirtioMmio(make(), ctx.irq, ctx.memory, { legacy: transport.legacy, asyncIo: host.asyncIo }),
     reset: (device) => device.reset(),
+    quiesce: (device) => device.quiesce(),
   };
 }
 

@@ -157,6 +157,11 @@ export class VirtioMmio implements MmioDevice {
     this.irq.set(false);
   }
 
+  /** Resolves once the back-end has no work in flight off the main thread. */
+  async quiesce(): Promise<void> {
+    await this.backend.quiesce?.();
+  }
+
   private writeRegister(offset: number, value: number): void {
     switch (offset) {
       case V.REG_DEVICE_FEATURES_SEL:

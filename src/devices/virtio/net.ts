@@ -8,7 +8,8 @@
  * With MRG_RXBUF (mergeable receive buffers) a frame may span several
  * receive chains, the first header's num_buffers saying how many. Frames
  * that arrive while the driver has posted no receive buffers wait in a short
- * backlog, then are dropped and counted, as a NIC's FIFO overflows.
+ * backlog, then are dropped and counted, as a NIC's FIFO overflows; before
+ * DRIVER_OK (or after a reset) the NIC is down and drops them.
  */
 
 import type { SwitchPort } from "../../net/port.ts";
@@ -89,7 +90,6 @@ export class VirtioNet implements VirtioBackend {
 
   activate(link: VirtioLink): void {
     this.link = link;
-    this.deliverBacklog();
   }
 
   reset(): void {
@@ -133,7 +133,11 @@ export class VirtioNet implements VirtioBackend {
   /** A frame from the port: into the guest's receive buffers, or the backlog while there are none. */
   private receive(frame: Uint8Array): void {
     const link = this.link;
-    if (link === undefined || !link.live || this.backlog.length > 0 || !link.queue(RX_QUEUE).hasAvailable()) {
+    if (link === undefined || !link.live) {
+      this.stats.rxDropped++; // no driver running: a NIC that is down drops what it hears
+      return;
+    }
+    if (this.backlog.length > 0 || !link.queue(RX_QUEUE).hasAvailable()) {
       if (this.backlog.length >= BACKLOG || frame.length > MAX_FRAME) this.stats.rxDropped++;
       else this.backlog.push(frame.slice());
       return;

@@ -165,8 +165,9 @@ describe("hostile block requests: IOERR or DEVICE_NEEDS_RESET, and the image is 
     d.ring.offer(d.ring.chain(0, [{ addr: HDR, len: 16 }, { addr: DATA, len: 4096, write: true }, { addr: STATUS, len: 1, write: true }]));
     w(d.dev, V.REG_QUEUE_NOTIFY, 0);
     w(d.dev, V.REG_STATUS, 0);
-    await until(() => d.blk.stats.readBytes === 4096);
-    await new Promise((res) => setTimeout(res, 5));
+    // quiesce (what a VM awaits before freeing its frames) resolves once the worker is done with guest memory.
+    await d.dev.quiesce();
+    expect(d.blk.stats.readBytes).toBe(4096);
     expect(d.ring.usedIdx()).toBe(0);
     expect(d.mem.readU8(STATUS)).toBe(0xff);
   });
