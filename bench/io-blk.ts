@@ -28,7 +28,7 @@ const MB = 2 ** 20;
 const GUEST_RAM = 64 * MB;
 const TIMEOUT_S = 600;
 
-export interface BlkRow {
+interface BlkRow {
   readonly op: "read" | "write";
   readonly size: number;
   readonly pattern: "seq" | "random";
@@ -36,7 +36,7 @@ export interface BlkRow {
   readonly seconds: number;
 }
 
-export interface BlkResult {
+interface BlkResult {
   readonly dev: "virtio-blk";
   readonly mode: "native" | "trap";
   readonly op: "read" | "write";
@@ -116,7 +116,7 @@ function hostRun(path: string, row: BlkRow, diskBytes: number): number {
   return seconds;
 }
 
-export async function benchIoBlk(opts: { diskMib?: number; progress?: (line: string) => void } = {}): Promise<BlkResult[]> {
+async function benchIoBlk(opts: { diskMib?: number; progress?: (line: string) => void } = {}): Promise<BlkResult[]> {
   const progress = opts.progress ?? (() => {});
   const diskBytes = (opts.diskMib ?? 8) * MB;
   const dir = mkdtempSync(join(tmpdir(), "popek-bench-io-"));
@@ -155,7 +155,7 @@ export async function benchIoBlk(opts: { diskMib?: number; progress?: (line: str
   return results;
 }
 
-export function formatBlkResults(results: readonly BlkResult[]): string {
+function formatBlkResults(results: readonly BlkResult[]): string {
   const rows = [["virtio-blk", "mode", "op", "size", "pattern", "MB/s", "IOPS", "host MB/s", "guest/host"]];
   for (const r of results) {
     rows.push([

@@ -10,7 +10,7 @@
  * open file descriptors, one per image path.
  */
 
-import { closeSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { fsyncSync, openSync, readSync, writeSync } from "node:fs";
 
 export interface BlkIoTask {
   readonly op: "read" | "write" | "flush";
@@ -59,10 +59,4 @@ export default function blkIo(task: BlkIoTask): number {
     }
   }
   return pos - task.offset;
-}
-
-/** Closes every image (tests; the pool's end). */
-export function closeAll(): void {
-  for (const fd of fds.values()) closeSync(fd);
-  fds.clear();
 }

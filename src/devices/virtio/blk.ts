@@ -23,7 +23,7 @@ import { VirtqError } from "./errors.ts";
 import { DescChain } from "./queue.ts";
 import { DEVICE_ID_BLOCK, QUEUE_NUM_MAX, feature } from "./regs.ts";
 
-export const SECTOR_SIZE = 512;
+const SECTOR_SIZE = 512;
 
 /** Request types (§5.2.6). */
 const T_IN = 0;
@@ -57,7 +57,7 @@ export interface BlkConfig {
 }
 
 /** Counters, named as `--stats` and results print them. */
-export interface BlkStats {
+interface BlkStats {
   /** Requests completed, of any type. */
   requests: number;
   /** Bytes read from the image into guest memory. */

@@ -19,7 +19,7 @@ export interface TransportConfig {
 }
 
 /** A virtio-mmio device whose back-end `make` builds; `name` is QEMU's device name. */
-export function virtioMmioKind(name: string, make: () => VirtioBackend, transport: TransportConfig): DeviceKind<VirtioMmio> {
+function virtioMmioKind(name: string, make: () => VirtioBackend, transport: TransportConfig): DeviceKind<VirtioMmio> {
   return {
     name,
     window: VIRTIO_MMIO_WINDOW,

@@ -50,7 +50,7 @@ class QueueRegs {
   }
 }
 
-export interface VirtioMmioOptions {
+interface VirtioMmioOptions {
   /** Version 1, as QEMU's force-legacy. */
   readonly legacy: boolean;
   /** Told of back-end work in flight off the main thread (the board's DeviceHost.asyncIo). */

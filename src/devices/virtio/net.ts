@@ -44,7 +44,7 @@ export interface NetConfig {
 }
 
 /** Counters, named as `--stats` and results print them. */
-export interface NetStats {
+interface NetStats {
   /** Frames sent to the port. */
   txFrames: number;
   txBytes: number;

@@ -55,7 +55,7 @@ export class DescChain {
   }
 }
 
-export interface QueueFeatures {
+interface QueueFeatures {
   readonly indirect: boolean;
   readonly eventIdx: boolean;
 }
@@ -66,7 +66,7 @@ export function availBytes(size: number): number {
 }
 
 /** Bytes the used ring takes for a queue of `size` (with avail_event). */
-export function usedBytes(size: number): number {
+function usedBytes(size: number): number {
   return 6 + 8 * size;
 }
 

@@ -72,7 +72,7 @@ export const STATUS_DRIVER = 2;
 export const STATUS_DRIVER_OK = 4;
 export const STATUS_FEATURES_OK = 8;
 export const STATUS_DEVICE_NEEDS_RESET = 0x40;
-export const STATUS_FAILED = 0x80;
+/* 0x80 FAILED: the driver gave up; the device needs do nothing about it. */
 
 /** InterruptStatus bits (§4.2.2). */
 export const INT_USED_BUFFER = 1;
