@@ -199,9 +199,15 @@ export class VirtioBlk implements VirtioBackend {
 
   private complete(link: VirtioLink, head: number, statusAt: number, status: number, written: number): void {
     if (!link.live) return; // reset or failed meanwhile: the driver no longer waits for it
-    link.memory.writeU8(statusAt, status);
-    link.queue(REQUEST_QUEUE).push(head, written + 1);
-    this.stats.requests++;
-    link.used(REQUEST_QUEUE);
+    try {
+      link.memory.writeU8(statusAt, status);
+      link.queue(REQUEST_QUEUE).push(head, written + 1);
+      this.stats.requests++;
+      link.used(REQUEST_QUEUE);
+    } catch (e) {
+      // The driver took the queue away while the request was in flight.
+      if (!(e instanceof VirtqError)) throw e;
+      link.fail(e);
+    }
   }
 }

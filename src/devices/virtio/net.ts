@@ -137,12 +137,13 @@ export class VirtioNet implements VirtioBackend {
       this.stats.rxDropped++; // no driver running: a NIC that is down drops what it hears
       return;
     }
-    if (this.backlog.length > 0 || !link.queue(RX_QUEUE).hasAvailable()) {
-      if (this.backlog.length >= BACKLOG || frame.length > MAX_FRAME) this.stats.rxDropped++;
-      else this.backlog.push(frame.slice());
-      return;
-    }
+    // A guest mistake found here (its receive queue not set up, a bad chain) stops the NIC, never the sender.
     this.guarded(link, () => {
+      if (this.backlog.length > 0 || !link.queue(RX_QUEUE).hasAvailable()) {
+        if (this.backlog.length >= BACKLOG || frame.length > MAX_FRAME) this.stats.rxDropped++;
+        else this.backlog.push(frame.slice());
+        return;
+      }
       this.deliver(link, frame);
       link.used(RX_QUEUE);
     });
@@ -161,7 +162,7 @@ export class VirtioNet implements VirtioBackend {
     if (n > 0) link.used(RX_QUEUE);
   }
 
-  /** A frame arriving outside a register write: a guest error stops the device here rather than in the transport. */
+  /** Work outside a register write (a frame arriving): a guest error stops the device here rather than in the transport. */
   private guarded(link: VirtioLink, work: () => void): void {
     try {
       work();

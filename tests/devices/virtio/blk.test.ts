@@ -157,6 +157,20 @@ describe("hostile block requests: IOERR or DEVICE_NEEDS_RESET, and the image is 
     untouched(d.path);
   });
 
+  it("a queue taken away while a read is in flight: the device stops, nothing throws", async () => {
+    const d = disk();
+    d.mem.writeU32(HDR, 0);
+    d.mem.writeU64(HDR + 8, 0n);
+    d.ring.offer(d.ring.chain(0, [{ addr: HDR, len: 16 }, { addr: DATA, len: 4096, write: true }, { addr: STATUS, len: 1, write: true }]));
+    w(d.dev, V.REG_QUEUE_NOTIFY, 0);
+    w(d.dev, V.REG_QUEUE_SEL, 0);
+    w(d.dev, V.REG_QUEUE_READY, 0);
+    await d.dev.quiesce();
+    await new Promise((res) => setImmediate(res));
+    expect(d.failed()).toBe(true);
+    expect(d.ring.usedIdx()).toBe(0);
+  });
+
   it("a device reset while a read is in flight: the late completion is dropped", async () => {
     const d = disk();
     d.mem.writeU32(HDR, 0);

@@ -109,6 +109,14 @@ describe("virtio-net (virtio 1.2 §5.1) on a switch port", () => {
     expect(r(b.dev, V.REG_STATUS) & V.STATUS_DEVICE_NEEDS_RESET).not.toBe(0);
   });
 
+  it("a frame for a NIC whose driver took its receive queue away stops the NIC, not the sender", () => {
+    const { port, dev } = nic();
+    w(dev, V.REG_QUEUE_SEL, 0);
+    w(dev, V.REG_QUEUE_READY, 0);
+    expect(() => port.deliver(frame(60))).not.toThrow();
+    expect(r(dev, V.REG_STATUS) & V.STATUS_DEVICE_NEEDS_RESET).not.toBe(0);
+  });
+
   it("parses MACs as QEMU spells them, and nothing else", () => {
     expect(parseMac("52:54:00:ab:CD:ef")).toEqual(Uint8Array.from([0x52, 0x54, 0, 0xab, 0xcd, 0xef]));
     expect(parseMac("52:54:00:ab:cd")).toBeUndefined();
