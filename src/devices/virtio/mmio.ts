@@ -10,6 +10,7 @@
  * DEVICE_NEEDS_RESET and stop the device until the driver writes 0 to
  * Status; the machine carries on. Selecting a queue the device lacks is not
  * one: QueueNumMax then reads 0, which is how a driver learns (as from QEMU).
+ * Feature negotiation is as lenient as QEMU's (see writeStatus).
  * Registers other than the configuration space take only 32-bit accesses;
  * others read 0 and are ignored, as QEMU does.
  */
@@ -280,10 +281,17 @@ export class VirtioMmio implements MmioDevice {
     if ((this.status & V.STATUS_FEATURES_OK) !== 0 || this.driverFeaturesSel > 1) return;
     if (this.legacy && this.driverFeaturesSel !== 0) return;
     const shift = BigInt(32 * this.driverFeaturesSel);
-    this.driverFeatures = (this.driverFeatures & ~(0xffff_ffffn << shift)) | (BigInt(value) << shift);
+    // Bits the device did not offer are dropped as they are written (QEMU keeps only host features too).
+    this.driverFeatures = (this.driverFeatures & ~(0xffff_ffffn << shift)) | ((BigInt(value) << shift) & this.deviceFeatures);
   }
 
-  /** §3.1.1: ACKNOWLEDGE, DRIVER, FEATURES_OK (modern: only for features offered, VERSION_1 among them), DRIVER_OK. */
+  /**
+   * §3.1.1: ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK. As QEMU does (and
+   * unlike what §2.2.2 would allow), FEATURES_OK is never refused: features
+   * the device did not offer are dropped from the driver's set, and a driver
+   * that does not accept VERSION_1 on a version-2 transport is served all
+   * the same — xv6's virtio_disk.c is one, and it works on QEMU.
+   */
   private writeStatus(value: number): void {
     if (value === 0) {
       this.reset();
@@ -293,14 +301,8 @@ export class VirtioMmio implements MmioDevice {
       this.status = (value & 0xff) | V.STATUS_DEVICE_NEEDS_RESET;
       return;
     }
-    let next = value & 0xff & ~V.STATUS_DEVICE_NEEDS_RESET;
+    const next = value & 0xff & ~V.STATUS_DEVICE_NEEDS_RESET;
     const was = this.status;
-    if (!this.legacy && (next & V.STATUS_FEATURES_OK) !== 0 && (was & V.STATUS_FEATURES_OK) === 0) {
-      const unknown = (this.driverFeatures & ~this.deviceFeatures) !== 0n;
-      const noVersion1 = (this.driverFeatures & V.feature(V.F_VERSION_1)) === 0n;
-      if (unknown || noVersion1) next &= ~V.STATUS_FEATURES_OK;
-    }
-    if (!this.legacy && (next & V.STATUS_FEATURES_OK) === 0) next &= ~V.STATUS_DRIVER_OK;
     this.status = next;
     if ((next & V.STATUS_DRIVER_OK) !== 0 && (was & V.STATUS_DRIVER_OK) === 0) this.backend.activate(this.link());
   }
