@@ -3,10 +3,13 @@
  * sink (tx) and from a source (rx), each for a fixed time, all in one
  * invocation: Mbit/s, packets/s, exits and interrupts per packet, and the
  * main thread's busy time. The NE2000 rows are bench/io-ne2000.ts; the
- * virtio and assigned-NIC rows join them as those devices land.
+ * virtio-net and assigned-NIC rows join them as those paths land. Then the
+ * block device: virtio-blk requests beside the host's own loop on the same
+ * file (bench/io-blk.ts).
  */
 
 import { formatTable } from "../src/report/table.ts";
+import { benchIoBlk, formatBlkResults } from "./io-blk.ts";
 import { benchNe2000, type IoDirection, type IoResult } from "./io-ne2000.ts";
 
 const FRAMES = [64, 1514] as const;
@@ -32,14 +35,23 @@ function table(results: readonly IoResult[]): string {
   return formatTable(rows);
 }
 
-export async function benchIoCommand(flags: { json?: boolean; ms?: string }): Promise<number> {
+export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskMib?: string }): Promise<number> {
   const ms = flags.ms === undefined ? DEFAULT_MS : Number(flags.ms);
   if (!Number.isInteger(ms) || ms < 1) {
     process.stderr.write(`popek: bench io: --ms ${flags.ms} is not a positive whole number of milliseconds\n`);
     return 2;
   }
-  const results = await benchIo(ms, (line) => process.stderr.write(`${line}\n`));
-  process.stdout.write(`${table(results)}\n(NE2000 under --virt trap; tx polls ISR with interrupts masked, rx takes the card's interrupt when its ring runs empty)\n`);
-  if (flags.json) process.stdout.write(JSON.stringify({ results }) + "\n");
+  const diskMib = flags.diskMib === undefined ? undefined : Number(flags.diskMib);
+  if (diskMib !== undefined && (!Number.isInteger(diskMib) || diskMib < 1)) {
+    process.stderr.write(`popek: bench io: --disk-mib ${flags.diskMib} is not a positive whole number\n`);
+    return 2;
+  }
+  const progress = (line: string): boolean => process.stderr.write(`${line}\n`);
+  const results = await benchIo(ms, progress);
+  process.stdout.write(`${table(results)}\n(NE2000 under --virt trap; tx polls ISR with interrupts masked, rx takes the card's interrupt when its ring runs empty)\n\n`);
+  const blk = await benchIoBlk({ diskMib, progress });
+  process.stdout.write(`${formatBlkResults(blk)}\n`);
+  process.stdout.write("one request in flight, polled; the host floor is a readSync/writeSync loop on the same file (page cache)\n");
+  if (flags.json) process.stdout.write(JSON.stringify({ bench: "io", results, blk }) + "\n");
   return 0;
 }

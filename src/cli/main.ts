@@ -5,6 +5,7 @@
 
 import { Command, CommanderError } from "commander";
 import { isUserFacing } from "../errors.ts";
+import { collect } from "./devices.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
 import type { DiffFlags } from "./diff.ts";
@@ -40,6 +41,10 @@ program
   .option("--exit-handler <place>", "where exits are handled: main (every exit crosses to the main thread) or vcpu (CSR, xRET, SBI timer/IPI, reflections on the vCPU thread)", "main")
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
   .option("--mmu <kind>", "sv39: the hardware page-table walker; swtlb: a software-refilled TLB (custom CSRs and refill exception, see the README)", "sv39")
+  .option("--drive <opts>", "a disk image: file=PATH,if=none|virtio,format=raw[,id=ID] (like -drive; repeatable)", collect)
+  .option("--device <opts>", "a device: virtio-blk-device,drive=ID or virtio-net-device,netdev=ID [,bus=virtio-mmio-bus.N] (like -device; repeatable)", collect)
+  .option("--netdev <opts>", "a network back-end: TYPE,id=ID (like -netdev; repeatable)", collect)
+  .option("--global <opts>", "virtio-mmio.force-legacy=true|false (like -global; default false: virtio-mmio version 2)", collect)
   .action(async (image: string | undefined, flags: RunFlags) => {
     process.exitCode = await (await import("./run.ts")).runCommand(image, flags);
   });
@@ -112,10 +117,11 @@ bench
 
 bench
   .command("io")
-  .description("frames of 64 and 1514 bytes through each NIC kind to a sink and from a source: Mbit/s, pps, exits and irqs per packet, main-thread busy time")
+  .description("frames of 64 and 1514 bytes through each NIC kind to a sink and from a source (Mbit/s, pps, exits and irqs per packet, main-thread busy time); virtio-blk requests beside the host's own loop on the same file")
   .option("--json", "end with one JSON line of results")
-  .option("--ms <n>", "guest milliseconds per run", "2000")
-  .action(async (flags: { json?: boolean; ms?: string }) => {
+  .option("--ms <n>", "guest milliseconds per NIC run", "2000")
+  .option("--disk-mib <n>", "size of virtio-blk's scratch disk image in MiB", "8")
+  .action(async (flags: { json?: boolean; ms?: string; diskMib?: string }) => {
     process.exitCode = await (await import("../../bench/io.ts")).benchIoCommand(flags);
   });
 

@@ -6,8 +6,9 @@
 import { ConfigError } from "../errors.ts";
 import { MMU_MODES, type MmuMode } from "../machine/swtlb.ts";
 import { parseChoice } from "./options.ts";
+import type { DeviceFlags } from "./devices.ts";
 
-export interface RunFlags {
+export interface RunFlags extends DeviceFlags {
   virt: string;
   harts?: string;
   vcpus?: string;

@@ -12,6 +12,8 @@ import { parseWaitPolicy, type WaitPolicy } from "../hypervisor/wait.ts";
 import { readImageFile } from "../machine/image.ts";
 import { formatStats } from "../report/exit-table.ts";
 import { attachConsole } from "./console.ts";
+import { boardDevices } from "../machine/board-devices.ts";
+import { virtioDevicesFrom } from "./devices.ts";
 import { trapFirmwareDefault } from "./firmware-default.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import { kernelPathFrom, mmuFrom, type RunFlags } from "./run-flags.ts";
@@ -77,11 +79,12 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   const { vcpus, memSize, wait, exitHandler } = trapConfigFrom(flags);
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
+  const devices = boardDevices({ virtio: virtioDevicesFrom(flags) });
 
   // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
   const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));
   const hv = new Hypervisor({ machineMemory: machineMemoryFor(memSize) });
-  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, output: out.write, mmu: mmuFrom(flags) });
+  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, output: out.write, mmu: mmuFrom(flags), devices });
   let vm = boot();
   let stoppedByHost: { code: number; reason?: string } | undefined;
   const stop = (code: number, reason?: string): void => {

@@ -9,6 +9,8 @@ import type { ClockKind } from "../machine/clock.ts";
 import { readImageFile } from "../machine/image.ts";
 import { runBoard, type RunResult } from "../machine/runner.ts";
 import { attachConsole } from "./console.ts";
+import { boardDevices } from "../machine/board-devices.ts";
+import { virtioDevicesFrom } from "./devices.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import { kernelPathFrom, mmuFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
@@ -48,9 +50,10 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   const { harts, memSize, clock } = nativeConfigFrom(flags);
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = bootImagesFrom(image, flags);
+  const devices = boardDevices({ virtio: virtioDevicesFrom(flags) });
 
   const out = stdoutSink();
-  const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags) });
+  const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), devices });
   board.boot(images);
   const console = attachConsole((bytes) => board.uart.receive(bytes));
   const flusher = setInterval(out.flush, 30);

@@ -64,6 +64,13 @@ export interface DeviceHost {
   power(e: PowerEvent): void;
   /** A guest read mtime from the timer device: other time comparators (the harts' Sstc) may now be due. */
   timeRead?(mtime: number): void;
+  /**
+   * A device started (+1) or finished (-1) work off the main thread (a block
+   * request in the I/O pool). While any is in flight the native run loop,
+   * which shares its thread with the completions, gives the event loop a
+   * turn after every short slice so they land promptly.
+   */
+  asyncIo?(delta: 1 | -1): void;
 }
 
 /** All a device factory is given. */
@@ -114,6 +121,8 @@ export interface DeviceKind<D extends MmioDevice = MmioDevice> {
   create(ctx: DeviceContext, host: DeviceHost): D;
   /** Back to the power-on state (a board reset). */
   reset(device: D): void;
+  /** Resolves once no work of the device is in flight off the main thread (an I/O worker writing guest RAM): before its machine's frames are freed. */
+  quiesce?(device: D): Promise<void>;
   /** For the controller devices' lines go to (the PLIC): the input line of source n. */
   irqSource?(device: D, source: number): IrqLine;
 }

@@ -257,6 +257,9 @@ export class Vm {
   private async teardown(): Promise<VcpuReport[]> {
     const reports = await this.reports();
     await this.threads.terminate();
+    // No device may write these frames once another VM can have them: late completions are dropped, I/O in flight drains.
+    this.devices.reset();
+    await this.devices.quiesce();
     this.memory.release();
     return reports;
   }

@@ -37,6 +37,8 @@ export interface BoardDeviceOptions {
   readonly virtioSlots?: number;
   /** NE2000 cards, each on its switch port: card n in lab slot n (memlayout NE2000_*). */
   readonly ne2000?: readonly NicCard[];
+  /** Devices plugged into virtio-mmio slots, by slot; with any, all eight slots are there (the rest empty), as on QEMU virt. */
+  readonly virtio?: ReadonlyMap<number, DeviceKind>;
 }
 
 /** A NIC and the network port behind it. */
@@ -51,7 +53,11 @@ const DEFAULT_MAC = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56] as const;
 
 /** The popek board, QEMU virt's devices. */
 export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
-  const slots = opts.virtioSlots ?? 0;
+  const plugged = opts.virtio ?? new Map<number, DeviceKind>();
+  const slots = plugged.size > 0 ? L.VIRTIO_COUNT : (opts.virtioSlots ?? 0);
+  for (const n of plugged.keys()) {
+    if (!Number.isInteger(n) || n < 0 || n >= L.VIRTIO_COUNT) throw new ConfigError(`board: virtio-mmio slot ${n} (the board has 0 to ${L.VIRTIO_COUNT - 1})`);
+  }
   const cards = opts.ne2000 ?? [];
   if (cards.length > L.NE2000_COUNT) throw new ConfigError(`board: ${cards.length} NE2000 cards (the lab region has room for ${L.NE2000_COUNT})`);
   if (!Number.isInteger(slots) || slots < 0 || slots > L.VIRTIO_COUNT) {
@@ -60,7 +66,7 @@ export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
   return [
     { kind: CLINT, base: L.CLINT_BASE },
     { kind: PLIC, base: L.PLIC_BASE },
-    ...Array.from({ length: slots }, (_, n) => ({ kind: VIRTIO_MMIO_SLOT, base: L.VIRTIO_BASE + n * L.VIRTIO_STRIDE, irq: L.VIRTIO_IRQ + n })),
+    ...Array.from({ length: slots }, (_, n) => ({ kind: plugged.get(n) ?? VIRTIO_MMIO_SLOT, base: L.VIRTIO_BASE + n * L.VIRTIO_STRIDE, irq: L.VIRTIO_IRQ + n })),
     { kind: SIFIVE_TEST, base: L.TEST_BASE },
     { kind: UART_16550, base: L.UART0_BASE, irq: L.UART0_IRQ },
     ...cards.map((c, n) => ({ kind: ne2000Kind(c.port, c.mac ?? defaultMac(n)), base: L.NE2000_BASE + n * L.NE2000_STRIDE, irq: L.NE2000_IRQ + n })),

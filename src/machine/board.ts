@@ -72,6 +72,8 @@ export class Board {
   /** Set by the finisher or HTIF; the run loop stops when it is. */
   exit: BoardExit | undefined;
   resetRequested = false;
+  /** Device work in flight off the main thread (DeviceHost.asyncIo): the run loop yields often while there is any. */
+  ioInFlight = 0;
   /** The kernel's HTIF words, when its ELF has a `tohost` symbol. */
   htif: HtifSymbols | undefined;
   /** The board's RAM as HTIF sees it. */
@@ -113,6 +115,7 @@ export class Board {
         consoleOut: config.output,
         power: (e) => this.finish(e),
         timeRead: (now) => this.timeComparatorsChanged(now),
+        asyncIo: (delta) => (this.ioInFlight += delta),
       },
       bus: this.bus,
     });

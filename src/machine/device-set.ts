@@ -71,6 +71,11 @@ export class DeviceSet {
     for (const i of this.instances) i.spec.kind.reset(i.device);
   }
 
+  /** Resolves once no device has work in flight off the main thread (see DeviceKind.quiesce). */
+  async quiesce(): Promise<void> {
+    await Promise.all(this.instances.map((i) => i.spec.kind.quiesce?.(i.device)));
+  }
+
   /** The first device of a kind, if the machine has one. */
   find<D extends MmioDevice>(kind: DeviceKind<D>): D | undefined {
     const i = this.instances.find((x) => x.spec.kind === kind);

@@ -73,6 +73,15 @@ export interface GuestMemoryView {
   copyOut(gpa: number, into: Uint8Array): number;
   /** Copies `from` into guest memory at gpa. */
   copyIn(gpa: number, from: Uint8Array): number;
+  /**
+   * For DMA by another thread (a block back-end's I/O worker): machine
+   * memory itself, translate for a write (backing unbacked pages first where
+   * this view may, as the write accessors do), and the note to give once the
+   * other thread has written machine bytes [off, off + length).
+   */
+  readonly machine: SharedArrayBuffer;
+  translateForWrite(gpa: number, length: number): number;
+  machineWritten(off: number, length: number): void;
 }
 
 /** Whether [gpa, gpa + length) is a well-formed range inside [base, base + size). */

@@ -20,7 +20,7 @@ export abstract class PagedGuestView implements GuestMemoryView {
   private readonly dv: DataView;
 
   constructor(
-    machine: SharedArrayBuffer,
+    readonly machine: SharedArrayBuffer,
     readonly ramBase: number,
     readonly ramSize: number,
   ) {
@@ -137,6 +137,14 @@ export abstract class PagedGuestView implements GuestMemoryView {
       done += n;
     }
     return GUEST_OK;
+  }
+
+  translateForWrite(gpa: number, length: number): number {
+    return this.writable(gpa, length);
+  }
+
+  machineWritten(off: number, length: number): void {
+    this.written(off, length);
   }
 
   /** translate for a write: unbacked pages are backed first where this view may. */

@@ -33,6 +33,8 @@ export interface RunResult {
 
 /** How long the host keeps the event loop waiting at most, in ms (input and signals stay responsive). */
 const YIELD_EVERY_MS = 20;
+/** Instructions per hart per slice while device I/O is in flight: a guest polling for a completion sees it within ~0.1 ms. */
+const IO_SLICE = 5_000;
 const MAX_SLEEP_MS = 20;
 
 export async function runBoard(board: Board, opts: RunOptions = {}): Promise<RunResult> {
@@ -56,7 +58,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
         h.wfi = false;
       }
       h.takeInterrupt();
-      runSlice(h, slice);
+      runSlice(h, board.ioInFlight > 0 ? Math.min(slice, IO_SLICE) : slice);
       ran = true;
       if (board.exit !== undefined || board.resetRequested) break;
     }
@@ -70,7 +72,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
     if (!ran) {
       await idle(board);
       lastYield = performance.now();
-    } else if (now - lastYield >= YIELD_EVERY_MS) {
+    } else if (now - lastYield >= YIELD_EVERY_MS || board.ioInFlight > 0) {
       await yieldToEventLoop();
       lastYield = performance.now();
     }

@@ -5,7 +5,7 @@
  * Excluded, and why: sbi-hello, kernel-mini, exitbench, hsm-pingpong and labos are S-mode kernels
  * on the hypervisor's SBI (--bios hv); natively they need firmware (OpenSBI),
  * whose own instructions have no counterpart under the hypervisor.
- * linux-initramfs.cpio is not a bootable image.
+ * linux-initramfs.cpio is not a bootable image, nor is linux-virtio-init (a Linux /init).
  */
 
 import { readdirSync } from "node:fs";
@@ -14,7 +14,7 @@ import { EXIT_RESULT_REG, NO_RESULT_REG } from "../../src/hypervisor/runpage.ts"
 import { lockstep } from "../../src/lab/lockstep.ts";
 import { readImageFile } from "../../src/machine/image.ts";
 
-const EXCLUDED = new Set(["sbi-hello.elf", "kernel-mini.elf", "exitbench.elf", "hsm-pingpong.elf", "labos.elf", "linux-initramfs.cpio"]);
+const EXCLUDED = new Set(["sbi-hello.elf", "kernel-mini.elf", "exitbench.elf", "hsm-pingpong.elf", "labos.elf", "linux-initramfs.cpio", "linux-virtio-init"]);
 const GUESTS = readdirSync("guests/bin").filter((f) => !EXCLUDED.has(f)).sort();
 
 describe("native and --virt trap agree at every exit", () => {

@@ -1,0 +1,30 @@
+/*
+ * The process's pool of block I/O workers (piscina), shared by every
+ * virtio-blk device, as QEMU shares one AIO thread pool. Made on first use;
+ * two threads by default (these machines have two cores), idle threads end
+ * on their own so a finished run does not wait on them.
+ */
+
+import { Piscina } from "piscina";
+import type { BlkIoTask } from "./blk-io.ts";
+
+const WORKER_ENTRY = new URL("../../../workers/blk-io-boot.js", import.meta.url);
+const MAX_THREADS = 2;
+const IDLE_TIMEOUT_MS = 2_000;
+
+let pool: Piscina | undefined;
+
+/** Runs one request on an I/O worker; resolves with the bytes moved. */
+export async function runBlkIo(task: BlkIoTask): Promise<number> {
+  pool ??= new Piscina({ filename: WORKER_ENTRY.href, maxThreads: MAX_THREADS, minThreads: 0, idleTimeout: IDLE_TIMEOUT_MS });
+  const n: unknown = await pool.run(task);
+  if (typeof n !== "number") throw new Error("blk-io: worker returned no byte count");
+  return n;
+}
+
+/** Ends the pool's threads (tests, the end of a benchmark). */
+export async function closeBlkIo(): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  await p?.destroy();
+}

@@ -1,0 +1,213 @@
+/*
+ * virtio-blk (virtio 1.2 §5.2) on a raw disk image: read, write, flush and
+ * get-id. A request is a 16-byte header (type, reserved, sector), data
+ * buffers, and one status byte the device writes last. The file I/O runs on
+ * the piscina pool (blk-pool.ts) and copies straight between the image and
+ * guest memory; the status byte and the used ring are written back here on
+ * the main thread when the worker is done, so a write is in the file by the
+ * time the driver sees it complete.
+ *
+ * Every request is checked before any byte moves: whole sectors, inside the
+ * image, buffers in guest RAM. A request that breaks the layout stops the
+ * device (DEVICE_NEEDS_RESET, as QEMU's virtio_error); one that is merely
+ * out of range gets IOERR; unknown types get UNSUPP.
+ */
+
+import { statSync } from "node:fs";
+import { ConfigError } from "../../errors.ts";
+import type { VirtioBackend, VirtioLink } from "./backend.ts";
+import type { BlkIoTask } from "./blk-io.ts";
+import { runBlkIo } from "./blk-pool.ts";
+import { forEachPiece, gatherOut, machinePieces, scatterIn } from "./chain-io.ts";
+import { VirtqError } from "./errors.ts";
+import { DescChain } from "./queue.ts";
+import { DEVICE_ID_BLOCK, QUEUE_NUM_MAX, feature } from "./regs.ts";
+
+const SECTOR_SIZE = 512;
+
+/** Request types (§5.2.6). */
+const T_IN = 0;
+const T_OUT = 1;
+const T_FLUSH = 4;
+const T_GET_ID = 8;
+/** Status values. */
+export const S_OK = 0;
+export const S_IOERR = 1;
+export const S_UNSUPP = 2;
+
+/** Feature bits (§5.2.3). */
+const F_SEG_MAX = 2;
+const F_BLK_SIZE = 6;
+const F_FLUSH = 9;
+
+/** Configuration space (§5.2.4): capacity u64 @0, size_max u32 @8, seg_max u32 @12, geometry @16, blk_size u32 @20; zeros to QEMU's 0x3c. */
+const CONFIG_SIZE = 0x3c;
+const CFG_CAPACITY = 0;
+const CFG_SEG_MAX = 12;
+const CFG_BLK_SIZE = 20;
+const HEADER_SIZE = 16;
+const ID_BYTES = 20;
+const REQUEST_QUEUE = 0;
+
+export interface BlkConfig {
+  /** The raw image. */
+  readonly path: string;
+  /** GET_ID's answer (QEMU's serial=), at most 20 bytes. */
+  readonly serial: string;
+}
+
+/** Counters, named as `--stats` and results print them. */
+interface BlkStats {
+  /** Requests completed, of any type. */
+  requests: number;
+  /** Bytes read from the image into guest memory. */
+  readBytes: number;
+  /** Bytes written from guest memory to the image. */
+  writeBytes: number;
+}
+
+export class VirtioBlk implements VirtioBackend {
+  readonly deviceId = DEVICE_ID_BLOCK;
+  readonly features = feature(F_SEG_MAX) | feature(F_BLK_SIZE) | feature(F_FLUSH);
+  readonly queueCount = 1;
+  readonly configSize = CONFIG_SIZE;
+  readonly stats: BlkStats = { requests: 0, readBytes: 0, writeBytes: 0 };
+  private readonly config = new DataView(new ArrayBuffer(CONFIG_SIZE));
+  private readonly capacityBytes: number;
+  private readonly chain = new DescChain();
+  private readonly header = new Uint8Array(HEADER_SIZE);
+  private readonly headerView = new DataView(this.header.buffer);
+  private link: VirtioLink | undefined;
+  /** Requests on the I/O pool: a worker may be writing guest memory until each settles. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly cfg: BlkConfig) {
+    let size: number;
+    try {
+      size = statSync(cfg.path).size;
+    } catch (e) {
+      throw new ConfigError(`virtio-blk: cannot open ${cfg.path}: ${(e as Error).message}`);
+    }
+    this.capacityBytes = size - (size % SECTOR_SIZE);
+    this.config.setBigUint64(CFG_CAPACITY, BigInt(this.capacityBytes / SECTOR_SIZE), true);
+    this.config.setUint32(CFG_SEG_MAX, QUEUE_NUM_MAX - 2, true);
+    this.config.setUint32(CFG_BLK_SIZE, SECTOR_SIZE, true);
+  }
+
+  readConfig(offset: number, width: number): number {
+    return width === 1 ? this.config.getUint8(offset) : width === 2 ? this.config.getUint16(offset, true) : this.config.getUint32(offset, true);
+  }
+
+  /** The block device's configuration is read-only to the driver (no CONFIG_WCE). */
+  writeConfig(): void {}
+
+  activate(link: VirtioLink): void {
+    this.link = link;
+  }
+
+  reset(): void {
+    this.link = undefined;
+  }
+
+  async quiesce(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  notify(): void {
+    const link = this.link;
+    if (link === undefined) return;
+    const q = link.queue(REQUEST_QUEUE);
+    while (link.live && q.pop(this.chain)) this.start(link, this.chain);
+  }
+
+  /** Checks one request and sends its I/O to the pool; the chain is reused, so what the completion needs is copied out. */
+  private start(link: VirtioLink, chain: DescChain): void {
+    const mem = link.memory;
+    if (chain.readableBytes < HEADER_SIZE || chain.writableBytes < 1) throw new VirtqError("request-malformed", "virtio-blk: no header or no status byte");
+    gatherOut(mem, chain, 0, this.header);
+    const h = this.headerView;
+    const type = h.getUint32(0, true);
+    const sector = h.getUint32(12, true) * 2 ** 32 + h.getUint32(8, true);
+    const statusAt = this.statusAddress(chain);
+    const head = chain.head;
+    const dataIn = chain.writableBytes - 1;
+    const dataOut = chain.readableBytes - HEADER_SIZE;
+    const done = (status: number, written: number) => this.complete(link, head, statusAt, status, written);
+
+    if (type === T_GET_ID) {
+      const id = new Uint8Array(ID_BYTES);
+      id.set(new TextEncoder().encode(this.cfg.serial).subarray(0, ID_BYTES));
+      const n = Math.min(ID_BYTES, dataIn);
+      scatterIn(mem, chain, 0, id.subarray(0, n));
+      done(S_OK, n);
+      return;
+    }
+    if (type === T_FLUSH) {
+      this.dispatch({ op: "flush", path: this.cfg.path, machine: mem.machine, offset: 0, pieces: [] }, done, 0);
+      return;
+    }
+    if (type !== T_IN && type !== T_OUT) {
+      done(S_UNSUPP, 0);
+      return;
+    }
+    const length = type === T_IN ? dataIn : dataOut;
+    const offset = sector * SECTOR_SIZE;
+    if (length % SECTOR_SIZE !== 0 || offset + length > this.capacityBytes) {
+      done(S_IOERR, 0);
+      return;
+    }
+    const pieces: number[] = [];
+    const ok = type === T_IN ? machinePieces(mem, chain, true, 0, length, pieces) : machinePieces(mem, chain, false, HEADER_SIZE, length, pieces);
+    if (!ok) throw new VirtqError("buffer-outside-ram", "virtio-blk: a data buffer cannot be reached");
+    const op = type === T_IN ? "read" : "write";
+    this.dispatch({ op, path: this.cfg.path, machine: mem.machine, offset, pieces }, done, type === T_IN ? length : 0);
+  }
+
+  private dispatch(task: BlkIoTask, done: (status: number, written: number) => void, written: number): void {
+    const link = this.link;
+    link?.asyncIo(1);
+    const io = runBlkIo(task);
+    this.inFlight.add(io);
+    const settled = () => this.inFlight.delete(io);
+    io.then(settled, settled);
+    io.then(
+      (n) => {
+        link?.asyncIo(-1);
+        if (task.op === "read") {
+          this.stats.readBytes += n;
+          // The worker wrote machine memory behind the view's back: let it forget stale decoded code there.
+          for (let i = 0; i < task.pieces.length; i += 2) this.link?.memory.machineWritten(task.pieces[i], task.pieces[i + 1]);
+        } else if (task.op === "write") this.stats.writeBytes += n;
+        done(S_OK, written);
+      },
+      () => {
+        link?.asyncIo(-1);
+        done(S_IOERR, 0);
+      },
+    );
+  }
+
+  /** The request's last writable byte: where its status goes. */
+  private statusAddress(chain: DescChain): number {
+    let at = 0;
+    forEachPiece(chain, true, chain.writableBytes - 1, 1, (gpa) => {
+      at = gpa;
+      return true;
+    });
+    return at;
+  }
+
+  private complete(link: VirtioLink, head: number, statusAt: number, status: number, written: number): void {
+    if (!link.live) return; // reset or failed meanwhile: the driver no longer waits for it
+    try {
+      link.memory.writeU8(statusAt, status);
+      link.queue(REQUEST_QUEUE).push(head, written + 1);
+      this.stats.requests++;
+      link.used(REQUEST_QUEUE);
+    } catch (e) {
+      // The driver took the queue away while the request was in flight.
+      if (!(e instanceof VirtqError)) throw e;
+      link.fail(e);
+    }
+  }
+}
