@@ -4,6 +4,7 @@
  *   --drive file=disk.img,if=none,format=raw,id=d0 --device virtio-blk-device,drive=d0
  *   --drive file=disk.img,if=virtio,format=raw       (shorthand: a virtio-blk-device of its own)
  *   --netdev user,id=n0 --device virtio-net-device,netdev=n0[,mac=52:54:00:12:34:56]
+ *   --netdev switch,id=n0 --device ne2000,netdev=n0[,mac=...]   (the lab's emulated NIC)
  *   --global virtio-mmio.force-legacy=false|true
  *   bus=virtio-mmio-bus.N on a --device picks slot N
  *
@@ -21,7 +22,9 @@ import { parseMac } from "../devices/virtio/net.ts";
 import { ConfigError } from "../errors.ts";
 import { VIRTIO_COUNT } from "../machine/memlayout.ts";
 import type { SwitchPort } from "../net/port.ts";
-import { netdevPort, type Netdev } from "./netdev.ts";
+import { freshNetdevPorts, type Netdev } from "./netdev.ts";
+import { parseMac as parseEthernetMac } from "../net/ethernet.ts";
+import { boardDevices, type DeviceSpec, type NicCard } from "../machine/board-devices.ts";
 import { onlyKeys, parseQemuBool, parseQemuOpts, type QemuOpts } from "./qemu-opts.ts";
 
 export interface DeviceFlags {
@@ -40,6 +43,8 @@ interface Drive {
 /** QEMU's first NIC MAC; later NICs count up in the last byte. */
 const DEFAULT_MAC = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 const BUS_PREFIX = "virtio-mmio-bus.";
+/** The lab's emulated NIC (src/devices/ne2000.ts): a --device of its own, outside the virtio slots. */
+const NE2000 = "ne2000";
 
 /** commander's collector for repeatable flags. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -47,7 +52,7 @@ export function collect(value: string, previous: string[] | undefined): string[]
 }
 
 /** The virtio devices the flags ask for, by virtio-mmio slot; `portFor` finds a netdev's switch port. */
-export function virtioDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort = netdevPort): Map<number, DeviceKind> {
+export function virtioDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort = freshNetdevPorts()): Map<number, DeviceKind> {
   const transport = transportFrom(flags.global ?? []);
   const drives = (flags.drive ?? []).map(parseDrive);
   const netdevs = (flags.netdev ?? []).map(parseNetdev);
@@ -94,14 +99,41 @@ export function virtioDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => S
       if (mac === undefined) throw new ConfigError(`${what}: mac=${macText} is not six hex bytes like 52:54:00:12:34:56`);
       nics++;
       place(what, virtioNetKind({ mac, port: portFor(nd) }, transport), o.values.get("bus"));
-    } else {
-      throw new ConfigError(`--device ${o.head ?? text}: unknown device (popek takes virtio-blk-device, virtio-net-device)`);
+    } else if (o.head !== NE2000) {
+      throw new ConfigError(`--device ${o.head ?? text}: unknown device (popek takes virtio-blk-device, virtio-net-device, ne2000)`);
     }
   }
   for (const d of drives) {
     if (d.shorthand) place(`--drive file=${d.file},if=virtio`, virtioBlkKind({ path: d.file, serial: "" }, transport), undefined);
   }
   return slots;
+}
+
+/** The NE2000 cards the flags ask for (`--device ne2000,netdev=ID[,mac=..]`), card n in lab slot n. */
+export function nicCardsFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort): NicCard[] {
+  const netdevs = new Map((flags.netdev ?? []).map(parseNetdev).map((nd) => [nd.id, nd]));
+  const cards: NicCard[] = [];
+  for (const text of flags.device ?? []) {
+    const o = parseQemuOpts("--device", text);
+    if (o.head !== NE2000) continue;
+    const what = `--device ${o.head}`;
+    onlyKeys(what, o, ["netdev", "mac", "id"]);
+    const nd = lookup(what, "netdev", o, netdevs);
+    const macText = o.values.get("mac");
+    let mac: Uint8Array | undefined;
+    try {
+      mac = macText === undefined ? undefined : parseEthernetMac(macText);
+    } catch (e) {
+      throw new ConfigError(`${what}: ${(e as Error).message}`);
+    }
+    cards.push({ port: portFor(nd), mac });
+  }
+  return cards;
+}
+
+/** The board's device list for the flags: QEMU virt's devices, the virtio slots and the NE2000 cards, all on one network. */
+export function boardDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort): DeviceSpec[] {
+  return boardDevices({ virtio: virtioDevicesFrom(flags, portFor), ne2000: nicCardsFrom(flags, portFor) });
 }
 
 /** The --global settings popek knows: only virtio-mmio.force-legacy. */

@@ -1,10 +1,10 @@
 /*
  * From a --netdev to the switch port a NIC attaches to: the one place where
- * the command line meets the virtual network (src/net/). Kinds the network
- * does not provide yet are refused with a clear line.
+ * the command line meets the virtual network (src/net/netdevs.ts, whose
+ * registry knows the kinds and refuses unknown ones with a clear line).
  */
 
-import { ConfigError } from "../errors.ts";
+import { VirtualNetwork } from "../net/netdevs.ts";
 import type { SwitchPort } from "../net/port.ts";
 
 export interface Netdev {
@@ -15,13 +15,12 @@ export interface Netdev {
   readonly options: ReadonlyMap<string, string>;
 }
 
-/** The port for a netdev a NIC names (called once per NIC). */
-export function netdevPort(nd: Netdev): SwitchPort {
-  switch (nd.type) {
-    case "user":
-    case "switch":
-      throw new ConfigError(`--netdev ${nd.type},id=${nd.id}: the virtual network (src/net) is not part of this build yet`);
-    default:
-      throw new ConfigError(`--netdev ${nd.type}: unknown netdev type (popek takes user, switch)`);
-  }
+/** Ports on `net` for the netdevs NICs name (each netdev serves one NIC). */
+export function netdevPorts(net: VirtualNetwork): (nd: Netdev) => SwitchPort {
+  return (nd) => net.attach({ kind: nd.type, id: nd.id, options: Object.fromEntries(nd.options) });
+}
+
+/** A run's network when the caller keeps none (each call, its own). */
+export function freshNetdevPorts(): (nd: Netdev) => SwitchPort {
+  return netdevPorts(new VirtualNetwork());
 }

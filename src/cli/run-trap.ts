@@ -12,8 +12,9 @@ import { parseWaitPolicy, type WaitPolicy } from "../hypervisor/wait.ts";
 import { readImageFile } from "../machine/image.ts";
 import { formatStats } from "../report/exit-table.ts";
 import { attachConsole } from "./console.ts";
-import { boardDevices } from "../machine/board-devices.ts";
-import { virtioDevicesFrom } from "./devices.ts";
+import { VirtualNetwork } from "../net/netdevs.ts";
+import { boardDevicesFrom } from "./devices.ts";
+import { netdevPorts } from "./netdev.ts";
 import { trapFirmwareDefault } from "./firmware-default.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import { kernelPathFrom, mmuFrom, type RunFlags } from "./run-flags.ts";
@@ -79,7 +80,8 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   const { vcpus, memSize, wait, exitHandler } = trapConfigFrom(flags);
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
-  const devices = boardDevices({ virtio: virtioDevicesFrom(flags) });
+  const net = new VirtualNetwork();
+  const devices = boardDevicesFrom(flags, netdevPorts(net));
 
   // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
   const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));
@@ -98,6 +100,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   }, 50);
   const timer = timeoutSeconds === undefined ? undefined : setTimeout(() => stop(124, "timeout"), timeoutSeconds * 1000);
   hv.start(vm);
+  net.start();
   let result: VmResult;
   try {
     result = await vm.result;
@@ -109,6 +112,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
       result = await vm.result;
     }
   } finally {
+    net.close();
     clearInterval(flusher);
     clearInterval(quitter);
     if (timer !== undefined) clearTimeout(timer);

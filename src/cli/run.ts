@@ -9,8 +9,9 @@ import type { ClockKind } from "../machine/clock.ts";
 import { readImageFile } from "../machine/image.ts";
 import { runBoard, type RunResult } from "../machine/runner.ts";
 import { attachConsole } from "./console.ts";
-import { boardDevices } from "../machine/board-devices.ts";
-import { virtioDevicesFrom } from "./devices.ts";
+import { VirtualNetwork } from "../net/netdevs.ts";
+import { boardDevicesFrom } from "./devices.ts";
+import { netdevPorts } from "./netdev.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import { kernelPathFrom, mmuFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
@@ -50,11 +51,13 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   const { harts, memSize, clock } = nativeConfigFrom(flags);
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = bootImagesFrom(image, flags);
-  const devices = boardDevices({ virtio: virtioDevicesFrom(flags) });
+  const net = new VirtualNetwork();
+  const devices = boardDevicesFrom(flags, netdevPorts(net));
 
   const out = stdoutSink();
   const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), devices });
   board.boot(images);
+  net.start();
   const console = attachConsole((bytes) => board.uart.receive(bytes));
   const flusher = setInterval(out.flush, 30);
   let result: RunResult;
@@ -62,6 +65,7 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
     // A reader that went away (EPIPE) ends the run like Ctrl-A x, but with SIGPIPE's status.
     result = await runBoard(board, { timeoutSeconds, interrupted: () => console.quit() || stdoutClosed() });
   } finally {
+    net.close();
     clearInterval(flusher);
     out.flush();
     out.close();
