@@ -24,6 +24,14 @@ export const EXIT_STATS = [
   { name: "injected_interrupts", doc: "virtual interrupts delivered into the guest" },
   { name: "main_exits", doc: "exits that crossed to the hypervisor's main thread" },
   { name: "instructions", doc: "guest instructions retired" },
+  { name: "pf_fixed", doc: "hidden fault: a guest page fault fixed by filling a shadow entry from the guest's own table" },
+  { name: "pf_guest", doc: "true fault: the guest's table refuses the access; reflected into the guest" },
+  { name: "mmu_shadow_zapped", doc: "shadow leaf entries dropped (guest sfence.vma, remote fences, recycling)" },
+  { name: "mmu_table_built", doc: "shadow address spaces built (a new guest root, ASID and privilege view)" },
+  { name: "mmu_table_kept", doc: "switches to a kept shadow address space: nothing rebuilt" },
+  { name: "mmu_recycled", doc: "shadow address spaces recycled to stay within --shadow-pages" },
+  { name: "remote_tlb_flush", doc: "shootdowns sent: another vCPU asked to drop its shadow entries, acknowledged" },
+  { name: "remote_tlb_flush_ns", doc: "time spent waiting for shootdown acknowledgements, ns" },
 ] as const;
 
 export type ExitStatName = (typeof EXIT_STATS)[number]["name"];

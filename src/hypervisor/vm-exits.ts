@@ -17,6 +17,7 @@ import type { VmServices } from "./exits/services.ts";
 import type { GuestMemory } from "./guest-memory.ts";
 import * as P from "./runpage.ts";
 import type { VcpuContext } from "./vcpu-context.ts";
+import type { ShadowMmu } from "./shadow/shadow-mmu.ts";
 
 /** What serving needs from the VM beyond its vCPUs. */
 export interface ExitOwner {
@@ -36,6 +37,7 @@ export class VmExitServer implements MainThreadExits {
   constructor(
     private readonly pages: readonly P.RunPage[],
     private readonly contexts: readonly VcpuContext[],
+    shadows: readonly ShadowMmu[],
     private readonly memory: GuestMemory,
     private readonly bus: Bus,
     private readonly owner: ExitOwner,
@@ -44,7 +46,7 @@ export class VmExitServer implements MainThreadExits {
     sbiByHypervisor: boolean,
     services: VmServices,
   ) {
-    for (const ctx of contexts) this.dispatchers.push(new TrapDispatcher(ctx, sbiByHypervisor, services, this));
+    for (const ctx of contexts) this.dispatchers.push(new TrapDispatcher(ctx, sbiByHypervisor, services, this, shadows[ctx.hartId]));
   }
 
   /** Handles every exit now pending on this VM's vCPUs; returns how many. */

@@ -27,6 +27,8 @@ import { MainThreadServices } from "./vm-services.ts";
 import { waitPolicyCode, type WaitPolicy } from "./wait.ts";
 import type { ExitObserver } from "./exit-observer.ts";
 import { VmHtif } from "./vm-htif.ts";
+import { ShadowMmu } from "./shadow/shadow-mmu.ts";
+import { DEFAULT_SHADOW_PAGES, ShadowState } from "./shadow/shadow-state.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -43,6 +45,8 @@ export interface VmConfig {
   readonly slice?: number;
   /** This VM's devices (a device table); the popek board's by default. */
   readonly devices?: readonly DeviceSpec[];
+  /** Machine frames per vCPU for shadow page tables (--shadow-pages); DEFAULT_SHADOW_PAGES by default. */
+  readonly shadowPages?: number;
 }
 
 export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
@@ -73,6 +77,8 @@ export class Vm {
   readonly pages: P.RunPage[] = [];
   readonly contexts: VcpuContext[] = [];
   readonly peers: Peers;
+  /** Each vCPU's shadow page tables (shadow/), as the main thread handles them during that vCPU's exits. */
+  readonly shadows: ShadowMmu[] = [];
   readonly sbiByHypervisor: boolean;
   /** Resolves when the VM has stopped, for whatever reason. */
   readonly result: Promise<VmResult>;
@@ -102,6 +108,8 @@ export class Vm {
       // A time read emulated here also brings the virtual mtimecmp comparators up to date.
       ctx.onTimeRead = () => this.clint?.update();
       this.contexts.push(ctx);
+      const shadow = ShadowState.create(frames, config.shadowPages ?? DEFAULT_SHADOW_PAGES);
+      this.shadows.push(new ShadowMmu(shadow.buffer, frames.mem, this.memory.view, ctx.stats));
     }
     this.peers = new Peers(this.pages, this.memory.ramBase, this.memory.ramSize);
     // Device lines drive the virtual harts' mip bits and wake a vCPU sleeping in wfi.
@@ -125,12 +133,12 @@ export class Vm {
     this.clint = this.devices.find(CLINT);
     this.uart = this.devices.find(UART_16550);
     this.sbiByHypervisor = bootVm(this.memory, this.contexts, config.images, this.devices.specs);
-    const services = new MainThreadServices(config.vcpus, this.memory.view, this.peers, this.uart, {
+    const services = new MainThreadServices(config.vcpus, this.memory.view, this.peers, this.shadows, this.uart, {
       output: config.output,
       shutdown: (code) => this.stop("shutdown", code),
       reboot: () => this.stop("reboot", 0),
     });
-    this.exits = new VmExitServer(this.pages, this.contexts, this.memory, bus, this, config.wait !== "spin", this.sbiByHypervisor, services);
+    this.exits = new VmExitServer(this.pages, this.contexts, this.shadows, this.memory, bus, this, config.wait !== "spin", this.sbiByHypervisor, services);
     this.threads = new VcpuThreads(config.name, this);
     this.htif = VmHtif.forImages(config.images, this.memory, config.output);
   }
@@ -166,6 +174,7 @@ export class Vm {
         satpLo: satp.lo,
         satpHi: satp.hi,
         guestMap: this.memory.map,
+        shadow: this.shadows[h].state.buffer,
         sbiByHypervisor: this.sbiByHypervisor,
         handleLocally: this.config.exitHandler === "vcpu",
         wait: this.waitCode,
@@ -251,6 +260,10 @@ export class Vm {
   private async teardown(): Promise<VcpuReport[]> {
     const reports = await this.reports();
     await this.threads.terminate();
+    for (const shadow of this.shadows) {
+      shadow.freeAll();
+      shadow.state.release(this.frames);
+    }
     this.memory.release();
     return reports;
   }

@@ -185,6 +185,16 @@ export class Hart implements CsrHost, JitHost {
     return this.instret + this.sliceCount;
   }
 
+  /**
+   * Drops every cached translation: for a host that rewrites the page tables
+   * this hart walks (a hypervisor's shadow tables) outside any sfence.vma the
+   * hart itself executes.
+   */
+  flushTlbs(): void {
+    for (const t of [...this.sTlbs, ...this.uTlbs]) t.flushAll();
+    this.fetchBase = Number.NaN;
+  }
+
   /** Re-selects TLBs for the current privilege, MPRV and satp; flushes when SUM/MXR change. */
   translationChanged(): void {
     const c = this.csr;

@@ -37,6 +37,7 @@ const services: VmServices = {
   hartSuspend: () => 0,
   sendIpi: () => {},
   remoteFenceI: () => {},
+  remoteSfenceVma: () => {},
 };
 
 function setup(priv: number, main?: MainThreadExits): { ctx: VcpuContext; d: TrapDispatcher } {
