@@ -9,6 +9,7 @@ export interface RunFlags {
   virt: string;
   harts?: string;
   vcpus?: string;
+  shadowPages?: string;
   mem: string;
   bios?: string;
   kernel?: string;

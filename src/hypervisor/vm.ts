@@ -28,7 +28,7 @@ import { waitPolicyCode, type WaitPolicy } from "./wait.ts";
 import type { ExitObserver } from "./exit-observer.ts";
 import { VmHtif } from "./vm-htif.ts";
 import { ShadowMmu } from "./shadow/shadow-mmu.ts";
-import { DEFAULT_SHADOW_PAGES, ShadowState } from "./shadow/shadow-state.ts";
+import { defaultShadowPages, ShadowState } from "./shadow/shadow-state.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -45,7 +45,7 @@ export interface VmConfig {
   readonly slice?: number;
   /** This VM's devices (a device table); the popek board's by default. */
   readonly devices?: readonly DeviceSpec[];
-  /** Machine frames per vCPU for shadow page tables (--shadow-pages); DEFAULT_SHADOW_PAGES by default. */
+  /** Machine frames per vCPU for shadow page tables (--shadow-pages); defaultShadowPages(memSize) by default. */
   readonly shadowPages?: number;
 }
 
@@ -108,7 +108,7 @@ export class Vm {
       // A time read emulated here also brings the virtual mtimecmp comparators up to date.
       ctx.onTimeRead = () => this.clint?.update();
       this.contexts.push(ctx);
-      const shadow = ShadowState.create(frames, config.shadowPages ?? DEFAULT_SHADOW_PAGES);
+      const shadow = ShadowState.create(frames, config.shadowPages ?? defaultShadowPages(config.memSize));
       this.shadows.push(new ShadowMmu(shadow.buffer, frames.mem, this.memory.view, ctx.stats));
     }
     this.peers = new Peers(this.pages, this.memory.ramBase, this.memory.ramSize);

@@ -24,8 +24,15 @@ import { PAGE_SIZE } from "../../machine/memlayout.ts";
 export const SLOT_COUNT = 32;
 /** The least --shadow-pages: a root per kept space plus a walk's two tables, with room to spare. */
 export const MIN_SHADOW_PAGES = 16;
-/** --shadow-pages default, per vCPU: 4 MiB of shadow tables (a 128 MiB direct map needs ~70 tables). */
-export const DEFAULT_SHADOW_PAGES = 1024;
+/** The most --shadow-pages accepts (1 GiB of tables per vCPU). */
+export const MAX_SHADOW_PAGES = 262144;
+/** --shadow-pages ceiling of the default, per vCPU: 4 MiB of shadow tables (a 128 MiB direct map needs ~70 tables). */
+const MAX_DEFAULT_SHADOW_PAGES = 1024;
+
+/** --shadow-pages default, per vCPU: one frame per 32 pages of guest RAM, between MIN_SHADOW_PAGES and 1024 (1024 from 128 MiB up). */
+export function defaultShadowPages(ramSize: number): number {
+  return Math.max(MIN_SHADOW_PAGES, Math.min(MAX_DEFAULT_SHADOW_PAGES, Math.floor(ramSize / PAGE_SIZE / 32)));
+}
 
 // Header words.
 export const H_FREE_TOP = 0;
