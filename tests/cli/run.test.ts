@@ -78,7 +78,7 @@ describe("popek run --virt trap", () => {
     expect(r.stdout).toContain("kernel-mini: smp 2 harts started");
     expect(r.stdout).toContain("kernel-mini: PASS");
     expect(r.status).toBe(0);
-  });
+  }, 60_000); // a whole kernel with its paging step, on a loaded machine
 
   it("--stats prints the exit table on stderr", () => {
     const r = popek("run", "guests/bin/hello.elf", "--virt", "trap", "--bios", "none", "--stats", "--wait", "spin");

@@ -96,6 +96,7 @@ describe("firmware virtualized: Debian's OpenSBI in virtual M-mode under --virt 
     expect(got.result.message).toBeUndefined();
     expect(got.output).toContain("Platform HART Count       : 2");
     expect(got.output).toContain("kernel-mini: smp 2 harts started");
+    expect(got.output).toContain("kernel-mini: 3 processes in separate address spaces, fork copied their pages");
     expect(got.output).toContain("kernel-mini: PASS");
     expect(got.result.exitCode).toBe(0);
   }, 90_000);
