@@ -177,7 +177,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     const page = this.page;
     if (this.handleLocally) {
       const next = fastCsr(this.ctx, this.ctx.x, w0, imm, pc);
-      if (next >= 0) {
+      if (next !== -1) { // any other value is a pc, upper-half (negative) ones included
         page.stats[STAT.exits]++;
         // A read of time may have raised the virtual STIP (VcpuContext.readTime): deliver it now.
         if ((imm & 0xfff) === R.CSR_TIME && pendingInterrupt(this.ctx.csr) >= 0) h.stop = true;

@@ -84,7 +84,7 @@ export class VmExitServer implements MainThreadExits {
     scratch[rs1] = page.exitOperand[0];
     scratch[rs1 + 1] = page.exitOperand[1];
     const next = fastCsr(ctx, scratch, w0, page.exitDecoded[1], page.pc[0]);
-    if (next < 0) return false;
+    if (next === -1) return false; // any other value is a pc, upper-half (negative) ones included
     const rd = (w0 >>> 8) & 0xff;
     const lo = scratch[rd];
     const hi = scratch[rd + 1];

@@ -62,7 +62,8 @@ export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number, shadowe
  * holding just the operand the vCPU sent in its exit mailbox. Returns -1,
  * having changed nothing, whenever the general path (emulateCsr through the
  * dispatcher) must decide, including every access that is illegal at the
- * virtual privilege; otherwise the next pc.
+ * virtual privilege; otherwise the next pc (negative for an upper-half pc:
+ * callers test for -1 exactly).
  */
 export function fastCsr(ctx: VcpuContext, x: Int32Array, w0: number, imm: number, pc: number): number {
   const op = w0 & 0x7f;
