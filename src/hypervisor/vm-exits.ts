@@ -126,7 +126,7 @@ export class VmExitServer implements MainThreadExits {
   mapRam(gpa: number): boolean {
     return this.memory.ensure(gpa);
   }
-  mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean {
-    return performMmio(this.bus, ctx, gpa, insn, pc);
+  mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number, va = gpa): boolean {
+    return performMmio(this.bus, ctx, gpa, insn, pc, va);
   }
 }

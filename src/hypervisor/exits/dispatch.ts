@@ -52,8 +52,9 @@ export interface MainThreadExits {
   /**
    * Performs the load/store at `pc` (bits `insn`) that faulted at the MMIO address gpa, or reflects
    * the access fault of a piece no device answers (src/machine/mmio-access.ts); false if it is no plain access.
+   * `va`: the address as the guest sees it, when guest paging translated it to gpa (default: gpa).
    */
-  mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean;
+  mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number, va?: number): boolean;
 }
 
 
@@ -211,7 +212,7 @@ export class TrapDispatcher {
           continue; // now backed: fill again
         case FILL_MMIO:
           if (this.main === undefined) return EXIT_TO_MAIN;
-          if (this.main.mmio(ctx, shadow.gpa, insn, pc)) {
+          if (this.main.mmio(ctx, shadow.gpa, insn, pc, va)) {
             ctx.count(ctx.csr.priv === R.PRV_U ? STAT.mmio_exit_user : STAT.mmio_exit_kernel);
             return EXIT_CONTINUE;
           }
