@@ -3,7 +3,8 @@
  * kernel in the smallest form that still exercises what a real one needs
  * from its SBI and its hart: a trap vector, a U-mode process with system
  * calls, timer interrupts, a fault that kills the process, and secondary
- * harts started through HSM. See main.c for the steps.
+ * harts started through HSM, processes in their own Sv39 address spaces.
+ * See main.c for the steps.
  */
 #ifndef KERNEL_MINI_H
 #define KERNEL_MINI_H
@@ -16,6 +17,15 @@
 #define SYS_FIB            3   /* (n): fib(n), computed by the kernel */
 #define SYS_TICKS          4   /* (): timer ticks so far, or -1 once the timer step timed out */
 #define SYS_EXIT           5   /* (status): end the process */
+#define SYS_FORK           6   /* (): a copy of the caller (step 6): 0 in the child, its pid in the parent */
+#define SYS_YIELD          7   /* (): let the next process run (step 6) */
+
+/* Step 6's user address space (vm.c). */
+#define USER_TEXT          0x10000000UL
+#define USER_DATA          0x20000000UL
+#define USER_STACK         0x20002000UL
+#define VM_PROCS           3       /* the parent and the two children it forks */
+#define VM_BASE            100     /* the value in USER_DATA at the forks */
 
 /* Trap frame layout, in 8-byte slots: x1..x31 at their register number. */
 #define REG_SP_SLOT        2
@@ -54,6 +64,8 @@ enum { REG_SP = REG_SP_SLOT, REG_A0 = 10, REG_A1 = 11, REG_A2 = 12, REG_A7 = 17 
 void trap_entry(void);
 /* Runs entry(arg) in U-mode on the process stack; returns its exit status. */
 long run_user(void (*entry)(unsigned long), unsigned long arg);
+/* run_user on the stack `sp` (a process's own, under paging). */
+long run_user_sp(void (*entry)(unsigned long), unsigned long arg, unsigned long sp);
 /* Ends the running process: back into run_user's caller with `status`. */
 void user_return(long status) __attribute__((noreturn));
 void secondary_entry(void);	/* HSM start address: a0 = hartid, a1 = opaque */
@@ -78,6 +90,14 @@ void user_hello(unsigned long arg);
 void user_spin(unsigned long arg);
 void user_illegal(unsigned long arg);
 extern const char user_illegal_insn[];	/* the faulting instruction's address */
+
+/* vm.c: step 6, and the system calls of its paged processes. */
+extern int vm_active;
+void vm_step(void);
+long vm_fork(struct trapframe *tf);
+long vm_yield(struct trapframe *tf);
+long vm_exit(struct trapframe *tf, long status);
+void user_forker(unsigned long arg);
 
 /* smp.c */
 void smp_step(unsigned long boot_hart, const void *fdt);

@@ -10,6 +10,8 @@
  *   3. timer         SBI set_timer + sie.STIE: 3 ticks while U-mode spins
  *   4. fault         an illegal instruction in U-mode kills the process
  *   5. smp           SBI HSM starts the other harts; they check in and stop
+ *   6. vm            Sv39: three processes in separate address spaces, made
+ *                    by a fork that copies their private pages (vm.c)
  *
  * The output is the same on every run and machine: no times, no hart ids;
  * only the smp line depends on the number of harts.
@@ -69,6 +71,7 @@ void kernel_main(unsigned long hart, const void *fdt)
 	timer_step();
 	fault_step();
 	smp_step(hart, fdt);
+	vm_step();
 	kputs("kernel-mini: PASS\n");
 	sbi_shutdown(0);
 }

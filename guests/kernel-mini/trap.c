@@ -88,7 +88,13 @@ static long syscall(struct trapframe *tf)
 	case SYS_TICKS:
 		return rdtime() > timer_deadline ? -1 : (long)timer_ticks;
 	case SYS_EXIT:
+		if (vm_active)
+			return vm_exit(tf, (long)a0);
 		user_return((long)a0);
+	case SYS_FORK:
+		return vm_active ? vm_fork(tf) : -1;
+	case SYS_YIELD:
+		return vm_active ? vm_yield(tf) : -1;
 	default:
 		return -1;
 	}

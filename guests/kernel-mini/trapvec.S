@@ -60,10 +60,14 @@ trap_entry:
  * saves the kernel's callee-saved registers, points sscratch at the trap
  * stack and srets to entry(arg) in U-mode on the process stack, with ra =
  * 0 (a process must leave through SYS_EXIT). Paging is off, so U-mode runs
- * this image's own code at its physical address.
+ * this image's own code at its physical address. run_user_sp(entry, arg,
+ * sp) is the same on the stack sp (step 6: a process's own, under paging).
  */
 	.globl run_user
 run_user:
+	la	a2, ustack_top
+	.globl run_user_sp
+run_user_sp:
 	la	t0, kernel_context
 	sd	ra, 0*8(t0)
 	sd	sp, 1*8(t0)
@@ -86,7 +90,7 @@ run_user:
 	csrc	sstatus, t1		/* sret to U */
 	mv	a0, a1
 	li	ra, 0
-	la	sp, ustack_top
+	mv	sp, a2
 	sret
 
 /*

@@ -75,3 +75,34 @@ void user_illegal(unsigned long arg)
 			  "user_illegal_insn: csrr t0, sstatus" ::: "t0", "memory");
 	sys_exit(EXIT_OK);	/* not reached: the kernel kills the process */
 }
+
+/*
+ * Step 6, in its own address space (vm.c maps this image's code at
+ * USER_TEXT): forks twice, then each of the three processes changes its own
+ * copy of the data page and of a stack variable, lets the others run, and
+ * exits with what it sees: VM_BASE + 1 + its index, if no other process's
+ * change reached it.
+ */
+void user_forker(unsigned long arg)
+{
+	volatile unsigned long *data = (volatile unsigned long *)USER_DATA;
+	volatile unsigned long local = 7;
+	unsigned long me = 0;
+	(void)arg;
+
+	data[0] = VM_BASE;
+	for (unsigned long i = 1; i < VM_PROCS && me == 0; i++) {
+		long pid = syscall(SYS_FORK, 0, 0);
+		if (pid < 0)
+			sys_exit(EXIT_BAD_RESULT);
+		if (pid == 0)
+			me = i;
+	}
+	data[0] += me + 1;
+	local += me * 10;
+	for (int turn = 0; turn < VM_PROCS; turn++)
+		syscall(SYS_YIELD, 0, 0);
+	if (local != 7 + me * 10)
+		sys_exit(EXIT_BAD_RESULT);
+	sys_exit((long)data[0]);
+}

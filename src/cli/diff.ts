@@ -25,7 +25,7 @@ export async function diffCommand(image: string, flags: DiffFlags): Promise<numb
   const r = await lockstep(readImageFile(image, "kernel"), { memSize, timeoutSeconds });
   const d = r.divergence;
   if (d === undefined) {
-    process.stdout.write(`popek diff: ${image}: native and --virt trap agree at all ${r.exits} exits and end alike (status ${r.trapResult.exitCode}); ${r.inputs} input values (clock, counters, satp) replayed\n`);
+    process.stdout.write(`popek diff: ${image}: native and --virt trap agree at all ${r.exits} exits and end alike (status ${r.trapResult.exitCode}); ${r.inputs} input values (clock, counters) replayed\n`);
     return 0;
   }
   process.stdout.write(`popek diff: ${image}: first divergence after ${d.exits} agreeing exits\n  pc ${d.pc}: ${d.instruction}\n  ${d.what}\n`);

@@ -12,6 +12,7 @@ export interface RunFlags extends DeviceFlags {
   virt: string;
   harts?: string;
   vcpus?: string;
+  shadowPages?: string;
   mem: string;
   bios?: string;
   kernel?: string;

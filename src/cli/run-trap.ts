@@ -10,6 +10,8 @@ import type { VmImages } from "../hypervisor/vm-boot.ts";
 import type { ExitHandlerPlace, Vm, VmResult } from "../hypervisor/vm.ts";
 import { parseWaitPolicy, type WaitPolicy } from "../hypervisor/wait.ts";
 import { readImageFile } from "../machine/image.ts";
+import { PAGE_SIZE } from "../machine/memlayout.ts";
+import { defaultShadowPages, MAX_SHADOW_PAGES, MIN_SHADOW_PAGES } from "../hypervisor/shadow/shadow-state.ts";
 import { formatStats } from "../report/exit-table.ts";
 import { attachConsole } from "./console.ts";
 import { VirtualNetwork } from "../net/netdevs.ts";
@@ -57,27 +59,35 @@ interface TrapConfig {
   readonly memSize: number;
   readonly wait: WaitPolicy;
   readonly exitHandler: ExitHandlerPlace;
+  readonly shadowPages: number;
 }
 
 /** What a VM is built with, from the command line. */
 function trapConfigFrom(flags: RunFlags): TrapConfig {
   if (flags.harts !== undefined) throw new ConfigError("--harts is the native board's; under --virt trap use --vcpus N");
   if (flags.clock !== "real") throw new ConfigError("--clock icount is not available under --virt trap (vCPUs run in parallel threads)");
+  const memSize = parseMemSize(flags.mem);
   return {
     vcpus: flags.vcpus === undefined ? 1 : parseCount("--vcpus", flags.vcpus, 1, MAX_VCPUS),
-    memSize: parseMemSize(flags.mem),
+    memSize,
     wait: parseWaitPolicy(flags.wait),
     exitHandler: parseChoice("--exit-handler", flags.exitHandler, ["main", "vcpu"] as const),
+    shadowPages: flags.shadowPages === undefined ? defaultShadowPages(memSize) : parseCount("--shadow-pages", flags.shadowPages, MIN_SHADOW_PAGES, MAX_SHADOW_PAGES),
   };
 }
 
-/** Machine memory for a VM of this much RAM. */
-function machineMemoryFor(memSize: number): number {
-  return memSize + MACHINE_MEMORY_SLACK;
+/** Machine memory is a WebAssembly.Memory: whole 64 KiB pages. */
+const WASM_PAGE = 65536;
+
+/** Machine memory for a VM of this much RAM, with its shadow page-table pools. */
+function machineMemoryFor(c: TrapConfig): number {
+  const shadow = c.vcpus * (c.shadowPages + 1) * PAGE_SIZE;
+  return c.memSize + MACHINE_MEMORY_SLACK + Math.ceil(shadow / WASM_PAGE) * WASM_PAGE;
 }
 
 export async function runTrapCommand(image: string | undefined, flags: RunFlags): Promise<number> {
-  const { vcpus, memSize, wait, exitHandler } = trapConfigFrom(flags);
+  const config = trapConfigFrom(flags);
+  const { vcpus, memSize, wait, exitHandler, shadowPages } = config;
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
   const net = new VirtualNetwork();
@@ -85,8 +95,8 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
 
   // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
   const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));
-  const hv = new Hypervisor({ machineMemory: machineMemoryFor(memSize) });
-  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, output: out.write, mmu: mmuFrom(flags), devices });
+  const hv = new Hypervisor({ machineMemory: machineMemoryFor(config) });
+  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output: out.write, mmu: mmuFrom(flags), devices });
   let vm = boot();
   let stoppedByHost: { code: number; reason?: string } | undefined;
   const stop = (code: number, reason?: string): void => {

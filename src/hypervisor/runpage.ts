@@ -150,6 +150,12 @@ export const CONTROL_PAUSE = 1 << 0;
 export const CONTROL_STOP = 1 << 1;
 /** A remote fence.i: the vCPU drops its decoded instructions before running on. */
 export const CONTROL_FENCE_I = 1 << 2;
+/**
+ * A remote sfence.vma (SBI RFENCE): the vCPU drops its shadow page tables and
+ * its hart's TLB, then clears the bit (its acknowledgement: the requester
+ * waits for it, shadow/shootdown.ts). Whoever clears the bit does the flush.
+ */
+export const CONTROL_SHADOW_FLUSH = 1 << 3;
 
 /**
  * The hsm word holds the vCPU's SBI HSM state (SBI spec 9.1: STARTED 0,

@@ -32,6 +32,14 @@ export const EXIT_STATS = [
   { name: "swtlb_hv_fill", doc: "--mmu swtlb: a real miss while the guest runs untranslated, filled from the VM's guest-physical map" },
   { name: "swtlb_refused", doc: "--mmu swtlb: a guest entry naming a frame outside the VM's RAM map (or not yet backed): nothing installed" },
   { name: "swtlb_true_fault", doc: "--mmu swtlb: a page fault the guest's own entry causes, reflected into the guest" },
+  { name: "pf_fixed", doc: "hidden fault: a guest page fault fixed by filling a shadow entry from the guest's own table" },
+  { name: "pf_guest", doc: "true fault: the guest's table refuses the access; reflected into the guest" },
+  { name: "mmu_shadow_zapped", doc: "shadow leaf entries dropped (guest sfence.vma, remote fences, recycling)" },
+  { name: "mmu_table_built", doc: "shadow address spaces built (a new guest root, ASID and privilege view)" },
+  { name: "mmu_table_kept", doc: "switches to a kept shadow address space: nothing rebuilt" },
+  { name: "mmu_recycled", doc: "shadow address spaces recycled to stay within --shadow-pages" },
+  { name: "remote_tlb_flush", doc: "shootdowns sent: another vCPU asked to drop its shadow entries, acknowledged" },
+  { name: "remote_tlb_flush_ns", doc: "time spent waiting for shootdown acknowledgements, ns" },
 ] as const;
 
 export type ExitStatName = (typeof EXIT_STATS)[number]["name"];

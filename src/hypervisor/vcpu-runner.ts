@@ -32,6 +32,8 @@ import { GuestPhysView, type GuestPhysMap } from "./guest-phys-view.ts";
 import { Peers, wakeVcpu } from "./peers.ts";
 import * as P from "./runpage.ts";
 import { STAT } from "./stats.ts";
+import { ShadowMmu } from "./shadow/shadow-mmu.ts";
+import { claimShadowFlush, shootdown, type ShootdownSite } from "./shadow/shootdown.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import * as V from "./vcpu-state.ts";
 import { WAIT_SPIN, waitWhile } from "./wait.ts";
@@ -51,6 +53,8 @@ export interface VcpuConfig {
   readonly satpHi: number;
   /** The VM's guest-physical map (shared): this thread translates guest addresses through it without an exit. */
   readonly guestMap: GuestPhysMap;
+  /** This vCPU's shadow page tables (shadow/shadow-state.ts), shared with the main thread. */
+  readonly shadow: SharedArrayBuffer;
   readonly sbiByHypervisor: boolean;
   /** --exit-handler vcpu: handle CSR, xRET, SBI timer/IPI and reflections on this thread. */
   readonly handleLocally: boolean;
@@ -91,7 +95,7 @@ const YIELD_MS = 20;
 const WFI_SLEEP_MS = 10;
 
 /** Services a vCPU thread can offer itself: the peer operations; the rest belongs to the main thread. */
-function threadServices(peers: Peers, memory: GuestMemoryView): VmServices {
+function threadServices(peers: Peers, memory: GuestMemoryView, shootdownSite: ShootdownSite): VmServices {
   const mainOnly = (): never => {
     throw new Error("vcpu: a main-thread service was called on a vCPU thread");
   };
@@ -108,6 +112,7 @@ function threadServices(peers: Peers, memory: GuestMemoryView): VmServices {
     hartSuspend: (h, resumeAddr) => peers.hartSuspend(h, resumeAddr),
     sendIpi: (h) => peers.sendIpi(h),
     remoteFenceI: (h) => peers.remoteFenceI(h),
+    remoteSfenceVma: (caller, harts, stats) => shootdown(peers.pages, caller, harts, shootdownSite, stats),
   };
 }
 
@@ -120,6 +125,11 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   readonly memory: GuestPhysView;
   private readonly doorbell: Int32Array;
   private readonly dispatcher: TrapDispatcher;
+  /** This vCPU's shadow page tables; the hart's real satp names one of them, or the VM's guest-physical table. */
+  readonly shadow: ShadowMmu;
+  /** What the hart's real satp holds now: the shadow slot (-1: guest-physical table) and its low word. */
+  private hartSlot = -1;
+  private hartSatpLo: number;
   private readonly histogram = hdr.build({ useWebAssembly: false, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, highestTrackableValue: 60e9 });
   private readonly handleLocally: boolean;
   /** How the current slice ends, set by the trap handlers inside it (V.SLICE_DONE unless one says otherwise). */
@@ -150,9 +160,18 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     this.ctx.liveRetired = () => this.hart.retired();
     const peers = new Peers(config.pages.map((b) => new P.RunPage(b)), config.guestMap.ramBase, config.guestMap.ramSize);
     this.memory = new GuestPhysView(this.mem.buffer, config.guestMap);
-    this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers, this.memory), undefined);
-    if (config.mmu === "swtlb") this.ctx.softTlb = virtualSoftTlbHost(this.ctx);
-    this.swtlb = config.mmu === "swtlb" ? new SwtlbShadow(this.hart, this.ctx, this.memory) : undefined;
+    const swtlb = config.mmu === "swtlb";
+    if (swtlb) this.ctx.softTlb = virtualSoftTlbHost(this.ctx);
+    this.swtlb = swtlb ? new SwtlbShadow(this.hart, this.ctx, this.memory) : undefined;
+    this.shadow = new ShadowMmu(config.shadow, this.mem, this.memory, this.page.stats);
+    this.hartSatpLo = config.satpLo;
+    const site: ShootdownSite = {
+      flushesParked: false,
+      flushHere: () => this.shadow.flushAll(),
+      serveOwn: () => this.serveShadowFlush(),
+    };
+    // Under --mmu swtlb the guest's own TLB is virtualized instead (swtlb-virt.ts): no shadow tables.
+    this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers, this.memory, site), undefined, swtlb ? undefined : this.shadow);
   }
 
   // ---- HostTrapHandler: every trap of the guest lands here, inside runSlice ----
@@ -168,7 +187,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     const page = this.page;
     if (this.handleLocally) {
       const next = fastCsr(this.ctx, this.ctx.x, w0, imm, pc);
-      if (next >= 0) {
+      if (next !== -1) { // any other value is a pc, upper-half (negative) ones included
         page.stats[STAT.exits]++;
         this.swtlb?.afterExit();
         // A read of time may have raised the virtual STIP (VcpuContext.readTime): deliver it now.
@@ -211,7 +230,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       page.pc[0] = pc;
       const decoded = illegal && w0 !== 0 ? fromPredecoded(tval, w0, imm) : undefined;
       const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : 0, decoded);
-      this.swtlb?.afterExit();
+      if (outcome === EXIT_CONTINUE || outcome === EXIT_WAIT) this.syncTranslation();
       if (outcome === EXIT_CONTINUE) {
         h.pc = page.pc[0];
         // An emulated CSR write, xRET or SBI call may have made an interrupt takeable (or sent an IPI
@@ -280,10 +299,45 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     // look as at a slice boundary, and end the slice if one is now takeable. A plain CSR access
     // (RESUME_CSR) cannot have touched the timers, so their clock read is saved; nor can it have been
     // an SBI call, which is the only exit that can stop this hart (hart_stop handled on the main thread).
+    if (answer !== P.RESUME_CSR) {
+      this.serveShadowFlush();
+      this.syncTranslation();
+    }
     if (answer === P.RESUME_CSR) this.foldIpis();
     else if (this.noteHartStop()) return false;
     else this.sampleInterrupts();
     return pendingInterrupt(this.ctx.csr) < 0;
+  }
+
+  /**
+   * Points the hart's real satp at what the virtual hart's state selects
+   * (shadow-mmu.ts: a shadow space, or the guest-physical table) and applies
+   * a TLB flush the shadow asked for (entries dropped or changed, by this
+   * thread or by the main thread during an exit). After every exit handled
+   * and before every slice: privilege, satp, SUM, MXR and MPRV change only there.
+   */
+  private syncTranslation(): void {
+    // Under --mmu swtlb the guest's own TLB is what is virtualized: apply what its TLB writes left pending.
+    if (this.swtlb !== undefined) {
+      this.swtlb.afterExit();
+      return;
+    }
+    const shadow = this.shadow;
+    const slot = shadow.select(this.ctx.csr);
+    if (shadow.takeFlushPending()) this.hart.flushTlbs();
+    const lo = slot < 0 ? this.config.satpLo : shadow.realSatpLo(slot);
+    if (slot === this.hartSlot && lo === this.hartSatpLo) return;
+    this.hartSlot = slot;
+    this.hartSatpLo = lo;
+    this.hart.csr.write(R.CSR_SATP, lo, slot < 0 ? this.config.satpHi : shadow.realSatpHi(slot));
+  }
+
+  /** Serves a shootdown request (CONTROL_SHADOW_FLUSH) addressed to this vCPU, if one is pending; the hart's TLB follows at the next syncTranslation. */
+  private serveShadowFlush(): void {
+    const page = this.page;
+    if (!claimShadowFlush(page)) return;
+    this.shadow.flushAll();
+    Atomics.notify(page.control, 0);
   }
 
   /**
@@ -329,6 +383,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   /** Performs the activity of `state` once and returns what happened. Requests from the control word come first. */
   private step(state: V.VcpuState): V.VcpuEvent {
     const page = this.page;
+    this.serveShadowFlush();
     const control = Atomics.load(page.control, 0);
     if ((control & P.CONTROL_STOP) !== 0 || Atomics.load(page.state, 0) === P.VCPU_STOPPED) return V.VM_STOP;
     if ((control & P.CONTROL_PAUSE) !== 0 && state.kind !== "paused") return V.PAUSE;
@@ -369,7 +424,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
         this.postExitAndWait();
       }
     }
-    this.swtlb?.afterExit();
+    this.syncTranslation();
     this.sliceEnd = V.SLICE_DONE;
     this.hart.pc = page.pc[0];
     runSlice(this.hart, this.config.slice);
@@ -458,7 +513,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       this.sampleInterrupts();
       if (interruptWaiting(this.ctx)) return;
       const control = Atomics.load(page.control, 0);
-      if ((control & (P.CONTROL_STOP | P.CONTROL_PAUSE)) !== 0) return;
+      if ((control & (P.CONTROL_STOP | P.CONTROL_PAUSE | P.CONTROL_SHADOW_FLUSH)) !== 0) return;
       let sleepMs = WFI_SLEEP_MS;
       const deadline = Math.min(page.timerDeadline[0], this.ctx.csr.stce ? this.ctx.csr.unsignedNum(R.CSR_STIMECMP) : Infinity);
       if (deadline !== Infinity) sleepMs = Math.max(0, Math.min(sleepMs, (deadline - this.ctx.mtime()) / TICKS_PER_MS));

@@ -17,6 +17,7 @@ import type { VmServices } from "./exits/services.ts";
 import type { GuestMemory } from "./guest-memory.ts";
 import * as P from "./runpage.ts";
 import type { VcpuContext } from "./vcpu-context.ts";
+import type { ShadowMmu } from "./shadow/shadow-mmu.ts";
 
 /** What serving needs from the VM beyond its vCPUs. */
 export interface ExitOwner {
@@ -36,6 +37,7 @@ export class VmExitServer implements MainThreadExits {
   constructor(
     private readonly pages: readonly P.RunPage[],
     private readonly contexts: readonly VcpuContext[],
+    shadows: readonly ShadowMmu[],
     private readonly memory: GuestMemory,
     private readonly bus: Bus,
     private readonly owner: ExitOwner,
@@ -44,7 +46,8 @@ export class VmExitServer implements MainThreadExits {
     sbiByHypervisor: boolean,
     services: VmServices,
   ) {
-    for (const ctx of contexts) this.dispatchers.push(new TrapDispatcher(ctx, sbiByHypervisor, services, this));
+    // A vCPU whose guest TLB is virtualized (--mmu swtlb, ctx.softTlb) has no shadow tables.
+    for (const ctx of contexts) this.dispatchers.push(new TrapDispatcher(ctx, sbiByHypervisor, services, this, ctx.softTlb === undefined ? shadows[ctx.hartId] : undefined));
   }
 
   /** Handles every exit now pending on this VM's vCPUs; returns how many. */
@@ -82,7 +85,7 @@ export class VmExitServer implements MainThreadExits {
     scratch[rs1] = page.exitOperand[0];
     scratch[rs1 + 1] = page.exitOperand[1];
     const next = fastCsr(ctx, scratch, w0, page.exitDecoded[1], page.pc[0]);
-    if (next < 0) return false;
+    if (next === -1) return false; // any other value is a pc, upper-half (negative) ones included
     const rd = (w0 >>> 8) & 0xff;
     const lo = scratch[rd];
     const hi = scratch[rd + 1];
@@ -124,7 +127,7 @@ export class VmExitServer implements MainThreadExits {
   mapRam(gpa: number): boolean {
     return this.memory.ensure(gpa);
   }
-  mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean {
-    return performMmio(this.bus, ctx, gpa, insn, pc);
+  mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number, va = gpa): boolean {
+    return performMmio(this.bus, ctx, gpa, insn, pc, va);
   }
 }

@@ -8,6 +8,8 @@ import { LSR_DR, REG_LSR, REG_RBR_THR_DLL, type Uart16550 } from "../devices/uar
 import type { GuestMemoryView } from "../machine/guest-memory-view.ts";
 import type { VmServices } from "./exits/services.ts";
 import type { Peers } from "./peers.ts";
+import type { ShadowMmu } from "./shadow/shadow-mmu.ts";
+import { shootdown, type ShootdownSite } from "./shadow/shootdown.ts";
 
 /** The VM's end of the services: where output goes, and how it stops. */
 export interface ServiceOwner {
@@ -22,6 +24,8 @@ export class MainThreadServices implements VmServices {
     readonly hartCount: number,
     readonly memory: GuestMemoryView,
     private readonly peers: Peers,
+    /** Each vCPU's shadow page tables, for shootdowns on behalf of vCPUs parked in exits. */
+    private readonly shadows: readonly ShadowMmu[],
     /** The console device SBI's getchar reads from, if the VM has one. */
     private readonly uart: Uart16550 | undefined,
     private readonly owner: ServiceOwner,
@@ -59,5 +63,13 @@ export class MainThreadServices implements VmServices {
   }
   remoteFenceI(hart: number): void {
     this.peers.remoteFenceI(hart);
+  }
+  remoteSfenceVma(caller: number, harts: readonly number[], stats: Float64Array): void {
+    const site: ShootdownSite = {
+      flushesParked: true,
+      flushHere: (h) => this.shadows[h]?.flushAll(),
+      serveOwn: () => {},
+    };
+    shootdown(this.peers.pages, caller, harts, site, stats);
   }
 }

@@ -29,6 +29,8 @@ import type { ExitObserver } from "./exit-observer.ts";
 import { VmHtif } from "./vm-htif.ts";
 import type { MmuMode } from "../machine/swtlb.ts";
 import { virtualSoftTlbHost } from "./swtlb-virt.ts";
+import { ShadowMmu } from "./shadow/shadow-mmu.ts";
+import { defaultShadowPages, ShadowState } from "./shadow/shadow-state.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -47,6 +49,8 @@ export interface VmConfig {
   readonly devices?: readonly DeviceSpec[];
   /** The real hart's MMU (--mmu); "swtlb" also gives the guest a soft TLB to refill (swtlb-virt.ts). */
   readonly mmu?: MmuMode;
+  /** Machine frames per vCPU for shadow page tables (--shadow-pages); defaultShadowPages(memSize) by default. */
+  readonly shadowPages?: number;
 }
 
 export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
@@ -77,6 +81,8 @@ export class Vm {
   readonly pages: P.RunPage[] = [];
   readonly contexts: VcpuContext[] = [];
   readonly peers: Peers;
+  /** Each vCPU's shadow page tables (shadow/), as the main thread handles them during that vCPU's exits. */
+  readonly shadows: ShadowMmu[] = [];
   readonly sbiByHypervisor: boolean;
   /** Resolves when the VM has stopped, for whatever reason. */
   readonly result: Promise<VmResult>;
@@ -107,6 +113,8 @@ export class Vm {
       ctx.onTimeRead = () => this.clint?.update();
       if (config.mmu === "swtlb") ctx.softTlb = virtualSoftTlbHost(ctx);
       this.contexts.push(ctx);
+      const shadow = ShadowState.create(frames, config.shadowPages ?? defaultShadowPages(config.memSize));
+      this.shadows.push(new ShadowMmu(shadow.buffer, frames.mem, this.memory.view, ctx.stats));
     }
     this.peers = new Peers(this.pages, this.memory.ramBase, this.memory.ramSize);
     // Device lines drive the virtual harts' mip bits and wake a vCPU sleeping in wfi.
@@ -130,12 +138,12 @@ export class Vm {
     this.clint = this.devices.find(CLINT);
     this.uart = this.devices.find(UART_16550);
     this.sbiByHypervisor = bootVm(this.memory, this.contexts, config.images, this.devices.specs);
-    const services = new MainThreadServices(config.vcpus, this.memory.view, this.peers, this.uart, {
+    const services = new MainThreadServices(config.vcpus, this.memory.view, this.peers, this.shadows, this.uart, {
       output: config.output,
       shutdown: (code) => this.stop("shutdown", code),
       reboot: () => this.stop("reboot", 0),
     });
-    this.exits = new VmExitServer(this.pages, this.contexts, this.memory, bus, this, config.wait !== "spin", this.sbiByHypervisor, services);
+    this.exits = new VmExitServer(this.pages, this.contexts, this.shadows, this.memory, bus, this, config.wait !== "spin", this.sbiByHypervisor, services);
     this.threads = new VcpuThreads(config.name, this);
     this.htif = VmHtif.forImages(config.images, this.memory, config.output);
   }
@@ -171,6 +179,7 @@ export class Vm {
         satpLo: satp.lo,
         satpHi: satp.hi,
         guestMap: this.memory.map,
+        shadow: this.shadows[h].state.buffer,
         sbiByHypervisor: this.sbiByHypervisor,
         handleLocally: this.config.exitHandler === "vcpu",
         wait: this.waitCode,
@@ -260,6 +269,10 @@ export class Vm {
     // No device may write these frames once another VM can have them: late completions are dropped, I/O in flight drains.
     this.devices.reset();
     await this.devices.quiesce();
+    for (const shadow of this.shadows) {
+      shadow.freeAll();
+      shadow.state.release(this.frames);
+    }
     this.memory.release();
     return reports;
   }

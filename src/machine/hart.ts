@@ -48,7 +48,8 @@ export interface HostTrapHandler {
    * Optional: a CSR instruction (predecoded words w0, imm; see src/isa/ops.ts)
    * at a privilege that may not access its CSR, offered to the host before it
    * becomes an illegal-instruction trap. Returns the next pc if the host
-   * performed it, or -1 to take the trap after all. A deprivileging host
+   * performed it, or exactly -1 (never an instruction's address: odd) to
+   * take the trap after all; other negative numbers are upper-half pcs. A deprivileging host
    * emulates most CSR accesses this way without the general trap path, the
    * cheapest exit there is (as a VMX CPU reports CR accesses with their
    * operands already decoded).
@@ -195,6 +196,16 @@ export class Hart implements CsrHost, JitHost {
   }
   retired(): number {
     return this.instret + this.sliceCount;
+  }
+
+  /**
+   * Drops every cached translation: for a host that rewrites the page tables
+   * this hart walks (a hypervisor's shadow tables) outside any sfence.vma the
+   * hart itself executes.
+   */
+  flushTlbs(): void {
+    for (const t of [...this.sTlbs, ...this.uTlbs]) t.flushAll();
+    this.fetchBase = Number.NaN;
   }
 
   /** Re-selects TLBs for the current privilege, MPRV and satp; flushes when SUM/MXR change. */
@@ -710,7 +721,8 @@ export class Hart implements CsrHost, JitHost {
     if (this.csr.priv < ((csrNum >>> 8) & 3)) {
       const host = this.hostTraps;
       const next = host?.csrAccess === undefined ? -1 : host.csrAccess(this, w0, imm, pc);
-      return next >= 0 ? next : this.illegalAt(pc, w0, imm);
+      // -1, not any negative number: a pc in the upper half (a kernel's, under guest paging) is negative here.
+      return next !== -1 ? next : this.illegalAt(pc, w0, imm);
     }
     const result = executeCsrInstruction(this.csr, this.x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csrNum);
     if (result === CSR_ILLEGAL) return this.illegalAt(pc, w0, imm);

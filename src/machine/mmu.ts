@@ -6,7 +6,18 @@
  */
 
 import * as R from "./riscv.ts";
-import type { PhysMem } from "./physmem.ts";
+
+/**
+ * Where the walk reads PTEs: machine memory (PhysMem) for the hart, or a
+ * guest's own memory seen through its guest-physical map (the hypervisor's
+ * shadow fill walks the guest's table with this same walker). offsetOf gives
+ * the index base (bytes into i32's buffer) of a PTE's address, or < 0 when
+ * no memory is there (the walk then raises an access fault).
+ */
+export interface PteMemory {
+  offsetOf(pa: number): number;
+  readonly i32: Int32Array;
+}
 
 export const ACCESS_FETCH = 0;
 export const ACCESS_LOAD = 1;
@@ -54,7 +65,7 @@ export interface WalkContext {
  * `out`, or the exception cause (page fault, or access fault when a PTE lies
  * outside RAM).
  */
-export function walkSv39(mem: PhysMem, ctx: WalkContext, vaLo: number, vaHi: number, access: Access, out: Translation): number {
+export function walkSv39(mem: PteMemory, ctx: WalkContext, vaLo: number, vaHi: number, access: Access, out: Translation): number {
   // Bits 63:39 must equal bit 38 (priv spec 4.4.1).
   if (((vaHi << 25) >> 25) !== vaHi) return PAGE_FAULT[access];
   const vpn2 = ((vaHi & 0x7f) << 2) | (vaLo >>> 30);

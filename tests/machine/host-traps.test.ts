@@ -11,6 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { enc } from "../../src/isa/encode.ts";
 import { OP } from "../../src/isa/ops.ts";
+import { decodeInto } from "../../src/isa/decode.ts";
 import type { Hart, HostTrapHandler } from "../../src/machine/hart.ts";
 import * as R from "../../src/machine/riscv.ts";
 import { runSlice } from "../../src/machine/hart-loop.ts";
@@ -65,6 +66,7 @@ function userHart(jit: boolean, host: HostTrapHandler, program: readonly number[
 }
 
 const COUNT = 8, LIMIT = 9;
+const words = new Int32Array(2);
 
 describe.each([true, false])("host traps (block tier %s)", (jit) => {
   it("a privileged CSR access is offered to csrAccess, decoded, and runs on at the pc it returns", () => {
@@ -92,6 +94,15 @@ describe.each([true, false])("host traps (block tier %s)", (jit) => {
     expect(host.decoded[0].w0 & 0x7f, "the predecoded instruction is passed to the host").toBe(OP.csrrw);
     expect(host.decoded[0].imm & 0xfff).toBe(R.CSR_MSTATUS);
     expect(t.csr(R.CSR_MSTATUS) & BigInt(R.MSTATUS_MPP), "the hart's own mstatus is untouched").toBe(0n);
+  });
+
+  it("an access the host performed at an upper-half pc (negative here: a paging kernel's) is not trapped as well", () => {
+    const host = new RecordingHost(() => true);
+    const t = userHart(jit, host, [enc.jal(0, 0)]);
+    const kernelPc = -0x7f57edc0; // 0xffffffff80a81240
+    decodeInto(enc.csrrs(10, R.CSR_SSCRATCH, 0), words, 0);
+    expect(t.hart.csrInstruction(1, false, words[0], words[1], kernelPc, 4)).toBe(kernelPc + 4);
+    expect(host.traps, "performed once, by the host").toEqual([]);
   });
 
   it("a CSR the privilege allows is executed by the hart, never offered", () => {

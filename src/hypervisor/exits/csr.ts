@@ -21,11 +21,16 @@ const OP_CSRRCI = OP.csrrci;
 
 export const CSR_OK = 0;
 export const CSR_REFLECTED = 1;
-/** The guest enabled Sv39 from virtual S-mode: not virtualized until shadow page tables exist. */
+/** The guest enabled Sv39 from virtual S-mode on a dispatcher without shadow paging. */
 export const CSR_PAGING_UNSUPPORTED = 2;
 
-/** Emulates the CSR instruction `t` at `pc`; advances pc or reflects illegal instruction. */
-export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number): number {
+/**
+ * Emulates the CSR instruction `t` at `pc`; advances pc or reflects illegal
+ * instruction. `shadowed`: guest paging is virtualized (shadow/), so satp
+ * takes Sv39 like the hardware's; without it (a bare dispatcher in tests)
+ * Sv39 is refused as below.
+ */
+export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number, shadowed: boolean): number {
   const c = ctx.csr;
   ctx.count(STAT.csr_exit);
   const satpLo = c.lo[R.CSR_SATP];
@@ -36,11 +41,11 @@ export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number): number
     reflectException(ctx, R.CAUSE_ILLEGAL_INSTRUCTION, t.insn >>> 0, pc);
     return CSR_REFLECTED;
   }
-  // Guest paging is not virtualized yet. satp is WARL and Bare-only is a legal implementation, so a
+  // Without shadow paging, satp is WARL and Bare-only is a legal implementation, so a
   // write of MODE=Sv39 is undone (an M-mode probe sees Bare and moves on); from virtual S-mode — an
   // OS turning paging on — the VM stops with a clear message instead of running untranslated.
   // (With --mmu swtlb, satp names no table the hardware walks: the guest's TLB is virtualized, swtlb-virt.ts.)
-  if (t.csr === R.CSR_SATP && result === CSR_WROTE && c.hi[R.CSR_SATP] >>> 28 === R.SATP_MODE_SV39 && ctx.softTlb === undefined) {
+  if (!shadowed && t.csr === R.CSR_SATP && result === CSR_WROTE && c.hi[R.CSR_SATP] >>> 28 === R.SATP_MODE_SV39 && ctx.softTlb === undefined) {
     c.lo[R.CSR_SATP] = satpLo;
     c.hi[R.CSR_SATP] = satpHi;
     if (c.priv === R.PRV_S) return CSR_PAGING_UNSUPPORTED;
@@ -58,7 +63,8 @@ export function emulateCsr(ctx: VcpuContext, t: DecodedTrap, pc: number): number
  * holding just the operand the vCPU sent in its exit mailbox. Returns -1,
  * having changed nothing, whenever the general path (emulateCsr through the
  * dispatcher) must decide, including every access that is illegal at the
- * virtual privilege; otherwise the next pc.
+ * virtual privilege; otherwise the next pc (negative for an upper-half pc:
+ * callers test for -1 exactly).
  */
 export function fastCsr(ctx: VcpuContext, x: Int32Array, w0: number, imm: number, pc: number): number {
   const op = w0 & 0x7f;

@@ -14,6 +14,9 @@
  *                        other       a real illegal instruction: reflect
  *   ecall                            SBI call (virtual S, --bios hv), else
  *                                    reflect as ecall from the virtual privilege
+ *   page fault, guest paging on      shadow fill (hidden fault), the guest's
+ *                                    own page fault (true fault), or as below
+ *                                    for the guest-physical address
  *   page fault, RAM address          first touch: map a frame, retry
  *   page fault, elsewhere            MMIO: a device model does the access
  *   anything else                    reflect into the guest
@@ -30,6 +33,8 @@ import { SBI_SUSPEND, handleSbi, sbiNeedsMainThread } from "./sbi.ts";
 import type { VmServices } from "./services.ts";
 import { emulateMret, emulateSfenceVma, emulateSret, emulateWfi } from "./system.ts";
 import { STAT } from "../stats.ts";
+import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type Access } from "../../machine/mmu.ts";
+import { FILL_DONE, FILL_FETCH_NOT_RAM, FILL_GUEST_FAULT, FILL_MMIO, FILL_UNBACKED, type ShadowMmu } from "../shadow/shadow-mmu.ts";
 
 /** Keep running at ctx.pc. */
 export const EXIT_CONTINUE = 0;
@@ -47,8 +52,9 @@ export interface MainThreadExits {
   /**
    * Performs the load/store at `pc` (bits `insn`) that faulted at the MMIO address gpa, or reflects
    * the access fault of a piece no device answers (src/machine/mmio-access.ts); false if it is no plain access.
+   * `va`: the address as the guest sees it, when guest paging translated it to gpa (default: gpa).
    */
-  mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean;
+  mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number, va?: number): boolean;
 }
 
 
@@ -67,6 +73,8 @@ export class TrapDispatcher {
     readonly vm: VmServices,
     /** Present on the main thread only. */
     readonly main: MainThreadExits | undefined,
+    /** The vCPU's shadow page tables (guest paging); absent, the guest is stopped when it turns paging on. */
+    readonly shadow?: ShadowMmu,
   ) {}
 
   /**
@@ -101,7 +109,9 @@ export class TrapDispatcher {
    */
   wildAccess(cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number): void {
     this.interruptsMayChange = false;
-    reflectExceptionPair(this.ctx, accessFaultFor(cause), tvalLo, tvalHi, pcLo, pcHi);
+    // Under guest paging such an address is not canonical: the page fault stands (priv spec 4.4.1).
+    const paged = this.shadow !== undefined && this.shadow.select(this.ctx.csr) >= 0;
+    reflectExceptionPair(this.ctx, paged ? cause : accessFaultFor(cause), tvalLo, tvalHi, pcLo, pcHi);
   }
 
   private privileged(t: DecodedTrap, pc: number): number {
@@ -109,7 +119,7 @@ export class TrapDispatcher {
     switch (t.kind) {
       case TRAP_CSR:
         this.interruptsMayChange = csrAffectsInterrupts(t.csr);
-        if (emulateCsr(ctx, t, pc) === CSR_PAGING_UNSUPPORTED) {
+        if (emulateCsr(ctx, t, pc, this.shadow !== undefined) === CSR_PAGING_UNSUPPORTED) {
           this.stopReason =
             `hart ${ctx.hartId}: the guest enabled Sv39 paging (satp write at pc 0x${pc.toString(16)}); ` +
             "guest paging is not yet supported under --virt trap (shadow page tables arrive with the memory milestone)";
@@ -127,7 +137,7 @@ export class TrapDispatcher {
       case TRAP_WFI:
         return emulateWfi(ctx, t, pc) ? EXIT_WAIT : EXIT_CONTINUE;
       case TRAP_SFENCE_VMA:
-        emulateSfenceVma(ctx, t, pc);
+        emulateSfenceVma(ctx, t, pc, this.shadow);
         return EXIT_CONTINUE;
       default:
         ctx.count(STAT.instr_illegal_exits);
@@ -155,6 +165,11 @@ export class TrapDispatcher {
 
   private pageFault(cause: number, gpa: number, pc: number, insn: number): number {
     const ctx = this.ctx;
+    const shadow = this.shadow;
+    if (shadow !== undefined) {
+      const slot = shadow.select(ctx.csr);
+      if (slot >= 0) return this.shadowFault(shadow, slot, cause, gpa, pc, insn);
+    }
     if (this.main === undefined) return EXIT_TO_MAIN;
     if (this.main.mapRam(gpa)) {
       ctx.count(STAT.page_fault_exit);
@@ -169,6 +184,50 @@ export class TrapDispatcher {
     reflectException(ctx, accessFaultFor(cause), gpa, pc);
     return EXIT_CONTINUE;
   }
+
+  /**
+   * A fault of the real hart on a shadow table (guest paging on): fill the
+   * entry from the guest's own table (hidden fault), reflect the guest's page
+   * fault (true fault), or — where the guest maps the address to a RAM page
+   * without a frame, or to a device — what the main thread does for that
+   * guest-physical address. The fill runs on whichever thread has the exit.
+   */
+  private shadowFault(shadow: ShadowMmu, slot: number, cause: number, va: number, pc: number, insn: number): number {
+    const ctx = this.ctx;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      switch (shadow.fill(slot, accessOf(cause), va)) {
+        case FILL_DONE:
+          ctx.pc = pc;
+          return EXIT_CONTINUE;
+        case FILL_GUEST_FAULT:
+          reflectException(ctx, shadow.cause, va, pc);
+          return EXIT_CONTINUE;
+        case FILL_FETCH_NOT_RAM:
+          reflectException(ctx, R.CAUSE_FETCH_ACCESS, va, pc);
+          return EXIT_CONTINUE;
+        case FILL_UNBACKED:
+          if (this.main === undefined) return EXIT_TO_MAIN;
+          this.main.mapRam(shadow.gpa);
+          ctx.count(STAT.page_fault_exit);
+          continue; // now backed: fill again
+        case FILL_MMIO:
+          if (this.main === undefined) return EXIT_TO_MAIN;
+          if (this.main.mmio(ctx, shadow.gpa, insn, pc, va)) {
+            ctx.count(ctx.csr.priv === R.PRV_U ? STAT.mmio_exit_user : STAT.mmio_exit_kernel);
+            return EXIT_CONTINUE;
+          }
+          reflectException(ctx, accessFaultFor(cause), va, pc);
+          return EXIT_CONTINUE;
+      }
+    }
+    this.stopReason = `hart ${ctx.hartId}: shadow fill at 0x${va.toString(16)} did not settle`;
+    return EXIT_STOP;
+  }
+}
+
+/** The access kind of a page-fault cause. */
+function accessOf(cause: number): Access {
+  return cause === R.CAUSE_FETCH_PAGE_FAULT ? ACCESS_FETCH : cause === R.CAUSE_LOAD_PAGE_FAULT ? ACCESS_LOAD : ACCESS_STORE;
 }
 
 /** What a guest running untranslated sees for a fault of the real hart's: its page faults are access faults (no RAM, no device there); anything else as it is. */

@@ -20,24 +20,26 @@ import { reflectException } from "./reflect.ts";
 const loadedValue = new Int32Array(2);
 
 /**
- * Emulates the access at `pc` (bits `insn`) that faulted at gpa. False if
- * the instruction is no plain load or store (the caller reflects an access
- * fault at gpa). True once handled: performed, or — when some piece of it
- * reaches no device — an access fault reflected at that piece's address.
+ * Emulates the access at `pc` (bits `insn`) that faulted at gpa — at the
+ * address `va` as the guest sees it (the same when it runs untranslated;
+ * under guest paging, the virtual address its shadow fill resolved to gpa).
+ * False if the instruction is no plain load or store (the caller reflects
+ * an access fault). True once handled: performed, or — when some piece of
+ * it reaches no device — an access fault reflected at that piece's address.
  */
-export function performMmio(bus: Bus, ctx: VcpuContext, gpa: number, insn: number, pc: number): boolean {
+export function performMmio(bus: Bus, ctx: VcpuContext, gpa: number, insn: number, pc: number, va = gpa): boolean {
   const access = decodeMmioAccess(insn);
   if (access === undefined) return false;
   const x = ctx.x;
   const cause = access.write ? R.CAUSE_STORE_ACCESS : R.CAUSE_LOAD_ACCESS;
-  // The access's own start (the guest runs untranslated, so its address is its gpa). When it differs
-  // from gpa, the access began in RAM and faulted only where it crossed into this page: partly RAM,
-  // partly device memory, it faults at its first RAM piece (mmio-access.ts), its start.
+  // The access's own start, as the guest addresses it. When it differs from va, the access began in
+  // RAM and faulted only where it crossed into this page: partly RAM, partly device memory, it faults
+  // at its first RAM piece (mmio-access.ts), its start.
   const b = access.base * 2;
   const lo = (x[b] + access.offset) | 0;
   const hi = (x[b + 1] + (access.offset >> 31) + (lo >>> 0 < x[b] >>> 0 ? 1 : 0)) | 0;
   const start = pairToNumber(lo, hi);
-  if (start !== gpa) {
+  if (start !== va) {
     reflectException(ctx, cause, start, pc);
     return true;
   }
@@ -46,7 +48,7 @@ export function performMmio(bus: Bus, ctx: VcpuContext, gpa: number, insn: numbe
     ? mmioStore(bus, gpa, access.width, x[r], x[r + 1])
     : mmioLoad(bus, gpa, access.width, loadedValue);
   if (bad !== MMIO_OK) {
-    reflectException(ctx, cause, gpa + bad, pc);
+    reflectException(ctx, cause, va + bad, pc);
     return true;
   }
   if (!access.write) {

@@ -12,7 +12,7 @@
  *   0x10        BASE        vCPU     versions, probe_extension, machine ids
  *   0x54494D45  TIME        vCPU     arms the vCPU's virtual S timer
  *   0x735049    IPI         vCPU     raises the virtual SSIP of other vCPUs
- *   0x52464E43  RFENCE      vCPU     remote fence.i; sfence.vma: nothing cached yet
+ *   0x52464E43  RFENCE      vCPU     remote fence.i; sfence.vma: a shadow shootdown
  *   0x48534D    HSM         vCPU     start/stop/status/suspend (the default types)
  *   0x53525354  SRST        main     shutdown / reboot the VM
  *   0x4442434E  DBCN        main     the VM's console, buffers in guest RAM
@@ -267,9 +267,9 @@ function ipi(ctx: VcpuContext, vm: S.VmServices, fid: number): void {
 
 /**
  * RFENCE (SBI spec 8). fence.i: each target drops its decoded instructions.
- * sfence.vma (with or without ASID): guest paging is not virtualized yet, so
- * no vCPU caches a guest translation; the shadow page tables must hook in
- * here. The hfence functions (FIDs 3-6) need the H extension: not supported.
+ * sfence.vma (with or without ASID): a shootdown of the targets' shadow
+ * entries, all of them (a superset of the range asked for), acknowledged
+ * before the call returns (shadow/shootdown.ts). The hfence functions (FIDs 3-6) need the H extension: not supported.
  */
 function rfence(ctx: VcpuContext, vm: S.VmServices, fid: number): void {
   if (fid !== RFENCE_FENCE_I && fid !== RFENCE_SFENCE_VMA && fid !== RFENCE_SFENCE_VMA_ASID) {
@@ -278,6 +278,7 @@ function rfence(ctx: VcpuContext, vm: S.VmServices, fid: number): void {
   const harts = hartMask(ctx, vm, 0);
   if (harts === undefined) return ret(ctx, S.SBI_ERR_INVALID_PARAM);
   if (fid === RFENCE_FENCE_I) for (const h of harts) vm.remoteFenceI(h);
+  else vm.remoteSfenceVma(ctx.hartId, harts, ctx.stats);
   ret(ctx, S.SBI_SUCCESS);
 }
 
@@ -460,6 +461,7 @@ function legacy(ctx: VcpuContext, vm: S.VmServices, eid: number, pc: number): vo
       if (harts === "invalid") return retLegacy(ctx, S.SBI_ERR_INVALID_PARAM);
       if (eid === EID_LEGACY_SEND_IPI) sendIpis(vm, harts);
       if (eid === EID_LEGACY_REMOTE_FENCE_I) for (const h of harts) vm.remoteFenceI(h);
+      if (eid === EID_LEGACY_REMOTE_SFENCE_VMA || eid === EID_LEGACY_REMOTE_SFENCE_VMA_ASID) vm.remoteSfenceVma(ctx.hartId, harts, ctx.stats);
       return retLegacy(ctx, 0);
     }
   }

@@ -50,6 +50,12 @@ export interface VmServices {
   sendIpi(hart: number): void;
   /** RFENCE (any thread): make a vCPU drop decoded instructions (remote fence.i) before it runs on. */
   remoteFenceI(hart: number): void;
+  /**
+   * RFENCE sfence.vma (any thread): every vCPU in `harts` (the caller's own
+   * included) drops its shadow entries before this returns (shadow/shootdown.ts);
+   * `stats` is the caller's counters.
+   */
+  remoteSfenceVma(caller: number, harts: readonly number[], stats: Float64Array): void;
 }
 
 /** SBI error codes (SBI spec 3.2). */

@@ -12,6 +12,7 @@ import { isExactPair } from "../../machine/u64.ts";
 import { reflectException, reflectExceptionPair } from "./reflect.ts";
 import type { DecodedTrap } from "./decode-trap.ts";
 import { STAT } from "../stats.ts";
+import type { ShadowMmu } from "../shadow/shadow-mmu.ts";
 
 function illegal(ctx: VcpuContext, t: DecodedTrap, pc: number): false {
   ctx.count(STAT.instr_illegal_exits);
@@ -64,15 +65,22 @@ export function emulateWfi(ctx: VcpuContext, t: DecodedTrap, pc: number): boolea
 }
 
 /**
- * sfence.vma: nothing to flush yet — guest paging is not virtualized, and the
- * hart's own TLB holds only the hypervisor's guest-physical mappings.
+ * sfence.vma rs1, rs2 (priv spec 4.2.1): the shadow entries it covers are
+ * dropped (shadow/shadow-mmu.ts) — by address (rs1 != x0), by ASID
+ * (rs2 != x0), both, or all. Without a shadow there is nothing cached.
  */
-export function emulateSfenceVma(ctx: VcpuContext, t: DecodedTrap, pc: number): void {
+export function emulateSfenceVma(ctx: VcpuContext, t: DecodedTrap, pc: number, shadow: ShadowMmu | undefined): void {
   const c = ctx.csr;
   if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TVM) !== 0)) {
     illegal(ctx, t, pc);
     return;
   }
   ctx.count(STAT.sfence_exit);
+  if (shadow !== undefined) {
+    const x = ctx.x;
+    const vpn = t.rs1 === 0 ? -1 : ((x[t.rs1 + 1] & 0x7f) << 20) | (x[t.rs1] >>> 12);
+    const asid = t.rs2 === 0 ? -1 : x[t.rs2] & R.SATP_ASID_MASK;
+    shadow.sfence(vpn, asid);
+  }
   ctx.pc = pc + t.length;
 }

@@ -37,6 +37,7 @@ const services: VmServices = {
   hartSuspend: () => 0,
   sendIpi: () => {},
   remoteFenceI: () => {},
+  remoteSfenceVma: () => {},
 };
 
 function setup(priv: number, main?: MainThreadExits): { ctx: VcpuContext; d: TrapDispatcher } {
@@ -250,6 +251,13 @@ describe("the vCPU thread's fast path for CSR exits", () => {
     expect(fastCsr(ctx, ctx.x, w0, imm, PC)).toBe(PC + 4); // the next pc
     expect(ctx.reg(A0)).toBe(0x77);
     expect(ctx.stats[STAT.csr_exit]).toBe(1);
+  });
+
+  it("at an upper-half pc (a paging kernel's, negative here) it returns that pc's successor, not the -1 of declining", () => {
+    const { ctx } = setup(R.PRV_S);
+    const kernelPc = -0x7f57edc0; // 0xffffffff80a81240
+    const [w0, imm] = predecode(enc.csrrs(A0, R.CSR_SSCRATCH, 0));
+    expect(fastCsr(ctx, ctx.x, w0, imm, kernelPc)).toBe(kernelPc + 4);
   });
 
   it("a read of time past the SBI timer's deadline raises the virtual STIP at once, not at the next slice", () => {

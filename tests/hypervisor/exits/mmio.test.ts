@@ -81,6 +81,16 @@ describe.each([false, true])("performMmio (vCPU thread: %s)", (onVcpuThread) => 
     expect(ctx.page.exit[EXIT_RESULT_REG]).toBe(NO_RESULT_REG);
   });
 
+  it("under guest paging the access is performed at the gpa its shadow fill found, whatever the virtual address", () => {
+    const { ctx, bus, dev } = setup(onVcpuThread);
+    const va = -0x39_ff7f_df80; // 0xffffffc600802080: an ioremap address of a paging kernel
+    ctx.setRegPair(A1, 0x55, 0);
+    ctx.setReg(S0, va);
+    expect(performMmio(bus, ctx, DEV + 8, enc.sw(A1, S0, 0), PC, va)).toBe(true);
+    expect(dev.writes).toEqual(["8/4=55"]);
+    expect(ctx.pc).toBe(PC + 4);
+  });
+
   it("nothing at the address, or no load/store: false, and nothing changed", () => {
     const { ctx, bus } = setup(onVcpuThread);
     ctx.pc = PC;

@@ -77,6 +77,10 @@ class FakeVm implements S.VmServices {
   remoteFenceI(hart: number): void {
     this.fences.push(hart);
   }
+  readonly shootdowns: number[][] = [];
+  remoteSfenceVma(_caller: number, harts: readonly number[]): void {
+    this.shootdowns.push([...harts]);
+  }
   text(): string {
     return String.fromCharCode(...this.console);
   }

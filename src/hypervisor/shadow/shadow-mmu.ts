@@ -1,0 +1,438 @@
+/*
+ * Shadow page tables for one vCPU (the classic VMM's answer to guest
+ * paging, as in KVM's shadow MMU): Sv39 tables in machine memory that map
+ * guest-virtual pages straight to machine frames, composed from the guest's
+ * own table (guest-virtual -> guest-physical) and the VM's guest-physical
+ * map (guest-physical -> machine frame). The vCPU's real hart runs in U-mode
+ * with its real satp on one of them.
+ *
+ * Views. The guest's kernel and its processes both run in real U-mode, so a
+ * shadow space is kept per (guest root, guest ASID, view), where the view is
+ * what the real hart cannot tell apart by itself: the virtual privilege of
+ * the accesses (U, S, or M with MPRV and MPP = S/U) and the SUM and MXR bits
+ * (priv spec 4.3.1, 3.1.6.3). A virtual-U view never holds an entry the
+ * guest's U bit does not allow, a virtual-S view none with U set unless SUM
+ * allows it (and never for fetches). Virtual M without MPRV, and Bare satp,
+ * use the VM's guest-physical table (ASID 0). Under MPRV, data accesses are
+ * translated and fetches are not: the view's entries come from either rule
+ * by the access that faulted (a page used both ways flips between them).
+ *
+ * Filling is lazy: every shadow entry starts absent; the real hart's fault
+ * on it exits; fill() walks the guest's table with the machine's own Sv39
+ * walker (src/machine/mmu.ts, reading guest memory through the VM's map) at
+ * the view's privilege. A mapping the guest allows becomes an entry (a
+ * hidden fault, pf_fixed) with just the permission that access needed (R
+ * for a load, plus W if the guest PTE is already dirty; R|W for a store; X
+ * for a fetch), and the walk sets the guest PTE's A and D exactly as the
+ * hardware would: a page is writable in the shadow only once D is set in
+ * the guest's PTE. A mapping the guest does not allow is the guest's own
+ * page fault (a true fault, pf_guest), reflected with stval = the address.
+ *
+ * Coherence policy: the shadow is a cache of guest translations with the
+ * architectural lifetime of TLB entries. The guest's page-table pages are
+ * not write-protected: RISC-V requires an sfence.vma after any PTE change
+ * before the change must be seen (priv spec 4.2.1, including invalid-to-valid
+ * changes), and a remote one (SBI RFENCE, or an IPI the other hart answers
+ * with sfence.vma) for other harts, so the guest's own fences say exactly
+ * which entries to drop: sfence.vma all / by address / by ASID / both zap
+ * the matching entries of every kept space, an RFENCE is a shootdown
+ * (shootdown.ts). Until its fence a guest may see the old mapping, as on
+ * hardware. A satp switch selects (or builds) a space and drops nothing, so
+ * a context switch back to a kept space rebuilds nothing.
+ *
+ * Superpages (2 MiB, 1 GiB) in the guest's table are shadowed as 4 KiB
+ * pages, filled one by one; the non-leaf shadow PTE above them carries RSW
+ * bit 8, so an sfence.vma of any address in the superpage drops every piece
+ * of it (the spec's "entries for the leaf covering the address").
+ *
+ * Isolation: a shadow leaf's frame comes only from the VM's guest-physical
+ * map (GuestPhysView.translate), whatever the guest's PTEs say; addresses
+ * outside guest RAM never become mappings (fill reports them: MMIO or an
+ * access fault). Shadow tables come from a fixed per-vCPU pool of machine
+ * frames; when it runs dry the least recently used other space is recycled
+ * (mmu_recycled), and as a last resort the current one is emptied.
+ *
+ * Each vCPU has its own shadow spaces: only its own thread (or the main
+ * thread while it waits in an exit) ever writes them, and its hart walks
+ * them only while no one else does. PTEs are still written high word first
+ * and cleared low word (V) first, the discipline guest-memory.ts uses.
+ */
+
+import { FAULT_UNBACKED } from "../../machine/guest-memory-view.ts";
+import { DRAM_BASE, PAGE_SIZE } from "../../machine/memlayout.ts";
+import { ACCESS_FETCH, ACCESS_LOAD, walkSv39, type Access, type PteMemory, type Translation } from "../../machine/mmu.ts";
+import type { PhysMem } from "../../machine/physmem.ts";
+import * as R from "../../machine/riscv.ts";
+import type { CsrFile } from "../../machine/csr.ts";
+import type { GuestPhysView } from "../guest-phys-view.ts";
+import { STAT } from "../stats.ts";
+import * as H from "./shadow-state.ts";
+
+/** Results of fill(). */
+export const FILL_DONE = 0;
+/** The guest's own table refuses the access: reflect `cause` with stval = the address. */
+export const FILL_GUEST_FAULT = 1;
+/** The guest maps it to a RAM page that has no frame yet: back `gpa` (main thread), then fill again. */
+export const FILL_UNBACKED = 2;
+/** The guest maps a load or store to `gpa` outside RAM: an MMIO access to emulate. */
+export const FILL_MMIO = 3;
+/** A fetch from outside RAM: an instruction access fault for the guest. */
+export const FILL_FETCH_NOT_RAM = 4;
+
+// View bits: the virtual privilege of data accesses, whether fetches are untranslated (MPRV), SUM, MXR.
+const VIEW_S = 1;
+const VIEW_MPRV = 2;
+const VIEW_SUM = 4;
+const VIEW_MXR = 8;
+
+const STATUS_BITS = R.MSTATUS_SUM | R.MSTATUS_MXR | R.MSTATUS_MPRV | R.MSTATUS_MPP;
+const TWO_22 = 4194304;
+const TWO_32 = 4294967296;
+/** RSW bit 8 of a non-leaf shadow PTE: the subtree holds pieces of a guest superpage. */
+const PTE_SUPER = 1 << 8;
+const LEAF_BASE = R.PTE_V | R.PTE_U | R.PTE_A | R.PTE_D;
+const PERMS = R.PTE_R | R.PTE_W | R.PTE_X;
+
+/** The guest's memory as the Sv39 walker reads it: through the VM's map; unbacked RAM reads as the zero frame. */
+class GuestPtes implements PteMemory {
+  readonly i32: Int32Array;
+  constructor(
+    private readonly guest: GuestPhysView,
+    mem: PhysMem,
+    private readonly zeroOffset: number,
+  ) {
+    this.i32 = mem.i32;
+  }
+  offsetOf(gpa: number): number {
+    const off = this.guest.translate(gpa, 8);
+    return off === FAULT_UNBACKED ? this.zeroOffset + (gpa & (PAGE_SIZE - 1)) : off;
+  }
+}
+
+export class ShadowMmu {
+  readonly state: H.ShadowState;
+  private readonly h: Int32Array;
+  private readonly slots: Int32Array;
+  private readonly i32: Int32Array;
+  private readonly u8: Uint8Array;
+  private readonly ptes: GuestPtes;
+  private readonly walkOut: Translation = { pa: 0, global: false, writable: false, spanShift: 0 };
+  private readonly walkCtx = { rootPpn: 0, priv: 0, sum: false, mxr: false };
+  /** Set when allocFrame had to empty the slot being filled: the fill restarts from its root. */
+  private emptiedSlot = -1;
+  /** Outputs of fill(): the guest-physical address, or the guest's fault cause. */
+  gpa = 0;
+  cause = 0;
+
+  constructor(
+    buffer: SharedArrayBuffer,
+    mem: PhysMem,
+    private readonly guest: GuestPhysView,
+    /** The counters of the thread this object lives on (VcpuContext.stats). */
+    private readonly stats: Float64Array,
+  ) {
+    this.state = new H.ShadowState(buffer);
+    this.h = this.state.header;
+    this.slots = this.state.slots;
+    this.i32 = mem.i32;
+    this.u8 = mem.u8;
+    this.ptes = new GuestPtes(guest, mem, this.h[H.H_ZERO_PPN] * PAGE_SIZE - DRAM_BASE);
+  }
+
+  // ---- selection: which table the real satp names ----
+
+  /**
+   * The shadow slot for the virtual hart's current translation state, built
+   * if new; -1 when the guest-physical table applies (Bare, or virtual M
+   * without MPRV). Cheap when nothing changed since the last call.
+   */
+  select(csr: CsrFile): number {
+    const h = this.h;
+    const priv = csr.priv;
+    const status = csr.mstatus & STATUS_BITS;
+    const satpLo = csr.lo[R.CSR_SATP];
+    const satpHi = csr.hi[R.CSR_SATP];
+    if (h[H.H_CUR_VALID] === 1 && h[H.H_CUR_PRIV] === priv && h[H.H_CUR_STATUS] === status && h[H.H_CUR_SATP_LO] === satpLo && h[H.H_CUR_SATP_HI] === satpHi) {
+      return h[H.H_CUR_SLOT];
+    }
+    const view = viewOf(priv, status, satpHi);
+    const previous = h[H.H_CUR_VALID] === 1 ? h[H.H_CUR_SLOT] : -1;
+    const slot = view < 0 ? -1 : this.findOrBuild(satpLo, satpHi & R.SATP_HI_PPN_MASK, (satpHi >>> R.SATP_HI_ASID_SHIFT) & R.SATP_ASID_MASK, view, previous);
+    h[H.H_CUR_VALID] = 1;
+    h[H.H_CUR_PRIV] = priv;
+    h[H.H_CUR_STATUS] = status;
+    h[H.H_CUR_SATP_LO] = satpLo;
+    h[H.H_CUR_SATP_HI] = satpHi;
+    h[H.H_CUR_SLOT] = slot;
+    return slot;
+  }
+
+  /** The real satp for a slot: Sv39, ASID slot + 1, the shadow root. */
+  realSatpLo(slot: number): number {
+    return this.slots[slot * H.SLOT_FIELDS + H.S_SHADOW_ROOT];
+  }
+  realSatpHi(slot: number): number {
+    return (R.SATP_MODE_SV39 << 28) | ((slot + 1) << R.SATP_HI_ASID_SHIFT);
+  }
+
+  /** Takes the "flush the hart's TLB" request (vCPU thread, before guest code runs again). */
+  takeFlushPending(): boolean {
+    return Atomics.load(this.h, H.H_FLUSH_PENDING) !== 0 && Atomics.exchange(this.h, H.H_FLUSH_PENDING, 0) !== 0;
+  }
+
+  private findOrBuild(rootLo: number, rootHi: number, asid: number, view: number, previous: number): number {
+    const s = this.slots;
+    const stamp = ++this.h[H.H_STAMP];
+    let free = -1;
+    let lru = -1;
+    for (let i = 0; i < H.SLOT_COUNT; i++) {
+      const b = i * H.SLOT_FIELDS;
+      if (s[b + H.S_SHADOW_ROOT] === 0) {
+        if (free < 0) free = i;
+        continue;
+      }
+      if (s[b + H.S_ROOT_LO] === rootLo && s[b + H.S_ROOT_HI] === rootHi && s[b + H.S_ASID] === asid && s[b + H.S_VIEW] === view) {
+        s[b + H.S_LAST_USE] = stamp;
+        if (i !== previous) this.stats[STAT.mmu_table_kept]++;
+        return i;
+      }
+      if (lru < 0 || s[b + H.S_LAST_USE] < s[lru * H.SLOT_FIELDS + H.S_LAST_USE]) lru = i;
+    }
+    let slot = free;
+    if (slot < 0) {
+      slot = lru;
+      this.freeSlot(slot);
+      this.stats[STAT.mmu_recycled]++;
+    }
+    const root = this.allocFrame(slot);
+    const b = slot * H.SLOT_FIELDS;
+    s[b + H.S_ROOT_LO] = rootLo;
+    s[b + H.S_ROOT_HI] = rootHi;
+    s[b + H.S_ASID] = asid;
+    s[b + H.S_VIEW] = view;
+    s[b + H.S_SHADOW_ROOT] = root;
+    s[b + H.S_LAST_USE] = stamp;
+    this.stats[STAT.mmu_table_built]++;
+    return slot;
+  }
+
+  // ---- filling ----
+
+  /**
+   * Handles the real hart's page fault at guest-virtual `va` (exact, below
+   * 2^53 in magnitude) for `access` in `slot`: FILL_* (see above); gpa and
+   * cause say more.
+   */
+  fill(slot: number, access: Access, va: number): number {
+    const view = this.slots[slot * H.SLOT_FIELDS + H.S_VIEW];
+    let gpa: number;
+    let level = 0;
+    let perms: number;
+    if ((view & VIEW_MPRV) !== 0 && access === ACCESS_FETCH) {
+      gpa = va; // M-mode fetches are untranslated even under MPRV (priv spec 3.1.6.3)
+      perms = R.PTE_X;
+    } else {
+      const b = slot * H.SLOT_FIELDS;
+      const ctx = this.walkCtx;
+      ctx.rootPpn = (this.slots[b + H.S_ROOT_HI] >>> 0) * TWO_32 + (this.slots[b + H.S_ROOT_LO] >>> 0);
+      ctx.priv = (view & VIEW_S) !== 0 ? R.PRV_S : R.PRV_U;
+      ctx.sum = (view & VIEW_SUM) !== 0;
+      ctx.mxr = (view & VIEW_MXR) !== 0;
+      const cause = walkSv39(this.ptes, ctx, va | 0, Math.floor(va / TWO_32) | 0, access, this.walkOut);
+      if (cause !== 0) {
+        this.cause = cause;
+        this.stats[STAT.pf_guest]++;
+        return FILL_GUEST_FAULT;
+      }
+      gpa = this.walkOut.pa;
+      level = this.walkOut.spanShift / 9;
+      perms = access === ACCESS_FETCH ? R.PTE_X : access === ACCESS_LOAD ? R.PTE_R | (this.walkOut.writable ? R.PTE_W : 0) : R.PTE_R | R.PTE_W;
+    }
+    this.gpa = gpa;
+    const off = gpa < 0 ? -1 : this.guest.translate(gpa - (gpa % PAGE_SIZE), 1);
+    if (off === FAULT_UNBACKED) return FILL_UNBACKED;
+    if (off < 0) return access === ACCESS_FETCH ? FILL_FETCH_NOT_RAM : FILL_MMIO;
+    this.insert(slot, va, (off + DRAM_BASE) / PAGE_SIZE, perms, level);
+    this.stats[STAT.pf_fixed]++;
+    return FILL_DONE;
+  }
+
+  /** Writes the shadow leaf for va's page, creating tables; marks the path when the guest leaf is a superpage. */
+  private insert(slot: number, va: number, ppn: number, perms: number, level: number): void {
+    const vpn = Math.floor(va / PAGE_SIZE);
+    const rootAt = slot * H.SLOT_FIELDS + H.S_SHADOW_ROOT;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.emptiedSlot = -1;
+      let table = this.slots[rootAt];
+      let ok = true;
+      for (let l = 2; l > 0 && ok; l--) {
+        const word = this.wordOf(table, (vpn >>> (9 * l)) & 0x1ff);
+        const lo = this.i32[word];
+        if ((lo & R.PTE_V) !== 0) {
+          if (level >= l && (lo & PTE_SUPER) === 0) Atomics.store(this.i32, word, lo | PTE_SUPER);
+          table = pteTable(lo, this.i32[word + 1]);
+          continue;
+        }
+        const next = this.allocFrame(slot);
+        if (this.emptiedSlot === slot) {
+          this.releaseFrame(next);
+          ok = false;
+          break;
+        }
+        writePte(this.i32, word, next, R.PTE_V | (level >= l ? PTE_SUPER : 0));
+        table = next;
+      }
+      if (!ok) continue;
+      const word = this.wordOf(table, vpn & 0x1ff);
+      const lo = this.i32[word];
+      let flags = LEAF_BASE | perms;
+      if ((lo & R.PTE_V) !== 0) {
+        if (pteTable(lo, this.i32[word + 1]) === ppn) flags |= lo & PERMS;
+        else Atomics.store(this.h, H.H_FLUSH_PENDING, 1); // a different frame: the old one may sit in the hart's TLB
+      }
+      writePte(this.i32, word, ppn, flags);
+      return;
+    }
+    throw new Error("shadow: the frame pool cannot hold one walk (--shadow-pages too small)");
+  }
+
+  // ---- dropping: guest sfence.vma, remote fences, recycling ----
+
+  /** The guest's sfence.vma: vpn < 0 for every address, asid < 0 for every ASID. */
+  sfence(vpn: number, asid: number): void {
+    const s = this.slots;
+    for (let i = 0; i < H.SLOT_COUNT; i++) {
+      const b = i * H.SLOT_FIELDS;
+      if (s[b + H.S_SHADOW_ROOT] === 0 || (asid >= 0 && s[b + H.S_ASID] !== asid)) continue;
+      if (vpn < 0) this.emptyTable(s[b + H.S_SHADOW_ROOT], 2);
+      else this.zapPage(s[b + H.S_SHADOW_ROOT], vpn);
+    }
+    Atomics.store(this.h, H.H_FLUSH_PENDING, 1);
+  }
+
+  /** Drops every entry of every kept space (a remote sfence.vma). */
+  flushAll(): void {
+    this.sfence(-1, -1);
+  }
+
+  /** Frees every slot's tables into the pool (the VM is gone, or a test wants a clean slate). */
+  freeAll(): void {
+    for (let i = 0; i < H.SLOT_COUNT; i++) if (this.slots[i * H.SLOT_FIELDS + H.S_SHADOW_ROOT] !== 0) this.freeSlot(i);
+    this.h[H.H_CUR_VALID] = 0;
+  }
+
+  /** Drops the entries for one page; a guest superpage's pieces all go (found by PTE_SUPER on the path). */
+  private zapPage(root: number, vpn: number): void {
+    let table = root;
+    for (let l = 2; l > 0; l--) {
+      const word = this.wordOf(table, (vpn >>> (9 * l)) & 0x1ff);
+      const lo = this.i32[word];
+      if ((lo & R.PTE_V) === 0) return;
+      const next = pteTable(lo, this.i32[word + 1]);
+      if ((lo & PTE_SUPER) !== 0) {
+        clearPte(this.i32, word);
+        this.freeTable(next, l - 1);
+        return;
+      }
+      table = next;
+    }
+    const word = this.wordOf(table, vpn & 0x1ff);
+    if ((this.i32[word] & R.PTE_V) === 0) return;
+    clearPte(this.i32, word);
+    this.stats[STAT.mmu_shadow_zapped]++;
+  }
+
+  /** Clears every entry of a table at `level`, freeing the tables below it. */
+  private emptyTable(table: number, level: number): void {
+    for (let e = 0; e < 512; e++) {
+      const word = this.wordOf(table, e);
+      const lo = this.i32[word];
+      if ((lo & R.PTE_V) === 0) continue;
+      clearPte(this.i32, word);
+      if (level > 0) this.freeTable(pteTable(lo, this.i32[word + 1]), level - 1);
+      else this.stats[STAT.mmu_shadow_zapped]++;
+    }
+  }
+
+  /** Empties a table already unlinked from its parent and returns it to the pool (bounded by the three levels). */
+  private freeTable(table: number, level: number): void {
+    this.emptyTable(table, level);
+    this.releaseFrame(table);
+  }
+
+  private freeSlot(slot: number): void {
+    const at = slot * H.SLOT_FIELDS + H.S_SHADOW_ROOT;
+    const root = this.slots[at];
+    if (root === 0) return;
+    this.freeTable(root, 2);
+    this.slots[at] = 0;
+    if (this.h[H.H_CUR_SLOT] === slot) this.h[H.H_CUR_VALID] = 0;
+    Atomics.store(this.h, H.H_FLUSH_PENDING, 1);
+  }
+
+  // ---- the frame pool ----
+
+  /** A zeroed frame's page number; recycles another space (or empties `slot`'s own, noted in emptiedSlot) when the pool is dry. */
+  private allocFrame(slot: number): number {
+    const h = this.h;
+    if (h[H.H_FREE_TOP] === 0) {
+      let lru = -1;
+      for (let i = 0; i < H.SLOT_COUNT; i++) {
+        const b = i * H.SLOT_FIELDS;
+        if (i === slot || this.slots[b + H.S_SHADOW_ROOT] === 0) continue;
+        if (lru < 0 || this.slots[b + H.S_LAST_USE] < this.slots[lru * H.SLOT_FIELDS + H.S_LAST_USE]) lru = i;
+      }
+      if (lru >= 0) this.freeSlot(lru);
+      else if (this.slots[slot * H.SLOT_FIELDS + H.S_SHADOW_ROOT] !== 0) {
+        this.emptyTable(this.slots[slot * H.SLOT_FIELDS + H.S_SHADOW_ROOT], 2);
+        this.emptiedSlot = slot;
+        Atomics.store(h, H.H_FLUSH_PENDING, 1);
+      }
+      this.stats[STAT.mmu_recycled]++;
+      if (h[H.H_FREE_TOP] === 0) throw new Error("shadow: the frame pool is empty (--shadow-pages too small)");
+    }
+    return this.state.pool[--h[H.H_FREE_TOP]];
+  }
+
+  private releaseFrame(ppn: number): void {
+    const off = ppn * PAGE_SIZE - DRAM_BASE;
+    this.u8.fill(0, off, off + PAGE_SIZE);
+    this.state.pool[this.h[H.H_FREE_TOP]++] = ppn;
+  }
+
+  private wordOf(tablePpn: number, index: number): number {
+    return (tablePpn * PAGE_SIZE - DRAM_BASE + index * 8) >>> 2;
+  }
+}
+
+/** The view for a virtual translation state, or -1 when the guest-physical table applies. */
+function viewOf(priv: number, status: number, satpHi: number): number {
+  if (satpHi >>> 28 !== R.SATP_MODE_SV39) return -1;
+  let view: number;
+  if (priv === R.PRV_M) {
+    const mpp = (status & R.MSTATUS_MPP) >>> R.MSTATUS_MPP_SHIFT;
+    if ((status & R.MSTATUS_MPRV) === 0 || mpp === R.PRV_M) return -1;
+    view = VIEW_MPRV | (mpp === R.PRV_S ? VIEW_S : 0);
+  } else {
+    view = priv === R.PRV_S ? VIEW_S : 0;
+  }
+  if ((view & VIEW_S) !== 0 && (status & R.MSTATUS_SUM) !== 0) view |= VIEW_SUM;
+  if ((status & R.MSTATUS_MXR) !== 0) view |= VIEW_MXR;
+  return view;
+}
+
+function pteTable(lo: number, hi: number): number {
+  return (hi & 0x3f_ffff) * TWO_22 + (lo >>> 10);
+}
+
+/** A PTE, high word first so a walk never sees a valid half-PTE (as guest-memory.ts writes them). */
+function writePte(i32: Int32Array, word: number, ppn: number, flags: number): void {
+  Atomics.store(i32, word + 1, Math.floor(ppn / TWO_22));
+  Atomics.store(i32, word, ((ppn % TWO_22) << 10) | flags);
+}
+
+/** Clears a PTE, V (low word) first. */
+function clearPte(i32: Int32Array, word: number): void {
+  Atomics.store(i32, word, 0);
+  Atomics.store(i32, word + 1, 0);
+}
