@@ -14,8 +14,10 @@ describe("bench io: NE2000", () => {
     expect(r).toMatchObject({ nic: "ne2000", dir: "tx", frame: 64, irqsPerPacket: 0 });
     expect(r.pps).toBeGreaterThan(0);
     expect(r.mbps).toBeCloseTo((r.pps * 64 * 8) / 1e6, 6);
-    // The driver's own count is 36 accesses per 64-byte frame (set-up, 16 data words, TXP, the PTX poll and ack).
-    expect(r.exitsPerPacket).toBeGreaterThan(30);
+    // At least 27 accesses per 64-byte frame, each an exit (guests/ne2000-test/ne2000.c ne_send): the
+    // remote-DMA set-up (5), 16 data words, the RDC ack, TBCR0/1, TXP, at least one ISR poll and the
+    // PTX ack. More polls come when the card is slow to answer, so a loaded machine sees more (~36).
+    expect(r.exitsPerPacket).toBeGreaterThanOrEqual(27);
     expect(r.mainBusyPct).toBeGreaterThan(0);
   }, 120_000);
 });

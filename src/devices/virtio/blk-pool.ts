@@ -8,7 +8,11 @@
 import { Piscina } from "piscina";
 import type { BlkIoTask } from "./blk-io.ts";
 
-const WORKER_ENTRY = new URL("../../../workers/blk-io-boot.js", import.meta.url);
+// Compiled (dist/, what bin/popek.js runs) the worker is blk-io.js beside this file; from the
+// TypeScript sources (tests, development) a boot file registers tsx in the thread first.
+const WORKER_ENTRY = import.meta.url.endsWith(".js")
+  ? new URL("./blk-io.js", import.meta.url)
+  : new URL("../../../workers/blk-io-boot.js", import.meta.url);
 const MAX_THREADS = 2;
 const IDLE_TIMEOUT_MS = 2_000;
 
