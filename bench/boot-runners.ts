@@ -15,7 +15,7 @@ const MB = 2 ** 20;
 /** Machine memory beyond a VM's RAM (its page tables and slack), as `popek run --virt trap` gives. */
 const MACHINE_MEMORY_SLACK = 16 * MB;
 
-export const QEMU = "qemu-system-riscv64";
+const QEMU = "qemu-system-riscv64";
 
 /** One boot to the marker; `seconds` is undefined when the marker never came (timeout or early end). */
 export interface BootRun {

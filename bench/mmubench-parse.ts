@@ -16,7 +16,7 @@ import { TIMEBASE_HZ } from "../src/machine/memlayout.ts";
 export const MMU_BENCHES = ["pgfault", "ptemod", "ctxsw", "tlbwalk"] as const;
 type MmuBench = (typeof MMU_BENCHES)[number];
 
-export interface MmubenchRow {
+interface MmubenchRow {
   readonly bench: MmuBench;
   readonly mmu: "sv39" | "swtlb";
   readonly iters: number;

@@ -110,7 +110,7 @@ export function virtioDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => S
 }
 
 /** The NE2000 cards the flags ask for (`--device ne2000,netdev=ID[,mac=..]`), card n in lab slot n. */
-export function nicCardsFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort): NicCard[] {
+function nicCardsFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort): NicCard[] {
   const netdevs = new Map((flags.netdev ?? []).map(parseNetdev).map((nd) => [nd.id, nd]));
   const cards: NicCard[] = [];
   for (const text of flags.device ?? []) {

@@ -74,7 +74,7 @@ export interface DeviceHost {
 }
 
 /** All a device factory is given. */
-export interface DeviceContext {
+interface DeviceContext {
   /** The device's interrupt output (a PLIC source line), or NO_IRQ_LINE. */
   readonly irq: IrqLine;
   /** Hart-level interrupt controllers only (kinds wired "harts"): the harts' inputs. */

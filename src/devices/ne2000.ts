@@ -36,7 +36,7 @@ import { fdtNode, propBytes, propString } from "../machine/fdt.ts";
 import type { SwitchPort } from "../net/port.ts";
 
 /** The register window: 16 registers, the data port and the reset port. */
-export const NE2000_WINDOW = 0x20;
+const NE2000_WINDOW = 0x20;
 
 // ---- register offsets (the same on every page) ----
 const REG_CR = 0x00; //        rw  command: STP STA TXP RD2-0 PS1-0

@@ -10,7 +10,7 @@
 import { PhysMem } from "../machine/physmem.ts";
 import { DRAM_BASE, PAGE_SIZE } from "../machine/memlayout.ts";
 
-export class OutOfMachineMemory extends Error {
+class OutOfMachineMemory extends Error {
   override readonly name = "OutOfMachineMemory";
 }
 

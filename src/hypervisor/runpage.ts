@@ -131,7 +131,7 @@ export function fieldOffset(name: RunPageField): number {
  * ~400 and ~600 ns from one run to the next. WebAssembly memory is mapped by
  * whole pages, so its buffer starts page-aligned.
  */
-export function allocateRunPageBuffer(): SharedArrayBuffer {
+function allocateRunPageBuffer(): SharedArrayBuffer {
   const wasmPages = Math.ceil(RUN_PAGE_BYTES / WASM_PAGE_BYTES);
   const buffer = new WebAssembly.Memory({ initial: wasmPages, maximum: wasmPages, shared: true }).buffer;
   if (!(buffer instanceof SharedArrayBuffer)) throw new Error("run page: shared WebAssembly memory is not available");

@@ -88,7 +88,7 @@ export interface LatencySummary {
 }
 
 /** One exit round trip in this many is timed for the latency histogram (a power of two). */
-export const LATENCY_SAMPLE_EVERY = 16;
+const LATENCY_SAMPLE_EVERY = 16;
 /** Longest stretch without returning to this thread's event loop (for comlink calls), in ms. */
 const YIELD_MS = 20;
 /** Longest single sleep in wfi before re-checking timers and control, in ms. */

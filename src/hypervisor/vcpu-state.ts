@@ -66,8 +66,8 @@ export type VcpuEvent =
 
 // The states and events without data, built once (the loop passes through them every slice).
 export const RUNNING: VcpuState = { kind: "running" };
-export const WAITING: VcpuState = { kind: "waiting" };
-export const SUSPENDED: VcpuState = { kind: "suspended" };
+const WAITING: VcpuState = { kind: "waiting" };
+const SUSPENDED: VcpuState = { kind: "suspended" };
 export const STOPPING: VcpuState = { kind: "stopping" };
 export const STOPPED: VcpuState = { kind: "stopped" };
 

@@ -25,7 +25,7 @@ import { HSM_STARTED, HSM_STOPPED } from "./exits/services.ts";
 import type { VcpuContext } from "./vcpu-context.ts";
 import type { CsrFile } from "../machine/csr.ts";
 
-export type BiosChoice = { readonly kind: "hv" } | { readonly kind: "none" } | { readonly kind: "firmware"; readonly bytes: Uint8Array };
+type BiosChoice = { readonly kind: "hv" } | { readonly kind: "none" } | { readonly kind: "firmware"; readonly bytes: Uint8Array };
 
 export interface VmImages {
   readonly bios: BiosChoice;

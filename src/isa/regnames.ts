@@ -6,7 +6,7 @@
  * privileged spec (tables 2.2-2.6); an unnamed CSR prints as hex, as objdump does.
  */
 
-export const ABI_NAMES = [
+const ABI_NAMES = [
   "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2",
   "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
   "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7",
@@ -64,7 +64,7 @@ function buildCsrNames(): ReadonlyMap<number, string> {
   return names;
 }
 
-export const CSR_NAMES: ReadonlyMap<number, string> = buildCsrNames();
+const CSR_NAMES: ReadonlyMap<number, string> = buildCsrNames();
 
 /** objdump's spelling of CSR `csr`: its name, or 0x-hex when it has none. */
 export function csrName(csr: number): string {

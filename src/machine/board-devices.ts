@@ -74,7 +74,7 @@ export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
 }
 
 /** The default MAC of the n-th NIC. */
-export function defaultMac(n: number): Uint8Array {
+function defaultMac(n: number): Uint8Array {
   const mac = new Uint8Array(DEFAULT_MAC);
   mac[5] = (mac[5] + n) & 0xff;
   return mac;

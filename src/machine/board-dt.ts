@@ -182,7 +182,7 @@ function checkConfig(cfg: BoardDtConfig): void {
 }
 
 /** The board's tree (unserialised), for tests and for printing. */
-export function boardDeviceTreeNode(cfg: BoardDtConfig): FdtNode {
+function boardDeviceTreeNode(cfg: BoardDtConfig): FdtNode {
   checkConfig(cfg);
   const devices = cfg.devices ?? boardDevices();
   checkDeviceList(devices);

@@ -11,7 +11,7 @@ import { TICKS_PER_MS } from "./memlayout.ts";
 export type ClockKind = "real" | "icount";
 
 /** Instructions per mtime tick on the deterministic clock: a nominal 100 MIPS hart. */
-export const INSTRUCTIONS_PER_TICK = 10;
+const INSTRUCTIONS_PER_TICK = 10;
 
 export class RealClock implements Clock {
   private readonly start = performance.now();

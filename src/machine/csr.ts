@@ -79,7 +79,7 @@ const ST_PRIV = 0;
 const ST_MIP_HW = 1;
 const ST_MIP_SW = 2;
 
-export function newCsrStorage(): CsrStorage {
+function newCsrStorage(): CsrStorage {
   return { lo: new Int32Array(4096), hi: new Int32Array(4096), state: new Int32Array(4), offsets: new Float64Array(2) };
 }
 

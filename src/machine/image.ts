@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError, GuestImageError } from "../errors.ts";
 import { isElf, parseElf } from "./elf.ts";
 
-export interface GuestImageChunk {
+interface GuestImageChunk {
   /** Physical address of the first byte. */
   readonly addr: number;
   readonly data: Uint8Array;

@@ -15,7 +15,7 @@ export const CSR_CYCLE = 0xc00;
 export const CSR_TIME = 0xc01;
 export const CSR_INSTRET = 0xc02;
 export const CSR_HPMCOUNTER3 = 0xc03;
-export const CSR_HPMCOUNTER31 = 0xc1f;
+// ... up to hpmcounter31 = 0xc1f.
 
 export const CSR_SSTATUS = 0x100;
 export const CSR_SIE = 0x104;
@@ -45,7 +45,7 @@ export const CSR_MCOUNTEREN = 0x306;
 export const CSR_MENVCFG = 0x30a;
 export const CSR_MCOUNTINHIBIT = 0x320;
 export const CSR_MHPMEVENT3 = 0x323;
-export const CSR_MHPMEVENT31 = 0x33f;
+// ... up to mhpmevent31 = 0x33f.
 export const CSR_MSCRATCH = 0x340;
 export const CSR_MEPC = 0x341;
 export const CSR_MCAUSE = 0x342;
@@ -56,7 +56,7 @@ export const CSR_PMPADDR0 = 0x3b0;
 export const CSR_MCYCLE = 0xb00;
 export const CSR_MINSTRET = 0xb02;
 export const CSR_MHPMCOUNTER3 = 0xb03;
-export const CSR_MHPMCOUNTER31 = 0xb1f;
+// ... up to mhpmcounter31 = 0xb1f.
 
 /** PMP entries implemented (QEMU virt has 16: pmpcfg0, pmpcfg2, pmpaddr0..15). */
 export const PMP_ENTRIES = 16;
@@ -107,7 +107,7 @@ export const MIP_WRITABLE = MIP_SSIP | MIP_STIP | MIP_SEIP;
 export const IRQ_PRIORITY: readonly number[] = [IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER];
 
 // ---- exception causes (priv spec table 3.6) ----
-export const CAUSE_MISALIGNED_FETCH = 0;
+// 0: instruction address misaligned, which IALIGN=16 (the C extension) never raises.
 export const CAUSE_FETCH_ACCESS = 1;
 export const CAUSE_ILLEGAL_INSTRUCTION = 2;
 export const CAUSE_BREAKPOINT = 3;
@@ -133,7 +133,7 @@ export const CAUSE_TLB_REFILL_STORE = 26;
 export const MEDELEG_WRITABLE = 0xb3ff | (7 << CAUSE_TLB_REFILL_FETCH);
 
 // ---- mtvec / stvec ----
-export const TVEC_MODE_DIRECT = 0;
+// Mode 0 is direct: every trap enters at the base.
 export const TVEC_MODE_VECTORED = 1;
 
 // ---- menvcfg (priv spec 3.1.18) ----
@@ -178,7 +178,6 @@ export const PTE_A = 1 << 6;
 export const PTE_D = 1 << 7;
 /** PTE bits 63:54 (reserved, PBMT, N) must be zero without Svpbmt/Svnapot: bits 31:22 of the high word. */
 export const PTE_HI_RESERVED = 0xffc0_0000 | 0;
-export const SV39_LEVELS = 3;
 
 // ---- misa: MXL=2 (RV64) in bits 63:62; extensions A, C, I, M, S, U ----
 export const MISA_HI = 2 << 30;

@@ -21,7 +21,7 @@ export interface RunOptions {
   readonly interrupted?: () => boolean;
 }
 
-export type RunOutcome = "finisher" | "htif" | "timeout" | "interrupted";
+type RunOutcome = "finisher" | "htif" | "timeout" | "interrupted";
 
 export interface RunResult {
   readonly outcome: RunOutcome;

@@ -10,8 +10,8 @@
  * a store entry exists only for pages that are writable and already dirty.
  */
 
-export const TLB_BITS = 10;
-export const TLB_ENTRIES = 1 << TLB_BITS;
+const TLB_BITS = 10;
+const TLB_ENTRIES = 1 << TLB_BITS;
 export const TLB_MASK = TLB_ENTRIES - 1;
 /** asid * ASID_KEY_STRIDE + vpn is an entry's key. */
 export const ASID_KEY_STRIDE = 1 << 27;

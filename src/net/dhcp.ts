@@ -32,11 +32,11 @@ const OPT_MESSAGE_TYPE = 53;
 const OPT_SERVER_ID = 54;
 const OPT_END = 255;
 
-export const DHCP_DISCOVER = 1;
-export const DHCP_OFFER = 2;
-export const DHCP_REQUEST = 3;
-export const DHCP_ACK = 5;
-export const DHCP_NAK = 6;
+const DHCP_DISCOVER = 1;
+const DHCP_OFFER = 2;
+const DHCP_REQUEST = 3;
+const DHCP_ACK = 5;
+const DHCP_NAK = 6;
 
 /** Leases handed out at most (slirp's NB_BOOTP_CLIENTS). */
 const MAX_LEASES = 16;

@@ -30,7 +30,7 @@ export interface NetdevSpec {
   readonly options: Readonly<Record<string, string>>;
 }
 
-export const NETDEV_KINDS = ["user", "switch", "sink", "source"] as const;
+const NETDEV_KINDS = ["user", "switch", "sink", "source"] as const;
 type NetdevKind = (typeof NETDEV_KINDS)[number];
 
 /** Options each kind takes besides id. */
@@ -67,7 +67,7 @@ function isKind(kind: string): kind is NetdevKind {
 }
 
 /** Refuses an unknown kind or option, with one line naming it. */
-export function checkNetdev(spec: NetdevSpec): void {
+function checkNetdev(spec: NetdevSpec): void {
   if (!isKind(spec.kind)) throw new ConfigError(`--netdev ${spec.kind}: unknown kind (${NETDEV_KINDS.join(", ")})`);
   for (const key of Object.keys(spec.options)) {
     if (!KIND_OPTIONS[spec.kind].includes(key)) throw new ConfigError(`--netdev ${spec.kind},id=${spec.id}: unknown option ${key}`);
@@ -145,9 +145,6 @@ export class VirtualNetwork {
     for (const s of this.sources.values()) s.stop();
   }
 }
-
-/** NIC models a `--device MODEL,netdev=ID[,mac=...]` may name that this module serves. */
-export const NIC_MODELS = ["ne2000"] as const;
 
 /**
  * `--device ne2000,netdev=ID[,mac=xx:..]`: the card's port on the netdev and

@@ -15,10 +15,10 @@ import { buildFrame, ETH_HEADER, ETH_MIN_FRAME, ETHERTYPE_ARP, ETHERTYPE_IPV4, e
 import { buildIpv4, buildUdp, getU16, internetChecksum, ip, ipFromBytes, IP_PROTO_ICMP, IP_PROTO_UDP, IPV4_HEADER, putIp, putU16, UDP_HEADER } from "./ipv4.ts";
 import type { SwitchPort } from "./port.ts";
 
-export const USER_GATEWAY_IP = ip("10.0.2.2");
-export const USER_DNS_IP = ip("10.0.2.3");
-export const USER_FIRST_LEASE = ip("10.0.2.15");
-export const USER_MASK = ip("255.255.255.0");
+const USER_GATEWAY_IP = ip("10.0.2.2");
+const USER_DNS_IP = ip("10.0.2.3");
+const USER_FIRST_LEASE = ip("10.0.2.15");
+const USER_MASK = ip("255.255.255.0");
 /** slirp's gateway MAC: 52:55 followed by the gateway's address. */
 export const USER_GATEWAY_MAC = new Uint8Array([0x52, 0x55, 0x0a, 0x00, 0x02, 0x02]);
 const BROADCAST_IP = 0xffffffff;

@@ -23,12 +23,12 @@ export const RSAR1 = 0x09;
 export const RBCR0 = 0x0a;
 export const RBCR1 = 0x0b;
 export const RCR = 0x0c;
-export const RSR = 0x0c;
+// RSR (page 0 read at 0x0c) is not read by this driver.
 export const TCR = 0x0d;
-export const DCR = 0x0e;
+const DCR = 0x0e;
 export const IMR = 0x0f;
 export const CNTR2 = 0x0f;
-export const PAR0 = 0x01;
+const PAR0 = 0x01;
 export const CURR = 0x07;
 export const MAR0 = 0x08;
 export const DATA = 0x10;
@@ -54,7 +54,6 @@ export const RCR_AB = 0x04;
 export const RCR_AM = 0x08;
 export const RCR_PRO = 0x10;
 export const TCR_LOOPBACK = 0x02;
-export const DCR_WTS = 0x01;
 
 /** Transmit buffer pages 0x40-0x45 (one largest frame), receive ring 0x46-0x7f: the ne.c layout. */
 export const TX_PAGE = 0x40;

@@ -19,8 +19,8 @@ const OP_CSRRW = OP.csrrw;
 const OP_CSRRWI = OP.csrrwi;
 const OP_CSRRCI = OP.csrrci;
 
-export const CSR_OK = 0;
-export const CSR_REFLECTED = 1;
+const CSR_OK = 0;
+const CSR_REFLECTED = 1;
 /** The guest enabled Sv39 from virtual S-mode on a dispatcher without shadow paging. */
 export const CSR_PAGING_UNSUPPORTED = 2;
 

@@ -12,7 +12,7 @@ export const TRAP_MRET = 2;
 export const TRAP_SRET = 3;
 export const TRAP_WFI = 4;
 export const TRAP_SFENCE_VMA = 5;
-export const TRAP_OTHER = 0;
+const TRAP_OTHER = 0;
 
 export interface DecodedTrap {
   kind: number;

@@ -18,7 +18,7 @@ import { decodeInto } from "../../isa/decode.ts";
 import { OP, X0_SINK, isCompressed, opOf, rdOf, rs1Of, rs2Of } from "../../isa/ops.ts";
 import type { OpName } from "../../isa/ops.ts";
 
-export type MmioWidth = 1 | 2 | 4 | 8;
+type MmioWidth = 1 | 2 | 4 | 8;
 
 /** One decoded MMIO access. */
 export interface MmioAccess {

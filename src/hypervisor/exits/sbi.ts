@@ -35,7 +35,7 @@ import { STAT } from "../stats.ts";
 // ---- what popek says about itself (Base extension, SBI spec 4) ----
 
 /** Spec version 2.0: minor in bits 23:0, major in bits 30:24, bit 31 zero (SBI spec 4.1). */
-export const SBI_SPEC_VERSION = (2 << 24) | 0;
+const SBI_SPEC_VERSION = (2 << 24) | 0;
 /**
  * popek's SBI implementation id: ASCII "popk". The spec's registry (SBI spec
  * 4.9) hands out small numbers (0 BBL, 1 OpenSBI, 2 Xvisor, 3 KVM, ... 11
@@ -101,7 +101,7 @@ export const SRST_REASON_SYSTEM_FAILURE = 1;
 export const SRST_REASON_POPEK_EXIT = 0xe0000000;
 const SRST_EXIT_CODES = 256;
 /** popek's exit status after a shutdown for "system failure". */
-export const SRST_FAILURE_EXIT_CODE = 1;
+const SRST_FAILURE_EXIT_CODE = 1;
 
 /** HSM suspend types (SBI spec 9.4). */
 export const SUSPEND_DEFAULT_RETENTIVE = 0x00000000;
@@ -169,7 +169,7 @@ function retLegacy(ctx: VcpuContext, value: number): void {
  * fires at once; all ones never in practice), and the call clears a pending
  * STIP. The vCPU thread raises STIP when the deadline passes.
  */
-export function setVirtualTimer(ctx: VcpuContext, stimeValue: number): void {
+function setVirtualTimer(ctx: VcpuContext, stimeValue: number): void {
   ctx.page.timerDeadline[0] = stimeValue;
   ctx.csr.updateStimecmp(); // STIP now reflects the new deadline (and Sstc's comparator, if armed)
 }

@@ -36,7 +36,7 @@ export function defaultShadowPages(ramSize: number): number {
 
 // Header words.
 export const H_FREE_TOP = 0;
-export const H_POOL_SIZE = 1;
+const H_POOL_SIZE = 1;
 /** Machine page number of a frame that stays zero: unbacked guest RAM reads as it (no PTE there is valid). */
 export const H_ZERO_PPN = 2;
 /** Set when shadow entries were dropped or changed: the vCPU flushes its hart's TLB before running on. */

@@ -35,7 +35,7 @@ import { BLOCK_PARAMS, member, type BlockFn, type BlockHost, type BlockMemory, t
 import type { BlockRuntime } from "./block-runtime.ts";
 
 /** Longest block, in instructions. */
-export const MAX_BLOCK_INSNS = 64;
+const MAX_BLOCK_INSNS = 64;
 /** Distinct sources kept compiled; the cache starts over when full. */
 const SOURCE_CACHE_LIMIT = 8192;
 

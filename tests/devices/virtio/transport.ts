@@ -24,7 +24,7 @@ export function deviceFeatures(dev: VirtioMmio): bigint {
   return (BigInt(r(dev, V.REG_DEVICE_FEATURES)) << 32n) | BigInt(lo);
 }
 
-export function writeDriverFeatures(dev: VirtioMmio, f: bigint): void {
+function writeDriverFeatures(dev: VirtioMmio, f: bigint): void {
   w(dev, V.REG_DRIVER_FEATURES_SEL, 0);
   w(dev, V.REG_DRIVER_FEATURES, Number(f & 0xffff_ffffn));
   w(dev, V.REG_DRIVER_FEATURES_SEL, 1);
@@ -55,7 +55,7 @@ export function setupQueue(dev: VirtioMmio, index: number, ring: DriverRing): vo
   w(dev, V.REG_QUEUE_READY, 1);
 }
 
-export function driverOk(dev: VirtioMmio): void {
+function driverOk(dev: VirtioMmio): void {
   w(dev, V.REG_STATUS, r(dev, V.REG_STATUS) | V.STATUS_DRIVER_OK);
 }
 
