@@ -18,12 +18,11 @@
 
 import type { DeviceKind } from "../devices/device.ts";
 import { virtioBlkKind, virtioNetKind, type TransportConfig } from "../devices/virtio/kinds.ts";
-import { parseMac } from "../devices/virtio/net.ts";
 import { ConfigError } from "../errors.ts";
 import { VIRTIO_COUNT } from "../machine/memlayout.ts";
 import type { SwitchPort } from "../net/port.ts";
 import { freshNetdevPorts, type Netdev } from "./netdev.ts";
-import { parseMac as parseEthernetMac } from "../net/ethernet.ts";
+import { parseMac } from "../net/ethernet.ts";
 import { boardDevices, type DeviceSpec, type NicCard } from "../machine/board-devices.ts";
 import { onlyKeys, parseQemuBool, parseQemuOpts, type QemuOpts } from "./qemu-opts.ts";
 
@@ -95,8 +94,7 @@ export function virtioDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => S
       if (usedNetdevs.has(nd)) throw new ConfigError(`${what}: netdev ${nd.id} is already used by another NIC`);
       usedNetdevs.add(nd);
       const macText = o.values.get("mac");
-      const mac = macText === undefined ? Uint8Array.from(DEFAULT_MAC, (b, i) => (i === 5 ? b + nics : b)) : parseMac(macText);
-      if (mac === undefined) throw new ConfigError(`${what}: mac=${macText} is not six hex bytes like 52:54:00:12:34:56`);
+      const mac = macText === undefined ? Uint8Array.from(DEFAULT_MAC, (b, i) => (i === 5 ? b + nics : b)) : macOption(what, macText);
       nics++;
       place(what, virtioNetKind({ mac, port: portFor(nd) }, transport), o.values.get("bus"));
     } else if (o.head !== NE2000) {
@@ -120,13 +118,7 @@ function nicCardsFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort): 
     onlyKeys(what, o, ["netdev", "mac", "id"]);
     const nd = lookup(what, "netdev", o, netdevs);
     const macText = o.values.get("mac");
-    let mac: Uint8Array | undefined;
-    try {
-      mac = macText === undefined ? undefined : parseEthernetMac(macText);
-    } catch (e) {
-      throw new ConfigError(`${what}: ${(e as Error).message}`);
-    }
-    cards.push({ port: portFor(nd), mac });
+    cards.push({ port: portFor(nd), mac: macText === undefined ? undefined : macOption(what, macText) });
   }
   return cards;
 }
@@ -171,6 +163,15 @@ function parseNetdev(text: string): Netdev {
   const options = new Map(o.values);
   options.delete("id");
   return { type: o.head, id, options };
+}
+
+/** A NIC's mac= option as bytes; one line naming the option when it is not a MAC. */
+function macOption(what: string, text: string): Uint8Array {
+  try {
+    return parseMac(text);
+  } catch {
+    throw new ConfigError(`${what}: mac=${text} is not six hex bytes like 52:54:00:12:34:56`);
+  }
 }
 
 function lookup<T>(what: string, key: string, o: QemuOpts, ids: ReadonlyMap<string, T>): T {

@@ -214,10 +214,3 @@ export class VirtioNet implements VirtioBackend {
     for (let i = 0; i < used.length; i += 2) q.push(used[i], used[i + 1]);
   }
 }
-
-/** Parses "52:54:00:12:34:56" (QEMU's spelling); undefined when malformed. */
-export function parseMac(text: string): Uint8Array | undefined {
-  const parts = text.split(":");
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) return undefined;
-  return Uint8Array.from(parts, (p) => parseInt(p, 16));
-}
