@@ -4,7 +4,9 @@
  * of programs to a clean power-off; and the same boots under QEMU's virt
  * board, which must give the same functional results (pass lines, counts,
  * checksums; never timings). QEMU also has the virtio devices popek does not
- * have yet, so diskperf and netperf do real I/O there.
+ * have yet, so diskperf and netperf do real I/O there. And the same workloads
+ * deprivileged (`popek run --virt trap`, on shadow page tables and the
+ * hypervisor's SBI) with 1 and 4 vCPUs, which must give the native results.
  *
  * Every run waits for the guest to power off (or for a generous timeout):
  * nothing here depends on how fast this machine is.
@@ -203,6 +205,29 @@ describe.runIf(HAVE_OPENSBI)("labos on the native board, behind Debian's OpenSBI
     expect(r.output).toMatch(/^init: nosuch exited 127$/m);
     expect(r.exitCode).toBe(1);
   }, TEST_TIMEOUT_MS);
+});
+
+/** Runs labos through the CLI under --virt trap (the hypervisor's SBI); resolves when it exits. */
+function trapRun(vcpus: number, append?: string): Promise<QemuRun> {
+  const args = ["bin/popek.js", "run", "--virt", "trap", "--vcpus", String(vcpus), "--kernel", LABOS, "--timeout", String(RUN_TIMEOUT_S)];
+  if (append !== undefined) args.push("--append", append);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (b: Buffer) => (output += b.toString()));
+    child.on("close", (status) => resolve({ output, status }));
+  });
+}
+
+describe.runIf(HAVE_OPENSBI)("labos under --virt trap (shadow page tables)", () => {
+  for (const vcpus of [1, 4]) {
+    it(`gives the native board's functional results with ${vcpus} vCPU(s)`, async () => {
+      const [t, native] = await Promise.all([trapRun(vcpus, WORKLOADS[vcpus].append), nativeRun(vcpus)]);
+      expectWorkload(t.output, vcpus);
+      expect(t.status).toBe(0);
+      expect(functional(t.output)).toEqual(functional(native.output));
+    }, TEST_TIMEOUT_MS);
+  }
 });
 
 const QEMU_TITLE = HAVE_QEMU ? "labos under qemu-system-riscv64 -machine virt" : `labos under QEMU (skipped: ${QEMU} not found)`;
