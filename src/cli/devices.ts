@@ -23,7 +23,7 @@ import { VIRTIO_COUNT } from "../machine/memlayout.ts";
 import type { SwitchPort } from "../net/port.ts";
 import { freshNetdevPorts, type Netdev } from "./netdev.ts";
 import { parseMac } from "../net/ethernet.ts";
-import { boardDevices, type DeviceSpec, type NicCard } from "../machine/board-devices.ts";
+import { boardDevices, defaultMac, type DeviceSpec, type NicCard } from "../machine/board-devices.ts";
 import { onlyKeys, parseQemuBool, parseQemuOpts, type QemuOpts } from "./qemu-opts.ts";
 
 export interface DeviceFlags {
@@ -39,8 +39,6 @@ interface Drive {
   readonly shorthand: boolean;
 }
 
-/** QEMU's first NIC MAC; later NICs count up in the last byte. */
-const DEFAULT_MAC = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 const BUS_PREFIX = "virtio-mmio-bus.";
 /** The lab's emulated NIC (src/devices/ne2000.ts): a --device of its own, outside the virtio slots. */
 const NE2000 = "ne2000";
@@ -94,7 +92,7 @@ export function virtioDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => S
       if (usedNetdevs.has(nd)) throw new ConfigError(`${what}: netdev ${nd.id} is already used by another NIC`);
       usedNetdevs.add(nd);
       const macText = o.values.get("mac");
-      const mac = macText === undefined ? Uint8Array.from(DEFAULT_MAC, (b, i) => (i === 5 ? b + nics : b)) : macOption(what, macText);
+      const mac = macText === undefined ? defaultMac(nics) : macOption(what, macText);
       nics++;
       place(what, virtioNetKind({ mac, port: portFor(nd) }, transport), o.values.get("bus"));
     } else if (o.head !== NE2000) {

@@ -73,8 +73,8 @@ export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
   ];
 }
 
-/** The default MAC of the n-th NIC. */
-function defaultMac(n: number): Uint8Array {
+/** The default MAC of the n-th NIC (QEMU's first, counted up in the last byte). */
+export function defaultMac(n: number): Uint8Array {
   const mac = new Uint8Array(DEFAULT_MAC);
   mac[5] = (mac[5] + n) & 0xff;
   return mac;
