@@ -6,6 +6,7 @@
  */
 
 import type { MmuMode } from "./swtlb.ts";
+import type { IsaVariant } from "./isa-variant.ts";
 import { CLINT, type Clint } from "../devices/clint.ts";
 import type { HartLines, PowerEvent } from "../devices/device.ts";
 import { UART_16550, type Uart16550 } from "../devices/uart16550.ts";
@@ -46,6 +47,8 @@ export interface BoardConfig {
   readonly jit?: boolean;
   /** The harts' MMU (HartOptions.mmu): the Sv39 walker, or --mmu swtlb's software-refilled TLB. */
   readonly mmu?: MmuMode;
+  /** The harts' instruction-set variant (--isa-variant, isa-variant.ts); default "standard". */
+  readonly isaVariant?: IsaVariant;
   /** Interpreter visits before a block is compiled (PhysMem's; default HOT_THRESHOLD, tuned on boots). */
   readonly hotThreshold?: number;
   /** The board's devices (its device table); the popek board's by default. */
@@ -102,7 +105,7 @@ export class Board {
         return now;
       },
     };
-    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, {}, { jit: config.jit, mmu: config.mmu }));
+    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, {}, { jit: config.jit, mmu: config.mmu, isaVariant: config.isaVariant }));
     const harts: HartLines = {
       count: config.harts,
       setPending: (hart, irq, level) => this.harts[hart]?.csr.setHwPending(irq, level),

@@ -26,6 +26,7 @@ import type { JitHost } from "./jit/enter.ts";
 import { jitByEnvironment } from "./jit/switch.ts";
 import { SoftTlb, type MmuMode } from "./swtlb.ts";
 import { softTlbHost, translateSoft, translateSoftQuiet } from "./hart-swtlb.ts";
+import { executeNonvirtCsr, isNonvirtCsr, type IsaVariant } from "./isa-variant.ts";
 
 /**
  * Traps taken by software outside the model: the host plays the part of the
@@ -70,6 +71,8 @@ export interface HartOptions {
   readonly jit?: boolean;
   /** "swtlb": a software-refilled TLB instead of the Sv39 walker (swtlb.ts); default "sv39". */
   readonly mmu?: MmuMode;
+  /** "nonvirt": sstatus/mstatus accesses from U-mode do not trap (isa-variant.ts); default "standard". */
+  readonly isaVariant?: IsaVariant;
 }
 
 /** What a hart needs from the board it sits on. */
@@ -100,6 +103,8 @@ export class Hart implements CsrHost, JitHost {
   stop = false;
   /** Whether hot code runs as compiled blocks (jit/): HartOptions.jit; tests flip it. */
   jit: boolean;
+  /** --isa-variant nonvirt: the register forms of sstatus/mstatus access run in U-mode without trapping. */
+  readonly nonvirt: boolean;
 
   // ---- translation state the hot loop reads ----
   fetchTlb: Tlb;
@@ -149,6 +154,7 @@ export class Hart implements CsrHost, JitHost {
     options: HartOptions = {},
   ) {
     this.jit = options.jit ?? jitByEnvironment();
+    this.nonvirt = options.isaVariant === "nonvirt";
     this.soft = options.mmu === "swtlb" ? new SoftTlb() : undefined;
     this.softTlb = this.soft !== undefined ? softTlbHost(this, this.soft) : undefined;
     this.x = storage.regs ?? new Int32Array(REGISTER_WORDS);
@@ -719,6 +725,11 @@ export class Hart implements CsrHost, JitHost {
     // The privilege check first (bits 9:8 of the number, priv spec 2.1): under a hypervisor nearly
     // every guest CSR access fails it, and it needs no table lookup.
     if (this.csr.priv < ((csrNum >>> 8) & 3)) {
+      // The non-virtualizable variant: sensitive, yet no trap for the host to see (isa-variant.ts).
+      if (this.nonvirt && !immediate && this.csr.priv === R.PRV_U && isNonvirtCsr(csrNum)) {
+        executeNonvirtCsr(this.csr, this.x, (w0 >>> 8) & 0xff, csrNum);
+        return pc + len;
+      }
       const host = this.hostTraps;
       const next = host?.csrAccess === undefined ? -1 : host.csrAccess(this, w0, imm, pc);
       // -1, not any negative number: a pc in the upper half (a kernel's, under guest paging) is negative here.
