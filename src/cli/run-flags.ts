@@ -5,6 +5,8 @@
 
 import { ConfigError } from "../errors.ts";
 import { MMU_MODES, type MmuMode } from "../machine/swtlb.ts";
+import { ISA_VARIANTS, type IsaVariant } from "../machine/isa-variant.ts";
+import { NONVIRT_FIXES, type NonvirtFix } from "../hypervisor/nonvirt/code-scanner.ts";
 import { parseChoice } from "./options.ts";
 import type { DeviceFlags } from "./devices.ts";
 
@@ -24,6 +26,8 @@ export interface RunFlags extends DeviceFlags {
   exitHandler: string;
   stats?: boolean;
   mmu: string;
+  isaVariant?: string;
+  nonvirtFix?: string;
 }
 
 export const VIRT_MODES = ["none", "trap"] as const;
@@ -31,6 +35,20 @@ export const VIRT_MODES = ["none", "trap"] as const;
 /** --mmu: the harts' MMU, natively and (for the real hart) under --virt trap. */
 export function mmuFrom(flags: RunFlags): MmuMode {
   return parseChoice("--mmu", flags.mmu ?? "sv39", MMU_MODES);
+}
+
+/** --isa-variant: standard RISC-V, or the non-virtualizable variant (src/machine/isa-variant.ts). */
+export function isaVariantFrom(flags: RunFlags): IsaVariant {
+  return parseChoice("--isa-variant", flags.isaVariant ?? "standard", ISA_VARIANTS);
+}
+
+/** --nonvirt-fix, checked against the rest: scanning only means something under trap, on the variant. */
+export function nonvirtFixFrom(flags: RunFlags, virt: string): NonvirtFix {
+  const fix = parseChoice("--nonvirt-fix", flags.nonvirtFix ?? "none", NONVIRT_FIXES);
+  if (fix === "none") return fix;
+  if (virt !== "trap") throw new ConfigError("--nonvirt-fix scan: the hypervisor scans guest code; it applies under --virt trap");
+  if (isaVariantFrom(flags) !== "nonvirt") throw new ConfigError("--nonvirt-fix scan: there is nothing to fix on the standard ISA; add --isa-variant nonvirt");
+  return fix;
 }
 
 /** The kernel image path: IMAGE or --kernel. */

@@ -19,7 +19,9 @@ import { boardDevicesFrom } from "./devices.ts";
 import { netdevPorts } from "./netdev.ts";
 import { trapFirmwareDefault } from "./firmware-default.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
-import { kernelPathFrom, mmuFrom, type RunFlags } from "./run-flags.ts";
+import { isaVariantFrom, kernelPathFrom, mmuFrom, nonvirtFixFrom, type RunFlags } from "./run-flags.ts";
+import type { IsaVariant } from "../machine/isa-variant.ts";
+import type { NonvirtFix } from "../hypervisor/nonvirt/code-scanner.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 
 /** Most vCPUs per VM. */
@@ -60,6 +62,8 @@ interface TrapConfig {
   readonly wait: WaitPolicy;
   readonly exitHandler: ExitHandlerPlace;
   readonly shadowPages: number;
+  readonly isaVariant: IsaVariant;
+  readonly nonvirtFix: NonvirtFix;
 }
 
 /** What a VM is built with, from the command line. */
@@ -67,11 +71,16 @@ function trapConfigFrom(flags: RunFlags): TrapConfig {
   if (flags.harts !== undefined) throw new ConfigError("--harts is the native board's; under --virt trap use --vcpus N");
   if (flags.clock !== "real") throw new ConfigError("--clock icount is not available under --virt trap (vCPUs run in parallel threads)");
   const memSize = parseMemSize(flags.mem);
+  const vcpus = flags.vcpus === undefined ? 1 : parseCount("--vcpus", flags.vcpus, 1, MAX_VCPUS);
+  const nonvirtFix = nonvirtFixFrom(flags, "trap");
+  if (nonvirtFix === "scan" && vcpus > 1) throw new ConfigError("--nonvirt-fix scan: the code scanner keeps its patches per vCPU; run with --vcpus 1");
   return {
-    vcpus: flags.vcpus === undefined ? 1 : parseCount("--vcpus", flags.vcpus, 1, MAX_VCPUS),
+    vcpus,
     memSize,
     wait: parseWaitPolicy(flags.wait),
     exitHandler: parseChoice("--exit-handler", flags.exitHandler, ["main", "vcpu"] as const),
+    isaVariant: isaVariantFrom(flags),
+    nonvirtFix,
     shadowPages: flags.shadowPages === undefined ? defaultShadowPages(memSize) : parseCount("--shadow-pages", flags.shadowPages, MIN_SHADOW_PAGES, MAX_SHADOW_PAGES),
   };
 }
@@ -87,7 +96,7 @@ function machineMemoryFor(c: TrapConfig): number {
 
 export async function runTrapCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   const config = trapConfigFrom(flags);
-  const { vcpus, memSize, wait, exitHandler, shadowPages } = config;
+  const { vcpus, memSize, wait, exitHandler, shadowPages, isaVariant, nonvirtFix } = config;
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
   const net = new VirtualNetwork();
@@ -96,7 +105,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
   const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));
   const hv = new Hypervisor({ machineMemory: machineMemoryFor(config) });
-  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output: out.write, mmu: mmuFrom(flags), devices });
+  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output: out.write, mmu: mmuFrom(flags), isaVariant, nonvirtFix, devices });
   let vm = boot();
   let stoppedByHost: { code: number; reason?: string } | undefined;
   const stop = (code: number, reason?: string): void => {

@@ -13,7 +13,7 @@ import { VirtualNetwork } from "../net/netdevs.ts";
 import { boardDevicesFrom } from "./devices.ts";
 import { netdevPorts } from "./netdev.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
-import { kernelPathFrom, mmuFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
+import { isaVariantFrom, kernelPathFrom, mmuFrom, nonvirtFixFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 
 /** Turns the command line into the native board's boot images. */
@@ -49,13 +49,14 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   // Loaded on demand: a native run does not pay for loading the hypervisor.
   if (virt === "trap") return (await import("./run-trap.ts")).runTrapCommand(image, flags);
   const { harts, memSize, clock } = nativeConfigFrom(flags);
+  nonvirtFixFrom(flags, virt);
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = bootImagesFrom(image, flags);
   const net = new VirtualNetwork();
   const devices = boardDevicesFrom(flags, netdevPorts(net));
 
   const out = stdoutSink();
-  const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), devices });
+  const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), isaVariant: isaVariantFrom(flags), devices });
   board.boot(images);
   net.start();
   const console = attachConsole((bytes) => board.uart.receive(bytes));

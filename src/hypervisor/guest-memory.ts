@@ -41,6 +41,8 @@ export class GuestMemory {
   constructor(
     private readonly allocator: FrameAllocator,
     readonly ramSize: number,
+    /** --nonvirt-fix scan: RAM is mapped without X, so the first fetch from each page exits to the code scanner (nonvirt/code-scanner.ts). */
+    private readonly scanCode = false,
   ) {
     const frameTable = new SharedArrayBuffer((ramSize / PAGE_SIZE) * FRAME_TABLE_ENTRY_BYTES);
     this.frames = new Int32Array(frameTable);
@@ -110,7 +112,7 @@ export class GuestMemory {
       }
     }
     const word = (table - DRAM_BASE + vpn[0] * 8) >>> 2;
-    writePte(mem.i32, word, frame / PAGE_SIZE, PTE_LEAF);
+    writePte(mem.i32, word, frame / PAGE_SIZE, this.scanCode ? PTE_LEAF & ~R.PTE_X : PTE_LEAF);
   }
 }
 

@@ -40,6 +40,13 @@ export const EXIT_STATS = [
   { name: "mmu_recycled", doc: "shadow address spaces recycled to stay within --shadow-pages" },
   { name: "remote_tlb_flush", doc: "shootdowns sent: another vCPU asked to drop its shadow entries, acknowledged" },
   { name: "remote_tlb_flush_ns", doc: "time spent waiting for shootdown acknowledgements, ns" },
+  { name: "hypercall_exit", doc: "--isa-variant nonvirt, paravirtual guest: a POPK hypercall (sstatus/mstatus access by ecall) served" },
+  { name: "scan_pages", doc: "--nonvirt-fix scan: guest code pages scanned before they ran (first scans and rescans)" },
+  { name: "scan_rescans", doc: "--nonvirt-fix scan: scans of a page scanned before and written since (self-modifying code)" },
+  { name: "scan_patched_sites", doc: "--nonvirt-fix scan: sensitive instructions patched into trapping ones (over all scans)" },
+  { name: "scan_patch_exit", doc: "--nonvirt-fix scan: a patched instruction trapped and its original was emulated" },
+  { name: "scan_code_writes", doc: "--nonvirt-fix scan: guest stores to a scanned page: originals restored, page writable until it runs again" },
+  { name: "scan_code_reads", doc: "--nonvirt-fix scan: guest loads from a patched page, served from the original bytes" },
 ] as const;
 
 export type ExitStatName = (typeof EXIT_STATS)[number]["name"];

@@ -39,6 +39,8 @@ import * as V from "./vcpu-state.ts";
 import { WAIT_SPIN, waitWhile } from "./wait.ts";
 import type { MmuMode } from "../machine/swtlb.ts";
 import { SWTLB_FORWARD, SWTLB_HANDLED, SwtlbShadow, virtualSoftTlbHost } from "./swtlb-virt.ts";
+import type { IsaVariant } from "../machine/isa-variant.ts";
+import { CodeScanner, SCAN_EMULATE, SCAN_HANDLED } from "./nonvirt/code-scanner.ts";
 
 export interface VcpuConfig {
   readonly hartId: number;
@@ -64,6 +66,10 @@ export interface VcpuConfig {
   readonly slice: number;
   /** The real hart's MMU: with "swtlb" its soft TLB is kept by swtlb-virt.ts. */
   readonly mmu?: MmuMode;
+  /** The real hart's instruction-set variant (src/machine/isa-variant.ts). */
+  readonly isaVariant?: IsaVariant;
+  /** --nonvirt-fix scan: this thread scans and patches guest code pages (nonvirt/code-scanner.ts). */
+  readonly scanCode?: boolean;
 }
 
 /** What the vCPU thread exposes over comlink. */
@@ -139,6 +145,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private state: V.VcpuState = V.STOPPED;
   /** --mmu swtlb: the real TLB kept as the guest's virtual TLB composed with the VM's map. */
   private readonly swtlb: SwtlbShadow | undefined;
+  /** --nonvirt-fix scan: the code scanner, which sees every trap first. */
+  private readonly scanner: CodeScanner | undefined;
   /** Why this vCPU stopped the VM (the Finished state's reason), once run() has returned. */
   stopReason = "";
 
@@ -149,7 +157,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     this.doorbell = new Int32Array(config.doorbell);
     const clock = new VmClock(config.vmStartMs);
     // The hart: no devices (every non-RAM access faults to us), registers in the run page.
-    this.hart = new Hart(config.hartId, { mem: this.mem, bus: new Bus(), mtime: () => clock.mtime() }, { regs: this.page.regs }, { mmu: config.mmu });
+    this.hart = new Hart(config.hartId, { mem: this.mem, bus: new Bus(), mtime: () => clock.mtime() }, { regs: this.page.regs }, { mmu: config.mmu, isaVariant: config.isaVariant });
     const c = this.hart.csr;
     c.priv = R.PRV_U;
     c.write(R.CSR_SATP, config.satpLo, config.satpHi);
@@ -165,6 +173,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     this.swtlb = swtlb ? new SwtlbShadow(this.hart, this.ctx, this.memory) : undefined;
     this.shadow = new ShadowMmu(config.shadow, this.mem, this.memory, this.page.stats);
     this.hartSatpLo = config.satpLo;
+    const root = ((config.satpHi & 0xfffff) * 2 ** 32 + (config.satpLo >>> 0)) * 4096;
+    this.scanner = config.scanCode ? new CodeScanner(this.mem, this.memory, root, this.page.stats) : undefined;
     const site: ShootdownSite = {
       flushesParked: false,
       flushHere: () => this.shadow.flushAll(),
@@ -204,6 +214,16 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   trap(h: Hart, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0: number, imm: number): boolean {
     const page = this.page;
     page.stats[STAT.exits]++;
+    if (this.scanner !== undefined && isExactPair(tvalLo, tvalHi) && isExactPair(pcLo, pcHi)) {
+      const scan = this.scanner.onTrap(h, cause, pairToNumber(tvalLo, tvalHi), pairToNumber(pcLo, pcHi));
+      if (scan === SCAN_HANDLED) return true;
+      if (scan === SCAN_EMULATE) {
+        // A patched site: from here on, the exit of the original instruction it stands for.
+        tvalLo = this.scanner.original | 0;
+        tvalHi = 0;
+        w0 = 0;
+      }
+    }
     if (this.swtlb !== undefined && isExactPair(tvalLo, tvalHi) && isExactPair(pcLo, pcHi)) {
       // --mmu swtlb: refills (and the guest's own page faults) are the TLB's, always on this thread.
       const swtlb = this.swtlb.onTrap(cause, pairToNumber(tvalLo, tvalHi), pairToNumber(pcLo, pcHi));
@@ -425,6 +445,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       }
     }
     this.syncTranslation();
+    if (this.scanner !== undefined && this.hartSlot >= 0) {
+      return { kind: "fatal", reason: `hart ${this.config.hartId}: the guest turned on paging; --nonvirt-fix scan covers guests that run untranslated` };
+    }
     this.sliceEnd = V.SLICE_DONE;
     this.hart.pc = page.pc[0];
     runSlice(this.hart, this.config.slice);

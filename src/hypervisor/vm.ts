@@ -31,6 +31,8 @@ import type { MmuMode } from "../machine/swtlb.ts";
 import { virtualSoftTlbHost } from "./swtlb-virt.ts";
 import { ShadowMmu } from "./shadow/shadow-mmu.ts";
 import { defaultShadowPages, ShadowState } from "./shadow/shadow-state.ts";
+import type { IsaVariant } from "../machine/isa-variant.ts";
+import type { NonvirtFix } from "./nonvirt/code-scanner.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -51,6 +53,10 @@ export interface VmConfig {
   readonly mmu?: MmuMode;
   /** Machine frames per vCPU for shadow page tables (--shadow-pages); defaultShadowPages(memSize) by default. */
   readonly shadowPages?: number;
+  /** The real harts' instruction-set variant (--isa-variant, src/machine/isa-variant.ts); default standard. */
+  readonly isaVariant?: IsaVariant;
+  /** --nonvirt-fix: "scan" runs the code scanner on each vCPU (nonvirt/code-scanner.ts); default none. */
+  readonly nonvirtFix?: NonvirtFix;
 }
 
 export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
@@ -103,7 +109,8 @@ export class Vm {
   ) {
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
     this.waitCode = waitPolicyCode(config.wait);
-    this.memory = new GuestMemory(frames, config.memSize);
+    if (config.nonvirtFix === "scan" && config.vcpus > 1) throw new Error("vm: the code scanner (--nonvirt-fix scan) runs on one vCPU");
+    this.memory = new GuestMemory(frames, config.memSize, config.nonvirtFix === "scan");
     for (let h = 0; h < config.vcpus; h++) {
       const page = new P.RunPage();
       page.waitPolicy[0] = this.waitCode;
@@ -185,6 +192,8 @@ export class Vm {
         wait: this.waitCode,
         slice: this.config.slice ?? DEFAULT_SLICE,
         mmu: this.config.mmu,
+        isaVariant: this.config.isaVariant,
+        scanCode: this.config.nonvirtFix === "scan",
       });
     }
     return configs;

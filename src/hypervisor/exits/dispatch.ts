@@ -12,7 +12,8 @@
  *                        wfi         wait for a virtual interrupt
  *                        sfence.vma  TLB maintenance
  *                        other       a real illegal instruction: reflect
- *   ecall                            SBI call (virtual S, --bios hv), else
+ *   ecall                            a7 = "POPK": popek's hypercall (nonvirt/popk.ts);
+ *                                    SBI call (virtual S, --bios hv), else
  *                                    reflect as ecall from the virtual privilege
  *   page fault, guest paging on      shadow fill (hidden fault), the guest's
  *                                    own page fault (true fault), or as below
@@ -33,6 +34,7 @@ import { SBI_SUSPEND, handleSbi, sbiNeedsMainThread } from "./sbi.ts";
 import type { VmServices } from "./services.ts";
 import { emulateMret, emulateSfenceVma, emulateSret, emulateWfi } from "./system.ts";
 import { STAT } from "../stats.ts";
+import { EID_POPK, handlePopk } from "../nonvirt/popk.ts";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type Access } from "../../machine/mmu.ts";
 import { FILL_DONE, FILL_FETCH_NOT_RAM, FILL_GUEST_FAULT, FILL_MMIO, FILL_UNBACKED, type ShadowMmu } from "../shadow/shadow-mmu.ts";
 
@@ -149,6 +151,12 @@ export class TrapDispatcher {
   private ecall(pc: number): number {
     const ctx = this.ctx;
     const priv = ctx.csr.priv;
+    // popek's paravirtual extension for --isa-variant nonvirt (nonvirt/popk.ts), from any virtual privilege.
+    if (ctx.x[2 * A7] === EID_POPK && ctx.x[2 * A7 + 1] === 0) {
+      handlePopk(ctx, pc);
+      this.interruptsMayChange = true;
+      return EXIT_CONTINUE;
+    }
     if (this.sbiByHypervisor && priv === R.PRV_S) {
       if (this.main === undefined && sbiNeedsMainThread(ctx.x[2 * A7], ctx.x[2 * A6])) return EXIT_TO_MAIN;
       ctx.count(STAT.ecall_exit);
