@@ -7,6 +7,7 @@ import { Board, type BootImages } from "../../src/machine/board.ts";
 import type { ClockKind } from "../../src/machine/clock.ts";
 import { readImageFile } from "../../src/machine/image.ts";
 import type { MmuMode } from "../../src/machine/swtlb.ts";
+import type { IsaVariant } from "../../src/machine/isa-variant.ts";
 import { runBoard, type RunResult } from "../../src/machine/runner.ts";
 
 export interface BootOutcome extends RunResult {
@@ -21,6 +22,7 @@ export interface BootOptions {
   readonly timeoutSeconds?: number;
   readonly input?: string;
   readonly mmu?: MmuMode;
+  readonly isaVariant?: IsaVariant;
 }
 
 export async function bootImages(images: BootImages, opts: BootOptions = {}): Promise<BootOutcome> {
@@ -31,6 +33,7 @@ export async function bootImages(images: BootImages, opts: BootOptions = {}): Pr
     clock: opts.clock ?? "real",
     output: (b) => (output += String.fromCharCode(b)),
     mmu: opts.mmu,
+    isaVariant: opts.isaVariant,
   });
   board.boot(images);
   if (opts.input !== undefined) board.uart.receive(new TextEncoder().encode(opts.input));

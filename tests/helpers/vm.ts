@@ -9,6 +9,8 @@ import type { ExitHandlerPlace, Vm, VmResult } from "../../src/hypervisor/vm.ts"
 import type { WaitPolicy } from "../../src/hypervisor/wait.ts";
 import { readImageFile } from "../../src/machine/image.ts";
 import type { MmuMode } from "../../src/machine/swtlb.ts";
+import type { IsaVariant } from "../../src/machine/isa-variant.ts";
+import type { NonvirtFix } from "../../src/hypervisor/nonvirt/code-scanner.ts";
 
 export interface VmRunOptions {
   readonly vcpus?: number;
@@ -17,6 +19,8 @@ export interface VmRunOptions {
   readonly exitHandler?: ExitHandlerPlace;
   readonly timeoutSeconds?: number;
   readonly mmu?: MmuMode;
+  readonly isaVariant?: IsaVariant;
+  readonly nonvirtFix?: NonvirtFix;
 }
 
 export interface VmOutcome {
@@ -41,6 +45,8 @@ export function startVm(hv: Hypervisor, images: VmImages, opts: VmRunOptions = {
     exitHandler: opts.exitHandler ?? "main",
     output: (b) => (output += String.fromCharCode(b)),
     mmu: opts.mmu,
+    isaVariant: opts.isaVariant,
+    nonvirtFix: opts.nonvirtFix,
   });
   hv.start(vm);
   const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), (opts.timeoutSeconds ?? 60) * 1000);

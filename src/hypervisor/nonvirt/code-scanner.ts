@@ -73,7 +73,7 @@ export type NonvirtFix = (typeof NONVIRT_FIXES)[number];
 export const PATCH_LOW = 0x0b | (31 << 7) | (7 << 12);
 
 /** What onTrap made of a trap. */
-export const SCAN_NOT_MINE = 0;
+const SCAN_NOT_MINE = 0;
 /** Handled (a scan, an unprotect, a load served from the originals): go on at hart.pc. */
 export const SCAN_HANDLED = 1;
 /** A patched site trapped: emulate `scanner.original` at the trap's pc. */
