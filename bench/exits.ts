@@ -22,6 +22,7 @@ import { parseExitbench, type ExitbenchRow } from "./exitbench-parse.ts";
 import { measureHandoff } from "./handoff.ts";
 import { bootNative } from "./cpu.ts";
 import { formatTable } from "../src/report/table.ts";
+import { benchNonvirt, formatNonvirt, type NonvirtResult } from "./exits-nonvirt.ts";
 
 const IMAGE = "guests/bin/exitbench.elf";
 const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
@@ -44,6 +45,8 @@ interface ExitsReport {
   readonly floorNs: Record<WaitPolicy, number>;
   readonly cores: number;
   readonly nativeSkipped?: string;
+  /** The non-virtualizable variant's rows (exits-nonvirt.ts): each fix beside plain trap-and-emulate. */
+  readonly nonvirt: NonvirtResult[];
 }
 
 interface ExitsOptions {
@@ -119,7 +122,8 @@ async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
       progress(`trap ${wait}/${handler} done`);
     }
   }
-  return { results, floorNs, cores: cpus().length, nativeSkipped };
+  const nonvirt = await benchNonvirt(progress);
+  return { results, floorNs, cores: cpus().length, nativeSkipped, nonvirt };
 }
 
 function formatNs(ns: number | undefined): string {
@@ -149,7 +153,7 @@ function formatExits(report: ExitsReport): string {
     `host: ${report.cores} cores; each VM has 1 vCPU thread plus the hypervisor's main thread.`,
   ];
   if (report.nativeSkipped !== undefined) notes.push(`native: skipped, ${report.nativeSkipped}`);
-  return `${table}\n\n${notes.join("\n")}\n`;
+  return `${table}\n\n${notes.join("\n")}\n\n${formatNonvirt(report.nonvirt)}`;
 }
 
 export async function benchExitsCommand(flags: { json?: boolean; scale?: string }): Promise<number> {
