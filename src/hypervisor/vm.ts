@@ -33,6 +33,7 @@ import { ShadowMmu } from "./shadow/shadow-mmu.ts";
 import { defaultShadowPages, ShadowState } from "./shadow/shadow-state.ts";
 import type { IsaVariant } from "../machine/isa-variant.ts";
 import type { NonvirtFix } from "./nonvirt/code-scanner.ts";
+import { ConfigError } from "../errors.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -109,7 +110,7 @@ export class Vm {
   ) {
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
     this.waitCode = waitPolicyCode(config.wait);
-    if (config.nonvirtFix === "scan" && config.vcpus > 1) throw new Error("vm: the code scanner (--nonvirt-fix scan) runs on one vCPU");
+    if (config.nonvirtFix === "scan" && config.vcpus > 1) throw new ConfigError("vm: the code scanner (--nonvirt-fix scan) runs on one vCPU");
     this.memory = new GuestMemory(frames, config.memSize, config.nonvirtFix === "scan");
     for (let h = 0; h < config.vcpus; h++) {
       const page = new P.RunPage();

@@ -17,7 +17,8 @@
  *
  * So every page runs scanned, every write to scanned code faults first (the
  * page goes back to data with its original bytes, and its next fetch scans
- * it again: self-modifying code is rescanned), and a guest that reads a
+ * it again: self-modifying code is rescanned; a store into its own page is
+ * performed by the scanner and the page rescanned at once), and a guest that reads a
  * patched page as data gets its original bytes: the load faults on the
  * execute-only page and is served from the originals (a guest must never see
  * the patches — VMware hid its translation caches the same way).
@@ -117,7 +118,7 @@ export class CodeScanner {
       case R.CAUSE_FETCH_PAGE_FAULT:
         return this.fetchFault(h, tval);
       case R.CAUSE_STORE_PAGE_FAULT:
-        return this.unprotect(h, tval) ? SCAN_HANDLED : SCAN_NOT_MINE;
+        return this.codeWrite(h, tval, pc);
       case R.CAUSE_LOAD_PAGE_FAULT:
         return this.codeRead(h, tval, pc);
       case R.CAUSE_ILLEGAL_INSTRUCTION:
@@ -133,6 +134,12 @@ export class CodeScanner {
     if (page < 0 || this.scanned.has(page)) return SCAN_NOT_MINE;
     const off = this.memory.translate(this.pageBase(page), PAGE_SIZE);
     if (off < 0) return SCAN_NOT_MINE; // not backed yet: the main thread maps it, the retry comes back here
+    this.scan(h, page, off);
+    return SCAN_HANDLED;
+  }
+
+  /** Sweeps the page at machine offset `off`, patches it, counts, and maps it scanned or patched. */
+  private scan(h: Hart, page: number, off: number): void {
     const sites = new Map<number, number>();
     const u16 = this.mem.u16;
     for (let at = this.entryOffset(page); at < PAGE_SIZE; ) {
@@ -156,6 +163,34 @@ export class CodeScanner {
     stats[STAT.scan_patched_sites] += sites.size;
     this.mem.invalidateCode(off, PAGE_SIZE);
     this.setFlags(page, sites.size > 0 ? PTE_PATCHED : PTE_SCANNED, h);
+  }
+
+  /**
+   * A guest store to a scanned page. From another page it unprotects the
+   * page, which is rescanned when it next runs (a loop copying code pays
+   * once). A store to its own page could then never run again — without X
+   * it cannot be fetched, with X it cannot write — so it is performed here
+   * on the originals and the page rescanned at once. (An AMO or SC to its own
+   * code page, which this does not emulate, would keep faulting.)
+   */
+  private codeWrite(h: Hart, gpa: number, pc: number): number {
+    const page = this.pageOf(gpa);
+    if (page < 0 || !this.scanned.has(page)) return SCAN_NOT_MINE;
+    const access = this.pageOf(pc) === page ? decodeMmioAccess(h.instructionBits(pc)) : undefined;
+    const addr = access === undefined ? -1 : h.getReg(access.base) + access.offset;
+    if (access === undefined || !access.write || this.pageOf(addr) !== page || this.pageOf(addr + access.width - 1) !== page) {
+      this.unprotect(h, gpa);
+      return SCAN_HANDLED;
+    }
+    this.unprotect(h, gpa);
+    const off = this.memory.translate(addr, access.width);
+    const x = h.x;
+    for (let k = 0; k < access.width; k++) {
+      const word = k < 4 ? x[2 * access.reg] : x[2 * access.reg + 1];
+      this.mem.u8[off + k] = (word >>> (8 * (k & 3))) & 0xff;
+    }
+    this.scan(h, page, off - (addr & (PAGE_SIZE - 1)));
+    h.pc = pc + access.length;
     return SCAN_HANDLED;
   }
 

@@ -118,6 +118,18 @@ describe("scan before first run", () => {
     expect(b.u16(DRAM_BASE + PAGE_SIZE)).toBe(PATCH_LOW);
   });
 
+  it("a store into its own scanned page is performed on the originals and the page rescanned at once (no livelock)", () => {
+    const b = new Bench();
+    const read = enc.csrrs(11, R.CSR_MSTATUS, 0);
+    // sw x0 to the word at +20 of this very page, then run the csrr at +12.
+    b.code(DRAM_BASE, [enc.auipc(5, 0), enc.sw(0, 5, 20), enc.jal(0, 4), read, SPIN, 0x12345678]);
+    b.run(DRAM_BASE, 10);
+    expect(b.seen).toEqual([`emulate ${read.toString(16)}`]);
+    expect(b.memory.view.readU32(DRAM_BASE + 20)).toBe(0);
+    expect(b.u16(DRAM_BASE + 12), "rescanned: the csrr is patched again").toBe(PATCH_LOW);
+    expect(b.stats[STAT.scan_rescans]).toBe(1);
+  });
+
   it("starts the sweep of a page after an instruction that crosses into it", () => {
     const b = new Bench();
     // addi x5, x6, 0 at the last halfword of page 0: its upper half (rs1 = x6) looks like a 32-bit instruction's start.
