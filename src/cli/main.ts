@@ -42,6 +42,7 @@ program
   .option("--shadow-pages <n>", "machine frames per vCPU for shadow page tables under --virt trap (default: RAM pages / 32, 16..1024)")
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
   .option("--mmu <kind>", "sv39: the hardware page-table walker; swtlb: a software-refilled TLB (custom CSRs and refill exception, see the README)", "sv39")
+  .option("--cpu <model>", "rv64, or rv64,h=true for the hypervisor extension H on the native board (like -cpu)")
   .option("--drive <opts>", "a disk image: file=PATH,if=none|virtio,format=raw[,id=ID] (like -drive; repeatable)", collect)
   .option("--device <opts>", "a device: virtio-blk-device,drive=ID or virtio-net-device,netdev=ID [,bus=virtio-mmio-bus.N] (like -device; repeatable)", collect)
   .option("--netdev <opts>", "a network back-end: TYPE,id=ID (like -netdev; repeatable)", collect)

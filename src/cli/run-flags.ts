@@ -24,6 +24,8 @@ export interface RunFlags extends DeviceFlags {
   exitHandler: string;
   stats?: boolean;
   mmu: string;
+  /** --cpu rv64[,h=true]: the native harts' model (cpu-flag.ts). */
+  cpu?: string;
 }
 
 export const VIRT_MODES = ["none", "trap"] as const;

@@ -65,6 +65,7 @@ interface TrapConfig {
 /** What a VM is built with, from the command line. */
 function trapConfigFrom(flags: RunFlags): TrapConfig {
   if (flags.harts !== undefined) throw new ConfigError("--harts is the native board's; under --virt trap use --vcpus N");
+  if (flags.cpu !== undefined) throw new ConfigError("--cpu is the native board's: under --virt trap the guest runs deprivileged on a hart without H");
   if (flags.clock !== "real") throw new ConfigError("--clock icount is not available under --virt trap (vCPUs run in parallel threads)");
   const memSize = parseMemSize(flags.mem);
   return {

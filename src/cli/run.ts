@@ -14,6 +14,7 @@ import { boardDevicesFrom } from "./devices.ts";
 import { netdevPorts } from "./netdev.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import { kernelPathFrom, mmuFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
+import { parseCpu } from "./cpu-flag.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 
 /** Turns the command line into the native board's boot images. */
@@ -55,7 +56,7 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   const devices = boardDevicesFrom(flags, netdevPorts(net));
 
   const out = stdoutSink();
-  const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), devices });
+  const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), devices, h: parseCpu(flags.cpu).h });
   board.boot(images);
   net.start();
   const console = attachConsole((bytes) => board.uart.receive(bytes));
