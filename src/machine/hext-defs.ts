@@ -77,13 +77,13 @@ export const HEDELEG_WRITABLE = 0xb1ff;
 
 // ---- interrupts ----
 export const IRQ_VS_SOFT = 2;
-export const IRQ_VS_TIMER = 6;
-export const IRQ_VS_EXT = 10;
-export const IRQ_S_GEXT = 12;
+const IRQ_VS_TIMER = 6;
+const IRQ_VS_EXT = 10;
+/** Supervisor guest external interrupt: never pending here (GEILEN is 0), kept for the priority order. */
+const IRQ_S_GEXT = 12;
 export const MIP_VSSIP = 1 << IRQ_VS_SOFT;
-export const MIP_VSTIP = 1 << IRQ_VS_TIMER;
-export const MIP_VSEIP = 1 << IRQ_VS_EXT;
-export const MIP_SGEIP = 1 << IRQ_S_GEXT;
+const MIP_VSTIP = 1 << IRQ_VS_TIMER;
+const MIP_VSEIP = 1 << IRQ_VS_EXT;
 /** The VS-level interrupts: read-only one in mideleg with H, writable in hideleg, hvip, hie. */
 export const VS_INTERRUPTS = MIP_VSSIP | MIP_VSTIP | MIP_VSEIP;
 /** Order of simultaneous interrupts with H (priv spec 3.1.9 and the H chapter): M, then HS, then VS. */

@@ -27,11 +27,11 @@ import "./hext-csr.ts";
 
 const TWO_32 = 4294967296;
 /** Op numbers of the H instructions (src/isa/ops.ts): hlv.b .. hlv.d, hlvx.hu, hlvx.wu, hsv.b .. hsv.d, hfence.vvma, hfence.gvma. */
-export const OP_HLV_B = 100;
+const OP_HLV_B = 100;
 const OP_HLVX_HU = 107;
 const OP_HSV_B = 109;
 const OP_HFENCE_VVMA = 113;
-export const OP_HFENCE_GVMA = 114;
+const OP_HFENCE_GVMA = 114;
 /** Width and sign extension of hlv.b, hlv.bu, hlv.h, hlv.hu, hlv.w, hlv.wu, hlv.d, hlvx.hu, hlvx.wu. */
 const HLV_WIDTH = [1, 1, 2, 2, 4, 4, 8, 2, 4] as const;
 const HLV_SIGNED = [true, false, true, false, true, false, true, false, false] as const;

@@ -30,11 +30,6 @@ const TWO_32 = 4294967296;
 const GPA_LIMIT = 2199023255552;
 const AD_RETRIES = 8;
 
-/** The guest-page-fault cause for an access kind (20, 21, 23). */
-export function guestPageFaultCause(access: Access): number {
-  return GUEST_PAGE_FAULT[access];
-}
-
 /** What the G-stage needs: hgatp's root (or bare) and the HS-level MXR. */
 export interface GStageContext {
   /** hgatp.MODE is Bare: guest physical is machine physical. */
@@ -48,7 +43,7 @@ export interface GStageContext {
  * out.pa (and out.writable) set, a guest-page-fault cause, or an access
  * fault when a PTE lies outside RAM. `execOnly`: HLVX, whose read needs X.
  */
-export function walkGStage(mem: PteMemory, g: GStageContext, gpa: number, access: Access, execOnly: boolean, out: Translation): number {
+function walkGStage(mem: PteMemory, g: GStageContext, gpa: number, access: Access, execOnly: boolean, out: Translation): number {
   if (!(gpa >= 0 && gpa < GPA_LIMIT)) return GUEST_PAGE_FAULT[access];
   if (g.bare) {
     out.pa = gpa;

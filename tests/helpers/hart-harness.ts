@@ -62,6 +62,8 @@ export interface HarnessOptions {
   readonly jit?: HartOptions["jit"];
   /** The hart's MMU (HartOptions.mmu); default the Sv39 walker. */
   readonly mmu?: HartOptions["mmu"];
+  /** The H extension (HartOptions.h); default off. */
+  readonly h?: boolean;
 }
 
 /**
@@ -84,7 +86,7 @@ export class HartHarness {
       this.device = new FakeDevice();
       this.bus.map(FAKE_DEVICE_BASE, this.device);
     }
-    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now }, {}, { jit: opts.jit, mmu: opts.mmu });
+    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now }, {}, { jit: opts.jit, mmu: opts.mmu, h: opts.h });
     this.hart.reset(CODE_BASE);
   }
 
