@@ -21,6 +21,8 @@ export interface BootOptions {
   readonly timeoutSeconds?: number;
   readonly input?: string;
   readonly mmu?: MmuMode;
+  /** The harts implement the H extension (BoardConfig.h). */
+  readonly h?: boolean;
 }
 
 export async function bootImages(images: BootImages, opts: BootOptions = {}): Promise<BootOutcome> {
@@ -31,6 +33,7 @@ export async function bootImages(images: BootImages, opts: BootOptions = {}): Pr
     clock: opts.clock ?? "real",
     output: (b) => (output += String.fromCharCode(b)),
     mmu: opts.mmu,
+    h: opts.h,
   });
   board.boot(images);
   if (opts.input !== undefined) board.uart.receive(new TextEncoder().encode(opts.input));
