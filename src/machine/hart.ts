@@ -278,7 +278,8 @@ export class Hart implements CsrHost, JitHost {
   raisePair(cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0 = 0, imm = 0): false {
     this.counters.traps++;
     const host = this.hostTraps;
-    if (host !== undefined) {
+    // With H, what the guest's own vector takes (delegated to VS) stays in the hart: no host exit.
+    if (host !== undefined && (this.hext === undefined || !this.hext.staysInGuest(cause))) {
       this.pc = pairToNumber(pcLo, pcHi);
       if (!host.trap(this, cause, tvalLo, tvalHi, pcLo, pcHi, w0, imm)) this.stop = true;
       return false;

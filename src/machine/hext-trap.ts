@@ -62,6 +62,8 @@ export function enterTrapH(c: CsrFile, cause: number, interrupt: boolean, tvalLo
   const virt = c.virt;
   const priv = c.priv;
   const gva = (virt !== 0 || info.hlv) && !interrupt && cause < 32 && ((ADDRESS_CAUSES >>> cause) & 1) === 1;
+  // htval / mtval2 hold a guest physical address only for a guest-page fault; zero for anything else.
+  const gpa = !interrupt && (cause === H.CAUSE_FETCH_GUEST_PAGE_FAULT || cause === H.CAUSE_LOAD_GUEST_PAGE_FAULT || cause === H.CAUSE_STORE_GUEST_PAGE_FAULT) ? info.gpa : -1;
   const mdeleg = interrupt ? c.mideleg | H.VS_INTERRUPTS : c.medeleg;
   const hdeleg = interrupt ? c.lo[H.CSR_HIDELEG] : c.lo[H.CSR_HEDELEG];
   const toS = priv <= R.PRV_S && ((mdeleg >>> cause) & 1) === 1;
@@ -78,7 +80,7 @@ export function enterTrapH(c: CsrFile, cause: number, interrupt: boolean, tvalLo
     if (virt !== 0) hs = (hs & ~H.HSTATUS_SPVP) | H.HSTATUS_SPV | (priv === R.PRV_S ? H.HSTATUS_SPVP : 0);
     if (gva) hs |= H.HSTATUS_GVA;
     c.lo[H.CSR_HSTATUS] = hs;
-    setShifted(c, H.CSR_HTVAL, info.gpa);
+    setShifted(c, H.CSR_HTVAL, gpa);
     c.lo[H.CSR_HTINST] = 0;
     c.hi[H.CSR_HTINST] = 0;
     tvec = enterS(c, cause, interrupt, tvalLo, tvalHi, pcLo, pcHi, priv);
@@ -88,7 +90,7 @@ export function enterTrapH(c: CsrFile, cause: number, interrupt: boolean, tvalLo
     if (virt !== 0) hi |= H.MSTATUS_HI_MPV;
     if (gva) hi |= H.MSTATUS_HI_GVA;
     c.hi[R.CSR_MSTATUS] = hi;
-    setShifted(c, H.CSR_MTVAL2, info.gpa);
+    setShifted(c, H.CSR_MTVAL2, gpa);
     c.lo[H.CSR_MTINST] = 0;
     c.hi[H.CSR_MTINST] = 0;
     c.lo[R.CSR_MEPC] = pcLo;
@@ -131,6 +133,15 @@ function enterS(c: CsrFile, cause: number, interrupt: boolean, tvalLo: number, t
   c.mstatus = status & ~R.MSTATUS_SIE;
   c.priv = R.PRV_S;
   return c.num(R.CSR_STVEC);
+}
+
+/**
+ * Whether an exception taken now goes to VS (delegated by medeleg and then
+ * hedeleg with V=1): a host playing M and HS (HostTrapHandler) sees only the
+ * others, as a real hypervisor does.
+ */
+export function exceptionGoesToVs(c: CsrFile, cause: number): boolean {
+  return c.virt !== 0 && c.priv <= R.PRV_S && ((c.medeleg >>> cause) & 1) === 1 && ((c.lo[H.CSR_HEDELEG] >>> cause) & 1) === 1;
 }
 
 /**

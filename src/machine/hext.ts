@@ -19,7 +19,7 @@ import * as H from "./hext-defs.ts";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type Access } from "./mmu.ts";
 import { GStagePteReader, walkTwoStage, type TwoStageFault } from "./mmu-gstage.ts";
 import { ASID_KEY_STRIDE, Tlb } from "./tlb.ts";
-import { enterTrapH, pendingInterruptH, setVirt } from "./hext-trap.ts";
+import { enterTrapH, exceptionGoesToVs, pendingInterruptH, setVirt } from "./hext-trap.ts";
 import { mret, sret } from "./trap.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
 import { hiOf, loOf } from "./u64.ts";
@@ -190,6 +190,21 @@ export class Hext implements HextCsrHost {
     const pc = enterTrapH(this.hart.csr, cause, interrupt, tvalLo, tvalHi, pcLo, pcHi, info);
     info.gpa = -1;
     return pc;
+  }
+
+  /**
+   * Whether an exception stays inside the guest (goes to VS): with a host
+   * trap handler installed (a hypervisor playing M and HS) only the others
+   * leave the hart — CSR accesses, sret, sfence.vma and the guest's own page
+   * faults never do.
+   */
+  staysInGuest(cause: number): boolean {
+    return exceptionGoesToVs(this.hart.csr, cause);
+  }
+
+  /** The guest physical address of the last guest-page fault (for a host trap handler: htval's value << 2), or -1. */
+  get faultGpa(): number {
+    return this.trapInfo.gpa;
   }
 
   pendingInterrupt(): number {
