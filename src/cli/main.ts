@@ -27,7 +27,7 @@ program
   .command("run")
   .description("boot an image on the board (QEMU vocabulary: --bios, --kernel, --append, --initrd, --mem)")
   .argument("[image]", "ELF or flat binary to run (like -bios none -kernel IMAGE)")
-  .option("--virt <mode>", "none: the native board, one thread; trap: deprivileged under the trap-and-emulate hypervisor", "none")
+  .option("--virt <mode>", "none: the native board, one thread; trap: deprivileged under the trap-and-emulate hypervisor; hw: guest S/U in the H extension's VS/VU modes, two-stage translation", "none")
   .option("--harts <n>", "harts on the native board (like -smp)")
   .option("--vcpus <n>", "vCPUs under --virt trap, one worker thread each")
   .option("--mem <size>", "RAM size, e.g. 128M or 1G (like -m)", "128M")

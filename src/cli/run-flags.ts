@@ -28,7 +28,7 @@ export interface RunFlags extends DeviceFlags {
   cpu?: string;
 }
 
-export const VIRT_MODES = ["none", "trap"] as const;
+export const VIRT_MODES = ["none", "trap", "hw"] as const;
 
 /** --mmu: the harts' MMU, natively and (for the real hart) under --virt trap. */
 export function mmuFrom(flags: RunFlags): MmuMode {

@@ -48,7 +48,7 @@ function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; cl
 export async function runCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   const virt = parseChoice("--virt", flags.virt, VIRT_MODES);
   // Loaded on demand: a native run does not pay for loading the hypervisor.
-  if (virt === "trap") return (await import("./run-trap.ts")).runTrapCommand(image, flags);
+  if (virt === "trap" || virt === "hw") return (await import("./run-trap.ts")).runTrapCommand(image, flags);
   const { harts, memSize, clock } = nativeConfigFrom(flags);
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = bootImagesFrom(image, flags);

@@ -51,6 +51,8 @@ export interface VmConfig {
   readonly mmu?: MmuMode;
   /** Machine frames per vCPU for shadow page tables (--shadow-pages); defaultShadowPages(memSize) by default. */
   readonly shadowPages?: number;
+  /** --virt hw: virtual S and U run in the real hart's VS/VU modes over a G-stage (hw-mode.ts). */
+  readonly hw?: boolean;
 }
 
 export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
@@ -103,7 +105,7 @@ export class Vm {
   ) {
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
     this.waitCode = waitPolicyCode(config.wait);
-    this.memory = new GuestMemory(frames, config.memSize);
+    this.memory = new GuestMemory(frames, config.memSize, config.hw === true);
     for (let h = 0; h < config.vcpus; h++) {
       const page = new P.RunPage();
       page.waitPolicy[0] = this.waitCode;
@@ -166,6 +168,7 @@ export class Vm {
   /** What each vCPU thread is started with: plain data and shared buffers only. */
   vcpuConfigs(): VcpuConfig[] {
     const satp = this.memory.satp();
+    const hgatp = this.config.hw === true ? this.memory.hgatp() : undefined;
     const buffers = this.pages.map((p) => p.buffer);
     const configs: VcpuConfig[] = [];
     for (let h = 0; h < this.config.vcpus; h++) {
@@ -185,6 +188,7 @@ export class Vm {
         wait: this.waitCode,
         slice: this.config.slice ?? DEFAULT_SLICE,
         mmu: this.config.mmu,
+        hgatp,
       });
     }
     return configs;
