@@ -17,6 +17,8 @@ export interface VmRunOptions {
   readonly exitHandler?: ExitHandlerPlace;
   readonly timeoutSeconds?: number;
   readonly mmu?: MmuMode;
+  /** --virt hw: guest S/U in the real hart's VS/VU (hw-mode.ts). */
+  readonly hw?: boolean;
 }
 
 export interface VmOutcome {
@@ -41,6 +43,7 @@ export function startVm(hv: Hypervisor, images: VmImages, opts: VmRunOptions = {
     exitHandler: opts.exitHandler ?? "main",
     output: (b) => (output += String.fromCharCode(b)),
     mmu: opts.mmu,
+    hw: opts.hw,
   });
   hv.start(vm);
   const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), (opts.timeoutSeconds ?? 60) * 1000);
