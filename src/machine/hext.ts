@@ -12,11 +12,10 @@
  * VMID, or HFENCE.GVMA) or the guest's vsatp mode empties them.
  */
 
-import type { Hart } from "./hart.ts";
 import { CSR_ILLEGAL, CSR_WROTE, CsrFile, csrAffectsInterrupts, executeCsrInstruction, type HextCsrHost } from "./csr.ts";
 import * as R from "./riscv.ts";
 import * as H from "./hext-defs.ts";
-import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type Access } from "./mmu.ts";
+import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type Access, type Translation } from "./mmu.ts";
 import { GStagePteReader, walkTwoStage, type TwoStageFault } from "./mmu-gstage.ts";
 import { ASID_KEY_STRIDE, Tlb } from "./tlb.ts";
 import { enterTrapH, exceptionGoesToVs, pendingInterruptH, setVirt } from "./hext-trap.ts";
@@ -24,6 +23,32 @@ import { mret, sret } from "./trap.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
 import { hiOf, loOf } from "./u64.ts";
 import "./hext-csr.ts";
+import type { PhysMem } from "./physmem.ts";
+
+/** What of the hart this file uses (the Hart class, named structurally: hart.ts imports this file). */
+interface HextOwner {
+  readonly csr: CsrFile;
+  readonly x: Int32Array;
+  readonly env: { readonly mem: PhysMem };
+  readonly walkOut: Translation;
+  fetchTlb: Tlb;
+  loadTlb: Tlb;
+  storeTlb: Tlb;
+  fetchKey: number;
+  dataKey: number;
+  fetchBase: number;
+  stop: boolean;
+  pc: number;
+  valueLo: number;
+  valueHi: number;
+  translationChanged(): void;
+  raise(cause: number, tval: number, pc: number, w0?: number, imm?: number): false;
+  raisePair(cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0?: number, imm?: number): false;
+  illegal(pc: number, w0?: number, imm?: number): false;
+  instructionBits(pc: number): number;
+  loadSlow(lo: number, hi: number, width: number, pc: number): boolean;
+  storeSlow(lo: number, hi: number, width: number, vlo: number, vhi: number, pc: number): boolean;
+}
 
 const TWO_32 = 4294967296;
 /** Op numbers of the H instructions (src/isa/ops.ts): hlv.b .. hlv.d, hlvx.hu, hlvx.wu, hsv.b .. hsv.d, hfence.vvma, hfence.gvma. */
@@ -49,7 +74,7 @@ export class Hext implements HextCsrHost {
   /** What the V TLB sets were filled under (guest SUM/MXR, HS MXR, vsatp mode): a change empties them. */
   private lastGuestKey = -1;
 
-  constructor(private readonly hart: Hart) {
+  constructor(private readonly hart: HextOwner) {
     this.reader = new GStagePteReader(hart.env.mem);
   }
 
