@@ -6,7 +6,8 @@
  * round trip through its own trap handler, an SBI call, an MMIO read of a
  * UART register, and the delivery of an IPI to itself. It runs once natively
  * (on Debian's OpenSBI, when installed) and then under the hypervisor for
- * every wait policy and both exit-handler places, all in this invocation.
+ * every wait policy and both exit-handler places, and under --virt hw (the
+ * kernel in VS-mode), all in this invocation.
  * The floor — a bare worker→main→worker handoff over one SAB word — is
  * measured in the same run, so each exit's cost is also a ratio to what this
  * machine can do at best.
@@ -30,7 +31,8 @@ const MB = 2 ** 20;
 
 interface ExitResult {
   readonly bench: string;
-  readonly mode: "native" | "trap";
+  /** hw: --virt hw, the kernel in VS-mode (the H extension): its CSR accesses and own traps do not exit. */
+  readonly mode: "native" | "trap" | "hw";
   readonly wait: WaitPolicy | "-";
   readonly handler: ExitHandlerPlace | "-";
   readonly nsPerOp: number;
@@ -64,7 +66,7 @@ async function runNativeExitbench(scale: string): Promise<ExitbenchRow[]> {
   return parseExitbench(r.output);
 }
 
-async function runTrap(scale: string, wait: WaitPolicy, exitHandler: ExitHandlerPlace): Promise<ExitbenchRow[]> {
+async function runTrap(scale: string, wait: WaitPolicy, exitHandler: ExitHandlerPlace, hw = false): Promise<ExitbenchRow[]> {
   let output = "";
   const hv = new Hypervisor({ machineMemory: 80 * MB });
   const vm = hv.createVm({
@@ -74,13 +76,14 @@ async function runTrap(scale: string, wait: WaitPolicy, exitHandler: ExitHandler
     images: { bios: { kind: "hv" }, kernel: readImageFile(IMAGE, "kernel"), append: `iters=${scale}` },
     wait,
     exitHandler,
+    hw,
     output: (b) => (output += String.fromCharCode(b)),
   });
   hv.start(vm);
   const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), 300_000);
   const r = await vm.result;
   clearTimeout(timer);
-  if (r.outcome === "error") throw new Error(`exitbench under --virt trap (${wait}, ${exitHandler}): ${r.message}`);
+  if (r.outcome === "error") throw new Error(`exitbench under --virt ${hw ? "hw" : "trap"} (${wait}, ${exitHandler}): ${r.message}`);
   return parseExitbench(output);
 }
 
@@ -122,6 +125,13 @@ async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
       progress(`trap ${wait}/${handler} done`);
     }
   }
+  // --virt hw under the default wait policy: what still exits costs what it costs under trap; the rest is native.
+  for (const handler of ["main", "vcpu"] as const) {
+    for (const row of await runTrap(opts.scale ?? "1/10", "poll", handler, true)) {
+      results.push({ bench: row.bench, mode: "hw", wait: "poll", handler, nsPerOp: row.nsPerOp, instructionsPerOp: row.instructionsPerOp, ratioToFloor: row.nsPerOp / floorNs.poll });
+    }
+    progress(`hw poll/${handler} done`);
+  }
   const nonvirt = await benchNonvirt(progress);
   return { results, floorNs, cores: cpus().length, nativeSkipped, nonvirt };
 }
@@ -140,15 +150,18 @@ function formatExits(report: ExitsReport): string {
       columns.push({ title: `${wait}/${handler}`, pick: (r) => r.mode === "trap" && r.wait === wait && r.handler === handler });
     }
   }
+  for (const handler of ["main", "vcpu"] as const) {
+    columns.push({ title: `hw/${handler}`, pick: (r) => r.mode === "hw" && r.handler === handler });
+  }
   const benches = [...new Set(report.results.map((r) => r.bench))];
   const rows: string[][] = [["bench", ...columns.map((c) => c.title)]];
   for (const bench of benches) {
     rows.push([bench, ...columns.map((c) => formatNs(report.results.find((r) => r.bench === bench && c.pick(r))?.nsPerOp))]);
   }
-  rows.push(["floor", "-", ...WAIT_POLICIES.flatMap((w) => [formatNs(report.floorNs[w]), formatNs(report.floorNs[w])])]);
+  rows.push(["floor", "-", ...WAIT_POLICIES.flatMap((w) => [formatNs(report.floorNs[w]), formatNs(report.floorNs[w])]), formatNs(report.floorNs.poll), formatNs(report.floorNs.poll)]);
   const table = formatTable(rows);
   const notes = [
-    `ns per operation, timed by the guest with rdtime; columns under the hypervisor are --wait/--exit-handler.`,
+    `ns per operation, timed by the guest with rdtime; columns under the hypervisor are --wait/--exit-handler (trap), hw/--exit-handler (--virt hw, --wait poll).`,
     `floor: median bare worker->main->worker handoff with the main thread spinning, per worker wait policy.`,
     `host: ${report.cores} cores; each VM has 1 vCPU thread plus the hypervisor's main thread.`,
   ];

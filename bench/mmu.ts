@@ -14,7 +14,11 @@
  *   swtlb   --mmu swtlb: the guest refills a software-managed TLB, which the
  *           hypervisor virtualizes (src/hypervisor/swtlb-virt.ts).
  *
- * Each trap row is also a ratio to its native row of the same MMU.
+ * Sv39 also has --virt hw rows: the guest kernel in VS-mode, its tables
+ * walked by the H extension's two-stage translation (no shadow), so a
+ * page-table update costs no exit and a TLB miss costs a longer walk.
+ *
+ * Each trap and hw row is also a ratio to its native row of the same MMU.
  */
 
 import { cpus } from "node:os";
@@ -34,7 +38,8 @@ const NEEDS_SHADOW = "needs shadow paging";
 export interface MmuResult {
   readonly bench: string;
   readonly mmu: MmuMode;
-  readonly mode: "native" | "trap";
+  /** hw: --virt hw (the H extension's two-stage translation; Sv39 only). */
+  readonly mode: "native" | "trap" | "hw";
   readonly handler: ExitHandlerPlace | "-";
   /** ns per operation; null when the configuration cannot run the bench (see status). */
   readonly nsPerOp: number | null;
@@ -61,6 +66,8 @@ export interface MmuOptions {
   readonly mmus?: readonly MmuMode[];
   /** Which exit-handler places under trap; both by default. */
   readonly handlers?: readonly ExitHandlerPlace[];
+  /** Also the --virt hw rows (Sv39); default true. */
+  readonly hw?: boolean;
   readonly progress?: (line: string) => void;
 }
 
@@ -72,7 +79,7 @@ async function runNative(mmu: MmuMode, scale: string): Promise<MmubenchOutcome> 
   return parseMmubench(output);
 }
 
-async function runTrap(mmu: MmuMode, scale: string, exitHandler: ExitHandlerPlace): Promise<MmubenchOutcome> {
+async function runTrap(mmu: MmuMode, scale: string, exitHandler: ExitHandlerPlace, hw = false): Promise<MmubenchOutcome> {
   let output = "";
   const hv = new Hypervisor({ machineMemory: 80 * MB });
   const vm = hv.createVm({
@@ -83,6 +90,7 @@ async function runTrap(mmu: MmuMode, scale: string, exitHandler: ExitHandlerPlac
     wait: "poll",
     exitHandler,
     mmu,
+    hw,
     output: (b) => (output += String.fromCharCode(b)),
   });
   hv.start(vm);
@@ -91,7 +99,7 @@ async function runTrap(mmu: MmuMode, scale: string, exitHandler: ExitHandlerPlac
   clearTimeout(timer);
   // A hypervisor that stops a paging guest outright says so in its message: the same answer.
   if (r.outcome === "error" && /paging/.test(r.message ?? "")) return { kind: "unsupported", reason: r.message ?? "" };
-  if (r.outcome === "error") throw new Error(`mmubench under --virt trap --mmu ${mmu} (${exitHandler}): ${r.message}`);
+  if (r.outcome === "error") throw new Error(`mmubench under --virt ${hw ? "hw" : "trap"} --mmu ${mmu} (${exitHandler}): ${r.message}`);
   return parseMmubench(output);
 }
 
@@ -108,15 +116,17 @@ export async function benchMmu(opts: MmuOptions = {}): Promise<MmuReport> {
       results.push({ bench: r.bench, mmu, mode: "native", handler: "-", nsPerOp: r.nsPerOp, ratio: 1, instructionsPerOp: r.instructionsPerOp, status: "ok" });
     }
     progress(`native ${mmu} done`);
-    for (const handler of opts.handlers ?? (["main", "vcpu"] as const)) {
-      const trap = await runTrap(mmu, trapScale, handler);
+    // --virt hw has rows for Sv39 only: the H extension's two-stage walk has no software-refilled twin.
+    const modes = mmu === "sv39" && opts.hw !== false ? (["trap", "hw"] as const) : (["trap"] as const);
+    for (const [mode, handler] of modes.flatMap((m) => (opts.handlers ?? (["main", "vcpu"] as const)).map((h) => [m, h] as const))) {
+      const trap = await runTrap(mmu, trapScale, handler, mode === "hw");
       for (const bench of MMU_BENCHES) {
         const row = trap.kind === "rows" ? trap.rows.find((r) => r.bench === bench) : undefined;
         const base = nativeNs.get(bench);
         results.push({
           bench,
           mmu,
-          mode: "trap",
+          mode,
           handler,
           nsPerOp: row?.nsPerOp ?? null,
           ratio: row !== undefined && base !== undefined && base > 0 ? row.nsPerOp / base : null,
@@ -124,7 +134,7 @@ export async function benchMmu(opts: MmuOptions = {}): Promise<MmuReport> {
           status: row !== undefined ? "ok" : NEEDS_SHADOW,
         });
       }
-      progress(`trap ${mmu}/${handler} ${trap.kind === "rows" ? "done" : `: ${NEEDS_SHADOW} (${trap.reason})`}`);
+      progress(`${mode} ${mmu}/${handler} ${trap.kind === "rows" ? "done" : `: ${NEEDS_SHADOW} (${trap.reason})`}`);
     }
   }
   return { results, cores: cpus().length, nativeScale, trapScale };
@@ -143,10 +153,12 @@ function formatCell(r: MmuResult | undefined): string {
 
 export function formatMmu(report: MmuReport): string {
   const mmus = [...new Set(report.results.map((r) => r.mmu))];
-  const columns: { title: string; mode: "native" | "trap"; handler: ExitHandlerPlace | "-" }[] = [
+  const columns: { title: string; mode: MmuResult["mode"]; handler: ExitHandlerPlace | "-" }[] = [
     { title: "native", mode: "native", handler: "-" },
     { title: "trap/main", mode: "trap", handler: "main" },
     { title: "trap/vcpu", mode: "trap", handler: "vcpu" },
+    { title: "hw/main", mode: "hw", handler: "main" },
+    { title: "hw/vcpu", mode: "hw", handler: "vcpu" },
   ];
   const rows: string[][] = [["bench", ...columns.map((c) => c.title)]];
   for (const mmu of mmus) {
@@ -159,7 +171,7 @@ export function formatMmu(report: MmuReport): string {
   }
   const notes = [
     "ns per operation, timed by the guest with rdtime; (Nx) is the ratio to the native row of the same MMU.",
-    "sv39: the hardware walker (under trap: shadow paging); swtlb: --mmu swtlb, the guest refills a software-managed TLB.",
+    "sv39: the hardware walker (under trap: shadow paging; under hw: the H extension's two-stage walk, no shadow); swtlb: --mmu swtlb, the guest refills a software-managed TLB.",
     `iters= native ${report.nativeScale}, under trap ${report.trapScale} (--wait poll); host: ${report.cores} cores.`,
   ];
   return `${formatTable(rows)}\n\n${notes.join("\n")}\n`;

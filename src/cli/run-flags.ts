@@ -28,9 +28,11 @@ export interface RunFlags extends DeviceFlags {
   mmu: string;
   isaVariant?: string;
   nonvirtFix?: string;
+  /** --cpu rv64[,h=true]: the native harts' model (cpu-flag.ts). */
+  cpu?: string;
 }
 
-export const VIRT_MODES = ["none", "trap"] as const;
+export const VIRT_MODES = ["none", "trap", "hw"] as const;
 
 /** --mmu: the harts' MMU, natively and (for the real hart) under --virt trap. */
 export function mmuFrom(flags: RunFlags): MmuMode {

@@ -69,6 +69,8 @@ interface TrapConfig {
 /** What a VM is built with, from the command line. */
 function trapConfigFrom(flags: RunFlags): TrapConfig {
   if (flags.harts !== undefined) throw new ConfigError("--harts is the native board's; under --virt trap use --vcpus N");
+  if (flags.cpu !== undefined) throw new ConfigError("--cpu is the native board's: under --virt trap the guest runs deprivileged, under --virt hw on a hart with H");
+  if (flags.virt === "hw" && flags.mmu === "swtlb") throw new ConfigError("--virt hw needs the Sv39 walker (the H extension's two-stage translation), not --mmu swtlb");
   if (flags.clock !== "real") throw new ConfigError("--clock icount is not available under --virt trap (vCPUs run in parallel threads)");
   const memSize = parseMemSize(flags.mem);
   const vcpus = flags.vcpus === undefined ? 1 : parseCount("--vcpus", flags.vcpus, 1, MAX_VCPUS);
@@ -105,7 +107,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
   const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));
   const hv = new Hypervisor({ machineMemory: machineMemoryFor(config) });
-  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output: out.write, mmu: mmuFrom(flags), isaVariant, nonvirtFix, devices });
+  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output: out.write, mmu: mmuFrom(flags), isaVariant, nonvirtFix, devices, hw: flags.virt === "hw" });
   let vm = boot();
   let stoppedByHost: { code: number; reason?: string } | undefined;
   const stop = (code: number, reason?: string): void => {

@@ -14,6 +14,7 @@ import { boardDevicesFrom } from "./devices.ts";
 import { netdevPorts } from "./netdev.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import { isaVariantFrom, kernelPathFrom, mmuFrom, nonvirtFixFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
+import { parseCpu } from "./cpu-flag.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 
 /** Turns the command line into the native board's boot images. */
@@ -47,7 +48,7 @@ function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; cl
 export async function runCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   const virt = parseChoice("--virt", flags.virt, VIRT_MODES);
   // Loaded on demand: a native run does not pay for loading the hypervisor.
-  if (virt === "trap") return (await import("./run-trap.ts")).runTrapCommand(image, flags);
+  if (virt === "trap" || virt === "hw") return (await import("./run-trap.ts")).runTrapCommand(image, flags);
   const { harts, memSize, clock } = nativeConfigFrom(flags);
   nonvirtFixFrom(flags, virt);
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
@@ -56,7 +57,7 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   const devices = boardDevicesFrom(flags, netdevPorts(net));
 
   const out = stdoutSink();
-  const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), isaVariant: isaVariantFrom(flags), devices });
+  const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), isaVariant: isaVariantFrom(flags), devices, h: parseCpu(flags.cpu).h });
   board.boot(images);
   net.start();
   const console = attachConsole((bytes) => board.uart.receive(bytes));

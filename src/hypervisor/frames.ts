@@ -46,6 +46,23 @@ export class FrameAllocator {
     return DRAM_BASE + off;
   }
 
+  /**
+   * `pages` contiguous zeroed frames whose first is aligned to `align` bytes
+   * (an Sv39x4 root: 4 frames, 16 KiB), from fresh memory; frames skipped to
+   * reach the alignment go to the free list. Returns the first's address.
+   */
+  allocAligned(pages: number, align: number): number {
+    while ((DRAM_BASE + this.next) % align !== 0 && this.next < this.mem.size) {
+      this.free.push(this.next);
+      this.next += PAGE_SIZE;
+    }
+    if (this.next + pages * PAGE_SIZE > this.mem.size) throw new OutOfMachineMemory(`machine memory exhausted (${this.mem.size / 2 ** 20}M)`);
+    const first = DRAM_BASE + this.next;
+    this.next += pages * PAGE_SIZE;
+    this.allocated += pages;
+    return first;
+  }
+
   /** Returns a frame; it is zeroed again before reuse. */
   release(pa: number): void {
     this.free.push(pa - DRAM_BASE);

@@ -19,12 +19,15 @@
 
 import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "../machine/memlayout.ts";
 import * as R from "../machine/riscv.ts";
+import { HGATP_MODE_SV39X4 } from "../machine/hext-defs.ts";
 import type { FrameAllocator } from "./frames.ts";
 import { GuestPhysView, type GuestPhysMap } from "./guest-phys-view.ts";
 
 const PTE_LEAF = R.PTE_V | R.PTE_R | R.PTE_W | R.PTE_X | R.PTE_U | R.PTE_A | R.PTE_D;
 const TWO_22 = 4194304;
 const FRAME_TABLE_ENTRY_BYTES = 4;
+/** An Sv39x4 root table: 2048 entries. */
+const GSTAGE_ROOT_PAGES = 4;
 
 export class GuestMemory {
   readonly ramBase = DRAM_BASE;
@@ -43,12 +46,20 @@ export class GuestMemory {
     readonly ramSize: number,
     /** --nonvirt-fix scan: RAM is mapped without X, so the first fetch from each page exits to the code scanner (nonvirt/code-scanner.ts). */
     private readonly scanCode = false,
+    /** --virt hw: the root is also the G-stage's (Sv39x4), so it takes 16 KiB, 16 KiB aligned; its first page is the Sv39 root. */
+    private readonly gstage = false,
   ) {
     const frameTable = new SharedArrayBuffer((ramSize / PAGE_SIZE) * FRAME_TABLE_ENTRY_BYTES);
     this.frames = new Int32Array(frameTable);
     this.map = { frameTable, ramBase: this.ramBase, ramSize };
     this.view = new GuestPhysView(allocator.mem.buffer, this.map, (gpa, length) => this.ensure(gpa, length));
-    this.root = this.newTable();
+    this.root = gstage ? allocator.allocAligned(GSTAGE_ROOT_PAGES, GSTAGE_ROOT_PAGES * PAGE_SIZE) : this.newTable();
+  }
+
+  /** hgatp for this map as the G-stage (--virt hw): Sv39x4, VMID 0, as (lo, hi). Guest-physical addresses below 2^39 index the Sv39 root's entries alike. */
+  hgatp(): { lo: number; hi: number } {
+    const ppn = this.root / PAGE_SIZE;
+    return { lo: ppn | 0, hi: (HGATP_MODE_SV39X4 << 28) | Math.floor(ppn / 2 ** 32) };
   }
 
   /** satp for the vCPU's hart: Sv39, ASID 0, root = this VM's table. As (lo, hi). */
@@ -87,7 +98,7 @@ export class GuestMemory {
     for (const f of this.ownFrames) this.allocator.release(f);
     this.ownFrames.length = 0;
     this.frames.fill(0);
-    this.allocator.release(this.root);
+    for (let k = 0; k < (this.gstage ? GSTAGE_ROOT_PAGES : 1); k++) this.allocator.release(this.root + k * PAGE_SIZE);
   }
 
   private newTable(): number {

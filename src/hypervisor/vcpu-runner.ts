@@ -41,6 +41,8 @@ import type { MmuMode } from "../machine/swtlb.ts";
 import { SWTLB_FORWARD, SWTLB_HANDLED, SwtlbShadow, virtualSoftTlbHost } from "./swtlb-virt.ts";
 import type { IsaVariant } from "../machine/isa-variant.ts";
 import { CodeScanner, SCAN_EMULATE, SCAN_HANDLED } from "./nonvirt/code-scanner.ts";
+import { HwMode } from "./hw-mode.ts";
+import * as HX from "../machine/hext-defs.ts";
 
 export interface VcpuConfig {
   readonly hartId: number;
@@ -70,6 +72,8 @@ export interface VcpuConfig {
   readonly isaVariant?: IsaVariant;
   /** --nonvirt-fix scan: this thread scans and patches guest code pages (nonvirt/code-scanner.ts). */
   readonly scanCode?: boolean;
+  /** --virt hw: the G-stage (the VM's guest-physical table as hgatp); the hart has H and runs virtual S/U in VS/VU (hw-mode.ts). */
+  readonly hgatp?: { readonly lo: number; readonly hi: number };
 }
 
 /** What the vCPU thread exposes over comlink. */
@@ -149,6 +153,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private readonly scanner: CodeScanner | undefined;
   /** Why this vCPU stopped the VM (the Finished state's reason), once run() has returned. */
   stopReason = "";
+  /** --virt hw: the guest's S/U state moved between the virtual CSR file and the hart's VS CSRs. */
+  private readonly hw: HwMode | undefined;
 
   constructor(readonly config: VcpuConfig) {
     this.page = new P.RunPage(config.pages[config.hartId]);
@@ -157,7 +163,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     this.doorbell = new Int32Array(config.doorbell);
     const clock = new VmClock(config.vmStartMs);
     // The hart: no devices (every non-RAM access faults to us), registers in the run page.
-    this.hart = new Hart(config.hartId, { mem: this.mem, bus: new Bus(), mtime: () => clock.mtime() }, { regs: this.page.regs }, { mmu: config.mmu, isaVariant: config.isaVariant });
+    this.hart = new Hart(config.hartId, { mem: this.mem, bus: new Bus(), mtime: () => clock.mtime() }, { regs: this.page.regs }, { mmu: config.mmu, isaVariant: config.isaVariant, h: config.hgatp !== undefined });
     const c = this.hart.csr;
     c.priv = R.PRV_U;
     c.write(R.CSR_SATP, config.satpLo, config.satpHi);
@@ -181,6 +187,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       serveOwn: () => this.serveShadowFlush(),
     };
     // Under --mmu swtlb the guest's own TLB is virtualized instead (swtlb-virt.ts): no shadow tables.
+    this.hw = config.hgatp !== undefined ? new HwMode(this.hart, this.ctx.csr, config.hgatp.lo, config.hgatp.hi) : undefined;
     this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers, this.memory, site), undefined, swtlb ? undefined : this.shadow);
   }
 
@@ -224,6 +231,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
         w0 = 0;
       }
     }
+    if (this.hw !== undefined && this.hw.active) return this.hwExit(h, cause, tvalLo, tvalHi, pcLo, pcHi, w0, imm);
     if (this.swtlb !== undefined && isExactPair(tvalLo, tvalHi) && isExactPair(pcLo, pcHi)) {
       // --mmu swtlb: refills (and the guest's own page faults) are the TLB's, always on this thread.
       const swtlb = this.swtlb.onTrap(cause, pairToNumber(tvalLo, tvalHi), pairToNumber(pcLo, pcHi));
@@ -237,6 +245,38 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
         tvalHi = hiOf(this.swtlb.forwardTval);
       }
     }
+    return this.deliver(h, cause, tvalLo, tvalHi, pcLo, pcHi, w0, imm, -1);
+  }
+
+  /**
+   * --virt hw: a trap the hart sends to HS while the guest runs in VS/VU. The
+   * guest's state goes back to the virtual CSR file (HwMode.leave) and the
+   * trap is handled as its --virt trap twin: an ecall from VS as an ecall
+   * from virtual S, a virtual-instruction exception as the illegal
+   * instruction trap-and-emulate would see, a guest-page fault as a fault
+   * on its guest-physical address (first touch or MMIO). The slice ends:
+   * the next one re-enters VS if the guest is still below virtual M.
+   */
+  private hwExit(h: Hart, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0: number, imm: number): false {
+    const hw = this.hw as HwMode;
+    let insn = -1;
+    if (cause === HX.CAUSE_ECALL_VS) cause = R.CAUSE_ECALL_U;
+    else if (cause === HX.CAUSE_VIRTUAL_INSTRUCTION) cause = R.CAUSE_ILLEGAL_INSTRUCTION;
+    else if (cause === HX.CAUSE_LOAD_GUEST_PAGE_FAULT || cause === HX.CAUSE_STORE_GUEST_PAGE_FAULT || cause === HX.CAUSE_FETCH_GUEST_PAGE_FAULT) {
+      // The instruction is read through both stages, so before the hart leaves VS.
+      insn = cause === HX.CAUSE_FETCH_GUEST_PAGE_FAULT ? 0 : h.instructionBits(pairToNumber(pcLo, pcHi));
+      const gpa = h.hext?.faultGpa ?? -1;
+      tvalLo = loOf(gpa);
+      tvalHi = hiOf(gpa);
+    }
+    hw.leave();
+    this.deliver(h, cause, tvalLo, tvalHi, pcLo, pcHi, w0, imm, insn);
+    return false;
+  }
+
+  /** The trap as --virt trap handles it; `insn` the instruction's bits when the caller has them, else -1. */
+  private deliver(h: Hart, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0: number, imm: number, insn: number): boolean {
+    const page = this.page;
     if (!isExactPair(tvalLo, tvalHi) || !isExactPair(pcLo, pcHi)) {
       // A wild address (u64.ts) cannot travel in the run page's numbers; it needs no main thread either.
       this.dispatcher.wildAccess(cause, tvalLo, tvalHi, pcLo, pcHi);
@@ -249,7 +289,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
       page.pc[0] = pc;
       const decoded = illegal && w0 !== 0 ? fromPredecoded(tval, w0, imm) : undefined;
-      const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : 0, decoded);
+      const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : Math.max(insn, 0), decoded);
       if (outcome === EXIT_CONTINUE || outcome === EXIT_WAIT) this.syncTranslation();
       if (outcome === EXIT_CONTINUE) {
         h.pc = page.pc[0];
@@ -272,8 +312,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     }
     // To the main thread, with the instruction bits and (for an illegal instruction) its predecoded form.
     const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
-    const insn = illegal ? tval : isDataFault(cause) ? h.instructionBits(pc) : 0;
-    return this.exitToMain(h, cause, tval, insn, illegal ? w0 : 0, illegal ? imm : 0, pc);
+    const bits = insn >= 0 ? insn : illegal ? tval : isDataFault(cause) ? h.instructionBits(pc) : 0;
+    return this.exitToMain(h, cause, tval, bits, illegal ? w0 : 0, illegal ? imm : 0, pc);
   }
 
   /**
@@ -343,7 +383,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       return;
     }
     const shadow = this.shadow;
-    const slot = shadow.select(this.ctx.csr);
+    // --virt hw: guest paging below virtual M is the hart's own two-stage translation; the real satp
+    // serves virtual M only, whose loads and stores under MPRV still go through a shadow space.
+    const slot = this.hw !== undefined && this.ctx.csr.priv !== R.PRV_M ? -1 : shadow.select(this.ctx.csr);
     if (shadow.takeFlushPending()) this.hart.flushTlbs();
     const lo = slot < 0 ? this.config.satpLo : shadow.realSatpLo(slot);
     if (slot === this.hartSlot && lo === this.hartSatpLo) return;
@@ -436,6 +478,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       Atomics.and(page.control, 0, ~P.CONTROL_FENCE_I);
       this.mem.flushCode();
     }
+    this.hw?.leave(); // a slice that ended without an exit (its budget, a CSR write) left the guest in VS
     this.sampleInterrupts();
     if (pendingInterrupt(this.ctx.csr) >= 0) {
       if (this.config.handleLocally) injectPendingInterrupt(this.ctx);
@@ -448,6 +491,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     if (this.scanner !== undefined && this.hartSlot >= 0) {
       return { kind: "fatal", reason: `hart ${this.config.hartId}: the guest turned on paging; --nonvirt-fix scan covers guests that run untranslated` };
     }
+    if (this.hw !== undefined && this.ctx.csr.priv !== R.PRV_M) this.hw.enter();
     this.sliceEnd = V.SLICE_DONE;
     this.hart.pc = page.pc[0];
     runSlice(this.hart, this.config.slice);

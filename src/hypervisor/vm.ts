@@ -58,6 +58,8 @@ export interface VmConfig {
   readonly isaVariant?: IsaVariant;
   /** --nonvirt-fix: "scan" runs the code scanner on each vCPU (nonvirt/code-scanner.ts); default none. */
   readonly nonvirtFix?: NonvirtFix;
+  /** --virt hw: virtual S and U run in the real hart's VS/VU modes over a G-stage (hw-mode.ts). */
+  readonly hw?: boolean;
 }
 
 export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
@@ -111,7 +113,8 @@ export class Vm {
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
     this.waitCode = waitPolicyCode(config.wait);
     if (config.nonvirtFix === "scan" && config.vcpus > 1) throw new ConfigError("vm: the code scanner (--nonvirt-fix scan) runs on one vCPU");
-    this.memory = new GuestMemory(frames, config.memSize, config.nonvirtFix === "scan");
+    if (config.nonvirtFix === "scan" && config.hw === true) throw new ConfigError("vm: the code scanner (--nonvirt-fix scan) is a trap-and-emulate fix; --virt hw needs none");
+    this.memory = new GuestMemory(frames, config.memSize, config.nonvirtFix === "scan", config.hw === true);
     for (let h = 0; h < config.vcpus; h++) {
       const page = new P.RunPage();
       page.waitPolicy[0] = this.waitCode;
@@ -174,6 +177,7 @@ export class Vm {
   /** What each vCPU thread is started with: plain data and shared buffers only. */
   vcpuConfigs(): VcpuConfig[] {
     const satp = this.memory.satp();
+    const hgatp = this.config.hw === true ? this.memory.hgatp() : undefined;
     const buffers = this.pages.map((p) => p.buffer);
     const configs: VcpuConfig[] = [];
     for (let h = 0; h < this.config.vcpus; h++) {
@@ -195,6 +199,7 @@ export class Vm {
         mmu: this.config.mmu,
         isaVariant: this.config.isaVariant,
         scanCode: this.config.nonvirtFix === "scan",
+        hgatp,
       });
     }
     return configs;

@@ -128,7 +128,9 @@ function decodeFields32(inst: number, op: number, fmt: number, out: Int32Array, 
     case Fmt.CSR:
     case Fmt.CSRI: return emit(out, at, op, rd, rs1, 0, (inst >>> 20) & FIELD12, false);
     case Fmt.FENCE: return emit(out, at, op, 0, 0, 0, (inst >>> 20) & FIELD12, false);
-    case Fmt.SFENCE: return emit(out, at, op, 0, rs1, rs2, 0, false);
+    case Fmt.SFENCE:
+    case Fmt.HSV: return emit(out, at, op, 0, rs1, rs2, 0, false);
+    case Fmt.HLV: return emit(out, at, op, rd, rs1, 0, 0, false);
     default: return emit(out, at, op, 0, 0, 0, 0, false); // Fmt.NONE
   }
 }

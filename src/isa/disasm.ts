@@ -68,6 +68,8 @@ export function disassemble(inst: number, pc?: number | bigint): string {
     case Fmt.CSRI: return `${name} ${rd},${csrName(imm)},${rs1Of(w0)}`;
     case Fmt.FENCE: return fenceText(imm);
     case Fmt.SFENCE: return `${name} ${rs1},${rs2}`;
+    case Fmt.HLV: return `${name} ${rd},(${rs1})`;
+    case Fmt.HSV: return `${name} ${rs2},(${rs1})`;
     default: return name; // Fmt.NONE
   }
 }

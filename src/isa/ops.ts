@@ -43,6 +43,9 @@ export const OP_NAMES = [
   "lr.d", "sc.d", "amoswap.d", "amoadd.d", "amoxor.d", "amoand.d", "amoor.d", "amomin.d", "amomax.d", "amominu.d", "amomaxu.d",
   "csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci",
   "mret", "sret", "wfi", "sfence.vma",
+  // The H extension (priv spec, H chapter): hypervisor loads and stores, and the two-stage fences.
+  "hlv.b", "hlv.bu", "hlv.h", "hlv.hu", "hlv.w", "hlv.wu", "hlv.d", "hlvx.hu", "hlvx.wu",
+  "hsv.b", "hsv.h", "hsv.w", "hsv.d", "hfence.vvma", "hfence.gvma",
 ] as const;
 
 export type OpName = (typeof OP_NAMES)[number];

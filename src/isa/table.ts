@@ -56,6 +56,10 @@ export const Fmt = {
   NONE: 15,
   /** sfence.vma: rs1 (vaddr), rs2 (asid). */
   SFENCE: 16,
+  /** hlv, hlvx: rd, rs1 (guest virtual address). */
+  HLV: 17,
+  /** hsv: rs1 (guest virtual address), rs2 (data). */
+  HSV: 18,
 } as const;
 export type Fmt = (typeof Fmt)[keyof typeof Fmt];
 
@@ -94,6 +98,8 @@ const MASK_AMO = 0xf800707f | 0; // funct5; aq/rl free
 const MASK_LR = 0xf9f0707f | 0; // funct5 and rs2 = 0; aq/rl free
 const MASK_SFENCE = 0xfe007fff | 0; // funct7, rd = 0, funct3 = 0
 const MASK_ALL = 0xffffffff | 0;
+const MASK_HLV = 0xfff0707f | 0; // funct7 and rs2 (the width/variant), funct3
+const MASK_SFENCE_F3 = MASK_SFENCE; // hsv: funct7, rd = 0, funct3 (4) — the same fields as sfence.vma
 
 /** match = opcode | funct3 << 12 | funct7 << 25 (funct7 also carries funct6/funct5 << 2). */
 function enc(opcode: number, funct3 = 0, funct7 = 0): number {
@@ -199,6 +205,22 @@ export const INSN_TABLE: readonly InsnRow[] = [
   row("mret", MASK_ALL, 0x30200073, Fmt.NONE),
   row("wfi", MASK_ALL, 0x10500073, Fmt.NONE),
   row("sfence.vma", MASK_SFENCE, enc(SYSTEM, 0, 0x09), Fmt.SFENCE),
+  // H extension: funct3 4 with funct7 and the rs2 field choosing the width (priv spec, H chapter).
+  row("hfence.vvma", MASK_SFENCE, enc(SYSTEM, 0, 0x11), Fmt.SFENCE),
+  row("hfence.gvma", MASK_SFENCE, enc(SYSTEM, 0, 0x31), Fmt.SFENCE),
+  row("hlv.b", MASK_HLV, enc(SYSTEM, 4, 0x30), Fmt.HLV),
+  row("hlv.bu", MASK_HLV, enc(SYSTEM, 4, 0x30) | (1 << 20), Fmt.HLV),
+  row("hlv.h", MASK_HLV, enc(SYSTEM, 4, 0x32), Fmt.HLV),
+  row("hlv.hu", MASK_HLV, enc(SYSTEM, 4, 0x32) | (1 << 20), Fmt.HLV),
+  row("hlvx.hu", MASK_HLV, enc(SYSTEM, 4, 0x32) | (3 << 20), Fmt.HLV),
+  row("hlv.w", MASK_HLV, enc(SYSTEM, 4, 0x34), Fmt.HLV),
+  row("hlv.wu", MASK_HLV, enc(SYSTEM, 4, 0x34) | (1 << 20), Fmt.HLV),
+  row("hlvx.wu", MASK_HLV, enc(SYSTEM, 4, 0x34) | (3 << 20), Fmt.HLV),
+  row("hlv.d", MASK_HLV, enc(SYSTEM, 4, 0x36), Fmt.HLV),
+  row("hsv.b", MASK_SFENCE_F3, enc(SYSTEM, 4, 0x31), Fmt.HSV),
+  row("hsv.h", MASK_SFENCE_F3, enc(SYSTEM, 4, 0x33), Fmt.HSV),
+  row("hsv.w", MASK_SFENCE_F3, enc(SYSTEM, 4, 0x35), Fmt.HSV),
+  row("hsv.d", MASK_SFENCE_F3, enc(SYSTEM, 4, 0x37), Fmt.HSV),
   row("csrrw", MASK_FUNCT3, enc(SYSTEM, 1), Fmt.CSR),
   row("csrrs", MASK_FUNCT3, enc(SYSTEM, 2), Fmt.CSR),
   row("csrrc", MASK_FUNCT3, enc(SYSTEM, 3), Fmt.CSR),

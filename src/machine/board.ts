@@ -23,7 +23,6 @@ import * as L from "./memlayout.ts";
 import { PhysMem } from "./physmem.ts";
 import { PhysMemView } from "./physmem-view.ts";
 import { REG } from "../isa/regnames.ts";
-import { pendingInterrupt } from "./trap.ts";
 
 /** Most harts a board may have (the PLIC has two contexts per hart within its window). */
 export const MAX_HARTS = 64;
@@ -53,6 +52,8 @@ export interface BoardConfig {
   readonly hotThreshold?: number;
   /** The board's devices (its device table); the popek board's by default. */
   readonly devices?: readonly DeviceSpec[];
+  /** The harts implement the H extension (HartOptions.h; `--cpu rv64,h=true`): misa.H and `h` in the device tree's ISA string. */
+  readonly h?: boolean;
 }
 
 /** Why a board stopped running. */
@@ -105,7 +106,7 @@ export class Board {
         return now;
       },
     };
-    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, {}, { jit: config.jit, mmu: config.mmu, isaVariant: config.isaVariant }));
+    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, {}, { jit: config.jit, mmu: config.mmu, isaVariant: config.isaVariant, h: config.h }));
     const harts: HartLines = {
       count: config.harts,
       setPending: (hart, irq, level) => this.harts[hart]?.csr.setHwPending(irq, level),
@@ -135,7 +136,7 @@ export class Board {
   private timeComparatorsChanged(now: number): void {
     for (const h of this.harts) {
       h.csr.updateStimecmp(now);
-      if (pendingInterrupt(h.csr) >= 0) h.stop = true;
+      if (h.pendingIrq() >= 0) h.stop = true;
     }
   }
 
@@ -182,7 +183,7 @@ export class Board {
       mem.writeBytes(start, images.initrd);
       initrd = { start, end: start + images.initrd.length };
     }
-    const dt = boardDeviceTree({ harts: this.harts.length, ramBase: L.DRAM_BASE, ramSize: mem.size, bootargs: images.append, initrd, devices: this.devices.specs });
+    const dt = boardDeviceTree({ harts: this.harts.length, ramBase: L.DRAM_BASE, ramSize: mem.size, bootargs: images.append, initrd, devices: this.devices.specs, h: this.harts[0]?.hext !== undefined });
     this.fdtAddr = dt.address;
     if (this.fdtAddr < L.DRAM_BASE) throw new ConfigError("memory too small for the device tree");
     mem.writeBytes(this.fdtAddr, dt.blob);

@@ -6,7 +6,7 @@
 
 import type { DeviceSpec } from "./board-devices.ts";
 import { buildBoardDeviceTree, fdtAddress } from "./board-dt.ts";
-import { ISA_STRING } from "./riscv.ts";
+import { ISA_STRING, ISA_STRING_H } from "./riscv.ts";
 
 /**
  * The initrd's address: far enough above the kernel that it survives
@@ -30,7 +30,9 @@ export function boardDeviceTree(cfg: {
   readonly bootargs?: string;
   readonly initrd?: { readonly start: number; readonly end: number };
   readonly devices: readonly DeviceSpec[];
+  /** The harts implement the H extension: the ISA string says so. */
+  readonly h?: boolean;
 }): DeviceTreePlacement {
-  const blob = buildBoardDeviceTree({ ...cfg, isa: ISA_STRING });
+  const blob = buildBoardDeviceTree({ ...cfg, isa: cfg.h === true ? ISA_STRING_H : ISA_STRING });
   return { blob, address: fdtAddress(cfg.ramBase, cfg.ramSize, blob.length) };
 }

@@ -9,6 +9,7 @@
  */
 
 import * as R from "./riscv.ts";
+import * as H from "./hext-defs.ts";
 import { hiOf, isExactPair, loOf, pairToNumber } from "./u64.ts";
 import { X0_SINK as X0_SINK_INDEX } from "../isa/ops.ts";
 
@@ -36,6 +37,14 @@ export interface CsrHost {
   readTime?(): number;
   /** Present when the hart's MMU is `--mmu swtlb` (swtlb.ts): the TLB-write CSRs exist only then. */
   readonly softTlb?: SoftTlbHost;
+  /** Present when the hart implements the H extension (hext.ts): the hypervisor CSRs exist only then. */
+  readonly hext?: HextCsrHost;
+}
+
+/** What the H extension's CSRs (hext-csr.ts) need beyond storage. */
+export interface HextCsrHost {
+  /** hgatp or vsatp changed, or a V=1 context's status fields did: drop two-stage translations. */
+  guestTranslationChanged(): void;
 }
 
 /** What the TLB-write CSRs (CSR_STLB*) do beyond storage: the host owns the TLB. */
@@ -46,7 +55,7 @@ export interface SoftTlbHost {
   nextRandom(): number;
 }
 
-interface CsrRow {
+export interface CsrRow {
   readonly name: string;
   /** Extra access rule beyond the number's privilege/read-only bits; false means illegal instruction. */
   readonly allowed?: (c: CsrFile) => boolean;
@@ -78,6 +87,7 @@ export interface CsrStorage {
 const ST_PRIV = 0;
 const ST_MIP_HW = 1;
 const ST_MIP_SW = 2;
+const ST_VIRT = 3;
 
 function newCsrStorage(): CsrStorage {
   return { lo: new Int32Array(4096), hi: new Int32Array(4096), state: new Int32Array(4), offsets: new Float64Array(2) };
@@ -114,6 +124,17 @@ export class CsrFile {
   set priv(p: number) {
     this.state[ST_PRIV] = p;
   }
+  /**
+   * The H extension's virtualization mode V (1 in VS and VU). While it is 1
+   * the s* CSR slots hold the guest's vs* values and the vs* slots the HS
+   * ones (hext-trap.ts swaps them), so S-mode code paths serve both.
+   */
+  get virt(): number {
+    return this.state[ST_VIRT];
+  }
+  set virt(v: number) {
+    this.state[ST_VIRT] = v;
+  }
   /** Interrupt-pending bits driven by wires (CLINT, PLIC, Sstc comparator): MSIP, MTIP, MEIP, SEIP, STIP. */
   get mipHw(): number {
     return Atomics.load(this.state, ST_MIP_HW);
@@ -147,6 +168,7 @@ export class CsrFile {
     this.lo.fill(0);
     this.hi.fill(0);
     this.priv = R.PRV_M;
+    this.virt = 0;
     this.mipHw &= R.MIP_MSIP | R.MIP_MTIP | R.MIP_MEIP | R.MIP_SEIP;
     this.mipSw = 0;
     this.hi[R.CSR_MSTATUS] = R.MSTATUS_HI_XLEN64;
@@ -190,11 +212,14 @@ export class CsrFile {
     this.hi[csr] = hiOf(value);
   }
 
-  /** Whether the current privilege may access `csr` (and write it, if `write`): priv spec 2.1. */
-  allowed(csr: number, write: boolean): boolean {
+  /**
+   * Whether the current privilege may access `csr` (and write it, if `write`): priv spec 2.1.
+   * `priv` is the level checked against the number's bits: HS-mode passes 2 (hext.ts).
+   */
+  allowed(csr: number, write: boolean, priv = this.priv): boolean {
     const row = CSR_TABLE[csr];
     if (row === undefined) return false;
-    if (this.priv < ((csr >>> 8) & 3)) return false;
+    if (priv < ((csr >>> 8) & 3)) return false;
     if (write && csr >>> 10 === 3) return false;
     return row.allowed === undefined || row.allowed(this);
   }
@@ -271,6 +296,7 @@ const INTERRUPT_CSR_TABLE = new Uint8Array(4096);
 for (const csr of [
   R.CSR_MSTATUS, R.CSR_SSTATUS, R.CSR_MIE, R.CSR_SIE, R.CSR_MIP, R.CSR_SIP,
   R.CSR_MIDELEG, R.CSR_STIMECMP, R.CSR_MENVCFG,
+  H.CSR_HIDELEG, H.CSR_HIE, H.CSR_HIP, H.CSR_HVIP, H.CSR_VSIE, H.CSR_VSIP, H.CSR_VSSTATUS, H.CSR_HSTATUS,
 ]) INTERRUPT_CSR_TABLE[csr] = 1;
 
 /** Whether writing `csr` may make an interrupt takeable. */
@@ -290,14 +316,15 @@ export const CSR_WROTE = 2;
  * immediate forms rs1 holds the doubled uimm). Used by the hart for real CSRs
  * and by the hypervisor for a guest's virtual ones. Returns CSR_ILLEGAL (the
  * caller raises illegal instruction; nothing changed), CSR_READ_ONLY or CSR_WROTE.
+ * `priv`: the level the access is checked against (HS-mode's is 2, hext.ts).
  */
-export function executeCsrInstruction(c: CsrFile, x: Int32Array, kind: number, immediate: boolean, rd: number, rs1: number, csrNum: number): number {
+export function executeCsrInstruction(c: CsrFile, x: Int32Array, kind: number, immediate: boolean, rd: number, rs1: number, csrNum: number, priv = c.priv): number {
   const srcLo = immediate ? rs1 >>> 1 : x[rs1];
   const srcHi = immediate ? 0 : x[rs1 + 1];
   // csrrs/csrrc with rs1=x0 (or uimm 0) do not write, so they may read read-only CSRs.
   const writes = kind === 0 || rs1 !== 0;
-  if (PLAIN_STORAGE[csrNum] !== 0) return executePlain(c, x, kind, writes, srcLo, srcHi, rd, csrNum);
-  if (!c.allowed(csrNum, writes)) return CSR_ILLEGAL;
+  if (PLAIN_STORAGE[csrNum] !== 0) return executePlain(c, x, kind, writes, srcLo, srcHi, rd, csrNum, priv);
+  if (!c.allowed(csrNum, writes, priv)) return CSR_ILLEGAL;
   let oldLo = 0;
   let oldHi = 0;
   // csrrw with rd=x0 does not read (no read side effects).
@@ -330,8 +357,8 @@ export function executeCsrInstruction(c: CsrFile, x: Int32Array, kind: number, i
  * table's function-valued fields, so a call site that sees many CSRs — a
  * guest kernel's trap path, every CSR exit of a hypervisor — stays fast.
  */
-function executePlain(c: CsrFile, x: Int32Array, kind: number, writes: boolean, srcLo: number, srcHi: number, rd: number, csrNum: number): number {
-  if (c.priv < ((csrNum >>> 8) & 3) || (writes && csrNum >>> 10 === 3)) return CSR_ILLEGAL;
+function executePlain(c: CsrFile, x: Int32Array, kind: number, writes: boolean, srcLo: number, srcHi: number, rd: number, csrNum: number, priv: number): number {
+  if (priv < ((csrNum >>> 8) & 3) || (writes && csrNum >>> 10 === 3)) return CSR_ILLEGAL;
   const lo = c.lo;
   const hi = c.hi;
   const oldLo = lo[csrNum];
@@ -349,6 +376,11 @@ function executePlain(c: CsrFile, x: Int32Array, kind: number, writes: boolean, 
   return writes ? CSR_WROTE : CSR_READ_ONLY;
 }
 
+/** A CSR's row as defined so far (hext-csr.ts wraps some rows); undefined when there is none. */
+export function csrRow(csr: number): CsrRow | undefined {
+  return CSR_TABLE[csr];
+}
+
 // ---------------------------------------------------------------------------
 // The table
 // ---------------------------------------------------------------------------
@@ -362,7 +394,8 @@ const PLAIN_STORAGE = new Uint8Array(4096);
 const PLAIN_MASK_LO = new Int32Array(4096);
 const PLAIN_MASK_HI = new Int32Array(4096);
 
-function define(csr: number, row: CsrRow): void {
+/** Adds (or, for the H extension's wrappers in hext-csr.ts, replaces) a CSR's row. */
+export function defineCsr(csr: number, row: CsrRow): void {
   CSR_TABLE[csr] = {
     name: row.name,
     allowed: row.allowed,
@@ -401,15 +434,15 @@ function counterAllowed(bit: number): (c: CsrFile) => boolean {
 }
 
 // Machine information registers: read-only; popek reports zero ids (a non-commercial implementation).
-define(R.CSR_MVENDORID, { name: "mvendorid", read: readConst(0) });
-define(R.CSR_MARCHID, { name: "marchid", read: readConst(0) });
-define(R.CSR_MIMPID, { name: "mimpid", read: readConst(0) });
-define(R.CSR_MHARTID, { name: "mhartid", read: (c) => readConst(c.hartId)(c) });
-define(R.CSR_MCONFIGPTR, { name: "mconfigptr", read: readConst(0) });
+defineCsr(R.CSR_MVENDORID, { name: "mvendorid", read: readConst(0) });
+defineCsr(R.CSR_MARCHID, { name: "marchid", read: readConst(0) });
+defineCsr(R.CSR_MIMPID, { name: "mimpid", read: readConst(0) });
+defineCsr(R.CSR_MHARTID, { name: "mhartid", read: (c) => readConst(c.hartId)(c) });
+defineCsr(R.CSR_MCONFIGPTR, { name: "mconfigptr", read: readConst(0) });
 
-define(R.CSR_MISA, { name: "misa", read: readConst(R.MISA_LO, R.MISA_HI), write: ignoreWrite });
+defineCsr(R.CSR_MISA, { name: "misa", read: readConst(R.MISA_LO, R.MISA_HI), write: ignoreWrite });
 
-define(R.CSR_MSTATUS, {
+defineCsr(R.CSR_MSTATUS, {
   name: "mstatus",
   write: (c, lo) => {
     const old = c.mstatus;
@@ -421,7 +454,7 @@ define(R.CSR_MSTATUS, {
     if ((old ^ next) & (R.MSTATUS_MPRV | R.MSTATUS_MPP | R.MSTATUS_SUM | R.MSTATUS_MXR)) c.host.translationChanged();
   },
 });
-define(R.CSR_SSTATUS, {
+defineCsr(R.CSR_SSTATUS, {
   name: "sstatus",
   read: (c) => {
     c.rlo = c.mstatus & R.SSTATUS_VISIBLE;
@@ -435,10 +468,10 @@ define(R.CSR_SSTATUS, {
   },
 });
 
-define(R.CSR_MEDELEG, { name: "medeleg", maskLo: R.MEDELEG_WRITABLE });
-define(R.CSR_MIDELEG, { name: "mideleg", maskLo: R.S_INTERRUPTS });
-define(R.CSR_MIE, { name: "mie", maskLo: R.ALL_INTERRUPTS });
-define(R.CSR_SIE, {
+defineCsr(R.CSR_MEDELEG, { name: "medeleg", maskLo: R.MEDELEG_WRITABLE });
+defineCsr(R.CSR_MIDELEG, { name: "mideleg", maskLo: R.S_INTERRUPTS });
+defineCsr(R.CSR_MIE, { name: "mie", maskLo: R.ALL_INTERRUPTS });
+defineCsr(R.CSR_SIE, {
   name: "sie",
   read: (c) => {
     c.rlo = c.mie & c.mideleg;
@@ -449,7 +482,7 @@ define(R.CSR_SIE, {
     c.lo[R.CSR_MIE] = (c.mie & ~m) | (lo & m);
   },
 });
-define(R.CSR_MIP, {
+defineCsr(R.CSR_MIP, {
   name: "mip",
   read: (c) => {
     c.rlo = c.mip;
@@ -461,7 +494,7 @@ define(R.CSR_MIP, {
     c.mipSw = (c.mipSw & ~writable) | (lo & writable);
   },
 });
-define(R.CSR_SIP, {
+defineCsr(R.CSR_SIP, {
   name: "sip",
   read: (c) => {
     c.rlo = c.mip & c.mideleg;
@@ -488,12 +521,12 @@ function tvecWrite(csr: number): (c: CsrFile, lo: number, hi: number) => void {
     c.hi[csr] = hi;
   };
 }
-define(R.CSR_MTVEC, { name: "mtvec", write: tvecWrite(R.CSR_MTVEC) });
-define(R.CSR_STVEC, { name: "stvec", write: tvecWrite(R.CSR_STVEC) });
+defineCsr(R.CSR_MTVEC, { name: "mtvec", write: tvecWrite(R.CSR_MTVEC) });
+defineCsr(R.CSR_STVEC, { name: "stvec", write: tvecWrite(R.CSR_STVEC) });
 
-define(R.CSR_MCOUNTEREN, { name: "mcounteren", maskLo: ALL });
-define(R.CSR_SCOUNTEREN, { name: "scounteren", maskLo: ALL });
-define(R.CSR_MENVCFG, {
+defineCsr(R.CSR_MCOUNTEREN, { name: "mcounteren", maskLo: ALL });
+defineCsr(R.CSR_SCOUNTEREN, { name: "scounteren", maskLo: ALL });
+defineCsr(R.CSR_MENVCFG, {
   name: "menvcfg",
   write: (c, lo, hi) => {
     c.lo[R.CSR_MENVCFG] = lo & R.ENVCFG_FIOM;
@@ -502,23 +535,23 @@ define(R.CSR_MENVCFG, {
     else c.updateStimecmp();
   },
 });
-define(R.CSR_SENVCFG, { name: "senvcfg", maskLo: R.ENVCFG_FIOM });
+defineCsr(R.CSR_SENVCFG, { name: "senvcfg", maskLo: R.ENVCFG_FIOM });
 // Counters cannot be inhibited here, so every bit is read-only zero (legal: priv spec 3.1.13);
 // a writable bit that did not stop its counter would lie to software.
-define(R.CSR_MCOUNTINHIBIT, { name: "mcountinhibit", read: readConst(0), write: ignoreWrite });
+defineCsr(R.CSR_MCOUNTINHIBIT, { name: "mcountinhibit", read: readConst(0), write: ignoreWrite });
 
-define(R.CSR_MSCRATCH, { name: "mscratch", maskLo: ALL, maskHi: ALL });
-define(R.CSR_SSCRATCH, { name: "sscratch", maskLo: ALL, maskHi: ALL });
+defineCsr(R.CSR_MSCRATCH, { name: "mscratch", maskLo: ALL, maskHi: ALL });
+defineCsr(R.CSR_SSCRATCH, { name: "sscratch", maskLo: ALL, maskHi: ALL });
 // xepc bit 0 is always zero: IALIGN is 16 with C (priv spec 3.1.14).
-define(R.CSR_MEPC, { name: "mepc", maskLo: ~1, maskHi: ALL });
-define(R.CSR_SEPC, { name: "sepc", maskLo: ~1, maskHi: ALL });
-define(R.CSR_MCAUSE, { name: "mcause", maskLo: ALL, maskHi: ALL });
-define(R.CSR_SCAUSE, { name: "scause", maskLo: ALL, maskHi: ALL });
-define(R.CSR_MTVAL, { name: "mtval", maskLo: ALL, maskHi: ALL });
-define(R.CSR_STVAL, { name: "stval", maskLo: ALL, maskHi: ALL });
+defineCsr(R.CSR_MEPC, { name: "mepc", maskLo: ~1, maskHi: ALL });
+defineCsr(R.CSR_SEPC, { name: "sepc", maskLo: ~1, maskHi: ALL });
+defineCsr(R.CSR_MCAUSE, { name: "mcause", maskLo: ALL, maskHi: ALL });
+defineCsr(R.CSR_SCAUSE, { name: "scause", maskLo: ALL, maskHi: ALL });
+defineCsr(R.CSR_MTVAL, { name: "mtval", maskLo: ALL, maskHi: ALL });
+defineCsr(R.CSR_STVAL, { name: "stval", maskLo: ALL, maskHi: ALL });
 
 // satp: the TVM trap (priv spec 3.1.6.5); unsupported MODE writes have no effect at all (4.1.11).
-define(R.CSR_SATP, {
+defineCsr(R.CSR_SATP, {
   name: "satp",
   allowed: (c) => !(c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TVM) !== 0),
   write: (c, lo, hi) => {
@@ -532,7 +565,7 @@ define(R.CSR_SATP, {
 });
 
 // Sstc (stimecmp): S access needs mcounteren.TM and menvcfg.STCE.
-define(R.CSR_STIMECMP, {
+defineCsr(R.CSR_STIMECMP, {
   name: "stimecmp",
   allowed: (c) =>
     c.priv === R.PRV_M || ((c.lo[R.CSR_MCOUNTEREN] & R.COUNTEREN_TM) !== 0 && c.stce),
@@ -544,62 +577,62 @@ define(R.CSR_STIMECMP, {
 });
 
 // Counters. cycle counts like instret (one instruction per cycle).
-define(R.CSR_MCYCLE, {
+defineCsr(R.CSR_MCYCLE, {
   name: "mcycle",
   read: (c) => readNumber(c, c.host.retired() + c.cycleOffset),
   write: (c, lo, hi) => {
     c.cycleOffset = pairToNumber(lo, hi) - c.host.retired();
   },
 });
-define(R.CSR_MINSTRET, {
+defineCsr(R.CSR_MINSTRET, {
   name: "minstret",
   read: (c) => readNumber(c, c.host.retired() + c.instretOffset),
   write: (c, lo, hi) => {
     c.instretOffset = pairToNumber(lo, hi) - c.host.retired();
   },
 });
-define(R.CSR_CYCLE, {
+defineCsr(R.CSR_CYCLE, {
   name: "cycle",
   allowed: counterAllowed(R.COUNTEREN_CY),
   read: (c) => readNumber(c, c.host.retired() + c.cycleOffset),
 });
-define(R.CSR_TIME, {
+defineCsr(R.CSR_TIME, {
   name: "time",
   allowed: counterAllowed(R.COUNTEREN_TM),
   read: (c) => readNumber(c, c.host.readTime?.() ?? c.host.mtime()),
 });
-define(R.CSR_INSTRET, {
+defineCsr(R.CSR_INSTRET, {
   name: "instret",
   allowed: counterAllowed(R.COUNTEREN_IR),
   read: (c) => readNumber(c, c.host.retired() + c.instretOffset),
 });
 // Hardware performance monitors: present but hard-wired to zero (a legal implementation).
 for (let n = 3; n <= 31; n++) {
-  define(R.CSR_MHPMCOUNTER3 + n - 3, { name: `mhpmcounter${n}`, read: readConst(0), write: ignoreWrite });
-  define(R.CSR_MHPMEVENT3 + n - 3, { name: `mhpmevent${n}`, read: readConst(0), write: ignoreWrite });
-  define(R.CSR_HPMCOUNTER3 + n - 3, { name: `hpmcounter${n}`, allowed: counterAllowed(1 << n), read: readConst(0) });
+  defineCsr(R.CSR_MHPMCOUNTER3 + n - 3, { name: `mhpmcounter${n}`, read: readConst(0), write: ignoreWrite });
+  defineCsr(R.CSR_MHPMEVENT3 + n - 3, { name: `mhpmevent${n}`, read: readConst(0), write: ignoreWrite });
+  defineCsr(R.CSR_HPMCOUNTER3 + n - 3, { name: `hpmcounter${n}`, allowed: counterAllowed(1 << n), read: readConst(0) });
 }
 
 // PMP: accepted and stored, not enforced (popek's board has no protected regions).
 // RV64 has only even pmpcfg registers (priv spec 3.7.1).
 for (let n = 0; n < R.PMP_ENTRIES / 8; n++) {
-  define(R.CSR_PMPCFG0 + 2 * n, { name: `pmpcfg${2 * n}`, maskLo: ALL, maskHi: ALL });
+  defineCsr(R.CSR_PMPCFG0 + 2 * n, { name: `pmpcfg${2 * n}`, maskLo: ALL, maskHi: ALL });
 }
 for (let n = 0; n < R.PMP_ENTRIES; n++) {
   // pmpaddr holds bits 55:2 of an address: 54 bits.
-  define(R.CSR_PMPADDR0 + n, { name: `pmpaddr${n}`, maskLo: ALL, maskHi: 0x3f_ffff });
+  defineCsr(R.CSR_PMPADDR0 + n, { name: `pmpaddr${n}`, maskLo: ALL, maskHi: 0x3f_ffff });
 }
 
 // --mmu swtlb's TLB-write CSRs (swtlb.ts; encoding in riscv.ts and the README), S-mode custom
 // read/write space. They exist only on a hart whose MMU is the software-refilled TLB.
 const hasSoftTlb = (c: CsrFile): boolean => c.host.softTlb !== undefined;
-define(R.CSR_STLBVPN, { name: "stlbvpn", allowed: hasSoftTlb, maskLo: 0x7ff_ffff, maskHi: 0xffff });
+defineCsr(R.CSR_STLBVPN, { name: "stlbvpn", allowed: hasSoftTlb, maskLo: 0x7ff_ffff, maskHi: 0xffff });
 // PTE bits 63:54 are reserved (no Svpbmt/Svnapot here): read-only zero.
-define(R.CSR_STLBPTE, { name: "stlbpte", allowed: hasSoftTlb, maskLo: ALL, maskHi: 0x3f_ffff });
+defineCsr(R.CSR_STLBPTE, { name: "stlbpte", allowed: hasSoftTlb, maskLo: ALL, maskHi: 0x3f_ffff });
 for (const [csr, name] of [[R.CSR_STLBINDEX, "stlbindex"], [R.CSR_STLBFLUSH, "stlbflush"]] as const) {
-  define(csr, { name, allowed: hasSoftTlb, write: (c, lo, hi) => c.host.softTlb?.command(c, csr, lo, hi) });
+  defineCsr(csr, { name, allowed: hasSoftTlb, write: (c, lo, hi) => c.host.softTlb?.command(c, csr, lo, hi) });
 }
-define(R.CSR_STLBRANDOM, {
+defineCsr(R.CSR_STLBRANDOM, {
   name: "stlbrandom",
   allowed: hasSoftTlb,
   read: (c) => {

@@ -89,6 +89,13 @@ export function execRare(h: Hart, op: number, w0: number, imm: number, pc: numbe
       return h.waitForInterrupt(pc, w0, imm) ? pc + len : h.pc;
     case 99: // sfence.vma
       return h.sfenceVma(rs1, rs2, pc, w0, imm) ? pc + len : h.pc;
+    case 100: case 101: case 102: case 103: case 104: case 105: case 106: // hlv.b hlv.bu hlv.h hlv.hu hlv.w hlv.wu hlv.d
+    case 107: case 108: // hlvx.hu hlvx.wu
+    case 109: case 110: case 111: case 112: // hsv.b hsv.h hsv.w hsv.d
+    case 113: case 114: // hfence.vvma hfence.gvma
+      if (h.hext !== undefined) return h.hext.execute(op, w0, imm, pc, len);
+      h.raise(R.CAUSE_ILLEGAL_INSTRUCTION, h.instructionBits(pc), pc, w0, imm);
+      return h.pc;
     default:
       h.raise(R.CAUSE_ILLEGAL_INSTRUCTION, h.instructionBits(pc), pc, w0, imm);
       return h.pc;

@@ -27,6 +27,8 @@ import { jitByEnvironment } from "./jit/switch.ts";
 import { SoftTlb, type MmuMode } from "./swtlb.ts";
 import { softTlbHost, translateSoft, translateSoftQuiet } from "./hart-swtlb.ts";
 import { executeNonvirtCsr, isNonvirtCsr, type IsaVariant } from "./isa-variant.ts";
+import { Hext } from "./hext.ts";
+import { CAUSE_ECALL_VS, CSR_VSSTATUS } from "./hext-defs.ts";
 
 /**
  * Traps taken by software outside the model: the host plays the part of the
@@ -73,6 +75,8 @@ export interface HartOptions {
   readonly mmu?: MmuMode;
   /** "nonvirt": sstatus/mstatus accesses from U-mode do not trap (isa-variant.ts); default "standard". */
   readonly isaVariant?: IsaVariant;
+  /** Implement the H extension (hext.ts); default off, so a plain hart is exactly as before. */
+  readonly h?: boolean;
 }
 
 /** What a hart needs from the board it sits on. */
@@ -132,11 +136,13 @@ export class Hart implements CsrHost, JitHost {
   readonly soft: SoftTlb | undefined;
   /** The TLB-write CSRs' host side (CsrHost.softTlb), present with `soft`. */
   readonly softTlb: SoftTlbHost | undefined;
+  /** The H extension (HartOptions.h): its state and slow paths; undefined on a hart without it. */
+  readonly hext: Hext | undefined;
 
   /** Counters for --stats and tests. */
   readonly counters = { traps: 0, interrupts: 0, tlbMisses: 0, mmioReads: 0, mmioWrites: 0 };
 
-  private readonly bareTlb = new Tlb();
+  readonly bareTlb = new Tlb();
   private readonly sTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
   private readonly uTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
   private lastSumMxr = 0;
@@ -157,6 +163,8 @@ export class Hart implements CsrHost, JitHost {
     this.nonvirt = options.isaVariant === "nonvirt";
     this.soft = options.mmu === "swtlb" ? new SoftTlb() : undefined;
     this.softTlb = this.soft !== undefined ? softTlbHost(this, this.soft) : undefined;
+    if (options.h === true && this.soft !== undefined) throw new RangeError("hart: the H extension needs the Sv39 walker, not --mmu swtlb");
+    this.hext = options.h === true ? new Hext(this) : undefined;
     this.x = storage.regs ?? new Int32Array(REGISTER_WORDS);
     if (this.x.length < REGISTER_WORDS) throw new RangeError(`hart: register storage needs ${REGISTER_WORDS} int32 words`);
     this.csr = new CsrFile(hartId, this, storage.csr);
@@ -211,13 +219,15 @@ export class Hart implements CsrHost, JitHost {
    */
   flushTlbs(): void {
     for (const t of [...this.sTlbs, ...this.uTlbs]) t.flushAll();
+    this.hext?.flushGuest();
     this.fetchBase = Number.NaN;
   }
 
   /** Re-selects TLBs for the current privilege, MPRV and satp; flushes when SUM/MXR change. */
   translationChanged(): void {
     const c = this.csr;
-    const status = c.mstatus;
+    // With V=1 mstatus's S fields are the guest's (hext-trap.ts); the host's TLBs follow HS's.
+    const status = c.virt === 0 ? c.mstatus : c.lo[CSR_VSSTATUS];
     const sumMxr = status & (R.MSTATUS_SUM | R.MSTATUS_MXR);
     if (sumMxr !== this.lastSumMxr) {
       this.lastSumMxr = sumMxr;
@@ -245,6 +255,7 @@ export class Hart implements CsrHost, JitHost {
       this.dataKey = asidKey;
     }
     this.fetchBase = Number.NaN;
+    if (this.hext !== undefined) this.hext.select();
   }
 
   /** Privilege loads and stores use: MPP when MPRV is set in M-mode (priv spec 3.1.6.3). */
@@ -263,22 +274,23 @@ export class Hart implements CsrHost, JitHost {
    */
   raise(cause: number, tval: number, pc: number, w0 = 0, imm = 0): false {
     const host = this.hostTraps;
-    if (host !== undefined) return this.raisePair(cause, loOf(tval), hiOf(tval), loOf(pc), hiOf(pc), w0, imm);
+    if (host !== undefined || this.hext !== undefined) return this.raisePair(cause, loOf(tval), hiOf(tval), loOf(pc), hiOf(pc), w0, imm);
     this.counters.traps++;
     this.pc = enterTrap(this.csr, cause, false, tval, pc);
     return false;
   }
 
   /** raise, with tval and pc as exact 64-bit pairs (for wild addresses, u64.ts). */
-  private raisePair(cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0 = 0, imm = 0): false {
+  raisePair(cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0 = 0, imm = 0): false {
     this.counters.traps++;
     const host = this.hostTraps;
-    if (host !== undefined) {
+    // With H, what the guest's own vector takes (delegated to VS) stays in the hart: no host exit.
+    if (host !== undefined && (this.hext === undefined || !this.hext.staysInGuest(cause))) {
       this.pc = pairToNumber(pcLo, pcHi);
       if (!host.trap(this, cause, tvalLo, tvalHi, pcLo, pcHi, w0, imm)) this.stop = true;
       return false;
     }
-    this.pc = enterTrapPair(this.csr, cause, false, tvalLo, tvalHi, pcLo, pcHi);
+    this.pc = this.hext !== undefined ? this.hext.enterTrap(cause, false, tvalLo, tvalHi, pcLo, pcHi) : enterTrapPair(this.csr, cause, false, tvalLo, tvalHi, pcLo, pcHi);
     return false;
   }
 
@@ -314,12 +326,17 @@ export class Hart implements CsrHost, JitHost {
   takeInterrupt(): boolean {
     const c = this.csr;
     c.updateStimecmp();
-    const irq = pendingInterrupt(c);
+    const irq = this.pendingIrq();
     if (irq < 0) return false;
     this.counters.interrupts++;
     this.wfi = false;
-    this.pc = enterTrap(c, irq, true, 0, this.pc);
+    this.pc = this.hext !== undefined ? this.hext.enterTrap(irq, true, 0, 0, loOf(this.pc), hiOf(this.pc)) : enterTrap(c, irq, true, 0, this.pc);
     return true;
+  }
+
+  /** The interrupt the hart must take now, or -1 (trap.ts; hext-trap.ts with H). */
+  pendingIrq(): number {
+    return this.hext !== undefined ? this.hext.pendingInterrupt() : pendingInterrupt(this.csr);
   }
 
   /** Whether a wfi should end: any interrupt pending and enabled in mie, whatever the global enables (priv spec 3.3.3). */
@@ -337,6 +354,7 @@ export class Hart implements CsrHost, JitHost {
    */
   translate(vaLo: number, vaHi: number, access: Access, pc: number): number {
     this.counters.tlbMisses++;
+    if (this.hext !== undefined && this.hext.translates(access)) return this.hext.translate(vaLo, vaHi, access, pc);
     const c = this.csr;
     const priv = access === ACCESS_FETCH ? c.priv : this.dataPriv();
     const sv39 = c.hi[R.CSR_SATP] >>> 28 === R.SATP_MODE_SV39;
@@ -451,6 +469,7 @@ export class Hart implements CsrHost, JitHost {
   private fetchHalf(va: number): number {
     const mem = this.env.mem;
     const c = this.csr;
+    if (this.hext !== undefined && c.virt !== 0) return this.hext.fetchHalf(va);
     let pa = va;
     if (c.priv !== R.PRV_M && c.hi[R.CSR_SATP] >>> 28 === R.SATP_MODE_SV39) {
       const ctx = {
@@ -730,17 +749,18 @@ export class Hart implements CsrHost, JitHost {
         executeNonvirtCsr(this.csr, this.x, (w0 >>> 8) & 0xff, csrNum);
         return pc + len;
       }
+      if (this.hext !== undefined) return this.hext.csrInstruction(kind, immediate, w0, imm, pc, len);
       const host = this.hostTraps;
       const next = host?.csrAccess === undefined ? -1 : host.csrAccess(this, w0, imm, pc);
       // -1, not any negative number: a pc in the upper half (a kernel's, under guest paging) is negative here.
       return next !== -1 ? next : this.illegalAt(pc, w0, imm);
     }
     const result = executeCsrInstruction(this.csr, this.x, kind, immediate, (w0 >>> 8) & 0xff, (w0 >>> 16) & 0xff, csrNum);
-    if (result === CSR_ILLEGAL) return this.illegalAt(pc, w0, imm);
+    if (result === CSR_ILLEGAL) return this.hext !== undefined ? this.hext.csrFault(kind, w0, imm, pc) : this.illegalAt(pc, w0, imm);
     // End the slice only when the write made an interrupt takeable (the runner takes it between
     // slices). Ending it on every such write starved a hart whose kernel toggles sstatus.SIE for
     // each lock while other harts spin: a few instructions per round against their full slices.
-    if (result === CSR_WROTE && csrAffectsInterrupts(csrNum) && pendingInterrupt(this.csr) >= 0) this.stop = true;
+    if (result === CSR_WROTE && csrAffectsInterrupts(csrNum) && this.pendingIrq() >= 0) this.stop = true;
     return pc + len;
   }
 
@@ -755,13 +775,14 @@ export class Hart implements CsrHost, JitHost {
 
   /** ecall: environment call from the current privilege (causes 8, 9, 11). */
   ecall(pc: number): false {
-    return this.raise(R.CAUSE_ECALL_U + this.csr.priv, 0, pc);
+    const c = this.csr;
+    return this.raise(c.virt !== 0 && c.priv === R.PRV_S ? CAUSE_ECALL_VS : R.CAUSE_ECALL_U + c.priv, 0, pc);
   }
 
   /** mret: M-mode only. Returns false after raising illegal instruction (w0/imm: its predecoded words). */
   mret(pc: number, w0 = 0, imm = 0): boolean {
     if (this.csr.priv !== R.PRV_M) return this.illegal(pc, w0, imm);
-    this.pc = mret(this.csr);
+    this.pc = this.hext !== undefined ? this.hext.mret() : mret(this.csr);
     this.stop = true;
     return this.checkWildReturn(R.CSR_MEPC);
   }
@@ -769,10 +790,16 @@ export class Hart implements CsrHost, JitHost {
   /** sret: S or M; illegal in S when mstatus.TSR is set (priv spec 3.1.6.5). */
   sret(pc: number, w0 = 0, imm = 0): boolean {
     const c = this.csr;
-    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TSR) !== 0)) return this.illegal(pc, w0, imm);
-    this.pc = sret(c);
+    let epc: number = R.CSR_SEPC;
+    if (this.hext !== undefined) {
+      epc = this.hext.sret(pc, w0, imm);
+      if (epc < 0) return false;
+    } else {
+      if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TSR) !== 0)) return this.illegal(pc, w0, imm);
+      this.pc = sret(c);
+    }
     this.stop = true;
-    return this.checkWildReturn(R.CSR_SEPC);
+    return this.checkWildReturn(epc);
   }
 
   /** After xret to the address in `epc`: a wild one faults at once (wildFetch). True when it did not. */
@@ -785,7 +812,9 @@ export class Hart implements CsrHost, JitHost {
   /** wfi: illegal in U, and in S when mstatus.TW is set; otherwise waits unless an interrupt is pending. */
   waitForInterrupt(pc: number, w0 = 0, imm = 0): boolean {
     const c = this.csr;
-    if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TW) !== 0)) return this.illegal(pc, w0, imm);
+    if (this.hext !== undefined) {
+      if (!this.hext.wfiAllowed(pc, w0, imm)) return false;
+    } else if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TW) !== 0)) return this.illegal(pc, w0, imm);
     if (!this.interruptPending()) this.wfi = true;
     this.stop = true;
     return true;
@@ -794,6 +823,7 @@ export class Hart implements CsrHost, JitHost {
   /** sfence.vma rs1, rs2 (priv spec 4.2.1): illegal in U and in S with TVM. */
   sfenceVma(rs1: number, rs2: number, pc: number, w0 = 0, imm = 0): boolean {
     const c = this.csr;
+    if (this.hext !== undefined && c.virt !== 0) return this.hext.sfenceVmaVirtual(rs1, rs2, pc, w0, imm);
     if (c.priv === R.PRV_U || (c.priv === R.PRV_S && (c.mstatus & R.MSTATUS_TVM) !== 0)) return this.illegal(pc, w0, imm);
     const tlbs = [...this.sTlbs, ...this.uTlbs];
     const x = this.x;

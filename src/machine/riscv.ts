@@ -186,3 +186,5 @@ export const MISA_LO =
 
 /** The ISA string the device tree advertises. */
 export const ISA_STRING = "rv64imac_zicsr_zifencei_sstc";
+/** The same with the H extension (`--cpu rv64,h=true`); single letters go in canonical order, h after c. */
+export const ISA_STRING_H = "rv64imach_zicsr_zifencei_sstc";

@@ -62,8 +62,14 @@ describe("benchMmu, a short run", () => {
         }
       }
     }
+    for (const bench of MMU_BENCHES) {
+      const hw = report.results.find((r) => r.bench === bench && r.mmu === "sv39" && r.mode === "hw" && r.handler === "vcpu");
+      expect(hw?.status, `${bench} hw sv39`).toBe("ok");
+      expect(hw?.nsPerOp).toBeGreaterThan(0);
+    }
+    expect(report.results.some((r) => r.mmu === "swtlb" && r.mode === "hw")).toBe(false);
     const text = formatMmu(report);
-    expect(text).toMatch(/^bench\s+native\s+trap\/main\s+trap\/vcpu/);
+    expect(text).toMatch(/^bench\s+native\s+trap\/main\s+trap\/vcpu\s+hw\/main\s+hw\/vcpu/);
     expect(text).toMatch(/tlbwalk \(swtlb\)/);
   }, 240_000);
 });

@@ -23,6 +23,8 @@ export interface BootOptions {
   readonly input?: string;
   readonly mmu?: MmuMode;
   readonly isaVariant?: IsaVariant;
+  /** The harts implement the H extension (BoardConfig.h). */
+  readonly h?: boolean;
 }
 
 export async function bootImages(images: BootImages, opts: BootOptions = {}): Promise<BootOutcome> {
@@ -34,6 +36,7 @@ export async function bootImages(images: BootImages, opts: BootOptions = {}): Pr
     output: (b) => (output += String.fromCharCode(b)),
     mmu: opts.mmu,
     isaVariant: opts.isaVariant,
+    h: opts.h,
   });
   board.boot(images);
   if (opts.input !== undefined) board.uart.receive(new TextEncoder().encode(opts.input));

@@ -64,6 +64,8 @@ export interface HarnessOptions {
   readonly mmu?: HartOptions["mmu"];
   /** The hart's instruction-set variant (HartOptions.isaVariant); default standard. */
   readonly isaVariant?: HartOptions["isaVariant"];
+  /** The H extension (HartOptions.h); default off. */
+  readonly h?: boolean;
 }
 
 /**
@@ -86,7 +88,7 @@ export class HartHarness {
       this.device = new FakeDevice();
       this.bus.map(FAKE_DEVICE_BASE, this.device);
     }
-    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now }, {}, { jit: opts.jit, mmu: opts.mmu, isaVariant: opts.isaVariant });
+    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now }, {}, { jit: opts.jit, mmu: opts.mmu, isaVariant: opts.isaVariant, h: opts.h });
     this.hart.reset(CODE_BASE);
   }
 

@@ -21,6 +21,8 @@ export interface VmRunOptions {
   readonly mmu?: MmuMode;
   readonly isaVariant?: IsaVariant;
   readonly nonvirtFix?: NonvirtFix;
+  /** --virt hw: guest S/U in the real hart's VS/VU (hw-mode.ts). */
+  readonly hw?: boolean;
 }
 
 export interface VmOutcome {
@@ -47,6 +49,7 @@ export function startVm(hv: Hypervisor, images: VmImages, opts: VmRunOptions = {
     mmu: opts.mmu,
     isaVariant: opts.isaVariant,
     nonvirtFix: opts.nonvirtFix,
+    hw: opts.hw,
   });
   hv.start(vm);
   const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), (opts.timeoutSeconds ?? 60) * 1000);

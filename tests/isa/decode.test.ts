@@ -59,6 +59,8 @@ function sampleOf(name: OpName, fmt: Fmt): [number, Decoded] {
     case Fmt.CSRI: return [e(a0, 0x305, 17), fields(name, a0, 17, 0, 0x305)];
     case Fmt.FENCE: return [e(), fields(name, 0, 0, 0, 0x0ff)];
     case Fmt.SFENCE: return [e(a0, a1), fields(name, 0, a0, a1, 0)];
+    case Fmt.HLV: return [e(a0, a1), fields(name, a0, a1, 0, 0)];
+    case Fmt.HSV: return [e(a0, a1), fields(name, 0, a0, a1, 0)];
     case Fmt.NONE: return [e(), fields(name, 0, 0, 0, 0)];
   }
 }
@@ -144,8 +146,8 @@ describe("32-bit illegal and reserved encodings", () => {
     ["AMO with unknown funct5", enc.amoadd_w(a0, a1, a2) | (0x1e << 27)],
     ["lr.w with rs2 != 0", enc.lr_w(a0, a1) | (1 << 20)],
     ["uret", 0x00200073],
-    ["hfence.vvma", 0x22000073],
-    ["hfence.gvma", 0x62000073],
+    ["hlv.b with rs2 = 2 (no such variant)", enc.hlv_b(a0, a1) | (2 << 20)],
+    ["hsv.w with rd != 0", enc.hsv_w(a0, a1) | (1 << 7)],
     ["mret with rd != 0", enc.mret() | (1 << 7)],
     ["sret with rs1 != 0", enc.sret() | (1 << 15)],
     ["wfi with rd != 0", enc.wfi() | (1 << 7)],

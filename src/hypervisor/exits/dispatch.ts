@@ -26,6 +26,7 @@
 import { REG } from "../../isa/regnames.ts";
 import { csrAffectsInterrupts } from "../../machine/csr.ts";
 import * as R from "../../machine/riscv.ts";
+import * as HX from "../../machine/hext-defs.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { CSR_PAGING_UNSUPPORTED, emulateCsr } from "./csr.ts";
 import { decodeTrap, TRAP_CSR, TRAP_MRET, TRAP_SFENCE_VMA, TRAP_SRET, TRAP_WFI, type DecodedTrap } from "./decode-trap.ts";
@@ -96,6 +97,10 @@ export class TrapDispatcher {
       case R.CAUSE_LOAD_PAGE_FAULT:
       case R.CAUSE_STORE_PAGE_FAULT:
         return this.pageFault(cause, tval, pc, insn);
+      case HX.CAUSE_FETCH_GUEST_PAGE_FAULT:
+      case HX.CAUSE_LOAD_GUEST_PAGE_FAULT:
+      case HX.CAUSE_STORE_GUEST_PAGE_FAULT:
+        return this.guestPhysFault(cause, tval, pc, insn);
       default:
         reflectException(ctx, cause, tval, pc);
         return EXIT_CONTINUE;
@@ -190,6 +195,29 @@ export class TrapDispatcher {
     }
     // Nothing there: the access fault real hardware would raise (priv spec 3.7: PMA violation).
     reflectException(ctx, accessFaultFor(cause), gpa, pc);
+    return EXIT_CONTINUE;
+  }
+
+  /**
+   * --virt hw: a G-stage fault (the hart's guest-page fault) at guest-physical
+   * address gpa: a first touch of RAM (map it, retry) or a device access
+   * (MMIO), else the access fault hardware would raise. Its xtval is the
+   * guest-physical address (the guest virtual one is not kept).
+   */
+  private guestPhysFault(cause: number, gpa: number, pc: number, insn: number): number {
+    const ctx = this.ctx;
+    if (this.main === undefined) return EXIT_TO_MAIN;
+    if (this.main.mapRam(gpa)) {
+      ctx.count(STAT.page_fault_exit);
+      ctx.pc = pc;
+      return EXIT_CONTINUE;
+    }
+    if (cause !== HX.CAUSE_FETCH_GUEST_PAGE_FAULT && this.main.mmio(ctx, gpa, insn, pc)) {
+      ctx.count(ctx.csr.priv === R.PRV_U ? STAT.mmio_exit_user : STAT.mmio_exit_kernel);
+      return EXIT_CONTINUE;
+    }
+    const access = cause === HX.CAUSE_FETCH_GUEST_PAGE_FAULT ? R.CAUSE_FETCH_ACCESS : cause === HX.CAUSE_LOAD_GUEST_PAGE_FAULT ? R.CAUSE_LOAD_ACCESS : R.CAUSE_STORE_ACCESS;
+    reflectException(ctx, access, gpa, pc);
     return EXIT_CONTINUE;
   }
 
