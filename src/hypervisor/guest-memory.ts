@@ -23,6 +23,8 @@ import type { FrameAllocator } from "./frames.ts";
 import { GuestPhysView, type GuestPhysMap } from "./guest-phys-view.ts";
 
 const PTE_LEAF = R.PTE_V | R.PTE_R | R.PTE_W | R.PTE_X | R.PTE_U | R.PTE_A | R.PTE_D;
+/** A device page mapped straight into the guest: data only, never fetched from. */
+const PTE_DEVICE = R.PTE_V | R.PTE_R | R.PTE_W | R.PTE_U | R.PTE_A | R.PTE_D;
 const TWO_22 = 4194304;
 const FRAME_TABLE_ENTRY_BYTES = 4;
 
@@ -75,9 +77,27 @@ export class GuestMemory {
       this.ownFrames.push(frame);
       // The frame is zeroed before its number is published to other threads' views.
       Atomics.store(this.frames, page, frame / PAGE_SIZE);
-      this.mapPage(this.ramBase + page * PAGE_SIZE, frame);
+      this.mapPage(this.ramBase + page * PAGE_SIZE, frame, PTE_LEAF);
     }
     return true;
+  }
+
+  /** A zeroed machine frame the VM owns (released with it): a device's register page, an IOMMU table. */
+  ownFrame(): number {
+    const frame = this.allocator.alloc();
+    this.ownFrames.push(frame);
+    return frame;
+  }
+
+  /**
+   * Maps a device's register page (a machine frame) at guest-physical `gpa`,
+   * outside RAM, straight into the guest: its loads and stores there no
+   * longer exit (an assigned device, src/devices/assigned-nic/). Not RAM to
+   * the views: DMA and the VMM's own accesses cannot reach it.
+   */
+  mapDevicePage(gpa: number, frame: number): void {
+    if (gpa % PAGE_SIZE !== 0 || this.isRam(gpa)) throw new RangeError(`guest memory: a device page at 0x${gpa.toString(16)} must be page-aligned and outside RAM`);
+    this.mapPage(gpa, frame, PTE_DEVICE);
   }
 
   /** Gives every frame back (the VM is gone). */
@@ -93,7 +113,7 @@ export class GuestMemory {
   }
 
   /** Writes the leaf PTE for a 4 KiB page, creating intermediate tables. Bounded by the three levels. */
-  private mapPage(gpa: number, frame: number): void {
+  private mapPage(gpa: number, frame: number, leaf: number): void {
     const mem = this.allocator.mem;
     const vpn = [Math.floor(gpa / PAGE_SIZE) % 512, Math.floor(gpa / (PAGE_SIZE * 512)) % 512, Math.floor(gpa / (PAGE_SIZE * 512 * 512)) % 512];
     let table = this.root;
@@ -110,7 +130,7 @@ export class GuestMemory {
       }
     }
     const word = (table - DRAM_BASE + vpn[0] * 8) >>> 2;
-    writePte(mem.i32, word, frame / PAGE_SIZE, PTE_LEAF);
+    writePte(mem.i32, word, frame / PAGE_SIZE, leaf);
   }
 }
 

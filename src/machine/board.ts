@@ -22,7 +22,16 @@ import * as L from "./memlayout.ts";
 import { PhysMem } from "./physmem.ts";
 import { PhysMemView } from "./physmem-view.ts";
 import { REG } from "../isa/regnames.ts";
+import { sharedStateCsrStorage, ST_MIP_HW } from "./csr.ts";
+import { DeviceContextWriter, newDeviceContext } from "../devices/assigned-nic/iommu.ts";
 import { pendingInterrupt } from "./trap.ts";
+
+/** An IOMMU device context in Bare mode: DMA addresses are machine-physical (RAM only). */
+function bareDeviceContext(): SharedArrayBuffer {
+  const dc = newDeviceContext();
+  new DeviceContextWriter(dc).bare();
+  return dc;
+}
 
 /** Most harts a board may have (the PLIC has two contexts per hart within its window). */
 export const MAX_HARTS = 64;
@@ -102,7 +111,9 @@ export class Board {
         return now;
       },
     };
-    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, {}, { jit: config.jit, mmu: config.mmu }));
+    // Each hart's pending-interrupt word is shared memory: an assigned device's thread posts into it.
+    const csrs = Array.from({ length: config.harts }, () => sharedStateCsrStorage());
+    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, { csr: csrs[id] }, { jit: config.jit, mmu: config.mmu }));
     const harts: HartLines = {
       count: config.harts,
       setPending: (hart, irq, level) => this.harts[hart]?.csr.setHwPending(irq, level),
@@ -118,6 +129,8 @@ export class Board {
         asyncIo: (delta) => (this.ioInFlight += delta),
       },
       bus: this.bus,
+      // Natively an assigned device's addresses are the machine's own: its IOMMU context is Bare.
+      direct: () => ({ machine: this.mem.buffer, iommu: bareDeviceContext(), harts: csrs.map((c) => ({ mip: c.state, mipIndex: ST_MIP_HW })) }),
     });
     this.clint = this.devices.require(CLINT);
     this.uart = this.devices.require(UART_16550);
