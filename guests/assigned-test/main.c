@@ -26,8 +26,10 @@
 #define ETHERTYPE_LAB  0x88b5
 #define TIMEOUT_TICKS  (60UL * MTIME_HZ)
 #define RESEND_TICKS   (MTIME_HZ / 200)
-/* Frames between two looks at the clock while sending or receiving flat out. */
+/* Frames between two looks at the clock while sending or receiving flat out, */
 #define CLOCK_EVERY    1024
+/* and empty polls of the device between two looks while waiting for it (the clock is an exit, the device's page is not). */
+#define IDLE_POLLS     20000
 #define FOUND          1
 
 static unsigned char frame[ANIC_MAX_FRAME];
@@ -173,7 +175,7 @@ static int transmit(const char *p)
 		size = 64;
 	for (unsigned int s = 0; s < ANIC_RING; s++)
 		lab_frame(anic_tx_buffer(s), BCAST, size);
-	unsigned long start = now(), elapsed = 0, queued = 0, next_clock = CLOCK_EVERY;
+	unsigned long start = now(), elapsed = 0, queued = 0, next_clock = CLOCK_EVERY, idle = 0;
 	while (queued < count && elapsed < limit) {
 		unsigned int room = anic_tx_free();
 		if (room > count - queued)
@@ -183,15 +185,18 @@ static int transmit(const char *p)
 		if (room) {
 			queued += room;
 			anic_tx_kick();
+			idle = 0;
 		}
-		if (queued >= next_clock || room == 0) {
+		if (queued >= next_clock || ++idle >= IDLE_POLLS) {
 			elapsed = now() - start;
 			next_clock = queued + CLOCK_EVERY;
+			idle = 0;
 		}
 	}
 	/* Everything queued has left when TX_HEAD has caught up. */
-	while (anic_tx_free() < ANIC_RING && now() - start < limit + TIMEOUT_TICKS)
-		;
+	for (unsigned long polls = 0; anic_tx_free() < ANIC_RING; polls++)
+		if (polls % IDLE_POLLS == 0 && now() - start > limit + TIMEOUT_TICKS)
+			break;
 	unsigned long ticks = now() - start;
 	unsigned long errors = anic_tx_reap();
 	console_puts("tx: sent ");
@@ -227,7 +232,7 @@ static int receive(const char *p)
 		csr_write(CSR_MIE, (1UL << IRQ_ANIC) | (1UL << IRQ_M_TIMER));
 		anic_rx_irq(1);
 	}
-	unsigned long start = now(), first = 0, t = start, next_clock = 0;
+	unsigned long start = now(), first = 0, t = start, next_clock = 0, idle = 0;
 	while (got < count) {
 		const unsigned char *data;
 		int n = anic_rx_peek(&data);
@@ -241,10 +246,14 @@ static int receive(const char *p)
 				bad++;
 			}
 			anic_rx_done();
+			idle = 0;
 			if (got < next_clock)
 				continue;
 			next_clock = got + CLOCK_EVERY;
+		} else if (!irq && ++idle < IDLE_POLLS) {
+			continue;
 		}
+		idle = 0;
 		t = now();
 		unsigned long deadline = got ? first + limit : start + TIMEOUT_TICKS;
 		if (t > deadline)
