@@ -14,7 +14,7 @@
 #define ANIC_BASE        0x1000a000UL
 #define ANIC_MAX_FRAME   1518
 /* Descriptors per ring (a power of two, at most RING_MAX). */
-#define ANIC_RING        256
+#define ANIC_RING        1024
 /* The posted interrupt: mip/mie bit 16. */
 #define IRQ_ANIC         16
 

@@ -22,6 +22,12 @@ import { DEFAULT_RING_SLOTS, FrameRing, MAX_FRAME } from "./ring.ts";
 
 /** Frames one pump moves at most before returning. */
 const MAX_FRAMES_PER_PUMP = 4096;
+/**
+ * Slots in each ring of a cross-thread port: more than a same-thread port's,
+ * because every batch costs a wake-up of the other thread (tens of µs, far
+ * more on a loaded machine), so each wake-up should move many frames.
+ */
+const REMOTE_RING_SLOTS = 1024;
 /** MAC table entries at most (a guest spraying source MACs cannot grow it without bound); the oldest goes first. */
 const MAX_MAC_ENTRIES = 4096;
 
@@ -100,7 +106,7 @@ export class Switch {
    * (WorkerPort). The switch starts listening for the NIC's bell at once;
    * close() the port when the NIC is gone.
    */
-  attachRemote(name: string, slots = DEFAULT_RING_SLOTS): RemotePort {
+  attachRemote(name: string, slots = REMOTE_RING_SLOTS): RemotePort {
     const port = new RemotePort(name, () => this.pump(), slots, () => this.remove(port));
     this.ports.push(port);
     port.listen();
