@@ -29,7 +29,7 @@
 /* Frames between two looks at the clock while sending or receiving flat out, */
 #define CLOCK_EVERY    1024
 /* and empty polls of the device between two looks while waiting for it (the clock is an exit, the device's page is not). */
-#define IDLE_POLLS     20000
+#define IDLE_POLLS     100000
 #define FOUND          1
 
 static unsigned char frame[ANIC_MAX_FRAME];
