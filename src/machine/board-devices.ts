@@ -46,7 +46,7 @@ export interface BoardDeviceOptions {
 }
 
 /** An assigned NIC and the cross-thread port behind it. */
-export interface AssignedCard {
+interface AssignedCard {
   readonly port: RemotePort;
   /** Its MAC; the board's default for its index among all NICs when absent. */
   readonly mac?: Uint8Array;

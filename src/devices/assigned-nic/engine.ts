@@ -38,7 +38,7 @@ const ETH_HEADER = 14;
 const MIP_POSTED = 1 << IRQ_POSTED;
 
 /** The device's counters, as `--stats`-style names; kept in shared memory so the owner reads them live. */
-export const NIC_STATS = [
+const NIC_STATS = [
   { name: "tx_frames", doc: "frames sent to the switch" },
   { name: "tx_bytes", doc: "bytes of those frames" },
   { name: "rx_frames", doc: "frames written into the guest's buffers" },
@@ -50,7 +50,7 @@ export const NIC_STATS = [
   { name: "polls", doc: "looks at the register page (steps)" },
 ] as const;
 export type NicStatName = (typeof NIC_STATS)[number]["name"];
-export const NIC_STAT: Readonly<Record<NicStatName, number>> = Object.fromEntries(NIC_STATS.map((s, i) => [s.name, i])) as Record<NicStatName, number>;
+const NIC_STAT: Readonly<Record<NicStatName, number>> = Object.fromEntries(NIC_STATS.map((s, i) => [s.name, i])) as Record<NicStatName, number>;
 
 export function newNicStats(): SharedArrayBuffer {
   return new SharedArrayBuffer(NIC_STATS.length * 8);

@@ -34,31 +34,31 @@
 
 import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "../../machine/memlayout.ts";
 
-export const DC_TC = 0;
-export const DC_MODE = 1;
+const DC_TC = 0;
+const DC_MODE = 1;
 export const DC_PPN_LO = 2;
-export const DC_PPN_HI = 3;
-export const DC_GEN = 4;
+const DC_PPN_HI = 3;
+const DC_GEN = 4;
 const COUNTERS = 16; // a cache line of its own: the device writes these, the owner only reads
-export const DC_BLOCKED = COUNTERS;
-export const DC_LAST_CAUSE = COUNTERS + 1;
-export const DC_LAST_IOVA_LO = COUNTERS + 2;
-export const DC_LAST_IOVA_HI = COUNTERS + 3;
-export const DC_WALKS = COUNTERS + 4;
-export const DC_HITS = COUNTERS + 5;
+const DC_BLOCKED = COUNTERS;
+const DC_LAST_CAUSE = COUNTERS + 1;
+const DC_LAST_IOVA_LO = COUNTERS + 2;
+const DC_LAST_IOVA_HI = COUNTERS + 3;
+const DC_WALKS = COUNTERS + 4;
+const DC_HITS = COUNTERS + 5;
 const DC_WORDS = 32;
 
-export const TC_V = 1;
-export const MODE_BARE = 0;
+const TC_V = 1;
+const MODE_BARE = 0;
 /** The spec's Sv39x4 encoding; here a 4 KiB Sv39 root (see above). */
-export const MODE_SV39 = 8;
+const MODE_SV39 = 8;
 
 export const CAUSE_READ_ACCESS = 5;
 export const CAUSE_WRITE_ACCESS = 7;
 export const CAUSE_READ_GUEST_PAGE = 21;
 export const CAUSE_WRITE_GUEST_PAGE = 23;
 export const CAUSE_DDT_INVALID = 258;
-export const CAUSE_DDT_MISCONFIGURED = 259;
+const CAUSE_DDT_MISCONFIGURED = 259;
 
 // Sv39 PTE bits (priv spec 4.4.1).
 const PTE_V = 1 << 0;

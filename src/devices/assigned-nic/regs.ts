@@ -67,9 +67,9 @@ export const REG_RX_ACK = 0x08c;
 export const REG_TX_HEAD = 0x0c0;
 export const REG_RX_HEAD = 0x0c4;
 
-/** The words the guest owns: [REG_CTRL, GUEST_END). A reset zeroes them. */
-export const GUEST_START = REG_CTRL;
-export const GUEST_END = REG_TX_HEAD;
+/** The words the guest owns: [GUEST_START, GUEST_END), from CTRL up to the device's heads. A reset zeroes them. */
+export const GUEST_START = 0x040;
+export const GUEST_END = 0x0c0;
 
 export const ANIC_ID = 0x43494e41;
 export const ANIC_VERSION = 1;
