@@ -20,7 +20,7 @@
 import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "../machine/memlayout.ts";
 import * as R from "../machine/riscv.ts";
 import type { FrameAllocator } from "./frames.ts";
-import { GuestPhysView, type GuestPhysMap } from "./guest-phys-view.ts";
+import { GuestPhysView, MAX_DEVICE_PAGES, type GuestPhysMap } from "./guest-phys-view.ts";
 
 const PTE_LEAF = R.PTE_V | R.PTE_R | R.PTE_W | R.PTE_X | R.PTE_U | R.PTE_A | R.PTE_D;
 /** A device page mapped straight into the guest: data only, never fetched from. */
@@ -36,6 +36,8 @@ export class GuestMemory {
   readonly view: GuestPhysView;
   /** Machine page number of each guest RAM page's frame; 0 until first touch. */
   private readonly frames: Int32Array;
+  /** The device pages mapped into the guest (GuestPhysMap.devicePages), for the shadow page tables. */
+  private readonly devicePages: Int32Array;
   /** Machine address of the Sv39 root table. */
   readonly root: number;
   private readonly ownFrames: number[] = [];
@@ -46,7 +48,9 @@ export class GuestMemory {
   ) {
     const frameTable = new SharedArrayBuffer((ramSize / PAGE_SIZE) * FRAME_TABLE_ENTRY_BYTES);
     this.frames = new Int32Array(frameTable);
-    this.map = { frameTable, ramBase: this.ramBase, ramSize };
+    const devicePages = new SharedArrayBuffer((1 + 2 * MAX_DEVICE_PAGES) * 4);
+    this.devicePages = new Int32Array(devicePages);
+    this.map = { frameTable, ramBase: this.ramBase, ramSize, devicePages };
     this.view = new GuestPhysView(allocator.mem.buffer, this.map, (gpa, length) => this.ensure(gpa, length));
     this.root = this.newTable();
   }
@@ -97,6 +101,12 @@ export class GuestMemory {
    */
   mapDevicePage(gpa: number, frame: number): void {
     if (gpa % PAGE_SIZE !== 0 || this.isRam(gpa)) throw new RangeError(`guest memory: a device page at 0x${gpa.toString(16)} must be page-aligned and outside RAM`);
+    const d = this.devicePages;
+    const n = d[0];
+    if (n >= MAX_DEVICE_PAGES) throw new RangeError(`guest memory: more than ${MAX_DEVICE_PAGES} device pages`);
+    d[1 + 2 * n] = gpa / PAGE_SIZE;
+    d[2 + 2 * n] = frame / PAGE_SIZE;
+    Atomics.store(d, 0, n + 1); // published after the pair
     this.mapPage(gpa, frame, PTE_DEVICE);
   }
 

@@ -109,12 +109,15 @@ export class AssignedNic implements MmioDevice {
     Atomics.add(this.control, CTL_RESET, 1);
   }
 
-  /** Stops the worker (no DMA after this resolves) and unplugs the port. */
+  /**
+   * Stops the worker: no DMA and no post after this resolves. The port stays
+   * plugged in (a rebooted VM's new NIC takes the same one); its network
+   * unplugs it (VirtualNetwork.close).
+   */
   close(): Promise<void> {
     this.stopped ??= (async () => {
       Atomics.store(this.control, CTL_STOP, 1);
       await this.worker.terminate();
-      this.config.port.close();
     })();
     return this.stopped;
   }
