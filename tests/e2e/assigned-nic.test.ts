@@ -149,4 +149,27 @@ describe("assigned NIC natively", () => {
     expect(net.sinks.get("s")?.frames).toBe(500);
     expect(net.sinks.get("s")?.bytes).toBe(500 * 1514);
   }, 120_000);
+
+  it("a board asleep in wfi is woken by the posted interrupt (no PLIC) and receives every frame", async () => {
+    const net = new VirtualNetwork();
+    let output = "";
+    const port = net.attachRemote(parseNetdev("source,id=r,size=100,pps=100"));
+    const board = new Board({
+      harts: 1,
+      memSize: MEM,
+      clock: "real",
+      output: (b) => {
+        output += String.fromCharCode(b);
+        if (b === 10 && output.endsWith("anic: mac 52:54:00:12:34:1a\n")) net.start();
+      },
+      devices: boardDevices({ assigned: [{ port, mac: MAC_A }] }),
+    });
+    board.boot({ kernel: readImageFile(IMAGE, "kernel"), append: "rx 20 0 irq" });
+    const r = await runBoard(board, { timeoutSeconds: 100 });
+    await board.devices.quiesce();
+    net.close();
+    expect(output).toMatch(/rx: got 20 frames, 2000 bytes/);
+    expect(Number(/slept in wfi (\d+) times/.exec(output)?.[1])).toBeGreaterThan(0);
+    expect(r.exitCode).toBe(0);
+  }, 120_000);
 });
