@@ -83,6 +83,8 @@ export class Board {
   resetRequested = false;
   /** Bumped (and notified) by a device thread that posts an interrupt: the run loop, idle in wfi, wakes on it. */
   readonly wake = new Int32Array(new SharedArrayBuffer(4));
+  /** Whether any device posts interrupts from its own thread (an assigned NIC): only then does idling watch `wake`. */
+  postsInterrupts = false;
   /** Device work in flight off the main thread (DeviceHost.asyncIo): the run loop yields often while there is any. */
   ioInFlight = 0;
   /** The kernel's HTIF words, when its ELF has a `tohost` symbol. */
@@ -132,7 +134,10 @@ export class Board {
       },
       bus: this.bus,
       // Natively an assigned device's addresses are the machine's own: its IOMMU context is Bare.
-      direct: () => ({ machine: this.mem.buffer, iommu: bareDeviceContext(), harts: csrs.map((c) => ({ mip: c.state, mipIndex: ST_MIP_HW, wake: this.wake })) }),
+      direct: () => {
+        this.postsInterrupts = true;
+        return { machine: this.mem.buffer, iommu: bareDeviceContext(), harts: csrs.map((c) => ({ mip: c.state, mipIndex: ST_MIP_HW, wake: this.wake })) };
+      },
     });
     this.clint = this.devices.require(CLINT);
     this.uart = this.devices.require(UART_16550);

@@ -92,6 +92,10 @@ async function idle(board: Board): Promise<void> {
   }
   const waitTicks = next - board.clint.mtime();
   const ms = Math.max(0, Math.min(MAX_SLEEP_MS, waitTicks / TICKS_PER_MS));
+  if (!board.postsInterrupts) {
+    await new Promise<void>((resolve) => setTimeout(resolve, ms));
+    return;
+  }
   // A device thread posting an interrupt (an assigned NIC) rings board.wake: wake for it at once.
   const seen = Atomics.load(board.wake, 0);
   if (board.harts.some((h) => h.interruptPending())) return;
