@@ -5,6 +5,7 @@
  *   --drive file=disk.img,if=virtio,format=raw       (shorthand: a virtio-blk-device of its own)
  *   --netdev user,id=n0 --device virtio-net-device,netdev=n0[,mac=52:54:00:12:34:56]
  *   --netdev switch,id=n0 --device ne2000,netdev=n0[,mac=...]   (the lab's emulated NIC)
+ *   --netdev switch,id=n0 --device assigned-nic,netdev=n0[,mac=...]   (the lab's directly assigned NIC)
  *   --global virtio-mmio.force-legacy=false|true
  *   bus=virtio-mmio-bus.N on a --device picks slot N
  *
@@ -21,6 +22,7 @@ import { virtioBlkKind, virtioNetKind, type TransportConfig } from "../devices/v
 import { ConfigError } from "../errors.ts";
 import { VIRTIO_COUNT } from "../machine/memlayout.ts";
 import type { SwitchPort } from "../net/port.ts";
+import type { RemotePort } from "../net/remote-port.ts";
 import { freshNetdevPorts, type Netdev } from "./netdev.ts";
 import { parseMac } from "../net/ethernet.ts";
 import { boardDevices, defaultMac, type DeviceSpec, type NicCard } from "../machine/board-devices.ts";
@@ -42,6 +44,8 @@ interface Drive {
 const BUS_PREFIX = "virtio-mmio-bus.";
 /** The lab's emulated NIC (src/devices/ne2000.ts): a --device of its own, outside the virtio slots. */
 const NE2000 = "ne2000";
+/** The lab's directly assigned NIC (src/devices/assigned-nic/): likewise. */
+const ASSIGNED_NIC = "assigned-nic";
 
 /** commander's collector for repeatable flags. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -95,8 +99,8 @@ export function virtioDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => S
       const mac = macText === undefined ? defaultMac(nics) : macOption(what, macText);
       nics++;
       place(what, virtioNetKind({ mac, port: portFor(nd) }, transport), o.values.get("bus"));
-    } else if (o.head !== NE2000) {
-      throw new ConfigError(`--device ${o.head ?? text}: unknown device (popek takes virtio-blk-device, virtio-net-device, ne2000)`);
+    } else if (o.head !== NE2000 && o.head !== ASSIGNED_NIC) {
+      throw new ConfigError(`--device ${o.head ?? text}: unknown device (popek takes virtio-blk-device, virtio-net-device, ne2000, assigned-nic)`);
     }
   }
   for (const d of drives) {
@@ -105,13 +109,13 @@ export function virtioDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => S
   return slots;
 }
 
-/** The NE2000 cards the flags ask for (`--device ne2000,netdev=ID[,mac=..]`), card n in lab slot n. */
-function nicCardsFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort): NicCard[] {
+/** The cards of one lab NIC kind the flags ask for (`--device KIND,netdev=ID[,mac=..]`), card n in the kind's slot n. */
+function nicCardsFrom<P>(flags: DeviceFlags, kind: string, portFor: (nd: Netdev) => P): { port: P; mac?: Uint8Array }[] {
   const netdevs = new Map((flags.netdev ?? []).map(parseNetdev).map((nd) => [nd.id, nd]));
-  const cards: NicCard[] = [];
+  const cards: { port: P; mac?: Uint8Array }[] = [];
   for (const text of flags.device ?? []) {
     const o = parseQemuOpts("--device", text);
-    if (o.head !== NE2000) continue;
+    if (o.head !== kind) continue;
     const what = `--device ${o.head}`;
     onlyKeys(what, o, ["netdev", "mac", "id"]);
     const nd = lookup(what, "netdev", o, netdevs);
@@ -121,9 +125,18 @@ function nicCardsFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort): 
   return cards;
 }
 
-/** The board's device list for the flags: QEMU virt's devices, the virtio slots and the NE2000 cards, all on one network. */
-export function boardDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort): DeviceSpec[] {
-  return boardDevices({ virtio: virtioDevicesFrom(flags, portFor), ne2000: nicCardsFrom(flags, portFor) });
+/**
+ * The board's device list for the flags: QEMU virt's devices, the virtio
+ * slots, the NE2000 cards and the assigned NICs (whose ports are
+ * cross-thread: `remotePortFor`), all on one network.
+ */
+export function boardDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort, remotePortFor?: (nd: Netdev) => RemotePort): DeviceSpec[] {
+  const assigned = remotePortFor === undefined ? [] : nicCardsFrom(flags, ASSIGNED_NIC, remotePortFor);
+  if (remotePortFor === undefined && (flags.device ?? []).some((d) => parseQemuOpts("--device", d).head === ASSIGNED_NIC)) {
+    throw new ConfigError(`--device ${ASSIGNED_NIC}: this command cannot assign a device`);
+  }
+  const ne2000: NicCard[] = nicCardsFrom(flags, NE2000, portFor);
+  return boardDevices({ virtio: virtioDevicesFrom(flags, portFor), ne2000, assigned });
 }
 
 /** The --global settings popek knows: only virtio-mmio.force-legacy. */

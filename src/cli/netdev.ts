@@ -6,6 +6,7 @@
 
 import { VirtualNetwork } from "../net/netdevs.ts";
 import type { SwitchPort } from "../net/port.ts";
+import type { RemotePort } from "../net/remote-port.ts";
 
 export interface Netdev {
   /** `user`, `switch`, ... (QEMU's netdev type). */
@@ -18,6 +19,11 @@ export interface Netdev {
 /** Ports on `net` for the netdevs NICs name (each netdev serves one NIC). */
 export function netdevPorts(net: VirtualNetwork): (nd: Netdev) => SwitchPort {
   return (nd) => net.attach({ kind: nd.type, id: nd.id, options: Object.fromEntries(nd.options) });
+}
+
+/** Cross-thread ports on `net` for the netdevs assigned NICs name (their back-ends run in worker threads). */
+export function netdevRemotePorts(net: VirtualNetwork): (nd: Netdev) => RemotePort {
+  return (nd) => net.attachRemote({ kind: nd.type, id: nd.id, options: Object.fromEntries(nd.options) });
 }
 
 /** A run's network when the caller keeps none (each call, its own). */

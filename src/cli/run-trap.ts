@@ -16,7 +16,7 @@ import { formatStats } from "../report/exit-table.ts";
 import { attachConsole } from "./console.ts";
 import { VirtualNetwork } from "../net/netdevs.ts";
 import { boardDevicesFrom } from "./devices.ts";
-import { netdevPorts } from "./netdev.ts";
+import { netdevPorts, netdevRemotePorts } from "./netdev.ts";
 import { trapFirmwareDefault } from "./firmware-default.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import { isaVariantFrom, kernelPathFrom, mmuFrom, nonvirtFixFrom, type RunFlags } from "./run-flags.ts";
@@ -102,7 +102,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
   const net = new VirtualNetwork();
-  const devices = boardDevicesFrom(flags, netdevPorts(net));
+  const devices = boardDevicesFrom(flags, netdevPorts(net), netdevRemotePorts(net));
 
   // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
   const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));

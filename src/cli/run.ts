@@ -11,7 +11,7 @@ import { runBoard, type RunResult } from "../machine/runner.ts";
 import { attachConsole } from "./console.ts";
 import { VirtualNetwork } from "../net/netdevs.ts";
 import { boardDevicesFrom } from "./devices.ts";
-import { netdevPorts } from "./netdev.ts";
+import { netdevPorts, netdevRemotePorts } from "./netdev.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import { isaVariantFrom, kernelPathFrom, mmuFrom, nonvirtFixFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
 import { parseCpu } from "./cpu-flag.ts";
@@ -54,7 +54,7 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = bootImagesFrom(image, flags);
   const net = new VirtualNetwork();
-  const devices = boardDevicesFrom(flags, netdevPorts(net));
+  const devices = boardDevicesFrom(flags, netdevPorts(net), netdevRemotePorts(net));
 
   const out = stdoutSink();
   const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), isaVariant: isaVariantFrom(flags), devices, h: parseCpu(flags.cpu).h });

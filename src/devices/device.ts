@@ -73,6 +73,36 @@ export interface DeviceHost {
   asyncIo?(delta: 1 | -1): void;
 }
 
+/**
+ * What a directly assigned device is given instead of emulation (kinds with
+ * `assigned: true`): the machine's side of a device that reaches the guest
+ * without the VMM in between. The board (natively) or the hypervisor (for a
+ * VM) fills it in; the device passes it, as plain data, to its own thread.
+ */
+export interface DirectAttachment {
+  /** Machine memory: its first byte is machine address DRAM_BASE. DMA lands here (through the IOMMU). */
+  readonly machine: SharedArrayBuffer;
+  /**
+   * Offset in `machine` of the device's register page when it is mapped
+   * straight into the guest (a VM: a machine frame in its guest-physical
+   * map, so register accesses never exit); undefined natively, where the
+   * device keeps its page in memory of its own and the bus reaches it.
+   */
+  readonly registerPage?: number;
+  /** The IOMMU device context its owner programmed for the device's DMA (assigned-nic/iommu.ts). */
+  readonly iommu: SharedArrayBuffer;
+  /** Each hart's interrupt input, by hart id: where the device posts its interrupt (riscv.ts IRQ_POSTED). */
+  readonly harts: readonly PostedInterruptLine[];
+}
+
+/** A hart's wired mip word, as an Int32Array over shared memory (csr.ts ST_MIP_HW), and the word its thread sleeps on. */
+export interface PostedInterruptLine {
+  readonly mip: Int32Array;
+  readonly mipIndex: number;
+  /** Bumped and notified after a post, so a vCPU asleep in wfi wakes; absent natively. */
+  readonly wake?: Int32Array;
+}
+
 /** All a device factory is given. */
 interface DeviceContext {
   /** The device's interrupt output (a PLIC source line), or NO_IRQ_LINE. */
@@ -82,6 +112,8 @@ interface DeviceContext {
   readonly clock: Clock;
   /** Guest memory as this device may reach it (DMA, rings): never more than its machine's own RAM. */
   readonly memory: GuestMemoryView;
+  /** Kinds with `assigned: true` only: their register page, IOMMU context and posted interrupt lines. */
+  readonly direct?: DirectAttachment;
 }
 
 /** What the device-tree builder hands a kind for one instance's node. */
@@ -104,8 +136,10 @@ export interface DeviceKind<D extends MmioDevice = MmioDevice> {
   readonly name: string;
   /** Register window size in bytes, the device's own. */
   readonly window: number;
-  /** "harts": drives the harts' mip lines (CLINT, PLIC); "source": one PLIC source; "none": no interrupt. */
+  /** "harts": drives the harts' mip lines (CLINT, PLIC); "source": one PLIC source; "none": no interrupt (or a posted one). */
   readonly wiring: "harts" | "source" | "none";
+  /** Directly assigned: the device needs a DirectAttachment (its window must be one page, page-aligned). */
+  readonly assigned?: boolean;
   readonly dt: {
     /** Node base name, e.g. "serial". */
     readonly node: string;

@@ -21,9 +21,11 @@ import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "../machine/memlayout.ts";
 import * as R from "../machine/riscv.ts";
 import { HGATP_MODE_SV39X4 } from "../machine/hext-defs.ts";
 import type { FrameAllocator } from "./frames.ts";
-import { GuestPhysView, type GuestPhysMap } from "./guest-phys-view.ts";
+import { GuestPhysView, MAX_DEVICE_PAGES, type GuestPhysMap } from "./guest-phys-view.ts";
 
 const PTE_LEAF = R.PTE_V | R.PTE_R | R.PTE_W | R.PTE_X | R.PTE_U | R.PTE_A | R.PTE_D;
+/** A device page mapped straight into the guest: data only, never fetched from. */
+const PTE_DEVICE = R.PTE_V | R.PTE_R | R.PTE_W | R.PTE_U | R.PTE_A | R.PTE_D;
 const TWO_22 = 4194304;
 const FRAME_TABLE_ENTRY_BYTES = 4;
 /** An Sv39x4 root table: 2048 entries. */
@@ -37,6 +39,8 @@ export class GuestMemory {
   readonly view: GuestPhysView;
   /** Machine page number of each guest RAM page's frame; 0 until first touch. */
   private readonly frames: Int32Array;
+  /** The device pages mapped into the guest (GuestPhysMap.devicePages), for the shadow page tables. */
+  private readonly devicePages: Int32Array;
   /** Machine address of the Sv39 root table. */
   readonly root: number;
   private readonly ownFrames: number[] = [];
@@ -51,7 +55,9 @@ export class GuestMemory {
   ) {
     const frameTable = new SharedArrayBuffer((ramSize / PAGE_SIZE) * FRAME_TABLE_ENTRY_BYTES);
     this.frames = new Int32Array(frameTable);
-    this.map = { frameTable, ramBase: this.ramBase, ramSize };
+    const devicePages = new SharedArrayBuffer((1 + 2 * MAX_DEVICE_PAGES) * 4);
+    this.devicePages = new Int32Array(devicePages);
+    this.map = { frameTable, ramBase: this.ramBase, ramSize, devicePages };
     this.view = new GuestPhysView(allocator.mem.buffer, this.map, (gpa, length) => this.ensure(gpa, length));
     this.root = gstage ? allocator.allocAligned(GSTAGE_ROOT_PAGES, GSTAGE_ROOT_PAGES * PAGE_SIZE) : this.newTable();
   }
@@ -88,9 +94,33 @@ export class GuestMemory {
       this.ownFrames.push(frame);
       // The frame is zeroed before its number is published to other threads' views.
       Atomics.store(this.frames, page, frame / PAGE_SIZE);
-      this.mapPage(this.ramBase + page * PAGE_SIZE, frame);
+      this.mapPage(this.ramBase + page * PAGE_SIZE, frame, this.scanCode ? PTE_LEAF & ~R.PTE_X : PTE_LEAF);
     }
     return true;
+  }
+
+  /** A zeroed machine frame the VM owns (released with it): a device's register page, an IOMMU table. */
+  ownFrame(): number {
+    const frame = this.allocator.alloc();
+    this.ownFrames.push(frame);
+    return frame;
+  }
+
+  /**
+   * Maps a device's register page (a machine frame) at guest-physical `gpa`,
+   * outside RAM, straight into the guest: its loads and stores there no
+   * longer exit (an assigned device, src/devices/assigned-nic/). Not RAM to
+   * the views: DMA and the VMM's own accesses cannot reach it.
+   */
+  mapDevicePage(gpa: number, frame: number): void {
+    if (gpa % PAGE_SIZE !== 0 || this.isRam(gpa)) throw new RangeError(`guest memory: a device page at 0x${gpa.toString(16)} must be page-aligned and outside RAM`);
+    const d = this.devicePages;
+    const n = d[0];
+    if (n >= MAX_DEVICE_PAGES) throw new RangeError(`guest memory: more than ${MAX_DEVICE_PAGES} device pages`);
+    d[1 + 2 * n] = gpa / PAGE_SIZE;
+    d[2 + 2 * n] = frame / PAGE_SIZE;
+    Atomics.store(d, 0, n + 1); // published after the pair
+    this.mapPage(gpa, frame, PTE_DEVICE);
   }
 
   /** Gives every frame back (the VM is gone). */
@@ -106,7 +136,7 @@ export class GuestMemory {
   }
 
   /** Writes the leaf PTE for a 4 KiB page, creating intermediate tables. Bounded by the three levels. */
-  private mapPage(gpa: number, frame: number): void {
+  private mapPage(gpa: number, frame: number, leaf: number): void {
     const mem = this.allocator.mem;
     const vpn = [Math.floor(gpa / PAGE_SIZE) % 512, Math.floor(gpa / (PAGE_SIZE * 512)) % 512, Math.floor(gpa / (PAGE_SIZE * 512 * 512)) % 512];
     let table = this.root;
@@ -123,7 +153,7 @@ export class GuestMemory {
       }
     }
     const word = (table - DRAM_BASE + vpn[0] * 8) >>> 2;
-    writePte(mem.i32, word, frame / PAGE_SIZE, this.scanCode ? PTE_LEAF & ~R.PTE_X : PTE_LEAF);
+    writePte(mem.i32, word, frame / PAGE_SIZE, leaf);
   }
 }
 

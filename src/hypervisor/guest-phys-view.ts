@@ -25,10 +25,21 @@ export interface GuestPhysMap {
   readonly frameTable: SharedArrayBuffer;
   readonly ramBase: number;
   readonly ramSize: number;
+  /**
+   * Device pages mapped straight into the guest (an assigned device's
+   * register page, GuestMemory.mapDevicePage): Int32 [count, then (guest
+   * page number, machine page number) pairs]. Not RAM: translate never
+   * reaches them; devicePage() finds them for the shadow page tables.
+   */
+  readonly devicePages?: SharedArrayBuffer;
 }
+
+/** Pairs a device-page table holds at most. */
+export const MAX_DEVICE_PAGES = 16;
 
 export class GuestPhysView extends PagedGuestView {
   private readonly frames: Int32Array;
+  private readonly devices: Int32Array | undefined;
 
   /**
    * @param machine machine memory (the hypervisor's PhysMem buffer)
@@ -41,6 +52,7 @@ export class GuestPhysView extends PagedGuestView {
   ) {
     super(machine, map.ramBase, map.ramSize);
     this.frames = new Int32Array(map.frameTable);
+    this.devices = map.devicePages === undefined ? undefined : new Int32Array(map.devicePages);
     if (this.frames.length * PAGE_SIZE !== map.ramSize) throw new RangeError("GuestPhysView: frame table does not match RAM size");
   }
 
@@ -60,6 +72,16 @@ export class GuestPhysView extends PagedGuestView {
     }
     if (split) return FAULT_SPLIT;
     return pfn * PAGE_SIZE - DRAM_BASE + ((gpa - this.ramBase) & (PAGE_SIZE - 1));
+  }
+
+  /** Machine address of the device page mapped straight into the guest at `gpa`'s page, or -1. */
+  devicePage(gpa: number): number {
+    const d = this.devices;
+    if (d === undefined) return -1;
+    const page = Math.floor(gpa / PAGE_SIZE);
+    const n = Math.min(Atomics.load(d, 0), MAX_DEVICE_PAGES);
+    for (let i = 0; i < n; i++) if (d[1 + 2 * i] === page) return d[2 + 2 * i] * PAGE_SIZE;
+    return -1;
   }
 
   protected override back(gpa: number, length: number): boolean {

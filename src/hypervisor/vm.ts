@@ -13,6 +13,7 @@ import { UART_16550, type Uart16550 } from "../devices/uart16550.ts";
 import { boardDevices, type DeviceSpec } from "../machine/board-devices.ts";
 import { Bus } from "../machine/bus.ts";
 import { DeviceSet } from "../machine/device-set.ts";
+import { assignDevice } from "./assign.ts";
 import type { FrameAllocator } from "./frames.ts";
 import { GuestMemory } from "./guest-memory.ts";
 import { Peers, wakeVcpu } from "./peers.ts";
@@ -145,6 +146,7 @@ export class Vm {
       memory: this.memory.view,
       host: { consoleOut: config.output, power: (e) => this.onPower(e) },
       bus,
+      direct: (spec) => assignDevice(spec, this.memory, frames, this.pages),
     });
     this.clint = this.devices.find(CLINT);
     this.uart = this.devices.find(UART_16550);

@@ -14,6 +14,7 @@
  * (VmConfig.devices), several of one kind included.
  */
 
+import { assignedNicKind } from "../devices/assigned-nic/nic.ts";
 import { CLINT } from "../devices/clint.ts";
 import type { DeviceKind } from "../devices/device.ts";
 import { ne2000Kind } from "../devices/ne2000.ts";
@@ -24,6 +25,7 @@ import { VIRTIO_MMIO_SLOT } from "../devices/virtio-mmio-slot.ts";
 import { ConfigError } from "../errors.ts";
 import * as L from "./memlayout.ts";
 import type { SwitchPort } from "../net/port.ts";
+import type { RemotePort } from "../net/remote-port.ts";
 
 /** One device of a machine: its kind, where its window starts, and (for kinds wired "source") its PLIC source. */
 export interface DeviceSpec {
@@ -39,6 +41,15 @@ export interface BoardDeviceOptions {
   readonly ne2000?: readonly NicCard[];
   /** Devices plugged into virtio-mmio slots, by slot; with any, all eight slots are there (the rest empty), as on QEMU virt. */
   readonly virtio?: ReadonlyMap<number, DeviceKind>;
+  /** Directly assigned NICs, each on a cross-thread switch port: card n in assigned slot n (memlayout ASSIGNED_NIC_*). */
+  readonly assigned?: readonly AssignedCard[];
+}
+
+/** An assigned NIC and the cross-thread port behind it. */
+interface AssignedCard {
+  readonly port: RemotePort;
+  /** Its MAC; the board's default for its index among all NICs when absent. */
+  readonly mac?: Uint8Array;
 }
 
 /** A NIC and the network port behind it. */
@@ -60,6 +71,8 @@ export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
   }
   const cards = opts.ne2000 ?? [];
   if (cards.length > L.NE2000_COUNT) throw new ConfigError(`board: ${cards.length} NE2000 cards (the lab region has room for ${L.NE2000_COUNT})`);
+  const assigned = opts.assigned ?? [];
+  if (assigned.length > L.ASSIGNED_NIC_COUNT) throw new ConfigError(`board: ${assigned.length} assigned NICs (the lab region has room for ${L.ASSIGNED_NIC_COUNT})`);
   if (!Number.isInteger(slots) || slots < 0 || slots > L.VIRTIO_COUNT) {
     throw new ConfigError(`board: ${slots} virtio slots (the board has ${L.VIRTIO_COUNT})`);
   }
@@ -70,6 +83,7 @@ export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
     { kind: SIFIVE_TEST, base: L.TEST_BASE },
     { kind: UART_16550, base: L.UART0_BASE, irq: L.UART0_IRQ },
     ...cards.map((c, n) => ({ kind: ne2000Kind(c.port, c.mac ?? defaultMac(n)), base: L.NE2000_BASE + n * L.NE2000_STRIDE, irq: L.NE2000_IRQ + n })),
+    ...assigned.map((c, n) => ({ kind: assignedNicKind({ port: c.port, mac: c.mac ?? defaultMac(cards.length + n) }), base: L.ASSIGNED_NIC_BASE + n * L.ASSIGNED_NIC_STRIDE })),
   ];
 }
 

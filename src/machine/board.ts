@@ -23,6 +23,15 @@ import * as L from "./memlayout.ts";
 import { PhysMem } from "./physmem.ts";
 import { PhysMemView } from "./physmem-view.ts";
 import { REG } from "../isa/regnames.ts";
+import { sharedStateCsrStorage, ST_MIP_HW } from "./csr.ts";
+import { DeviceContextWriter, newDeviceContext } from "../devices/assigned-nic/iommu.ts";
+
+/** An IOMMU device context in Bare mode: DMA addresses are machine-physical (RAM only). */
+function bareDeviceContext(): SharedArrayBuffer {
+  const dc = newDeviceContext();
+  new DeviceContextWriter(dc).bare();
+  return dc;
+}
 
 /** Most harts a board may have (the PLIC has two contexts per hart within its window). */
 export const MAX_HARTS = 64;
@@ -76,6 +85,10 @@ export class Board {
   /** Set by the finisher or HTIF; the run loop stops when it is. */
   exit: BoardExit | undefined;
   resetRequested = false;
+  /** Bumped (and notified) by a device thread that posts an interrupt: the run loop, idle in wfi, wakes on it. */
+  readonly wake = new Int32Array(new SharedArrayBuffer(4));
+  /** Whether any device posts interrupts from its own thread (an assigned NIC): only then does idling watch `wake`. */
+  postsInterrupts = false;
   /** Device work in flight off the main thread (DeviceHost.asyncIo): the run loop yields often while there is any. */
   ioInFlight = 0;
   /** The kernel's HTIF words, when its ELF has a `tohost` symbol. */
@@ -106,7 +119,9 @@ export class Board {
         return now;
       },
     };
-    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, {}, { jit: config.jit, mmu: config.mmu, isaVariant: config.isaVariant, h: config.h }));
+    // Each hart's pending-interrupt word is shared memory: an assigned device's thread posts into it.
+    const csrs = Array.from({ length: config.harts }, () => sharedStateCsrStorage());
+    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, { csr: csrs[id] }, { jit: config.jit, mmu: config.mmu, isaVariant: config.isaVariant, h: config.h }));
     const harts: HartLines = {
       count: config.harts,
       setPending: (hart, irq, level) => this.harts[hart]?.csr.setHwPending(irq, level),
@@ -122,6 +137,11 @@ export class Board {
         asyncIo: (delta) => (this.ioInFlight += delta),
       },
       bus: this.bus,
+      // Natively an assigned device's addresses are the machine's own: its IOMMU context is Bare.
+      direct: () => {
+        this.postsInterrupts = true;
+        return { machine: this.mem.buffer, iommu: bareDeviceContext(), harts: csrs.map((c) => ({ mip: c.state, mipIndex: ST_MIP_HW, wake: this.wake })) };
+      },
     });
     this.clint = this.devices.require(CLINT);
     this.uart = this.devices.require(UART_16550);

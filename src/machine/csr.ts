@@ -85,12 +85,19 @@ export interface CsrStorage {
 }
 
 const ST_PRIV = 0;
-const ST_MIP_HW = 1;
+/** Index of the wired pending bits in CsrStorage.state: where a device on another thread posts (Atomics.or) an interrupt. */
+export const ST_MIP_HW = 1;
 const ST_MIP_SW = 2;
 const ST_VIRT = 3;
+const STATE_WORDS = 4;
 
-function newCsrStorage(): CsrStorage {
-  return { lo: new Int32Array(4096), hi: new Int32Array(4096), state: new Int32Array(4), offsets: new Float64Array(2) };
+function newCsrStorage(state: Int32Array = new Int32Array(STATE_WORDS)): CsrStorage {
+  return { lo: new Int32Array(4096), hi: new Int32Array(4096), state, offsets: new Float64Array(2) };
+}
+
+/** Storage whose state words are shared memory, so a device thread can post interrupts into mip (the native board's harts). */
+export function sharedStateCsrStorage(): CsrStorage {
+  return newCsrStorage(new Int32Array(new SharedArrayBuffer(STATE_WORDS * 4)));
 }
 
 export class CsrFile {
@@ -169,7 +176,7 @@ export class CsrFile {
     this.hi.fill(0);
     this.priv = R.PRV_M;
     this.virt = 0;
-    this.mipHw &= R.MIP_MSIP | R.MIP_MTIP | R.MIP_MEIP | R.MIP_SEIP;
+    this.mipHw &= R.MIP_MSIP | R.MIP_MTIP | R.MIP_MEIP | R.MIP_SEIP | R.MIP_POSTED;
     this.mipSw = 0;
     this.hi[R.CSR_MSTATUS] = R.MSTATUS_HI_XLEN64;
     this.cycleOffset = 0;

@@ -9,6 +9,7 @@
 import {
   NO_IRQ_LINE,
   type Clock,
+  type DirectAttachment,
   type DeviceHost,
   type DeviceKind,
   type HartLines,
@@ -27,6 +28,8 @@ export interface DeviceWiring {
   readonly host: DeviceHost;
   /** Where the windows are mapped. */
   readonly bus: Bus;
+  /** How this machine gives a directly assigned device its page, IOMMU context and interrupt lines (DeviceKind.assigned). */
+  readonly direct?: (spec: DeviceSpec) => DirectAttachment;
 }
 
 export interface DeviceInstance {
@@ -56,8 +59,13 @@ export class DeviceSet {
       if (device === undefined || source === undefined) throw new ConfigError(`devices: ${controller.kind.name} must drive harts to take device lines`);
       return source(device, spec.irq);
     };
+    const directOf = (spec: DeviceSpec): DirectAttachment | undefined => {
+      if (spec.kind.assigned !== true) return undefined;
+      if (wiring.direct === undefined) throw new ConfigError(`devices: this machine cannot assign ${spec.kind.name} directly`);
+      return wiring.direct(spec);
+    };
     for (const spec of specs) {
-      if (spec.kind.wiring !== "harts") made.set(spec, spec.kind.create({ ...base, irq: lineOf(spec) }, wiring.host));
+      if (spec.kind.wiring !== "harts") made.set(spec, spec.kind.create({ ...base, irq: lineOf(spec), direct: directOf(spec) }, wiring.host));
     }
     this.instances = specs.map((spec) => ({ spec, device: made.get(spec)! }));
     for (const i of this.instances) {

@@ -11,6 +11,9 @@
  *   0x1000_1000  VIRTIO0..7  virtio-mmio slots, 0x1000 apart, sources 1..8
  *   0x1000_9000  LAB         lab-only devices (NE2000, an assigned NIC, ...)
  *   0x1000_9000  NE2000 0..3 0x100 apart, PLIC sources 11..14
+ *   0x1000_a000  ANIC 0..3   assigned NICs: one register page each, 0x1000
+ *                            apart (page-aligned: a VM maps each page straight
+ *                            into the guest), interrupt posted to a hart (mip bit 16)
  *   0x8000_0000  DRAM        size from --mem
  *
  * This file names each region once. Which device sits where, with which
@@ -37,6 +40,10 @@ export const NE2000_BASE = LAB_BASE;
 export const NE2000_STRIDE = 0x100;
 export const NE2000_COUNT = 4;
 export const NE2000_IRQ = 11;
+/** Directly assigned NICs (src/devices/assigned-nic/): card n's register page at ASSIGNED_NIC_BASE + n * ASSIGNED_NIC_STRIDE. */
+export const ASSIGNED_NIC_BASE = 0x1000_a000;
+export const ASSIGNED_NIC_STRIDE = 0x1000;
+export const ASSIGNED_NIC_COUNT = 4;
 export const DRAM_BASE = 0x8000_0000;
 
 /** Where firmware starts when --bios is given, and where --kernel goes then (QEMU's convention). */

@@ -98,13 +98,22 @@ export const MIP_STIP = 1 << IRQ_S_TIMER;
 export const MIP_MTIP = 1 << IRQ_M_TIMER;
 export const MIP_SEIP = 1 << IRQ_S_EXT;
 export const MIP_MEIP = 1 << IRQ_M_EXT;
-/** Supervisor-level interrupts: the only ones mideleg may delegate. */
-export const S_INTERRUPTS = MIP_SSIP | MIP_STIP | MIP_SEIP;
+/**
+ * The board's first platform-local interrupt (priv spec 3.1.9: mip/mie bits 16
+ * and up are for platform use): a directly assigned device posts it to a hart
+ * from its own thread, with no interrupt controller in between
+ * (src/devices/assigned-nic/). Delegable; the lowest priority, as AIA's
+ * default order puts 16.
+ */
+export const IRQ_POSTED = 16;
+export const MIP_POSTED = 1 << IRQ_POSTED;
+/** Supervisor-level interrupts (and the posted one): the only ones mideleg may delegate. */
+export const S_INTERRUPTS = MIP_SSIP | MIP_STIP | MIP_SEIP | MIP_POSTED;
 export const ALL_INTERRUPTS = S_INTERRUPTS | MIP_MSIP | MIP_MTIP | MIP_MEIP;
 /** Bits of mip software may write through mip (priv spec 3.1.9); STIP only without Sstc's STCE. */
 export const MIP_WRITABLE = MIP_SSIP | MIP_STIP | MIP_SEIP;
 /** Order in which simultaneous interrupts are taken (priv spec 3.1.9). */
-export const IRQ_PRIORITY: readonly number[] = [IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER];
+export const IRQ_PRIORITY: readonly number[] = [IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER, IRQ_POSTED];
 
 // ---- exception causes (priv spec table 3.6) ----
 // 0: instruction address misaligned, which IALIGN=16 (the C extension) never raises.

@@ -92,5 +92,17 @@ async function idle(board: Board): Promise<void> {
   }
   const waitTicks = next - board.clint.mtime();
   const ms = Math.max(0, Math.min(MAX_SLEEP_MS, waitTicks / TICKS_PER_MS));
-  await new Promise<void>((resolve) => setTimeout(resolve, ms));
+  if (!board.postsInterrupts) {
+    await new Promise<void>((resolve) => setTimeout(resolve, ms));
+    return;
+  }
+  // A device thread posting an interrupt (an assigned NIC) rings board.wake: wake for it at once.
+  const seen = Atomics.load(board.wake, 0);
+  if (board.harts.some((h) => h.interruptPending())) return;
+  const wait = Atomics.waitAsync(board.wake, 0, seen, ms);
+  if (!wait.async) return;
+  // A pending waitAsync does not keep Node's event loop alive; the timer does.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([wait.value, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -18,6 +18,7 @@
 import { ConfigError } from "../errors.ts";
 import { parseMac } from "./ethernet.ts";
 import type { SwitchPort } from "./port.ts";
+import type { RemotePort } from "./remote-port.ts";
 import { FrameSink } from "./sink.ts";
 import { FrameSource } from "./source.ts";
 import { Switch } from "./switch.ts";
@@ -88,6 +89,7 @@ export class VirtualNetwork {
   readonly sinks = new Map<string, FrameSink>();
   readonly sources = new Map<string, FrameSource>();
   private readonly used = new Set<string>();
+  private readonly remotes: RemotePort[] = [];
 
   /** The shared switch called `name`, made on first use. */
   switchNamed(name: string): Switch {
@@ -101,6 +103,18 @@ export class VirtualNetwork {
 
   /** The port a NIC given `netdev=spec.id` attaches to; each id serves one NIC. */
   attach(spec: NetdevSpec): SwitchPort {
+    return this.switchFor(spec).attach(spec.id);
+  }
+
+  /** The same, for a NIC whose back-end runs in another thread (remote-port.ts); close() ends its listening. */
+  attachRemote(spec: NetdevSpec): RemotePort {
+    const port = this.switchFor(spec).attachRemote(spec.id);
+    this.remotes.push(port);
+    return port;
+  }
+
+  /** The switch the NIC given `netdev=spec.id` plugs into, with the netdev's endpoint on it. */
+  private switchFor(spec: NetdevSpec): Switch {
     checkNetdev(spec);
     if (this.used.has(spec.id)) throw new ConfigError(`--netdev id=${spec.id}: already used by another NIC`);
     this.used.add(spec.id);
@@ -110,14 +124,14 @@ export class VirtualNetwork {
       const user = spec.options.user ?? "off";
       if (user !== "on" && user !== "off") throw new ConfigError(`--netdev switch,id=${spec.id}: user=${user} (on or off)`);
       if (user === "on" && !this.gateways.has(sw.name)) this.gateways.set(sw.name, new UserGateway(sw.attach("user")));
-      return sw.attach(spec.id);
+      return sw;
     }
     // The other kinds: a private switch between the NIC and one endpoint.
     const sw = this.switchNamed(`${kind}:${spec.id}`);
     if (kind === "user") this.gateways.set(sw.name, new UserGateway(sw.attach("user")));
     else if (kind === "sink") this.sinks.set(spec.id, new FrameSink(sw.attach("sink")));
     else this.sources.set(spec.id, this.source(spec, sw));
-    return sw.attach(spec.id);
+    return sw;
   }
 
   private source(spec: NetdevSpec, sw: Switch): FrameSource {
@@ -140,9 +154,10 @@ export class VirtualNetwork {
     for (const s of this.sources.values()) s.start();
   }
 
-  /** Stops every source's timer (nothing else holds the event loop). */
+  /** Stops every source's timer and every cross-thread port's listening. */
   close(): void {
     for (const s of this.sources.values()) s.stop();
+    for (const p of this.remotes) p.close();
   }
 }
 

@@ -8,17 +8,26 @@
  * Each port is two FrameRings in shared memory (port -> switch, switch ->
  * port): frames never travel by postMessage. Ports in this thread are
  * served at once — send() runs the switch and the switch delivers into
- * each destination's handler. The work one pump does is bounded
+ * each destination's handler. A port whose NIC runs in another thread
+ * (attachRemote, remote-port.ts) rings a doorbell in shared memory instead,
+ * each way. The work one pump does is bounded
  * (MAX_FRAMES_PER_PUMP), so two endpoints answering each other forever
  * cannot hang the thread: what is left waits in the rings for the next pump.
  */
 
 import { ETH_HEADER, isGroupMac, macKey } from "./ethernet.ts";
 import type { SwitchPort } from "./port.ts";
+import { RemotePort } from "./remote-port.ts";
 import { DEFAULT_RING_SLOTS, FrameRing, MAX_FRAME } from "./ring.ts";
 
 /** Frames one pump moves at most before returning. */
 const MAX_FRAMES_PER_PUMP = 4096;
+/**
+ * Slots in each ring of a cross-thread port: more than a same-thread port's,
+ * because every batch costs a wake-up of the other thread (tens of µs, far
+ * more on a loaded machine), so each wake-up should move many frames.
+ */
+const REMOTE_RING_SLOTS = 1024;
 /** MAC table entries at most (a guest spraying source MACs cannot grow it without bound); the oldest goes first. */
 const MAX_MAC_ENTRIES = 4096;
 
@@ -34,8 +43,16 @@ export interface SwitchStats {
   rxRingFull: number;
 }
 
+/** A port as the switch sees it: its two rings, and how the frames it queued reach the NIC. */
+interface SwitchSide {
+  readonly name: string;
+  readonly toSwitch: FrameRing;
+  readonly toNic: FrameRing;
+  deliver(): void;
+}
+
 /** One port of the switch, as its NIC back-end sees it. */
-export class RingPort implements SwitchPort {
+export class RingPort implements SwitchPort, SwitchSide {
   /** Frames from the NIC towards the switch. */
   readonly toSwitch: FrameRing;
   /** Frames from the switch towards the NIC. */
@@ -70,9 +87,9 @@ export class RingPort implements SwitchPort {
 
 export class Switch {
   readonly stats: SwitchStats = { forwarded: 0, flooded: 0, malformed: 0, rxRingFull: 0 };
-  private readonly ports: RingPort[] = [];
+  private readonly ports: SwitchSide[] = [];
   /** MAC (macKey) -> port it was last seen behind; Map order is insertion order, so the first entry is the oldest. */
-  private readonly macs = new Map<number, RingPort>();
+  private readonly macs = new Map<number, SwitchSide>();
   private pumping = false;
 
   constructor(readonly name = "switch") {}
@@ -84,8 +101,27 @@ export class Switch {
     return port;
   }
 
+  /**
+   * A new port for a NIC in another thread: hand `handle` to that thread
+   * (WorkerPort). The switch starts listening for the NIC's bell at once;
+   * close() the port when the NIC is gone.
+   */
+  attachRemote(name: string, slots = REMOTE_RING_SLOTS): RemotePort {
+    const port = new RemotePort(name, () => this.pump(), slots, () => this.remove(port));
+    this.ports.push(port);
+    port.listen();
+    return port;
+  }
+
+  /** Unplugs a port: nothing is forwarded to it any more, and the MACs learned behind it are forgotten. */
+  private remove(port: SwitchSide): void {
+    const i = this.ports.indexOf(port);
+    if (i >= 0) this.ports.splice(i, 1);
+    for (const [mac, p] of this.macs) if (p === port) this.macs.delete(mac);
+  }
+
   /** The port a MAC was learned on, if any. */
-  portOf(mac: Uint8Array): RingPort | undefined {
+  portOf(mac: Uint8Array): SwitchSide | undefined {
     return this.macs.get(macKey(mac, 0));
   }
 
@@ -120,7 +156,7 @@ export class Switch {
     }
   }
 
-  private forward(from: RingPort, frame: Uint8Array): void {
+  private forward(from: SwitchSide, frame: Uint8Array): void {
     if (frame.length < ETH_HEADER || frame.length > MAX_FRAME) {
       this.stats.malformed++;
       return;
@@ -137,7 +173,7 @@ export class Switch {
     for (const p of this.ports) if (p !== from) this.put(p, frame);
   }
 
-  private learn(key: number, port: RingPort): void {
+  private learn(key: number, port: SwitchSide): void {
     if (this.macs.get(key) === port) return;
     this.macs.delete(key);
     if (this.macs.size >= MAX_MAC_ENTRIES) {
@@ -147,7 +183,7 @@ export class Switch {
     this.macs.set(key, port);
   }
 
-  private put(port: RingPort, frame: Uint8Array): void {
+  private put(port: SwitchSide, frame: Uint8Array): void {
     if (!port.toNic.push(frame)) this.stats.rxRingFull++;
   }
 }

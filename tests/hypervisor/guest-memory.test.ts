@@ -112,3 +112,18 @@ describe("a VM's guest-physical map", () => {
     expect(memory.view.readU32(DRAM_BASE + 0x10)).toBe(0x600d_f00d);
   }, 60_000); // starting a thread that compiles TypeScript takes seconds on a loaded machine
 });
+
+describe("a device page mapped straight into the guest (device assignment)", () => {
+  it("is found by the shadow's lookup, on any thread's view, yet stays outside RAM for DMA and the VMM's accesses", () => {
+    const frames = new FrameAllocator(2 ** 20);
+    const mem = new GuestMemory(frames, RAM);
+    const frame = mem.ownFrame();
+    mem.mapDevicePage(0x1000_a000, frame);
+    const other = new GuestPhysView(frames.mem.buffer, mem.map);
+    expect(other.devicePage(0x1000_a123)).toBe(frame);
+    expect(other.devicePage(0x1000_b000)).toBe(-1);
+    expect(other.translate(0x1000_a000, 4)).toBe(FAULT_OUTSIDE);
+    expect(() => mem.mapDevicePage(DRAM_BASE, frame)).toThrow(/outside RAM/);
+    expect(() => mem.mapDevicePage(0x1000_a008, frame)).toThrow(/page-aligned/);
+  });
+});

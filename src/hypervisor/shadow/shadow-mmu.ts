@@ -251,7 +251,16 @@ export class ShadowMmu {
     this.gpa = gpa;
     const off = gpa < 0 ? -1 : this.guest.translate(gpa - (gpa % PAGE_SIZE), 1);
     if (off === FAULT_UNBACKED) return FILL_UNBACKED;
-    if (off < 0) return access === ACCESS_FETCH ? FILL_FETCH_NOT_RAM : FILL_MMIO;
+    if (off < 0) {
+      if (access === ACCESS_FETCH) return FILL_FETCH_NOT_RAM;
+      // A device page the VM maps straight into the guest (an assigned device's registers): a
+      // mapping like RAM's, for loads and stores only, so the guest's accesses there never exit.
+      const device = gpa < 0 ? -1 : this.guest.devicePage(gpa);
+      if (device < 0) return FILL_MMIO;
+      this.insert(slot, va, device / PAGE_SIZE, perms, level);
+      this.stats[STAT.pf_fixed]++;
+      return FILL_DONE;
+    }
     this.insert(slot, va, (off + DRAM_BASE) / PAGE_SIZE, perms, level);
     this.stats[STAT.pf_fixed]++;
     return FILL_DONE;

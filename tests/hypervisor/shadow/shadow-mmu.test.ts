@@ -224,6 +224,20 @@ describe("hostile guests: the shadow never maps a frame outside the VM's map", (
     expect(shadow.fill(slot, ACCESS_FETCH, 0x40_0000)).toBe(FILL_FETCH_NOT_RAM);
   });
 
+  it("a PTE at a device page the VM maps into the guest (an assigned device's registers) is a mapping for loads and stores, never for fetches", () => {
+    const frame = guest.ownFrame();
+    guest.mapDevicePage(0x1000_a000, frame);
+    map4k(0x40_0000, 0x1000_a000, V | RD | WR | EX | AC | DI);
+    useSatp(R.PRV_S);
+    const slot = shadow.select(ctx.csr);
+    expect(shadow.fill(slot, ACCESS_STORE, 0x40_0008)).toBe(FILL_DONE);
+    expect(hartWalk(slot, 0x40_0008, ACCESS_STORE)).toBe(frame + 8);
+    expect(shadow.fill(slot, ACCESS_FETCH, 0x40_0000)).toBe(FILL_FETCH_NOT_RAM);
+    // Any other device page stays an MMIO exit.
+    map4k(0x40_1000, 0x1000_b000, V | RD | WR | AC | DI);
+    expect(shadow.fill(slot, ACCESS_LOAD, 0x40_1000)).toBe(FILL_MMIO);
+  });
+
   it("a PTE naming the hypervisor's own frames (the shadow root, the VM's table) reaches only the guest's page of that number", () => {
     useSatp(R.PRV_S);
     const slot = shadow.select(ctx.csr);
