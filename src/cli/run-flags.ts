@@ -24,6 +24,10 @@ export interface RunFlags extends DeviceFlags {
   exitHandler: string;
   stats?: boolean;
   mmu: string;
+  /** --trace FILE, --trace-ring N, --top (src/trace/, top.ts): --virt trap only. */
+  trace?: string;
+  traceRing?: string;
+  top?: boolean;
 }
 
 export const VIRT_MODES = ["none", "trap"] as const;

@@ -21,6 +21,7 @@ import { trapFirmwareDefault } from "./firmware-default.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
 import { kernelPathFrom, mmuFrom, type RunFlags } from "./run-flags.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
+import { RunObservers } from "./run-observe.ts";
 
 /** Most vCPUs per VM. */
 export const MAX_VCPUS = 8;
@@ -92,18 +93,26 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
   const net = new VirtualNetwork();
   const devices = boardDevicesFrom(flags, netdevPorts(net));
+  const observers = RunObservers.from(flags);
 
   // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
   const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));
   const hv = new Hypervisor({ machineMemory: machineMemoryFor(config) });
-  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output: out.write, mmu: mmuFrom(flags), devices });
+  const output = observers.output(out.write);
+  const boot = (): Vm => {
+    const created = hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output, mmu: mmuFrom(flags), devices });
+    observers.attach(created);
+    return created;
+  };
   let vm = boot();
   let stoppedByHost: { code: number; reason?: string } | undefined;
   const stop = (code: number, reason?: string): void => {
     stoppedByHost = { code, reason };
     vm.stop("stopped", code, reason);
   };
-  const console = attachConsole((bytes) => vm.input(bytes));
+  // Under --top the terminal's keys are the view's (q quits), not the guest's.
+  const console = observers.top === undefined ? attachConsole((bytes) => vm.input(bytes)) : { quit: () => false, close: () => {} };
+  observers.top?.start(() => vm, () => stop(0));
   const flusher = setInterval(out.flush, 30);
   const quitter = setInterval(() => {
     if (console.quit()) stop(0);
@@ -129,6 +138,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
     out.flush();
     out.close();
     console.close();
+    for (const line of await observers.close()) process.stderr.write(`${line}\n`);
   }
   if (stdoutClosed()) return EXIT_STDOUT_CLOSED;
   if (stoppedByHost !== undefined && result.outcome === "reboot") {

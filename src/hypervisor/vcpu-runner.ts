@@ -64,6 +64,8 @@ export interface VcpuConfig {
   readonly slice: number;
   /** The real hart's MMU: with "swtlb" its soft TLB is kept by swtlb-virt.ts. */
   readonly mmu?: MmuMode;
+  /** Its exit-trace rings when the run is traced (src/trace/, installed by workers/vcpu.ts); absent, nothing is traced. */
+  readonly trace?: SharedArrayBuffer;
 }
 
 /** What the vCPU thread exposes over comlink. */

@@ -95,6 +95,8 @@ export class Vm {
   private resolveResult: (r: VmResult) => void = () => {};
   /** HTIF (vm-htif.ts), polled with the device tick, when the kernel has `tohost`. */
   private readonly htif: VmHtif | undefined;
+  /** Per vCPU, its exit-trace rings (src/trace/buffers.ts) when the run is traced; set before start(). */
+  traceBuffers: readonly SharedArrayBuffer[] | undefined;
 
   constructor(
     readonly config: VmConfig,
@@ -185,6 +187,7 @@ export class Vm {
         wait: this.waitCode,
         slice: this.config.slice ?? DEFAULT_SLICE,
         mmu: this.config.mmu,
+        trace: this.traceBuffers?.[h],
       });
     }
     return configs;
