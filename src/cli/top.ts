@@ -90,13 +90,14 @@ export class LiveTop {
     const now = this.sample(vm);
     const prev = this.prev !== undefined && this.prev.vcpus.length === now.vcpus.length ? this.prev : { ms: now.ms - REFRESH_MS, vcpus: [] };
     this.prev = now;
-    const rows = process.stdout.rows ?? 40;
-    const cols = process.stdout.columns ?? 120;
+    // A terminal that does not say its size (0) gets a usual one.
+    const rows = process.stdout.rows || 40;
+    const cols = process.stdout.columns || 120;
     const header = { vm: vm.name, exitHandler: vm.config.exitHandler, wait: vm.config.wait, uptimeMs: Date.now() - vm.clock.startMs };
     const frame = formatTopFrame(header, prev, now, rows - CONSOLE_LINES - 3);
     const guest = this.consoleLines.filter((l, i) => l !== "" || i < this.consoleLines.length - 1).slice(-CONSOLE_LINES);
     const lines = [...frame, "", "guest console:", ...guest.map((l) => "  " + l)];
-    process.stdout.write(HOME_CLEAR + lines.map((l) => l.slice(0, cols)).join("\r\n") + "\r\n");
+    process.stdout.write(HOME_CLEAR + lines.map((l) => l.slice(0, cols)).join("\n") + "\n"); // the tty adds the \r (libuv's raw mode keeps ONLCR)
   }
 
   /** Gives the terminal back: raw mode off, cursor shown, main screen restored. Safe to call twice. */
