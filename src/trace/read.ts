@@ -11,7 +11,7 @@ import { ConfigError } from "../errors.ts";
 import { namesOf, type TraceRecord, type WhereName } from "./record.ts";
 import { TRACE_FORMAT, TRACE_VERSION } from "./trace-file.ts";
 
-export interface TraceVm {
+interface TraceVm {
   readonly vm: number;
   readonly name: string;
   readonly vcpus: number;
@@ -20,7 +20,7 @@ export interface TraceVm {
   readonly mmu: string;
 }
 
-export interface TraceVmEnd {
+interface TraceVmEnd {
   readonly vm: number;
   readonly vcpus: readonly { vcpu: number; exits: number; recorded: number; dropped: number }[];
 }

@@ -21,7 +21,7 @@ import { EXIT_STATS, STAT, type ExitStatName } from "../hypervisor/stats.ts";
 
 type FieldKind = "i32" | "f64";
 
-export const TRACE_FIELDS = [
+const TRACE_FIELDS = [
   { name: "t", kind: "f64" },
   { name: "pc", kind: "f64" },
   { name: "tval", kind: "f64" },

@@ -41,14 +41,15 @@ export function formatSummary(trace: Trace): string {
     const reason = byReason.get(r.reason) ?? newGroup();
     byReason.set(r.reason, reason);
     add(reason, r);
-    const key = trace.vms.length > 1 ? `${trace.vms[r.vm]?.name ?? r.vm}/vcpu${r.vcpu}` : `vcpu${r.vcpu}`;
+    // Several VMs (a reboot boots a new one, an experiment runs several): each by its number in the file.
+    const key = trace.vms.length > 1 ? `vm#${r.vm}/vcpu${r.vcpu}` : `vcpu${r.vcpu}`;
     const vcpu = byVcpu.get(key) ?? newGroup();
     byVcpu.set(key, vcpu);
     add(vcpu, r);
     add(all, r);
   }
   const lines: string[] = [];
-  for (const vm of trace.vms) lines.push(`${vm.name}: ${vm.vcpus} vCPU(s), --exit-handler ${vm.exitHandler}, --wait ${vm.wait}, --mmu ${vm.mmu}`);
+  for (const vm of trace.vms) lines.push(`${trace.vms.length > 1 ? `vm#${vm.vm} ` : ""}${vm.name}: ${vm.vcpus} vCPU(s), --exit-handler ${vm.exitHandler}, --wait ${vm.wait}, --mmu ${vm.mmu}`);
   lines.push(`${exits.length} exits recorded${after > 0 ? ` (and ${after} vCPU-side records after main-thread exits)` : ""}`, "");
   const head = ["count", "on main", "p50 us", "p90 us", "p99 us", "max us"];
   const row = (name: string, g: Group): string[] => [name, String(g.count), String(g.main), us(g, 50), us(g, 90), us(g, 99), us(g, 100)];

@@ -79,6 +79,8 @@ export class TraceFile {
       file.on("finish", resolve);
       file.on("error", reject);
     });
+    // A write error (a full disk) surfaces from close(), not as an unhandled rejection in between.
+    this.done.catch(() => {});
     this.stream.write({ type: TRACE_FORMAT, version: TRACE_VERSION, stats: EXIT_STATS.map((s) => s.name), where: [...WHERE_NAMES] });
     this.timer = setInterval(() => this.drainAll(), DRAIN_MS);
     this.timer.unref();
@@ -139,7 +141,11 @@ export class TraceFile {
       await Promise.all(this.attached.map((a) => a.finished));
       this.stream.end();
     }
-    await this.done;
+    try {
+      await this.done;
+    } catch (e) {
+      throw new ConfigError(`--trace: writing ${this.path} failed: ${(e as Error).message}`);
+    }
     return { file: this.path, records: this.records, dropped: this.dropped };
   }
 
