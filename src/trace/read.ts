@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { Unpackr } from "msgpackr";
 import { ConfigError } from "../errors.ts";
-import { namesOf, type TraceRecord, type WhereName } from "./record.ts";
+import { namesOf, RecordBatch, RECORD_BYTES, type TraceRecord, type WhereName } from "./record.ts";
 import { TRACE_FORMAT, TRACE_VERSION } from "./trace-file.ts";
 
 interface TraceVm {
@@ -54,7 +54,7 @@ export function readTrace(path: string): Trace {
   if (header === undefined || typeof header !== "object" || header === null || header.type !== TRACE_FORMAT) {
     throw new ConfigError(`popek trace: ${path} is not a popek trace (written by popek run --trace)`);
   }
-  if (header.version !== TRACE_VERSION) throw new ConfigError(`popek trace: ${path} is trace format version ${String(header.version)}; this popek reads version ${TRACE_VERSION}`);
+  if (header.version !== TRACE_VERSION || (header.record as { bytes?: unknown } | undefined)?.bytes !== RECORD_BYTES) throw new ConfigError(`popek trace: ${path} is trace format version ${String(header.version)}; this popek reads version ${TRACE_VERSION}`);
   const stats = header.stats as string[];
   const where = header.where as WhereName[];
   const vms: TraceVm[] = [];
@@ -67,22 +67,23 @@ export function readTrace(path: string): Trace {
       case "vm":
         vms.push(m as unknown as TraceVm);
         break;
-      case "exit": {
-        const lo = m.effLo as number;
-        const hi = m.effHi as number;
-        const reason = m.reason as number;
-        records.push({
-          vm: m.vm as number,
-          vcpu: m.vcpu as number,
-          t: m.t as number,
-          durNs: m.durNs as number,
-          where: where[m.where as number],
-          reason: reason >= 0 ? stats[reason] : "unclassified",
-          cause: m.cause as number,
-          pc: m.pc as number,
-          tval: m.tval as number,
-          effects: namesOf(lo, hi, stats),
-        });
+      case "exits": {
+        const batch = new RecordBatch(m.records as Uint8Array);
+        for (let i = 0; i < batch.count; i++) {
+          const reason = batch.w(i, "reason");
+          records.push({
+            vm: m.vm as number,
+            vcpu: m.vcpu as number,
+            t: batch.f(i, "t"),
+            durNs: batch.f(i, "durNs"),
+            where: where[batch.w(i, "where")],
+            reason: reason >= 0 ? stats[reason] : "unclassified",
+            cause: batch.w(i, "cause"),
+            pc: batch.f(i, "pc"),
+            tval: batch.f(i, "tval"),
+            effects: namesOf(batch.w(i, "effLo"), batch.w(i, "effHi"), stats),
+          });
+        }
         break;
       }
       case "dropped": {

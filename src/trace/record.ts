@@ -37,6 +37,8 @@ const TRACE_FIELDS = [
 export const RECORD_BYTES = 64;
 
 type FieldName = (typeof TRACE_FIELDS)[number]["name"];
+type F64Field = Extract<(typeof TRACE_FIELDS)[number], { kind: "f64" }>["name"];
+type I32Field = Extract<(typeof TRACE_FIELDS)[number], { kind: "i32" }>["name"];
 
 /** Index of each field in its own typed view of a record (f64 fields in 8-byte slots, i32 fields in 4-byte ones). */
 function slots(): Record<FieldName, number> {
@@ -56,6 +58,33 @@ function slots(): Record<FieldName, number> {
 export const SLOT = slots();
 export const F64_PER_RECORD = RECORD_BYTES / 8;
 export const I32_PER_RECORD = RECORD_BYTES / 4;
+
+/** A batch of records as the ring hands them over (ring.ts take()), viewed field by field. */
+export class RecordBatch {
+  readonly count: number;
+  private readonly f64: Float64Array;
+  private readonly i32: Int32Array;
+
+  constructor(bytes: Uint8Array) {
+    // Typed views need their alignment: a batch read back from a file may start anywhere.
+    const own = bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes); // a copy (a Buffer.slice() would be a view)
+    this.count = Math.floor(own.byteLength / RECORD_BYTES);
+    this.f64 = new Float64Array(own.buffer, own.byteOffset, this.count * F64_PER_RECORD);
+    this.i32 = new Int32Array(own.buffer, own.byteOffset, this.count * I32_PER_RECORD);
+  }
+
+  f(i: number, field: F64Field): number {
+    return this.f64[i * F64_PER_RECORD + SLOT[field]];
+  }
+  w(i: number, field: I32Field): number {
+    return this.i32[i * I32_PER_RECORD + SLOT[field]];
+  }
+}
+
+/** The layout as the trace file's header states it, so that other readers can decode a batch. */
+export function recordLayout(): { bytes: number; fields: { name: string; kind: FieldKind; offset: number }[] } {
+  return { bytes: RECORD_BYTES, fields: TRACE_FIELDS.map((f) => ({ name: f.name, kind: f.kind, offset: SLOT[f.name] * (f.kind === "f64" ? 8 : 4) })) };
+}
 
 /** Where an exit was handled. */
 export const WHERE_VCPU = 0;

@@ -4,9 +4,13 @@
  * records as a msgpackr stream (its record extension: each message's shape
  * is sent once). The messages, in order of writing:
  *
- *   { type: "popek-trace", version, stats, where }   stats: counter names (record.ts reason/effects index them)
+ *   { type: "popek-trace", version, stats, where, record }
+ *        stats: counter names (a record's reason and effect bits index them);
+ *        where: names of the where field; record: the record layout (bytes, fields with kind and offset)
  *   { type: "vm", vm, name, vcpus, exitHandler, wait, mmu, startMs }
- *   { type: "exit", vm, vcpu, t, durNs, where, reason, cause, pc, tval, effLo, effHi }
+ *   { type: "exits", vm, vcpu, records }
+ *        records: the bytes of a batch of records as the ring held them (record.ts, little-endian),
+ *        one message per ring per drain: a memcpy, where a message per exit would cost microseconds each
  *   { type: "dropped", vm, vcpu, ring, total }       a ring's drop count grew (ring: "vcpu" or "main")
  *   { type: "vm-end", vm, vcpus: [{ vcpu, exits, recorded, dropped }] }
  *
@@ -22,7 +26,7 @@ import { EXIT_STATS, STAT } from "../hypervisor/stats.ts";
 import type { Vm } from "../hypervisor/vm.ts";
 import { createVcpuTraceBuffer, DEFAULT_RING_RECORDS, RING_MAIN, RING_VCPU, ringsOf } from "./buffers.ts";
 import { MainTracer } from "./main-tracer.ts";
-import { SLOT, WHERE_NAMES, WHERE_VCPU_AFTER_MAIN } from "./record.ts";
+import { RecordBatch, recordLayout, WHERE_NAMES, WHERE_VCPU_AFTER_MAIN } from "./record.ts";
 import type { TraceRing } from "./ring.ts";
 import { clockOffsetMs } from "./vcpu-tracer.ts";
 
@@ -81,7 +85,7 @@ export class TraceFile {
     });
     // A write error (a full disk) surfaces from close(), not as an unhandled rejection in between.
     this.done.catch(() => {});
-    this.stream.write({ type: TRACE_FORMAT, version: TRACE_VERSION, stats: EXIT_STATS.map((s) => s.name), where: [...WHERE_NAMES] });
+    this.stream.write({ type: TRACE_FORMAT, version: TRACE_VERSION, stats: EXIT_STATS.map((s) => s.name), where: [...WHERE_NAMES], record: recordLayout() });
     this.timer = setInterval(() => this.drainAll(), DRAIN_MS);
     this.timer.unref();
   }
@@ -157,7 +161,11 @@ export class TraceFile {
     for (let h = 0; h < a.rings.length; h++) {
       for (const which of [RING_VCPU, RING_MAIN]) {
         const ring = a.rings[h][which];
-        this.records += ring.drain((r, f, w) => this.writeRecord(a, h, r, f, w));
+        const bytes = ring.take();
+        if (bytes.length > 0) {
+          this.count(a, h, new RecordBatch(bytes));
+          this.stream.write({ type: "exits", vm: a.id, vcpu: h, records: bytes });
+        }
         const dropped = ring.dropped();
         if (dropped !== a.droppedSeen[h][which]) {
           this.dropped += dropped - a.droppedSeen[h][which];
@@ -168,24 +176,12 @@ export class TraceFile {
     }
   }
 
-  private writeRecord(a: Attached, vcpu: number, r: TraceRing, f: number, w: number): void {
-    const where = r.i32[w + SLOT.where];
-    const cause = r.i32[w + SLOT.cause];
-    if (where !== WHERE_VCPU_AFTER_MAIN && cause >= 0) a.recorded[vcpu]++;
-    this.stream.write({
-      type: "exit",
-      vm: a.id,
-      vcpu,
-      t: r.f64[f + SLOT.t],
-      durNs: r.f64[f + SLOT.durNs],
-      where,
-      reason: r.i32[w + SLOT.reason],
-      cause,
-      pc: r.f64[f + SLOT.pc],
-      tval: r.f64[f + SLOT.tval],
-      effLo: r.i32[w + SLOT.effLo],
-      effHi: r.i32[w + SLOT.effHi],
-    });
+  /** Counts a batch's records: all of them, and the trap exits among them (what the VM's `exits` counter counts). */
+  private count(a: Attached, vcpu: number, batch: RecordBatch): void {
+    this.records += batch.count;
+    for (let i = 0; i < batch.count; i++) {
+      if (batch.w(i, "where") !== WHERE_VCPU_AFTER_MAIN && batch.w(i, "cause") >= 0) a.recorded[vcpu]++;
+    }
   }
 
   /** The VM has stopped (or the trace closes): last drain, and its totals. */

@@ -6,14 +6,13 @@
 
 import { describe, expect, it } from "vitest";
 import { createVcpuTraceBuffer, RING_MAIN, RING_VCPU, ringsOf } from "../../src/trace/buffers.ts";
-import { movedMask, reasonOf, SLOT, WHERE_MAIN, WHERE_VCPU } from "../../src/trace/record.ts";
+import { movedMask, reasonOf, RecordBatch, WHERE_MAIN, WHERE_VCPU } from "../../src/trace/record.ts";
 import type { TraceRing } from "../../src/trace/ring.ts";
 import { STAT } from "../../src/hypervisor/stats.ts";
 
 function drainPcs(ring: TraceRing): number[] {
-  const pcs: number[] = [];
-  ring.drain((r, f) => pcs.push(r.f64[f + SLOT.pc]));
-  return pcs;
+  const batch = new RecordBatch(ring.take());
+  return Array.from({ length: batch.count }, (_, i) => batch.f(i, "pc"));
 }
 
 describe("a trace ring", () => {
@@ -46,6 +45,17 @@ describe("a trace ring", () => {
     main.write(2, 2, 0, 0, WHERE_MAIN, -1, 8, 0, 0);
     expect(drainPcs(vcpu)).toEqual([1]);
     expect(drainPcs(main)).toEqual([2]);
+  });
+
+  it("hands over a batch whose fields read back as written, from any byte offset", () => {
+    const ring = ringsOf(createVcpuTraceBuffer(16))[RING_VCPU];
+    ring.write(1.5, -0x1000, 0x30200073, 250, WHERE_VCPU, STAT.xret_exit, 2, 1 << STAT.xret_exit, 0);
+    const bytes = ring.take();
+    const unaligned = new Uint8Array(bytes.length + 3).subarray(3); // as a batch read back from a file may lie
+    unaligned.set(bytes);
+    const b = new RecordBatch(unaligned);
+    expect([b.count, b.f(0, "t"), b.f(0, "pc"), b.f(0, "tval"), b.f(0, "durNs")]).toEqual([1, 1.5, -0x1000, 0x30200073, 250]);
+    expect([b.w(0, "where"), b.w(0, "reason"), b.w(0, "cause"), b.w(0, "effLo"), b.w(0, "effHi")]).toEqual([WHERE_VCPU, STAT.xret_exit, 2, 1 << STAT.xret_exit, 0]);
   });
 
   it("refuses a ring size that is not a power of two", () => {
