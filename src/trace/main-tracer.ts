@@ -11,7 +11,7 @@
 import type { ExitObserver } from "../hypervisor/exit-observer.ts";
 import * as P from "../hypervisor/runpage.ts";
 import { RING_MAIN, ringsOf } from "./buffers.ts";
-import { movedMask, reasonOf, WHERE_MAIN } from "./record.ts";
+import { movedMask, reasonOf, snapshot, WHERE_MAIN } from "./record.ts";
 import type { TraceRing } from "./ring.ts";
 
 export class MainTracer implements ExitObserver {
@@ -35,7 +35,7 @@ export class MainTracer implements ExitObserver {
   }
 
   exitPosted(hart: number, page: P.RunPage): void {
-    this.before.set(page.mainStats);
+    snapshot(page.mainStats, this.before);
     this.hart = hart;
     this.cause = page.exit[P.EXIT_REASON] === P.REASON_INTERRUPT ? -1 : page.exit[P.EXIT_CAUSE];
     this.pc = page.pc[0];

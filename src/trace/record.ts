@@ -151,12 +151,23 @@ const REASON_INDICES = REASON_ORDER.map((n) => STAT[n]);
 /** Counters that move with every exit whatever its kind: never a reason, never an effect worth a record. */
 const BOOKKEEPING = (1 << STAT.exits) | (1 << STAT.main_exits) | (1 << STAT.instructions);
 
+/** Counters a record tracks: the first 64 of stats.ts (two mask words). */
+const TRACKED = Math.min(EXIT_STATS.length, 64);
+
+/**
+ * Copies the counters a record tracks. A loop, not Float64Array.set: set()
+ * from a shared buffer takes a slow path (~1 µs for 64 doubles, measured),
+ * which would be most of a traced exit's cost.
+ */
+export function snapshot(from: Float64Array, to: Float64Array): void {
+  for (let i = 0; i < TRACKED; i++) to[i] = from[i];
+}
+
 /** Bit mask of the counters that differ between `before` and `after` (indices below 64). */
 export function movedMask(before: Float64Array, after: Float64Array, out: Int32Array): void {
   let lo = 0;
   let hi = 0;
-  const n = Math.min(EXIT_STATS.length, 64);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < TRACKED; i++) {
     if (before[i] === after[i]) continue;
     if (i < 32) lo |= 1 << i;
     else hi |= 1 << (i - 32);

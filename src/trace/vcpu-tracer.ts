@@ -19,7 +19,7 @@ import { pairToNumber } from "../machine/u64.ts";
 import { STAT } from "../hypervisor/stats.ts";
 import type { RunPage } from "../hypervisor/runpage.ts";
 import { RING_VCPU, ringsOf } from "./buffers.ts";
-import { movedMask, reasonOf, WHERE_VCPU, WHERE_VCPU_AFTER_MAIN } from "./record.ts";
+import { movedMask, reasonOf, snapshot, WHERE_VCPU, WHERE_VCPU_AFTER_MAIN } from "./record.ts";
 import type { TraceRing } from "./ring.ts";
 
 /** What the tracer needs of a vCPU runner: its hart, run page and trap handlers. */
@@ -45,7 +45,7 @@ class TracingTraps implements HostTrapHandler {
   }
 
   trap(h: Hart, cause: number, tvalLo: number, tvalHi: number, pcLo: number, pcHi: number, w0: number, imm: number): boolean {
-    this.before.set(this.stats);
+    snapshot(this.stats, this.before);
     const t0 = performance.now();
     const go = this.inner.trap(h, cause, tvalLo, tvalHi, pcLo, pcHi, w0, imm);
     this.record(t0, performance.now(), cause, pairToNumber(pcLo, pcHi), pairToNumber(tvalLo, tvalHi));
@@ -53,7 +53,7 @@ class TracingTraps implements HostTrapHandler {
   }
 
   csrAccess(h: Hart, w0: number, imm: number, pc: number): number {
-    this.before.set(this.stats);
+    snapshot(this.stats, this.before);
     const t0 = performance.now();
     const next = this.inner.csrAccess(h, w0, imm, pc);
     // -1: declined; the hart raises the trap, which comes back through trap().
