@@ -22,6 +22,13 @@ export const MAX_RING_RECORDS = 1 << 22;
 
 const WASM_PAGE_BYTES = 65536;
 
+/** Throws a RangeError unless `ringRecords` is a ring size createVcpuTraceBuffer accepts. */
+export function checkRingRecords(ringRecords: number): void {
+  if (!Number.isInteger(ringRecords) || ringRecords < MIN_RING_RECORDS || ringRecords > MAX_RING_RECORDS || (ringRecords & (ringRecords - 1)) !== 0) {
+    throw new RangeError(`ring size ${ringRecords} must be a power of two in ${MIN_RING_RECORDS}..${MAX_RING_RECORDS}`);
+  }
+}
+
 /** The buffer starts with one cache line that says the rings' size; the rings follow, line-aligned. */
 const PREFIX_BYTES = 64;
 
@@ -31,9 +38,7 @@ const PREFIX_BYTES = 64;
  * fills exactly one cache line.
  */
 export function createVcpuTraceBuffer(ringRecords: number): SharedArrayBuffer {
-  if (!Number.isInteger(ringRecords) || ringRecords < MIN_RING_RECORDS || ringRecords > MAX_RING_RECORDS || (ringRecords & (ringRecords - 1)) !== 0) {
-    throw new RangeError(`trace: ring size ${ringRecords} must be a power of two in ${MIN_RING_RECORDS}..${MAX_RING_RECORDS}`);
-  }
+  checkRingRecords(ringRecords);
   const pages = Math.ceil((PREFIX_BYTES + RINGS * ringBytes(ringRecords)) / WASM_PAGE_BYTES);
   const buffer = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
   if (!(buffer instanceof SharedArrayBuffer)) throw new Error("trace: shared WebAssembly memory is not available");

@@ -19,12 +19,12 @@
  * reader can check that every counted exit was recorded or dropped.
  */
 
-import { closeSync, createWriteStream, openSync } from "node:fs";
+import { createWriteStream, openSync } from "node:fs";
 import { PackrStream } from "msgpackr";
 import { ConfigError } from "../errors.ts";
 import { EXIT_STATS, STAT } from "../hypervisor/stats.ts";
 import type { Vm } from "../hypervisor/vm.ts";
-import { createVcpuTraceBuffer, DEFAULT_RING_RECORDS, RING_MAIN, RING_VCPU, ringsOf } from "./buffers.ts";
+import { checkRingRecords, createVcpuTraceBuffer, DEFAULT_RING_RECORDS, RING_MAIN, RING_VCPU, ringsOf } from "./buffers.ts";
 import { MainTracer } from "./main-tracer.ts";
 import { RecordBatch, recordLayout, WHERE_NAMES, WHERE_VCPU_AFTER_MAIN } from "./record.ts";
 import type { TraceRing } from "./ring.ts";
@@ -92,20 +92,19 @@ export class TraceFile {
 
   /** Creates (or truncates) FILE for a trace; a path that cannot be written is the user's error. */
   static open(path: string, options: TraceOptions = {}): TraceFile {
+    const ringRecords = options.ringRecords ?? DEFAULT_RING_RECORDS;
+    try {
+      checkRingRecords(ringRecords);
+    } catch (e) {
+      throw new ConfigError(`--trace-ring: ${(e as Error).message}`);
+    }
     let fd: number;
     try {
       fd = openSync(path, "w");
     } catch (e) {
       throw new ConfigError(`--trace: cannot write ${path}: ${(e as Error).message}`);
     }
-    try {
-      // Validate the ring size before anything runs (createVcpuTraceBuffer throws a RangeError).
-      createVcpuTraceBuffer(options.ringRecords ?? DEFAULT_RING_RECORDS);
-    } catch (e) {
-      closeSync(fd);
-      throw new ConfigError(`--trace-ring: ${(e as Error).message}`);
-    }
-    return new TraceFile(path, fd, options.ringRecords ?? DEFAULT_RING_RECORDS);
+    return new TraceFile(path, fd, ringRecords);
   }
 
   /**

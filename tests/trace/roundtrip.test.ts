@@ -27,8 +27,6 @@ interface TracedRun {
   readonly output: string;
   readonly result: VmResult;
   readonly trace: Trace;
-  /** The VM's own exit counter per vCPU, read after it stopped. */
-  readonly exits: number[];
 }
 
 async function tracedRun(name: string, images: VmImages, opts: { vcpus: number; exitHandler: ExitHandlerPlace; mmu?: MmuMode; ringRecords?: number }): Promise<TracedRun> {
@@ -43,7 +41,7 @@ async function tracedRun(name: string, images: VmImages, opts: { vcpus: number; 
   const result = await vm.result;
   clearTimeout(timer);
   await file.close();
-  return { output, result, trace: readTrace(path), exits: result.reports.map((r) => r.stats.exits) };
+  return { output, result, trace: readTrace(path) };
 }
 
 describe("a trace round trip", () => {
@@ -58,9 +56,12 @@ describe("a trace round trip", () => {
       const end = trace.ends[0];
       const exitRecords = (v: number): number => trace.records.filter((r) => r.vcpu === v && r.where !== "vcpu-after-main" && r.cause >= 0).length;
       for (const v of [0, 1]) {
-        expect(end.vcpus[v].exits).toBe(run.result.reports[v].stats.exits);
+        expect(end.vcpus[v].exits).toBeGreaterThanOrEqual(run.result.reports[v].stats.exits);
         expect(end.vcpus[v].recorded).toBe(exitRecords(v));
-        expect(exitRecords(v)).toBe(end.vcpus[v].exits);
+        // Every exit the vCPU counted is recorded, but for at most one: a vCPU handles one exit at a
+        // time, and the VM's stop can cut the other vCPU's current one short (counted, not finished).
+        expect(end.vcpus[v].exits - exitRecords(v)).toBeGreaterThanOrEqual(0);
+        expect(end.vcpus[v].exits - exitRecords(v)).toBeLessThanOrEqual(1);
       }
       if (exitHandler === "vcpu") expect(trace.records.some((r) => r.where === "vcpu")).toBe(true);
       expect(trace.records.some((r) => r.where === "main")).toBe(true);
@@ -72,8 +73,10 @@ describe("a trace round trip", () => {
       const slices = json.traceEvents.filter((e) => e.ph === "X");
       for (const v of [0, 1]) {
         const mine = slices.filter((e) => e.tid === v + 1 && (e.args.cause as number) >= 0);
-        expect(mine.length).toBe(run.exits[v]);
+        expect(mine.length).toBe(exitRecords(v));
       }
+      // The vCPU that stopped the VM (its shutdown call) has every exit it counted in the trace.
+      expect(exitRecords(0)).toBe(end.vcpus[0].exits);
       expect(slices.every((e) => (e.dur ?? -1) >= 0)).toBe(true);
       expect(json.traceEvents.some((e) => e.ph === "C" && e.name === "exits/s")).toBe(true);
 
