@@ -40,6 +40,8 @@ const RULES: { layer: string; forbidden: string[] }[] = [
   { layer: "src/hypervisor", forbidden: ["src/cli", "src/lab", "src/report", "bench", "workers"] },
   // Report formatting belongs to neither the CLI nor the benchmarks: both use it.
   { layer: "src/report", forbidden: ["src/cli", "src/lab", "bench", "workers"] },
+  // Exit traces read the hypervisor's records; the tools use them, never the other way round.
+  { layer: "src/trace", forbidden: ["src/cli", "src/lab", "bench", "workers"] },
   { layer: "src/lab", forbidden: ["src/cli", "bench", "workers"] },
   { layer: "bench", forbidden: ["src/cli", "src/lab"] },
 ];

@@ -10,11 +10,14 @@ import { parentPort, workerData } from "node:worker_threads";
 import { nodeEndpoint } from "../src/hypervisor/comlink-node.ts";
 import type { VcpuFinished } from "../src/hypervisor/vcpu-finished.ts";
 import { VcpuRunner, type VcpuConfig, type VcpuControl } from "../src/hypervisor/vcpu-runner.ts";
+import { traceVcpu } from "../src/trace/vcpu-tracer.ts";
 
 const port = parentPort;
 if (port === null) throw new Error("workers/vcpu.ts must run in a worker thread");
 const config = workerData as VcpuConfig;
 const runner = new VcpuRunner(config);
+// A traced run puts the tracer in front of the runner's trap handlers; an untraced one has no trace code on its exit path.
+if (config.trace !== undefined) traceVcpu(runner, config.trace, config.vmStartMs);
 const control: VcpuControl = {
   pause: () => runner.pause(),
   resume: () => runner.resume(),

@@ -41,6 +41,9 @@ program
   .option("--exit-handler <place>", "where exits are handled: main (every exit crosses to the main thread) or vcpu (CSR, xRET, SBI timer/IPI, reflections on the vCPU thread)", "main")
   .option("--shadow-pages <n>", "machine frames per vCPU for shadow page tables under --virt trap (default: RAM pages / 32, 16..1024)")
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
+  .option("--trace <file>", "record every exit into FILE, a msgpackr stream for popek trace (--virt trap)")
+  .option("--trace-ring <n>", "records per trace ring, a power of two (default 65536); a full ring drops and counts")
+  .option("--top", "a live view of exits/s by reason and by vCPU, refreshed each second; q quits (--virt trap, a terminal)")
   .option("--mmu <kind>", "sv39: the hardware page-table walker; swtlb: a software-refilled TLB (custom CSRs and refill exception, see the README)", "sv39")
   .option("--isa-variant <kind>", "standard, or nonvirt: sstatus/mstatus reads and writes in U-mode do not trap (pushf/popf; see the README)", "standard")
   .option("--nonvirt-fix <fix>", "under --virt trap on --isa-variant nonvirt: none (plain trap-and-emulate) or scan (the hypervisor scans and patches guest code pages before they run)", "none")
@@ -83,6 +86,16 @@ program
   .description("the lab in one minute: a guest natively, then a guest kernel deprivileged under the hypervisor with its exit table")
   .action(async () => {
     process.exitCode = await (await import("./demo.ts")).demoCommand();
+  });
+
+program
+  .command("trace")
+  .description("read a trace written by popek run --trace: a summary of its exits, or a timeline for Perfetto")
+  .argument("<file>", "the trace file")
+  .option("--summary", "exits by reason and by vCPU, with handling-time percentiles (the default)")
+  .option("--perfetto <out>", "write Chrome trace-event JSON that ui.perfetto.dev opens: a track per vCPU, exits as slices")
+  .action(async (file: string, flags: { summary?: boolean; perfetto?: string }) => {
+    process.exitCode = await (await import("./trace.ts")).traceCommand(file, flags);
   });
 
 const bench = program.command("bench").description("benchmarks that print ratios measured in the same run");

@@ -30,6 +30,10 @@ export interface RunFlags extends DeviceFlags {
   nonvirtFix?: string;
   /** --cpu rv64[,h=true]: the native harts' model (cpu-flag.ts). */
   cpu?: string;
+  /** --trace FILE, --trace-ring N, --top (src/trace/, top.ts): --virt trap only. */
+  trace?: string;
+  traceRing?: string;
+  top?: boolean;
 }
 
 export const VIRT_MODES = ["none", "trap", "hw"] as const;

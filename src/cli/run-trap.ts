@@ -23,6 +23,7 @@ import { isaVariantFrom, kernelPathFrom, mmuFrom, nonvirtFixFrom, type RunFlags 
 import type { IsaVariant } from "../machine/isa-variant.ts";
 import type { NonvirtFix } from "../hypervisor/nonvirt/code-scanner.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
+import { RunObservers } from "./run-observe.ts";
 
 /** Most vCPUs per VM. */
 export const MAX_VCPUS = 8;
@@ -103,18 +104,26 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
   const net = new VirtualNetwork();
   const devices = boardDevicesFrom(flags, netdevPorts(net), netdevRemotePorts(net));
+  const observers = RunObservers.from(flags);
 
   // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
   const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));
   const hv = new Hypervisor({ machineMemory: machineMemoryFor(config) });
-  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output: out.write, mmu: mmuFrom(flags), isaVariant, nonvirtFix, devices, hw: flags.virt === "hw" });
+  const output = observers.output(out.write);
+  const boot = (): Vm => {
+    const created = hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output, mmu: mmuFrom(flags), isaVariant, nonvirtFix, devices, hw: flags.virt === "hw" });
+    observers.attach(created);
+    return created;
+  };
   let vm = boot();
   let stoppedByHost: { code: number; reason?: string } | undefined;
   const stop = (code: number, reason?: string): void => {
     stoppedByHost = { code, reason };
     vm.stop("stopped", code, reason);
   };
-  const console = attachConsole((bytes) => vm.input(bytes));
+  // Under --top the terminal's keys are the view's (q quits), not the guest's.
+  const console = observers.top === undefined ? attachConsole((bytes) => vm.input(bytes)) : { quit: () => false, close: () => {} };
+  observers.top?.start(() => vm, () => stop(0));
   const flusher = setInterval(out.flush, 30);
   const quitter = setInterval(() => {
     if (console.quit()) stop(0);
@@ -140,6 +149,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
     out.flush();
     out.close();
     console.close();
+    for (const line of await observers.close()) process.stderr.write(`${line}\n`);
   }
   if (stdoutClosed()) return EXIT_STDOUT_CLOSED;
   if (stoppedByHost !== undefined && result.outcome === "reboot") {

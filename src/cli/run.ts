@@ -38,6 +38,7 @@ export function bootImagesFrom(image: string | undefined, flags: RunFlags): Boot
 function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; clock: ClockKind } {
   if (flags.vcpus !== undefined) throw new ConfigError("--vcpus applies under --virt trap; the native board takes --harts N");
   if (flags.stats) throw new ConfigError("--stats reports VM exits: it applies under --virt trap");
+  if (flags.trace !== undefined || flags.top) throw new ConfigError(`${flags.top ? "--top" : "--trace"} shows VM exits: it applies under --virt trap`);
   return {
     harts: flags.harts === undefined ? 1 : parseCount("--harts", flags.harts, 1, MAX_HARTS),
     memSize: parseMemSize(flags.mem),

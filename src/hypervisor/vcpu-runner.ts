@@ -74,6 +74,8 @@ export interface VcpuConfig {
   readonly scanCode?: boolean;
   /** --virt hw: the G-stage (the VM's guest-physical table as hgatp); the hart has H and runs virtual S/U in VS/VU (hw-mode.ts). */
   readonly hgatp?: { readonly lo: number; readonly hi: number };
+  /** Its exit-trace rings when the run is traced (src/trace/, installed by workers/vcpu.ts); absent, nothing is traced. */
+  readonly trace?: SharedArrayBuffer;
 }
 
 /** What the vCPU thread exposes over comlink. */

@@ -105,6 +105,8 @@ export class Vm {
   private resolveResult: (r: VmResult) => void = () => {};
   /** HTIF (vm-htif.ts), polled with the device tick, when the kernel has `tohost`. */
   private readonly htif: VmHtif | undefined;
+  /** Per vCPU, its exit-trace rings (src/trace/buffers.ts) when the run is traced; set before start(). */
+  traceBuffers: readonly SharedArrayBuffer[] | undefined;
 
   constructor(
     readonly config: VmConfig,
@@ -202,6 +204,7 @@ export class Vm {
         isaVariant: this.config.isaVariant,
         scanCode: this.config.nonvirtFix === "scan",
         hgatp,
+        trace: this.traceBuffers?.[h],
       });
     }
     return configs;
