@@ -53,7 +53,18 @@ function throughputChart(runs: readonly RunRecord[]): Chart | undefined {
 }
 
 function exitsChart(runs: readonly RunRecord[]): Chart | undefined {
-  const values = runs.flatMap((r) => REASONS.filter((n) => r.exits[n] > 0).map((reason) => ({ run: pointLabel(r.params), reason, exits: r.exits[reason] })));
+  // Means over repetitions computed here: stacked bars need a summing aggregate.
+  const sums = new Map<string, { run: string; reason: string; exits: number; n: number }>();
+  for (const r of runs) {
+    for (const reason of REASONS) {
+      const key = `${r.point}/${reason}`;
+      const s = sums.get(key) ?? { run: pointLabel(r.params), reason, exits: 0, n: 0 };
+      s.exits += r.exits[reason];
+      s.n++;
+      sums.set(key, s);
+    }
+  }
+  const values = [...sums.values()].filter((s) => s.exits > 0).map((s) => ({ run: s.run, reason: s.reason, exits: s.exits / s.n }));
   if (values.length === 0) return undefined;
   return {
     file: "exits.svg",
@@ -63,7 +74,7 @@ function exitsChart(runs: readonly RunRecord[]): Chart | undefined {
       mark: "bar",
       encoding: {
         y: { field: "run", type: "nominal", title: "point" },
-        x: { field: "exits", type: "quantitative", aggregate: "mean", title: "exits per run (mean over repetitions)" },
+        x: { field: "exits", type: "quantitative", aggregate: "sum", title: "exits per run (mean over repetitions)" },
         color: { field: "reason", type: "nominal", title: "reason" },
       },
     },
