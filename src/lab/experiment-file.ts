@@ -13,7 +13,7 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.ts";
 import { experimentSchema, type Experiment } from "./experiment-schema.ts";
-import { expandSweep, pointLabel, substitute, UnknownParameter, type Params, type ParamValue } from "./sweep.ts";
+import { expandSweep, paramsOf, pointLabel, substitute, UnknownParameter, type Params, type ParamValue } from "./sweep.ts";
 
 /** One sweep point: its index (what `--point K` and a Slurm array task name), parameters and the experiment they make. */
 export interface Point {
@@ -59,15 +59,16 @@ export function parseExperiment(file: string, text: string): ExperimentFile {
   const sweep = checkSweep(file, doc.sweep);
   const names = Object.keys(sweep);
   const used = new Set<string>();
-  const points = expandSweep(sweep).map((params, index) => {
+  const points = expandSweep(sweep).map((bindings, index) => {
+    const params = paramsOf(bindings);
     const body = { ...doc };
     delete body.sweep;
     let substituted: unknown;
     try {
-      substituted = substitute(body, params, used);
+      substituted = substitute(body, bindings, used);
     } catch (e) {
       if (e instanceof UnknownParameter) {
-        throw new ConfigError(`${file}: ${pathText(e.path)}: expected a sweep parameter (${names.join(", ") || "none declared"}), found \${${e.param}}`);
+        throw new ConfigError(`${file}: ${pathText(e.path)}: expected a sweep parameter (${names.join(", ") || "none declared"}), found \${${e.param}} (point ${pointLabel(params)})`);
       }
       throw e;
     }
@@ -91,8 +92,10 @@ function checkSweep(file: string, sweep: unknown): Record<string, ParamValue[]> 
     if (!PARAM_NAME.test(name)) throw new ConfigError(`${file}: sweep.${name}: expected a name of letters, digits and _, found "${name}"`);
     if (!Array.isArray(values) || values.length === 0) throw new ConfigError(`${file}: sweep.${name}: expected a non-empty list of values, found ${describe(values)}`);
     values.forEach((v: unknown, i) => {
-      if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
-        throw new ConfigError(`${file}: sweep.${name}[${i}]: expected a string, number or boolean, found ${describe(v)}`);
+      const scalar = (x: unknown) => typeof x === "string" || typeof x === "number" || typeof x === "boolean";
+      const group = v !== null && typeof v === "object" && !Array.isArray(v) && Object.values(v).every(scalar);
+      if (!scalar(v) && !group) {
+        throw new ConfigError(`${file}: sweep.${name}[${i}]: expected a string, number, boolean or a mapping of those, found ${describe(v)}`);
       }
     });
     out[name] = values as ParamValue[];

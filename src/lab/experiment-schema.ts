@@ -41,6 +41,16 @@ const vmSchema = z
   })
   .refine((vm) => vm.image === undefined || vm.kernel === undefined, { message: "give image or kernel, not both" });
 
+function isRegExp(text: string): boolean {
+  try {
+    new RegExp(text, "m");
+    return true;
+  } catch {
+    return false;
+  }
+}
+const regExp = z.string().min(1).refine(isRegExp, "a valid regular expression");
+
 const nicRef = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/, "VM.NETDEV, e.g. vm0.n0");
 
 const endpointSchema = z.discriminatedUnion("kind", [
@@ -56,16 +66,18 @@ const endpointSchema = z.discriminatedUnion("kind", [
 const untilSchema = z.union([
   z.literal("exit").describe("until every VM has stopped by itself"),
   z.strictObject({ duration: z.number().positive().describe("seconds; then the VMs are stopped") }),
-  z.strictObject({ output: z.string().min(1).describe("until a VM prints a line matching this regular expression") }),
+  z.strictObject({ output: regExp.describe("until a VM prints a line matching this regular expression") }),
 ]);
 
 const metricsSchema = z.strictObject({
   parse: z.enum(["exitbench", "mmubench"]).optional().describe("a guest's own report: one ns-per-op column per benchmark"),
   patterns: z
-    .record(z.string().regex(/^[a-z][a-z0-9_]*$/, "a column name of lower case letters, digits and _"), z.string())
+    .record(z.string().regex(/^[a-z][a-z0-9_]*$/, "a column name of lower case letters, digits and _"), regExp)
     .default({})
     .describe("column: a regular expression over the guest's output whose first group is a number"),
 });
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 export const experimentSchema = z
   .strictObject({
@@ -79,9 +91,9 @@ export const experimentSchema = z
     repetitions: z.number().int().min(1).max(100).default(1),
     metrics: metricsSchema.default({ patterns: {} }),
     sweep: z
-      .record(z.string(), z.array(z.union([z.string(), z.number(), z.boolean()])).min(1))
+      .record(z.string(), z.array(z.union([scalar, z.record(z.string(), scalar)])).min(1))
       .default({})
-      .describe("parameters and their values; every combination is a point; ${name} in any value takes the parameter"),
+      .describe("parameters and their values; every combination is a point; ${name} in any value takes the parameter (${name.field} for a mapping value)"),
   })
   .superRefine((e, ctx) => {
     const names = new Set<string>();

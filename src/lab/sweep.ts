@@ -4,16 +4,24 @@
  * and `${name}` anywhere in the file takes the point's value. A value that
  * is exactly `${name}` becomes the parameter itself (a number stays a
  * number); inside a longer string it is spliced in as text.
+ *
+ * A value may also be a mapping, to move several settings together rather
+ * than in a product: `mode: [{name: native, virt: none}, {name: trap, virt:
+ * trap}]`, used as `${mode.virt}`; results show it by its `name`.
  */
 
-export type ParamValue = string | number | boolean;
-export type Params = Readonly<Record<string, ParamValue>>;
+type Scalar = string | number | boolean;
+export type ParamValue = Scalar | Readonly<Record<string, Scalar>>;
+/** A point's parameters as results show them: one scalar each. */
+export type Params = Readonly<Record<string, Scalar>>;
+/** A point's parameters as substitution sees them. */
+export type Bindings = Readonly<Record<string, ParamValue>>;
 
 const PLACEHOLDER = /\$\{([^}]*)\}/g;
 const WHOLE = /^\$\{([^}]*)\}$/;
 
 /** Every combination of the sweep's values, first parameter outermost; one empty point without a sweep. */
-export function expandSweep(sweep: Readonly<Record<string, readonly ParamValue[]>>): Params[] {
+export function expandSweep(sweep: Readonly<Record<string, readonly ParamValue[]>>): Bindings[] {
   let points: Record<string, ParamValue>[] = [{}];
   for (const [name, values] of Object.entries(sweep)) {
     points = points.flatMap((p) => values.map((v) => ({ ...p, [name]: v })));
@@ -31,8 +39,15 @@ export class UnknownParameter extends Error {
   }
 }
 
+/** How results show a binding: a mapping by its name (or its fields). */
+export function paramsOf(b: Bindings): Params {
+  return Object.fromEntries(
+    Object.entries(b).map(([k, v]) => [k, typeof v !== "object" ? v : typeof v.name === "string" ? v.name : Object.entries(v).map(([f, x]) => `${f}:${x}`).join("/")]),
+  );
+}
+
 /** `value` with the point's parameters substituted; `used` collects the names it met. */
-export function substitute(value: unknown, params: Params, used: Set<string>, path: (string | number)[] = []): unknown {
+export function substitute(value: unknown, params: Bindings, used: Set<string>, path: (string | number)[] = []): unknown {
   if (typeof value === "string") {
     const whole = WHOLE.exec(value);
     if (whole !== null) return lookup(whole[1]!, params, used, path);
@@ -45,11 +60,13 @@ export function substitute(value: unknown, params: Params, used: Set<string>, pa
   return value;
 }
 
-function lookup(name: string, params: Params, used: Set<string>, path: readonly (string | number)[]): ParamValue {
-  const v = params[name];
-  if (v === undefined) throw new UnknownParameter(path, name);
-  used.add(name);
-  return v;
+function lookup(ref: string, params: Bindings, used: Set<string>, path: readonly (string | number)[]): Scalar {
+  const [name, field, ...rest] = ref.split(".");
+  const v = params[name!];
+  const found = v === undefined || rest.length > 0 ? undefined : field === undefined ? v : typeof v === "object" ? v[field] : undefined;
+  if (found === undefined || typeof found === "object") throw new UnknownParameter(path, ref);
+  used.add(name!);
+  return found;
 }
 
 /** A point's parameters as one short label: `vcpus=2 handler=main`. */
