@@ -47,17 +47,27 @@ export function paramsOf(b: Bindings): Params {
 }
 
 /** `value` with the point's parameters substituted; `used` collects the names it met. */
-export function substitute(value: unknown, params: Bindings, used: Set<string>, path: (string | number)[] = []): unknown {
+export function substitute(value: unknown, params: Bindings, used: Set<string>, path: (string | number)[] = [], depth = 0): unknown {
   if (typeof value === "string") {
+    // A parameter's value may name another parameter (`append: "tx ${size}"` in a mapping): substituted
+    // again, a few levels deep at most, so two values naming each other end as an error, not a hang.
+    const again = (v: string | number | boolean) => (typeof v === "string" && v.includes("${") ? substituteText(v, params, used, path, depth + 1) : v);
     const whole = WHOLE.exec(value);
-    if (whole !== null) return lookup(whole[1]!, params, used, path);
-    return value.replace(PLACEHOLDER, (_, name: string) => String(lookup(name, params, used, path)));
+    if (whole !== null) return again(lookup(whole[1]!, params, used, path));
+    return value.replace(PLACEHOLDER, (_, name: string) => String(again(lookup(name, params, used, path))));
   }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, params, used, [...path, i]));
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, params, used, [...path, i], depth));
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, params, used, [...path, k])]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, params, used, [...path, k], depth)]));
   }
   return value;
+}
+
+const MAX_DEPTH = 4;
+
+function substituteText(text: string, params: Bindings, used: Set<string>, path: (string | number)[], depth: number): string | number | boolean {
+  if (depth > MAX_DEPTH) throw new UnknownParameter(path, `${text}: parameters naming each other more than ${MAX_DEPTH} deep`);
+  return substitute(text, params, used, path, depth) as string | number | boolean;
 }
 
 function lookup(ref: string, params: Bindings, used: Set<string>, path: readonly (string | number)[]): Scalar {
