@@ -52,6 +52,11 @@ export function parseExperiment(file: string, text: string): ExperimentFile {
     if (e instanceof YAMLParseError) throw new ConfigError(`${file}: not YAML or JSON: ${e.message.split("\n")[0]}`);
     throw e;
   }
+  return experimentFromValue(file, raw);
+}
+
+/** As parseExperiment, from the file's parsed value (a built-in experiment, like the demo's). */
+export function experimentFromValue(file: string, raw: unknown): ExperimentFile {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new ConfigError(`${file}: expected a mapping (name:, vms:, ...), found ${describe(raw)}`);
   }
@@ -113,7 +118,8 @@ function formatIssue(file: string, issue: z.core.$ZodIssue, input: unknown, para
   const expected = issue.message
     .replace(/^Invalid (input|option): /, "")
     .replace(/, received \w+$/, "")
-    .replace(/^(Too small|Too big): /, "");
+    .replace(/^(Too small|Too big): /, "")
+    .replace(/^expected /, "");
   const found = valueAt(input, issue.path);
   return `${file}: ${where}expected ${expected}, found ${describe(found)}${point}`;
 }
