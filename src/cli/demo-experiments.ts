@@ -10,7 +10,7 @@
 const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 
 /** A NIC the demo sends frames through: its --device word, and the guest that drives it (sending more frames than it can in the time given). */
-export interface DemoNic {
+interface DemoNic {
   readonly name: string;
   readonly device: string;
   readonly kernel: string;
@@ -20,7 +20,7 @@ export interface DemoNic {
   readonly append: string;
 }
 
-export const DEMO_NICS: readonly DemoNic[] = [
+const DEMO_NICS: readonly DemoNic[] = [
   { name: "ne2000", device: "ne2000", kernel: "guests/bin/ne2000-test.elf", firmware: "none", append: "tx 100000000 ${size} 600000" },
 ];
 

@@ -8,7 +8,7 @@ import cliProgress from "cli-progress";
 import type { RunRecord } from "../lab/results.ts";
 import type { RunProgress } from "./exp-point.ts";
 
-export interface RunView {
+interface RunView {
   update(p: RunProgress): void;
   done(r: RunRecord): void;
 }
@@ -20,7 +20,7 @@ export interface ProgressView {
 }
 
 /** One line about a finished run. */
-export function runLine(label: string, r: RunRecord): string {
+function runLine(label: string, r: RunRecord): string {
   if (r.status === "failed") return `${label}: FAILED after ${r.seconds.toFixed(1)} s: ${r.error}`;
   const tput = r.throughputMbps === null ? "" : `, ${r.throughputMbps.toFixed(2)} Mbit/s`;
   const p50 = r.latency === null ? "" : `, exit rtt p50 ${(r.latency.p50Ns / 1000).toFixed(2)} us`;

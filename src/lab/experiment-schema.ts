@@ -17,8 +17,8 @@ const MEM = /^\d+[KMG]?$/i;
 /** popek run's --vcpus limit (run-trap.ts MAX_VCPUS); natively, harts. */
 const MAX_VCPUS = 8;
 
-export const WAIT_WORDS = ["spin", "block", "poll"] as const;
-export const HANDLER_WORDS = ["main", "vcpu"] as const;
+const WAIT_WORDS = ["spin", "block", "poll"] as const;
+const HANDLER_WORDS = ["main", "vcpu"] as const;
 
 const vmSchema = z
   .strictObject({
@@ -111,7 +111,6 @@ export const experimentSchema = z
 export type Experiment = z.output<typeof experimentSchema>;
 export type VmSpec = Experiment["vms"][number];
 export type EndpointSpec = Experiment["endpoints"][number];
-export type Until = Experiment["until"];
 
 /** The format as JSON Schema (draft 2020-12), for the README and editors. */
 export function experimentJsonSchema(): unknown {

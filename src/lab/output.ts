@@ -33,7 +33,7 @@ export function writePoint(out: string, result: PointResult): string {
 }
 
 /** Every point file under OUT/points, in point order; a ConfigError when there are none or they disagree. */
-export function readPoints(out: string): PointResult[] {
+function readPoints(out: string): PointResult[] {
   let names: string[];
   try {
     names = readdirSync(join(out, POINTS_DIR));
@@ -55,7 +55,7 @@ export function readPoints(out: string): PointResult[] {
 }
 
 /** The points joined into one Results. */
-export function joinPoints(points: readonly PointResult[]): Results {
+function joinPoints(points: readonly PointResult[]): Results {
   const first = points[0]!;
   const seen = new Set(points.map((p) => p.point));
   const missing: number[] = [];

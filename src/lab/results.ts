@@ -19,7 +19,7 @@ export interface LatencyPercentiles {
 }
 
 /** What a run was, beyond its parameters: read from the VMs it ran, so charts work whatever the sweep varied. */
-export interface RunConfig {
+interface RunConfig {
   readonly virt: string;
   readonly wait: string;
   readonly handler: string;

@@ -35,7 +35,7 @@ function timeLimitMinutes(exp: ExperimentFile): number {
 }
 
 /** The sbatch script for `exp`. */
-export function slurmScript(exp: ExperimentFile, opts: SlurmOptions): string {
+function slurmScript(exp: ExperimentFile, opts: SlurmOptions): string {
   const lines = [
     "#!/bin/bash",
     `# popek exp: ${exp.name} from ${exp.file}, ${exp.points.length} point(s), one per array task.`,

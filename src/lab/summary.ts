@@ -24,7 +24,7 @@ function us(ns: number | undefined): string {
 }
 
 /** Runs of each point, in point order. */
-export function byPoint(runs: readonly RunRecord[]): RunRecord[][] {
+function byPoint(runs: readonly RunRecord[]): RunRecord[][] {
   const m = new Map<number, RunRecord[]>();
   for (const r of runs) m.set(r.point, [...(m.get(r.point) ?? []), r]);
   return [...m.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
