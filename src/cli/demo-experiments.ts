@@ -33,18 +33,21 @@ const DEMO_IO_SECONDS = 4;
  * exitbench's iters= per wait policy, so each run takes about as long: an exit that sleeps and
  * wakes a thread costs tens of spinning ones. Each still times thousands of exits, after warm-ups.
  */
-const DEMO_SCALE: Readonly<Record<string, string>> = { spin: "1/20", poll: "1/100", block: "1/400" };
+const DEMO_SCALE: Readonly<Record<string, number>> = { spin: 20, poll: 100, block: 400 };
+/** --quick: this much less work everywhere (tests, slow machines). */
+const QUICK_FACTOR = 10;
 
 /**
  * exitbench under the hypervisor for each --exit-handler and --wait, and natively on OpenSBI
  * when it is installed. The guest warms every operation up before timing it; iters= keeps each
  * run to a second or two.
  */
-export function demoExitsExperiment(withNative: boolean): unknown {
+export function demoExitsExperiment(withNative: boolean, quick: boolean): unknown {
+  const f = quick ? QUICK_FACTOR : 1;
   const modes = [
-    ...(withNative ? [{ name: "native", virt: "none", firmware: OPENSBI, handler: "main", wait: "poll", iters: "1/10" }] : []),
+    ...(withNative ? [{ name: "native", virt: "none", firmware: OPENSBI, handler: "main", wait: "poll", iters: `1/${10 * f}` }] : []),
     ...["main", "vcpu"].flatMap((handler) =>
-      ["spin", "poll", "block"].map((wait) => ({ name: `${handler}/${wait}`, virt: "trap", firmware: "hv", handler, wait, iters: DEMO_SCALE[wait] })),
+      ["spin", "poll", "block"].map((wait) => ({ name: `${handler}/${wait}`, virt: "trap", firmware: "hv", handler, wait, iters: `1/${DEMO_SCALE[wait]! * f}` })),
     ),
   ];
   return {
@@ -57,12 +60,12 @@ export function demoExitsExperiment(withNative: boolean): unknown {
 }
 
 /** Each NIC of DEMO_NICS sending to a host sink for a few seconds. */
-export function demoIoExperiment(): unknown {
+export function demoIoExperiment(quick: boolean): unknown {
   return {
     name: "demo-io",
     vms: [{ name: "vm0", kernel: "${nic.kernel}", firmware: "${nic.firmware}", append: "${nic.append}", mem: "64M", devices: ["${nic.device},netdev=n0"] }],
     endpoints: [{ kind: "sink", nic: "vm0.n0" }],
-    until: { duration: DEMO_IO_SECONDS },
+    until: { duration: quick ? DEMO_IO_SECONDS / 2 : DEMO_IO_SECONDS },
     timeout: 60,
     sweep: { nic: DEMO_NICS.map((n) => ({ ...n })), size: [DEMO_FRAME] },
   };

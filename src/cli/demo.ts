@@ -57,7 +57,7 @@ async function runExperiment(exp: ExperimentFile, out: string): Promise<Written>
  */
 async function warmUp(exp: ExperimentFile): Promise<void> {
   const first = exp.points.find((p) => p.experiment.vms[0]!.virt === "trap")!;
-  const vm = { ...first.experiment.vms[0]!, append: "iters=1/400" };
+  const vm = { ...first.experiment.vms[0]!, append: "iters=1/1000" };
   await runOnce({ ...first, experiment: { ...first.experiment, vms: [vm] } }, 0);
 }
 
@@ -92,7 +92,8 @@ function ioTable(runs: readonly RunRecord[]): string {
   return formatTable(rows);
 }
 
-export async function demoCommand(): Promise<number> {
+export async function demoCommand(flags: { quick?: boolean } = {}): Promise<number> {
+  const quick = flags.quick === true;
   const out = join(tmpdir(), "popek-demo");
   heading("1. the native board: guests/bin/hello.elf in M-mode (popek run guests/bin/hello.elf)");
   const board = new Board({ harts: 1, memSize: 128 * MB, clock: "real", output: (b) => process.stdout.write(String.fromCharCode(b)) });
@@ -104,14 +105,14 @@ export async function demoCommand(): Promise<number> {
   dim("   every virtual privilege runs in the hart's real U-mode; each CSR access, SBI call and device access is a VM exit.");
   dim("   main: every exit crosses to the hypervisor's main thread; vcpu: CSR, xRET, SBI timer/IPI stay on the vCPU's thread.");
   dim("   spin/poll/block: the vCPU spins, spins then sleeps, or sleeps (Atomics.wait) until the hypervisor answers.");
-  const exits = experimentFromValue("popek demo (built in)", demoExitsExperiment(existsSync(OPENSBI)));
+  const exits = experimentFromValue("popek demo (built in)", demoExitsExperiment(existsSync(OPENSBI), quick));
   await warmUp(exits);
   const e = await runExperiment(exits, join(out, "exits"));
   process.stdout.write(`\n${exitsTable(e.results.runs)}\n`);
   dim("   ns per operation as the guest timed them (rdtime, after warming each up); rtt: the exit round trip to the main thread (HDR, 1 in 16 sampled).");
 
   heading("3. what a frame costs: the same frames to a host sink through each NIC");
-  const io = experimentFromValue("popek demo (built in)", demoIoExperiment());
+  const io = experimentFromValue("popek demo (built in)", demoIoExperiment(quick));
   const i = await runExperiment(io, join(out, "io"));
   process.stdout.write(`\n${ioTable(i.results.runs)}\n`);
   dim("   the NE2000 is programmed register by register: every access is an exit.");
