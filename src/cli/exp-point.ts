@@ -21,8 +21,7 @@ import { runBoard } from "../machine/runner.ts";
 import { VirtualNetwork } from "../net/netdevs.ts";
 import { boardDevicesFrom } from "./devices.ts";
 import { guestMetrics } from "./exp-metrics.ts";
-import { runConfig, vmFlags } from "./exp-vm.ts";
-import type { Netdev } from "./netdev.ts";
+import { runConfig, vmFlags, vmPorts } from "./exp-vm.ts";
 import { parseMemSize } from "./options.ts";
 import { bootImagesFrom } from "./run.ts";
 import { mmuFrom } from "./run-flags.ts";
@@ -54,62 +53,87 @@ function emptyExits(): Record<ExitStatName, number> {
   return Object.fromEntries(EXIT_STATS.map((s) => [s.name, 0])) as Record<ExitStatName, number>;
 }
 
+/**
+ * The sinks' throughput: sampled every SAMPLE_MS, it keeps the first and the last sample that saw
+ * new frames, so the rate covers the traffic itself, not the boot before it or the idle after.
+ */
+class SinkMeter {
+  private first: { t: number; bytes: number } | undefined;
+  private last: { t: number; bytes: number } | undefined;
+  private frames = 0;
+
+  constructor(private readonly net: VirtualNetwork) {}
+
+  sample(now: number): void {
+    let frames = 0;
+    let bytes = 0;
+    for (const k of this.net.sinks.values()) {
+      frames += k.frames;
+      bytes += k.bytes;
+    }
+    if (frames === this.frames) return;
+    this.frames = frames;
+    this.first ??= { t: now, bytes };
+    this.last = { t: now, bytes };
+  }
+
+  /** Mbit/s and frames; null without sinks. */
+  result(): { mbps: number | null; frames: number | null } {
+    if (this.net.sinks.size === 0) return { mbps: null, frames: null };
+    const span = this.first === undefined || this.last === undefined ? 0 : (this.last.t - this.first.t) / 1000;
+    return { mbps: span > 0 ? ((this.last!.bytes - this.first!.bytes) * 8) / span / 1e6 : 0, frames: this.frames };
+  }
+}
+
 /** Runs `point`'s repetition `rep`. */
 export async function runOnce(point: Point, rep: number, progress: (p: RunProgress) => void = () => {}): Promise<RunRecord> {
   const e = point.experiment;
-  const base = { point: point.index, rep, params: point.params, config: runConfig(e) };
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   const net = new VirtualNetwork();
+  const meter = new SinkMeter(net);
   const guests: Guest[] = [];
   const results: VmResult[] = [];
-  let stoppedBy: "timeout" | "condition" | undefined;
-  const sinkTimes = { first: 0, last: 0, frames: 0 };
+  const duration = e.until !== "exit" && "duration" in e.until ? e.until.duration : undefined;
+  const marker = e.until !== "exit" && "output" in e.until ? new RegExp(e.until.output, "m") : undefined;
+  let timedOut = false;
+  const stopAll = () => guests.forEach((g) => g.stop());
   let ticks = 0;
-  const stopAll = (why: "timeout" | "condition") => {
-    stoppedBy ??= why;
-    for (const g of guests) g.stop();
-  };
   const sampler = setInterval(() => {
     const now = performance.now();
-    const frames = [...net.sinks.values()].reduce((s, k) => s + k.frames, 0);
-    if (frames !== sinkTimes.frames) {
-      if (sinkTimes.frames === 0) sinkTimes.first = now;
-      sinkTimes.last = now;
-      sinkTimes.frames = frames;
-    }
-    if (++ticks % PROGRESS_EVERY === 0) {
-      const exits = guests.reduce((s, g) => s + (g.vm?.pages.reduce((t, p) => t + readStats(p).exits, 0) ?? 0), 0);
-      progress({ elapsed: (now - t0) / 1000, limit: e.until !== "exit" && "duration" in e.until ? e.until.duration : e.timeout, exits });
-    }
+    meter.sample(now);
+    if (++ticks % PROGRESS_EVERY !== 0) return;
+    const exits = guests.reduce((s, g) => s + (g.vm?.pages.reduce((t, p) => t + readStats(p).exits, 0) ?? 0), 0);
+    progress({ elapsed: (now - t0) / 1000, limit: duration ?? e.timeout, exits });
   }, SAMPLE_MS);
-  const timers: NodeJS.Timeout[] = [setTimeout(() => stopAll("timeout"), e.timeout * 1000)];
-  if (e.until !== "exit" && "duration" in e.until) timers.push(setTimeout(() => stopAll("condition"), e.until.duration * 1000));
-  const marker = e.until !== "exit" && "output" in e.until ? new RegExp(e.until.output, "m") : undefined;
+  const timers = [
+    setTimeout(() => {
+      timedOut = true;
+      stopAll();
+    }, e.timeout * 1000),
+    ...(duration === undefined ? [] : [setTimeout(stopAll, duration * 1000)]),
+  ];
   let failure: string | null = null;
   try {
     bootGuests(e, net, results, guests, (g) => {
-      if (marker !== undefined && marker.test(g.output)) stopAll("condition");
+      if (marker?.test(g.output)) stopAll();
     });
     net.start();
-    const ends = await Promise.all(guests.map((g) => g.ended));
-    failure = ends.find((x) => x !== null) ?? null;
+    failure = (await Promise.all(guests.map((g) => g.ended))).find((x) => x !== null) ?? null;
   } catch (err) {
     failure = (err as Error).message;
   } finally {
     clearInterval(sampler);
-    for (const t of timers) clearTimeout(t);
+    timers.forEach(clearTimeout);
     net.close();
-    for (const g of guests) g.stop();
+    stopAll();
   }
+  meter.sample(performance.now());
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const busy = performance.eventLoopUtilization(elu0).utilization;
-  if (stoppedBy === "timeout") failure = `timeout after ${e.timeout} s`;
-  const exits = emptyExits();
-  for (const r of results) for (const rep of r.reports) for (const s of EXIT_STATS) exits[s.name] += rep.stats[s.name];
-  const hist = mergeHistograms(results.flatMap((r) => r.reports.map((v) => v.latency?.histogram)));
+  if (timedOut) failure = `timeout after ${e.timeout} s`;
   let metrics: Record<string, number> = {};
   if (failure === null) {
     try {
@@ -118,15 +142,20 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
       failure = (err as Error).message;
     }
   }
-  const sinkBytes = [...net.sinks.values()].reduce((s, k) => s + k.bytes, 0);
-  const span = (sinkTimes.last - sinkTimes.first) / 1000;
+  const exits = emptyExits();
+  for (const r of results) for (const v of r.reports) for (const s of EXIT_STATS) exits[s.name] += v.stats[s.name];
+  const hist = mergeHistograms(results.flatMap((r) => r.reports.map((v) => v.latency?.histogram)));
+  const sinks = meter.result();
   return {
-    ...base,
+    point: point.index,
+    rep,
+    params: point.params,
+    config: runConfig(e),
     status: failure === null ? "ok" : "failed",
     ...(failure === null ? {} : { error: failure }),
     seconds,
-    throughputMbps: net.sinks.size === 0 ? null : span > 0 ? (sinkBytes * 8) / span / 1e6 : 0,
-    frames: net.sinks.size === 0 ? null : [...net.sinks.values()].reduce((s, k) => s + k.frames, 0),
+    throughputMbps: sinks.mbps,
+    frames: sinks.frames,
     exits,
     latency: hist === null ? null : percentilesOf(hist),
     histogram: hist === null ? null : encodeHistogram(hist),
@@ -149,9 +178,7 @@ function bootGuests(e: Experiment, net: VirtualNetwork, results: VmResult[], gue
   const hv = trapVms.length > 0 ? new Hypervisor({ machineMemory }) : undefined;
   for (const spec of e.vms) {
     const flags = vmFlags(spec, e);
-    // Netdev ids are per VM in the file; on the run's one network they are VM.ID.
-    const portFor = (nd: Netdev) => net.attach({ kind: nd.type, id: `${spec.name}.${nd.id}`, options: Object.fromEntries(nd.options) });
-    const devices = boardDevicesFrom(flags, portFor);
+    const devices = boardDevicesFrom(flags, vmPorts(spec.name, net));
     const mmu = mmuFrom(flags);
     const memSize = parseMemSize(spec.mem);
     let guest: Guest;

@@ -9,6 +9,10 @@ import { existsSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
 import type { EndpointSpec, Experiment, VmSpec } from "../lab/experiment-schema.ts";
 import type { RunRecord } from "../lab/results.ts";
+import { VirtualNetwork } from "../net/netdevs.ts";
+import type { SwitchPort } from "../net/port.ts";
+import { boardDevicesFrom } from "./devices.ts";
+import type { Netdev } from "./netdev.ts";
 import type { RunFlags } from "./run-flags.ts";
 
 /** The flags `popek run` would be given for this VM, with the netdevs its links and endpoints add. */
@@ -48,15 +52,30 @@ function endpointNetdev(ep: EndpointSpec, id: string): string {
   return ep.kind === "sink" ? `sink,id=${id}` : `source,id=${id},size=${ep.size},pps=${ep.rate}`;
 }
 
-/** Refuses, before anything runs, image paths that do not exist: `FILE: vms[0].kernel: expected a file, found "x"`. */
-export function checkVmFiles(file: string, e: Experiment): void {
+/**
+ * Refuses, before anything runs, image paths that do not exist (`FILE: vms[0].kernel: expected
+ * an existing file, found "x"`) and device words popek run would refuse (`FILE: vms[0]: --device ...`).
+ */
+export function checkVms(file: string, e: Experiment): void {
   e.vms.forEach((vm, i) => {
     for (const key of ["image", "kernel", "initrd", "firmware"] as const) {
       const path = vm[key];
       if (path === undefined || (key === "firmware" && (path === "hv" || path === "none"))) continue;
       if (!existsSync(path)) throw new ConfigError(`${file}: vms[${i}].${key}: expected an existing file, found "${path}"`);
     }
+    try {
+      // The devices are built (and dropped) on a network of their own, as a run would build them.
+      boardDevicesFrom(vmFlags(vm, e), vmPorts(vm.name, new VirtualNetwork()));
+    } catch (err) {
+      if (err instanceof ConfigError) throw new ConfigError(`${file}: vms[${i}]: ${err.message}`);
+      throw err;
+    }
   });
+}
+
+/** A VM's netdevs on the run's network: ids are per VM in the file, VM.ID on the network. */
+export function vmPorts(vmName: string, net: VirtualNetwork): (nd: Netdev) => SwitchPort {
+  return (nd) => net.attach({ kind: nd.type, id: `${vmName}.${nd.id}`, options: Object.fromEntries(nd.options) });
 }
 
 /** What the runs were (charts group by it whatever the sweep varied). */

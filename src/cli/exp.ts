@@ -15,7 +15,7 @@ import { pointPath, writeResults, type Written } from "../lab/output.ts";
 import type { PointResult } from "../lab/results.ts";
 import { submitSlurm, writeSlurmScript } from "../lab/slurm.ts";
 import { summaryTable } from "../lab/summary.ts";
-import { checkVmFiles } from "./exp-vm.ts";
+import { checkVms } from "./exp-vm.ts";
 import { progressView } from "./exp-progress.ts";
 import { runPoints } from "./exp-run.ts";
 import { parseCount } from "./options.ts";
@@ -48,7 +48,7 @@ export async function expCommand(file: string | undefined, dir: string | undefin
   if (file === undefined) throw new ConfigError("exp: give an experiment FILE (or: merge DIR, --schema)");
   if (dir !== undefined) throw new ConfigError(`exp: one FILE only (found also "${dir}")`);
   const exp = loadExperiment(file);
-  for (const p of exp.points) checkVmFiles(file, p.experiment);
+  for (const p of exp.points) checkVms(file, p.experiment);
   const out = resolve(flags.out ?? `popek-exp/${exp.name}`);
 
   if (flags.slurm) {

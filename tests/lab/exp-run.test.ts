@@ -6,7 +6,7 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -117,5 +117,9 @@ sweep:
     const r = popek(["exp", file, "--out", join(dir, "out")]);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(`popek: ${file}: vms[0].kernel: expected an existing file, found "guests/bin/no-such.elf"\n`);
+    writeFileSync(file, "name: bad\nvms:\n  - name: vm0\n    kernel: guests/bin/kernel-mini.elf\n    devices: [\"ne2000,netdev=n9\"]\n");
+    const d = popek(["exp", file, "--out", join(dir, "out")]);
+    expect(d.stderr).toBe(`popek: ${file}: vms[0]: --device ne2000: no --netdev with id=n9\n`);
+    expect(existsSync(join(dir, "out"))).toBe(false);
   });
 });
