@@ -110,6 +110,31 @@ sweep:
     expect(readFileSync(join(out, "summary.md"), "utf8")).toContain("- point 0 rep 0 failed: metric n:");
   });
 
+  it("stops a run when a guest prints the line the file waits for (until: output)", { timeout: 300_000 }, () => {
+    const dir = mkdtempSync(join(tmpdir(), "popek-exp-"));
+    const file = join(dir, "until.yaml");
+    // labos's echo waits for a console line forever: only the marker can end this run in time.
+    writeFileSync(
+      file,
+      `name: until
+vms:
+  - name: vm0
+    kernel: guests/bin/labos.elf
+    firmware: hv
+    append: echo
+until: { output: 'labos: \\d+ harts running' }
+timeout: 200
+`,
+    );
+    const out = join(dir, "out");
+    const r = popek(["exp", file, "--out", out]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+    expect(results.runs[0]).toMatchObject({ status: "ok" });
+    expect(results.runs[0]!.seconds).toBeLessThan(200);
+  });
+
   it("refuses a file with a mistake before running anything, in one line", () => {
     const dir = mkdtempSync(join(tmpdir(), "popek-exp-"));
     const file = join(dir, "bad.yaml");
