@@ -32,10 +32,10 @@ export interface ExpFlags {
 }
 
 /** The columns the terminal's summary shows (summary.md has them all). */
-const TERMINAL_COLUMNS = ["point", "ok", "Mbit/s", "exits", "exits/s", "rtt p50 us", "rtt p99 us", "main busy %", "cores"];
+const TERMINAL_COLUMNS = ["point", "ok", "Mbit/s", "exits/frame", "exits", "exits/s", "rtt p50 us", "rtt p99 us", "main busy %", "cores"];
 
 /** The files written, for the user. */
-export function describeWritten(w: Written): string {
+function describeWritten(w: Written): string {
   return [...w.files, ...w.charts].map((f) => `  ${f}`).join("\n");
 }
 

@@ -33,7 +33,7 @@ function byPoint(runs: readonly RunRecord[]): RunRecord[][] {
 /** The summary's rows (a header first) and its notes on failed and missing runs. */
 function summaryRows(results: Results): { rows: string[][]; notes: string[] } {
   const metricNames = [...new Set(results.runs.flatMap((r) => Object.keys(r.metrics)))];
-  const header = ["point", ...results.paramNames, "ok", "seconds", "Mbit/s", "exits", "exits/s", "rtt p50 us", "rtt p99 us", "main busy %", "cores", ...metricNames];
+  const header = ["point", ...results.paramNames, "ok", "seconds", "Mbit/s", "frames", "exits/frame", "exits", "exits/s", "rtt p50 us", "rtt p99 us", "main busy %", "cores", ...metricNames];
   const rows: string[][] = [header];
   const notes: string[] = [];
   for (const runs of byPoint(results.runs)) {
@@ -46,6 +46,8 @@ function summaryRows(results: Results): { rows: string[][]; notes: string[] } {
       `${ok.length}/${runs.length}`,
       fmt(med((r) => r.seconds), 2),
       fmt(med((r) => r.throughputMbps), 2),
+      fmt(med((r) => r.frames), 0),
+      fmt(med((r) => (r.frames ? r.exits.exits / r.frames : undefined)), 1),
       fmt(med((r) => r.exits.exits), 0),
       fmt(med((r) => (r.seconds > 0 ? r.exits.exits / r.seconds : undefined)), 0),
       us(med((r) => r.latency?.p50Ns)),
