@@ -132,7 +132,7 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
   meter.sample(performance.now());
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const busy = performance.eventLoopUtilization(elu0).utilization;
+  const busy = performance.eventLoopUtilization(elu0);
   if (timedOut) failure = `timeout after ${e.timeout} s`;
   let metrics: Record<string, number> = {};
   if (failure === null) {
@@ -159,7 +159,8 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
     exits,
     latency: hist === null ? null : percentilesOf(hist),
     histogram: hist === null ? null : encodeHistogram(hist),
-    mainBusyPct: busy * 100,
+    mainBusyPct: busy.utilization * 100,
+    mainBusyMs: busy.active,
     coresUsed: (cpu.user + cpu.system) / 1e6 / seconds,
     metrics,
   };

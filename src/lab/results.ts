@@ -50,6 +50,8 @@ export interface RunRecord {
   readonly histogram: string | null;
   /** The main thread's event-loop utilisation over the run, percent. */
   readonly mainBusyPct: number;
+  /** The main thread's busy time over the run (event loop active), ms. */
+  readonly mainBusyMs: number;
   /** CPU time of the whole process (every thread) over wall time: cores kept busy. */
   readonly coresUsed: number;
   /** Numbers read from the guest's output (metrics.parse, metrics.patterns). */
@@ -124,6 +126,7 @@ function csvColumns(paramNames: readonly string[], runs: readonly RunRecord[]): 
     { title: "exit_rtt_p90_ns", get: (r) => r.latency?.p90Ns ?? "" },
     { title: "exit_rtt_p99_ns", get: (r) => r.latency?.p99Ns ?? "" },
     { title: "exit_rtt_max_ns", get: (r) => r.latency?.maxNs ?? "" },
+    { title: "main_busy_ms", get: (r) => r.mainBusyMs },
     { title: "main_busy_pct", get: (r) => r.mainBusyPct },
     { title: "cores_used", get: (r) => r.coresUsed },
     ...metricNames.map((m) => ({ title: m, get: (r: RunRecord) => r.metrics[m] ?? "" })),
