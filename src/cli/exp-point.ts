@@ -35,9 +35,8 @@ export interface RunProgress {
   readonly exits: number;
 }
 
-/** How often the sinks are sampled (first and last frame) and progress reported, ms. */
-const SAMPLE_MS = 10;
-const PROGRESS_EVERY = 25;
+/** How often progress is reported, ms. */
+const PROGRESS_MS = 250;
 
 /** A VM of the run, whichever way it runs. */
 interface Guest {
@@ -54,35 +53,16 @@ function emptyExits(): Record<ExitStatName, number> {
 }
 
 /**
- * The sinks' throughput: sampled every SAMPLE_MS, it keeps the first and the last sample that saw
- * new frames, so the rate covers the traffic itself, not the boot before it or the idle after.
+ * The sinks' throughput: bytes after each sink's first frame over the time from the first frame
+ * to the last (the sinks note both), so the rate covers the traffic, not the boot or the idle after.
  */
-class SinkMeter {
-  private first: { t: number; bytes: number } | undefined;
-  private last: { t: number; bytes: number } | undefined;
-  private frames = 0;
-
-  constructor(private readonly net: VirtualNetwork) {}
-
-  sample(now: number): void {
-    let frames = 0;
-    let bytes = 0;
-    for (const k of this.net.sinks.values()) {
-      frames += k.frames;
-      bytes += k.bytes;
-    }
-    if (frames === this.frames) return;
-    this.frames = frames;
-    this.first ??= { t: now, bytes };
-    this.last = { t: now, bytes };
-  }
-
-  /** Mbit/s and frames; null without sinks. */
-  result(): { mbps: number | null; frames: number | null } {
-    if (this.net.sinks.size === 0) return { mbps: null, frames: null };
-    const span = this.first === undefined || this.last === undefined ? 0 : (this.last.t - this.first.t) / 1000;
-    return { mbps: span > 0 ? ((this.last!.bytes - this.first!.bytes) * 8) / span / 1e6 : 0, frames: this.frames };
-  }
+function sinkThroughput(net: VirtualNetwork): { mbps: number | null; frames: number | null } {
+  const sinks = [...net.sinks.values()].filter((k) => k.frames > 0);
+  if (net.sinks.size === 0) return { mbps: null, frames: null };
+  if (sinks.length === 0) return { mbps: 0, frames: 0 };
+  const span = (Math.max(...sinks.map((k) => k.lastAt)) - Math.min(...sinks.map((k) => k.firstAt))) / 1000;
+  const bytes = sinks.reduce((s, k) => s + k.bytes - k.firstBytes, 0);
+  return { mbps: span > 0 ? (bytes * 8) / span / 1e6 : 0, frames: sinks.reduce((s, k) => s + k.frames, 0) };
 }
 
 /** Runs `point`'s repetition `rep`. */
@@ -92,21 +72,17 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   const net = new VirtualNetwork();
-  const meter = new SinkMeter(net);
   const guests: Guest[] = [];
   const results: VmResult[] = [];
   const duration = e.until !== "exit" && "duration" in e.until ? e.until.duration : undefined;
   const marker = e.until !== "exit" && "output" in e.until ? new RegExp(e.until.output, "m") : undefined;
   let timedOut = false;
   const stopAll = () => guests.forEach((g) => g.stop());
-  let ticks = 0;
-  const sampler = setInterval(() => {
+  const reporter = setInterval(() => {
     const now = performance.now();
-    meter.sample(now);
-    if (++ticks % PROGRESS_EVERY !== 0) return;
     const exits = guests.reduce((s, g) => s + (g.vm?.pages.reduce((t, p) => t + readStats(p).exits, 0) ?? 0), 0);
     progress({ elapsed: (now - t0) / 1000, limit: duration ?? e.timeout, exits });
-  }, SAMPLE_MS);
+  }, PROGRESS_MS);
   const timers = [
     setTimeout(() => {
       timedOut = true;
@@ -124,12 +100,11 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
   } catch (err) {
     failure = (err as Error).message;
   } finally {
-    clearInterval(sampler);
+    clearInterval(reporter);
     timers.forEach(clearTimeout);
     net.close();
     stopAll();
   }
-  meter.sample(performance.now());
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const busy = performance.eventLoopUtilization(elu0);
@@ -145,7 +120,7 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
   const exits = emptyExits();
   for (const r of results) for (const v of r.reports) for (const s of EXIT_STATS) exits[s.name] += v.stats[s.name];
   const hist = mergeHistograms(results.flatMap((r) => r.reports.map((v) => v.latency?.histogram)));
-  const sinks = meter.result();
+  const sinks = sinkThroughput(net);
   return {
     point: point.index,
     rep,

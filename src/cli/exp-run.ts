@@ -51,13 +51,38 @@ export async function runPoint(exp: ExperimentFile, point: Point, report: (m: Po
 }
 
 /** Shows a point's messages on the progress view. */
-function viewer(exp: ExperimentFile, point: Point, view: ProgressView): (m: PointMessage) => void {
-  const runs = new Map<number, ReturnType<ProgressView["start"]>>();
-  return (m) => {
-    if (m.kind === "start") runs.set(m.rep, view.start(runLabel(exp, point, m.rep)));
-    else if (m.kind === "progress") runs.get(m.rep)?.update(m.progress);
-    else runs.get(m.rep)?.done(m.record);
+class Viewer {
+  private readonly runs = new Map<number, ReturnType<ProgressView["start"]>>();
+  private readonly done = new Set<number>();
+
+  constructor(
+    private readonly exp: ExperimentFile,
+    private readonly point: Point,
+    private readonly view: ProgressView,
+  ) {}
+
+  readonly show = (m: PointMessage): void => {
+    if (m.kind === "start") this.runs.set(m.rep, this.view.start(runLabel(this.exp, this.point, m.rep)));
+    else if (m.kind === "progress") this.runs.get(m.rep)?.update(m.progress);
+    else this.finish(m.record);
   };
+
+  /**
+   * Ends what the messages left open: a pool worker's last messages travel on their own port and
+   * may arrive after its result, or never (the port closes with the task).
+   */
+  settle(result: PointResult): void {
+    for (const r of result.runs) {
+      if (!this.runs.has(r.rep)) this.show({ kind: "start", rep: r.rep });
+      this.finish(r);
+    }
+  }
+
+  private finish(r: RunRecord): void {
+    if (this.done.has(r.rep)) return;
+    this.done.add(r.rep);
+    this.runs.get(r.rep)?.done(r);
+  }
 }
 
 /** Runs `points` of `exp` (sequentially, or `parallel` at a time in a pool), writing each point's file under `out`. */
@@ -65,7 +90,7 @@ export async function runPoints(exp: ExperimentFile, points: readonly Point[], o
   if (parallel <= 1) {
     const results: PointResult[] = [];
     for (const point of points) {
-      const r = await runPoint(exp, point, viewer(exp, point, view));
+      const r = await runPoint(exp, point, new Viewer(exp, point, view).show);
       writePoint(out, r);
       results.push(r);
     }
@@ -76,10 +101,12 @@ export async function runPoints(exp: ExperimentFile, points: readonly Point[], o
     return await Promise.all(
       points.map(async (point) => {
         const { port1, port2 } = new MessageChannel();
-        port1.on("message", viewer(exp, point, view));
+        const viewer = new Viewer(exp, point, view);
+        port1.on("message", viewer.show);
         try {
           const task: PointTask = { file: exp.file, point: point.index, port: port2 };
           const r = (await pool.run(task, { transferList: [port2] })) as PointResult;
+          viewer.settle(r);
           writePoint(out, r);
           return r;
         } finally {
