@@ -112,7 +112,7 @@ export async function demoCommand(flags: { quick?: boolean } = {}): Promise<numb
   dim("   ns per operation as the guest timed them (rdtime, after warming each up); rtt: the exit round trip to the main thread (HDR, 1 in 16 sampled).");
 
   heading("3. what a frame costs: the same frames to a host sink through each NIC");
-  const io = experimentFromValue("popek demo (built in)", demoIoExperiment(quick));
+  const io = experimentFromValue("popek demo (built in)", demoIoExperiment());
   const i = await runExperiment(io, join(out, "io"));
   process.stdout.write(`\n${ioTable(i.results.runs)}\n`);
   dim("   the NE2000 is programmed register by register: every access is an exit.");
