@@ -1,49 +1,125 @@
 /*
  * `popek demo` (what `npm start` runs): the lab in one minute. A guest boots
- * on the native board; then a guest kernel runs deprivileged under the
- * trap-and-emulate hypervisor, and the exit table shows what the hypervisor
- * did for it.
+ * on the native board; then two built-in experiments (popek exp's machinery,
+ * demo-experiments.ts) answer the lab's questions with numbers: what an exit
+ * costs by where it is handled and how the vCPU waits, and what a NIC's
+ * frames cost; their charts are written to a directory whose path it prints.
  */
 
+import { existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pc from "picocolors";
-import { Hypervisor } from "../hypervisor/hypervisor.ts";
+import { experimentFromValue, type ExperimentFile } from "../lab/experiment-file.ts";
+import { writeResults, type Written } from "../lab/output.ts";
+import type { RunRecord } from "../lab/results.ts";
 import { Board } from "../machine/board.ts";
 import { readImageFile } from "../machine/image.ts";
 import { runBoard } from "../machine/runner.ts";
-import { formatStats } from "../report/exit-table.ts";
+import { formatTable } from "../report/table.ts";
+import { demoExitsExperiment, demoIoExperiment } from "./demo-experiments.ts";
+import { runOnce } from "./exp-point.ts";
+import { progressView } from "./exp-progress.ts";
+import { runPoints } from "./exp-run.ts";
 
 const MB = 2 ** 20;
+const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
+const EXIT_BENCHES = ["null", "syscall", "sbi", "mmio", "irq"];
 
 function heading(text: string): void {
   process.stdout.write(`\n${pc.bold(pc.cyan(`== ${text}`))}\n`);
 }
 
-export async function demoCommand(): Promise<number> {
+function dim(text: string): void {
+  process.stdout.write(pc.dim(`${text}\n`));
+}
+
+function ns(v: number | undefined): string {
+  if (v === undefined) return "-";
+  return v >= 10_000 ? `${(v / 1000).toFixed(1)}us` : `${v.toFixed(0)}ns`;
+}
+
+/** Runs an experiment's points into OUT and writes its results and charts. */
+async function runExperiment(exp: ExperimentFile, out: string): Promise<Written> {
+  rmSync(out, { recursive: true, force: true });
+  const view = progressView();
+  try {
+    await runPoints(exp, exp.points, out, view);
+  } finally {
+    view.close();
+  }
+  return writeResults(out);
+}
+
+/**
+ * One short discarded run first: the first VM of a process meets a cold hypervisor (its exit
+ * handlers not yet compiled by V8), which would make the first row look worse than it is.
+ */
+async function warmUp(exp: ExperimentFile): Promise<void> {
+  const first = exp.points.find((p) => p.experiment.vms[0]!.virt === "trap")!;
+  const vm = { ...first.experiment.vms[0]!, append: "iters=1/1000" };
+  await runOnce({ ...first, experiment: { ...first.experiment, vms: [vm] } }, 0);
+}
+
+function exitsTable(runs: readonly RunRecord[]): string {
+  const rows = [["mode (--exit-handler/--wait)", ...EXIT_BENCHES.map((b) => `${b}`), "exits", "rtt p50", "main busy"]];
+  for (const r of runs) {
+    if (r.status !== "ok") {
+      rows.push([String(r.params.mode), `failed: ${r.error}`]);
+      continue;
+    }
+    rows.push([
+      String(r.params.mode),
+      ...EXIT_BENCHES.map((b) => ns(r.metrics[`${b}_ns`])),
+      String(r.exits.exits),
+      r.latency === null ? "-" : ns(r.latency.p50Ns),
+      `${r.mainBusyPct.toFixed(0)}%`,
+    ]);
+  }
+  return formatTable(rows);
+}
+
+function ioTable(runs: readonly RunRecord[]): string {
+  const rows = [["NIC", "frame", "Mbit/s", "frames", "exits/frame", "main busy"]];
+  for (const r of runs) {
+    if (r.status !== "ok") {
+      rows.push([String(r.params.nic), String(r.params.size), `failed: ${r.error}`]);
+      continue;
+    }
+    const frames = r.frames ?? 0;
+    rows.push([String(r.params.nic), `${r.params.size} B`, (r.throughputMbps ?? 0).toFixed(2), String(frames), frames > 0 ? (r.exits.exits / frames).toFixed(1) : "-", `${r.mainBusyPct.toFixed(0)}%`]);
+  }
+  return formatTable(rows);
+}
+
+export async function demoCommand(flags: { quick?: boolean } = {}): Promise<number> {
+  const quick = flags.quick === true;
+  const out = join(tmpdir(), "popek-demo");
   heading("1. the native board: guests/bin/hello.elf in M-mode (popek run guests/bin/hello.elf)");
   const board = new Board({ harts: 1, memSize: 128 * MB, clock: "real", output: (b) => process.stdout.write(String.fromCharCode(b)) });
   board.boot({ kernel: readImageFile("guests/bin/hello.elf", "kernel") });
   const native = await runBoard(board, { timeoutSeconds: 30 });
-  process.stdout.write(pc.dim(`   ${native.instructions} instructions, exit status ${native.exitCode}\n`));
+  dim(`   ${native.instructions} instructions, exit status ${native.exitCode}`);
 
-  heading("2. deprivileged: an S-mode kernel on 2 vCPUs under the hypervisor (popek run guests/bin/kernel-mini.elf --virt trap --vcpus 2 --stats)");
-  process.stdout.write(pc.dim("   every virtual privilege runs in the hart's real U-mode; each CSR access, sret, SBI call and device access is a VM exit\n"));
-  const hv = new Hypervisor({ machineMemory: 80 * MB });
-  const vm = hv.createVm({
-    name: "vm0",
-    vcpus: 2,
-    memSize: 64 * MB,
-    images: { bios: { kind: "hv" }, kernel: readImageFile("guests/bin/kernel-mini.elf", "kernel") },
-    wait: "poll",
-    exitHandler: "main",
-    output: (b) => process.stdout.write(String.fromCharCode(b)),
-  });
-  hv.start(vm);
-  const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), 60_000);
-  const result = await vm.result;
-  clearTimeout(timer);
-  process.stdout.write(formatStats(result.reports));
-  process.stdout.write(
-    pc.dim("\nNext: popek run guests/bin/selftest.elf --virt trap --vcpus 2 --stats; popek bench exits; popek bench cpu\n"),
-  );
-  return native.exitCode === 0 && result.exitCode === 0 ? 0 : 1;
+  heading("2. what an exit costs: guests/exitbench deprivileged, by where exits are handled and how the vCPU waits");
+  dim("   every virtual privilege runs in the hart's real U-mode; each CSR access, SBI call and device access is a VM exit.");
+  dim("   main: every exit crosses to the hypervisor's main thread; vcpu: CSR, xRET, SBI timer/IPI stay on the vCPU's thread.");
+  dim("   spin/poll/block: the vCPU spins, spins then sleeps, or sleeps (Atomics.wait) until the hypervisor answers.");
+  const exits = experimentFromValue("popek demo (built in)", demoExitsExperiment(existsSync(OPENSBI), quick));
+  await warmUp(exits);
+  const e = await runExperiment(exits, join(out, "exits"));
+  process.stdout.write(`\n${exitsTable(e.results.runs)}\n`);
+  dim("   ns per operation as the guest timed them (rdtime, after warming each up); rtt: the exit round trip to the main thread (HDR, 1 in 16 sampled).");
+
+  heading("3. what a frame costs: the same frames to a host sink through each NIC");
+  const io = experimentFromValue("popek demo (built in)", demoIoExperiment());
+  const i = await runExperiment(io, join(out, "io"));
+  process.stdout.write(`\n${ioTable(i.results.runs)}\n`);
+  dim("   the NE2000 is programmed register by register: every access is an exit.");
+
+  heading("charts and results");
+  for (const f of [...e.charts, ...i.charts, join(out, "exits", "summary.md"), join(out, "io", "summary.md")]) process.stdout.write(`   ${f}\n`);
+  dim("\nNext: npx popek exp bench/experiments/exits.yaml --out /tmp/x; popek bench exits; popek run guests/bin/selftest.elf --virt trap --vcpus 2 --stats");
+  const ok = [...e.results.runs, ...i.results.runs].every((r) => r.status === "ok");
+  return native.exitCode === 0 && ok ? 0 : 1;
 }

@@ -10,6 +10,7 @@ import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
 import type { DiffFlags } from "./diff.ts";
 import type { FuzzFlags } from "./fuzz.ts";
+import type { ExpFlags } from "./exp.ts";
 import type { BootFlags } from "../../bench/boot.ts";
 
 // Each command's module is imported in its action: `popek run` starts by loading only what a
@@ -83,9 +84,27 @@ program
 
 program
   .command("demo")
-  .description("the lab in one minute: a guest natively, then a guest kernel deprivileged under the hypervisor with its exit table")
-  .action(async () => {
-    process.exitCode = await (await import("./demo.ts")).demoCommand();
+  .description("the lab in one minute: exit costs by --exit-handler and --wait, frames through each NIC, and the charts' paths")
+  .option("--quick", "a tenth of the work (tests, slow machines)")
+  .action(async (flags: { quick?: boolean }) => {
+    process.exitCode = await (await import("./demo.ts")).demoCommand(flags);
+  });
+
+program
+  .command("exp")
+  .description("run an experiment file (YAML or JSON): its sweep's points, results as JSON, CSV, Markdown and SVG charts; or `exp merge DIR`")
+  .argument("[file]", "the experiment file, or merge")
+  .argument("[dir]", "with merge: the --out DIR whose points/ to join")
+  .option("--out <dir>", "where results go (default popek-exp/NAME)")
+  .option("--parallel <n>", "run N points at a time in a worker pool (default 1: timing needs quiet cores)")
+  .option("--point <k>", "run only sweep point K (what each Slurm array task runs)")
+  .option("--slurm", "write an sbatch array job, one sweep point per task, instead of running")
+  .option("--partition <p>", "with --slurm: the partition")
+  .option("--cpus <n>", "with --slurm: CPUs per task (sbatch --cpus-per-task)")
+  .option("--submit", "with --slurm: submit the job with sbatch and print its id")
+  .option("--schema", "print the experiment file format as JSON Schema")
+  .action(async (file: string | undefined, dir: string | undefined, flags: ExpFlags) => {
+    process.exitCode = await (await import("./exp.ts")).expCommand(file, dir, flags);
   });
 
 program

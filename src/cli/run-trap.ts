@@ -91,8 +91,8 @@ function trapConfigFrom(flags: RunFlags): TrapConfig {
 /** Machine memory is a WebAssembly.Memory: whole 64 KiB pages. */
 const WASM_PAGE = 65536;
 
-/** Machine memory for a VM of this much RAM, with its shadow page-table pools. */
-function machineMemoryFor(c: TrapConfig): number {
+/** Machine memory for a VM of this much RAM, with its shadow page-table pools (also `popek exp`'s, per VM). */
+export function machineMemoryFor(c: Pick<TrapConfig, "vcpus" | "memSize" | "shadowPages">): number {
   const shadow = c.vcpus * (c.shadowPages + 1) * PAGE_SIZE;
   return c.memSize + MACHINE_MEMORY_SLACK + Math.ceil(shadow / WASM_PAGE) * WASM_PAGE;
 }

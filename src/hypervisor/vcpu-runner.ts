@@ -97,6 +97,8 @@ export interface LatencySummary {
   readonly p99Ns: number;
   readonly maxNs: number;
   readonly meanNs: number;
+  /** The whole histogram (HDR, compressed base64): experiments add the vCPUs' together (src/lab). */
+  readonly histogram: string;
 }
 
 /** One exit round trip in this many is timed for the latency histogram (a power of two). */
@@ -647,6 +649,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       p99Ns: h.getValueAtPercentile(99),
       maxNs: h.maxValue,
       meanNs: h.mean,
+      histogram: hdr.encodeIntoCompressedBase64(h),
     };
   }
 }
