@@ -26,6 +26,9 @@ import { parseMemSize } from "./options.ts";
 import { bootImagesFrom } from "./run.ts";
 import { mmuFrom } from "./run-flags.ts";
 import { machineMemoryFor, vmImagesFrom } from "./run-trap.ts";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { TraceFile } from "../trace/trace-file.ts";
 
 /** What a running run reports, a few times a second. */
 export interface RunProgress {
@@ -65,8 +68,16 @@ function sinkThroughput(net: VirtualNetwork): { mbps: number | null; frames: num
   return { mbps: span > 0 ? (bytes * 8) / span / 1e6 : 0, frames: sinks.reduce((s, k) => s + k.frames, 0) };
 }
 
-/** Runs `point`'s repetition `rep`. */
-export async function runOnce(point: Point, rep: number, progress: (p: RunProgress) => void = () => {}): Promise<RunRecord> {
+/** The run's trace file when the experiment asks for one (`trace: true`) and there is a directory to put it in. */
+function traceFileFor(point: Point, rep: number, out: string | undefined): TraceFile | undefined {
+  if (!point.experiment.trace || out === undefined) return undefined;
+  const dir = join(out, "traces");
+  mkdirSync(dir, { recursive: true });
+  return TraceFile.open(join(dir, `point-${point.index}-rep-${rep}.trace`));
+}
+
+/** Runs `point`'s repetition `rep`; with `trace: true` its exits are traced into OUT/traces. */
+export async function runOnce(point: Point, rep: number, progress: (p: RunProgress) => void = () => {}, out?: string): Promise<RunRecord> {
   const e = point.experiment;
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
@@ -91,8 +102,10 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
     ...(duration === undefined ? [] : [setTimeout(stopAll, duration * 1000)]),
   ];
   let failure: string | null = null;
+  const trace = traceFileFor(point, rep, out);
+  let traced: RunRecord["trace"];
   try {
-    bootGuests(e, net, results, guests, (g) => {
+    bootGuests(e, net, results, guests, trace, (g) => {
       if (marker?.test(g.output)) stopAll();
     });
     net.start();
@@ -104,6 +117,13 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
     timers.forEach(clearTimeout);
     net.close();
     stopAll();
+  }
+  if (trace !== undefined) {
+    try {
+      traced = await trace.close();
+    } catch (err) {
+      failure ??= `trace: ${(err as Error).message}`;
+    }
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -138,6 +158,7 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
     mainBusyMs: busy.active,
     coresUsed: (cpu.user + cpu.system) / 1e6 / seconds,
     metrics,
+    ...(traced === undefined ? {} : { trace: traced }),
   };
 }
 
@@ -145,7 +166,7 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
  * Boots every VM of the run into `guests` (as each starts, so a VM that fails to
  * build leaves the ones before it there to stop); `results` receives each trap VM's result.
  */
-function bootGuests(e: Experiment, net: VirtualNetwork, results: VmResult[], guests: Guest[], onOutput: (g: Guest) => void): void {
+function bootGuests(e: Experiment, net: VirtualNetwork, results: VmResult[], guests: Guest[], trace: TraceFile | undefined, onOutput: (g: Guest) => void): void {
   const trapVms = e.vms.filter((v) => v.virt === "trap");
   const machineMemory = trapVms.reduce((s, v) => {
     const memSize = parseMemSize(v.mem);
@@ -175,6 +196,7 @@ function bootGuests(e: Experiment, net: VirtualNetwork, results: VmResult[], gue
           return vmFailure(spec.name, r);
         }),
       };
+      trace?.attach(vm);
       hv!.start(vm);
     } else {
       const board = new Board({ harts: spec.vcpus, memSize, clock: "real", output: write, mmu, devices });

@@ -21,6 +21,8 @@ export interface PointTask {
   readonly point: number;
   /** Progress messages (PointMessage) go here. */
   readonly port: MessagePort;
+  /** The run's output directory: traces go under it. */
+  readonly out: string;
 }
 
 /** From a pool worker, about one of its point's runs. */
@@ -39,11 +41,11 @@ function runLabel(exp: ExperimentFile, point: Point, rep: number): string {
 }
 
 /** Runs every repetition of one point, reporting as it goes. */
-export async function runPoint(exp: ExperimentFile, point: Point, report: (m: PointMessage) => void = () => {}): Promise<PointResult> {
+export async function runPoint(exp: ExperimentFile, point: Point, report: (m: PointMessage) => void = () => {}, out?: string): Promise<PointResult> {
   const runs: RunRecord[] = [];
   for (let rep = 0; rep < point.experiment.repetitions; rep++) {
     report({ kind: "start", rep });
-    const record = await runOnce(point, rep, (progress) => report({ kind: "progress", rep, progress }));
+    const record = await runOnce(point, rep, (progress) => report({ kind: "progress", rep, progress }), out);
     report({ kind: "done", rep, record });
     runs.push(record);
   }
@@ -90,7 +92,7 @@ export async function runPoints(exp: ExperimentFile, points: readonly Point[], o
   if (parallel <= 1) {
     const results: PointResult[] = [];
     for (const point of points) {
-      const r = await runPoint(exp, point, new Viewer(exp, point, view).show);
+      const r = await runPoint(exp, point, new Viewer(exp, point, view).show, out);
       writePoint(out, r);
       results.push(r);
     }
@@ -104,7 +106,7 @@ export async function runPoints(exp: ExperimentFile, points: readonly Point[], o
         const viewer = new Viewer(exp, point, view);
         port1.on("message", viewer.show);
         try {
-          const task: PointTask = { file: exp.file, point: point.index, port: port2 };
+          const task: PointTask = { file: exp.file, point: point.index, port: port2, out };
           const r = (await pool.run(task, { transferList: [port2] })) as PointResult;
           viewer.settle(r);
           writePoint(out, r);

@@ -14,7 +14,7 @@ export default async function runPointTask(task: PointTask): Promise<PointResult
   const point = exp.points[task.point];
   if (point === undefined) throw new ConfigError(`${task.file}: no point ${task.point}`);
   try {
-    return await runPoint(exp, point, (m) => task.port.postMessage(m));
+    return await runPoint(exp, point, (m) => task.port.postMessage(m), task.out);
   } finally {
     task.port.close();
   }

@@ -90,6 +90,10 @@ export const experimentSchema = z
     timeout: z.number().positive().default(120).describe("seconds per run; past it the run is recorded as failed"),
     repetitions: z.number().int().min(1).max(100).default(1),
     metrics: metricsSchema.default({ patterns: {} }),
+    trace: z
+      .boolean()
+      .default(false)
+      .describe("record every exit of the --virt trap VMs into OUT/traces/point-K-rep-R.trace (read it with popek trace)"),
     sweep: z
       .record(z.string(), z.array(z.union([scalar, z.record(z.string(), scalar)])).min(1))
       .default({})

@@ -56,6 +56,8 @@ export interface RunRecord {
   readonly coresUsed: number;
   /** Numbers read from the guest's output (metrics.parse, metrics.patterns). */
   readonly metrics: Readonly<Record<string, number>>;
+  /** With `trace: true`: the run's exit-trace file, the records written and those a full ring dropped. */
+  readonly trace?: { readonly file: string; readonly records: number; readonly dropped: number };
 }
 
 /** One point's results file. */

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Results } from "../../src/lab/results.ts";
+import { readTrace } from "../../src/trace/read.ts";
 
 const POPEK = join(process.cwd(), "bin/popek.js");
 
@@ -30,6 +31,7 @@ metrics:
   patterns:
     sent: 'tx: sent (\\d+) frames'
 timeout: 120
+trace: true
 sweep:
   handler: [main, vcpu]
 `;
@@ -76,6 +78,11 @@ describe("popek exp", () => {
       // vega writes each bar's value into its aria-label.
       expect(svg).toContain(`handler=${run.params.handler}`);
       expect(svg).toContain(String(run.throughputMbps).slice(0, 6));
+      // trace: true — every exit the run counted is in its trace file (or counted as dropped).
+      expect(run.trace?.file).toBe(join(out, "traces", `point-${run.point}-rep-0.trace`));
+      const trace = readTrace(run.trace!.file);
+      expect(trace.ends[0]!.vcpus[0]!.exits).toBe(run.exits.exits);
+      expect(trace.records.length + run.trace!.dropped).toBeGreaterThanOrEqual(run.exits.exits);
     }
     expect(readFileSync(join(out, "charts", "exits.svg"), "utf8")).toContain("reason: mmio_exit_kernel");
   });
