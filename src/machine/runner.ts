@@ -79,7 +79,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
   }
 }
 
-/** Every hart waits: sleep (or, on the icount clock, skip) to the next timer, letting host input in meanwhile. */
+/** Every hart waits: sleep (or, on the icount clock, skip) to the next timer or until a device line rises, letting host input in meanwhile. */
 async function idle(board: Board): Promise<void> {
   let next = board.clint.nextDeadline();
   for (const h of board.harts) if (h.csr.stce) next = Math.min(next, h.csr.unsignedNum(R.CSR_STIMECMP));
@@ -92,5 +92,13 @@ async function idle(board: Board): Promise<void> {
   }
   const waitTicks = next - board.clint.mtime();
   const ms = Math.max(0, Math.min(MAX_SLEEP_MS, waitTicks / TICKS_PER_MS));
-  await new Promise<void>((resolve) => setTimeout(resolve, ms));
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(wake, ms);
+    function wake(): void {
+      clearTimeout(timer);
+      board.wakeIdle = undefined;
+      resolve();
+    }
+    board.wakeIdle = wake;
+  });
 }

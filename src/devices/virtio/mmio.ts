@@ -58,9 +58,16 @@ interface VirtioMmioOptions {
   readonly asyncIo?: (delta: 1 | -1) => void;
 }
 
+/** The transport's counters, named as results print them. */
+interface TransportStats {
+  /** Rises of the interrupt line (InterruptStatus going from 0 to non-zero): what a driver takes as interrupts. */
+  irqs: number;
+}
+
 export class VirtioMmio implements MmioDevice {
   readonly name = "virtio-mmio";
   readonly size = VIRTIO_MMIO_WINDOW;
+  readonly stats: TransportStats = { irqs: 0 };
   private readonly version: number;
   private readonly deviceFeatures: bigint;
   private readonly queues: QueueRegs[];
@@ -328,6 +335,7 @@ export class VirtioMmio implements MmioDevice {
   lastError: string | undefined;
 
   private raise(bits: number): void {
+    if (this.interruptStatus === 0) this.stats.irqs++;
     this.interruptStatus |= bits;
     this.irq.set(true);
   }
