@@ -7,7 +7,7 @@
  * free transmit slot, then notifies once, and only if the device asked
  * (EVENT_IDX avail_event); it keeps used_event far ahead while it polls and
  * asks for an interrupt only before it sleeps in wfi. So exits per packet
- * are a few per batch of up to 256 frames under trap (the notify, a clock
+ * are a few per batch of up to 1024 frames under trap (the notify, a clock
  * read, and per sleep the wfi, the PLIC claim and complete and the
  * InterruptACK), and natively there are none to count.
  */

@@ -77,7 +77,7 @@ export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskM
   const results = await benchIo(ms, progress);
   const rs = ratios(results);
   process.stdout.write(`${table(results)}\n(NE2000 under --virt trap; tx polls ISR with interrupts masked, rx takes the card's interrupt when its ring runs empty.\n`);
-  process.stdout.write(` virtio-net batches: one notify per batch of up to 256 frames, interrupts only before the guest sleeps in wfi; natively there are no exits.)\n`);
+  process.stdout.write(` virtio-net batches: one notify per batch of up to 1024 frames, interrupts only before the guest sleeps in wfi; natively there are no exits.)\n`);
   process.stdout.write(`${rs.map((r) => `${r.of} ${r.dir} ${r.frame}: ${r.ratio.toFixed(0)}x`).join(", ")}\n\n`);
   const blk = await benchIoBlk({ diskMib, progress });
   process.stdout.write(`${formatBlkResults(blk)}\n`);

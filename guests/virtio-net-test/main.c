@@ -147,12 +147,12 @@ static unsigned long number(const char **p)
 
 static void put_per_frame(const char *what, unsigned long n, unsigned long frames)
 {
+	unsigned long scaled = frames ? n * 10000 / frames : 0;
 	console_puts(what);
-	console_put_dec(frames ? n / frames : 0);
+	console_put_dec(scaled / 10000);
 	console_putc('.');
-	console_put_dec(frames ? (n * 1000 / frames) % 1000 / 100 : 0);
-	console_put_dec(frames ? (n * 1000 / frames) % 100 / 10 : 0);
-	console_put_dec(frames ? (n * 1000 / frames) % 10 : 0);
+	for (unsigned long d = 1000; d; d /= 10)
+		console_put_dec(scaled / d % 10);
 }
 
 /*

@@ -10,7 +10,7 @@
 #ifndef VIRTIO_NET_TEST_VIRTIO_NET_H
 #define VIRTIO_NET_TEST_VIRTIO_NET_H
 
-#define VNET_NUM       256
+#define VNET_NUM       1024
 /* Largest frame the driver handles (no FCS). */
 #define VNET_MAX_FRAME 1514
 

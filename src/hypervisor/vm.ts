@@ -132,7 +132,7 @@ export class Vm {
       harts,
       clock: this.clock,
       memory: this.memory.view,
-      host: { consoleOut: config.output, power: (e) => this.onPower(e) },
+      host: { consoleOut: config.output, power: (e) => this.onPower(e), doorbell },
       bus,
     });
     this.clint = this.devices.find(CLINT);
@@ -195,9 +195,11 @@ export class Vm {
     this.exits.observer = observer;
   }
 
-  /** Handles every exit now pending on this VM's vCPUs; returns how many. */
+  /** Handles every exit now pending on this VM's vCPUs, then device work flagged by I/O threads; returns how many exits. */
   serve(): number {
-    return this.exits.serve();
+    const handled = this.exits.serve();
+    this.devices.poll();
+    return handled;
   }
 
   /** Periodic device work on the main thread: the CLINT's comparators, and HTIF's tohost. */

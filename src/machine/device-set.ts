@@ -37,6 +37,8 @@ export interface DeviceInstance {
 export class DeviceSet {
   /** In the list's order. */
   readonly instances: readonly DeviceInstance[];
+  /** The instances whose kind has a poll (DeviceKind.poll), each as a call. */
+  private readonly pollers: (() => void)[] = [];
 
   constructor(
     readonly specs: readonly DeviceSpec[],
@@ -64,6 +66,15 @@ export class DeviceSet {
       if (i.device.size !== i.spec.kind.window) throw new Error(`devices: ${i.spec.kind.name} made a ${i.device.size}-byte window, its kind says ${i.spec.kind.window}`);
     }
     for (const i of this.instances) wiring.bus.map(i.spec.base, i.device);
+    for (const i of this.instances) {
+      const poll = i.spec.kind.poll;
+      if (poll !== undefined) this.pollers.push(() => poll(i.device));
+    }
+  }
+
+  /** Lets every device that polls finish work flagged off the main thread (DeviceKind.poll). */
+  poll(): void {
+    for (let i = 0; i < this.pollers.length; i++) this.pollers[i]();
   }
 
   /** Every device back to its power-on state (a board reset). */

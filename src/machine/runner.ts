@@ -63,6 +63,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
       if (board.exit !== undefined || board.resetRequested) break;
     }
     board.clint.update();
+    board.devices.poll();
     board.pollHtif();
     if (board.exit !== undefined) return result(board.exit.kind, board.exit.code);
     board.rebootIfRequested();

@@ -25,13 +25,16 @@ describe("bench io: NE2000", () => {
 });
 
 describe("bench io: virtio-net", () => {
-  it("under trap a batching driver sends 1514-byte frames to the sink at well under one exit per frame", async () => {
-    const r = await benchVirtioNet("trap", "tx", 1514, 300);
+  it("under trap a batching driver sends 1514-byte frames to the sink at under one exit per frame", async () => {
+    const r = await benchVirtioNet("trap", "tx", 1514, 500);
     expect(r).toMatchObject({ nic: "virtio", mode: "trap", dir: "tx", frame: 1514 });
-    // One notify per batch of up to 256 frames, one clock read per batch, plus the driver's set-up
-    // (about 80 accesses): a few hundred exits for tens of thousands of frames. An NE2000 takes ~390.
     expect(r.pps).toBeGreaterThan(1000);
-    expect(r.exitsPerPacket).toBeLessThan(0.1);
+    // One notify and one clock read per batch of up to 1024 frames; the rest of the run's exits are
+    // the driver's set-up (~80) and the console (one per character, ~200). A full `bench io` run
+    // spreads those over 10^5 frames (~0.003 exits each); a short one on a loaded machine over
+    // a few thousand. An NE2000 takes ~390 per 1514-byte frame.
+    expect(r.exitsPerPacket).toBeGreaterThan(0);
+    expect(r.exitsPerPacket).toBeLessThan(1);
     // The transmit queue's used_event stays far ahead: the device never interrupts a sender.
     expect(r.irqsPerPacket).toBe(0);
   }, 120_000);

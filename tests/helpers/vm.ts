@@ -9,6 +9,7 @@ import type { ExitHandlerPlace, Vm, VmResult } from "../../src/hypervisor/vm.ts"
 import type { WaitPolicy } from "../../src/hypervisor/wait.ts";
 import { readImageFile } from "../../src/machine/image.ts";
 import type { MmuMode } from "../../src/machine/swtlb.ts";
+import type { DeviceSpec } from "../../src/machine/board-devices.ts";
 
 export interface VmRunOptions {
   readonly vcpus?: number;
@@ -17,6 +18,8 @@ export interface VmRunOptions {
   readonly exitHandler?: ExitHandlerPlace;
   readonly timeoutSeconds?: number;
   readonly mmu?: MmuMode;
+  /** The VM's device table (the popek board's by default). */
+  readonly devices?: readonly DeviceSpec[];
 }
 
 export interface VmOutcome {
@@ -41,6 +44,7 @@ export function startVm(hv: Hypervisor, images: VmImages, opts: VmRunOptions = {
     exitHandler: opts.exitHandler ?? "main",
     output: (b) => (output += String.fromCharCode(b)),
     mmu: opts.mmu,
+    devices: opts.devices,
   });
   hv.start(vm);
   const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), (opts.timeoutSeconds ?? 60) * 1000);

@@ -25,9 +25,10 @@ function virtioMmioKind(name: string, make: () => VirtioBackend, transport: Tran
     window: VIRTIO_MMIO_WINDOW,
     wiring: "source",
     dt: VIRTIO_MMIO_SLOT.dt,
-    create: (ctx, host) => new VirtioMmio(make(), ctx.irq, ctx.memory, { legacy: transport.legacy, asyncIo: host.asyncIo }),
+    create: (ctx, host) => new VirtioMmio(make(), ctx.irq, ctx.memory, { legacy: transport.legacy, asyncIo: host.asyncIo, doorbell: host.doorbell }),
     reset: (device) => device.reset(),
     quiesce: (device) => device.quiesce(),
+    poll: (device) => device.poll(),
   };
 }
 

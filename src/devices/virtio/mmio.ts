@@ -56,6 +56,8 @@ interface VirtioMmioOptions {
   readonly legacy: boolean;
   /** Told of back-end work in flight off the main thread (the board's DeviceHost.asyncIo). */
   readonly asyncIo?: (delta: 1 | -1) => void;
+  /** The service loop's doorbell (DeviceHost.doorbell). */
+  readonly doorbell?: SharedArrayBuffer;
 }
 
 /** The transport's counters, named as results print them. */
@@ -163,6 +165,11 @@ export class VirtioMmio implements MmioDevice {
     for (const q of this.queues) q.clear();
     this.backend.reset();
     this.irq.set(false);
+  }
+
+  /** Completions an I/O thread flagged (DeviceKind.poll). */
+  poll(): void {
+    this.backend.poll?.();
   }
 
   /** Resolves once the back-end has no work in flight off the main thread. */
@@ -358,6 +365,7 @@ export class VirtioMmio implements MmioDevice {
         if (live()) this.fail(e);
       },
       asyncIo: (delta) => this.opts.asyncIo?.(delta),
+      doorbell: this.opts.doorbell,
       get live() {
         return live();
       },
