@@ -137,6 +137,8 @@ export interface DeviceKind<D extends MmioDevice = MmioDevice> {
    * loop, so it must cost next to nothing when there is none.
    */
   poll?(device: D): void;
+  /** Host console input, for console devices other than the UART (virtio-console); others ignore it. */
+  input?(device: D, bytes: Uint8Array): void;
   /** For the controller devices' lines go to (the PLIC): the input line of source n. */
   irqSource?(device: D, source: number): IrqLine;
 }

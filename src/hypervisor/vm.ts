@@ -240,9 +240,10 @@ export class Vm {
     return sum;
   }
 
-  /** Host keyboard input for the guest's console (dropped if the VM has no UART). */
+  /** Host keyboard input for the guest's consoles: the UART (if the VM has one) and a virtio-console. */
   input(bytes: Uint8Array): void {
     this.uart?.receive(bytes);
+    this.devices.input(bytes);
   }
 
   async reports(): Promise<VcpuReport[]> {

@@ -72,6 +72,11 @@ export class DeviceSet {
     }
   }
 
+  /** Host console input to every device that takes it (DeviceKind.input; the UART is fed on its own). */
+  input(bytes: Uint8Array): void {
+    for (const i of this.instances) i.spec.kind.input?.(i.device, bytes);
+  }
+
   /** Lets every device that polls finish work flagged off the main thread (DeviceKind.poll). */
   poll(): void {
     for (let i = 0; i < this.pollers.length; i++) this.pollers[i]();

@@ -30,7 +30,7 @@ export interface VirtioLink {
 }
 
 export interface VirtioBackend {
-  /** §5: 1 network, 2 block. */
+  /** §5: 1 network, 2 block, 3 console. */
   readonly deviceId: number;
   /** Device-type feature bits the back-end offers (the transport adds its own). */
   readonly features: bigint;
