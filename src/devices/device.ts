@@ -134,9 +134,11 @@ export interface DeviceKind<D extends MmioDevice = MmioDevice> {
    * Work a device finishes outside guest accesses: I/O completions a worker
    * flagged in shared memory. The run loops call it often (between slices
    * natively, every service round under trap), without waiting for the event
-   * loop, so it must cost next to nothing when there is none.
+   * loop, so it must cost next to nothing when there is none. Returns
+   * whether it did any (a service loop with work keeps polling rather than
+   * sleep).
    */
-  poll?(device: D): void;
+  poll?(device: D): boolean;
   /** Host console input, for console devices other than the UART (virtio-console); others ignore it. */
   input?(device: D, bytes: Uint8Array): void;
   /** For the controller devices' lines go to (the PLIC): the input line of source n. */

@@ -195,11 +195,14 @@ export class Vm {
     this.exits.observer = observer;
   }
 
-  /** Handles every exit now pending on this VM's vCPUs, then device work flagged by I/O threads; returns how many exits. */
+  /**
+   * Handles every exit now pending on this VM's vCPUs, then polled device
+   * work (DeviceKind.poll); returns how many exits, plus one if a device
+   * worked — the service loop keeps polling while either happens.
+   */
   serve(): number {
     const handled = this.exits.serve();
-    this.devices.poll();
-    return handled;
+    return this.devices.poll() ? handled + 1 : handled;
   }
 
   /** Periodic device work on the main thread: the CLINT's comparators, and HTIF's tohost. */

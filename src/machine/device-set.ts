@@ -38,7 +38,7 @@ export class DeviceSet {
   /** In the list's order. */
   readonly instances: readonly DeviceInstance[];
   /** The instances whose kind has a poll (DeviceKind.poll), each as a call. */
-  private readonly pollers: (() => void)[] = [];
+  private readonly pollers: (() => boolean)[] = [];
 
   constructor(
     readonly specs: readonly DeviceSpec[],
@@ -77,9 +77,11 @@ export class DeviceSet {
     for (const i of this.instances) i.spec.kind.input?.(i.device, bytes);
   }
 
-  /** Lets every device that polls finish work flagged off the main thread (DeviceKind.poll). */
-  poll(): void {
-    for (let i = 0; i < this.pollers.length; i++) this.pollers[i]();
+  /** Lets every device that polls finish work flagged off the main thread (DeviceKind.poll); whether any did some. */
+  poll(): boolean {
+    let worked = false;
+    for (let i = 0; i < this.pollers.length; i++) if (this.pollers[i]()) worked = true;
+    return worked;
   }
 
   /** Every device back to its power-on state (a board reset). */

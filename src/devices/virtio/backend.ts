@@ -48,6 +48,6 @@ export interface VirtioBackend {
   reset(): void;
   /** Resolves once no work is in flight off the main thread (absent: there never is). */
   quiesce?(): Promise<void>;
-  /** Finishes work an I/O thread flagged done in shared memory (DeviceKind.poll); cheap when there is none. */
-  poll?(): void;
+  /** Finishes work an I/O thread flagged done in shared memory, or work a notification left (DeviceKind.poll); cheap when there is none; whether it did any. */
+  poll?(): boolean;
 }

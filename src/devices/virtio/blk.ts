@@ -210,15 +210,20 @@ export class VirtioBlk implements VirtioBackend {
   }
 
   /** Requests whose worker flagged them done: finished now, without waiting for their messages. */
-  poll(): void {
+  poll(): boolean {
     const watching = this.watching;
+    let finished = false;
     for (let i = 0; i < watching.length; i++) {
       const slot = watching[i];
       const state = Atomics.load(this.doneWords, slot);
       if (state === DONE_PENDING) continue;
       const p = this.pending[slot];
-      if (p !== undefined && !p.finished) this.finish(p, state === DONE_OK, movedBy(p.task));
+      if (p !== undefined && !p.finished) {
+        this.finish(p, state === DONE_OK, movedBy(p.task));
+        finished = true;
+      }
     }
+    return finished;
   }
 
   /** A request's I/O is over: the status byte and the used ring, once. */

@@ -168,8 +168,8 @@ export class VirtioMmio implements MmioDevice {
   }
 
   /** Completions an I/O thread flagged (DeviceKind.poll). */
-  poll(): void {
-    this.backend.poll?.();
+  poll(): boolean {
+    return this.backend.poll?.() ?? false;
   }
 
   /** Resolves once the back-end has no work in flight off the main thread. */
