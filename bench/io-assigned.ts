@@ -78,6 +78,7 @@ export async function benchAssigned(dir: IoDirection, frame: number, ms: number)
   const pps = seconds > 0 ? frames / seconds : 0;
   return {
     nic: "assigned",
+    mode: "trap",
     dir,
     frame,
     mbps: (pps * frame * 8) / 1e6,
@@ -86,21 +87,4 @@ export async function benchAssigned(dir: IoDirection, frame: number, ms: number)
     irqsPerPacket: frames > 0 ? run.irqs / frames : 0,
     mainBusyPct: busy * 100,
   };
-}
-
-/** assigned / virtio throughput for each direction and frame size both were measured at (none without virtio rows). */
-export interface AssignedRatio {
-  readonly dir: IoDirection;
-  readonly frame: number;
-  readonly assignedOverVirtio: number;
-}
-
-export function assignedOverVirtio(results: readonly IoResult[]): AssignedRatio[] {
-  const out: AssignedRatio[] = [];
-  for (const a of results) {
-    if (a.nic !== "assigned") continue;
-    const v = results.find((r) => r.nic === "virtio" && r.dir === a.dir && r.frame === a.frame);
-    if (v !== undefined && v.pps > 0) out.push({ dir: a.dir, frame: a.frame, assignedOverVirtio: a.pps / v.pps });
-  }
-  return out;
 }

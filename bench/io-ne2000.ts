@@ -30,6 +30,8 @@ export type IoDirection = "tx" | "rx";
 /** One row of `bench io`, as the JSON results name it. */
 export interface IoResult {
   readonly nic: "ne2000" | "virtio" | "assigned";
+  /** The native board (no exits exist) or a VM under --virt trap. */
+  readonly mode: "native" | "trap";
   readonly dir: IoDirection;
   /** Frame size in bytes. */
   readonly frame: number;
@@ -43,7 +45,8 @@ export interface IoResult {
   readonly mainBusyPct: number;
 }
 
-interface GuestRun {
+/** What a NIC guest's run left: its console output, the VM's exits (0 natively) and the device's interrupts. */
+export interface GuestRun {
   readonly output: string;
   readonly exits: number;
   readonly irqs: number;
@@ -81,13 +84,24 @@ export async function benchNe2000(dir: IoDirection, frame: number, ms: number): 
       ? await runGuest(net, "sink,id=io", `tx ${UNBOUNDED} ${frame} ${ms}`)
       : await runGuest(net, `source,id=io,size=${frame},pps=${SOURCE_PPS}`, `rx ${UNBOUNDED} ${ms} irq`);
   const busy = performance.eventLoopUtilization(elu).utilization;
+  return parseNicRun("ne2000", "trap", dir, frame, run, busy);
+}
+
+/**
+ * A row from a NIC guest's own report (ne2000-test and virtio-net-test print
+ * the same lines: `tx: sent N frames of S bytes in U us`, `rx: got N frames,
+ * B bytes in U us`), the run's exits and interrupts, and the main thread's
+ * event-loop utilisation (0..1).
+ */
+export function parseNicRun(nic: IoResult["nic"], mode: IoResult["mode"], dir: IoDirection, frame: number, run: GuestRun, busy: number): IoResult {
   const m = dir === "tx" ? /tx: sent (\d+) frames of \d+ bytes in (\d+) us/.exec(run.output) : /rx: got (\d+) frames, \d+ bytes in (\d+) us/.exec(run.output);
-  if (m === null) throw new Error(`bench io: ne2000-test said nothing measurable: ${run.output.trim()}`);
+  if (m === null) throw new Error(`bench io: the ${nic} guest said nothing measurable: ${run.output.trim()}`);
   const frames = Number(m[1]);
   const seconds = Number(m[2]) / 1e6;
   const pps = seconds > 0 ? frames / seconds : 0;
   return {
-    nic: "ne2000",
+    nic,
+    mode,
     dir,
     frame,
     mbps: (pps * frame * 8) / 1e6,

@@ -42,6 +42,7 @@
 
 #define DESC_NEXT       1
 #define DESC_WRITE      2
+#define AVAIL_NO_INTERRUPT 1
 
 #define NUM             8
 
@@ -58,6 +59,8 @@ static struct req req;
 static volatile unsigned char status;
 static unsigned short last_used;
 static unsigned long base;
+/* 0: the driver polls only, asks for no interrupts (avail.flags NO_INTERRUPT) and checks no InterruptStatus. */
+static int want_interrupts = 1;
 
 static unsigned int rd(unsigned long off) { return *(volatile unsigned int *)(base + off); }
 static void wr(unsigned long off, unsigned int v) { *(volatile unsigned int *)(base + off) = v; }
@@ -117,6 +120,12 @@ unsigned long vblk_init(void)
 	return base;
 }
 
+void vblk_interrupts(int on)
+{
+	want_interrupts = on;
+	avail.flags = on ? 0 : AVAIL_NO_INTERRUPT;
+}
+
 unsigned long vblk_capacity(void)
 {
 	return rd(R_CONFIG) | (unsigned long)rd(R_CONFIG + 4) << 32;
@@ -146,6 +155,8 @@ int vblk_request(unsigned int type, unsigned long sector, void *buf, unsigned in
 		;
 	__sync_synchronize();
 	last_used++;
+	if (!want_interrupts)
+		return status;
 	if (!(rd(R_INT_STATUS) & 1))
 		vblk_fail("no used-buffer interrupt status");
 	wr(R_INT_ACK, 1);

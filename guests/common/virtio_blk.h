@@ -13,6 +13,13 @@
 
 /* Finds the first block device among QEMU virt's eight slots and brings it up; prints and exits on failure. Returns its base. */
 unsigned long vblk_init(void);
+/*
+ * on = 0: a pure polling driver (what a benchmark wants): no interrupts asked
+ * for (avail.flags NO_INTERRUPT), no InterruptStatus read or InterruptACK
+ * write per request, so the notify is the one exit a request costs under
+ * --virt trap. Default on: every request checks its used-buffer interrupt.
+ */
+void vblk_interrupts(int on);
 /* Sectors of the disk (configuration space). */
 unsigned long vblk_capacity(void);
 /* One request, waited for by polling; returns the status byte (0 = OK). buf may be 0 when len is 0. */

@@ -18,7 +18,7 @@
  */
 
 import type { DeviceKind } from "../devices/device.ts";
-import { virtioBlkKind, virtioNetKind, type TransportConfig } from "../devices/virtio/kinds.ts";
+import { virtioBlkKind, virtioConsoleKind, virtioNetKind, type TransportConfig } from "../devices/virtio/kinds.ts";
 import { ConfigError } from "../errors.ts";
 import { VIRTIO_COUNT } from "../machine/memlayout.ts";
 import type { SwitchPort } from "../net/port.ts";
@@ -99,8 +99,11 @@ export function virtioDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => S
       const mac = macText === undefined ? defaultMac(nics) : macOption(what, macText);
       nics++;
       place(what, virtioNetKind({ mac, port: portFor(nd) }, transport), o.values.get("bus"));
+    } else if (o.head === "virtio-console-device") {
+      onlyKeys(what, o, ["bus", "id"]);
+      place(what, virtioConsoleKind(transport), o.values.get("bus"));
     } else if (o.head !== NE2000 && o.head !== ASSIGNED_NIC) {
-      throw new ConfigError(`--device ${o.head ?? text}: unknown device (popek takes virtio-blk-device, virtio-net-device, ne2000, assigned-nic)`);
+      throw new ConfigError(`--device ${o.head ?? text}: unknown device (popek takes virtio-blk-device, virtio-net-device, virtio-console-device, ne2000, assigned-nic)`);
     }
   }
   for (const d of drives) {

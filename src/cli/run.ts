@@ -61,7 +61,10 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), isaVariant: isaVariantFrom(flags), devices, h: parseCpu(flags.cpu).h });
   board.boot(images);
   net.start();
-  const console = attachConsole((bytes) => board.uart.receive(bytes));
+  const console = attachConsole((bytes) => {
+    board.uart.receive(bytes);
+    board.devices.input(bytes);
+  });
   const flusher = setInterval(out.flush, 30);
   let result: RunResult;
   try {

@@ -71,6 +71,13 @@ export interface DeviceHost {
    * turn after every short slice so they land promptly.
    */
   asyncIo?(delta: 1 | -1): void;
+  /**
+   * A word (Int32 at index 0) a device's helper thread bumps and notifies
+   * when it finishes work, so that a service loop asleep on it (the
+   * hypervisor's doorbell) wakes and polls the device at once. Absent on the
+   * native board, whose run loop polls between slices.
+   */
+  readonly doorbell?: SharedArrayBuffer;
 }
 
 /**
@@ -157,6 +164,17 @@ export interface DeviceKind<D extends MmioDevice = MmioDevice> {
   reset(device: D): void;
   /** Resolves once no work of the device is in flight off the main thread (an I/O worker writing guest RAM): before its machine's frames are freed. */
   quiesce?(device: D): Promise<void>;
+  /**
+   * Work a device finishes outside guest accesses: I/O completions a worker
+   * flagged in shared memory. The run loops call it often (between slices
+   * natively, every service round under trap), without waiting for the event
+   * loop, so it must cost next to nothing when there is none. Returns
+   * whether it did any (a service loop with work keeps polling rather than
+   * sleep).
+   */
+  poll?(device: D): boolean;
+  /** Host console input, for console devices other than the UART (virtio-console); others ignore it. */
+  input?(device: D, bytes: Uint8Array): void;
   /** For the controller devices' lines go to (the PLIC): the input line of source n. */
   irqSource?(device: D, source: number): IrqLine;
 }

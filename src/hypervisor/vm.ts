@@ -146,7 +146,7 @@ export class Vm {
       harts,
       clock: this.clock,
       memory: this.memory.view,
-      host: { consoleOut: config.output, power: (e) => this.onPower(e) },
+      host: { consoleOut: config.output, power: (e) => this.onPower(e), doorbell },
       bus,
       direct: (spec) => assignDevice(spec, this.memory, frames, this.pages),
     });
@@ -215,9 +215,14 @@ export class Vm {
     this.exits.observer = observer;
   }
 
-  /** Handles every exit now pending on this VM's vCPUs; returns how many. */
+  /**
+   * Handles every exit now pending on this VM's vCPUs, then polled device
+   * work (DeviceKind.poll); returns how many exits, plus one if a device
+   * worked — the service loop keeps polling while either happens.
+   */
   serve(): number {
-    return this.exits.serve();
+    const handled = this.exits.serve();
+    return this.devices.poll() ? handled + 1 : handled;
   }
 
   /** Periodic device work on the main thread: the CLINT's comparators, and HTIF's tohost. */
@@ -258,9 +263,10 @@ export class Vm {
     return sum;
   }
 
-  /** Host keyboard input for the guest's console (dropped if the VM has no UART). */
+  /** Host keyboard input for the guest's consoles: the UART (if the VM has one) and a virtio-console. */
   input(bytes: Uint8Array): void {
     this.uart?.receive(bytes);
+    this.devices.input(bytes);
   }
 
   async reports(): Promise<VcpuReport[]> {

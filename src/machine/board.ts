@@ -93,6 +93,13 @@ export class Board {
   ioInFlight = 0;
   /** The kernel's HTIF words, when its ELF has a `tohost` symbol. */
   htif: HtifSymbols | undefined;
+  /**
+   * Set by the run loop while every hart sleeps in wfi (runner.ts idle): a
+   * device line rising meanwhile (a frame from the network, an I/O
+   * completion, all from the host's event loop) ends the sleep at once
+   * rather than at the next timer deadline.
+   */
+  wakeIdle: (() => void) | undefined;
   /** The board's RAM as HTIF sees it. */
   private readonly htifMemory: HtifMemory;
   fdtAddr = 0;
@@ -124,7 +131,10 @@ export class Board {
     for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, { csr: csrs[id] }, { jit: config.jit, mmu: config.mmu, isaVariant: config.isaVariant, h: config.h }));
     const harts: HartLines = {
       count: config.harts,
-      setPending: (hart, irq, level) => this.harts[hart]?.csr.setHwPending(irq, level),
+      setPending: (hart, irq, level) => {
+        this.harts[hart]?.csr.setHwPending(irq, level);
+        if (level) this.wakeIdle?.();
+      },
     };
     this.devices = new DeviceSet(config.devices ?? boardDevices(), {
       harts,

@@ -40,6 +40,8 @@ export interface DeviceInstance {
 export class DeviceSet {
   /** In the list's order. */
   readonly instances: readonly DeviceInstance[];
+  /** The instances whose kind has a poll (DeviceKind.poll), each as a call. */
+  private readonly pollers: (() => boolean)[] = [];
 
   constructor(
     readonly specs: readonly DeviceSpec[],
@@ -72,6 +74,22 @@ export class DeviceSet {
       if (i.device.size !== i.spec.kind.window) throw new Error(`devices: ${i.spec.kind.name} made a ${i.device.size}-byte window, its kind says ${i.spec.kind.window}`);
     }
     for (const i of this.instances) wiring.bus.map(i.spec.base, i.device);
+    for (const i of this.instances) {
+      const poll = i.spec.kind.poll;
+      if (poll !== undefined) this.pollers.push(() => poll(i.device));
+    }
+  }
+
+  /** Host console input to every device that takes it (DeviceKind.input; the UART is fed on its own). */
+  input(bytes: Uint8Array): void {
+    for (const i of this.instances) i.spec.kind.input?.(i.device, bytes);
+  }
+
+  /** Lets every device that polls finish work flagged off the main thread (DeviceKind.poll); whether any did some. */
+  poll(): boolean {
+    let worked = false;
+    for (let i = 0; i < this.pollers.length; i++) if (this.pollers[i]()) worked = true;
+    return worked;
   }
 
   /** Every device back to its power-on state (a board reset). */

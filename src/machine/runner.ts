@@ -63,6 +63,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
       if (board.exit !== undefined || board.resetRequested) break;
     }
     board.clint.update();
+    board.devices.poll();
     board.pollHtif();
     if (board.exit !== undefined) return result(board.exit.kind, board.exit.code);
     board.rebootIfRequested();
@@ -79,7 +80,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
   }
 }
 
-/** Every hart waits: sleep (or, on the icount clock, skip) to the next timer, letting host input in meanwhile. */
+/** Every hart waits: sleep (or, on the icount clock, skip) to the next timer or until a device line rises, letting host input in meanwhile. */
 async function idle(board: Board): Promise<void> {
   let next = board.clint.nextDeadline();
   for (const h of board.harts) if (h.csr.stce) next = Math.min(next, h.csr.unsignedNum(R.CSR_STIMECMP));
@@ -92,17 +93,23 @@ async function idle(board: Board): Promise<void> {
   }
   const waitTicks = next - board.clint.mtime();
   const ms = Math.max(0, Math.min(MAX_SLEEP_MS, waitTicks / TICKS_PER_MS));
-  if (!board.postsInterrupts) {
-    await new Promise<void>((resolve) => setTimeout(resolve, ms));
-    return;
-  }
   // A device thread posting an interrupt (an assigned NIC) rings board.wake: wake for it at once.
-  const seen = Atomics.load(board.wake, 0);
-  if (board.harts.some((h) => h.interruptPending())) return;
-  const wait = Atomics.waitAsync(board.wake, 0, seen, ms);
-  if (!wait.async) return;
-  // A pending waitAsync does not keep Node's event loop alive; the timer does.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([wait.value, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
+  const seen = board.postsInterrupts ? Atomics.load(board.wake, 0) : 0;
+  if (board.postsInterrupts && board.harts.some((h) => h.interruptPending())) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(wake, ms);
+    // A device line rising on this thread (a virtio completion, a frame for the NIC) calls wakeIdle.
+    function wake(): void {
+      clearTimeout(timer);
+      if (board.wakeIdle === wake) board.wakeIdle = undefined;
+      resolve();
+    }
+    board.wakeIdle = wake;
+    if (board.postsInterrupts) {
+      // A pending waitAsync does not keep Node's event loop alive; the timer does.
+      const posted = Atomics.waitAsync(board.wake, 0, seen, ms);
+      if (!posted.async) wake();
+      else void posted.value.then(wake);
+    }
+  });
 }

@@ -44,6 +44,11 @@ describe("device flags in QEMU's words", () => {
     expect(names(m)).toEqual({ 7: "virtio-net-device", 0: "virtio-blk-device", 6: "virtio-blk-device" });
   });
 
+  it("--device virtio-console-device takes a slot like any virtio device, and no backend option", () => {
+    expect(names(parse({ device: ["virtio-console-device"] }))).toEqual({ 7: "virtio-console-device" });
+    refuses({ device: ["virtio-console-device,chardev=c0"] }, /unknown key chardev=/);
+  });
+
   it("gives the board all eight slots once any is plugged, the rest empty", () => {
     const specs = boardDevices({ virtio: parse({ drive: [`file=${disk},if=virtio`] }) });
     const virtio = specs.filter((s) => s.base >= 0x1000_1000 && s.base < 0x1000_9000);

@@ -11,6 +11,7 @@ import { readImageFile } from "../../src/machine/image.ts";
 import type { MmuMode } from "../../src/machine/swtlb.ts";
 import type { IsaVariant } from "../../src/machine/isa-variant.ts";
 import type { NonvirtFix } from "../../src/hypervisor/nonvirt/code-scanner.ts";
+import type { DeviceSpec } from "../../src/machine/board-devices.ts";
 
 export interface VmRunOptions {
   readonly vcpus?: number;
@@ -23,6 +24,8 @@ export interface VmRunOptions {
   readonly nonvirtFix?: NonvirtFix;
   /** --virt hw: guest S/U in the real hart's VS/VU (hw-mode.ts). */
   readonly hw?: boolean;
+  /** The VM's device table (the popek board's by default). */
+  readonly devices?: readonly DeviceSpec[];
 }
 
 export interface VmOutcome {
@@ -50,6 +53,7 @@ export function startVm(hv: Hypervisor, images: VmImages, opts: VmRunOptions = {
     isaVariant: opts.isaVariant,
     nonvirtFix: opts.nonvirtFix,
     hw: opts.hw,
+    devices: opts.devices,
   });
   hv.start(vm);
   const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), (opts.timeoutSeconds ?? 60) * 1000);

@@ -23,12 +23,14 @@ export interface VirtioLink {
   fail(e: DeviceError): void;
   /** Work started (+1) or finished (-1) off the main thread (DeviceHost.asyncIo). */
   asyncIo(delta: 1 | -1): void;
+  /** The service loop's doorbell (DeviceHost.doorbell), for I/O threads to ring when they finish. */
+  readonly doorbell: SharedArrayBuffer | undefined;
   /** False once the device was reset or failed since this link was made: late completions are dropped. */
   readonly live: boolean;
 }
 
 export interface VirtioBackend {
-  /** §5: 1 network, 2 block. */
+  /** §5: 1 network, 2 block, 3 console. */
   readonly deviceId: number;
   /** Device-type feature bits the back-end offers (the transport adds its own). */
   readonly features: bigint;
@@ -46,4 +48,6 @@ export interface VirtioBackend {
   reset(): void;
   /** Resolves once no work is in flight off the main thread (absent: there never is). */
   quiesce?(): Promise<void>;
+  /** Finishes work an I/O thread flagged done in shared memory, or work a notification left (DeviceKind.poll); cheap when there is none; whether it did any. */
+  poll?(): boolean;
 }

@@ -20,7 +20,22 @@ export interface BlkIoTask {
   readonly offset: number;
   /** [machine offset, length] pairs, in order: the request's data buffers. */
   readonly pieces: readonly number[];
+  /**
+   * Where to say "done" without a message (absent: the result message
+   * only): Int32 word `slot` of `done` becomes DONE_OK or DONE_ERROR as the
+   * I/O ends, and word 0 of `doorbell` is bumped and notified, so the main
+   * thread's service loop finishes the request on its next round or wakes
+   * for it, instead of waiting for its event loop to take the message.
+   */
+  readonly done?: SharedArrayBuffer;
+  readonly slot?: number;
+  readonly doorbell?: SharedArrayBuffer;
 }
+
+/** Values of a completion word (BlkIoTask.done): 0 while the request is in flight. */
+export const DONE_PENDING = 0;
+export const DONE_OK = 1;
+export const DONE_ERROR = 2;
 
 const fds = new Map<string, number>();
 
@@ -33,8 +48,29 @@ function fdOf(path: string): number {
   return fd;
 }
 
-/** Serves one request; resolves with the bytes moved. */
+/** Serves one request; resolves with the bytes moved, and flags its completion word when it has one. */
 export default function blkIo(task: BlkIoTask): number {
+  let moved: number;
+  try {
+    moved = serve(task);
+  } catch (e) {
+    signal(task, DONE_ERROR);
+    throw e;
+  }
+  signal(task, DONE_OK);
+  return moved;
+}
+
+function signal(task: BlkIoTask, value: number): void {
+  if (task.done === undefined || task.slot === undefined) return;
+  Atomics.store(new Int32Array(task.done), task.slot, value);
+  if (task.doorbell === undefined) return;
+  const bell = new Int32Array(task.doorbell);
+  Atomics.add(bell, 0, 1);
+  Atomics.notify(bell, 0);
+}
+
+function serve(task: BlkIoTask): number {
   const fd = fdOf(task.path);
   if (task.op === "flush") {
     fsyncSync(fd);

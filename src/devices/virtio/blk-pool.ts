@@ -15,12 +15,27 @@ const WORKER_ENTRY = import.meta.url.endsWith(".js")
   : new URL("../../../workers/blk-io-boot.js", import.meta.url);
 const MAX_THREADS = 2;
 const IDLE_TIMEOUT_MS = 2_000;
+/**
+ * Tasks piscina hands one worker before it has taken that worker's earlier
+ * results off the event loop. With its default of 1, a request that the
+ * device already finished through its shared completion word (blk.ts) still
+ * holds its worker until the main thread's event loop turns — up to a
+ * millisecond in a busy service loop — and the next request waits for it.
+ * The worker serves its messages in order either way.
+ */
+const TASKS_PER_WORKER = 64;
 
 let pool: Piscina | undefined;
 
 /** Runs one request on an I/O worker; resolves with the bytes moved. */
 export async function runBlkIo(task: BlkIoTask): Promise<number> {
-  pool ??= new Piscina({ filename: WORKER_ENTRY.href, maxThreads: MAX_THREADS, minThreads: 0, idleTimeout: IDLE_TIMEOUT_MS });
+  pool ??= new Piscina({
+    filename: WORKER_ENTRY.href,
+    maxThreads: MAX_THREADS,
+    minThreads: 0,
+    idleTimeout: IDLE_TIMEOUT_MS,
+    concurrentTasksPerWorker: TASKS_PER_WORKER,
+  });
   const n: unknown = await pool.run(task);
   if (typeof n !== "number") throw new Error("blk-io: worker returned no byte count");
   return n;

@@ -6,10 +6,11 @@
  * tree exactly as an empty slot is, as QEMU describes all eight.
  */
 
-import type { DeviceKind } from "../device.ts";
+import type { DeviceHost, DeviceKind } from "../device.ts";
 import { VIRTIO_MMIO_SLOT } from "../virtio-mmio-slot.ts";
 import type { VirtioBackend } from "./backend.ts";
 import { VirtioBlk, type BlkConfig } from "./blk.ts";
+import { VirtioConsole } from "./console.ts";
 import { VirtioMmio, VIRTIO_MMIO_WINDOW } from "./mmio.ts";
 import { VirtioNet, type NetConfig } from "./net.ts";
 
@@ -18,16 +19,20 @@ export interface TransportConfig {
   readonly legacy: boolean;
 }
 
-/** A virtio-mmio device whose back-end `make` builds; `name` is QEMU's device name. */
-function virtioMmioKind(name: string, make: () => VirtioBackend, transport: TransportConfig): DeviceKind<VirtioMmio> {
+/** A virtio-mmio device whose back-end `make` builds (given the machine's host side); `name` is QEMU's device name. */
+function virtioMmioKind(name: string, make: (host: DeviceHost) => VirtioBackend, transport: TransportConfig): DeviceKind<VirtioMmio> {
   return {
     name,
     window: VIRTIO_MMIO_WINDOW,
     wiring: "source",
     dt: VIRTIO_MMIO_SLOT.dt,
-    create: (ctx, host) => new VirtioMmio(make(), ctx.irq, ctx.memory, { legacy: transport.legacy, asyncIo: host.asyncIo }),
+    create: (ctx, host) => new VirtioMmio(make(host), ctx.irq, ctx.memory, { legacy: transport.legacy, asyncIo: host.asyncIo, doorbell: host.doorbell }),
     reset: (device) => device.reset(),
     quiesce: (device) => device.quiesce(),
+    poll: (device) => device.poll(),
+    input: (device, bytes) => {
+      if (device.backend instanceof VirtioConsole) device.backend.receive(bytes);
+    },
   };
 }
 
@@ -50,4 +55,13 @@ export function virtioNetKind(cfg: NetConfig, transport: TransportConfig): Devic
     },
     transport,
   );
+}
+
+/**
+ * `virtio-console-device` (popek's name: QEMU builds the same from
+ * virtio-serial-device plus a virtconsole port): one port, the machine's
+ * console — its output beside the UART's, host input to both.
+ */
+export function virtioConsoleKind(transport: TransportConfig): DeviceKind<VirtioMmio> {
+  return virtioMmioKind("virtio-console-device", (host) => new VirtioConsole((b) => host.consoleOut(b)), transport);
 }

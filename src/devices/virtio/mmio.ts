@@ -56,11 +56,20 @@ interface VirtioMmioOptions {
   readonly legacy: boolean;
   /** Told of back-end work in flight off the main thread (the board's DeviceHost.asyncIo). */
   readonly asyncIo?: (delta: 1 | -1) => void;
+  /** The service loop's doorbell (DeviceHost.doorbell). */
+  readonly doorbell?: SharedArrayBuffer;
+}
+
+/** The transport's counters, named as results print them. */
+interface TransportStats {
+  /** Rises of the interrupt line (InterruptStatus going from 0 to non-zero): what a driver takes as interrupts. */
+  irqs: number;
 }
 
 export class VirtioMmio implements MmioDevice {
   readonly name = "virtio-mmio";
   readonly size = VIRTIO_MMIO_WINDOW;
+  readonly stats: TransportStats = { irqs: 0 };
   private readonly version: number;
   private readonly deviceFeatures: bigint;
   private readonly queues: QueueRegs[];
@@ -156,6 +165,11 @@ export class VirtioMmio implements MmioDevice {
     for (const q of this.queues) q.clear();
     this.backend.reset();
     this.irq.set(false);
+  }
+
+  /** Completions an I/O thread flagged (DeviceKind.poll). */
+  poll(): boolean {
+    return this.backend.poll?.() ?? false;
   }
 
   /** Resolves once the back-end has no work in flight off the main thread. */
@@ -328,6 +342,7 @@ export class VirtioMmio implements MmioDevice {
   lastError: string | undefined;
 
   private raise(bits: number): void {
+    if (this.interruptStatus === 0) this.stats.irqs++;
     this.interruptStatus |= bits;
     this.irq.set(true);
   }
@@ -350,6 +365,7 @@ export class VirtioMmio implements MmioDevice {
         if (live()) this.fail(e);
       },
       asyncIo: (delta) => this.opts.asyncIo?.(delta),
+      doorbell: this.opts.doorbell,
       get live() {
         return live();
       },

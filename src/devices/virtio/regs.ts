@@ -5,7 +5,7 @@
  *
  *   0x000 MagicValue        r   "virt"
  *   0x004 Version           r   2 modern, 1 legacy
- *   0x008 DeviceID          r   2 block, 1 network
+ *   0x008 DeviceID          r   1 network, 2 block, 3 console
  *   0x00c VendorID          r   "QEMU"
  *   0x010 DeviceFeatures    r   32 bits of the word DeviceFeaturesSel picks
  *   0x014 DeviceFeaturesSel w
@@ -65,6 +65,7 @@ export const VENDOR_QEMU = 0x554d4551;
 /** Device IDs (§5). */
 export const DEVICE_ID_NET = 1;
 export const DEVICE_ID_BLOCK = 2;
+export const DEVICE_ID_CONSOLE = 3;
 
 /** Device status bits (§2.1). */
 export const STATUS_ACKNOWLEDGE = 1;

@@ -186,3 +186,24 @@ describe("hostile block requests: IOERR or DEVICE_NEEDS_RESET, and the image is 
     expect(d.mem.readU8(STATUS)).toBe(0xff);
   });
 });
+
+describe("virtio-blk completions without the event loop", () => {
+  it("a read its worker flagged done is finished by poll() while the main thread never yields", async () => {
+    const { mem, dev, ring, request } = disk(image(0x5a));
+    await request(4, 0n, []); // a flush first: the pool's worker is up and idle
+    mem.writeU32(HDR, 0);
+    mem.writeU32(HDR + 4, 0);
+    mem.writeU64(HDR + 8, 1n);
+    mem.writeU8(STATUS, 0xff);
+    const want = (ring.usedIdx() + 1) & 0xffff;
+    ring.offer(ring.chain(4, [{ addr: HDR, len: 16 }, { addr: DATA, len: 512, write: true }, { addr: STATUS, len: 1, write: true }]));
+    w(dev, V.REG_QUEUE_NOTIFY, 0);
+    // Synchronous from here on: no await, so piscina's result message cannot be taken; only the
+    // shared completion word can end this loop (a run loop's poll between slices does the same).
+    const deadline = performance.now() + 30_000;
+    while (ring.usedIdx() !== want && performance.now() < deadline) dev.poll();
+    expect(ring.usedIdx()).toBe(want);
+    expect(mem.readU8(STATUS)).toBe(S_OK);
+    expect(mem.readU8(DATA + 511)).toBe(0x5a);
+  }, 60_000);
+});
