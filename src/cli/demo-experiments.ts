@@ -22,6 +22,8 @@ interface DemoNic {
 
 const DEMO_NICS: readonly DemoNic[] = [
   { name: "ne2000", device: "ne2000", kernel: "guests/bin/ne2000-test.elf", firmware: "none", append: "tx 100000000 ${size} 600000" },
+  { name: "virtio-net", device: "virtio-net-device", kernel: "guests/bin/virtio-net-test.elf", firmware: "none", append: "tx 100000000 ${size} 600000" },
+  { name: "assigned", device: "assigned-nic", kernel: "guests/bin/assigned-test.elf", firmware: "none", append: "tx 10000000 ${size}" },
 ];
 
 /** Frame size of the I/O rows, bytes. */

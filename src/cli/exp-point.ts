@@ -21,7 +21,7 @@ import { runBoard } from "../machine/runner.ts";
 import { VirtualNetwork } from "../net/netdevs.ts";
 import { boardDevicesFrom } from "./devices.ts";
 import { guestMetrics } from "./exp-metrics.ts";
-import { runConfig, vmFlags, vmPorts } from "./exp-vm.ts";
+import { runConfig, vmFlags, vmPorts, vmRemotePorts } from "./exp-vm.ts";
 import { parseMemSize } from "./options.ts";
 import { bootImagesFrom } from "./run.ts";
 import { mmuFrom } from "./run-flags.ts";
@@ -167,7 +167,7 @@ export async function runOnce(point: Point, rep: number, progress: (p: RunProgre
  * build leaves the ones before it there to stop); `results` receives each trap VM's result.
  */
 function bootGuests(e: Experiment, net: VirtualNetwork, results: VmResult[], guests: Guest[], trace: TraceFile | undefined, onOutput: (g: Guest) => void): void {
-  const trapVms = e.vms.filter((v) => v.virt === "trap");
+  const trapVms = e.vms.filter((v) => v.virt !== "none");
   const machineMemory = trapVms.reduce((s, v) => {
     const memSize = parseMemSize(v.mem);
     return s + machineMemoryFor({ vcpus: v.vcpus, memSize, shadowPages: defaultShadowPages(memSize) });
@@ -175,7 +175,7 @@ function bootGuests(e: Experiment, net: VirtualNetwork, results: VmResult[], gue
   const hv = trapVms.length > 0 ? new Hypervisor({ machineMemory }) : undefined;
   for (const spec of e.vms) {
     const flags = vmFlags(spec, e);
-    const devices = boardDevicesFrom(flags, vmPorts(spec.name, net));
+    const devices = boardDevicesFrom(flags, vmPorts(spec.name, net), vmRemotePorts(spec.name, net));
     const mmu = mmuFrom(flags);
     const memSize = parseMemSize(spec.mem);
     let guest: Guest;
@@ -183,9 +183,9 @@ function bootGuests(e: Experiment, net: VirtualNetwork, results: VmResult[], gue
       guest.output += String.fromCharCode(b);
       if (b === 10) onOutput(guest);
     };
-    if (spec.virt === "trap") {
+    if (spec.virt !== "none") {
       const images = vmImagesFrom(spec.image, flags);
-      const vm = hv!.createVm({ name: spec.name, vcpus: spec.vcpus, memSize, images, wait: spec.wait, exitHandler: spec.handler, output: write, mmu, devices });
+      const vm = hv!.createVm({ name: spec.name, vcpus: spec.vcpus, memSize, images, wait: spec.wait, exitHandler: spec.handler, output: write, mmu, devices, hw: spec.virt === "hw" });
       guest = {
         name: spec.name,
         output: "",

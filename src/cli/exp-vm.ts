@@ -11,6 +11,7 @@ import type { EndpointSpec, Experiment, VmSpec } from "../lab/experiment-schema.
 import type { RunRecord } from "../lab/results.ts";
 import { VirtualNetwork } from "../net/netdevs.ts";
 import type { SwitchPort } from "../net/port.ts";
+import type { RemotePort } from "../net/remote-port.ts";
 import { boardDevicesFrom } from "./devices.ts";
 import type { Netdev } from "./netdev.ts";
 import type { RunFlags } from "./run-flags.ts";
@@ -19,7 +20,7 @@ import type { RunFlags } from "./run-flags.ts";
 export function vmFlags(vm: VmSpec, experiment: Experiment): RunFlags {
   return {
     virt: vm.virt,
-    ...(vm.virt === "trap" ? { vcpus: String(vm.vcpus) } : { harts: String(vm.vcpus) }),
+    ...(vm.virt !== "none" ? { vcpus: String(vm.vcpus) } : { harts: String(vm.vcpus) }),
     mem: vm.mem,
     bios: vm.firmware,
     kernel: vm.kernel,
@@ -65,7 +66,8 @@ export function checkVms(file: string, e: Experiment): void {
     }
     try {
       // The devices are built (and dropped) on a network of their own, as a run would build them.
-      boardDevicesFrom(vmFlags(vm, e), vmPorts(vm.name, new VirtualNetwork()));
+      const net = new VirtualNetwork();
+      boardDevicesFrom(vmFlags(vm, e), vmPorts(vm.name, net), vmRemotePorts(vm.name, net));
     } catch (err) {
       if (err instanceof ConfigError) throw new ConfigError(`${file}: vms[${i}]: ${err.message}`);
       throw err;
@@ -78,10 +80,15 @@ export function vmPorts(vmName: string, net: VirtualNetwork): (nd: Netdev) => Sw
   return (nd) => net.attach({ kind: nd.type, id: `${vmName}.${nd.id}`, options: Object.fromEntries(nd.options) });
 }
 
+/** The same for a device whose "hardware" runs in a thread of its own (an assigned NIC): a cross-thread port. */
+export function vmRemotePorts(vmName: string, net: VirtualNetwork): (nd: Netdev) => RemotePort {
+  return (nd) => net.attachRemote({ kind: nd.type, id: `${vmName}.${nd.id}`, options: Object.fromEntries(nd.options) });
+}
+
 /** What the runs were (charts group by it whatever the sweep varied). */
 export function runConfig(e: Experiment): RunRecord["config"] {
   const joined = (values: string[]) => [...new Set(values)].join("+") || "-";
-  const trap = e.vms.filter((v) => v.virt === "trap");
+  const trap = e.vms.filter((v) => v.virt !== "none");
   const nics = e.vms.flatMap((v) => v.devices.map(nicKind).filter((k): k is string => k !== undefined));
   return {
     virt: joined(e.vms.map((v) => v.virt)),

@@ -23,7 +23,10 @@ const HANDLER_WORDS = ["main", "vcpu"] as const;
 const vmSchema = z
   .strictObject({
     name: z.string().regex(NAME, "a name of letters, digits, - and _"),
-    virt: z.enum(["trap", "none"]).default("trap").describe("trap: deprivileged under the hypervisor; none: the native board"),
+    virt: z
+      .enum(["trap", "hw", "none"])
+      .default("trap")
+      .describe("trap: deprivileged under the hypervisor; hw: the guest kernel in VS-mode (the H extension); none: the native board"),
     image: z.string().min(1).optional().describe("IMAGE as popek run takes it (with no firmware: runs from 0x80000000)"),
     kernel: z.string().min(1).optional().describe("--kernel PATH"),
     firmware: z.string().min(1).optional().describe("--bios hv|none|PATH (default as popek run: by the image)"),
