@@ -8,12 +8,13 @@
 import { ConfigError } from "../errors.ts";
 import { lockstep } from "../lab/lockstep.ts";
 import { readImageFile } from "../machine/image.ts";
-import { parseMemSize, parseSeconds } from "./options.ts";
+import { parseChoice, parseMemSize, parseSeconds } from "./options.ts";
 
 export interface DiffFlags {
   mem: string;
   bios?: string;
   timeout?: string;
+  virt?: string;
 }
 
 export async function diffCommand(image: string, flags: DiffFlags): Promise<number> {
@@ -22,10 +23,11 @@ export async function diffCommand(image: string, flags: DiffFlags): Promise<numb
   }
   const memSize = parseMemSize(flags.mem);
   const timeoutSeconds = flags.timeout === undefined ? 60 : parseSeconds("--timeout", flags.timeout);
-  const r = await lockstep(readImageFile(image, "kernel"), { memSize, timeoutSeconds });
+  const virt = parseChoice("--virt", flags.virt ?? "trap", ["trap", "hw"] as const);
+  const r = await lockstep(readImageFile(image, "kernel"), { memSize, timeoutSeconds, hw: virt === "hw" });
   const d = r.divergence;
   if (d === undefined) {
-    process.stdout.write(`popek diff: ${image}: native and --virt trap agree at all ${r.exits} exits and end alike (status ${r.trapResult.exitCode}); ${r.inputs} input values (clock, counters) replayed\n`);
+    process.stdout.write(`popek diff: ${image}: native and --virt ${virt} agree at all ${r.exits} exits and end alike (status ${r.trapResult.exitCode}); ${r.inputs} input values (clock, counters) replayed\n`);
     return 0;
   }
   process.stdout.write(`popek diff: ${image}: first divergence after ${d.exits} agreeing exits\n  pc ${d.pc}: ${d.instruction}\n  ${d.what}\n`);

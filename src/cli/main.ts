@@ -59,11 +59,12 @@ program
 
 program
   .command("diff")
-  .description("lockstep check: IMAGE natively and under --virt trap, compared at every exit; prints the first divergence (pc, instruction, register)")
+  .description("lockstep check: IMAGE natively and under --virt trap (or hw), compared at every exit; prints the first divergence (pc, instruction, register)")
   .argument("<image>", "an M-mode ELF or flat binary (as for popek run IMAGE)")
   .option("--mem <size>", "RAM size, e.g. 128M", "64M")
   .option("--bios <none>", "only none: the image runs in M-mode on both sides")
   .option("--timeout <seconds>", "stop the trap run after this long", "60")
+  .option("--virt <mode>", "trap (trap-and-emulate) or hw (the guest's S and U in VS/VU, the H extension)", "trap")
   .action(async (image: string, flags: DiffFlags) => {
     process.exitCode = await (await import("./diff.ts")).diffCommand(image, flags);
   });

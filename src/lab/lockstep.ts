@@ -52,6 +52,7 @@ import { runSlice } from "../machine/hart-loop.ts";
 import type { Hart } from "../machine/hart.ts";
 import { CLINT_BASE } from "../machine/memlayout.ts";
 import * as R from "../machine/riscv.ts";
+import * as H from "../machine/hext-defs.ts";
 import { hex64, hexNum } from "../machine/u64.ts";
 
 /** Where the two runs first disagree. */
@@ -90,6 +91,8 @@ interface LockstepOptions {
    * it may change the vCPU's run page as a buggy exit handler would.
    */
   readonly tamper?: (page: P.RunPage, exit: number) => void;
+  /** --virt hw: the VM's S and U run in the real hart's VS/VU modes (fewer exits, the same comparison at each). */
+  readonly hw?: boolean;
 }
 
 /** The vCPU slice in lockstep: small, so the native hart steps one instruction at a time over little code. */
@@ -120,6 +123,7 @@ export async function lockstep(image: Uint8Array, opts: LockstepOptions = {}): P
     exitHandler: "main",
     slice: opts.slice ?? LOCKSTEP_SLICE,
     output: (b) => (trapOutput += String.fromCharCode(b)),
+    hw: opts.hw,
   });
   const checker = new LockstepChecker(board, vm, opts.slice ?? LOCKSTEP_SLICE, opts.tamper);
   vm.observer = checker;
@@ -295,18 +299,22 @@ class LockstepChecker implements ExitObserver {
 
 /** A page fault the hypervisor answered by mapping RAM: the vCPU resumes at the same pc in the same mode. */
 function isRetry(e: PostedExit, page: P.RunPage): boolean {
-  const pageFault = e.cause === R.CAUSE_LOAD_PAGE_FAULT || e.cause === R.CAUSE_STORE_PAGE_FAULT || e.cause === R.CAUSE_FETCH_PAGE_FAULT;
+  const pageFault = isLoadFault(e.cause) || e.cause === R.CAUSE_STORE_PAGE_FAULT || e.cause === R.CAUSE_FETCH_PAGE_FAULT || e.cause === H.CAUSE_STORE_GUEST_PAGE_FAULT || e.cause === H.CAUSE_FETCH_GUEST_PAGE_FAULT;
   // A first touch of guest RAM, or a shadow fill (a hidden fault, at any guest-virtual address): the
   // pc stays; a reflected fault moves it to the trap vector, an MMIO access past the instruction.
   return e.reason === P.REASON_TRAP && pageFault && page.pc[0] === e.pc;
+}
+
+/** A load that faulted: under --virt trap a page fault, under --virt hw a guest-page fault (G-stage: first touch, MMIO). */
+function isLoadFault(cause: number): boolean {
+  return cause === R.CAUSE_LOAD_PAGE_FAULT || cause === H.CAUSE_LOAD_GUEST_PAGE_FAULT;
 }
 
 /** A read of a value that comes from outside the program (see the header). */
 function isInput(e: PostedExit): boolean {
   if (e.reason !== P.REASON_TRAP) return false;
   if ((e.insn & 0x7f) === OPCODE_SYSTEM && ((e.insn >>> 12) & 7) !== 0) return CSR_INPUTS.has(e.insn >>> 20);
-  const load = e.cause === R.CAUSE_LOAD_PAGE_FAULT;
-  return load && e.tval >= CLINT_BASE + MTIME_OFFSET && e.tval < CLINT_BASE + MTIME_OFFSET + 8;
+  return isLoadFault(e.cause) && e.tval >= CLINT_BASE + MTIME_OFFSET && e.tval < CLINT_BASE + MTIME_OFFSET + 8;
 }
 
 /**

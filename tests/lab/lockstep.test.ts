@@ -36,6 +36,19 @@ describe("native and --virt trap agree at every exit", () => {
   }
 });
 
+describe("native and --virt hw agree at every exit", () => {
+  // The guest's S and U run in VS/VU: far fewer exits (its CSR accesses, sret and sfence stay on
+  // the hart), the same comparison at each one, G-stage first touches retried like shadow fills.
+  for (const name of ["hello.elf", "selftest.elf", "edges.elf"]) {
+    it(`guests/bin/${name}`, async () => {
+      const r = await lockstep(readImageFile(`guests/bin/${name}`, "kernel"), { timeoutSeconds: 120, hw: true });
+      expect(r.divergence).toBeUndefined();
+      expect(r.exits).toBeGreaterThan(0);
+      expect(r.trapResult.exitCode).toBe(r.nativeExitCode);
+    }, 180_000);
+  }
+});
+
 describe("the check finds a divergence", () => {
   it("a register an exit handler got wrong is reported with its pc, instruction and values", async () => {
     // hello's console loop reads the UART's LSR (an MMIO exit): answer 0x21 instead of what the device said.
