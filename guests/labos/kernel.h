@@ -66,6 +66,7 @@ typedef u64 pte_t;
 
 /* dtb.c: the board, as the device tree describes it. */
 #define MAX_VIRTIO 8
+#define MAX_NE2000 4
 struct board {
 	u64 ram_base, ram_size;
 	int harts;
@@ -78,6 +79,9 @@ struct board {
 	int nvirtio;
 	u64 virtio_base[MAX_VIRTIO];
 	u32 virtio_irq[MAX_VIRTIO];
+	int nne2000;              /* popek's lab NE2000 cards ("popek,ne2000") */
+	u64 ne2000_base[MAX_NE2000];
+	u32 ne2000_irq[MAX_NE2000];
 	u64 finisher_base;        /* sifive,test0, or 0 */
 	char bootargs[128];
 	int bootargs_too_long;    /* /chosen/bootargs did not fit: ignored */
@@ -103,7 +107,7 @@ void pop_off(void);
 void console_init(void);
 void console_putc(int c);
 void console_write(const char *s, u64 n);
-void console_intr(void);
+void console_intr(void *unused);
 int console_read(char *dst, int n);
 void kprintf(const char *fmt, ...);
 void panic(const char *s) __attribute__((noreturn));
@@ -235,20 +239,30 @@ void *shared_page(void);
 /* plic.c */
 void plic_init(void);
 void plic_inithart(void);
-int plic_claim(void);
-void plic_complete(int irq);
-void plic_enable(u32 irq);
+void plic_register(u32 irq, void (*fn)(void *arg), void *arg);
+void plic_intr(void);
 
 /* virtio.c, virtio_blk.c, virtio_net.c */
 void virtio_probe(void);
-void virtio_intr(u32 irq);
 int blk_present(void);
 u64 blk_capacity(void);
 int blk_rw(u64 sector, void *buf, u32 nsect, int write);
-int net_present(void);
-int net_send(const void *frame, u32 len);
-int net_mac(u8 mac[6]);
-u64 net_rx_frames(void);
+
+/* ne2000.c */
+void ne2000_probe(void);
+
+/* net.c: the network interface the NIC drivers plug into */
+#define ETH_FRAME_MAX 1514        /* destination MAC to payload, no FCS */
+struct nic;
+struct net_stats { u64 rx_frames, rx_dropped, tx_frames; };
+struct nic *net_attach(const char *kind, const u8 mac[6],
+		       int (*send)(void *dev, const void *frame, u32 len), void *dev);
+void net_input(struct nic *n, const void *frame, u32 len);
+int net_find(const char *kind);
+int net_send(int nic, const void *frame, u32 len);
+int net_recv(int nic, void *dst, u32 cap, u64 timeout);
+int net_info(int nic, u8 mac[6], struct net_stats *st);
+void net_tick(void);
 
 /* sbi_ext.c: the SBI calls only labos makes */
 void sbi_ipi(u64 hart_mask);

@@ -196,22 +196,39 @@ static long sys_blkrw(void)
 
 static long sys_netsend(void)
 {
-	u64 buf = arg(0), len = arg(1);
+	u64 buf = arg(1), len = arg(2);
 
-	if (!net_present() || len < 14 || len > 1514 ||
-	    !uvm_check(myproc()->pagetable, buf, len, 0))
+	if (len < 14 || len > ETH_FRAME_MAX || !uvm_check(myproc()->pagetable, buf, len, 0))
 		return -1;
-	return net_send((const void *)buf, (u32)len);
+	return net_send((int)arg(0), (const void *)buf, (u32)len);
+}
+
+static long sys_netrecv(void)
+{
+	u64 buf = arg(1), len = arg(2);
+
+	if (len > ETH_FRAME_MAX || !uvm_check(myproc()->pagetable, buf, len, 1))
+		return -1;
+	return net_recv((int)arg(0), (void *)buf, (u32)len, arg(3));
 }
 
 static long sys_netinfo(void)
 {
-	u64 mac = arg(0);
+	u64 mac = arg(1), st = arg(2);
+	pte_t *pt = myproc()->pagetable;
 
-	if (!net_present() || !uvm_check(myproc()->pagetable, mac, 6, 1))
+	if (!uvm_check(pt, mac, 6, 1) || !uvm_check(pt, st, sizeof(struct net_stats), 1))
 		return -1;
-	net_mac((u8 *)mac);
-	return (long)net_rx_frames();
+	return net_info((int)arg(0), (u8 *)mac, (struct net_stats *)st);
+}
+
+static long sys_netfind(void)
+{
+	char kind[STR_MAX];
+
+	if (fetchstr(arg(0), kind, STR_MAX) < 0)
+		return -1;
+	return net_find(kind);
 }
 
 void syscall(void)
@@ -243,6 +260,8 @@ void syscall(void)
 	case SYS_netsend:   r = sys_netsend(); break;
 	case SYS_netinfo:   r = sys_netinfo(); break;
 	case SYS_kill:      r = kill((int)arg(0)); break;
+	case SYS_netfind:   r = sys_netfind(); break;
+	case SYS_netrecv:   r = sys_netrecv(); break;
 	default:
 		kprintf("labos: pid %d: unknown system call %lu\n", p->pid, n);
 		r = -1;

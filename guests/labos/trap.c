@@ -52,16 +52,9 @@ static int devintr(u64 scause)
 	case IRQ_S_TIMER:
 		timer_intr();
 		return 1;
-	case IRQ_S_EXT: {
-		int irq = plic_claim();
-		if (irq == (int)board.uart_irq)
-			console_intr();
-		else if (irq > 0)
-			virtio_intr((u32)irq);
-		if (irq > 0)
-			plic_complete(irq);
+	case IRQ_S_EXT:
+		plic_intr();
 		return 0;
-	}
 	case IRQ_S_SOFT:
 		ipi_intr();
 		return 0;
