@@ -204,9 +204,11 @@ int kill(int pid);
 void sleep(void *chan, struct spinlock *lk);
 void wakeup(void *chan);
 void yield(void);
+void kick_idle(void);
 void scheduler(void) __attribute__((noreturn));
 void sched(void);
 void usertrapret(void) __attribute__((noreturn));
+u64 user_sstatus(void);
 int procs_alive(void);
 void swtch(struct context *old, struct context *new);
 void userret(struct trapframe *tf) __attribute__((noreturn));
@@ -226,7 +228,7 @@ struct timer_stats { u64 n, sum, max; };
 void timer_stats(struct timer_stats *out);
 
 /* syscall.c */
-void syscall(void);
+void syscall(struct proc *p);
 
 /* smp.c */
 void smp_start(u64 boot_hart);

@@ -231,9 +231,8 @@ static long sys_netfind(void)
 	return net_find(kind);
 }
 
-void syscall(void)
+void syscall(struct proc *p)
 {
-	struct proc *p = myproc();
 	u64 n = p->tf->x[17];
 	long r;
 

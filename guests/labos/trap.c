@@ -66,14 +66,13 @@ static int devintr(u64 scause)
 
 static void user_exception(struct proc *p, u64 scause)
 {
-	u64 stval = csr_read(CSR_STVAL);
-
 	if (scause == CAUSE_ECALL_U) {
 		p->tf->sepc += 4;	/* ecall is never compressed */
 		csr_set(CSR_SSTATUS, MSTATUS_SIE);	/* a long call must not hold off interrupts */
-		syscall();
+		syscall(p);
 		return;
 	}
+	u64 stval = csr_read(CSR_STVAL);
 	if ((scause == CAUSE_LOAD_PAGE_FAULT || scause == CAUSE_STORE_PAGE_FAULT) &&
 	    fault_in(p, stval) == 0)
 		return;
