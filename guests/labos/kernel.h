@@ -2,7 +2,7 @@
  * kernel.h: what the files of labos share. labos is popek's teaching kernel:
  * it boots on SBI, runs built-in programs as U-mode processes in their own
  * Sv39 address spaces, schedules them round-robin on every hart, and drives
- * the board's UART, PLIC, virtio-blk and virtio-net. Each file is one idea:
+ * the board's UART, PLIC, virtio-blk, virtio-net and NE2000. Each file is one idea:
  *
  *   start.S      entry of the boot hart and of the secondaries
  *   main.c       the boot sequence, in order
@@ -17,9 +17,11 @@
  *   timer.c      the tick: SBI TIME or Sstc's stimecmp
  *   syscall.c    the system calls
  *   smp.c        secondaries through HSM, IPIs, TLB shootdowns (RFENCE)
- *   plic.c       the platform interrupt controller
+ *   plic.c       the platform interrupt controller, the drivers' handlers
  *   virtio.c     virtio-mmio probing and the split virtqueue
  *   virtio_blk.c, virtio_net.c   the two virtio drivers
+ *   ne2000.c     the NE2000 (DP8390) driver
+ *   net.c        the network interface the NIC drivers plug into
  *   user/        the programs (linked at USER_BASE, copied in by exec)
  */
 #ifndef LABOS_KERNEL_H

@@ -122,7 +122,8 @@ bench
   .option("--json", "end with one JSON line of results")
   .option("--ms <n>", "guest milliseconds per NIC run", "2000")
   .option("--disk-mib <n>", "size of virtio-blk's scratch disk image in MiB", "8")
-  .action(async (flags: { json?: boolean; ms?: string; diskMib?: string }) => {
+  .option("--guest <name>", "the guests that drive the devices: bare (ne2000-test, virtio-blk-bench) or labos (its netperf and diskperf)", "bare")
+  .action(async (flags: { json?: boolean; ms?: string; diskMib?: string; guest?: string }) => {
     process.exitCode = await (await import("../../bench/io.ts")).benchIoCommand(flags);
   });
 
@@ -132,7 +133,8 @@ bench
   .option("--json", "end with one JSON line of results")
   .option("--scale <n>", "iteration scale under the hypervisor (mmubench's iters=, default 1/10)")
   .option("--native-scale <n>", "iteration scale natively (default 1)")
-  .action(async (flags: { json?: boolean; scale?: string; nativeScale?: string }) => {
+  .option("--guest <name>", "the guest that times them: mmubench (bare metal) or labos (its nanobench, a real kernel's paths)", "mmubench")
+  .action(async (flags: { json?: boolean; scale?: string; nativeScale?: string; guest?: string }) => {
     process.exitCode = await (await import("../../bench/mmu.ts")).benchMmuCommand(flags);
   });
 
