@@ -11,7 +11,9 @@
 
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { boardDevices } from "../../src/machine/board-devices.ts";
+import { boardDevicesFrom } from "../../src/cli/devices.ts";
+import { netdevPorts } from "../../src/cli/netdev.ts";
+import { boardDevices, type DeviceSpec } from "../../src/machine/board-devices.ts";
 import { Board } from "../../src/machine/board.ts";
 import { readImageFile } from "../../src/machine/image.ts";
 import { runBoard } from "../../src/machine/runner.ts";
@@ -26,15 +28,15 @@ const MAC_A = "52:54:00:12:34:0a";
 const MAC_B = "52:54:00:12:34:0b";
 const TEST_TIMEOUT_MS = 200_000;
 
-/** labos on a native board with one NE2000 on `port`, running `append`; resolves at power-off. */
-async function labos(port: SwitchPort, mac: string, append: string, harts = 1): Promise<{ output: string; exitCode: number }> {
+/** labos on a native board with one NE2000 on `port` (or the given devices), running `append`; resolves at power-off. */
+async function labos(port: SwitchPort | DeviceSpec[], mac: string, append: string, harts = 1): Promise<{ output: string; exitCode: number }> {
   let output = "";
   const board = new Board({
     harts,
     memSize: 64 * 2 ** 20,
     clock: "real",
     output: (b) => (output += String.fromCharCode(b)),
-    devices: boardDevices({ ne2000: [{ port, mac: parseMac(mac) }] }),
+    devices: Array.isArray(port) ? port : boardDevices({ ne2000: [{ port, mac: parseMac(mac) }] }),
   });
   board.boot({ firmware: readImageFile(OPENSBI, "bios"), kernel: readImageFile(LABOS, "kernel"), append });
   const r = await runBoard(board, { timeoutSeconds: 150 });
@@ -75,5 +77,15 @@ describe.runIf(HAVE_OPENSBI)("labos's NE2000 driver on the virtual network", () 
     expect(sinkNet.sinks.get("s")?.frames).toBe(60);
     expect(sinkNet.sinks.get("s")?.bytes).toBe(30 * 1514 + 30 * 60);
     expect(tx.exitCode).toBe(0);
+  }, TEST_TIMEOUT_MS);
+
+  it("the same ping through labos's virtio-net driver", async () => {
+    const net = new VirtualNetwork();
+    const vm = (id: string, mac: string) =>
+      boardDevicesFrom({ netdev: [`switch,id=${id}`], device: [`virtio-net-device,netdev=${id},mac=${mac}`] }, netdevPorts(net));
+    const [a, b] = await Promise.all([labos(vm("a", MAC_A), MAC_A, "ping:virtio-net,3"), labos(vm("b", MAC_B), MAC_B, "ping:virtio-net,3")]);
+    expect(a.output).toContain(`ping: 3 replies from ${MAC_B}`);
+    expect(b.output).toContain(`ping: 3 replies from ${MAC_A}`);
+    expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
   }, TEST_TIMEOUT_MS);
 });

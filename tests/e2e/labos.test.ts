@@ -137,13 +137,16 @@ interface QemuRun {
 }
 
 /** Boots labos under QEMU's virt board; resolves when QEMU exits (labos powers off) or at the timeout. */
-function qemu(harts: number, extra: readonly string[] = [], append?: string): Promise<QemuRun> {
+function qemu(harts: number, extra: readonly string[] = [], append?: string, onOutput?: (soFar: string) => void): Promise<QemuRun> {
   const args = ["-machine", "virt", "-smp", String(harts), "-m", "128M", "-nographic", "-bios", OPENSBI, "-kernel", LABOS, ...extra];
   if (append !== undefined) args.push("-append", append);
   return new Promise((resolve) => {
     const child = spawn(QEMU, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString("latin1")));
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString("latin1");
+      onOutput?.(output);
+    });
     child.stderr.on("data", (d: Buffer) => (output += d.toString("latin1")));
     const timer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_S * 1000);
     child.on("exit", (status) => {
@@ -283,6 +286,23 @@ describe.runIf(HAVE_OPENSBI && HAVE_QEMU)(QEMU_TITLE, () => {
     expect(q.output).toMatch(/^pass diskperf$/m);
     expect(q.output).toMatch(/^pass netperf$/m);
     expect(q.status).toBe(0);
+  }, TEST_TIMEOUT_MS);
+
+  it("two QEMU VMs joined by a socket netdev ping each other through labos's virtio-net driver", async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const nic = (mac: string) => ["-global", "virtio-mmio.force-legacy=false", "-device", `virtio-net-device,netdev=n0,mac=${mac}`];
+    // B connects once A listens: A's netdev is up before its firmware prints anything.
+    let b: Promise<QemuRun> | undefined;
+    const ra = await qemu(1, [...nic("52:54:00:12:34:0a"), "-netdev", `socket,id=n0,listen=127.0.0.1:${port}`], "ping:virtio-net,5", (out) => {
+      if (b === undefined && out.includes("OpenSBI")) {
+        b = qemu(1, [...nic("52:54:00:12:34:0b"), "-netdev", `socket,id=n0,connect=127.0.0.1:${port}`], "ping:virtio-net,5");
+      }
+    });
+    expect(b, ra.output).toBeDefined();
+    const rb = await b!;
+    expect(ra.output).toContain("ping: 5 replies from 52:54:00:12:34:0b");
+    expect(rb.output).toContain("ping: 5 replies from 52:54:00:12:34:0a");
+    expect([ra.status, rb.status]).toEqual([0, 0]);
   }, TEST_TIMEOUT_MS);
 
   it("skips a legacy (version 1) virtio device with a message instead of failing", async () => {
