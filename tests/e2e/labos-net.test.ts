@@ -3,8 +3,10 @@
  * ne2000.c), behind Debian's OpenSBI on the native board. Two labos boards on
  * one switch ping each other by MAC; one receives from a frame source
  * (receive-side netperf, through the card's interrupt); one sends to a sink,
- * which counts every frame. The NE2000 is popek's lab device, not on QEMU's
- * virt board, so this part runs on popek only.
+ * which counts every frame; a VM under --virt trap pings a native one. The
+ * NE2000 is popek's lab device, not on QEMU's virt board, so this part runs
+ * on popek only (tests/e2e/labos.test.ts pings between two QEMU VMs over
+ * virtio-net).
  *
  * Every run waits for the guest to power off: nothing depends on the host's speed.
  */
@@ -12,6 +14,7 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { boardDevicesFrom } from "../../src/cli/devices.ts";
+import { Hypervisor } from "../../src/hypervisor/hypervisor.ts";
 import { netdevPorts } from "../../src/cli/netdev.ts";
 import { boardDevices, type DeviceSpec } from "../../src/machine/board-devices.ts";
 import { Board } from "../../src/machine/board.ts";
@@ -40,6 +43,27 @@ async function labos(port: SwitchPort | DeviceSpec[], mac: string, append: strin
   });
   board.boot({ firmware: readImageFile(OPENSBI, "bios"), kernel: readImageFile(LABOS, "kernel"), append });
   const r = await runBoard(board, { timeoutSeconds: 150 });
+  return { output, exitCode: r.exitCode };
+}
+
+/** labos under --virt trap (the hypervisor's SBI, 2 vCPUs) with one NE2000 on `port`; resolves when the VM stops. */
+async function labosTrap(port: SwitchPort, mac: string, append: string): Promise<{ output: string; exitCode: number }> {
+  let output = "";
+  const hv = new Hypervisor({ machineMemory: 96 * 2 ** 20 });
+  const vm = hv.createVm({
+    name: "labos",
+    vcpus: 2,
+    memSize: 64 * 2 ** 20,
+    images: { bios: { kind: "hv" }, kernel: readImageFile(LABOS, "kernel"), append },
+    wait: "poll",
+    exitHandler: "main",
+    output: (b) => (output += String.fromCharCode(b)),
+    devices: boardDevices({ ne2000: [{ port, mac: parseMac(mac) }] }),
+  });
+  hv.start(vm);
+  const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), 150_000);
+  const r = await vm.result;
+  clearTimeout(timer);
   return { output, exitCode: r.exitCode };
 }
 
@@ -87,5 +111,16 @@ describe.runIf(HAVE_OPENSBI)("labos's NE2000 driver on the virtual network", () 
     expect(a.output).toContain(`ping: 3 replies from ${MAC_B}`);
     expect(b.output).toContain(`ping: 3 replies from ${MAC_A}`);
     expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
+  }, TEST_TIMEOUT_MS);
+
+  it("a labos VM under --virt trap (2 vCPUs) and a native one ping each other through their NE2000s", async () => {
+    const net = new VirtualNetwork();
+    const [t, n] = await Promise.all([
+      labosTrap(net.attach(parseNetdev("switch,id=t")), MAC_A, "ping:ne2000,3"),
+      labos(net.attach(parseNetdev("switch,id=n")), MAC_B, "ping:ne2000,3"),
+    ]);
+    expect(t.output).toContain(`ping: 3 replies from ${MAC_B}`);
+    expect(n.output).toContain(`ping: 3 replies from ${MAC_A}`);
+    expect([t.exitCode, n.exitCode]).toEqual([0, 0]);
   }, TEST_TIMEOUT_MS);
 });
