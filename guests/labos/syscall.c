@@ -158,6 +158,16 @@ static long sys_protect(void)
 	return 0;
 }
 
+/* Flushes this hart's TLB entries of the caller's ASID (all of them without one): its next loads walk the page table. */
+static long sys_tlbflush(struct proc *p)
+{
+	if (p->asid)
+		__asm__ volatile ("sfence.vma zero, %0" :: "r"(p->asid) : "memory");
+	else
+		__asm__ volatile ("sfence.vma zero, zero" ::: "memory");
+	return 0;
+}
+
 static long sys_timerstat(void)
 {
 	struct timer_stats st;
@@ -261,6 +271,7 @@ void syscall(struct proc *p)
 	case SYS_kill:      r = kill((int)arg(0)); break;
 	case SYS_netfind:   r = sys_netfind(); break;
 	case SYS_netrecv:   r = sys_netrecv(); break;
+	case SYS_tlbflush:  r = sys_tlbflush(p); break;
 	default:
 		kprintf("labos: pid %d: unknown system call %lu\n", p->pid, n);
 		r = -1;

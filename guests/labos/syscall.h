@@ -29,6 +29,7 @@
 #define SYS_netinfo   21  /* (nic, mac[6], stats[3]): frames received, dropped, sent; -1 without that NIC */
 #define SYS_kill      22  /* (pid) */
 #define SYS_netfind   23  /* (kind) -> the first NIC of that kind ("" any), or -1 */
+#define SYS_tlbflush  25  /* (): drop this hart's cached translations of the caller (nanobench's tlb_walk) */
 #define SYS_netrecv   24  /* (nic, buf, len, ticks) -> frame length, 0 if none came in time (ticks 0: no limit) */
 
 #define INFO_HARTS    0   /* harts running the scheduler */

@@ -28,7 +28,7 @@ const QEMU = "qemu-system-riscv64";
 const HAVE_OPENSBI = existsSync(OPENSBI) || process.env.CI === "true";
 const HAVE_QEMU = spawnSync(QEMU, ["--version"]).status === 0;
 const PROGRAMS = ["nanobench", "cpubench", "forkbench", "smpbench", "diskperf", "netperf"];
-const NANOBENCH_TESTS = ["null_syscall", "csr_path", "page_fault", "pte_flush", "ctx_switch", "timer_irq"];
+const NANOBENCH_TESTS = ["null_syscall", "csr_path", "page_fault", "pte_flush", "tlb_walk", "ctx_switch", "timer_irq"];
 /**
  * What each hart count runs: 1 hart the default set (no command line), 4
  * harts every program named, with lighter arguments (four harts interleave

@@ -7,6 +7,8 @@
  *   page_fault     first touch of a heap page: the kernel maps a fresh page
  *   pte_flush      one PTE changed (read-only, then writable) and flushed
  *   ctx_switch     two processes on one hart yielding to each other
+ *   tlb_walk       a load from each of WALK_PAGES pages whose translations
+ *                  were just flushed (one tlbflush system call per pass)
  *   timer_irq      how late timer interrupts are taken (latency, not cost)
  *
  * The argument scales the loops: N system calls of each kind (default
@@ -18,6 +20,7 @@
 static long n_syscall = 2000, n_fault = 250, n_flip = 500, n_yield = 500;
 
 #define SPIN_TICKS  10
+#define WALK_PAGES  120	/* mmubench's tlbwalk: more than a small TLB holds */
 #define PAGE        4096
 
 static void null_syscall(void)
@@ -72,6 +75,28 @@ static int pte_flush(void)
 	return page[0] == 2 ? 0 : -1;
 }
 
+static int tlb_walk(void)
+{
+	struct timing t;
+	char *heap = sbrk(WALK_PAGES * PAGE);
+	long passes = n_flip / 10 > 0 ? n_flip / 10 : 1, sum = 0;
+
+	if (heap == (char *)-1)
+		return -1;
+	for (int i = 0; i < WALK_PAGES; i++)
+		heap[i * PAGE] = 1;	/* fault them in first: only the walks are timed */
+	timing_start(&t);
+	for (long p = 0; p < passes; p++) {
+		tlbflush();
+		for (int i = 0; i < WALK_PAGES; i++)
+			sum += *(volatile char *)&heap[i * PAGE];
+	}
+	result("nanobench", "tlb_walk", (u64)(passes * WALK_PAGES), &t);
+	if (sum != passes * WALK_PAGES)
+		return -1;
+	return sbrk(-WALK_PAGES * PAGE) == (char *)-1 ? -1 : 0;
+}
+
 static int ctx_switch(void)
 {
 	struct timing t;
@@ -117,7 +142,7 @@ int nanobench_main(const char *arg)
 	pin_here();
 	null_syscall();
 	csr_path();
-	if (page_fault() < 0 || pte_flush() < 0 || ctx_switch() < 0 || timer_irq() < 0) {
+	if (page_fault() < 0 || pte_flush() < 0 || tlb_walk() < 0 || ctx_switch() < 0 || timer_irq() < 0) {
 		printf("fail nanobench\n");
 		return 1;
 	}

@@ -31,6 +31,7 @@ int netsend(int nic, const void *frame, long len);
 int netinfo(int nic, unsigned char mac[6], u64 stats[3]);
 int netfind(const char *kind);
 long netrecv(int nic, void *buf, long len, long ticks);
+int tlbflush(void);
 
 /* ulib.c */
 void printf(const char *fmt, ...);

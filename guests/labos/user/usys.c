@@ -48,3 +48,4 @@ int netsend(int nic, const void *frame, long len) { return (int)sc(SYS_netsend, 
 int netinfo(int nic, unsigned char mac[6], u64 stats[3]) { return (int)sc(SYS_netinfo, nic, (long)mac, (long)stats, 0); }
 int netfind(const char *kind) { return (int)sc(SYS_netfind, (long)kind, 0, 0, 0); }
 long netrecv(int nic, void *buf, long len, long ticks) { return sc(SYS_netrecv, nic, (long)buf, len, ticks); }
+int tlbflush(void) { return (int)sc(SYS_tlbflush, 0, 0, 0, 0); }
