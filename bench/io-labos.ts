@@ -23,7 +23,7 @@ const FRAMES = [64, 1514] as const;
 const NICS = ["ne2000", "virtio-net"] as const;
 type Nic = (typeof NICS)[number];
 /** Frames per run: enough for a steady rate, few enough for a loaded host. */
-const COUNT = 300;
+const COUNT = 200;
 /** The source's rate for receive runs: above what the guest takes, so the guest is the bottleneck. */
 const SOURCE_PPS = 20_000;
 const DISK_REQUESTS = 64;

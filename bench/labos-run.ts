@@ -20,6 +20,7 @@ const LABOS_IMAGE = "guests/bin/labos.elf";
 const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
 const MEM = 64 * 2 ** 20;
 const TIMEOUT_S = 600;
+const TIMED_OUT = 124;
 
 /** One `result` line: its name (`nanobench.page_fault`) and its numeric fields. */
 interface LabosResult {
@@ -52,7 +53,8 @@ function parseLabosResults(output: string): LabosResult[] {
 function checked(what: string, output: string, vm?: VmResult, devices?: readonly unknown[]): LabosRun {
   if (!/^init: \d+ programs, 0 failed$/m.test(output)) {
     const tail = output.trim().split(/\r?\n/).slice(-4).join(" | ");
-    throw new Error(`labos (${what}) did not run cleanly: ${tail}`);
+    const why = vm?.exitCode === TIMED_OUT ? `stopped after ${TIMEOUT_S} s` : "did not run cleanly";
+    throw new Error(`labos (${what}) ${why}: ${tail}`);
   }
   return { output, results: parseLabosResults(output), vm, devices };
 }
@@ -83,7 +85,7 @@ export async function runLabosTrap(append: string, exitHandler: ExitHandlerPlace
   });
   const models = vm.devices.instances.map((i) => i.device);
   hv.start(vm);
-  const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), TIMEOUT_S * 1000);
+  const timer = setTimeout(() => vm.stop("stopped", TIMED_OUT, "timeout"), TIMEOUT_S * 1000);
   const r = await vm.result;
   clearTimeout(timer);
   return checked(`under --virt trap (${exitHandler}), "${append}"`, output, r, models);

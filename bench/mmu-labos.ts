@@ -22,24 +22,33 @@ const NANOBENCH_FOR: Readonly<Record<(typeof MMU_BENCHES)[number], string>> = {
   ctxsw: "nanobench.ctx_switch",
   tlbwalk: "nanobench.tlb_walk",
 };
-const NATIVE_SYSCALLS = 2000;
-const TRAP_SYSCALLS = 400;
+export interface MmuLabosOptions {
+  /** nanobench's N natively (N system calls, N/8 faults, N/4 PTE changes and yields). */
+  readonly nativeSyscalls?: number;
+  /** nanobench's N under --virt trap, where every operation costs exits. */
+  readonly trapSyscalls?: number;
+  readonly handlers?: readonly ExitHandlerPlace[];
+  readonly progress?: (line: string) => void;
+}
 
 function row(run: LabosRun, bench: (typeof MMU_BENCHES)[number]): { ns: number; instr: number } | undefined {
   const r = run.results.find((x) => x.name === NANOBENCH_FOR[bench]);
   return r === undefined ? undefined : { ns: r.fields.ns_per_op, instr: r.fields.instret_per_op };
 }
 
-export async function benchMmuLabos(progress: (line: string) => void = () => {}): Promise<MmuReport> {
+export async function benchMmuLabos(opts: MmuLabosOptions = {}): Promise<MmuReport> {
+  const progress = opts.progress ?? (() => {});
+  const nativeN = opts.nativeSyscalls ?? 2000;
+  const trapN = opts.trapSyscalls ?? 400;
   const results: MmuResult[] = [];
-  const native = await runLabosNative(`nanobench:${NATIVE_SYSCALLS}`);
+  const native = await runLabosNative(`nanobench:${nativeN}`);
   progress("labos native done");
   for (const bench of MMU_BENCHES) {
     const r = row(native, bench);
     results.push({ bench, mmu: "sv39", mode: "native", handler: "-", nsPerOp: r?.ns ?? null, ratio: r ? 1 : null, instructionsPerOp: r?.instr ?? null, status: r ? "ok" : "no result" });
   }
-  for (const handler of ["main", "vcpu"] as const satisfies readonly ExitHandlerPlace[]) {
-    const trap = await runLabosTrap(`nanobench:${TRAP_SYSCALLS}`, handler);
+  for (const handler of opts.handlers ?? (["main", "vcpu"] as const)) {
+    const trap = await runLabosTrap(`nanobench:${trapN}`, handler);
     progress(`labos trap/${handler} done`);
     for (const bench of MMU_BENCHES) {
       const r = row(trap, bench);
@@ -56,5 +65,5 @@ export async function benchMmuLabos(progress: (line: string) => void = () => {})
       });
     }
   }
-  return { results, cores: cpus().length, nativeScale: `nanobench:${NATIVE_SYSCALLS}`, trapScale: `nanobench:${TRAP_SYSCALLS}` };
+  return { results, cores: cpus().length, nativeScale: `nanobench:${nativeN}`, trapScale: `nanobench:${trapN}` };
 }

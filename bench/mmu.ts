@@ -172,7 +172,7 @@ export async function benchMmuCommand(flags: { json?: boolean; scale?: string; n
   if (guest !== "mmubench" && guest !== "labos") throw new ConfigError(`bench mmu: --guest ${guest} (mmubench or labos)`);
   const report =
     guest === "labos"
-      ? await (await import("./mmu-labos.ts")).benchMmuLabos(progress)
+      ? await (await import("./mmu-labos.ts")).benchMmuLabos({ progress })
       : await benchMmu({ trapScale: flags.scale, nativeScale: flags.nativeScale, progress });
   process.stdout.write(formatMmu(report));
   if (flags.json) process.stdout.write(JSON.stringify(report) + "\n");

@@ -217,8 +217,8 @@ static long sys_netrecv(void)
 {
 	u64 buf = arg(1), len = arg(2);
 
-	if (len > ETH_FRAME_MAX || !uvm_check(myproc()->pagetable, buf, len, 1))
-		return -1;
+	if (len < 14 || len > ETH_FRAME_MAX || !uvm_check(myproc()->pagetable, buf, len, 1))
+		return -1;	/* at least a header: 0 means "nothing came in time" */
 	return net_recv((int)arg(0), (void *)buf, (u32)len, arg(3));
 }
 
