@@ -12,10 +12,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { netdevPorts } from "../src/cli/netdev.ts";
-import { boardDevicesFrom, type DeviceFlags } from "../src/cli/devices.ts";
 import { Ne2000 } from "../src/devices/ne2000.ts";
-import { VirtualNetwork } from "../src/net/netdevs.ts";
+import { virtioBlkKind, virtioNetKind } from "../src/devices/virtio/kinds.ts";
+import { boardDevices, defaultMac, type DeviceSpec } from "../src/machine/board-devices.ts";
+import { parseNetdev, VirtualNetwork } from "../src/net/netdevs.ts";
+import type { SwitchPort } from "../src/net/port.ts";
 import { formatTable } from "../src/report/table.ts";
 import { runLabosTrap, type LabosRun } from "./labos-run.ts";
 
@@ -47,8 +48,12 @@ export interface LabosDiskRow {
   readonly usPerRequest: number;
 }
 
-function nicFlags(nic: Nic, netdev: string): DeviceFlags {
-  return { netdev: [netdev], device: [nic === "ne2000" ? "ne2000,netdev=io" : "virtio-net-device,netdev=io"] };
+/** The board with one NIC of that kind on `port` (virtio-mmio version 2, popek's default). */
+function nicDevices(nic: Nic, port: SwitchPort): DeviceSpec[] {
+  const mac = defaultMac(0);
+  return nic === "ne2000"
+    ? boardDevices({ ne2000: [{ port, mac }] })
+    : boardDevices({ virtio: new Map([[0, virtioNetKind({ mac, port }, { legacy: false })]]) });
 }
 
 function totalExits(run: LabosRun): number {
@@ -58,7 +63,7 @@ function totalExits(run: LabosRun): number {
 async function nicRow(nic: Nic, dir: "tx" | "rx", frame: number): Promise<LabosIoRow> {
   const net = new VirtualNetwork();
   const netdev = dir === "tx" ? "sink,id=io" : `source,id=io,size=${frame},pps=${SOURCE_PPS}`;
-  const devices = boardDevicesFrom(nicFlags(nic, netdev), netdevPorts(net));
+  const devices = nicDevices(nic, net.attach(parseNetdev(netdev)));
   net.start();
   const run = await runLabosTrap(`netperf:${nic},${dir},${COUNT},${frame}`, "main", devices).finally(() => net.close());
   const r = run.results.find((x) => x.name === (dir === "tx" ? "netperf.send" : "netperf.recv"));
@@ -81,7 +86,7 @@ async function diskRows(): Promise<LabosDiskRow[]> {
   try {
     const file = join(dir, "disk.img");
     writeFileSync(file, new Uint8Array(DISK_MIB * 2 ** 20));
-    const devices = boardDevicesFrom({ drive: [`file=${file},if=virtio,format=raw`] }, netdevPorts(new VirtualNetwork()));
+    const devices = boardDevices({ virtio: new Map([[0, virtioBlkKind({ path: file, serial: "" }, { legacy: false })]]) });
     const run = await runLabosTrap(`diskperf:${DISK_REQUESTS}`, "main", devices);
     return run.results
       .filter((r) => r.name.startsWith("diskperf."))
@@ -91,6 +96,7 @@ async function diskRows(): Promise<LabosDiskRow[]> {
   }
 }
 
+/** `popek bench io --guest labos` (src/cli/main.ts sends it here; the other flags are the bare guests'). */
 export async function benchIoLabosCommand(flags: { json?: boolean }): Promise<number> {
   const rows: LabosIoRow[] = [];
   for (const nic of NICS) {

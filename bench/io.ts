@@ -35,12 +35,7 @@ function table(results: readonly IoResult[]): string {
   return formatTable(rows);
 }
 
-export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskMib?: string; guest?: string }): Promise<number> {
-  if (flags.guest === "labos") return (await import("./io-labos.ts")).benchIoLabosCommand(flags);
-  if (flags.guest !== undefined && flags.guest !== "bare") {
-    process.stderr.write(`popek: bench io: --guest ${flags.guest} (bare or labos)\n`);
-    return 2;
-  }
+export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskMib?: string }): Promise<number> {
   const ms = flags.ms === undefined ? DEFAULT_MS : Number(flags.ms);
   if (!Number.isInteger(ms) || ms < 1) {
     process.stderr.write(`popek: bench io: --ms ${flags.ms} is not a positive whole number of milliseconds\n`);

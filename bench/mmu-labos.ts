@@ -13,7 +13,7 @@ import { cpus } from "node:os";
 import type { ExitHandlerPlace } from "../src/hypervisor/vm.ts";
 import { runLabosNative, runLabosTrap, type LabosRun } from "./labos-run.ts";
 import { MMU_BENCHES } from "./mmubench-parse.ts";
-import type { MmuReport, MmuResult } from "./mmu.ts";
+import { formatMmu, type MmuReport, type MmuResult } from "./mmu.ts";
 
 /** mmubench's name for each nanobench test that measures the same thing. */
 const NANOBENCH_FOR: Readonly<Record<(typeof MMU_BENCHES)[number], string>> = {
@@ -66,4 +66,12 @@ export async function benchMmuLabos(opts: MmuLabosOptions = {}): Promise<MmuRepo
     }
   }
   return { results, cores: cpus().length, nativeScale: `nanobench:${nativeN}`, trapScale: `nanobench:${trapN}` };
+}
+
+/** `popek bench mmu --guest labos` (src/cli/main.ts sends it here; --scale and --native-scale are mmubench's). */
+export async function benchMmuLabosCommand(flags: { json?: boolean }): Promise<number> {
+  const report = await benchMmuLabos({ progress: (l) => process.stderr.write(`  ${l}\n`) });
+  process.stdout.write(formatMmu(report));
+  if (flags.json) process.stdout.write(JSON.stringify(report) + "\n");
+  return 0;
 }

@@ -24,7 +24,6 @@ import { Board } from "../src/machine/board.ts";
 import { readImageFile } from "../src/machine/image.ts";
 import { runBoard } from "../src/machine/runner.ts";
 import type { MmuMode } from "../src/machine/swtlb.ts";
-import { ConfigError } from "../src/errors.ts";
 import { formatTable } from "../src/report/table.ts";
 import { MMU_BENCHES, parseMmubench, type MmubenchOutcome } from "./mmubench-parse.ts";
 
@@ -166,14 +165,8 @@ export function formatMmu(report: MmuReport): string {
   return `${formatTable(rows)}\n\n${notes.join("\n")}\n`;
 }
 
-export async function benchMmuCommand(flags: { json?: boolean; scale?: string; nativeScale?: string; guest?: string }): Promise<number> {
-  const progress = (l: string): boolean => process.stderr.write(`  ${l}\n`);
-  const guest = flags.guest ?? "mmubench";
-  if (guest !== "mmubench" && guest !== "labos") throw new ConfigError(`bench mmu: --guest ${guest} (mmubench or labos)`);
-  const report =
-    guest === "labos"
-      ? await (await import("./mmu-labos.ts")).benchMmuLabos({ progress })
-      : await benchMmu({ trapScale: flags.scale, nativeScale: flags.nativeScale, progress });
+export async function benchMmuCommand(flags: { json?: boolean; scale?: string; nativeScale?: string }): Promise<number> {
+  const report = await benchMmu({ trapScale: flags.scale, nativeScale: flags.nativeScale, progress: (l) => process.stderr.write(`  ${l}\n`) });
   process.stdout.write(formatMmu(report));
   if (flags.json) process.stdout.write(JSON.stringify(report) + "\n");
   return 0;
