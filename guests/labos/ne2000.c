@@ -15,9 +15,9 @@
  * (status, next page, length); the driver reads from `next` and moves BNRY
  * behind it, so the card never overwrites a frame not yet read.
  *
- * Interrupts: PRX (received) and OVW (the ring was full) make the handler
- * empty the ring into the interface's queue; PTX/TXE (transmit done) free
- * the one transmit buffer, which a sender sleeps on while it is busy.
+ * Interrupts: PRX (received) makes the handler empty the ring into the
+ * interface's queue; PTX/TXE (transmit done) free the one transmit buffer,
+ * which a sender sleeps on while it is busy.
  */
 #include "kernel.h"
 
@@ -60,7 +60,13 @@
 #define ISR_CNT   0x20
 #define ISR_RDC   0x40
 #define ISR_RST   0x80
-#define IMR_USED  (ISR_PRX | ISR_PTX | ISR_TXE | ISR_OVW | ISR_CNT)
+/*
+ * PRX and the end of a transmit interrupt; OVW and CNT do not: the card
+ * raises OVW for every frame it misses while the ring is full, so a flood
+ * would become an interrupt per dropped frame just when the driver is
+ * behind. The next PRX drains the ring anyway; CNTR2 counts the missed.
+ */
+#define IMR_USED  (ISR_PRX | ISR_PTX | ISR_TXE)
 
 #define RCR_AB    0x04	/* accept broadcast (and our own MAC) */
 #define RCR_MON   0x20	/* monitor: receive nothing while configuring */
@@ -214,11 +220,11 @@ static void ne_intr(void *arg)
 	acquire(&ne->lock);
 	/* Acknowledge first: a frame that lands while the ring is read raises PRX again. */
 	u8 isr = in(ne, ISR);
-	out(ne, ISR, isr & IMR_USED);
+	out(ne, ISR, isr & (IMR_USED | ISR_OVW | ISR_CNT));
 	if (isr & (ISR_PRX | ISR_OVW))
 		drain_ring(ne);
 	if (isr & ISR_CNT)
-		(void)in(ne, CNTR2);	/* the read clears the tally that raised CNT */
+		(void)in(ne, CNTR2);	/* the read clears the tally that set CNT */
 	if (isr & (ISR_PTX | ISR_TXE)) {
 		ne->tx_busy = 0;
 		wakeup(&ne->tx_busy);
