@@ -260,7 +260,9 @@ void ne2000_probe(void);
 struct nic;
 struct net_stats { u64 rx_frames, rx_dropped, tx_frames; };
 struct nic *net_attach(const char *kind, const u8 mac[6],
-		       int (*send)(void *dev, const void *frame, u32 len), void *dev);
+		       int (*send)(void *dev, const void *frame, u32 len),
+		       void (*rx_room)(void *dev), void *dev);
+int net_full(struct nic *n);
 void net_input(struct nic *n, const void *frame, u32 len);
 int net_find(const char *kind);
 int net_send(int nic, const void *frame, u32 len);

@@ -188,6 +188,10 @@ static void drain_ring(struct ne *ne)
 		out(ne, CR, CR_STA | CR_NODMA);
 		if (ne->next == curr)
 			return;
+		if (net_full(ne->nic)) {
+			out(ne, IMR, IMR_USED & ~ISR_PRX);	/* until ne_rx_room: see net.c */
+			return;
+		}
 		block_in(ne, (u32)ne->next << 8, hdr, sizeof(hdr));
 		u32 len = (u32)(hdr[2] | hdr[3] << 8) - sizeof(hdr);
 		if (hdr[1] < RX_START || hdr[1] >= RX_STOP || len > ETH_FRAME_MAX + 4) {
@@ -232,6 +236,17 @@ static void ne_intr(void *arg)
 	release(&ne->lock);
 }
 
+/* The interface's queue has room again: receive interrupts back on, and take what waited in the ring. */
+static void ne_rx_room(void *dev)
+{
+	struct ne *ne = dev;
+
+	acquire(&ne->lock);
+	out(ne, IMR, IMR_USED);
+	drain_ring(ne);
+	release(&ne->lock);
+}
+
 /* Copies the frame into the transmit buffer and starts it; sleeps while the previous one is still going. */
 static int ne_send(void *dev, const void *frame, u32 len)
 {
@@ -263,7 +278,7 @@ void ne2000_probe(void)
 			kprintf("labos: ne2000 at %p does not answer: skipped\n", ne->base);
 			continue;
 		}
-		ne->nic = net_attach("ne2000", ne->mac, ne_send, ne);
+		ne->nic = net_attach("ne2000", ne->mac, ne_send, ne_rx_room, ne);
 		if (!ne->nic)
 			continue;
 		plic_register(board.ne2000_irq[i], ne_intr, ne);

@@ -25,6 +25,8 @@ struct nic {
 	u8 mac[6];
 	int (*send)(void *dev, const void *frame, u32 len);
 	void *dev;
+	void (*rx_room)(void *dev);	/* the driver stopped receiving when the queue was full; restart it */
+	int rx_stopped;           /* lock */
 	struct net_stats stats;   /* lock */
 	int waiting;              /* readers asleep on the queue (lock) */
 	u32 head, tail;           /* frames in and out so far: head - tail queued */
@@ -37,7 +39,8 @@ static struct nic nics[NNIC];
 static int nnic;
 
 struct nic *net_attach(const char *kind, const u8 mac[6],
-		       int (*send)(void *dev, const void *frame, u32 len), void *dev)
+		       int (*send)(void *dev, const void *frame, u32 len),
+		       void (*rx_room)(void *dev), void *dev)
 {
 	if (nnic == NNIC) {
 		kprintf("labos: more than %d NICs, %s ignored\n", NNIC, kind);
@@ -48,6 +51,7 @@ struct nic *net_attach(const char *kind, const u8 mac[6],
 	n->kind = kind;
 	memcpy(n->mac, mac, 6);
 	n->send = send;
+	n->rx_room = rx_room;
 	n->dev = dev;
 	return n;
 }
@@ -64,6 +68,24 @@ int net_find(const char *kind)
 static struct nic *nic(int i)
 {
 	return i >= 0 && i < nnic ? &nics[i] : 0;
+}
+
+/*
+ * Receive livelock (Mogul & Ramakrishnan, 1997): when frames come faster
+ * than programs read them, a driver that keeps taking them off the card
+ * spends the whole hart in its interrupt handler, copying frames only to
+ * drop them here. A driver that can stop asks first: when the queue is
+ * full it stops receiving (the card drops what comes, at no cost to the
+ * hart), and net_recv calls its rx_room once a reader has made room.
+ */
+int net_full(struct nic *n)
+{
+	acquire(&n->lock);
+	int full = n->head - n->tail == NRXQ;
+	if (full && n->rx_room)
+		n->rx_stopped = 1;
+	release(&n->lock);
+	return full;
 }
 
 /* A frame from the driver's interrupt handler, queued for net_recv (or dropped when the queue is full). */
@@ -125,7 +147,11 @@ int net_recv(int i, void *dst, u32 cap, u64 timeout)
 		len = cap;
 	memcpy(dst, n->buf[n->tail % NRXQ], len);
 	n->tail++;
+	int restart = n->rx_stopped;
+	n->rx_stopped = 0;
 	release(&n->lock);
+	if (restart)
+		n->rx_room(n->dev);	/* outside n->lock: the driver takes its own lock, then n->lock */
 	return (int)len;
 }
 

@@ -45,7 +45,7 @@ int vnet_init(u64 base, u32 irq)
 	}
 	for (int i = 0; i < 6; i++)
 		vnet.mac[i] = *(volatile u8 *)(base + VIRTIO_CONFIG + CFG_MAC + i);
-	vnet.nic = net_attach("virtio-net", vnet.mac, vnet_send, 0);
+	vnet.nic = net_attach("virtio-net", vnet.mac, vnet_send, 0, 0);
 	if (!vnet.nic)
 		return -1;
 	virtio_ready(base);

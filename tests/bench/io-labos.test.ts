@@ -1,6 +1,6 @@
 /*
  * `popek bench io --guest labos` (bench/io-labos.ts), shortened: labos's
- * netperf under --virt trap receives from a frame source through the
+ * netperf under --virt trap receives from a flooding source through the
  * NE2000 and sends through virtio-net; diskperf moves 4 KiB requests
  * through virtio-blk. Each row has a rate and exits per frame.
  */
@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { benchIoLabos, diskRows } from "../../bench/io-labos.ts";
 
 describe("bench io --guest labos", () => {
-  it("NE2000 rx from a source and virtio-net tx each give a rate", async () => {
+  it("NE2000 rx from a flooding source and virtio-net tx each give a rate", async () => {
     const rows = [
       ...(await benchIoLabos({ count: 20, nics: ["ne2000"], dirs: ["rx"], frames: [64] })),
       ...(await benchIoLabos({ count: 20, nics: ["virtio-net"], dirs: ["tx"], frames: [64] })),
