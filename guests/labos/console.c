@@ -77,8 +77,9 @@ void console_write(const char *s, u64 n)
 }
 
 /* The UART's interrupt: drain the receive FIFO into the ring (bytes beyond a full ring are lost). */
-void console_intr(void)
+void console_intr(void *unused)
 {
+	(void)unused;
 	acquire(&in_lock);
 	while (*uart(LSR) & LSR_DR) {
 		char c = (char)*uart(RBR);

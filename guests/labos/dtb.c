@@ -3,7 +3,7 @@
  * (DT spec v0.4; the walk itself is common/fdt.c). Nothing about the board
  * is hard-coded: RAM, the harts, the timebase, the ISA string (for Sstc),
  * the UART, the PLIC and its per-hart contexts, the virtio-mmio slots, the
- * test finisher and the command line all come from here.
+ * NE2000 cards, the test finisher and the command line all come from here.
  *
  * Assumes the QEMU virt conventions the tree follows: #address-cells and
  * #size-cells are 2 at the root and on /soc, 1 and 0 on /cpus.
@@ -83,6 +83,11 @@ static void soc_node_done(struct scan *s)
 		board.virtio_base[board.nvirtio] = s->reg;
 		board.virtio_irq[board.nvirtio] = s->irq;
 		board.nvirtio++;
+	} else if (has_string(s->compat, s->compat_len, "popek,ne2000") &&
+		   board.nne2000 < MAX_NE2000) {
+		board.ne2000_base[board.nne2000] = s->reg;
+		board.ne2000_irq[board.nne2000] = s->irq;
+		board.nne2000++;
 	}
 }
 

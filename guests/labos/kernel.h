@@ -2,7 +2,7 @@
  * kernel.h: what the files of labos share. labos is popek's teaching kernel:
  * it boots on SBI, runs built-in programs as U-mode processes in their own
  * Sv39 address spaces, schedules them round-robin on every hart, and drives
- * the board's UART, PLIC, virtio-blk and virtio-net. Each file is one idea:
+ * the board's UART, PLIC, virtio-blk, virtio-net and NE2000. Each file is one idea:
  *
  *   start.S      entry of the boot hart and of the secondaries
  *   main.c       the boot sequence, in order
@@ -17,9 +17,11 @@
  *   timer.c      the tick: SBI TIME or Sstc's stimecmp
  *   syscall.c    the system calls
  *   smp.c        secondaries through HSM, IPIs, TLB shootdowns (RFENCE)
- *   plic.c       the platform interrupt controller
+ *   plic.c       the platform interrupt controller, the drivers' handlers
  *   virtio.c     virtio-mmio probing and the split virtqueue
  *   virtio_blk.c, virtio_net.c   the two virtio drivers
+ *   ne2000.c     the NE2000 (DP8390) driver
+ *   net.c        the network interface the NIC drivers plug into
  *   user/        the programs (linked at USER_BASE, copied in by exec)
  */
 #ifndef LABOS_KERNEL_H
@@ -66,6 +68,7 @@ typedef u64 pte_t;
 
 /* dtb.c: the board, as the device tree describes it. */
 #define MAX_VIRTIO 8
+#define MAX_NE2000 4
 struct board {
 	u64 ram_base, ram_size;
 	int harts;
@@ -78,6 +81,9 @@ struct board {
 	int nvirtio;
 	u64 virtio_base[MAX_VIRTIO];
 	u32 virtio_irq[MAX_VIRTIO];
+	int nne2000;              /* popek's lab NE2000 cards ("popek,ne2000") */
+	u64 ne2000_base[MAX_NE2000];
+	u32 ne2000_irq[MAX_NE2000];
 	u64 finisher_base;        /* sifive,test0, or 0 */
 	char bootargs[128];
 	int bootargs_too_long;    /* /chosen/bootargs did not fit: ignored */
@@ -103,7 +109,7 @@ void pop_off(void);
 void console_init(void);
 void console_putc(int c);
 void console_write(const char *s, u64 n);
-void console_intr(void);
+void console_intr(void *unused);
 int console_read(char *dst, int n);
 void kprintf(const char *fmt, ...);
 void panic(const char *s) __attribute__((noreturn));
@@ -200,9 +206,11 @@ int kill(int pid);
 void sleep(void *chan, struct spinlock *lk);
 void wakeup(void *chan);
 void yield(void);
+void kick_idle(void);
 void scheduler(void) __attribute__((noreturn));
 void sched(void);
 void usertrapret(void) __attribute__((noreturn));
+u64 user_sstatus(void);
 int procs_alive(void);
 void swtch(struct context *old, struct context *new);
 void userret(struct trapframe *tf) __attribute__((noreturn));
@@ -222,7 +230,7 @@ struct timer_stats { u64 n, sum, max; };
 void timer_stats(struct timer_stats *out);
 
 /* syscall.c */
-void syscall(void);
+void syscall(struct proc *p);
 
 /* smp.c */
 void smp_start(u64 boot_hart);
@@ -235,20 +243,32 @@ void *shared_page(void);
 /* plic.c */
 void plic_init(void);
 void plic_inithart(void);
-int plic_claim(void);
-void plic_complete(int irq);
-void plic_enable(u32 irq);
+void plic_register(u32 irq, void (*fn)(void *arg), void *arg);
+void plic_intr(void);
 
 /* virtio.c, virtio_blk.c, virtio_net.c */
 void virtio_probe(void);
-void virtio_intr(u32 irq);
 int blk_present(void);
 u64 blk_capacity(void);
 int blk_rw(u64 sector, void *buf, u32 nsect, int write);
-int net_present(void);
-int net_send(const void *frame, u32 len);
-int net_mac(u8 mac[6]);
-u64 net_rx_frames(void);
+
+/* ne2000.c */
+void ne2000_probe(void);
+
+/* net.c: the network interface the NIC drivers plug into */
+#define ETH_FRAME_MAX 1514        /* destination MAC to payload, no FCS */
+struct nic;
+struct net_stats { u64 rx_frames, rx_dropped, tx_frames; };
+struct nic *net_attach(const char *kind, const u8 mac[6],
+		       int (*send)(void *dev, const void *frame, u32 len),
+		       void (*rx_room)(void *dev), void *dev);
+int net_full(struct nic *n);
+void net_input(struct nic *n, const void *frame, u32 len);
+int net_find(const char *kind);
+int net_send(int nic, const void *frame, u32 len);
+int net_recv(int nic, void *dst, u32 cap, u64 timeout);
+int net_info(int nic, u8 mac[6], struct net_stats *st);
+void net_tick(void);
 
 /* sbi_ext.c: the SBI calls only labos makes */
 void sbi_ipi(u64 hart_mask);

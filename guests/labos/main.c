@@ -48,6 +48,7 @@ void kmain(u64 hart, const void *fdt)
 	plic_init();
 	plic_inithart();
 	virtio_probe();
+	ne2000_probe();
 	timer_init();
 	timer_init_hart();
 	cpus[hart].started = 1;

@@ -8,7 +8,8 @@
  * and these devices are far from needing more.
  *
  * A hart takes an S external interrupt, claims the line (the PLIC answers
- * the highest pending one, or 0), runs the driver and completes it.
+ * the highest pending one, or 0), runs the handler the driver registered
+ * for it and completes it. The table keeps trap.c ignorant of the drivers.
  */
 #include "kernel.h"
 
@@ -16,6 +17,12 @@
 #define PLIC_ENABLE(ctx)     (board.plic_base + 0x2000 + 0x80 * (ctx))
 #define PLIC_THRESHOLD(ctx)  (board.plic_base + 0x200000 + 0x1000 * (ctx))
 #define PLIC_CLAIM(ctx)      (board.plic_base + 0x200004 + 0x1000 * (ctx))
+#define NIRQ                 64	/* sources labos can serve (the lab board uses 1..14) */
+
+static struct {
+	void (*fn)(void *arg);
+	void *arg;
+} handlers[NIRQ];
 
 static volatile u32 *reg(u64 addr)
 {
@@ -32,7 +39,7 @@ static int my_context(void)
 }
 
 /* Turns a line on, at priority 1, in the boot hart's context. */
-void plic_enable(u32 irq)
+static void plic_enable(u32 irq)
 {
 	int ctx = board.plic_ctx[boot_hart];
 
@@ -44,7 +51,17 @@ void plic_init(void)
 {
 	if (board.plic_base == 0)
 		panic("plic_init: no PLIC in the device tree");
-	plic_enable(board.uart_irq);
+	plic_register(board.uart_irq, console_intr, 0);
+}
+
+/* A driver's handler for its line (at boot, before interrupts are on); the line is enabled. */
+void plic_register(u32 irq, void (*fn)(void *arg), void *arg)
+{
+	if (irq == 0 || irq >= NIRQ)
+		panic("plic_register: interrupt number out of range");
+	handlers[irq].fn = fn;
+	handlers[irq].arg = arg;
+	plic_enable(irq);
 }
 
 void plic_inithart(void)
@@ -52,12 +69,14 @@ void plic_inithart(void)
 	*reg(PLIC_THRESHOLD(my_context())) = 0;
 }
 
-int plic_claim(void)
+/* An S external interrupt: claim the line, run its handler, complete it. */
+void plic_intr(void)
 {
-	return (int)*reg(PLIC_CLAIM(my_context()));
-}
+	u32 irq = *reg(PLIC_CLAIM(my_context()));
 
-void plic_complete(int irq)
-{
-	*reg(PLIC_CLAIM(my_context())) = (u32)irq;
+	if (irq == 0)
+		return;	/* another context claimed it first */
+	if (irq < NIRQ && handlers[irq].fn)
+		handlers[irq].fn(handlers[irq].arg);
+	*reg(PLIC_CLAIM(my_context())) = irq;
 }

@@ -33,12 +33,22 @@ void procinit(void)
 	}
 }
 
+/*
+ * The process this kernel code runs for, found from the stack it runs on:
+ * each process has a kernel stack of its own, so the answer stays right
+ * even if the process moves to another hart meanwhile, and costs no CSR
+ * access (xv6 reads mycpu()->proc with interrupts off instead: three CSR
+ * accesses, each a VM exit under a hypervisor, on every system call). The
+ * schedulers run on the harts' boot stacks: 0 there.
+ */
 struct proc *myproc(void)
 {
-	push_off();
-	struct proc *p = mycpu()->proc;
-	pop_off();
-	return p;
+	u64 sp, base = (u64)kstacks;
+
+	__asm__ volatile ("mv %0, sp" : "=r"(sp));
+	if (sp <= base || sp > base + sizeof(kstacks))
+		return 0;
+	return &proc[(sp - base - 1) / KSTACK_BYTES];
 }
 
 /*
@@ -106,9 +116,8 @@ static void forkret(void)
  * name): the whole program image at USER_BASE, the stack at USTACK_TOP with
  * the two strings on it, a0 = name and a1 = arg. Then swaps it in.
  */
-int exec(const char *prog, const char *arg)
+static int exec_in(struct proc *p, const char *prog, const char *arg)
 {
-	struct proc *p = myproc();
 	char name[EXEC_NAME_MAX], argbuf[EXEC_ARG_MAX];
 	u64 imgsz = (u64)(user_image_end - user_image);
 
@@ -141,6 +150,7 @@ int exec(const char *prog, const char *arg)
 	p->ran_on = 0;
 	p->sz = p->heap_start = PGROUNDUP(imgsz);
 	memset(p->tf, 0, sizeof(*p->tf));
+	p->tf->sstatus = user_sstatus();
 	p->tf->sepc = USER_BASE;
 	p->tf->x[10] = USTACK_TOP - EXEC_NAME_MAX;
 	p->tf->x[11] = USTACK_TOP - EXEC_NAME_MAX - EXEC_ARG_MAX;
@@ -160,6 +170,11 @@ bad:
 	return -1;
 }
 
+int exec(const char *prog, const char *arg)
+{
+	return exec_in(myproc(), prog, arg);
+}
+
 /* The kernel starts init this way: a process with no parent, already exec'd. */
 int spawn(const char *prog, const char *arg, int pin)
 {
@@ -168,15 +183,13 @@ int spawn(const char *prog, const char *arg, int pin)
 	if (!p)
 		panic("spawn: no free process slot");
 	p->pin = pin;
-	/* exec works on the caller's process: borrow this hart's slot for a moment. */
-	mycpu()->proc = p;
-	int r = exec(prog, arg);
-	mycpu()->proc = 0;
+	int r = exec_in(p, prog, arg);
 	csr_write(CSR_SATP, kernel_satp());
 	if (r < 0)
 		panic("spawn: exec failed");
 	initproc = p;
 	p->state = RUNNABLE;
+	kick_idle();
 	release(&p->lock);
 	return p->pid;
 }
@@ -208,6 +221,7 @@ int fork(void)
 	release(&wait_lock);
 	acquire(&np->lock);
 	np->state = RUNNABLE;
+	kick_idle();
 	release(&np->lock);
 	return pid;
 }
@@ -280,8 +294,10 @@ int kill(int pid)
 		acquire(&p->lock);
 		if (p->pid == pid && p->state != UNUSED) {
 			p->killed = 1;
-			if (p->state == SLEEPING)
+			if (p->state == SLEEPING) {
 				p->state = RUNNABLE;
+				kick_idle();
+			}
 			release(&p->lock);
 			return 0;
 		}

@@ -158,6 +158,16 @@ static long sys_protect(void)
 	return 0;
 }
 
+/* Flushes this hart's TLB entries of the caller's ASID (all of them without one): its next loads walk the page table. */
+static long sys_tlbflush(struct proc *p)
+{
+	if (p->asid)
+		__asm__ volatile ("sfence.vma zero, %0" :: "r"(p->asid) : "memory");
+	else
+		__asm__ volatile ("sfence.vma zero, zero" ::: "memory");
+	return 0;
+}
+
 static long sys_timerstat(void)
 {
 	struct timer_stats st;
@@ -196,27 +206,43 @@ static long sys_blkrw(void)
 
 static long sys_netsend(void)
 {
-	u64 buf = arg(0), len = arg(1);
+	u64 buf = arg(1), len = arg(2);
 
-	if (!net_present() || len < 14 || len > 1514 ||
-	    !uvm_check(myproc()->pagetable, buf, len, 0))
+	if (len < 14 || len > ETH_FRAME_MAX || !uvm_check(myproc()->pagetable, buf, len, 0))
 		return -1;
-	return net_send((const void *)buf, (u32)len);
+	return net_send((int)arg(0), (const void *)buf, (u32)len);
+}
+
+static long sys_netrecv(void)
+{
+	u64 buf = arg(1), len = arg(2);
+
+	if (len < 14 || len > ETH_FRAME_MAX || !uvm_check(myproc()->pagetable, buf, len, 1))
+		return -1;	/* at least a header: 0 means "nothing came in time" */
+	return net_recv((int)arg(0), (void *)buf, (u32)len, arg(3));
 }
 
 static long sys_netinfo(void)
 {
-	u64 mac = arg(0);
+	u64 mac = arg(1), st = arg(2);
+	pte_t *pt = myproc()->pagetable;
 
-	if (!net_present() || !uvm_check(myproc()->pagetable, mac, 6, 1))
+	if (!uvm_check(pt, mac, 6, 1) || !uvm_check(pt, st, sizeof(struct net_stats), 1))
 		return -1;
-	net_mac((u8 *)mac);
-	return (long)net_rx_frames();
+	return net_info((int)arg(0), (u8 *)mac, (struct net_stats *)st);
 }
 
-void syscall(void)
+static long sys_netfind(void)
 {
-	struct proc *p = myproc();
+	char kind[STR_MAX];
+
+	if (fetchstr(arg(0), kind, STR_MAX) < 0)
+		return -1;
+	return net_find(kind);
+}
+
+void syscall(struct proc *p)
+{
 	u64 n = p->tf->x[17];
 	long r;
 
@@ -243,6 +269,9 @@ void syscall(void)
 	case SYS_netsend:   r = sys_netsend(); break;
 	case SYS_netinfo:   r = sys_netinfo(); break;
 	case SYS_kill:      r = kill((int)arg(0)); break;
+	case SYS_netfind:   r = sys_netfind(); break;
+	case SYS_netrecv:   r = sys_netrecv(); break;
+	case SYS_tlbflush:  r = sys_tlbflush(p); break;
 	default:
 		kprintf("labos: pid %d: unknown system call %lu\n", p->pid, n);
 		r = -1;

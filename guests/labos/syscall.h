@@ -25,9 +25,12 @@
 #define SYS_shared    17  /* () -> address of the page every process shares */
 #define SYS_ipi       18  /* (hart) -> rdtime ticks for an IPI round trip, or -1 */
 #define SYS_blkrw     19  /* (sector, buf, nsect, write) */
-#define SYS_netsend   20  /* (frame, len) */
-#define SYS_netinfo   21  /* (mac[6]) -> frames received so far, or -1 without a NIC */
+#define SYS_netsend   20  /* (nic, frame, len): a raw Ethernet frame, destination MAC first */
+#define SYS_netinfo   21  /* (nic, mac[6], stats[3]): frames received, dropped, sent; -1 without that NIC */
 #define SYS_kill      22  /* (pid) */
+#define SYS_netfind   23  /* (kind) -> the first NIC of that kind ("" any), or -1 */
+#define SYS_tlbflush  25  /* (): drop this hart's cached translations of the caller (nanobench's tlb_walk) */
+#define SYS_netrecv   24  /* (nic, buf, len, ticks) -> frame length, 0 if none came in time (ticks 0: no limit) */
 
 #define INFO_HARTS    0   /* harts running the scheduler */
 #define INFO_TIMEBASE 1   /* rdtime ticks per second */

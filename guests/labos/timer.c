@@ -67,6 +67,8 @@ void timer_intr(void)
 		wakeup((void *)&ticks);
 	}
 	release(&tick_lock);
+	if (h == boot_hart)
+		net_tick();	/* network readers waiting with a timeout */
 }
 
 void timer_stats(struct timer_stats *out)

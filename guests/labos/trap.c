@@ -52,16 +52,9 @@ static int devintr(u64 scause)
 	case IRQ_S_TIMER:
 		timer_intr();
 		return 1;
-	case IRQ_S_EXT: {
-		int irq = plic_claim();
-		if (irq == (int)board.uart_irq)
-			console_intr();
-		else if (irq > 0)
-			virtio_intr((u32)irq);
-		if (irq > 0)
-			plic_complete(irq);
+	case IRQ_S_EXT:
+		plic_intr();
 		return 0;
-	}
 	case IRQ_S_SOFT:
 		ipi_intr();
 		return 0;
@@ -73,14 +66,13 @@ static int devintr(u64 scause)
 
 static void user_exception(struct proc *p, u64 scause)
 {
-	u64 stval = csr_read(CSR_STVAL);
-
 	if (scause == CAUSE_ECALL_U) {
 		p->tf->sepc += 4;	/* ecall is never compressed */
 		csr_set(CSR_SSTATUS, MSTATUS_SIE);	/* a long call must not hold off interrupts */
-		syscall();
+		syscall(p);
 		return;
 	}
+	u64 stval = csr_read(CSR_STVAL);
 	if ((scause == CAUSE_LOAD_PAGE_FAULT || scause == CAUSE_STORE_PAGE_FAULT) &&
 	    fault_in(p, stval) == 0)
 		return;

@@ -50,10 +50,10 @@ trapvec:
 	.globl userret
 userret:				/* a0 = the frame to return through */
 	mv	sp, a0
-	ld	t0, TF_SEPC(sp)
-	csrw	sepc, t0
 	ld	t0, TF_SSTATUS(sp)
-	csrw	sstatus, t0
+	csrw	sstatus, t0		/* first: SIE is 0 in a saved sstatus, so no trap from here on */
+	ld	t1, TF_SEPC(sp)
+	csrw	sepc, t1
 	andi	t0, t0, MSTATUS_SPP
 	bnez	t0, 4f			/* back to S: sscratch stays 0 */
 	addi	t0, sp, TF_BYTES	/* back to U: the next trap gets this stack */

@@ -13,7 +13,7 @@
  */
 #include "virtio.h"
 
-static u32 blk_irq, net_irq;
+static int have_blk, have_net;
 
 u32 virtio_read(u64 base, u32 off)
 {
@@ -133,20 +133,13 @@ void virtio_probe(void)
 			kprintf("labos: virtio device %u at %p is legacy (version 1): skipped\n", id, base);
 			continue;
 		}
-		if (id == VIRTIO_ID_BLOCK && !blk_irq && blk_init(base, irq) == 0)
-			blk_irq = irq;
-		else if (id == VIRTIO_ID_NET && !net_irq && net_init(base, irq) == 0)
-			net_irq = irq;
-		else
-			continue;
-		plic_enable(irq);
+		/* One of each kind: the drivers keep their state in one static struct. */
+		if (id == VIRTIO_ID_BLOCK && !have_blk && blk_init(base, irq) == 0) {
+			have_blk = 1;
+			plic_register(irq, blk_intr, 0);
+		} else if (id == VIRTIO_ID_NET && !have_net && vnet_init(base, irq) == 0) {
+			have_net = 1;
+			plic_register(irq, vnet_intr, 0);
+		}
 	}
-}
-
-void virtio_intr(u32 irq)
-{
-	if (irq == blk_irq)
-		blk_intr();
-	else if (irq == net_irq)
-		net_intr();
 }

@@ -70,7 +70,7 @@ int virtq_next_used(struct virtq *q, u32 *len);
 void virtio_ready(u64 base);
 
 int blk_init(u64 base, u32 irq);
-int net_init(u64 base, u32 irq);
-void blk_intr(void);
-void net_intr(void);
+int vnet_init(u64 base, u32 irq);
+void blk_intr(void *unused);
+void vnet_intr(void *unused);
 #endif

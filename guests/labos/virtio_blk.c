@@ -92,8 +92,9 @@ int blk_rw(u64 sector, void *buf, u32 nsect, int write)
 	return ok ? 0 : -1;
 }
 
-void blk_intr(void)
+void blk_intr(void *unused)
 {
+	(void)unused;
 	acquire(&blk.lock);
 	virtio_write(blk.q.base, VIRTIO_INTERRUPT_ACK,
 		     virtio_read(blk.q.base, VIRTIO_INTERRUPT_STATUS) & 3);

@@ -1,11 +1,12 @@
 /*
- * virtio_net.c: the virtio network device (virtio spec v1.2, 5.1), as a raw
- * Ethernet interface: send a frame, count the frames that arrive.
+ * virtio_net.c: the virtio network device (virtio spec v1.2, 5.1), a NIC of
+ * the network interface (net.c): send a frame, hand on the frames that arrive.
  *
  * Queue 0 receives, queue 1 transmits. Every receive descriptor holds one
- * buffer, posted at start and posted again as soon as its frame is counted.
+ * buffer, posted at start and posted again as soon as its frame is copied
+ * into the interface's receive queue.
  * A transmitted frame is copied, behind the 12-byte virtio-net header (all
- * zero: no offloads), into the transmit slot of its descriptor; net_send
+ * zero: no offloads), into the transmit slot of its descriptor; vnet_send
  * sleeps when all slots are in flight, and the interrupt frees them.
  */
 #include "virtio.h"
@@ -18,100 +19,90 @@
 static struct {
 	struct spinlock lock;
 	struct virtq rx, tx;
-	int present;
 	u8 mac[6];
-	u64 rx_frames, tx_done;
-} net;
+	struct nic *nic;
+} vnet;
 
 static u8 rxbuf[QNUM][BUF_BYTES] __attribute__((aligned(PAGE_SIZE)));
 static u8 txbuf[QNUM][BUF_BYTES] __attribute__((aligned(PAGE_SIZE)));
 
 static void post_rx(int i)
 {
-	net.rx.desc[i] = (struct vring_desc){ (u64)rxbuf[i], BUF_BYTES, VRING_DESC_F_WRITE, 0 };
-	virtq_submit(&net.rx, i);
+	vnet.rx.desc[i] = (struct vring_desc){ (u64)rxbuf[i], BUF_BYTES, VRING_DESC_F_WRITE, 0 };
+	virtq_submit(&vnet.rx, i);
 }
 
-int net_init(u64 base, u32 irq)
+static int vnet_send(void *dev, const void *frame, u32 len);
+
+int vnet_init(u64 base, u32 irq)
 {
-	initlock(&net.lock, "virtio-net");
+	initlock(&vnet.lock, "virtio-net");
 	u64 features = 1UL << VIRTIO_F_VERSION_1 | 1UL << VIRTIO_NET_F_MAC;
-	if (virtio_setup(base, features) < 0 || virtq_init(&net.rx, base, 0) < 0 ||
-	    virtq_init(&net.tx, base, 1) < 0) {
+	if (virtio_setup(base, features) < 0 || virtq_init(&vnet.rx, base, 0) < 0 ||
+	    virtq_init(&vnet.tx, base, 1) < 0) {
 		kprintf("labos: virtio-net at %p: setup failed, skipped\n", base);
 		return -1;
 	}
 	for (int i = 0; i < 6; i++)
-		net.mac[i] = *(volatile u8 *)(base + VIRTIO_CONFIG + CFG_MAC + i);
+		vnet.mac[i] = *(volatile u8 *)(base + VIRTIO_CONFIG + CFG_MAC + i);
+	vnet.nic = net_attach("virtio-net", vnet.mac, vnet_send, 0, 0);
+	if (!vnet.nic)
+		return -1;
 	virtio_ready(base);
 	for (int i = 0; i < QNUM; i++) {
-		net.rx.busy[i] = 1;
+		vnet.rx.busy[i] = 1;
 		post_rx(i);
 	}
-	net.present = 1;
 	kprintf("labos: virtio-net at %p irq %u, mac %x:%x:%x:%x:%x:%x\n", base, irq,
-		net.mac[0], net.mac[1], net.mac[2], net.mac[3], net.mac[4], net.mac[5]);
+		vnet.mac[0], vnet.mac[1], vnet.mac[2], vnet.mac[3], vnet.mac[4], vnet.mac[5]);
 	return 0;
 }
 
-int net_present(void)
-{
-	return net.present;
-}
-
-int net_mac(u8 mac[6])
-{
-	memcpy(mac, net.mac, 6);
-	return 0;
-}
-
-u64 net_rx_frames(void)
-{
-	return net.rx_frames;
-}
-
-/* Takes back the transmit descriptors the device is done with; net.lock held. */
+/* Takes back the transmit descriptors the device is done with; vnet.lock held. */
 static void reclaim_tx(void)
 {
 	int head;
 
-	while ((head = virtq_next_used(&net.tx, 0)) >= 0) {
-		net.tx.busy[head] = 0;
-		net.tx_done++;
-	}
+	while ((head = virtq_next_used(&vnet.tx, 0)) >= 0)
+		vnet.tx.busy[head] = 0;
 }
 
-/* Queues one frame (destination MAC first); 0, or -1 if the NIC is gone. */
-int net_send(const void *frame, u32 len)
+/* Queues one frame (destination MAC first): 0. Sleeps while every transmit slot is in flight. */
+static int vnet_send(void *dev, const void *frame, u32 len)
 {
 	int i;
 
-	acquire(&net.lock);
+	(void)dev;
+	acquire(&vnet.lock);
 	reclaim_tx();
-	while ((i = virtq_alloc(&net.tx)) < 0) {
-		sleep(&net.tx, &net.lock);
+	while ((i = virtq_alloc(&vnet.tx)) < 0) {
+		sleep(&vnet.tx, &vnet.lock);
 		reclaim_tx();
 	}
 	memset(txbuf[i], 0, NET_HDR);
 	memcpy(txbuf[i] + NET_HDR, frame, len);
-	net.tx.desc[i] = (struct vring_desc){ (u64)txbuf[i], NET_HDR + len, 0, 0 };
-	virtq_submit(&net.tx, i);
-	release(&net.lock);
+	vnet.tx.desc[i] = (struct vring_desc){ (u64)txbuf[i], NET_HDR + len, 0, 0 };
+	virtq_submit(&vnet.tx, i);
+	release(&vnet.lock);
 	return 0;
 }
 
-void net_intr(void)
+/* Received frames go to the network interface (net.c), and their buffers straight back to the device. */
+void vnet_intr(void *unused)
 {
 	int head;
+	u32 len;
 
-	acquire(&net.lock);
-	virtio_write(net.rx.base, VIRTIO_INTERRUPT_ACK,
-		     virtio_read(net.rx.base, VIRTIO_INTERRUPT_STATUS) & 3);
-	while ((head = virtq_next_used(&net.rx, 0)) >= 0) {
-		net.rx_frames++;
+	(void)unused;
+	acquire(&vnet.lock);
+	virtio_write(vnet.rx.base, VIRTIO_INTERRUPT_ACK,
+		     virtio_read(vnet.rx.base, VIRTIO_INTERRUPT_STATUS) & 3);
+	while ((head = virtq_next_used(&vnet.rx, &len)) >= 0) {
+		if (len > NET_HDR)
+			net_input(vnet.nic, rxbuf[head] + NET_HDR, len - NET_HDR);
 		post_rx(head);
 	}
 	reclaim_tx();
-	wakeup(&net.tx);
-	release(&net.lock);
+	wakeup(&vnet.tx);
+	release(&vnet.lock);
 }

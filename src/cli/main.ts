@@ -4,7 +4,7 @@
  */
 
 import { Command, CommanderError } from "commander";
-import { isUserFacing } from "../errors.ts";
+import { ConfigError, isUserFacing } from "../errors.ts";
 import { collect } from "./devices.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
@@ -118,6 +118,12 @@ program
     process.exitCode = await (await import("./trace.ts")).traceCommand(file, flags);
   });
 
+/** A bench's --guest, checked against the guests it knows. */
+function benchGuest(bench: string, guest: string, known: readonly string[]): string {
+  if (!known.includes(guest)) throw new ConfigError(`bench ${bench}: --guest ${guest} (one of ${known.join(", ")})`);
+  return guest;
+}
+
 const bench = program.command("bench").description("benchmarks that print ratios measured in the same run");
 bench
   .command("cpu")
@@ -158,8 +164,12 @@ bench
   .option("--json", "end with one JSON line of results")
   .option("--ms <n>", "guest milliseconds per NIC run", "2000")
   .option("--disk-mib <n>", "size of virtio-blk's scratch disk image in MiB", "8")
-  .action(async (flags: { json?: boolean; ms?: string; diskMib?: string }) => {
-    process.exitCode = await (await import("../../bench/io.ts")).benchIoCommand(flags);
+  .option("--guest <name>", "the guests that drive the devices: bare (ne2000-test, virtio-blk-bench) or labos (its netperf and diskperf)", "bare")
+  .action(async (flags: { json?: boolean; ms?: string; diskMib?: string; guest: string }) => {
+    process.exitCode =
+      benchGuest("io", flags.guest, ["bare", "labos"]) === "labos"
+        ? await (await import("../../bench/io-labos.ts")).benchIoLabosCommand(flags)
+        : await (await import("../../bench/io.ts")).benchIoCommand(flags);
   });
 
 bench
@@ -168,8 +178,12 @@ bench
   .option("--json", "end with one JSON line of results")
   .option("--scale <n>", "iteration scale under the hypervisor (mmubench's iters=, default 1/10)")
   .option("--native-scale <n>", "iteration scale natively (default 1)")
-  .action(async (flags: { json?: boolean; scale?: string; nativeScale?: string }) => {
-    process.exitCode = await (await import("../../bench/mmu.ts")).benchMmuCommand(flags);
+  .option("--guest <name>", "the guest that times them: mmubench (bare metal) or labos (its nanobench, a real kernel's paths)", "mmubench")
+  .action(async (flags: { json?: boolean; scale?: string; nativeScale?: string; guest: string }) => {
+    process.exitCode =
+      benchGuest("mmu", flags.guest, ["mmubench", "labos"]) === "labos"
+        ? await (await import("../../bench/mmu-labos.ts")).benchMmuLabosCommand(flags)
+        : await (await import("../../bench/mmu.ts")).benchMmuCommand(flags);
   });
 
 watchStdout();

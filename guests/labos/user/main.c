@@ -17,6 +17,7 @@ static const struct program programs[] = {
 	{ "smpbench", smpbench_main },
 	{ "diskperf", diskperf_main },
 	{ "netperf", netperf_main },
+	{ "ping", ping_main },
 	{ "echo", echo_main },
 };
 

@@ -26,8 +26,12 @@ int timerstat(u64 stats[3]);
 volatile u64 *shared(void);
 long ipi(int hart);
 int blkrw(u64 sector, void *buf, u64 nsect, int write);
-int netsend(const void *frame, long len);
-long netinfo(unsigned char mac[6]);
+int netsend(int nic, const void *frame, long len);
+/* stats: frames received, received but dropped (the queue was full), sent. */
+int netinfo(int nic, unsigned char mac[6], u64 stats[3]);
+int netfind(const char *kind);
+long netrecv(int nic, void *buf, long len, long ticks);
+int tlbflush(void);
 
 /* ulib.c */
 void printf(const char *fmt, ...);
@@ -58,5 +62,6 @@ int forkbench_main(const char *arg);
 int smpbench_main(const char *arg);
 int diskperf_main(const char *arg);
 int netperf_main(const char *arg);
+int ping_main(const char *arg);
 int echo_main(const char *arg);
 #endif

@@ -44,5 +44,8 @@ int blkrw(u64 sector, void *buf, u64 nsect, int write)
 {
 	return (int)sc(SYS_blkrw, (long)sector, (long)buf, (long)nsect, write);
 }
-int netsend(const void *frame, long len) { return (int)sc(SYS_netsend, (long)frame, len, 0, 0); }
-long netinfo(unsigned char mac[6]) { return sc(SYS_netinfo, (long)mac, 0, 0, 0); }
+int netsend(int nic, const void *frame, long len) { return (int)sc(SYS_netsend, nic, (long)frame, len, 0); }
+int netinfo(int nic, unsigned char mac[6], u64 stats[3]) { return (int)sc(SYS_netinfo, nic, (long)mac, (long)stats, 0); }
+int netfind(const char *kind) { return (int)sc(SYS_netfind, (long)kind, 0, 0, 0); }
+long netrecv(int nic, void *buf, long len, long ticks) { return sc(SYS_netrecv, nic, (long)buf, len, ticks); }
+int tlbflush(void) { return (int)sc(SYS_tlbflush, 0, 0, 0, 0); }
