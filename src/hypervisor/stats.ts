@@ -40,6 +40,7 @@ export const EXIT_STATS = [
   { name: "mmu_recycled", doc: "shadow address spaces recycled to stay within --shadow-pages" },
   { name: "remote_tlb_flush", doc: "shootdowns sent: another vCPU asked to drop its shadow entries, acknowledged" },
   { name: "remote_tlb_flush_ns", doc: "time spent waiting for shootdown acknowledgements, ns" },
+  { name: "remote_tlb_flush_halted", doc: "shootdowns to a halted vCPU (wfi, stopped): not waited for, it flushes before it runs guest code" },
 ] as const;
 
 export type ExitStatName = (typeof EXIT_STATS)[number]["name"];

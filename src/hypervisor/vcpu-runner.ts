@@ -135,6 +135,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   /** How the current slice ends, set by the trap handlers inside it (V.SLICE_DONE unless one says otherwise). */
   private sliceEnd: V.VcpuEvent = V.SLICE_DONE;
   private exitSerial = 0;
+  /** What this thread last stored in the run page's `halted` word. */
+  private halted = 0;
   /** Where the thread is in its life (vcpu-state.ts); moved only by run(), through V.transition. */
   private state: V.VcpuState = V.STOPPED;
   /** --mmu swtlb: the real TLB kept as the guest's virtual TLB composed with the VM's map. */
@@ -383,6 +385,12 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   /** Performs the activity of `state` once and returns what happened. Requests from the control word come first. */
   private step(state: V.VcpuState): V.VcpuEvent {
     const page = this.page;
+    // Halted or not is published before requests are looked at (shadow/shootdown.ts relies on the order).
+    const halted = state.kind === "running" || state.kind === "stopping" ? 0 : 1;
+    if (halted !== this.halted) {
+      Atomics.store(page.halted, 0, halted);
+      this.halted = halted;
+    }
     this.serveShadowFlush();
     const control = Atomics.load(page.control, 0);
     if ((control & P.CONTROL_STOP) !== 0 || Atomics.load(page.state, 0) === P.VCPU_STOPPED) return V.VM_STOP;
