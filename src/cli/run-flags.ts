@@ -13,6 +13,7 @@ export interface RunFlags extends DeviceFlags {
   harts?: string;
   vcpus?: string;
   shadowPages?: string;
+  shadowCoherence: string;
   mem: string;
   bios?: string;
   kernel?: string;

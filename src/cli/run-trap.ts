@@ -11,7 +11,7 @@ import type { ExitHandlerPlace, Vm, VmResult } from "../hypervisor/vm.ts";
 import { parseWaitPolicy, type WaitPolicy } from "../hypervisor/wait.ts";
 import { readImageFile } from "../machine/image.ts";
 import { PAGE_SIZE } from "../machine/memlayout.ts";
-import { defaultShadowPages, MAX_SHADOW_PAGES, MIN_SHADOW_PAGES } from "../hypervisor/shadow/shadow-state.ts";
+import { defaultShadowPages, MAX_SHADOW_PAGES, MIN_SHADOW_PAGES, SHADOW_COHERENCE, type ShadowCoherence } from "../hypervisor/shadow/shadow-state.ts";
 import { formatStats } from "../report/exit-table.ts";
 import { attachConsole } from "./console.ts";
 import { VirtualNetwork } from "../net/netdevs.ts";
@@ -60,6 +60,7 @@ interface TrapConfig {
   readonly wait: WaitPolicy;
   readonly exitHandler: ExitHandlerPlace;
   readonly shadowPages: number;
+  readonly shadowCoherence: ShadowCoherence;
 }
 
 /** What a VM is built with, from the command line. */
@@ -72,6 +73,7 @@ function trapConfigFrom(flags: RunFlags): TrapConfig {
     memSize,
     wait: parseWaitPolicy(flags.wait),
     exitHandler: parseChoice("--exit-handler", flags.exitHandler, ["main", "vcpu"] as const),
+    shadowCoherence: parseChoice("--shadow-coherence", flags.shadowCoherence, SHADOW_COHERENCE),
     shadowPages: flags.shadowPages === undefined ? defaultShadowPages(memSize) : parseCount("--shadow-pages", flags.shadowPages, MIN_SHADOW_PAGES, MAX_SHADOW_PAGES),
   };
 }
@@ -87,7 +89,7 @@ function machineMemoryFor(c: TrapConfig): number {
 
 export async function runTrapCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   const config = trapConfigFrom(flags);
-  const { vcpus, memSize, wait, exitHandler, shadowPages } = config;
+  const { vcpus, memSize, wait, exitHandler, shadowPages, shadowCoherence } = config;
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
   const net = new VirtualNetwork();
@@ -96,7 +98,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   // A reader that went away (EPIPE) stops the VM, like Ctrl-A x but with SIGPIPE's status.
   const out = stdoutSink(() => stop(EXIT_STDOUT_CLOSED));
   const hv = new Hypervisor({ machineMemory: machineMemoryFor(config) });
-  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output: out.write, mmu: mmuFrom(flags), devices });
+  const boot = (): Vm => hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, shadowCoherence, output: out.write, mmu: mmuFrom(flags), devices });
   let vm = boot();
   let stoppedByHost: { code: number; reason?: string } | undefined;
   const stop = (code: number, reason?: string): void => {

@@ -231,7 +231,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
       page.pc[0] = pc;
       const decoded = illegal && w0 !== 0 ? fromPredecoded(tval, w0, imm) : undefined;
-      const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : 0, decoded);
+      // A store fault may be one into a write-protected guest page table, emulated here (exits/pt-write.ts).
+      const insn = illegal ? tval : cause === R.CAUSE_STORE_PAGE_FAULT ? h.instructionBits(pc) : 0;
+      const outcome = this.dispatcher.dispatch(cause, tval, pc, insn, decoded);
       if (outcome === EXIT_CONTINUE || outcome === EXIT_WAIT) this.syncTranslation();
       if (outcome === EXIT_CONTINUE) {
         h.pc = page.pc[0];

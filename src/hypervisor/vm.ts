@@ -30,7 +30,7 @@ import { VmHtif } from "./vm-htif.ts";
 import type { MmuMode } from "../machine/swtlb.ts";
 import { virtualSoftTlbHost } from "./swtlb-virt.ts";
 import { ShadowMmu } from "./shadow/shadow-mmu.ts";
-import { defaultShadowPages, ShadowState } from "./shadow/shadow-state.ts";
+import { defaultShadowPages, ShadowState, type ShadowCoherence } from "./shadow/shadow-state.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -51,6 +51,8 @@ export interface VmConfig {
   readonly mmu?: MmuMode;
   /** Machine frames per vCPU for shadow page tables (--shadow-pages); defaultShadowPages(memSize) by default. */
   readonly shadowPages?: number;
+  /** How shadow page tables stay coherent with the guest's (--shadow-coherence; shadow/shadow-state.ts): "tlb" by default. */
+  readonly shadowCoherence?: ShadowCoherence;
 }
 
 export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
@@ -113,7 +115,7 @@ export class Vm {
       ctx.onTimeRead = () => this.clint?.update();
       if (config.mmu === "swtlb") ctx.softTlb = virtualSoftTlbHost(ctx);
       this.contexts.push(ctx);
-      const shadow = ShadowState.create(frames, config.shadowPages ?? defaultShadowPages(config.memSize));
+      const shadow = ShadowState.create(frames, config.shadowPages ?? defaultShadowPages(config.memSize), config.shadowCoherence);
       this.shadows.push(new ShadowMmu(shadow.buffer, frames.mem, this.memory.view, ctx.stats));
     }
     this.peers = new Peers(this.pages, this.memory.ramBase, this.memory.ramSize);
