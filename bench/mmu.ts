@@ -24,6 +24,7 @@ import { Board } from "../src/machine/board.ts";
 import { readImageFile } from "../src/machine/image.ts";
 import { runBoard } from "../src/machine/runner.ts";
 import type { MmuMode } from "../src/machine/swtlb.ts";
+import { SHADOW_COHERENCE, type ShadowCoherence } from "../src/hypervisor/shadow/shadow-state.ts";
 import { formatTable } from "../src/report/table.ts";
 import { MMU_BENCHES, parseMmubench, type MmubenchOutcome } from "./mmubench-parse.ts";
 
@@ -36,6 +37,8 @@ export interface MmuResult {
   readonly mmu: MmuMode;
   readonly mode: "native" | "trap";
   readonly handler: ExitHandlerPlace | "-";
+  /** Under trap with sv39: how the shadow stays coherent (--shadow-coherence); "-" natively and with swtlb. */
+  readonly coherence: ShadowCoherence | "-";
   /** ns per operation; null when the configuration cannot run the bench (see status). */
   readonly nsPerOp: number | null;
   /** nsPerOp over the native row of the same bench and MMU. */
@@ -72,7 +75,7 @@ async function runNative(mmu: MmuMode, scale: string): Promise<MmubenchOutcome> 
   return parseMmubench(output);
 }
 
-async function runTrap(mmu: MmuMode, scale: string, exitHandler: ExitHandlerPlace): Promise<MmubenchOutcome> {
+async function runTrap(mmu: MmuMode, scale: string, exitHandler: ExitHandlerPlace, shadowCoherence: ShadowCoherence): Promise<MmubenchOutcome> {
   let output = "";
   const hv = new Hypervisor({ machineMemory: 80 * MB });
   const vm = hv.createVm({
@@ -83,6 +86,7 @@ async function runTrap(mmu: MmuMode, scale: string, exitHandler: ExitHandlerPlac
     wait: "poll",
     exitHandler,
     mmu,
+    shadowCoherence,
     output: (b) => (output += String.fromCharCode(b)),
   });
   hv.start(vm);
@@ -105,26 +109,31 @@ export async function benchMmu(opts: MmuOptions = {}): Promise<MmuReport> {
     if (native.kind !== "rows") throw new Error(`mmubench natively with --mmu ${mmu}: ${native.reason}`);
     const nativeNs = new Map(native.rows.map((r) => [r.bench, r.nsPerOp]));
     for (const r of native.rows) {
-      results.push({ bench: r.bench, mmu, mode: "native", handler: "-", nsPerOp: r.nsPerOp, ratio: 1, instructionsPerOp: r.instructionsPerOp, status: "ok" });
+      results.push({ bench: r.bench, mmu, mode: "native", handler: "-", coherence: "-", nsPerOp: r.nsPerOp, ratio: 1, instructionsPerOp: r.instructionsPerOp, status: "ok" });
     }
     progress(`native ${mmu} done`);
-    for (const handler of opts.handlers ?? (["main", "vcpu"] as const)) {
-      const trap = await runTrap(mmu, trapScale, handler);
-      for (const bench of MMU_BENCHES) {
-        const row = trap.kind === "rows" ? trap.rows.find((r) => r.bench === bench) : undefined;
-        const base = nativeNs.get(bench);
-        results.push({
-          bench,
-          mmu,
-          mode: "trap",
-          handler,
-          nsPerOp: row?.nsPerOp ?? null,
-          ratio: row !== undefined && base !== undefined && base > 0 ? row.nsPerOp / base : null,
-          instructionsPerOp: row?.instructionsPerOp ?? null,
-          status: row !== undefined ? "ok" : NEEDS_SHADOW,
-        });
+    // Shadow paging runs with both coherence policies: the TLB-lifetime default and write-protection.
+    const coherences: readonly (ShadowCoherence | "-")[] = mmu === "sv39" ? SHADOW_COHERENCE : ["-"];
+    for (const coherence of coherences) {
+      for (const handler of opts.handlers ?? (["main", "vcpu"] as const)) {
+        const trap = await runTrap(mmu, trapScale, handler, coherence === "-" ? "tlb" : coherence);
+        for (const bench of MMU_BENCHES) {
+          const row = trap.kind === "rows" ? trap.rows.find((r) => r.bench === bench) : undefined;
+          const base = nativeNs.get(bench);
+          results.push({
+            bench,
+            mmu,
+            mode: "trap",
+            handler,
+            coherence,
+            nsPerOp: row?.nsPerOp ?? null,
+            ratio: row !== undefined && base !== undefined && base > 0 ? row.nsPerOp / base : null,
+            instructionsPerOp: row?.instructionsPerOp ?? null,
+            status: row !== undefined ? "ok" : NEEDS_SHADOW,
+          });
+        }
+        progress(`trap ${mmu}${coherence === "-" ? "" : `, ${coherence}`}/${handler} ${trap.kind === "rows" ? "done" : `: ${NEEDS_SHADOW} (${trap.reason})`}`);
       }
-      progress(`trap ${mmu}/${handler} ${trap.kind === "rows" ? "done" : `: ${NEEDS_SHADOW} (${trap.reason})`}`);
     }
   }
   return { results, cores: cpus().length, nativeScale, trapScale };
@@ -150,16 +159,18 @@ export function formatMmu(report: MmuReport): string {
   ];
   const rows: string[][] = [["bench", ...columns.map((c) => c.title)]];
   for (const mmu of mmus) {
-    for (const bench of MMU_BENCHES) {
-      rows.push([
-        `${bench} (${mmu})`,
-        ...columns.map((c) => formatCell(report.results.find((r) => r.bench === bench && r.mmu === mmu && r.mode === c.mode && r.handler === c.handler))),
-      ]);
+    const coherences = [...new Set(report.results.filter((r) => r.mmu === mmu && r.mode === "trap").map((r) => r.coherence))];
+    for (const coherence of coherences) {
+      for (const bench of MMU_BENCHES) {
+        const pick = (c: (typeof columns)[number]) => (r: MmuResult) =>
+          r.bench === bench && r.mmu === mmu && r.mode === c.mode && r.handler === c.handler && (c.mode === "native" || r.coherence === coherence);
+        rows.push([`${bench} (${mmu}${coherence === "-" ? "" : `, ${coherence}`})`, ...columns.map((c) => formatCell(report.results.find(pick(c))))]);
+      }
     }
   }
   const notes = [
     "ns per operation, timed by the guest with rdtime; (Nx) is the ratio to the native row of the same MMU.",
-    "sv39: the hardware walker (under trap: shadow paging); swtlb: --mmu swtlb, the guest refills a software-managed TLB.",
+    "sv39: the hardware walker (under trap: shadow paging, --shadow-coherence tlb or wp); swtlb: --mmu swtlb, the guest refills a software-managed TLB.",
     `iters= native ${report.nativeScale}, under trap ${report.trapScale} (--wait poll); host: ${report.cores} cores.`,
   ];
   return `${formatTable(rows)}\n\n${notes.join("\n")}\n`;

@@ -27,7 +27,7 @@
  */
 
 /** Entries in the directory: write-protected tables per vCPU. A full directory is emptied with the shadow (shadow-mmu.ts). */
-export const PT_DIR_ENTRIES = 1024;
+const PT_DIR_ENTRIES = 1024;
 /** Distinct (level, region) uses kept per table. */
 export const USES_MAX = 4;
 const HEADER_WORDS = 16;
@@ -81,11 +81,6 @@ export function dirRemove(dir: Int32Array, e: number): void {
 
 export function dirClear(dir: Int32Array): void {
   dir.fill(0);
-}
-
-/** The machine frame index of an entry. */
-export function dirFrame(dir: Int32Array, e: number): number {
-  return dir[e + E_KEY] - 1;
 }
 
 /** Word index of use `k` of entry `e` (read U_LEVEL, U_VPN, U_SLOTS from it). */
