@@ -25,6 +25,7 @@ import { pendingInterrupt } from "../machine/trap.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher } from "./exits/dispatch.ts";
 import { injectPendingInterrupt, interruptWaiting } from "./exits/reflect.ts";
 import { fromPredecoded } from "./exits/decode-trap.ts";
+import { accessStartInto } from "./exits/mmio-decode.ts";
 import { fastCsr } from "./exits/csr.ts";
 import type { VmServices } from "./exits/services.ts";
 import { HSM_STARTED, HSM_START_PENDING, HSM_STOP_PENDING, HSM_STOPPED, HSM_SUSPENDED } from "./exits/services.ts";
@@ -135,6 +136,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   /** How the current slice ends, set by the trap handlers inside it (V.SLICE_DONE unless one says otherwise). */
   private sliceEnd: V.VcpuEvent = V.SLICE_DONE;
   private exitSerial = 0;
+  /** A data fault's start address (lo, hi) for the exit record. */
+  private readonly accessStart = new Int32Array(2);
   /** What this thread last stored in the run page's `halted` word. */
   private halted = 0;
   /** Where the thread is in its life (vcpu-state.ts); moved only by run(), through V.transition. */
@@ -268,10 +271,18 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private exitToMain(h: Hart, cause: number, tval: number, insn: number, w0: number, imm: number, pc: number): boolean {
     const page = this.page;
     const retired = h.retired();
-    // A CSR instruction's source register travels in the mailbox: the main thread need not touch x.
+    // A CSR instruction's source register travels in the mailbox, and so does a load's or store's start
+    // address (the MMIO access rule needs it): the main thread need not touch x.
     const rs1 = (w0 >>> 16) & 0xff;
-    const operandLo = w0 !== 0 ? h.x[rs1] : 0;
-    const operandHi = w0 !== 0 ? h.x[rs1 + 1] : 0;
+    let operandLo = 0;
+    let operandHi = 0;
+    if (w0 !== 0) {
+      operandLo = h.x[rs1];
+      operandHi = h.x[rs1 + 1];
+    } else if (insn !== 0 && accessStartInto(insn, h.x, this.accessStart)) {
+      operandLo = this.accessStart[0];
+      operandHi = this.accessStart[1];
+    }
     // One burst of stores into the mailbox line, which the main thread is polling: each store that
     // lands after it has re-read the line would cost another transfer of it.
     page.pc[0] = pc;
