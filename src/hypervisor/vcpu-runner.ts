@@ -37,7 +37,7 @@ import { ShadowMmu } from "./shadow/shadow-mmu.ts";
 import { claimShadowFlush, shootdown, type ShootdownSite } from "./shadow/shootdown.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import * as V from "./vcpu-state.ts";
-import { WAIT_SPIN, waitWhile } from "./wait.ts";
+import { POLL_SPIN_MS, PollWindow, WAIT_SPIN, waitWhile } from "./wait.ts";
 import type { MmuMode } from "../machine/swtlb.ts";
 import { SWTLB_FORWARD, SWTLB_HANDLED, SwtlbShadow, virtualSoftTlbHost } from "./swtlb-virt.ts";
 
@@ -136,6 +136,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   /** How the current slice ends, set by the trap handlers inside it (V.SLICE_DONE unless one says otherwise). */
   private sliceEnd: V.VcpuEvent = V.SLICE_DONE;
   private exitSerial = 0;
+  /** --wait poll: how long an exit's wait spins before it blocks, adapted to the host's load (wait.ts). */
+  private readonly pollWindow = new PollWindow();
   /** A data fault's start address (lo, hi) for the exit record. */
   private readonly accessStart = new Int32Array(2);
   /** What this thread last stored in the run page's `halted` word. */
@@ -497,7 +499,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       Atomics.add(this.doorbell, 0, 1);
       Atomics.notify(this.doorbell, 0);
     }
-    waitWhile(page.state, 0, P.VCPU_EXIT, this.config.wait);
+    waitWhile(page.state, 0, P.VCPU_EXIT, this.config.wait, POLL_SPIN_MS, this.pollWindow);
     if (timed) this.histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1e6)));
     return page.exit[P.EXIT_REASON];
   }
