@@ -283,6 +283,7 @@ export class ShadowMmu {
       this.ptes.reads = 0;
       const cause = walkSv39(this.ptes, ctx, va | 0, Math.floor(va / TWO_32) | 0, access, this.walkOut);
       if (cause !== 0) {
+        this.retryFrame = -1;
         this.cause = cause;
         this.stats[STAT.pf_guest]++;
         return FILL_GUEST_FAULT;
