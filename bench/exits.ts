@@ -215,7 +215,8 @@ async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
   let loadedSkipped: string | undefined;
   if (existsSync(STRESS_NG)) {
     for (const wait of WAIT_POLICIES) {
-      loaded.push(await loadedCase(opts.scale ?? (wait === "block" ? "1/100" : "1/20"), wait, "main", cores));
+      // Short runs: beside a hog every round trip may cost a scheduler time slice.
+      loaded.push(await loadedCase(opts.scale ?? (wait === "block" ? "1/1000" : "1/200"), wait, "main", cores));
       progress(`loaded ${wait}/main done`);
     }
   } else {
@@ -223,7 +224,7 @@ async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
   }
   const scalingRows: ScalingResult[] = [];
   for (const wait of ["spin", "poll"] as const) {
-    scalingRows.push(...(await scaling(opts.scale ?? "1/20", wait)));
+    scalingRows.push(...(await scaling(opts.scale ?? "1/100", wait)));
     progress(`scaling ${wait} done`);
   }
   return { results, loaded, loadedSkipped, scaling: scalingRows, floorNs, cores, nativeSkipped };
