@@ -13,6 +13,7 @@
  * machine can do at best.
  */
 
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { Hypervisor } from "../src/hypervisor/hypervisor.ts";
@@ -24,6 +25,7 @@ import { measureHandoff } from "./handoff.ts";
 import { bootNative } from "./cpu.ts";
 import { formatTable } from "../src/report/table.ts";
 import { benchNonvirt, formatNonvirt, type NonvirtResult } from "./exits-nonvirt.ts";
+import type { LatencySummary } from "../src/hypervisor/vcpu-runner.ts";
 
 const IMAGE = "guests/bin/exitbench.elf";
 const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
@@ -41,8 +43,34 @@ interface ExitResult {
   readonly ratioToFloor?: number;
 }
 
+/** One exit configuration run quietly and again beside a CPU hog on every core (the vCPU's sampled round trips). */
+interface LoadedResult {
+  readonly wait: WaitPolicy;
+  readonly handler: ExitHandlerPlace;
+  readonly quietP50Ns: number;
+  readonly quietP99Ns: number;
+  readonly loadedP50Ns: number;
+  readonly loadedP99Ns: number;
+  /** loadedP99Ns / quietP50Ns: the goal is <= 20 for poll. */
+  readonly p99OverQuietP50: number;
+}
+
+/** Several single-vCPU VMs exiting at once, all served by the one main thread. */
+interface ScalingResult {
+  readonly vcpus: number;
+  readonly wait: WaitPolicy;
+  /** Null exits per second, summed over the vCPUs (each vCPU's rate from its own guest clock). */
+  readonly exitsPerSec: number;
+  /** exitsPerSec / vcpus. */
+  readonly perVcpu: number;
+}
+
 interface ExitsReport {
   readonly results: ExitResult[];
+  readonly loaded: LoadedResult[];
+  /** Why there are no loaded rows (no stress-ng), if so. */
+  readonly loadedSkipped?: string;
+  readonly scaling: ScalingResult[];
   /** Median bare worker→main→worker handoff (main thread spinning), ns, per worker wait policy. */
   readonly floorNs: Record<WaitPolicy, number>;
   readonly cores: number;
@@ -66,26 +94,89 @@ async function runNativeExitbench(scale: string): Promise<ExitbenchRow[]> {
   return parseExitbench(r.output);
 }
 
-async function runTrap(scale: string, wait: WaitPolicy, exitHandler: ExitHandlerPlace, hw = false): Promise<ExitbenchRow[]> {
-  let output = "";
-  const hv = new Hypervisor({ machineMemory: 80 * MB });
-  const vm = hv.createVm({
-    name: "exitbench",
-    vcpus: 1,
-    memSize: 64 * MB,
-    images: { bios: { kind: "hv" }, kernel: readImageFile(IMAGE, "kernel"), append: `iters=${scale}` },
-    wait,
-    exitHandler,
-    hw,
-    output: (b) => (output += String.fromCharCode(b)),
-  });
-  hv.start(vm);
-  const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), 300_000);
-  const r = await vm.result;
-  clearTimeout(timer);
-  if (r.outcome === "error") throw new Error(`exitbench under --virt ${hw ? "hw" : "trap"} (${wait}, ${exitHandler}): ${r.message}`);
-  return parseExitbench(output);
+interface TrapRun {
+  readonly rows: ExitbenchRow[];
+  /** The vCPU's sampled exit round trips (vcpu-runner.ts). */
+  readonly latency: LatencySummary | undefined;
 }
+
+async function runTrap(scale: string, wait: WaitPolicy, exitHandler: ExitHandlerPlace, hw = false): Promise<ExitbenchRow[]> {
+  return (await runTrapVms(1, scale, wait, exitHandler, hw))[0].rows;
+}
+
+/** Runs `count` exitbench VMs (one vCPU each) at once on one hypervisor: one main thread serves them all. */
+async function runTrapVms(count: number, scale: string, wait: WaitPolicy, exitHandler: ExitHandlerPlace, hw = false): Promise<TrapRun[]> {
+  const hv = new Hypervisor({ machineMemory: count * 80 * MB });
+  const outputs: string[] = [];
+  const vms = Array.from({ length: count }, (_, i) => {
+    outputs.push("");
+    return hv.createVm({
+      name: `exitbench${i}`,
+      vcpus: 1,
+      memSize: 64 * MB,
+      images: { bios: { kind: "hv" }, kernel: readImageFile(IMAGE, "kernel"), append: `iters=${scale}` },
+      wait,
+      exitHandler,
+      hw,
+      output: (b) => (outputs[i] += String.fromCharCode(b)),
+    });
+  });
+  for (const vm of vms) hv.start(vm);
+  const timer = setTimeout(() => vms.forEach((vm) => vm.stop("stopped", 124, "timeout")), 600_000);
+  const results = await Promise.all(vms.map((vm) => vm.result));
+  clearTimeout(timer);
+  return results.map((r, i) => {
+    if (r.outcome === "error") throw new Error(`exitbench under --virt ${hw ? "hw" : "trap"} (${wait}, ${exitHandler}): ${r.message}`);
+    return { rows: parseExitbench(outputs[i]), latency: r.reports[0]?.latency };
+  });
+}
+
+const STRESS_NG = "/usr/bin/stress-ng";
+
+/** Runs `work` beside a CPU hog on every core (stress-ng --cpu N), then stops the hog. */
+async function withCpuHog<T>(cores: number, work: () => Promise<T>): Promise<T> {
+  const hog = spawn(STRESS_NG, ["--cpu", String(cores), "--timeout", "900s", "--quiet"], { stdio: "ignore" });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let the hogs get going
+    return await work();
+  } finally {
+    hog.kill("SIGTERM");
+  }
+}
+
+/** Quiet, then loaded: the sampled round trips of one configuration. */
+async function loadedCase(scale: string, wait: WaitPolicy, handler: ExitHandlerPlace, cores: number): Promise<LoadedResult> {
+  const quiet = (await runTrapVms(1, scale, wait, handler))[0].latency;
+  const loaded = (await withCpuHog(cores, () => runTrapVms(1, scale, wait, handler)))[0].latency;
+  if (quiet === undefined || loaded === undefined) throw new Error("exitbench: the vCPU reported no latency");
+  return {
+    wait,
+    handler,
+    quietP50Ns: quiet.p50Ns,
+    quietP99Ns: quiet.p99Ns,
+    loadedP50Ns: loaded.p50Ns,
+    loadedP99Ns: loaded.p99Ns,
+    p99OverQuietP50: loaded.p99Ns / quiet.p50Ns,
+  };
+}
+
+/** Aggregate null-exit rate with 1, 2, 4 and 8 vCPUs exiting at once (one VM each, one main thread). */
+async function scaling(scale: string, wait: WaitPolicy): Promise<ScalingResult[]> {
+  const out: ScalingResult[] = [];
+  for (const vcpus of SCALING_VCPUS) {
+    const runs = await runTrapVms(vcpus, scale, wait, "main");
+    let exitsPerSec = 0;
+    for (const run of runs) {
+      const nul = run.rows.find((r) => r.bench === "null");
+      if (nul === undefined) throw new Error("exitbench: no null row");
+      exitsPerSec += 1e9 / nul.nsPerOp;
+    }
+    out.push({ vcpus, wait, exitsPerSec, perVcpu: exitsPerSec / vcpus });
+  }
+  return out;
+}
+
+const SCALING_VCPUS = [1, 2, 4, 8] as const;
 
 async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
   const progress = opts.progress ?? (() => {});
@@ -133,7 +224,25 @@ async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
     progress(`hw poll/${handler} done`);
   }
   const nonvirt = await benchNonvirt(progress);
-  return { results, floorNs, cores: cpus().length, nativeSkipped, nonvirt };
+  const cores = cpus().length;
+  const loaded: LoadedResult[] = [];
+  let loadedSkipped: string | undefined;
+  if (existsSync(STRESS_NG)) {
+    for (const wait of WAIT_POLICIES) {
+      // Short runs: beside a hog every round trip may cost a scheduler time slice.
+      loaded.push(await loadedCase(opts.scale ?? (wait === "block" ? "1/1000" : "1/200"), wait, "main", cores));
+      progress(`loaded ${wait}/main done`);
+    }
+  } else {
+    loadedSkipped = `${STRESS_NG} not installed (apt-get install stress-ng)`;
+  }
+  const scalingRows: ScalingResult[] = [];
+  for (const wait of ["spin", "poll"] as const) {
+    // 8 spinning vCPUs on a 2-core host time-share the cores with the main thread: keep their runs short.
+    scalingRows.push(...(await scaling(opts.scale ?? (wait === "spin" ? "1/1000" : "1/100"), wait)));
+    progress(`scaling ${wait} done`);
+  }
+  return { results, loaded, loadedSkipped, scaling: scalingRows, floorNs, cores, nativeSkipped, nonvirt };
 }
 
 function formatNs(ns: number | undefined): string {
@@ -166,7 +275,25 @@ function formatExits(report: ExitsReport): string {
     `host: ${report.cores} cores; each VM has 1 vCPU thread plus the hypervisor's main thread.`,
   ];
   if (report.nativeSkipped !== undefined) notes.push(`native: skipped, ${report.nativeSkipped}`);
-  return `${table}\n\n${notes.join("\n")}\n\n${formatNonvirt(report.nonvirt)}`;
+  return `${table}\n\n${notes.join("\n")}\n\n${formatLoaded(report)}\n${formatScaling(report)}\n${formatNonvirt(report.nonvirt)}`;
+}
+
+function formatLoaded(report: ExitsReport): string {
+  if (report.loadedSkipped !== undefined) return `loaded: skipped, ${report.loadedSkipped}\n`;
+  const rows = [["wait/handler", "quiet p50", "quiet p99", "loaded p50", "loaded p99", "loaded p99 / quiet p50"]];
+  for (const r of report.loaded) {
+    rows.push([`${r.wait}/${r.handler}`, formatNs(r.quietP50Ns), formatNs(r.quietP99Ns), formatNs(r.loadedP50Ns), formatNs(r.loadedP99Ns), `${r.p99OverQuietP50.toFixed(1)}x`]);
+  }
+  return `${formatTable(rows)}\n\nexit round trips sampled by the vCPU (1 in 16), quiet and then beside stress-ng --cpu ${report.cores} (a hog on every core).\n`;
+}
+
+function formatScaling(report: ExitsReport): string {
+  const rows = [["vCPUs", ...report.scaling.filter((r) => r.vcpus === 1).map((r) => `${r.wait}: exits/s`), "per vCPU"]];
+  for (const vcpus of SCALING_VCPUS) {
+    const at = report.scaling.filter((r) => r.vcpus === vcpus);
+    rows.push([String(vcpus), ...at.map((r) => r.exitsPerSec.toFixed(0)), at.map((r) => r.perVcpu.toFixed(0)).join(" / ")]);
+  }
+  return `${formatTable(rows)}\n\nnull exits per second summed over vCPUs exiting at once (one single-vCPU VM each), all served by the one main thread.\n`;
 }
 
 export async function benchExitsCommand(flags: { json?: boolean; scale?: string }): Promise<number> {

@@ -45,7 +45,7 @@ export async function benchMmuLabos(opts: MmuLabosOptions = {}): Promise<MmuRepo
   progress("labos native done");
   for (const bench of MMU_BENCHES) {
     const r = row(native, bench);
-    results.push({ bench, mmu: "sv39", mode: "native", handler: "-", nsPerOp: r?.ns ?? null, ratio: r ? 1 : null, instructionsPerOp: r?.instr ?? null, status: r ? "ok" : "no result" });
+    results.push({ bench, mmu: "sv39", mode: "native", handler: "-", coherence: "-", nsPerOp: r?.ns ?? null, ratio: r ? 1 : null, instructionsPerOp: r?.instr ?? null, status: r ? "ok" : "no result" });
   }
   for (const handler of opts.handlers ?? (["main", "vcpu"] as const)) {
     const trap = await runLabosTrap(`nanobench:${trapN}`, handler);
@@ -58,6 +58,7 @@ export async function benchMmuLabos(opts: MmuLabosOptions = {}): Promise<MmuRepo
         mmu: "sv39",
         mode: "trap",
         handler,
+        coherence: "tlb",
         nsPerOp: r?.ns ?? null,
         ratio: r !== undefined && base !== undefined && base > 0 ? r.ns / base : null,
         instructionsPerOp: r?.instr ?? null,

@@ -28,6 +28,7 @@ import { Board } from "../src/machine/board.ts";
 import { readImageFile } from "../src/machine/image.ts";
 import { runBoard } from "../src/machine/runner.ts";
 import type { MmuMode } from "../src/machine/swtlb.ts";
+import { SHADOW_COHERENCE, type ShadowCoherence } from "../src/hypervisor/shadow/shadow-state.ts";
 import { formatTable } from "../src/report/table.ts";
 import { MMU_BENCHES, parseMmubench, type MmubenchOutcome } from "./mmubench-parse.ts";
 
@@ -41,6 +42,8 @@ export interface MmuResult {
   /** hw: --virt hw (the H extension's two-stage translation; Sv39 only). */
   readonly mode: "native" | "trap" | "hw";
   readonly handler: ExitHandlerPlace | "-";
+  /** Under trap with sv39: how the shadow stays coherent (--shadow-coherence); "-" natively and with swtlb. */
+  readonly coherence: ShadowCoherence | "-";
   /** ns per operation; null when the configuration cannot run the bench (see status). */
   readonly nsPerOp: number | null;
   /** nsPerOp over the native row of the same bench and MMU. */
@@ -79,7 +82,7 @@ async function runNative(mmu: MmuMode, scale: string): Promise<MmubenchOutcome> 
   return parseMmubench(output);
 }
 
-async function runTrap(mmu: MmuMode, scale: string, exitHandler: ExitHandlerPlace, hw = false): Promise<MmubenchOutcome> {
+async function runTrap(mmu: MmuMode, scale: string, exitHandler: ExitHandlerPlace, shadowCoherence: ShadowCoherence, hw = false): Promise<MmubenchOutcome> {
   let output = "";
   const hv = new Hypervisor({ machineMemory: 80 * MB });
   const vm = hv.createVm({
@@ -91,6 +94,7 @@ async function runTrap(mmu: MmuMode, scale: string, exitHandler: ExitHandlerPlac
     exitHandler,
     mmu,
     hw,
+    shadowCoherence,
     output: (b) => (output += String.fromCharCode(b)),
   });
   hv.start(vm);
@@ -113,28 +117,33 @@ export async function benchMmu(opts: MmuOptions = {}): Promise<MmuReport> {
     if (native.kind !== "rows") throw new Error(`mmubench natively with --mmu ${mmu}: ${native.reason}`);
     const nativeNs = new Map(native.rows.map((r) => [r.bench, r.nsPerOp]));
     for (const r of native.rows) {
-      results.push({ bench: r.bench, mmu, mode: "native", handler: "-", nsPerOp: r.nsPerOp, ratio: 1, instructionsPerOp: r.instructionsPerOp, status: "ok" });
+      results.push({ bench: r.bench, mmu, mode: "native", handler: "-", coherence: "-", nsPerOp: r.nsPerOp, ratio: 1, instructionsPerOp: r.instructionsPerOp, status: "ok" });
     }
     progress(`native ${mmu} done`);
+    // Shadow paging runs with both coherence policies (the TLB-lifetime default and write-protection);
     // --virt hw has rows for Sv39 only: the H extension's two-stage walk has no software-refilled twin.
-    const modes = mmu === "sv39" && opts.hw !== false ? (["trap", "hw"] as const) : (["trap"] as const);
-    for (const [mode, handler] of modes.flatMap((m) => (opts.handlers ?? (["main", "vcpu"] as const)).map((h) => [m, h] as const))) {
-      const trap = await runTrap(mmu, trapScale, handler, mode === "hw");
-      for (const bench of MMU_BENCHES) {
-        const row = trap.kind === "rows" ? trap.rows.find((r) => r.bench === bench) : undefined;
-        const base = nativeNs.get(bench);
-        results.push({
-          bench,
-          mmu,
-          mode,
-          handler,
-          nsPerOp: row?.nsPerOp ?? null,
-          ratio: row !== undefined && base !== undefined && base > 0 ? row.nsPerOp / base : null,
-          instructionsPerOp: row?.instructionsPerOp ?? null,
-          status: row !== undefined ? "ok" : NEEDS_SHADOW,
-        });
+    const runs: { mode: "trap" | "hw"; coherence: ShadowCoherence | "-" }[] =
+      mmu === "sv39" ? [...SHADOW_COHERENCE.map((c) => ({ mode: "trap" as const, coherence: c })), ...(opts.hw !== false ? [{ mode: "hw" as const, coherence: "-" as const }] : [])] : [{ mode: "trap", coherence: "-" }];
+    for (const { mode, coherence } of runs) {
+      for (const handler of opts.handlers ?? (["main", "vcpu"] as const)) {
+        const trap = await runTrap(mmu, trapScale, handler, coherence === "-" ? "tlb" : coherence, mode === "hw");
+        for (const bench of MMU_BENCHES) {
+          const row = trap.kind === "rows" ? trap.rows.find((r) => r.bench === bench) : undefined;
+          const base = nativeNs.get(bench);
+          results.push({
+            bench,
+            mmu,
+            mode,
+            handler,
+            coherence,
+            nsPerOp: row?.nsPerOp ?? null,
+            ratio: row !== undefined && base !== undefined && base > 0 ? row.nsPerOp / base : null,
+            instructionsPerOp: row?.instructionsPerOp ?? null,
+            status: row !== undefined ? "ok" : NEEDS_SHADOW,
+          });
+        }
+        progress(`${mode} ${mmu}${coherence === "-" ? "" : `, ${coherence}`}/${handler} ${trap.kind === "rows" ? "done" : `: ${NEEDS_SHADOW} (${trap.reason})`}`);
       }
-      progress(`${mode} ${mmu}/${handler} ${trap.kind === "rows" ? "done" : `: ${NEEDS_SHADOW} (${trap.reason})`}`);
     }
   }
   return { results, cores: cpus().length, nativeScale, trapScale };
@@ -162,16 +171,18 @@ export function formatMmu(report: MmuReport): string {
   ];
   const rows: string[][] = [["bench", ...columns.map((c) => c.title)]];
   for (const mmu of mmus) {
-    for (const bench of MMU_BENCHES) {
-      rows.push([
-        `${bench} (${mmu})`,
-        ...columns.map((c) => formatCell(report.results.find((r) => r.bench === bench && r.mmu === mmu && r.mode === c.mode && r.handler === c.handler))),
-      ]);
+    const coherences = [...new Set(report.results.filter((r) => r.mmu === mmu && r.mode === "trap").map((r) => r.coherence))];
+    for (const coherence of coherences) {
+      for (const bench of MMU_BENCHES) {
+        const pick = (c: (typeof columns)[number]) => (r: MmuResult) =>
+          r.bench === bench && r.mmu === mmu && r.mode === c.mode && r.handler === c.handler && (c.mode !== "trap" || r.coherence === coherence);
+        rows.push([`${bench} (${mmu}${coherence === "-" ? "" : `, ${coherence}`})`, ...columns.map((c) => formatCell(report.results.find(pick(c))))]);
+      }
     }
   }
   const notes = [
     "ns per operation, timed by the guest with rdtime; (Nx) is the ratio to the native row of the same MMU.",
-    "sv39: the hardware walker (under trap: shadow paging; under hw: the H extension's two-stage walk, no shadow); swtlb: --mmu swtlb, the guest refills a software-managed TLB.",
+    "sv39: the hardware walker (under trap: shadow paging, --shadow-coherence tlb or wp; under hw: the H extension's two-stage walk, no shadow, the same figures in both rows); swtlb: --mmu swtlb, the guest refills a software-managed TLB.",
     `iters= native ${report.nativeScale}, under trap ${report.trapScale} (--wait poll); host: ${report.cores} cores.`,
   ];
   return `${formatTable(rows)}\n\n${notes.join("\n")}\n`;

@@ -40,6 +40,7 @@ program
   .option("--clock <kind>", "real (wall time) or icount (deterministic, from instructions retired)", "real")
   .option("--wait <policy>", "how a vCPU waits for the hypervisor: spin, block (Atomics.wait) or poll (spin, then block)", "poll")
   .option("--exit-handler <place>", "where exits are handled: main (every exit crosses to the main thread) or vcpu (CSR, xRET, SBI timer/IPI, reflections on the vCPU thread)", "main")
+  .option("--shadow-coherence <policy>", "shadow page tables under --virt trap: tlb (dropped by the guest's sfence.vma, as a TLB) or wp (the guest's page tables also write-protected, stores to them emulated)", "tlb")
   .option("--shadow-pages <n>", "machine frames per vCPU for shadow page tables under --virt trap (default: RAM pages / 32, 16..1024)")
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
   .option("--trace <file>", "record every exit into FILE, a msgpackr stream for popek trace (--virt trap)")

@@ -15,6 +15,8 @@ export interface RunFlags extends DeviceFlags {
   harts?: string;
   vcpus?: string;
   shadowPages?: string;
+  /** --shadow-coherence tlb|wp (default tlb). */
+  shadowCoherence?: string;
   mem: string;
   bios?: string;
   kernel?: string;

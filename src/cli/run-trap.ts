@@ -11,7 +11,7 @@ import type { ExitHandlerPlace, Vm, VmResult } from "../hypervisor/vm.ts";
 import { parseWaitPolicy, type WaitPolicy } from "../hypervisor/wait.ts";
 import { readImageFile } from "../machine/image.ts";
 import { PAGE_SIZE } from "../machine/memlayout.ts";
-import { defaultShadowPages, MAX_SHADOW_PAGES, MIN_SHADOW_PAGES } from "../hypervisor/shadow/shadow-state.ts";
+import { defaultShadowPages, MAX_SHADOW_PAGES, MIN_SHADOW_PAGES, SHADOW_COHERENCE, type ShadowCoherence } from "../hypervisor/shadow/shadow-state.ts";
 import { formatStats } from "../report/exit-table.ts";
 import { attachConsole } from "./console.ts";
 import { VirtualNetwork } from "../net/netdevs.ts";
@@ -65,6 +65,7 @@ interface TrapConfig {
   readonly shadowPages: number;
   readonly isaVariant: IsaVariant;
   readonly nonvirtFix: NonvirtFix;
+  readonly shadowCoherence: ShadowCoherence;
 }
 
 /** What a VM is built with, from the command line. */
@@ -84,6 +85,7 @@ function trapConfigFrom(flags: RunFlags): TrapConfig {
     exitHandler: parseChoice("--exit-handler", flags.exitHandler, ["main", "vcpu"] as const),
     isaVariant: isaVariantFrom(flags),
     nonvirtFix,
+    shadowCoherence: parseChoice("--shadow-coherence", flags.shadowCoherence ?? "tlb", SHADOW_COHERENCE),
     shadowPages: flags.shadowPages === undefined ? defaultShadowPages(memSize) : parseCount("--shadow-pages", flags.shadowPages, MIN_SHADOW_PAGES, MAX_SHADOW_PAGES),
   };
 }
@@ -99,7 +101,7 @@ export function machineMemoryFor(c: Pick<TrapConfig, "vcpus" | "memSize" | "shad
 
 export async function runTrapCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   const config = trapConfigFrom(flags);
-  const { vcpus, memSize, wait, exitHandler, shadowPages, isaVariant, nonvirtFix } = config;
+  const { vcpus, memSize, wait, exitHandler, shadowPages, isaVariant, nonvirtFix, shadowCoherence } = config;
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
   const net = new VirtualNetwork();
@@ -111,7 +113,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   const hv = new Hypervisor({ machineMemory: machineMemoryFor(config) });
   const output = observers.output(out.write);
   const boot = (): Vm => {
-    const created = hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output, mmu: mmuFrom(flags), isaVariant, nonvirtFix, devices, hw: flags.virt === "hw" });
+    const created = hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output, mmu: mmuFrom(flags), isaVariant, nonvirtFix, shadowCoherence, devices, hw: flags.virt === "hw" });
     observers.attach(created);
     return created;
   };

@@ -64,6 +64,9 @@ export const RUN_PAGE_FIELDS = [
   // SBI IPIs not yet folded into the virtual mip.SSIP.
   { name: "ipi", kind: "i32", count: 1 },
   { name: "waitPolicy", kind: "i32", count: 1 },
+  // 1 while the vCPU thread is idle outside guest code (wfi, suspended, stopped, paused), 0 while it may run guest
+  // code: KVM's vcpu->mode. Written only by the vCPU thread (Atomics); a shootdown need not wait for a halted vCPU.
+  { name: "halted", kind: "i32", count: 1 },
   // The x registers as (lo, hi) int32 pairs, plus the hart's x0 sink (see src/isa/ops.ts).
   { name: "regs", kind: "i32", count: 66 },
   // Virtual hart: privilege and pending-bit words (CsrFile state) and its CSR image.
@@ -154,6 +157,8 @@ export const CONTROL_FENCE_I = 1 << 2;
  * A remote sfence.vma (SBI RFENCE): the vCPU drops its shadow page tables and
  * its hart's TLB, then clears the bit (its acknowledgement: the requester
  * waits for it, shadow/shootdown.ts). Whoever clears the bit does the flush.
+ * A halted vCPU (the `halted` word) is not waited for: it takes the bit
+ * before it runs guest code again.
  */
 export const CONTROL_SHADOW_FLUSH = 1 << 3;
 
@@ -197,6 +202,7 @@ export class RunPage {
   readonly hsm: Int32Array;
   readonly wake: Int32Array;
   readonly ipi: Int32Array;
+  readonly halted: Int32Array;
   readonly regs: Int32Array;
   readonly pc: Float64Array;
   readonly exit: Int32Array;
@@ -224,6 +230,7 @@ export class RunPage {
     this.hsm = this.i32("hsm");
     this.wake = this.i32("wake");
     this.ipi = this.i32("ipi");
+    this.halted = this.i32("halted");
     this.waitPolicy = this.i32("waitPolicy");
     this.regs = this.i32("regs");
     this.pc = this.f64("pc");

@@ -38,6 +38,9 @@ export const EXIT_STATS = [
   { name: "mmu_table_built", doc: "shadow address spaces built (a new guest root, ASID and privilege view)" },
   { name: "mmu_table_kept", doc: "switches to a kept shadow address space: nothing rebuilt" },
   { name: "mmu_recycled", doc: "shadow address spaces recycled to stay within --shadow-pages" },
+  { name: "mmu_pt_protected", doc: "--shadow-coherence wp: guest page-table pages newly write-protected (a walk went through them)" },
+  { name: "mmu_pte_write", doc: "--shadow-coherence wp: guest stores to a write-protected page-table page, emulated; the shadow entries they changed zapped" },
+  { name: "mmu_flooded", doc: "--shadow-coherence wp: page-table pages unshadowed (written 3 times with no walk between, or by an AMO/LR-SC/misaligned store)" },
   { name: "remote_tlb_flush", doc: "shootdowns sent: another vCPU asked to drop its shadow entries, acknowledged" },
   { name: "remote_tlb_flush_ns", doc: "time spent waiting for shootdown acknowledgements, ns" },
   { name: "hypercall_exit", doc: "--isa-variant nonvirt, paravirtual guest: a POPK hypercall (sstatus/mstatus access by ecall) served" },
@@ -47,6 +50,7 @@ export const EXIT_STATS = [
   { name: "scan_patch_exit", doc: "--nonvirt-fix scan: a patched instruction trapped and its original was emulated" },
   { name: "scan_code_writes", doc: "--nonvirt-fix scan: guest stores to a scanned page: originals restored, page writable until it runs again" },
   { name: "scan_code_reads", doc: "--nonvirt-fix scan: guest loads from a patched page, served from the original bytes" },
+  { name: "remote_tlb_flush_halted", doc: "shootdowns to a halted vCPU (wfi, stopped): not waited for, it flushes before it runs guest code" },
 ] as const;
 
 export type ExitStatName = (typeof EXIT_STATS)[number]["name"];

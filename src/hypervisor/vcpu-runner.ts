@@ -25,6 +25,7 @@ import { pendingInterrupt } from "../machine/trap.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher } from "./exits/dispatch.ts";
 import { injectPendingInterrupt, interruptWaiting } from "./exits/reflect.ts";
 import { fromPredecoded } from "./exits/decode-trap.ts";
+import { accessStartInto } from "./exits/mmio-decode.ts";
 import { fastCsr } from "./exits/csr.ts";
 import type { VmServices } from "./exits/services.ts";
 import { HSM_STARTED, HSM_START_PENDING, HSM_STOP_PENDING, HSM_STOPPED, HSM_SUSPENDED } from "./exits/services.ts";
@@ -36,7 +37,7 @@ import { ShadowMmu } from "./shadow/shadow-mmu.ts";
 import { claimShadowFlush, shootdown, type ShootdownSite } from "./shadow/shootdown.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import * as V from "./vcpu-state.ts";
-import { WAIT_SPIN, waitWhile } from "./wait.ts";
+import { POLL_SPIN_MS, PollWindow, WAIT_SPIN, waitWhile } from "./wait.ts";
 import type { MmuMode } from "../machine/swtlb.ts";
 import { SWTLB_FORWARD, SWTLB_HANDLED, SwtlbShadow, virtualSoftTlbHost } from "./swtlb-virt.ts";
 import type { IsaVariant } from "../machine/isa-variant.ts";
@@ -149,6 +150,12 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   /** How the current slice ends, set by the trap handlers inside it (V.SLICE_DONE unless one says otherwise). */
   private sliceEnd: V.VcpuEvent = V.SLICE_DONE;
   private exitSerial = 0;
+  /** --wait poll: how long an exit's wait spins before it blocks, adapted to the host's load (wait.ts). */
+  private readonly pollWindow = new PollWindow();
+  /** A data fault's start address (lo, hi) for the exit record. */
+  private readonly accessStart = new Int32Array(2);
+  /** What this thread last stored in the run page's `halted` word. */
+  private halted = 0;
   /** Where the thread is in its life (vcpu-state.ts); moved only by run(), through V.transition. */
   private state: V.VcpuState = V.STOPPED;
   /** --mmu swtlb: the real TLB kept as the guest's virtual TLB composed with the VM's map. */
@@ -293,7 +300,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
       page.pc[0] = pc;
       const decoded = illegal && w0 !== 0 ? fromPredecoded(tval, w0, imm) : undefined;
-      const outcome = this.dispatcher.dispatch(cause, tval, pc, illegal ? tval : Math.max(insn, 0), decoded);
+      // A store fault may be one into a write-protected guest page table, emulated here (exits/pt-write.ts).
+      const bits = illegal ? tval : insn >= 0 ? insn : cause === R.CAUSE_STORE_PAGE_FAULT ? h.instructionBits(pc) : 0;
+      const outcome = this.dispatcher.dispatch(cause, tval, pc, bits, decoded);
       if (outcome === EXIT_CONTINUE || outcome === EXIT_WAIT) this.syncTranslation();
       if (outcome === EXIT_CONTINUE) {
         h.pc = page.pc[0];
@@ -328,10 +337,18 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private exitToMain(h: Hart, cause: number, tval: number, insn: number, w0: number, imm: number, pc: number): boolean {
     const page = this.page;
     const retired = h.retired();
-    // A CSR instruction's source register travels in the mailbox: the main thread need not touch x.
+    // A CSR instruction's source register travels in the mailbox, and so does a load's or store's start
+    // address (the MMIO access rule needs it): the main thread need not touch x.
     const rs1 = (w0 >>> 16) & 0xff;
-    const operandLo = w0 !== 0 ? h.x[rs1] : 0;
-    const operandHi = w0 !== 0 ? h.x[rs1 + 1] : 0;
+    let operandLo = 0;
+    let operandHi = 0;
+    if (w0 !== 0) {
+      operandLo = h.x[rs1];
+      operandHi = h.x[rs1 + 1];
+    } else if (insn !== 0 && accessStartInto(insn, h.x, this.accessStart)) {
+      operandLo = this.accessStart[0];
+      operandHi = this.accessStart[1];
+    }
     // One burst of stores into the mailbox line, which the main thread is polling: each store that
     // lands after it has re-read the line would cost another transfer of it.
     page.pc[0] = pc;
@@ -449,6 +466,12 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   /** Performs the activity of `state` once and returns what happened. Requests from the control word come first. */
   private step(state: V.VcpuState): V.VcpuEvent {
     const page = this.page;
+    // Halted or not is published before requests are looked at (shadow/shootdown.ts relies on the order).
+    const halted = state.kind === "running" || state.kind === "stopping" ? 0 : 1;
+    if (halted !== this.halted) {
+      Atomics.store(page.halted, 0, halted);
+      this.halted = halted;
+    }
     this.serveShadowFlush();
     const control = Atomics.load(page.control, 0);
     if ((control & P.CONTROL_STOP) !== 0 || Atomics.load(page.state, 0) === P.VCPU_STOPPED) return V.VM_STOP;
@@ -547,7 +570,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       Atomics.add(this.doorbell, 0, 1);
       Atomics.notify(this.doorbell, 0);
     }
-    waitWhile(page.state, 0, P.VCPU_EXIT, this.config.wait);
+    waitWhile(page.state, 0, P.VCPU_EXIT, this.config.wait, POLL_SPIN_MS, this.pollWindow);
     if (timed) this.histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1e6)));
     return page.exit[P.EXIT_REASON];
   }

@@ -8,6 +8,7 @@
 import type { ExitObserver } from "./exit-observer.ts";
 import { REGISTER_WORDS, X0_SINK as X0_SINK_INDEX } from "../isa/ops.ts";
 import type { Bus } from "../machine/bus.ts";
+import { pairToNumber } from "../machine/u64.ts";
 import { fastCsr } from "./exits/csr.ts";
 import { fromPredecoded } from "./exits/decode-trap.ts";
 import { EXIT_CONTINUE, EXIT_STOP, EXIT_WAIT, TrapDispatcher, type MainThreadExits } from "./exits/dispatch.ts";
@@ -128,6 +129,8 @@ export class VmExitServer implements MainThreadExits {
     return this.memory.ensure(gpa);
   }
   mmio(ctx: VcpuContext, gpa: number, insn: number, pc: number, va = gpa): boolean {
-    return performMmio(this.bus, ctx, gpa, insn, pc, va);
+    // The access's start travels in the exit record (vcpu-runner.ts exitToMain): the vCPU's registers stay on its core.
+    const page = this.pages[ctx.hartId];
+    return performMmio(this.bus, ctx, gpa, insn, pc, pairToNumber(page.exitOperand[0], page.exitOperand[1]), va);
   }
 }

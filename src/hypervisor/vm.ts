@@ -31,10 +31,10 @@ import { VmHtif } from "./vm-htif.ts";
 import type { MmuMode } from "../machine/swtlb.ts";
 import { virtualSoftTlbHost } from "./swtlb-virt.ts";
 import { ShadowMmu } from "./shadow/shadow-mmu.ts";
-import { defaultShadowPages, ShadowState } from "./shadow/shadow-state.ts";
 import type { IsaVariant } from "../machine/isa-variant.ts";
 import type { NonvirtFix } from "./nonvirt/code-scanner.ts";
 import { ConfigError } from "../errors.ts";
+import { defaultShadowPages, ShadowState, type ShadowCoherence } from "./shadow/shadow-state.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -61,6 +61,8 @@ export interface VmConfig {
   readonly nonvirtFix?: NonvirtFix;
   /** --virt hw: virtual S and U run in the real hart's VS/VU modes over a G-stage (hw-mode.ts). */
   readonly hw?: boolean;
+  /** How shadow page tables stay coherent with the guest's (--shadow-coherence; shadow/shadow-state.ts): "tlb" by default. */
+  readonly shadowCoherence?: ShadowCoherence;
 }
 
 export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
@@ -127,7 +129,7 @@ export class Vm {
       ctx.onTimeRead = () => this.clint?.update();
       if (config.mmu === "swtlb") ctx.softTlb = virtualSoftTlbHost(ctx);
       this.contexts.push(ctx);
-      const shadow = ShadowState.create(frames, config.shadowPages ?? defaultShadowPages(config.memSize));
+      const shadow = ShadowState.create(frames, config.shadowPages ?? defaultShadowPages(config.memSize), config.shadowCoherence);
       this.shadows.push(new ShadowMmu(shadow.buffer, frames.mem, this.memory.view, ctx.stats));
     }
     this.peers = new Peers(this.pages, this.memory.ramBase, this.memory.ramSize);

@@ -49,8 +49,13 @@ describe("benchMmu, a short run", () => {
         const native = report.results.find((r) => r.bench === bench && r.mmu === mmu && r.mode === "native");
         expect(native?.nsPerOp, `${bench} native ${mmu}`).toBeGreaterThan(0);
         expect(native?.ratio).toBe(1);
-        const trap = report.results.find((r) => r.bench === bench && r.mmu === mmu && r.mode === "trap" && r.handler === "vcpu");
+        const trap = report.results.find((r) => r.bench === bench && r.mmu === mmu && r.mode === "trap" && r.handler === "vcpu" && r.coherence === (mmu === "sv39" ? "tlb" : "-"));
         expect(trap, `${bench} trap ${mmu}`).toBeDefined();
+        if (mmu === "sv39") {
+          const wp = report.results.find((r) => r.bench === bench && r.mode === "trap" && r.coherence === "wp");
+          expect(wp?.status, `${bench} trap sv39 wp`).toBe("ok");
+          expect(wp!.nsPerOp).toBeGreaterThan(0);
+        }
         if (mmu === "swtlb" || trap!.status === "ok") {
           expect(trap!.status).toBe("ok");
           expect(trap!.nsPerOp).toBeGreaterThan(0);
@@ -71,5 +76,6 @@ describe("benchMmu, a short run", () => {
     const text = formatMmu(report);
     expect(text).toMatch(/^bench\s+native\s+trap\/main\s+trap\/vcpu\s+hw\/main\s+hw\/vcpu/);
     expect(text).toMatch(/tlbwalk \(swtlb\)/);
+    expect(text).toMatch(/ptemod \(sv39, wp\)/);
   }, 240_000);
 });

@@ -6,7 +6,7 @@
 
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { WAIT_BLOCK, WAIT_POLL, WAIT_SPIN, parseWaitPolicy, waitPolicyCode, waitWhile } from "../../src/hypervisor/wait.ts";
+import { POLL_SPIN_MS, PollWindow, WAIT_BLOCK, WAIT_POLL, WAIT_SPIN, parseWaitPolicy, waitPolicyCode, waitWhile } from "../../src/hypervisor/wait.ts";
 
 const WAITING = 1;
 const ANSWERED = 0;
@@ -57,5 +57,34 @@ describe("--wait", () => {
   });
   it("rejects anything else with the choices", () => {
     expect(() => parseWaitPolicy("nap")).toThrow(/--wait: expected one of spin, block, poll, got "nap"/);
+  });
+});
+
+describe("PollWindow: poll adapts its spin as KVM's halt polling does", () => {
+  it("answers later than the window's maximum (a descheduled answerer) shrink it to blocking at once", () => {
+    const w = new PollWindow();
+    expect(w.ms).toBe(POLL_SPIN_MS);
+    for (let i = 0; i < 20; i++) w.blocked(5);
+    expect(w.ms).toBe(0);
+  });
+
+  it("a blocked wait whose answer came within the maximum grows it back, never past the maximum", () => {
+    const w = new PollWindow();
+    for (let i = 0; i < 20; i++) w.blocked(5);
+    w.blocked(0.05);
+    expect(w.ms).toBeGreaterThan(0);
+    for (let i = 0; i < 20; i++) w.blocked(0.05);
+    expect(w.ms).toBe(POLL_SPIN_MS);
+  });
+
+  it("waitWhile with a window of 0 blocks at once and still returns on the answer", async () => {
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    word[0] = WAITING;
+    const w = new PollWindow();
+    w.ms = 0;
+    const done = answerLater(word, 30);
+    waitWhile(word, 0, WAITING, WAIT_POLL, POLL_SPIN_MS, w);
+    expect(word[0]).toBe(ANSWERED);
+    await done;
   });
 });

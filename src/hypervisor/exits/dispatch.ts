@@ -30,6 +30,7 @@ import * as HX from "../../machine/hext-defs.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { CSR_PAGING_UNSUPPORTED, emulateCsr } from "./csr.ts";
 import { decodeTrap, TRAP_CSR, TRAP_MRET, TRAP_SFENCE_VMA, TRAP_SRET, TRAP_WFI, type DecodedTrap } from "./decode-trap.ts";
+import { emulatePtWrite } from "./pt-write.ts";
 import { reflectException, reflectExceptionPair } from "./reflect.ts";
 import { SBI_SUSPEND, handleSbi, sbiNeedsMainThread } from "./sbi.ts";
 import type { VmServices } from "./services.ts";
@@ -37,7 +38,7 @@ import { emulateMret, emulateSfenceVma, emulateSret, emulateWfi } from "./system
 import { STAT } from "../stats.ts";
 import { EID_POPK, handlePopk } from "../nonvirt/popk.ts";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type Access } from "../../machine/mmu.ts";
-import { FILL_DONE, FILL_FETCH_NOT_RAM, FILL_GUEST_FAULT, FILL_MMIO, FILL_UNBACKED, type ShadowMmu } from "../shadow/shadow-mmu.ts";
+import { FILL_DONE, FILL_FETCH_NOT_RAM, FILL_GUEST_FAULT, FILL_MMIO, FILL_PT_WRITE, FILL_UNBACKED, type ShadowMmu } from "../shadow/shadow-mmu.ts";
 
 /** Keep running at ctx.pc. */
 export const EXIT_CONTINUE = 0;
@@ -230,7 +231,8 @@ export class TrapDispatcher {
    */
   private shadowFault(shadow: ShadowMmu, slot: number, cause: number, va: number, pc: number, insn: number): number {
     const ctx = this.ctx;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    // Bounded: backing a page, and unprotecting a table for a store not emulated, each happen once.
+    for (let attempt = 0; attempt < 3; attempt++) {
       switch (shadow.fill(slot, accessOf(cause), va)) {
         case FILL_DONE:
           ctx.pc = pc;
@@ -246,6 +248,9 @@ export class TrapDispatcher {
           this.main.mapRam(shadow.gpa);
           ctx.count(STAT.page_fault_exit);
           continue; // now backed: fill again
+        case FILL_PT_WRITE:
+          if (emulatePtWrite(ctx, shadow, shadow.gpa, va, insn, pc)) return EXIT_CONTINUE;
+          continue; // not emulated: the table is unprotected, fill again and retry the store natively
         case FILL_MMIO:
           if (this.main === undefined) return EXIT_TO_MAIN;
           if (this.main.mmio(ctx, shadow.gpa, insn, pc, va)) {

@@ -73,6 +73,25 @@ const FULL_LENGTH = 4;
 const scratch = new Int32Array(2);
 
 /**
+ * Where the plain load or store `inst` starts, with the registers `x` (lo,
+ * hi pairs): written to out[0] (lo) and out[1] (hi); false (out untouched)
+ * for anything else. Allocation-free: the vCPU thread calls it for every
+ * data fault it posts, so the main thread need not read the base register
+ * from the vCPU's register file (a cache line on the vCPU's core).
+ */
+export function accessStartInto(inst: number, x: Int32Array, out: Int32Array): boolean {
+  decodeInto(inst, scratch, 0);
+  const word0 = scratch[0]!;
+  if (!ACCESS_BY_OP.has(opOf(word0))) return false;
+  const b = rs1Of(word0) * 2;
+  const offset = scratch[1]!;
+  const lo = (x[b] + offset) | 0;
+  out[0] = lo;
+  out[1] = (x[b + 1] + (offset >> 31) + (lo >>> 0 < x[b] >>> 0 ? 1 : 0)) | 0;
+  return true;
+}
+
+/**
  * Decodes the instruction bits of a faulting access (32-bit, or a compressed
  * instruction in the low 16 bits with anything above). Returns undefined for
  * anything that is not a plain integer load or store.

@@ -11,7 +11,6 @@
 import type { Bus } from "../../machine/bus.ts";
 import { MMIO_OK, mmioLoad, mmioStore } from "../../machine/mmio-access.ts";
 import * as R from "../../machine/riscv.ts";
-import { pairToNumber } from "../../machine/u64.ts";
 import type { VcpuContext } from "../vcpu-context.ts";
 import { decodeMmioAccess } from "./mmio-decode.ts";
 import { reflectException } from "./reflect.ts";
@@ -26,19 +25,18 @@ const loadedValue = new Int32Array(2);
  * False if the instruction is no plain load or store (the caller reflects
  * an access fault). True once handled: performed, or — when some piece of
  * it reaches no device — an access fault reflected at that piece's address.
+ * `start` is where the access begins as the guest addresses it (base
+ * register plus offset), which the vCPU wrote into the exit record
+ * (accessStartInto).
  */
-export function performMmio(bus: Bus, ctx: VcpuContext, gpa: number, insn: number, pc: number, va = gpa): boolean {
+export function performMmio(bus: Bus, ctx: VcpuContext, gpa: number, insn: number, pc: number, start: number, va = gpa): boolean {
   const access = decodeMmioAccess(insn);
   if (access === undefined) return false;
   const x = ctx.x;
   const cause = access.write ? R.CAUSE_STORE_ACCESS : R.CAUSE_LOAD_ACCESS;
-  // The access's own start, as the guest addresses it. When it differs from va, the access began in
-  // RAM and faulted only where it crossed into this page: partly RAM, partly device memory, it faults
-  // at its first RAM piece (mmio-access.ts), its start.
-  const b = access.base * 2;
-  const lo = (x[b] + access.offset) | 0;
-  const hi = (x[b + 1] + (access.offset >> 31) + (lo >>> 0 < x[b] >>> 0 ? 1 : 0)) | 0;
-  const start = pairToNumber(lo, hi);
+  // When the access's own start differs from va, the access began in RAM and faulted only where it
+  // crossed into this page: partly RAM, partly device memory, it faults at its first RAM piece
+  // (mmio-access.ts), its start.
   if (start !== va) {
     reflectException(ctx, cause, start, pc);
     return true;

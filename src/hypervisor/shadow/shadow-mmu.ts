@@ -28,8 +28,9 @@
  * the guest's PTE. A mapping the guest does not allow is the guest's own
  * page fault (a true fault, pf_guest), reflected with stval = the address.
  *
- * Coherence policy: the shadow is a cache of guest translations with the
- * architectural lifetime of TLB entries. The guest's page-table pages are
+ * Coherence policy (--shadow-coherence tlb, the default): the shadow is a
+ * cache of guest translations with the architectural lifetime of TLB
+ * entries. The guest's page-table pages are
  * not write-protected: RISC-V requires an sfence.vma after any PTE change
  * before the change must be seen (priv spec 4.2.1, including invalid-to-valid
  * changes), and a remote one (SBI RFENCE, or an IPI the other hart answers
@@ -39,6 +40,24 @@
  * (shootdown.ts). Until its fence a guest may see the old mapping, as on
  * hardware. A satp switch selects (or builds) a space and drops nothing, so
  * a context switch back to a kept space rebuilds nothing.
+ *
+ * Coherence by write-protection (--shadow-coherence wp, the classic VMMs'
+ * way, for the lesson): on top of the fences above, every guest page-table
+ * page a fill walked through is recorded (pt-directory.ts: where it was
+ * used) and mapped read-only in every shadow space of this vCPU: no
+ * writable shadow leaf names its frame (wrMap finds those to downgrade when
+ * a table is first seen). A store to one faults; fill() answers
+ * FILL_PT_WRITE and the exit handler emulates the store through the guest
+ * memory view (exits/pt-write.ts), then ptStored() zaps the shadow entries
+ * the changed guest PTE fed (mmu_pte_write). Flooding, as KVM: a table
+ * stored to PT_FLOOD_WRITES times with no walk through it in between (a
+ * kernel filling a fresh table, or tearing one down) stops being shadowed:
+ * what it fed is zapped and it is writable again until a walk uses it
+ * (mmu_flooded). An AMO, LR/SC or misaligned store is not emulated: the page
+ * is unprotected the same way and the instruction retried natively. Stores
+ * from another vCPU are seen by that vCPU's own write-protection (its
+ * shadows are filled from the same tables); for this vCPU's entries the
+ * guest's remote fence is still what drops them, as the architecture says.
  *
  * Superpages (2 MiB, 1 GiB) in the guest's table are shadowed as 4 KiB
  * pages, filled one by one; the non-leaf shadow PTE above them carries RSW
@@ -60,13 +79,14 @@
 
 import { FAULT_UNBACKED } from "../../machine/guest-memory-view.ts";
 import { DRAM_BASE, PAGE_SIZE } from "../../machine/memlayout.ts";
-import { ACCESS_FETCH, ACCESS_LOAD, walkSv39, type Access, type PteMemory, type Translation } from "../../machine/mmu.ts";
+import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, walkSv39, type Access, type PteMemory, type Translation } from "../../machine/mmu.ts";
 import type { PhysMem } from "../../machine/physmem.ts";
 import * as R from "../../machine/riscv.ts";
 import type { CsrFile } from "../../machine/csr.ts";
 import type { GuestPhysView } from "../guest-phys-view.ts";
 import { STAT } from "../stats.ts";
 import * as H from "./shadow-state.ts";
+import * as D from "./pt-directory.ts";
 
 /** Results of fill(). */
 export const FILL_DONE = 0;
@@ -78,6 +98,11 @@ export const FILL_UNBACKED = 2;
 export const FILL_MMIO = 3;
 /** A fetch from outside RAM: an instruction access fault for the guest. */
 export const FILL_FETCH_NOT_RAM = 4;
+/** --shadow-coherence wp: a permitted store to a write-protected guest page-table page at `gpa`: emulate it (exits/pt-write.ts). */
+export const FILL_PT_WRITE = 5;
+
+/** Stores to one guest table, with no walk through it in between, before it is unshadowed (KVM's flooding count is 3). */
+const PT_FLOOD_WRITES = 3;
 
 // View bits: the virtual privilege of data accesses, whether fetches are untranslated (MPRV), SUM, MXR.
 const VIEW_S = 1;
@@ -92,10 +117,15 @@ const TWO_32 = 4294967296;
 const PTE_SUPER = 1 << 8;
 const LEAF_BASE = R.PTE_V | R.PTE_U | R.PTE_A | R.PTE_D;
 const PERMS = R.PTE_R | R.PTE_W | R.PTE_X;
+/** Sv39 VPNs are 27 bits; an upper-half address's negative page number is taken modulo 2^27. */
+const VPN_MASK = 0x7ff_ffff;
 
 /** The guest's memory as the Sv39 walker reads it: through the VM's map; unbacked RAM reads as the zero frame. */
 class GuestPtes implements PteMemory {
   readonly i32: Int32Array;
+  /** Machine offsets of the last three PTEs read (a ring, `reads` counts): a walk's tables, root first. */
+  readonly lastReads = new Float64Array(3);
+  reads = 0;
   constructor(
     private readonly guest: GuestPhysView,
     mem: PhysMem,
@@ -105,7 +135,9 @@ class GuestPtes implements PteMemory {
   }
   offsetOf(gpa: number): number {
     const off = this.guest.translate(gpa, 8);
-    return off === FAULT_UNBACKED ? this.zeroOffset + (gpa & (PAGE_SIZE - 1)) : off;
+    const at = off === FAULT_UNBACKED ? this.zeroOffset + (gpa & (PAGE_SIZE - 1)) : off;
+    this.lastReads[this.reads++ % 3] = at;
+    return at;
   }
 }
 
@@ -116,10 +148,16 @@ export class ShadowMmu {
   private readonly i32: Int32Array;
   private readonly u8: Uint8Array;
   private readonly ptes: GuestPtes;
+  /** --shadow-coherence wp (shadow-state.ts H_WRITE_PROTECT). */
+  private readonly writeProtect: boolean;
+  private readonly dir: Int32Array;
+  private readonly wrMap: Int32Array;
   private readonly walkOut: Translation = { pa: 0, global: false, writable: false, spanShift: 0 };
   private readonly walkCtx = { rootPpn: 0, priv: 0, sum: false, mxr: false };
   /** Set when allocFrame had to empty the slot being filled: the fill restarts from its root. */
   private emptiedSlot = -1;
+  /** A table left unprotected for the next fill (unprotectForRetry), or -1. */
+  private retryFrame = -1;
   /** Outputs of fill(): the guest-physical address, or the guest's fault cause. */
   gpa = 0;
   cause = 0;
@@ -137,6 +175,9 @@ export class ShadowMmu {
     this.i32 = mem.i32;
     this.u8 = mem.u8;
     this.ptes = new GuestPtes(guest, mem, this.h[H.H_ZERO_PPN] * PAGE_SIZE - DRAM_BASE);
+    this.writeProtect = this.h[H.H_WRITE_PROTECT] === 1;
+    this.dir = this.state.ptDir;
+    this.wrMap = this.state.wrMap;
   }
 
   // ---- selection: which table the real satp names ----
@@ -228,7 +269,8 @@ export class ShadowMmu {
     let gpa: number;
     let level = 0;
     let perms: number;
-    if ((view & VIEW_MPRV) !== 0 && access === ACCESS_FETCH) {
+    const walked = (view & VIEW_MPRV) === 0 || access !== ACCESS_FETCH;
+    if (!walked) {
       gpa = va; // M-mode fetches are untranslated even under MPRV (priv spec 3.1.6.3)
       perms = R.PTE_X;
     } else {
@@ -238,8 +280,10 @@ export class ShadowMmu {
       ctx.priv = (view & VIEW_S) !== 0 ? R.PRV_S : R.PRV_U;
       ctx.sum = (view & VIEW_SUM) !== 0;
       ctx.mxr = (view & VIEW_MXR) !== 0;
+      this.ptes.reads = 0;
       const cause = walkSv39(this.ptes, ctx, va | 0, Math.floor(va / TWO_32) | 0, access, this.walkOut);
       if (cause !== 0) {
+        this.retryFrame = -1;
         this.cause = cause;
         this.stats[STAT.pf_guest]++;
         return FILL_GUEST_FAULT;
@@ -261,9 +305,220 @@ export class ShadowMmu {
       this.stats[STAT.pf_fixed]++;
       return FILL_DONE;
     }
+    const frame = off / PAGE_SIZE;
+    if (this.writeProtect && walked) {
+      // The tables this walk went through: write-protected from now on (the target may be one of them).
+      const protectedAll = this.protectWalk(slot, va, level);
+      this.retryFrame = -1;
+      if (!protectedAll) return this.fill(slot, access, va); // the directory started over: walk again
+      if ((perms & R.PTE_W) !== 0 && D.dirFind(this.dir, frame) >= 0) {
+        if (access === ACCESS_STORE) return FILL_PT_WRITE;
+        perms &= ~R.PTE_W;
+      }
+    }
     this.insert(slot, va, (off + DRAM_BASE) / PAGE_SIZE, perms, level);
+    if (this.writeProtect && (perms & R.PTE_W) !== 0) this.wrMap[frame >>> 5] |= 1 << (frame & 31);
     this.stats[STAT.pf_fixed]++;
     return FILL_DONE;
+  }
+
+  // ---- write-protection of the guest's tables (--shadow-coherence wp) ----
+
+  /**
+   * Records the tables of the walk just made (levels 2 .. the leaf's) as used
+   * by `slot` for `va`'s regions, resets their flooding counts, and
+   * write-protects the ones seen for the first time. False when the
+   * directory was full and everything started over (the caller walks again).
+   */
+  private protectWalk(slot: number, va: number, leafLevel: number): boolean {
+    const dir = this.dir;
+    const vpn = Math.floor(va / PAGE_SIZE) & VPN_MASK;
+    const n = 3 - leafLevel;
+    const reads = this.ptes.reads;
+    for (let k = 0; k < n; k++) {
+      const tableLevel = 2 - k;
+      const frame = Math.floor(this.ptes.lastReads[(reads - n + k) % 3] / PAGE_SIZE);
+      if (frame === this.retryFrame) continue;
+      let e = D.dirFind(dir, frame);
+      if (e < 0) {
+        e = D.dirInsert(dir, frame);
+        if (e < 0) {
+          this.startOver();
+          return false;
+        }
+        this.downgrade(frame);
+        this.stats[STAT.mmu_pt_protected]++;
+      }
+      dir[e + D.E_WRITES] = 0;
+      const regionVpn = tableLevel === 2 ? 0 : vpn - (vpn % 512 ** (tableLevel + 1));
+      const u = D.findUse(dir, e, tableLevel, regionVpn);
+      if (u >= 0) {
+        dir[u + D.U_SLOTS] |= 1 << slot;
+        continue;
+      }
+      if (dir[e + D.E_USES] === D.USES_MAX) {
+        this.zapUse(D.useAt(e, 0), true);
+        D.dropOldestUse(dir, e);
+      }
+      D.addUse(dir, e, tableLevel, regionVpn, 1 << slot);
+    }
+    return true;
+  }
+
+  /**
+   * No writable shadow leaf may name a write-protected table's frame: takes
+   * W off every leaf that does (a scan of this vCPU's shadow tables, which
+   * also rebuilds wrMap), unless wrMap says there is none.
+   */
+  private downgrade(frame: number): void {
+    const wrMap = this.wrMap;
+    if ((wrMap[frame >>> 5] & (1 << (frame & 31))) === 0) return;
+    wrMap.fill(0);
+    const ppn = frame + DRAM_BASE / PAGE_SIZE;
+    for (let i = 0; i < H.SLOT_COUNT; i++) {
+      const root = this.slots[i * H.SLOT_FIELDS + H.S_SHADOW_ROOT];
+      if (root !== 0) this.downgradeTable(root, 2, ppn);
+    }
+    Atomics.store(this.h, H.H_FLUSH_PENDING, 1); // the hart's TLB may still allow the store
+  }
+
+  private downgradeTable(table: number, level: number, ppn: number): void {
+    for (let e = 0; e < 512; e++) {
+      const word = this.wordOf(table, e);
+      const lo = this.i32[word];
+      if ((lo & R.PTE_V) === 0) continue;
+      const target = pteTable(lo, this.i32[word + 1]);
+      if (level > 0) {
+        this.downgradeTable(target, level - 1, ppn);
+        continue;
+      }
+      if ((lo & R.PTE_W) === 0) continue;
+      if (target === ppn) Atomics.store(this.i32, word, lo & ~R.PTE_W);
+      else {
+        const f = target - DRAM_BASE / PAGE_SIZE;
+        this.wrMap[f >>> 5] |= 1 << (f & 31);
+      }
+    }
+  }
+
+  /**
+   * Performs a guest store the hypervisor emulates into a write-protected
+   * table (FILL_PT_WRITE; `width` bytes of lo:hi at `gpa`, naturally aligned),
+   * through the guest memory view, then zaps what it changed (ptStored). A
+   * doubleword goes in as two words in the order a walker on another vCPU
+   * never sees half of: high word first when the new PTE is valid, low word
+   * (V) first otherwise.
+   */
+  storeToTable(gpa: number, width: number, lo: number, hi: number): void {
+    const guest = this.guest;
+    if (width === 1) guest.writeU8(gpa, lo & 0xff);
+    else if (width === 2) guest.writeU16(gpa, lo & 0xffff);
+    else if (width === 4) guest.writeU32(gpa, lo >>> 0);
+    else {
+      const word = guest.translate(gpa, 8) >>> 2;
+      if ((lo & R.PTE_V) !== 0) {
+        Atomics.store(this.i32, word + 1, hi);
+        Atomics.store(this.i32, word, lo);
+      } else {
+        Atomics.store(this.i32, word, lo);
+        Atomics.store(this.i32, word + 1, hi);
+      }
+    }
+    this.ptStored(gpa, width);
+  }
+
+  /**
+   * The guest stored `width` bytes at `gpa` in a write-protected table (the
+   * caller emulated the store): zaps the shadow entries each changed guest
+   * PTE fed, in every place the table is used; past PT_FLOOD_WRITES stores
+   * with no walk in between, unshadows the table instead.
+   */
+  private ptStored(gpa: number, width: number): void {
+    const off = this.guest.translate(gpa - (gpa % PAGE_SIZE), 1);
+    if (off < 0) return;
+    const dir = this.dir;
+    const e = D.dirFind(dir, off / PAGE_SIZE);
+    if (e < 0) return; // unshadowed meanwhile: nothing derived from it is left
+    this.stats[STAT.mmu_pte_write]++;
+    if (++dir[e + D.E_WRITES] >= PT_FLOOD_WRITES) {
+      this.unprotect(gpa);
+      return;
+    }
+    const first = Math.floor((gpa % PAGE_SIZE) / 8);
+    const last = Math.floor(((gpa % PAGE_SIZE) + width - 1) / 8);
+    for (let k = 0; k < dir[e + D.E_USES]; k++) {
+      const u = D.useAt(e, k);
+      const level = dir[u + D.U_LEVEL];
+      for (let index = first; index <= last; index++) this.zapUseEntry(u, dir[u + D.U_VPN] + index * 512 ** level, level);
+    }
+    Atomics.store(this.h, H.H_FLUSH_PENDING, 1);
+  }
+
+  /**
+   * Takes the table holding `gpa` out of write-protection: every shadow entry
+   * it fed is zapped, and it stays writable until a walk goes through it
+   * again (flooding, or a store the hypervisor does not emulate).
+   */
+  unprotect(gpa: number): void {
+    const off = this.guest.translate(gpa - (gpa % PAGE_SIZE), 1);
+    if (off < 0) return;
+    this.dropProtection(off / PAGE_SIZE);
+  }
+
+  /**
+   * unprotect() for a store the hypervisor does not emulate, which is then
+   * retried natively: the next fill leaves that table writable even if its
+   * own walk goes through it (a table mapped as data in itself), so the
+   * retried store can complete; a later walk protects it again.
+   */
+  unprotectForRetry(gpa: number): void {
+    const off = this.guest.translate(gpa - (gpa % PAGE_SIZE), 1);
+    if (off < 0) return;
+    this.dropProtection(off / PAGE_SIZE);
+    this.retryFrame = off / PAGE_SIZE;
+  }
+
+  private dropProtection(frame: number): void {
+    const dir = this.dir;
+    const e = D.dirFind(dir, frame);
+    if (e < 0) return;
+    for (let k = 0; k < dir[e + D.E_USES]; k++) this.zapUse(D.useAt(e, k), true);
+    D.dirRemove(dir, e);
+    this.stats[STAT.mmu_flooded]++;
+    Atomics.store(this.h, H.H_FLUSH_PENDING, 1);
+  }
+
+  /** Zaps, in every slot of use `u`, the whole region its table maps (whole: every entry of the table). */
+  private zapUse(u: number, whole: boolean): void {
+    const dir = this.dir;
+    const level = dir[u + D.U_LEVEL];
+    if (whole && level === 2) {
+      for (let mask = dir[u + D.U_SLOTS], i = 0; mask !== 0; mask >>>= 1, i++) {
+        const root = this.slots[i * H.SLOT_FIELDS + H.S_SHADOW_ROOT];
+        if ((mask & 1) !== 0 && root !== 0) this.emptyTable(root, 2);
+      }
+      return;
+    }
+    this.zapUseEntry(u, dir[u + D.U_VPN], level + 1);
+  }
+
+  /** Zaps, in every slot of use `u`, the shadow entry at `level` covering `vpn`. */
+  private zapUseEntry(u: number, vpn: number, level: number): void {
+    for (let mask = this.dir[u + D.U_SLOTS], i = 0; mask !== 0; mask >>>= 1, i++) {
+      const root = this.slots[i * H.SLOT_FIELDS + H.S_SHADOW_ROOT];
+      if ((mask & 1) !== 0 && root !== 0) this.zapEntry(root, vpn, level);
+    }
+  }
+
+  /** The directory is full: drop every shadow entry and every record, and start again. */
+  private startOver(): void {
+    for (let i = 0; i < H.SLOT_COUNT; i++) {
+      const root = this.slots[i * H.SLOT_FIELDS + H.S_SHADOW_ROOT];
+      if (root !== 0) this.emptyTable(root, 2);
+    }
+    D.dirClear(this.dir);
+    this.wrMap.fill(0);
+    Atomics.store(this.h, H.H_FLUSH_PENDING, 1);
   }
 
   /** Writes the shadow leaf for va's page, creating tables; marks the path when the guest leaf is a superpage. */
@@ -316,6 +571,11 @@ export class ShadowMmu {
       if (vpn < 0) this.emptyTable(s[b + H.S_SHADOW_ROOT], 2);
       else this.zapPage(s[b + H.S_SHADOW_ROOT], vpn);
     }
+    // Nothing derived from the guest's tables is left: their records (wp) can go too.
+    if (this.writeProtect && vpn < 0 && asid < 0) {
+      D.dirClear(this.dir);
+      this.wrMap.fill(0);
+    }
     Atomics.store(this.h, H.H_FLUSH_PENDING, 1);
   }
 
@@ -328,6 +588,27 @@ export class ShadowMmu {
   freeAll(): void {
     for (let i = 0; i < H.SLOT_COUNT; i++) if (this.slots[i * H.SLOT_FIELDS + H.S_SHADOW_ROOT] !== 0) this.freeSlot(i);
     this.h[H.H_CUR_VALID] = 0;
+  }
+
+  /**
+   * Drops the shadow entry at `level` covering `vpn` (a leaf, or a subtree
+   * when level > 0); a guest superpage met on the way goes whole.
+   */
+  private zapEntry(root: number, vpn: number, level: number): void {
+    let table = root;
+    for (let l = 2; l >= level; l--) {
+      const word = this.wordOf(table, (vpn >>> (9 * l)) & 0x1ff);
+      const lo = this.i32[word];
+      if ((lo & R.PTE_V) === 0) return;
+      const next = pteTable(lo, this.i32[word + 1]);
+      if (l === level || (l > 0 && (lo & PTE_SUPER) !== 0)) {
+        clearPte(this.i32, word);
+        if (l > 0) this.freeTable(next, l - 1);
+        else this.stats[STAT.mmu_shadow_zapped]++;
+        return;
+      }
+      table = next;
+    }
   }
 
   /** Drops the entries for one page; a guest superpage's pieces all go (found by PTE_SUPER on the path). */

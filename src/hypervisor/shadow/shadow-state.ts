@@ -14,11 +14,25 @@
  *
  *   Int32 header  [H_*]
  *   Int32 slots   SLOT_COUNT x SLOT_FIELDS  [S_*]
+ *   Int32 ptDir   --shadow-coherence wp: the write-protected guest page-table
+ *                 pages (pt-directory.ts); empty under tlb
+ *   Int32 wrMap   --shadow-coherence wp: one bit per machine frame, set when
+ *                 a writable shadow leaf may map it; empty under tlb
  *   Int32 pool    free stack of machine page numbers, pool size entries
  */
 
 import type { FrameAllocator } from "../frames.ts";
 import { PAGE_SIZE } from "../../machine/memlayout.ts";
+import { PT_DIR_WORDS } from "./pt-directory.ts";
+
+/**
+ * How the shadow stays coherent with the guest's page tables (shadow-mmu.ts):
+ * "tlb", it has the lifetime of TLB entries (the guest's fences say what to
+ * drop); "wp", the guest's page-table pages are also write-protected and
+ * every store to one is emulated and zaps what it changes.
+ */
+export const SHADOW_COHERENCE = ["tlb", "wp"] as const;
+export type ShadowCoherence = (typeof SHADOW_COHERENCE)[number];
 
 /** Kept shadow address spaces per vCPU; slot i runs under real ASID i + 1 (ASID 0 is the guest-physical table). */
 export const SLOT_COUNT = 32;
@@ -50,6 +64,10 @@ export const H_CUR_SATP_HI = 8;
 export const H_CUR_SLOT = 9;
 /** Use counter for least-recently-used recycling. */
 export const H_STAMP = 10;
+/** 1 under --shadow-coherence wp. */
+export const H_WRITE_PROTECT = 11;
+/** Words of the wrMap section (0 under tlb). */
+const H_WRMAP_WORDS = 12;
 const HEADER_WORDS = 16;
 
 // Slot fields.
@@ -67,21 +85,34 @@ export class ShadowState {
   readonly header: Int32Array;
   readonly slots: Int32Array;
   readonly pool: Int32Array;
+  readonly ptDir: Int32Array;
+  readonly wrMap: Int32Array;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.header = new Int32Array(buffer, 0, HEADER_WORDS);
     this.slots = new Int32Array(buffer, HEADER_WORDS * 4, SLOT_COUNT * SLOT_FIELDS);
-    const poolOffset = (HEADER_WORDS + SLOT_COUNT * SLOT_FIELDS) * 4;
-    this.pool = new Int32Array(buffer, poolOffset, (buffer.byteLength - poolOffset) / 4);
+    const wp = this.header[H_WRITE_PROTECT] === 1;
+    let offset = (HEADER_WORDS + SLOT_COUNT * SLOT_FIELDS) * 4;
+    this.ptDir = new Int32Array(buffer, offset, wp ? PT_DIR_WORDS : 0);
+    offset += this.ptDir.byteLength;
+    this.wrMap = new Int32Array(buffer, offset, this.header[H_WRMAP_WORDS]);
+    offset += this.wrMap.byteLength;
+    this.pool = new Int32Array(buffer, offset, (buffer.byteLength - offset) / 4);
   }
 
   /**
    * Allocates the state and its frame pool (main thread, at VM creation):
    * `pages` zeroed machine frames for shadow tables plus the zero frame.
    */
-  static create(frames: FrameAllocator, pages: number): ShadowState {
+  static create(frames: FrameAllocator, pages: number, coherence: ShadowCoherence = "tlb"): ShadowState {
     if (!Number.isInteger(pages) || pages < MIN_SHADOW_PAGES) throw new RangeError(`shadow: --shadow-pages must be an integer >= ${MIN_SHADOW_PAGES} (got ${pages})`);
-    const buffer = new SharedArrayBuffer((HEADER_WORDS + SLOT_COUNT * SLOT_FIELDS + pages) * 4);
+    const wp = coherence === "wp";
+    const wrMapWords = wp ? Math.ceil(frames.mem.u8.length / PAGE_SIZE / 32) : 0;
+    const buffer = new SharedArrayBuffer((HEADER_WORDS + SLOT_COUNT * SLOT_FIELDS + (wp ? PT_DIR_WORDS : 0) + wrMapWords + pages) * 4);
+    // The section sizes go in first: the views below are laid out from them.
+    const header = new Int32Array(buffer, 0, HEADER_WORDS);
+    header[H_WRITE_PROTECT] = wp ? 1 : 0;
+    header[H_WRMAP_WORDS] = wrMapWords;
     const s = new ShadowState(buffer);
     for (let i = 0; i < pages; i++) s.pool[i] = frames.alloc() / PAGE_SIZE;
     s.header[H_FREE_TOP] = pages;

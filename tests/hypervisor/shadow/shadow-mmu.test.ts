@@ -356,4 +356,17 @@ describe("shootdown", () => {
     expect(stats[STAT.remote_tlb_flush]).toBe(1);
     expect(stats[STAT.remote_tlb_flush_ns]).toBeGreaterThan(0);
   });
+
+  it("a halted vCPU (idle in wfi) is neither woken nor waited for: the request stays for it to take before it runs guest code", () => {
+    const pages = [new RunPage(), new RunPage()];
+    Atomics.store(pages[1].halted, 0, 1);
+    const seq = Atomics.load(pages[1].wake, 0);
+    const flushed: number[] = [];
+    shootdown(pages, 0, [0, 1], { flushesParked: false, flushHere: (h) => flushed.push(h), serveOwn: () => {} }, stats);
+    expect(flushed).toEqual([0]);
+    expect(Atomics.load(pages[1].control, 0) & CONTROL_SHADOW_FLUSH).toBe(CONTROL_SHADOW_FLUSH);
+    expect(Atomics.load(pages[1].wake, 0)).toBe(seq);
+    expect(stats[STAT.remote_tlb_flush_halted]).toBe(1);
+    expect(stats[STAT.remote_tlb_flush]).toBe(0);
+  });
 });
