@@ -154,6 +154,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private readonly pollWindow = new PollWindow();
   /** A data fault's start address (lo, hi) for the exit record. */
   private readonly accessStart = new Int32Array(2);
+  /** --virt hw: guest-physical minus guest-virtual address of the guest-page fault being posted (0 otherwise). */
+  private hwStartShift = 0;
   /** What this thread last stored in the run page's `halted` word. */
   private halted = 0;
   /** Where the thread is in its life (vcpu-state.ts); moved only by run(), through V.transition. */
@@ -277,6 +279,10 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       // The instruction is read through both stages, so before the hart leaves VS.
       insn = cause === HX.CAUSE_FETCH_GUEST_PAGE_FAULT ? 0 : h.instructionBits(pairToNumber(pcLo, pcHi));
       const gpa = h.hext?.faultGpa ?? -1;
+      // The hart's xtval is the guest-virtual address; the exit carries the guest-physical one. The
+      // access's start (the MMIO access rule's check) is taken from the registers, so virtual: move it
+      // by the same distance, or an ioremapped device (va != pa) would look like a split access.
+      if (gpa >= 0 && isExactPair(tvalLo, tvalHi)) this.hwStartShift = gpa - pairToNumber(tvalLo, tvalHi);
       tvalLo = loOf(gpa);
       tvalHi = hiOf(gpa);
     }
@@ -348,7 +354,13 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     } else if (insn !== 0 && accessStartInto(insn, h.x, this.accessStart)) {
       operandLo = this.accessStart[0];
       operandHi = this.accessStart[1];
+      if (this.hwStartShift !== 0) {
+        const start = pairToNumber(operandLo, operandHi) + this.hwStartShift;
+        operandLo = loOf(start);
+        operandHi = hiOf(start);
+      }
     }
+    this.hwStartShift = 0;
     // One burst of stores into the mailbox line, which the main thread is polling: each store that
     // lands after it has re-read the line would cost another transfer of it.
     page.pc[0] = pc;
