@@ -8,7 +8,7 @@
  * README, "Booting Linux"). It takes about a minute natively; the same kernel
  * then boots deprivileged under the hypervisor with two vCPUs, on shadow page
  * tables, on the hypervisor's SBI and behind Debian's OpenSBI (itself in
- * virtual M-mode) — several times longer.
+ * virtual M-mode) — several times longer — and under --virt hw (the H extension).
  */
 
 import { existsSync } from "node:fs";
@@ -56,4 +56,20 @@ describe.runIf(KERNEL !== "" && existsSync(KERNEL) && existsSync(OPENSBI))("Debi
       expect(r.result.message).toBeUndefined();
     }, (TRAP_TIMEOUT_S + 60) * 1000);
   }
+
+  // --virt hw: the kernel in VS-mode over the VM's guest-physical map as the G-stage; its ioremapped
+  // devices (PLIC, UART) are guest-page faults the hypervisor serves as MMIO.
+  it("boots to its /init under --virt hw --vcpus 2 on the hypervisor's SBI", async () => {
+    const images: VmImages = {
+      bios: { kind: "hv" },
+      kernel: readImageFile(KERNEL, "kernel"),
+      initrd: readImageFile("guests/bin/linux-initramfs.cpio", "initrd"),
+      append: "console=ttyS0",
+    };
+    const r = await runVm(images, { vcpus: 2, memSize: 512 * 2 ** 20, exitHandler: "vcpu", hw: true, timeoutSeconds: TRAP_TIMEOUT_S });
+    expect(r.output).toContain("Run /init as init process");
+    expect(r.output).toContain("popek: hello from Linux user space (PID 1)");
+    expect(r.output).toContain("reboot: Power down");
+    expect(r.result.message).toBeUndefined();
+  }, (TRAP_TIMEOUT_S + 60) * 1000);
 });
