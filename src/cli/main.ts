@@ -63,7 +63,7 @@ program
   .description("lockstep check: IMAGE natively and under --virt trap (or hw), compared at every exit; prints the first divergence (pc, instruction, register)")
   .argument("<image>", "an M-mode ELF or flat binary (as for popek run IMAGE)")
   .option("--mem <size>", "RAM size, e.g. 128M", "64M")
-  .option("--bios <none>", "only none: the image runs in M-mode on both sides")
+  .option("--bios <none|PATH>", "none: IMAGE runs in M-mode; PATH: firmware (Debian's OpenSBI fw_jump.elf) runs first on both sides, natively in M-mode and deprivileged under the hypervisor, and IMAGE is its S-mode kernel")
   .option("--timeout <seconds>", "stop the trap run after this long", "60")
   .option("--virt <mode>", "trap (trap-and-emulate) or hw (the guest's S and U in VS/VU, the H extension)", "trap")
   .action(async (image: string, flags: DiffFlags) => {

@@ -32,9 +32,12 @@
  * guest paging is virtualized by shadow page tables, so it reads the same in
  * both worlds and a difference is a divergence.
  *
- * Limits (documented, not hidden): one hart; M-mode images (--bios none)
- * only, since natively an S-mode kernel needs firmware the hypervisor
- * replaces with its own SBI; a guest whose control flow depends on when a
+ * An S-mode kernel is checked behind the same firmware on both sides
+ * (Debian's OpenSBI: natively in M-mode, under the hypervisor deprivileged in
+ * virtual M-mode), so the instructions beneath it are the same; with the
+ * hypervisor's own SBI (--bios hv) they would have no native counterpart.
+ *
+ * Limits (documented, not hidden): one hart; a guest whose control flow depends on when a
  * timer interrupt arrives (rather than on values it reads) diverges
  * legitimately: the clocks differ, and the check reports where.
  */
@@ -93,6 +96,11 @@ interface LockstepOptions {
   readonly tamper?: (page: P.RunPage, exit: number) => void;
   /** --virt hw: the VM's S and U run in the real hart's VS/VU modes (fewer exits, the same comparison at each). */
   readonly hw?: boolean;
+  /**
+   * Firmware run first on both sides (Debian's OpenSBI): natively in M-mode, under the hypervisor in
+   * virtual M-mode (deprivileged), so an S-mode kernel has the same instructions beneath it in both.
+   */
+  readonly firmware?: Uint8Array;
 }
 
 /** The vCPU slice in lockstep: small, so the native hart steps one instruction at a time over little code. */
@@ -111,14 +119,14 @@ export async function lockstep(image: Uint8Array, opts: LockstepOptions = {}): P
   const memSize = opts.memSize ?? 64 * 2 ** 20;
   let nativeOutput = "";
   const board = new Board({ harts: 1, memSize, clock: "icount", output: (b) => (nativeOutput += String.fromCharCode(b)) });
-  board.boot({ kernel: image });
+  board.boot({ firmware: opts.firmware, kernel: image });
   let trapOutput = "";
   const hv = new Hypervisor({ machineMemory: memSize + 16 * 2 ** 20 });
   const vm = hv.createVm({
     name: "lockstep",
     vcpus: 1,
     memSize,
-    images: { bios: { kind: "none" }, kernel: image },
+    images: { bios: opts.firmware === undefined ? { kind: "none" } : { kind: "firmware", bytes: opts.firmware }, kernel: image },
     wait: "poll",
     exitHandler: "main",
     slice: opts.slice ?? LOCKSTEP_SLICE,
