@@ -834,9 +834,9 @@ export class Hart implements CsrHost, JitHost {
     this.fetchBase = Number.NaN;
   }
 
-  /** fence.i: forget decoded instructions. */
+  /** fence.i: forget decoded instructions (PhysMem.fenceI: nothing to do where writes forget them already). */
   fenceI(): void {
-    this.env.mem.flushCode();
+    this.env.mem.fenceI();
     this.fetchBase = Number.NaN;
   }
 }
