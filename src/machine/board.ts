@@ -112,6 +112,8 @@ export class Board {
     }
     this.mem = new PhysMem(config.memSize, undefined, config.hotThreshold);
     this.memory = new PhysMemView(this.mem);
+    // Every writer of this RAM is on this thread or reports through this.memory, and forgets decoded code.
+    this.mem.writesInvalidateCode = true;
     this.htifMemory = htifMemoryOf(this.memory);
     this.clock = config.clock === "icount" ? new InstructionClock(() => this.retired()) : new RealClock();
     // Harts first: the interrupt controllers drive their mip lines from construction on (MTIP is high at reset).

@@ -90,15 +90,26 @@ export interface HartEnv {
 
 const TWO_32 = 4294967296;
 
+/**
+ * Zero as a double (-0 is not a small integer). The numeric fields the hot
+ * paths write start with it, so V8 stores them as doubles from the first
+ * instruction: a field that starts as a small integer and later receives a
+ * larger value (an ASID key past 2^30, a 64-bit word's high half, instret
+ * past 2^30) changes the Hart's hidden class mid-run, which deoptimised
+ * runSlice, the slow paths and every compiled block at once (~150 deopts in
+ * a Linux boot).
+ */
+const AS_DOUBLE = -0;
+
 export class Hart implements CsrHost, JitHost {
   /** Integer registers as (lo, hi) int32 pairs, plus the x0 sink at 64..65. */
   readonly x: Int32Array;
   /** When set, exceptions go to this handler instead of the hart's trap vector. */
   hostTraps: HostTrapHandler | undefined;
-  pc = 0;
+  pc = AS_DOUBLE;
   readonly csr: CsrFile;
   /** Instructions retired before the current slice. */
-  instret = 0;
+  instret = AS_DOUBLE;
   /** Instructions retired so far in the current slice (kept current before CSR reads). */
   sliceCount = 0;
   /** Stopped in wfi until an interrupt is pending. */
@@ -115,22 +126,22 @@ export class Hart implements CsrHost, JitHost {
   loadTlb: Tlb;
   storeTlb: Tlb;
   /** asid * 2^27 for the fetch / data contexts, 0 when bare. */
-  fetchKey = 0;
-  dataKey = 0;
+  fetchKey = AS_DOUBLE;
+  dataKey = AS_DOUBLE;
   /** The decoded page the loop fetches from, and the virtual address of its first byte (NaN: none). */
   fetchDecoded: Int32Array;
   fetchBase = Number.NaN;
   /** RAM offset of the frame behind fetchBase. */
-  fetchFrame = 0;
+  fetchFrame = AS_DOUBLE;
 
   // ---- results of slow-path loads ----
-  valueLo = 0;
-  valueHi = 0;
+  valueLo = AS_DOUBLE;
+  valueHi = AS_DOUBLE;
 
   // ---- LR/SC reservation: RAM offset and the value LR saw (SC is a compare-and-swap against it) ----
   reservation = -1;
-  reservedLo = 0;
-  reservedHi = 0;
+  reservedLo = AS_DOUBLE;
+  reservedHi = AS_DOUBLE;
 
   /** --mmu swtlb: the software-refilled TLB (swtlb.ts); undefined with the Sv39 walker. */
   readonly soft: SoftTlb | undefined;
@@ -853,9 +864,9 @@ export class Hart implements CsrHost, JitHost {
     this.fetchBase = Number.NaN;
   }
 
-  /** fence.i: forget decoded instructions. */
+  /** fence.i: forget decoded instructions (PhysMem.fenceI: nothing to do where writes forget them already). */
   fenceI(): void {
-    this.env.mem.flushCode();
+    this.env.mem.fenceI();
     this.fetchBase = Number.NaN;
   }
 }

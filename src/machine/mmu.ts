@@ -17,6 +17,9 @@ import * as R from "./riscv.ts";
 export interface PteMemory {
   offsetOf(pa: number): number;
   readonly i32: Int32Array;
+  /** RAM with decoded code (PhysMem): an A/D update is a write like any other and forgets code it overlaps. */
+  readonly codeMap?: Uint8Array;
+  invalidateCode?(off: number, width: number): void;
 }
 
 export const ACCESS_FETCH = 0;
@@ -99,6 +102,7 @@ export function walkSv39(mem: PteMemory, ctx: WalkContext, vaLo: number, vaHi: n
       const want = R.PTE_A | (access === ACCESS_STORE ? R.PTE_D : 0);
       if ((pteLo & want) !== want) {
         if (Atomics.compareExchange(mem.i32, word, pteLo, pteLo | want) !== pteLo) break; // changed under us: walk again
+        if (mem.codeMap !== undefined && mem.codeMap[off >>> 12] !== 0) mem.invalidateCode?.(off, 4);
       }
       const inPage = level === 2 ? vpn1 * 512 + vpn0 : level === 1 ? vpn0 : 0;
       out.pa = (ppn + inPage) * 4096 + (vaLo & 0xfff);

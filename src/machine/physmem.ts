@@ -105,7 +105,22 @@ export class PhysMem {
     // The last instruction of the previous page cannot reach into this one: cross-page instructions are never cached.
   }
 
-  /** fence.i: forget every decoded instruction. */
+  /**
+   * Set when every write to this RAM forgets the decoded code it overlaps:
+   * the harts' stores (interpreter, blocks, slow paths, AMOs), page-table A/D
+   * updates, and device DMA through the board's PhysMemView (workers' writes
+   * are reported by machineWritten). The native board sets it; fence.i then
+   * has nothing left to forget. A vCPU's RAM, which another thread writes
+   * behind its back, leaves it unset and flushes on fence.i.
+   */
+  writesInvalidateCode = false;
+
+  /** fence.i: forget decoded instructions, unless writes already did (writesInvalidateCode). */
+  fenceI(): void {
+    if (!this.writesInvalidateCode) this.flushCode();
+  }
+
+  /** Forget every decoded instruction (fence.i on RAM written behind the harts' back; reset). */
   flushCode(): void {
     this.blocks.flush();
     for (const page of this.livePages) {

@@ -11,6 +11,7 @@ import { InstructionClock } from "./clock.ts";
 import { runSlice } from "./hart-loop.ts";
 import * as R from "./riscv.ts";
 import { TICKS_PER_MS } from "./memlayout.ts";
+import { warmInterpreter } from "./interp-warmup.ts";
 
 export interface RunOptions {
   /** Wall-clock limit in seconds; 0 or undefined: none. */
@@ -36,6 +37,12 @@ const YIELD_EVERY_MS = 20;
 /** Instructions per hart per slice while device I/O is in flight: a guest polling for a completion sees it within ~0.1 ms. */
 const IO_SLICE = 5_000;
 const MAX_SLEEP_MS = 20;
+/**
+ * Instructions after which the interpreter is warmed (interp-warmup.ts): a
+ * run this long is going to be optimised and would meet the storm of
+ * deopts; a shorter one (hello.elf) is spared the warm-up's ~10 ms.
+ */
+const WARM_AFTER = 100_000;
 
 export async function runBoard(board: Board, opts: RunOptions = {}): Promise<RunResult> {
   const harts = board.harts;
@@ -43,6 +50,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
   const start = performance.now();
   const deadline = opts.timeoutSeconds ? start + opts.timeoutSeconds * 1000 : Infinity;
   let lastYield = start;
+  let warm = false;
   const result = (outcome: RunOutcome, exitCode: number): RunResult => ({
     outcome,
     exitCode,
@@ -61,6 +69,10 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
       runSlice(h, board.ioInFlight > 0 ? Math.min(slice, IO_SLICE) : slice);
       ran = true;
       if (board.exit !== undefined || board.resetRequested) break;
+    }
+    if (!warm && board.retired() >= WARM_AFTER) {
+      warmInterpreter(board.clock instanceof InstructionClock ? "icount" : "real");
+      warm = true;
     }
     board.clint.update();
     board.devices.poll();
