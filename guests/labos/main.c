@@ -49,6 +49,7 @@ void kmain(u64 hart, const void *fdt)
 	plic_inithart();
 	virtio_probe();
 	ne2000_probe();
+	anic_probe();
 	timer_init();
 	timer_init_hart();
 	cpus[hart].started = 1;
