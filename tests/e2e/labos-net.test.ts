@@ -157,8 +157,9 @@ describe.runIf(HAVE_OPENSBI)("labos's assigned-NIC driver", () => {
     };
     const [few, many] = [await run(10), await run(110)];
     // The register page is mapped into the guest: the 100 frames more touch it with no MMIO exit
-    // (the few more there are the console's, printing longer numbers); an NE2000 takes hundreds a frame.
-    expect(many.mmio - few.mmio).toBeLessThan(10);
+    // (the few more there are the console's: longer numbers, a PLIC claim or two); one per frame
+    // would be 100, and an NE2000 takes hundreds a frame.
+    expect(many.mmio - few.mmio).toBeLessThan(30);
     // Nor an interrupt: the TX ring never filled, so the driver never asked for one. What the frames
     // do cost is the system call per frame (ecall, the trap path's CSRs, sret), not the card.
     expect(many.postedIrqs).toBe(0);
