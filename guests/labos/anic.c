@@ -72,6 +72,7 @@
 #define TX_RING         512
 #define RX_RING         256
 #define BUF_BYTES       2048	/* the largest frame, rounded: two buffers a page */
+#define BUFS_PER_PAGE   ((int)(PAGE_SIZE / BUF_BYTES))
 /* Looks at STATUS before the card is taken to be dead (its thread naps 0.25 ms when idle). */
 #define START_POLLS     50000000UL
 
@@ -121,11 +122,11 @@ static u32 irq_wanted(struct anic *a)
 /* n buffers of BUF_BYTES from fresh pages into bufs; 0, or -1 when memory ran out. */
 static int alloc_buffers(u8 **bufs, int n)
 {
-	for (int i = 0; i < n; i += PAGE_SIZE / BUF_BYTES) {
+	for (int i = 0; i < n; i += BUFS_PER_PAGE) {
 		u8 *page = kalloc();
 		if (!page)
 			return -1;
-		for (int j = 0; j < PAGE_SIZE / BUF_BYTES; j++)
+		for (int j = 0; j < BUFS_PER_PAGE; j++)
 			bufs[i + j] = page + j * BUF_BYTES;
 	}
 	return 0;
@@ -292,6 +293,19 @@ static int anic_send(void *dev, const void *frame, u32 len)
 	wr(a, REG_TX_TAIL, a->tx_tail);
 	release(&a->lock);
 	return 0;
+}
+
+/*
+ * Before the power goes: waits (a bounded while) until every card has sent
+ * what its TX ring holds. A sender returns as soon as its frame is queued,
+ * so without this the last frames of a run would die with the machine.
+ */
+void anic_flush(void)
+{
+	for (int i = 0; i < ncards; i++)
+		for (u64 n = 0; n < START_POLLS && rd(&cards[i], REG_TX_HEAD) != cards[i].tx_tail &&
+		     !(rd(&cards[i], REG_STATUS) & STATUS_FAILED); n++)
+			;
 }
 
 /*

@@ -264,6 +264,7 @@ void ne2000_probe(void);
 void anic_probe(void);
 void anic_intr(void);
 void anic_tick(void);
+void anic_flush(void);
 
 /* net.c: the network interface the NIC drivers plug into */
 #define ETH_FRAME_MAX 1514        /* destination MAC to payload, no FCS */

@@ -129,6 +129,11 @@ describe.runIf(HAVE_OPENSBI)("labos's NE2000 driver on the virtual network", () 
   }, TEST_TIMEOUT_MS);
 });
 
+/** Until sink "s" has `frames` frames (they cross from the NIC's thread on its own schedule), or 20 s. */
+async function sinkFrames(net: VirtualNetwork, frames: number): Promise<void> {
+  for (let i = 0; i < 200 && (net.sinks.get("s")?.frames ?? 0) < frames; i++) await new Promise((r) => setTimeout(r, 100));
+}
+
 /*
  * labos's driver for the directly assigned NIC (guests/labos/anic.c). Under
  * --virt trap the hypervisor's SBI delegates mip bit 16, so the driver takes
@@ -149,7 +154,8 @@ describe.runIf(HAVE_OPENSBI)("labos's assigned-NIC driver", () => {
     const run = async (frames: number) => {
       const net = new VirtualNetwork();
       const devices = boardDevices({ assigned: [{ port: net.attachRemote(parseNetdev("sink,id=s")), mac: parseMac(MAC_A) }] });
-      const r = await labosTrap(devices, MAC_A, `netperf:assigned,tx,${frames},64`).finally(() => net.close());
+      const r = await labosTrap(devices, MAC_A, `netperf:assigned,tx,${frames},64`);
+      await sinkFrames(net, frames).finally(() => net.close());
       expect(r.output).toContain(`netperf: sent ${frames} frames, ${frames * 64} bytes`);
       expect(net.sinks.get("s")?.frames).toBe(frames);
       expect(r.exitCode).toBe(0);
@@ -166,7 +172,8 @@ describe.runIf(HAVE_OPENSBI)("labos's assigned-NIC driver", () => {
     console.log(`labos assigned tx under trap: ${(many.exits - few.exits) / 100} exits per frame (mmio ${(many.mmio - few.mmio) / 100})`);
 
     const sinkNet = new VirtualNetwork();
-    const native = await labos(boardDevices({ assigned: [{ port: sinkNet.attachRemote(parseNetdev("sink,id=s")), mac: parseMac(MAC_A) }] }), MAC_A, "netperf:assigned,tx,600,1514").finally(() => sinkNet.close());
+    const native = await labos(boardDevices({ assigned: [{ port: sinkNet.attachRemote(parseNetdev("sink,id=s")), mac: parseMac(MAC_A) }] }), MAC_A, "netperf:assigned,tx,600,1514");
+    await sinkFrames(sinkNet, 600).finally(() => sinkNet.close());
     expect(native.output).toContain("labos: assigned-nic at 0x1000a000 polled (mip bit 16 not delegated)");
     expect(native.output).toContain("netperf: sent 600 frames, 908400 bytes");
     expect(sinkNet.sinks.get("s")?.frames).toBe(600);
