@@ -2,7 +2,7 @@
  * `popek bench io --guest labos`: the I/O rows timed by labos's own
  * programs under --virt trap (guests/labos/user/netperf.c, diskperf.c)
  * rather than by the bare-metal ne2000-test and virtio-blk-bench: frames of
- * 64 and 1514 bytes through its NE2000 and virtio-net drivers to a sink
+ * 64 and 1514 bytes through its NE2000, virtio-net and assigned-NIC drivers to a sink
  * and from a source, and 4 KiB virtio-blk requests. What differs from the
  * bare-metal rows is the kernel around the driver: a system call per
  * frame, the copy into and out of the kernel, the interrupt handler, the
@@ -12,6 +12,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AssignedNic } from "../src/devices/assigned-nic/nic.ts";
 import { Ne2000 } from "../src/devices/ne2000.ts";
 import { virtioBlkKind, virtioNetKind } from "../src/devices/virtio/kinds.ts";
 import { boardDevices, defaultMac, type DeviceSpec } from "../src/machine/board-devices.ts";
@@ -21,7 +22,7 @@ import { formatTable } from "../src/report/table.ts";
 import { runLabosTrap, type LabosRun } from "./labos-run.ts";
 
 const FRAMES = [64, 1514] as const;
-const NICS = ["ne2000", "virtio-net"] as const;
+const NICS = ["ne2000", "virtio-net", "assigned"] as const;
 type Nic = (typeof NICS)[number];
 /** Frames per run: enough for a steady rate, few enough for a loaded host. */
 const COUNT = 200;
@@ -43,7 +44,7 @@ export interface LabosIoRow {
   readonly pps: number;
   /** Every exit of the run, boot included, per frame moved. */
   readonly exitsPerPacket: number;
-  /** Rises of the NE2000's interrupt line per frame; null for virtio-net (not counted there). */
+  /** Rises of the NE2000's interrupt line (or the assigned NIC's posted interrupt) per frame; null for virtio-net (not counted there). */
   readonly irqsPerPacket: number | null;
 }
 
@@ -53,12 +54,22 @@ export interface LabosDiskRow {
   readonly usPerRequest: number;
 }
 
-/** The board with one NIC of that kind on `port` (virtio-mmio version 2, popek's default). */
-function nicDevices(nic: Nic, port: SwitchPort): DeviceSpec[] {
+/** The board with one NIC of that kind on `netdev` (virtio-mmio version 2, popek's default; the assigned NIC on a cross-thread port). */
+function nicDevices(nic: Nic, net: VirtualNetwork, netdev: string): DeviceSpec[] {
   const mac = defaultMac(0);
+  if (nic === "assigned") return boardDevices({ assigned: [{ port: net.attachRemote(parseNetdev(netdev)), mac }] });
+  const port: SwitchPort = net.attach(parseNetdev(netdev));
   return nic === "ne2000"
     ? boardDevices({ ne2000: [{ port, mac }] })
     : boardDevices({ virtio: new Map([[0, virtioNetKind({ mac, port }, { legacy: false })]]) });
+}
+
+/** The interrupts the run's card raised: the NE2000's line, the assigned NIC's posted interrupt; null for virtio-net. */
+function cardIrqs(run: LabosRun): number | null {
+  const ne = run.devices?.find((d): d is Ne2000 => d instanceof Ne2000);
+  if (ne !== undefined) return ne.stats.irqs;
+  const anic = run.devices?.find((d): d is AssignedNic => d instanceof AssignedNic);
+  return anic === undefined ? null : anic.counters().irqs;
 }
 
 function totalExits(run: LabosRun): number {
@@ -68,13 +79,13 @@ function totalExits(run: LabosRun): number {
 async function nicRow(nic: Nic, dir: "tx" | "rx", frame: number, count: number): Promise<LabosIoRow> {
   const net = new VirtualNetwork();
   const netdev = dir === "tx" ? "sink,id=io" : `source,id=io,size=${frame},pps=${SOURCE_PPS}`;
-  const devices = nicDevices(nic, net.attach(parseNetdev(netdev)));
+  const devices = nicDevices(nic, net, netdev);
   net.start();
   const run = await runLabosTrap(`netperf:${nic},${dir},${count},${frame}`, "main", devices).finally(() => net.close());
   const r = run.results.find((x) => x.name === (dir === "tx" ? "netperf.send" : "netperf.recv"));
   if (r === undefined) throw new Error(`bench io --guest labos: netperf ${nic} ${dir} printed no result`);
   const pps = r.fields.ns_per_op > 0 ? 1e9 / r.fields.ns_per_op : 0;
-  const card = run.devices?.find((d): d is Ne2000 => d instanceof Ne2000);
+  const irqs = cardIrqs(run);
   return {
     nic,
     dir,
@@ -82,7 +93,7 @@ async function nicRow(nic: Nic, dir: "tx" | "rx", frame: number, count: number):
     mbps: (pps * frame * 8) / 1e6,
     pps,
     exitsPerPacket: totalExits(run) / count,
-    irqsPerPacket: card === undefined ? null : card.stats.irqs / count,
+    irqsPerPacket: irqs === null ? null : irqs / count,
   };
 }
 

@@ -88,6 +88,9 @@ static void soc_node_done(struct scan *s)
 		board.ne2000_base[board.nne2000] = s->reg;
 		board.ne2000_irq[board.nne2000] = s->irq;
 		board.nne2000++;
+	} else if (has_string(s->compat, s->compat_len, "popek,assigned-nic") &&
+		   board.nanic < MAX_ANIC) {
+		board.anic_base[board.nanic++] = s->reg;	/* its interrupt is mip bit 16 (anic.c) */
 	}
 }
 

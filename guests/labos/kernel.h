@@ -21,6 +21,7 @@
  *   virtio.c     virtio-mmio probing and the split virtqueue
  *   virtio_blk.c, virtio_net.c   the two virtio drivers
  *   ne2000.c     the NE2000 (DP8390) driver
+ *   anic.c       the directly assigned NIC's driver (posted interrupt, or polled)
  *   net.c        the network interface the NIC drivers plug into
  *   user/        the programs (linked at USER_BASE, copied in by exec)
  */
@@ -69,6 +70,8 @@ typedef u64 pte_t;
 /* dtb.c: the board, as the device tree describes it. */
 #define MAX_VIRTIO 8
 #define MAX_NE2000 4
+#define MAX_ANIC 4
+#define IRQ_POSTED 16             /* mip/sie bit of the assigned NIC's posted interrupt (anic.c) */
 struct board {
 	u64 ram_base, ram_size;
 	int harts;
@@ -84,6 +87,8 @@ struct board {
 	int nne2000;              /* popek's lab NE2000 cards ("popek,ne2000") */
 	u64 ne2000_base[MAX_NE2000];
 	u32 ne2000_irq[MAX_NE2000];
+	int nanic;                /* popek's directly assigned NICs ("popek,assigned-nic") */
+	u64 anic_base[MAX_ANIC];
 	u64 finisher_base;        /* sifive,test0, or 0 */
 	char bootargs[128];
 	int bootargs_too_long;    /* /chosen/bootargs did not fit: ignored */
@@ -255,6 +260,12 @@ int blk_rw(u64 sector, void *buf, u32 nsect, int write);
 /* ne2000.c */
 void ne2000_probe(void);
 
+/* anic.c */
+void anic_probe(void);
+void anic_intr(void);
+void anic_tick(void);
+void anic_flush(void);
+
 /* net.c: the network interface the NIC drivers plug into */
 #define ETH_FRAME_MAX 1514        /* destination MAC to payload, no FCS */
 struct nic;
@@ -262,6 +273,7 @@ struct net_stats { u64 rx_frames, rx_dropped, tx_frames; };
 struct nic *net_attach(const char *kind, const u8 mac[6],
 		       int (*send)(void *dev, const void *frame, u32 len),
 		       void (*rx_room)(void *dev), void *dev);
+void net_set_poll(struct nic *n, void (*poll)(void *dev));
 int net_full(struct nic *n);
 void net_input(struct nic *n, const void *frame, u32 len);
 int net_find(const char *kind);

@@ -21,6 +21,7 @@ int boot_hart;
  */
 void poweroff(int failed)
 {
+	anic_flush();	/* frames still in an assigned NIC's TX ring go out first */
 	if (failed && board.finisher_base)
 		*(volatile u32 *)board.finisher_base = FINISHER_FAIL_1;
 	sbi_shutdown(failed ? SBI_SRST_SYSTEM_FAILURE : SBI_SRST_NO_REASON);
@@ -49,6 +50,7 @@ void kmain(u64 hart, const void *fdt)
 	plic_inithart();
 	virtio_probe();
 	ne2000_probe();
+	anic_probe();
 	timer_init();
 	timer_init_hart();
 	cpus[hart].started = 1;

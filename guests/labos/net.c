@@ -26,6 +26,7 @@ struct nic {
 	int (*send)(void *dev, const void *frame, u32 len);
 	void *dev;
 	void (*rx_room)(void *dev);	/* the driver stopped receiving when the queue was full; restart it */
+	void (*poll)(void *dev);	/* a driver without an interrupt: look at the card (or 0) */
 	int rx_stopped;           /* lock */
 	struct net_stats stats;   /* lock */
 	int waiting;              /* readers asleep on the queue (lock) */
@@ -54,6 +55,16 @@ struct nic *net_attach(const char *kind, const u8 mac[6],
 	n->rx_room = rx_room;
 	n->dev = dev;
 	return n;
+}
+
+/*
+ * For a driver whose card cannot interrupt this kernel (anic.c behind
+ * OpenSBI): net_recv asks it to look at the card before a reader sleeps,
+ * so a reader waits for the next tick only when nothing has come.
+ */
+void net_set_poll(struct nic *n, void (*poll)(void *dev))
+{
+	n->poll = poll;
 }
 
 /* The first NIC of this kind (any kind for ""): its number, or -1. */
@@ -137,6 +148,13 @@ int net_recv(int i, void *dst, u32 cap, u64 timeout)
 		if ((timeout && ticks - start >= timeout) || myproc()->killed) {
 			release(&n->lock);
 			return 0;
+		}
+		if (n->poll) {
+			release(&n->lock);	/* the driver takes its own lock, then n->lock */
+			n->poll(n->dev);
+			acquire(&n->lock);
+			if (n->head != n->tail)
+				break;
 		}
 		n->waiting++;
 		sleep(n, &n->lock);

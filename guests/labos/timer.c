@@ -67,8 +67,10 @@ void timer_intr(void)
 		wakeup((void *)&ticks);
 	}
 	release(&tick_lock);
-	if (h == boot_hart)
+	if (h == boot_hart) {
+		anic_tick();	/* assigned NICs whose interrupt the firmware keeps (anic.c) */
 		net_tick();	/* network readers waiting with a timeout */
+	}
 }
 
 void timer_stats(struct timer_stats *out)

@@ -3,7 +3,8 @@
  *
  *   interrupts            timer: a tick, and a program loses the hart (round
  *                         robin); external: the PLIC names the device;
- *                         software: an IPI (smp.c)
+ *                         software: an IPI (smp.c); 16: the assigned
+ *                         NIC's posted interrupt (anic.c)
  *   from U, ecall         a system call (syscall.c)
  *   from U, page fault    a heap page never touched gets a fresh page;
  *                         anything else kills the process
@@ -57,6 +58,9 @@ static int devintr(u64 scause)
 		return 0;
 	case IRQ_S_SOFT:
 		ipi_intr();
+		return 0;
+	case IRQ_POSTED:
+		anic_intr();
 		return 0;
 	default:
 		panic_regs("devintr: unexpected interrupt (scause, sepc, stval)",

@@ -32,7 +32,8 @@ static int word(const char *w, struct netarg *a)
 {
 	if (strcmp(w, "rx") == 0 || strcmp(w, "tx") == 0) {
 		a->rx = w[0] == 'r';
-	} else if (strcmp(w, "virtio-net") == 0 || strcmp(w, "ne2000") == 0) {
+	} else if (strcmp(w, "virtio-net") == 0 || strcmp(w, "ne2000") == 0 ||
+		   strcmp(w, "assigned") == 0) {
 		for (int i = 0; (a->kind[i] = w[i]) != 0; i++)
 			;
 	} else if (is_digit(w[0]) && a->nnum < 2 && atol(w) > 0 && parse_mac(w, a->peer) < 0) {
