@@ -140,7 +140,7 @@ describe("the format's JSON Schema", () => {
   it("documents every top-level key", () => {
     const schema = experimentJsonSchema() as { properties: Record<string, unknown> };
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ["description", "endpoints", "links", "metrics", "name", "repetitions", "sweep", "timeout", "until", "vms"].sort(),
+      ["description", "endpoints", "links", "metrics", "name", "repetitions", "sweep", "timeout", "trace", "until", "vms"].sort(),
     );
   });
 });
