@@ -19,6 +19,7 @@
 #include "anic.h"
 #include "console.h"
 #include "fdt.h"
+#include "nic-args.h"
 #include "riscv.h"
 
 #define PEER_FRAMES    20
@@ -30,7 +31,6 @@
 #define CLOCK_EVERY    1024
 /* and empty polls of the device between two looks while waiting for it (the clock is an exit, the device's page is not). */
 #define IDLE_POLLS     100000
-#define FOUND          1
 
 static unsigned char frame[ANIC_MAX_FRAME];
 static const unsigned char BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -46,17 +46,6 @@ static unsigned int get16(const unsigned char *p) { return (p[0] << 8) | p[1]; }
 static void put32(unsigned char *p, unsigned long v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
 static unsigned long get32(const unsigned char *p) { return ((unsigned long)get16(p) << 16) | get16(p + 2); }
 
-static void put_mac(const unsigned char *m)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 6; i++) {
-		console_putc(hex[m[i] >> 4]);
-		console_putc(hex[m[i] & 15]);
-		if (i < 5)
-			console_putc(':');
-	}
-}
-
 /* A lab frame of `size` bytes from us to `dst` in buf; returns where the payload starts. */
 static unsigned char *lab_frame(unsigned char *buf, const unsigned char *dst, unsigned int size)
 {
@@ -68,24 +57,6 @@ static unsigned char *lab_frame(unsigned char *buf, const unsigned char *dst, un
 	for (unsigned int i = ETH_HDR; i < size; i++)
 		buf[i] = (unsigned char)i;
 	return buf + ETH_HDR;
-}
-
-static unsigned long number(const char **p)
-{
-	unsigned long v = 0;
-	while (**p == ' ')
-		(*p)++;
-	for (int digits = 0; **p >= '0' && **p <= '9' && digits < 9; digits++)
-		v = v * 10 + (unsigned long)(*(*p)++ - '0');
-	return v;
-}
-
-static int starts(const char *s, const char *word)
-{
-	while (*word)
-		if (*s++ != *word++)
-			return 0;
-	return *s == 0 || *s == ' ';
 }
 
 /* ---- peer ---- */
@@ -154,7 +125,7 @@ static int peer(void)
 	console_puts("peer: got ");
 	console_put_dec(peer_got);
 	console_puts(" frames from ");
-	put_mac(peer_mac);
+	console_put_mac(peer_mac);
 	console_puts(", it got ");
 	console_put_dec(peer_reports);
 	console_puts(" of ours\n");
@@ -169,7 +140,7 @@ static int peer(void)
  */
 static int transmit(const char *p)
 {
-	unsigned long count = number(&p), size = number(&p), ms = number(&p);
+	unsigned long count = args_number(&p), size = args_number(&p), ms = args_number(&p);
 	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : TIMEOUT_TICKS;
 	if (size < ETH_HDR || size > ANIC_MAX_FRAME)
 		size = 64;
@@ -223,11 +194,11 @@ static void irq_wait(unsigned long deadline)
 
 static int receive(const char *p)
 {
-	unsigned long count = number(&p), ms = number(&p), got = 0, bytes = 0, bad = 0;
+	unsigned long count = args_number(&p), ms = args_number(&p), got = 0, bytes = 0, bad = 0;
 	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : TIMEOUT_TICKS;
 	while (*p == ' ')
 		p++;
-	int irq = starts(p, "irq");
+	int irq = args_starts(p, "irq");
 	if (irq) {
 		csr_write(CSR_MIE, (1UL << IRQ_ANIC) | (1UL << IRQ_M_TIMER));
 		anic_rx_irq(1);
@@ -333,10 +304,9 @@ static int hostile(unsigned long ram_end)
 	return errors == 3 && anic_status() == 2 && anic_error() == 5 ? 0 : 1;
 }
 
-/* ---- bootargs and memory ---- */
+/* ---- memory ---- */
 
 struct dt_scan {
-	int in_chosen;
 	int in_memory;
 	unsigned long ram_end;
 };
@@ -363,7 +333,6 @@ static int scan(const struct fdt_event *ev, void *ctx)
 {
 	struct dt_scan *s = ctx;
 	if (ev->kind == FDT_EVENT_BEGIN_NODE) {
-		s->in_chosen = ev->depth == 2 && fdt_name_is(ev->name, "chosen");
 		s->in_memory = ev->depth == 2 && node_is(ev->name, "memory");
 		return 0;
 	}
@@ -371,32 +340,30 @@ static int scan(const struct fdt_event *ev, void *ctx)
 		return 0;
 	if (s->in_memory && fdt_name_is(ev->name, "reg") && ev->len >= 16)
 		s->ram_end = be(ev->value, 2) + be(ev->value + 8, 2);
-	if (s->in_chosen && fdt_name_is(ev->name, "bootargs"))
-		for (unsigned int i = 0; i < ev->len && i + 1 < sizeof(args) && ev->value[i]; i++)
-			args[i] = (char)ev->value[i];
 	return 0;
 }
 
 int main(unsigned long hartid, const void *fdt)
 {
-	struct dt_scan s = { 0, 0, 0 };
+	struct dt_scan s = { 0, 0 };
 	(void)hartid;
 	fdt_walk(fdt, scan, &s);
+	bootargs_copy(fdt, args, sizeof(args));
 	int r = anic_init();
 	if (r != 0) {
 		console_puts(r == -1 ? "anic: no device at slot 0\n" : "anic: the device refused the rings\n");
 		return 1;
 	}
 	console_puts("anic: mac ");
-	put_mac(anic_mac);
+	console_put_mac(anic_mac);
 	console_puts("\n");
-	if (starts(args, "peer"))
+	if (args_starts(args, "peer"))
 		return peer();
-	if (starts(args, "tx"))
+	if (args_starts(args, "tx"))
 		return transmit(args + 2);
-	if (starts(args, "rx"))
+	if (args_starts(args, "rx"))
 		return receive(args + 2);
-	if (starts(args, "hostile"))
+	if (args_starts(args, "hostile"))
 		return hostile(s.ram_end);
 	console_puts("assigned-test: say peer, tx N SIZE, rx N or hostile in --append\n");
 	return 1;

@@ -16,6 +16,7 @@
  */
 #include "console.h"
 #include "fdt.h"
+#include "nic-args.h"
 #include "ne2000.h"
 #include "riscv.h"
 
@@ -37,7 +38,6 @@
 #define PLIC_CLAIM0        (PLIC_BASE + 0x200004)
 #define NE_IRQ             11
 #define NE_ISR_PRX         0x01
-#define FOUND          1
 
 static unsigned char tx[NE_MAX_FRAME];
 static unsigned char rx[NE_MAX_FRAME];
@@ -53,17 +53,6 @@ static void put16(unsigned char *p, unsigned int v) { p[0] = v >> 8; p[1] = v & 
 static unsigned int get16(const unsigned char *p) { return (p[0] << 8) | p[1]; }
 static void put32(unsigned char *p, unsigned long v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
 static unsigned long get32(const unsigned char *p) { return ((unsigned long)get16(p) << 16) | get16(p + 2); }
-
-static void put_mac(const unsigned char *m)
-{
-	for (int i = 0; i < 6; i++) {
-		static const char hex[] = "0123456789abcdef";
-		console_putc(hex[m[i] >> 4]);
-		console_putc(hex[m[i] & 15]);
-		if (i < 5)
-			console_putc(':');
-	}
-}
 
 static void put_ip(unsigned long ip)
 {
@@ -230,7 +219,7 @@ static int gateway(void)
 		return 1;
 	}
 	console_puts("gateway: 10.0.2.2 is at ");
-	put_mac(gw_mac);
+	console_put_mac(gw_mac);
 	console_puts("\n");
 	if (!exchange(dhcp_message(1, 0), dhcp_reply) || dhcp_type != 2) {
 		console_puts("dhcp: no offer\n");
@@ -328,7 +317,7 @@ static int peer(void)
 	console_puts("peer: got ");
 	console_put_dec(peer_got);
 	console_puts(" frames from ");
-	put_mac(peer_mac);
+	console_put_mac(peer_mac);
 	console_puts(", it got ");
 	console_put_dec(peer_reports);
 	console_puts(" of ours; mmio per frame received: ");
@@ -339,21 +328,9 @@ static int peer(void)
 
 /* ---- tx / rx ---- */
 
-static int starts(const char *s, const char *word);
-
-static unsigned long number(const char **p)
-{
-	unsigned long v = 0;
-	while (**p == ' ')
-		(*p)++;
-	for (int digits = 0; **p >= '0' && **p <= '9' && digits < 9; digits++)
-		v = v * 10 + (unsigned long)(*(*p)++ - '0');
-	return v;
-}
-
 static int transmit(const char *p)
 {
-	unsigned long count = number(&p), size = number(&p), ms = number(&p);
+	unsigned long count = args_number(&p), size = args_number(&p), ms = args_number(&p);
 	/* Without MS, all N frames however long they take (each transmit has its own timeout). */
 	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : ~0UL;
 	if (size < ETH_HDR || size > NE_MAX_FRAME)
@@ -416,12 +393,12 @@ static void irq_wait(unsigned long deadline)
 
 static int receive(const char *p)
 {
-	unsigned long count = number(&p), ms = number(&p), got = 0, bytes = 0, accesses = 0;
+	unsigned long count = args_number(&p), ms = args_number(&p), got = 0, bytes = 0, accesses = 0;
 	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : TIMEOUT_TICKS;
 	unsigned long start = now(), first = 0;
 	while (*p == ' ')
 		p++;
-	int irq = starts(p, "irq");
+	int irq = args_starts(p, "irq");
 	if (irq)
 		irq_setup();
 	while (got < count) {
@@ -460,51 +437,28 @@ static int receive(const char *p)
 	return got == count || (ms && got) ? 0 : 1;
 }
 
-/* ---- bootargs ---- */
-
-static int find_bootargs(const struct fdt_event *ev, void *ctx)
-{
-	int *in_chosen = ctx;
-	if (ev->kind == FDT_EVENT_BEGIN_NODE) {
-		*in_chosen = ev->depth == 2 && fdt_name_is(ev->name, "chosen");
-		return 0;
-	}
-	if (ev->kind != FDT_EVENT_PROP || !*in_chosen || !fdt_name_is(ev->name, "bootargs"))
-		return 0;
-	for (unsigned int i = 0; i < ev->len && i + 1 < sizeof(args) && ev->value[i]; i++)
-		args[i] = (char)ev->value[i];
-	return FOUND;
-}
-
-static int starts(const char *s, const char *word)
-{
-	while (*word)
-		if (*s++ != *word++)
-			return 0;
-	return *s == 0 || *s == ' ';
-}
+/* ---- main ---- */
 
 int main(unsigned long hartid, const void *fdt)
 {
-	int in_chosen = 0;
 	(void)hartid;
-	fdt_walk(fdt, find_bootargs, &in_chosen);
+	bootargs_copy(fdt, args, sizeof(args));
 	if (ne_init() != 0) {
 		console_puts("ne2000: no card at slot 0\n");
 		return 1;
 	}
 	console_puts("ne2000: mac ");
-	put_mac(ne_mac);
+	console_put_mac(ne_mac);
 	console_puts(", init took ");
 	console_put_dec(ne_mmio_accesses);
 	console_puts(" mmio accesses\n");
-	if (starts(args, "gateway"))
+	if (args_starts(args, "gateway"))
 		return gateway();
-	if (starts(args, "peer"))
+	if (args_starts(args, "peer"))
 		return peer();
-	if (starts(args, "tx"))
+	if (args_starts(args, "tx"))
 		return transmit(args + 2);
-	if (starts(args, "rx"))
+	if (args_starts(args, "rx"))
 		return receive(args + 2);
 	console_puts("ne2000-test: say gateway, peer, tx N SIZE or rx N in --append\n");
 	return 1;

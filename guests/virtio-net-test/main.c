@@ -17,6 +17,7 @@
  */
 #include "console.h"
 #include "fdt.h"
+#include "nic-args.h"
 #include "riscv.h"
 #include "virtio_net.h"
 
@@ -25,7 +26,6 @@
 #define ETHERTYPE_LAB  0x88b5
 #define TIMEOUT_TICKS  (60UL * MTIME_HZ)
 #define RESEND_TICKS   (MTIME_HZ / 200)
-#define FOUND          1
 
 /* PLIC (QEMU virt layout), context 0 = hart 0 in M-mode. */
 #define PLIC_BASE          0x0c000000UL
@@ -46,17 +46,6 @@ static void put16(unsigned char *p, unsigned int v) { p[0] = v >> 8; p[1] = v & 
 static unsigned int get16(const unsigned char *p) { return (p[0] << 8) | p[1]; }
 static void put32(unsigned char *p, unsigned long v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
 static unsigned long get32(const unsigned char *p) { return ((unsigned long)get16(p) << 16) | get16(p + 2); }
-
-static void put_mac(const unsigned char *m)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 6; i++) {
-		console_putc(hex[m[i] >> 4]);
-		console_putc(hex[m[i] & 15]);
-		if (i < 5)
-			console_putc(':');
-	}
-}
 
 /* A lab frame header to `dst` in f; returns where the payload goes. */
 static unsigned char *eth(unsigned char *f, const unsigned char *dst)
@@ -126,7 +115,7 @@ static int peer(void)
 	console_puts("peer: got ");
 	console_put_dec(peer_got);
 	console_puts(" frames from ");
-	put_mac(peer_mac);
+	console_put_mac(peer_mac);
 	console_puts(", it got ");
 	console_put_dec(peer_reports);
 	console_puts(" of ours\n");
@@ -134,16 +123,6 @@ static int peer(void)
 }
 
 /* ---- tx / rx ---- */
-
-static unsigned long number(const char **p)
-{
-	unsigned long v = 0;
-	while (**p == ' ')
-		(*p)++;
-	for (int digits = 0; **p >= '0' && **p <= '9' && digits < 9; digits++)
-		v = v * 10 + (unsigned long)(*(*p)++ - '0');
-	return v;
-}
 
 static void put_per_frame(const char *what, unsigned long n, unsigned long frames)
 {
@@ -162,7 +141,7 @@ static void put_per_frame(const char *what, unsigned long n, unsigned long frame
  */
 static int transmit(const char *p)
 {
-	unsigned long count = number(&p), size = number(&p), ms = number(&p);
+	unsigned long count = args_number(&p), size = args_number(&p), ms = args_number(&p);
 	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : ~0UL;
 	if (size < ETH_HDR || size > VNET_MAX_FRAME)
 		size = 64;
@@ -252,7 +231,7 @@ static void rx_count(const unsigned char *f, unsigned int n)
 
 static int receive(const char *p)
 {
-	unsigned long count = number(&p), ms = number(&p);
+	unsigned long count = args_number(&p), ms = args_number(&p);
 	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : TIMEOUT_TICKS;
 	unsigned long start = now(), first = 0, deadline = start + TIMEOUT_TICKS, mmio = 0;
 	irq_setup(deadline);
@@ -290,51 +269,28 @@ static int receive(const char *p)
 	return got == count || (ms && got) ? 0 : 1;
 }
 
-/* ---- bootargs ---- */
-
-static int find_bootargs(const struct fdt_event *ev, void *ctx)
-{
-	int *in_chosen = ctx;
-	if (ev->kind == FDT_EVENT_BEGIN_NODE) {
-		*in_chosen = ev->depth == 2 && fdt_name_is(ev->name, "chosen");
-		return 0;
-	}
-	if (ev->kind != FDT_EVENT_PROP || !*in_chosen || !fdt_name_is(ev->name, "bootargs"))
-		return 0;
-	for (unsigned int i = 0; i < ev->len && i + 1 < sizeof(args) && ev->value[i]; i++)
-		args[i] = (char)ev->value[i];
-	return FOUND;
-}
-
-static int starts(const char *s, const char *word)
-{
-	while (*word)
-		if (*s++ != *word++)
-			return 0;
-	return *s == 0 || *s == ' ';
-}
+/* ---- main ---- */
 
 int main(unsigned long hartid, const void *fdt)
 {
-	int in_chosen = 0;
 	(void)hartid;
-	fdt_walk(fdt, find_bootargs, &in_chosen);
+	bootargs_copy(fdt, args, sizeof(args));
 	if (vnet_init() != 0) {
 		console_puts("virtio-net: no usable device\n");
 		return 1;
 	}
 	console_puts("virtio-net: mac ");
-	put_mac(vnet_mac);
+	console_put_mac(vnet_mac);
 	console_puts(", irq ");
 	console_put_dec(vnet_irq);
 	console_puts(", init took ");
 	console_put_dec(vnet_mmio_accesses);
 	console_puts(" mmio accesses\n");
-	if (starts(args, "peer"))
+	if (args_starts(args, "peer"))
 		return peer();
-	if (starts(args, "tx"))
+	if (args_starts(args, "tx"))
 		return transmit(args + 2);
-	if (starts(args, "rx"))
+	if (args_starts(args, "rx"))
 		return receive(args + 2);
 	console_puts("virtio-net-test: say peer, tx N SIZE [MS] or rx N [MS] in --append\n");
 	return 1;
