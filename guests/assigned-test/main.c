@@ -20,247 +20,146 @@
 #include "console.h"
 #include "fdt.h"
 #include "nic-args.h"
+#include "nic-loop.h"
 #include "riscv.h"
 
-#define PEER_FRAMES    20
-#define ETH_HDR        14
-#define ETHERTYPE_LAB  0x88b5
-#define TIMEOUT_TICKS  (60UL * MTIME_HZ)
-#define RESEND_TICKS   (MTIME_HZ / 200)
 /* Frames between two looks at the clock while sending or receiving flat out, */
 #define CLOCK_EVERY    1024
 /* and empty polls of the device between two looks while waiting for it (the clock is an exit, the device's page is not). */
 #define IDLE_POLLS     100000
 
-static unsigned char frame[ANIC_MAX_FRAME];
 static const unsigned char BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static char args[128];
 
-static unsigned long now(void)
+/* A lab frame of `size` bytes from us to `dst` in buf. */
+static void lab_frame(unsigned char *buf, const unsigned char *dst, unsigned int size)
 {
-	return *(volatile unsigned long *)CLINT_MTIME;
-}
-
-static void put16(unsigned char *p, unsigned int v) { p[0] = v >> 8; p[1] = v & 0xff; }
-static unsigned int get16(const unsigned char *p) { return (p[0] << 8) | p[1]; }
-static void put32(unsigned char *p, unsigned long v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
-static unsigned long get32(const unsigned char *p) { return ((unsigned long)get16(p) << 16) | get16(p + 2); }
-
-/* A lab frame of `size` bytes from us to `dst` in buf; returns where the payload starts. */
-static unsigned char *lab_frame(unsigned char *buf, const unsigned char *dst, unsigned int size)
-{
-	for (int i = 0; i < 6; i++) {
-		buf[i] = dst[i];
-		buf[6 + i] = anic_mac[i];
-	}
-	put16(buf + 12, ETHERTYPE_LAB);
+	nic_lab_header(buf, dst, anic_mac);
 	for (unsigned int i = ETH_HDR; i < size; i++)
 		buf[i] = (unsigned char)i;
-	return buf + ETH_HDR;
 }
 
-/* ---- peer ---- */
+/* ---- peer, tx, rx (common/nic-loop.c) ---- */
 
-static unsigned long peer_got, peer_reports;
-static unsigned char peer_mac[6];
-
-static void peer_send(void)
+static void tx_prepare(unsigned int size)
 {
-	if (anic_tx_free() == 0)
-		return;
-	unsigned char *p = lab_frame(frame, BCAST, ETH_HDR + 8);
-	p[0] = 'A'; p[1] = 'N'; p[2] = 'I'; p[3] = 'C';
-	put32(p + 4, peer_got);
-	anic_tx_queue(frame, ETH_HDR + 8);
-	anic_tx_kick();
-}
-
-static void peer_take(const unsigned char *f, unsigned int n)
-{
-	const unsigned char *p = f + ETH_HDR;
-	if (n < ETH_HDR + 8 || get16(f + 12) != ETHERTYPE_LAB || p[0] != 'A' || p[3] != 'C')
-		return;
-	int self = 1;
-	for (int i = 0; i < 6; i++)
-		if (f[6 + i] != anic_mac[i])
-			self = 0;
-	if (self)
-		return;
-	for (int i = 0; i < 6; i++)
-		peer_mac[i] = f[6 + i];
-	peer_got++;
-	if (get32(p + 4) > peer_reports)
-		peer_reports = get32(p + 4);
-}
-
-static int peer(void)
-{
-	unsigned long start = now(), sent = 0;
-	while (peer_got < PEER_FRAMES || peer_reports < PEER_FRAMES) {
-		unsigned long t = now();
-		if (sent == 0 || t - sent > RESEND_TICKS) {
-			anic_tx_reap();
-			peer_send();
-			sent = t;
-		}
-		const unsigned char *data;
-		int n;
-		while ((n = anic_rx_peek(&data)) != 0) {
-			if (n > 0)
-				peer_take(data, n);
-			anic_rx_done();
-		}
-		if (t - start > TIMEOUT_TICKS) {
-			console_puts("peer: timed out, got ");
-			console_put_dec(peer_got);
-			console_puts("\n");
-			return 1;
-		}
-	}
-	/* Our last count reaches the peer even if it finished first. */
-	for (int i = 0; i < 3; i++) {
-		anic_tx_reap();
-		peer_send();
-	}
-	console_puts("peer: got ");
-	console_put_dec(peer_got);
-	console_puts(" frames from ");
-	console_put_mac(peer_mac);
-	console_puts(", it got ");
-	console_put_dec(peer_reports);
-	console_puts(" of ours\n");
-	return 0;
-}
-
-/* ---- tx / rx ---- */
-
-/*
- * Sends flat out: every free descriptor is queued (each slot's buffer holds
- * the frame already: zero copy), then one doorbell for the batch.
- */
-static int transmit(const char *p)
-{
-	unsigned long count = args_number(&p), size = args_number(&p), ms = args_number(&p);
-	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : TIMEOUT_TICKS;
-	if (size < ETH_HDR || size > ANIC_MAX_FRAME)
-		size = 64;
 	for (unsigned int s = 0; s < ANIC_RING; s++)
 		lab_frame(anic_tx_buffer(s), BCAST, size);
-	unsigned long start = now(), elapsed = 0, queued = 0, next_clock = CLOCK_EVERY, idle = 0;
-	while (queued < count && elapsed < limit) {
-		unsigned int room = anic_tx_free();
-		if (room > count - queued)
-			room = count - queued;
-		for (unsigned int i = 0; i < room; i++)
-			anic_tx_queue_again(size);
-		if (room) {
-			queued += room;
-			anic_tx_kick();
-			idle = 0;
-		}
-		if (queued >= next_clock || ++idle >= IDLE_POLLS) {
-			elapsed = now() - start;
-			next_clock = queued + CLOCK_EVERY;
-			idle = 0;
-		}
-	}
-	/* Everything queued has left when TX_HEAD has caught up. */
+}
+
+/* Every free descriptor is queued (each slot's buffer holds the frame already: zero copy), then one doorbell. */
+static long tx_batch(unsigned long most, unsigned int size)
+{
+	unsigned int room = anic_tx_free();
+	if (room > most)
+		room = most;
+	for (unsigned int i = 0; i < room; i++)
+		anic_tx_queue_again(size);
+	if (room)
+		anic_tx_kick();
+	return room;
+}
+
+/* Everything queued has left when TX_HEAD has caught up. */
+static void tx_drain(unsigned long start, unsigned long limit)
+{
 	for (unsigned long polls = 0; anic_tx_free() < ANIC_RING; polls++)
-		if (polls % IDLE_POLLS == 0 && now() - start > limit + TIMEOUT_TICKS)
+		if (polls % IDLE_POLLS == 0 && nic_now() - start > limit + TIMEOUT_TICKS)
 			break;
-	unsigned long ticks = now() - start;
+}
+
+static int tx_report(unsigned long sent)
+{
+	(void)sent;
 	unsigned long errors = anic_tx_reap();
-	console_puts("tx: sent ");
-	console_put_dec(queued);
-	console_puts(" frames of ");
-	console_put_dec(size);
-	console_puts(" bytes in ");
-	console_put_dec(ticks / (MTIME_HZ / 1000000));
-	console_puts(" us; errors ");
+	console_puts(" errors ");
 	console_put_dec(errors);
-	console_puts("\n");
 	return errors ? 1 : 0;
 }
 
-static unsigned long sleeps;
+/* Descriptors the device flagged ERROR. */
+static unsigned long rx_bad;
 
-/* Sleeps until the posted interrupt (a frame waits) or the deadline (mtimecmp); MIE stays 0, so no trap is taken. */
-static void irq_wait(unsigned long deadline)
+/* The next good frame, if one waits (bad ones are counted and given back). */
+static unsigned int rx_one(void (*take)(const unsigned char *, unsigned int))
 {
-	sleeps++;
-	*(volatile unsigned long *)CLINT_MTIMECMP(0) = deadline;
-	__asm__ volatile("wfi");
+	const unsigned char *data;
+	int n;
+	while ((n = anic_rx_peek(&data)) < 0) {
+		rx_bad++;
+		anic_rx_done();
+	}
+	if (n == 0)
+		return 0;
+	take(data, n);
+	anic_rx_done();
+	return 1;
 }
 
-static int receive(const char *p)
+static void rx_irq(int on, unsigned long deadline)
 {
-	unsigned long count = args_number(&p), ms = args_number(&p), got = 0, bytes = 0, bad = 0;
-	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : TIMEOUT_TICKS;
-	while (*p == ' ')
-		p++;
-	int irq = args_starts(p, "irq");
-	if (irq) {
+	(void)deadline;
+	if (on) {
 		csr_write(CSR_MIE, (1UL << IRQ_ANIC) | (1UL << IRQ_M_TIMER));
 		anic_rx_irq(1);
-	}
-	unsigned long start = now(), first = 0, t = start, next_clock = 0, idle = 0;
-	while (got < count) {
-		const unsigned char *data;
-		int n = anic_rx_peek(&data);
-		if (n != 0) {
-			if (n > 0) {
-				if (got == 0)
-					first = now();
-				got++;
-				bytes += n;
-			} else {
-				bad++;
-			}
-			anic_rx_done();
-			idle = 0;
-			if (got < next_clock)
-				continue;
-			next_clock = got + CLOCK_EVERY;
-		} else if (!irq && ++idle < IDLE_POLLS) {
-			continue;
-		}
-		idle = 0;
-		t = now();
-		unsigned long deadline = got ? first + limit : start + TIMEOUT_TICKS;
-		if (t > deadline)
-			break;
-		if (irq && n == 0)
-			irq_wait(deadline);
-	}
-	t = now();
-	if (irq) {
+	} else {
 		anic_rx_irq(0);
 		csr_write(CSR_MIE, 0);
 	}
-	console_puts("rx: got ");
-	console_put_dec(got);
-	console_puts(" frames, ");
-	console_put_dec(bytes);
-	console_puts(" bytes in ");
-	console_put_dec(got ? (t - first) / (MTIME_HZ / 1000000) : 0);
-	console_puts(" us; bad ");
-	console_put_dec(bad);
-	if (irq) {
-		console_puts("; slept in wfi ");
-		console_put_dec(sleeps);
-		console_puts(" times");
-	}
-	console_puts("\n");
-	return got == count || (ms && got) ? 0 : 1;
 }
+
+/* Sleeps until the posted interrupt (a frame waits) or the deadline (mtimecmp); MIE stays 0, so no trap is taken. */
+static int rx_wait(unsigned long deadline)
+{
+	*(volatile unsigned long *)CLINT_MTIMECMP(0) = deadline;
+	__asm__ volatile("wfi");
+	return 1;
+}
+
+static void rx_report(unsigned long got)
+{
+	(void)got;
+	console_puts(" bad ");
+	console_put_dec(rx_bad);
+}
+
+static void peer_send(const unsigned char *frame, unsigned int len)
+{
+	anic_tx_reap();
+	if (anic_tx_free() == 0)
+		return;
+	anic_tx_queue(frame, len);
+	anic_tx_kick();
+}
+
+/* Nothing the driver does exits: the clock does, so it is read once per CLOCK_EVERY frames or IDLE_POLLS empty polls. */
+static const struct nic_ops anic_ops = {
+	.peer_tag = "ANIC",
+	.mac = anic_mac,
+	.max_frame = ANIC_MAX_FRAME,
+	.tx_limit = TIMEOUT_TICKS,
+	.tx_clock_every = CLOCK_EVERY,
+	.tx_idle_polls = IDLE_POLLS,
+	.tx_prepare = tx_prepare,
+	.tx_batch = tx_batch,
+	.tx_drain = tx_drain,
+	.tx_report = tx_report,
+	.rx_clock_every = CLOCK_EVERY,
+	.rx_idle_polls = IDLE_POLLS,
+	.rx_poll = rx_one,
+	.rx_irq = rx_irq,
+	.rx_wait = rx_wait,
+	.rx_report = rx_report,
+	.peer_send = peer_send,
+};
 
 /* ---- hostile ---- */
 
 /* Waits (bounded) until the device has taken everything queued. */
 static void drain_tx(void)
 {
-	unsigned long start = now();
-	while (anic_tx_free() < ANIC_RING && (anic_status() & 1) && now() - start < TIMEOUT_TICKS)
+	unsigned long start = nic_now();
+	while (anic_tx_free() < ANIC_RING && (anic_status() & 1) && nic_now() - start < TIMEOUT_TICKS)
 		;
 }
 
@@ -293,8 +192,8 @@ static int hostile(unsigned long ram_end)
 	lab_frame(anic_tx_buffer(0), BCAST, 64);
 	anic_tx_queue_again(64);
 	anic_tx_kick();
-	unsigned long start = now();
-	while (!(anic_status() & 2) && now() - start < TIMEOUT_TICKS)
+	unsigned long start = nic_now();
+	while (!(anic_status() & 2) && nic_now() - start < TIMEOUT_TICKS)
 		;
 	console_puts("hostile: ring outside RAM: status ");
 	console_put_dec(anic_status());
@@ -357,14 +256,11 @@ int main(unsigned long hartid, const void *fdt)
 	console_puts("anic: mac ");
 	console_put_mac(anic_mac);
 	console_puts("\n");
-	if (args_starts(args, "peer"))
-		return peer();
-	if (args_starts(args, "tx"))
-		return transmit(args + 2);
-	if (args_starts(args, "rx"))
-		return receive(args + 2);
 	if (args_starts(args, "hostile"))
 		return hostile(s.ram_end);
+	r = nic_command(&anic_ops, args);
+	if (r != NIC_NO_COMMAND)
+		return r;
 	console_puts("assigned-test: say peer, tx N SIZE, rx N or hostile in --append\n");
 	return 1;
 }

@@ -17,25 +17,15 @@
 #include "console.h"
 #include "fdt.h"
 #include "nic-args.h"
+#include "nic-loop.h"
 #include "ne2000.h"
 #include "riscv.h"
 
-#define PEER_FRAMES    20
-#define ETH_HDR        14
 #define ETHERTYPE_IP   0x0800
 #define ETHERTYPE_ARP  0x0806
-#define ETHERTYPE_LAB  0x88b5
-/* How long to wait for an answer, in mtime ticks (10 MHz). */
-#define TIMEOUT_TICKS  (60UL * MTIME_HZ)
-#define RESEND_TICKS   (MTIME_HZ / 200)
 #define GATEWAY_IP     0x0a000202UL
 
-/* PLIC (QEMU virt layout), context 0 = hart 0 in M-mode; the NE2000 in lab slot 0 is source 11. */
-#define PLIC_BASE          0x0c000000UL
-#define PLIC_PRIORITY(s)   (PLIC_BASE + 4 * (s))
-#define PLIC_ENABLE0       (PLIC_BASE + 0x2000)
-#define PLIC_THRESHOLD0    (PLIC_BASE + 0x200000)
-#define PLIC_CLAIM0        (PLIC_BASE + 0x200004)
+/* The NE2000 in lab slot 0 is PLIC source 11. */
 #define NE_IRQ             11
 #define NE_ISR_PRX         0x01
 
@@ -43,11 +33,6 @@ static unsigned char tx[NE_MAX_FRAME];
 static unsigned char rx[NE_MAX_FRAME];
 static const unsigned char BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static char args[128];
-
-static unsigned long now(void)
-{
-	return *(volatile unsigned long *)CLINT_MTIME;
-}
 
 static void put16(unsigned char *p, unsigned int v) { p[0] = v >> 8; p[1] = v & 0xff; }
 static unsigned int get16(const unsigned char *p) { return (p[0] << 8) | p[1]; }
@@ -105,16 +90,16 @@ static unsigned char *ipv4(const unsigned char *dst_mac, unsigned long src, unsi
 /* Sends what `build` put in tx, until `match` accepts a received frame or the time runs out. */
 static int exchange(unsigned int len, int (*match)(const unsigned char *, unsigned int))
 {
-	unsigned long start = now(), sent = 0;
+	unsigned long start = nic_now(), sent = 0;
 	for (;;) {
-		if (sent == 0 || now() - sent > RESEND_TICKS * 100) {
+		if (sent == 0 || nic_now() - sent > RESEND_TICKS * 100) {
 			ne_send(tx, len);
-			sent = now();
+			sent = nic_now();
 		}
 		unsigned int n = ne_recv(rx, sizeof(rx));
 		if (n && match(rx, n))
 			return 1;
-		if (now() - start > TIMEOUT_TICKS)
+		if (nic_now() - start > TIMEOUT_TICKS)
 			return 0;
 	}
 }
@@ -257,110 +242,45 @@ static int gateway(void)
 	return 0;
 }
 
-/* ---- peer ---- */
+/* ---- peer, tx, rx (common/nic-loop.c) ---- */
 
-static unsigned long peer_got, peer_reports;
-static unsigned char peer_mac[6];
+/* ne2000-test's driver for nic-loop.c: one frame per call, synchronously. */
+static unsigned long tx_before;
 
-static void peer_send(void)
+static void tx_prepare(unsigned int size)
 {
-	unsigned char *p = eth(BCAST, ETHERTYPE_LAB);
-	p[0] = 'N'; p[1] = 'E'; p[2] = '2'; p[3] = 'K';
-	put32(p + 4, peer_got);
-	ne_send(tx, ETH_HDR + 8);
-}
-
-static void peer_take(const unsigned char *f, unsigned int n)
-{
-	const unsigned char *p = f + ETH_HDR;
-	if (n < ETH_HDR + 8 || get16(f + 12) != ETHERTYPE_LAB || p[0] != 'N' || p[3] != 'K')
-		return;
-	int self = 1;
-	for (int i = 0; i < 6; i++)
-		if (f[6 + i] != ne_mac[i])
-			self = 0;
-	if (self)
-		return;
-	for (int i = 0; i < 6; i++)
-		peer_mac[i] = f[6 + i];
-	peer_got++;
-	if (get32(p + 4) > peer_reports)
-		peer_reports = get32(p + 4);
-}
-
-static int peer(void)
-{
-	unsigned long start = now(), sent = 0;
-	unsigned long frames = 0, accesses = 0;
-	while (peer_got < PEER_FRAMES || peer_reports < PEER_FRAMES) {
-		if (sent == 0 || now() - sent > RESEND_TICKS) {
-			peer_send();
-			sent = now();
-		}
-		unsigned long before = ne_mmio_accesses;
-		unsigned int n = ne_recv(rx, sizeof(rx));
-		if (n) {
-			peer_take(rx, n);
-			frames++;
-			accesses += ne_mmio_accesses - before;
-		}
-		if (now() - start > TIMEOUT_TICKS) {
-			console_puts("peer: timed out, got ");
-			console_put_dec(peer_got);
-			console_puts("\n");
-			return 1;
-		}
-	}
-	/* Our last count reaches the peer even if it finished first. */
-	for (int i = 0; i < 3; i++)
-		peer_send();
-	console_puts("peer: got ");
-	console_put_dec(peer_got);
-	console_puts(" frames from ");
-	console_put_mac(peer_mac);
-	console_puts(", it got ");
-	console_put_dec(peer_reports);
-	console_puts(" of ours; mmio per frame received: ");
-	console_put_dec(frames ? accesses / frames : 0);
-	console_puts("\n");
-	return 0;
-}
-
-/* ---- tx / rx ---- */
-
-static int transmit(const char *p)
-{
-	unsigned long count = args_number(&p), size = args_number(&p), ms = args_number(&p);
-	/* Without MS, all N frames however long they take (each transmit has its own timeout). */
-	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : ~0UL;
-	if (size < ETH_HDR || size > NE_MAX_FRAME)
-		size = 64;
 	unsigned char *payload = eth(BCAST, ETHERTYPE_LAB);
 	for (unsigned long i = 0; i < size - ETH_HDR; i++)
 		payload[i] = (unsigned char)i;
-	unsigned long before = ne_mmio_accesses, start = now();
-	unsigned long sent = 0;
-	for (; sent < count && now() - start < limit; sent++)
-		if (ne_send(tx, size) != 0) {
-			console_puts("tx: transmit error\n");
-			return 1;
-		}
-	unsigned long ticks = now() - start;
-	console_puts("tx: sent ");
-	console_put_dec(sent);
-	console_puts(" frames of ");
-	console_put_dec(size);
-	console_puts(" bytes in ");
-	console_put_dec(ticks / (MTIME_HZ / 1000000));
-	console_puts(" us; mmio per frame: ");
-	console_put_dec(sent ? (ne_mmio_accesses - before) / sent : 0);
-	console_puts("\n");
+	tx_before = ne_mmio_accesses;
+}
+
+static long tx_one(unsigned long most, unsigned int size)
+{
+	(void)most;
+	return ne_send(tx, size) == 0 ? 1 : -1;
+}
+
+static int tx_report(unsigned long sent)
+{
+	console_puts(" mmio per frame: ");
+	console_put_dec(sent ? (ne_mmio_accesses - tx_before) / sent : 0);
 	return 0;
 }
 
-static volatile unsigned int *reg32(unsigned long addr)
+/* Frames received and the driver's accesses for them. */
+static unsigned long rx_frames, rx_accesses;
+
+static unsigned int rx_one(void (*take)(const unsigned char *, unsigned int))
 {
-	return (volatile unsigned int *)addr;
+	unsigned long before = ne_mmio_accesses;
+	unsigned int n = ne_recv(rx, sizeof(rx));
+	if (n == 0)
+		return 0;
+	rx_frames++;
+	rx_accesses += ne_mmio_accesses - before;
+	take(rx, n);
+	return 1;
 }
 
 /*
@@ -369,73 +289,71 @@ static volatile unsigned int *reg32(unsigned long addr)
  * timer, our deadline) is pending, and no trap handler is needed; the claim
  * and complete keep the PLIC in step.
  */
-static void irq_setup(void)
+static void rx_irq(int on, unsigned long deadline)
 {
-	*reg32(PLIC_PRIORITY(NE_IRQ)) = 1;
-	*reg32(PLIC_ENABLE0) = 1U << NE_IRQ;
-	*reg32(PLIC_THRESHOLD0) = 0;
+	(void)deadline;
+	if (!on) {
+		csr_write(CSR_MIE, 0);
+		return;
+	}
+	nic_plic_enable(NE_IRQ);
 	csr_write(CSR_MIE, (1UL << IRQ_M_EXT) | (1UL << IRQ_M_TIMER));
 	ne_irq_mask(NE_ISR_PRX);
 }
 
-/* Times the receiver slept in wfi. */
-static unsigned long sleeps;
-
-static void irq_wait(unsigned long deadline)
+static int rx_wait(unsigned long deadline)
 {
-	sleeps++;
 	*(volatile unsigned long *)CLINT_MTIMECMP(0) = deadline;
 	__asm__ volatile("wfi");
-	unsigned int src = *reg32(PLIC_CLAIM0);
+	unsigned int src = nic_plic_claim();
 	if (src)
-		*reg32(PLIC_CLAIM0) = src;
+		nic_plic_complete(src);
+	return 1;
 }
 
-static int receive(const char *p)
+static void put_mmio_per_frame(void)
 {
-	unsigned long count = args_number(&p), ms = args_number(&p), got = 0, bytes = 0, accesses = 0;
-	unsigned long limit = ms ? ms * (MTIME_HZ / 1000) : TIMEOUT_TICKS;
-	unsigned long start = now(), first = 0;
-	while (*p == ' ')
-		p++;
-	int irq = args_starts(p, "irq");
-	if (irq)
-		irq_setup();
-	while (got < count) {
-		unsigned long before = ne_mmio_accesses;
-		unsigned int n = ne_recv(rx, sizeof(rx));
-		if (n) {
-			if (got == 0)
-				first = now();
-			got++;
-			bytes += n;
-			accesses += ne_mmio_accesses - before;
-		}
-		unsigned long deadline = got ? first + limit : start + TIMEOUT_TICKS;
-		if (now() > deadline)
-			break;
-		if (irq && !n)
-			irq_wait(deadline);
-	}
-	if (irq)
-		csr_write(CSR_MIE, 0);
-	console_puts("rx: got ");
-	console_put_dec(got);
-	console_puts(" frames, ");
-	console_put_dec(bytes);
-	console_puts(" bytes in ");
-	console_put_dec(got ? (now() - first) / (MTIME_HZ / 1000000) : 0);
-	console_puts(" us; mmio per frame: ");
-	console_put_dec(got ? accesses / got : 0);
-	if (irq) {
-		console_puts("; slept in wfi ");
-		console_put_dec(sleeps);
-		console_puts(" times");
-	}
-	console_puts("\n");
-	/* With a time limit, whatever arrived in it is the result. */
-	return got == count || (ms && got) ? 0 : 1;
+	console_put_dec(rx_frames ? rx_accesses / rx_frames : 0);
 }
+
+static void rx_report(unsigned long got)
+{
+	(void)got;
+	console_puts(" mmio per frame: ");
+	put_mmio_per_frame();
+}
+
+static void peer_send(const unsigned char *frame, unsigned int len)
+{
+	ne_send(frame, len);
+}
+
+static void peer_report(void)
+{
+	console_puts("; mmio per frame received: ");
+	put_mmio_per_frame();
+}
+
+/* Every access exits under trap, the clock's too: one look per frame or empty poll adds little. */
+static const struct nic_ops ne_ops = {
+	.peer_tag = "NE2K",
+	.mac = ne_mac,
+	.max_frame = NE_MAX_FRAME,
+	/* Without MS, all N frames however long they take (each transmit has its own timeout). */
+	.tx_limit = ~0UL,
+	.tx_clock_every = 1,
+	.tx_prepare = tx_prepare,
+	.tx_batch = tx_one,
+	.tx_report = tx_report,
+	.rx_clock_every = 1,
+	.rx_idle_polls = 1,
+	.rx_poll = rx_one,
+	.rx_irq = rx_irq,
+	.rx_wait = rx_wait,
+	.rx_report = rx_report,
+	.peer_send = peer_send,
+	.peer_report = peer_report,
+};
 
 /* ---- main ---- */
 
@@ -454,12 +372,9 @@ int main(unsigned long hartid, const void *fdt)
 	console_puts(" mmio accesses\n");
 	if (args_starts(args, "gateway"))
 		return gateway();
-	if (args_starts(args, "peer"))
-		return peer();
-	if (args_starts(args, "tx"))
-		return transmit(args + 2);
-	if (args_starts(args, "rx"))
-		return receive(args + 2);
+	int r = nic_command(&ne_ops, args);
+	if (r != NIC_NO_COMMAND)
+		return r;
 	console_puts("ne2000-test: say gateway, peer, tx N SIZE or rx N in --append\n");
 	return 1;
 }
