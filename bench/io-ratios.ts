@@ -5,7 +5,7 @@
  * for the same mode, direction and frame size, where both were measured.
  */
 
-import type { IoDirection, IoResult } from "./io-ne2000.ts";
+import type { IoDirection, IoResult } from "./io-nic.ts";
 
 export interface IoRatio {
   /** "virtio/ne2000" or "assigned/virtio". */

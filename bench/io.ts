@@ -14,7 +14,8 @@ import { formatTable } from "../src/report/table.ts";
 import { benchAssigned } from "./io-assigned.ts";
 import { ioRatios } from "./io-ratios.ts";
 import { benchIoBlk, formatBlkResults } from "./io-blk.ts";
-import { benchNe2000, type IoDirection, type IoResult } from "./io-ne2000.ts";
+import type { IoDirection, IoResult } from "./io-nic.ts";
+import { benchNe2000 } from "./io-ne2000.ts";
 import { benchVirtioNet } from "./io-virtio.ts";
 
 const FRAMES = [64, 1514] as const;

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { benchAssigned } from "../../bench/io-assigned.ts";
 import { ioRatios } from "../../bench/io-ratios.ts";
-import type { IoResult } from "../../bench/io-ne2000.ts";
+import type { IoResult } from "../../bench/io-nic.ts";
 
 describe("bench io: assigned NIC", () => {
   it("a short tx run gives a row with every field, frames moved, and far less than one exit per frame", async () => {
