@@ -45,13 +45,13 @@ class MarkerWatch {
   }
 }
 
-/** Boots on a one-hart native board, from building the board to the marker (Node's own start-up excluded). */
-export async function bootNativeToMarker(images: BootImages, memSize: number, marker: string, timeoutSeconds: number): Promise<BootRun> {
+/** Boots on a native board of `harts` harts, from building the board to the marker (Node's own start-up excluded). */
+export async function bootNativeToMarker(images: BootImages, harts: number, memSize: number, marker: string, timeoutSeconds: number): Promise<BootRun> {
   const start = performance.now();
   const watch = new MarkerWatch(marker);
   let markedAt = 0;
   const board = new Board({
-    harts: 1,
+    harts,
     memSize,
     clock: "real",
     output: (b) => {
@@ -65,15 +65,15 @@ export async function bootNativeToMarker(images: BootImages, memSize: number, ma
   return { seconds: (markedAt - start) / 1000, instructions: r.instructions };
 }
 
-/** Boots in a one-vCPU VM under the hypervisor, from creating the VM to the marker. */
-export async function bootTrapToMarker(images: VmImages, memSize: number, marker: string, timeoutSeconds: number): Promise<BootRun> {
+/** Boots in a VM of `vcpus` vCPUs under the hypervisor (--wait poll, main-thread exits), from creating the VM to the marker. */
+export async function bootTrapToMarker(images: VmImages, vcpus: number, memSize: number, marker: string, timeoutSeconds: number): Promise<BootRun> {
   const start = performance.now();
   const watch = new MarkerWatch(marker);
   let markedAt = 0;
   const hv = new Hypervisor({ machineMemory: memSize + MACHINE_MEMORY_SLACK });
   const vm = hv.createVm({
     name: "bench-boot",
-    vcpus: 1,
+    vcpus,
     memSize,
     images,
     wait: "poll",
@@ -101,7 +101,7 @@ export function qemuInstalled(): boolean {
 export function bootQemuToMarker(args: readonly string[], marker: string, timeoutSeconds: number): Promise<BootRun> {
   const start = performance.now();
   const watch = new MarkerWatch(marker);
-  const qemu = spawn(QEMU, ["-machine", "virt", "-nographic", "-smp", "1", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const qemu = spawn(QEMU, ["-machine", "virt", "-nographic", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve) => {
     let done = false;
     const finish = (run: BootRun): void => {

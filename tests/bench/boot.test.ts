@@ -48,6 +48,7 @@ describe("popek bench boot", () => {
     expect(() => workloadsFor(undefined, ["hello", "nope"])).toThrow(ConfigError);
     expect(() => workloadsFor(undefined, ["opensbi+linux"])).toThrow(/no workload opensbi\+linux \(have: hello, selftest/);
     expect(workloadsFor("vmlinux", ["opensbi+linux"]).map((w) => w.kernel)).toEqual(["vmlinux"]);
+    expect(workloadsFor("vmlinux", ["opensbi+linux-2harts"]).map((w) => w.harts)).toEqual([2]);
   });
 
   it("refuses a bad --timeout in one line", () => {
