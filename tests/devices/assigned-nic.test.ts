@@ -13,6 +13,7 @@ import * as G from "../../src/devices/assigned-nic/regs.ts";
 import { ST_MIP_HW } from "../../src/machine/csr.ts";
 import { DRAM_BASE, PAGE_SIZE } from "../../src/machine/memlayout.ts";
 import { MIP_POSTED } from "../../src/machine/riscv.ts";
+import { FrameRing } from "../../src/net/ring.ts";
 
 /** Guest RAM as the device's G-stage maps it: GUEST_PAGES pages from GUEST_BASE, each on the machine frame FIRST_FRAME + 2 * i (not contiguous). */
 const GUEST_BASE = 0x8000_0000;
@@ -20,15 +21,32 @@ const GUEST_PAGES = 16;
 const MACHINE_BYTES = 256 * PAGE_SIZE;
 const FIRST_FRAME = DRAM_BASE + 64 * PAGE_SIZE;
 
-/** A port that records what the device sends; `incoming` is what the switch has queued for it. */
+/** A port that records what the device sends (taken out of a real ring as the switch would); `incoming` is what the switch has queued for it. */
 class FakePort implements NicPort {
   readonly sent: Uint8Array[] = [];
   readonly incoming: Uint8Array[] = [];
+  /** Frames the switch takes in all (what it has no room for waits in the device's ring). */
   room = Infinity;
   rings = 0;
+  readonly toSwitch: NicPort["toSwitch"];
   readonly toNic: NicPort["toNic"];
+  private readonly out = FrameRing.create(64);
 
   constructor() {
+    const out = this.out;
+    this.toSwitch = {
+      bytes: out.bytes,
+      reserve: (max) => {
+        this.collect();
+        return out.reserve(Math.max(0, Math.min(max, this.room - this.sent.length)));
+      },
+      dataAt: (k) => out.dataAt(k),
+      setLength: (k, len) => out.setLength(k, len),
+      commit: (n) => {
+        out.commit(n);
+        this.collect();
+      },
+    };
     const incoming = this.incoming;
     this.toNic = {
       get length(): number {
@@ -41,15 +59,11 @@ class FakePort implements NicPort {
       },
     };
   }
-  get canSend(): boolean {
-    return this.sent.length < this.room;
-  }
-  trySend(frame: Uint8Array): boolean {
-    this.sent.push(frame.slice());
-    return true;
-  }
   ring(): void {
     this.rings++;
+  }
+  private collect(): void {
+    this.out.drain((f) => this.sent.push(f.slice()));
   }
 }
 
