@@ -28,6 +28,8 @@ class FakePort implements NicPort {
   /** Frames the switch takes in all (what it has no room for waits in the device's ring). */
   room = Infinity;
   rings = 0;
+  /** Times the device asked to be rung when the switch has room. */
+  roomWanted = 0;
   readonly toSwitch: NicPort["toSwitch"];
   readonly toNic: NicPort["toNic"];
   private readonly out = FrameRing.create(64);
@@ -61,6 +63,9 @@ class FakePort implements NicPort {
   }
   ring(): void {
     this.rings++;
+  }
+  wantRoom(): void {
+    this.roomWanted++;
   }
   private collect(): void {
     this.out.drain((f) => this.sent.push(f.slice()));
@@ -276,6 +281,7 @@ describe("assigned NIC: transmit", () => {
     r.engine.step();
     expect(reg(r, G.REG_TX_HEAD)).toBe(2);
     expect(readNicStats(r.stats).tx_stalls).toBe(1);
+    expect(r.port.roomWanted).toBe(1);
     r.port.room = Infinity;
     r.engine.step();
     expect(reg(r, G.REG_TX_HEAD)).toBe(4);

@@ -72,6 +72,8 @@ export function readNicStats(buffer: SharedArrayBuffer): Record<NicStatName, num
 /** The port as the device uses it (remote-port.ts WorkerPort): frames go into its ring in place, in bulk. */
 export interface NicPort {
   readonly toSwitch: Pick<FrameRing, "bytes" | "reserve" | "dataAt" | "setLength" | "commit">;
+  /** The switch's ring is full: ring the device's bell when it has room (the device sleeps till then). */
+  wantRoom(): void;
   ring(): void;
   readonly toNic: { readonly length: number; drain(handler: (frame: Uint8Array) => void, max?: number): number };
 }
@@ -202,7 +204,13 @@ export class NicEngine {
     let errors = 0;
     let unreadable = false;
     while (done < pending && !unreadable) {
-      const room = out.reserve(Math.min(pending - done, TX_CHUNK));
+      const want = Math.min(pending - done, TX_CHUNK);
+      let room = out.reserve(want);
+      if (room === 0) {
+        // Full: ask the switch to ring when it has taken frames, then look once more (it may have just now).
+        this.port.wantRoom();
+        room = out.reserve(want);
+      }
       if (room === 0) {
         this.stats[NIC_STAT.tx_stalls]++;
         break;
