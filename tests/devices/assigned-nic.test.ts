@@ -271,6 +271,38 @@ describe("assigned NIC: transmit", () => {
     expect(reg(r, G.REG_TX_HEAD)).toBe(8);
   });
 
+  it("a batch larger than a chunk goes in one step with one doorbell, each page walked once", () => {
+    const r = rig();
+    start(r, 256);
+    for (let i = 0; i < 256; i++) {
+      const at = BUFFERS + (i % 8) * 1536;
+      if (i < 8) putFrame(r, at, 100, i);
+      putDesc(r, TX_RING, i, at, 100);
+    }
+    setReg(r, G.REG_TX_TAIL, 256);
+    expect(r.engine.step()).toBe(256);
+    expect(r.port.sent).toHaveLength(256);
+    expect(r.port.sent[255][0]).toBe(7);
+    expect(reg(r, G.REG_TX_HEAD)).toBe(256);
+    expect(r.port.rings).toBe(1);
+    expect(r.dc.walks).toBeLessThanOrEqual(GUEST_PAGES); // each page walked at most once
+  });
+
+  it("a descriptor it cannot read mid-batch: what came before is sent and written back, then the device stops", () => {
+    const r = rig();
+    const edge = GUEST_BASE + GUEST_PAGES * PAGE_SIZE - 2 * G.DESC_BYTES; // descriptors 0 and 1 in the map, 2 and 3 past it
+    start(r, 4, edge);
+    putFrame(r, BUFFERS, 64, 0);
+    for (let i = 0; i < 2; i++) putDesc(r, edge, i, BUFFERS, 64);
+    setReg(r, G.REG_TX_TAIL, 3);
+    r.engine.step();
+    expect(r.port.sent).toHaveLength(2);
+    expect(descStatus(r, edge, 1)).toBe(G.DESC_DONE);
+    expect(reg(r, G.REG_TX_HEAD)).toBe(2);
+    expect(reg(r, G.REG_STATUS)).toBe(G.STATUS_FAILED);
+    expect(reg(r, G.REG_ERROR)).toBe(G.ERR_DESC_DMA);
+  });
+
   it("a switch with no room holds the ring (no frame dropped): the rest goes at the next step", () => {
     const r = rig();
     start(r);
@@ -410,5 +442,8 @@ describe("IOMMU", () => {
     const walks = r.dc.walks;
     io.translate(GUEST_BASE + 8, false);
     expect(r.dc.walks).toBe(walks);
+    expect(r.dc.hits).toBe(0); // counted by the device, published once per batch
+    io.publish();
+    expect(r.dc.hits).toBe(1);
   });
 });
