@@ -31,8 +31,6 @@
 #define CLOCK_EVERY    1024
 /* and empty polls of the device between two looks while waiting for it (the clock is an exit, the device's page is not). */
 #define IDLE_POLLS     100000
-/* Descriptors queued between two doorbells while sending flat out. */
-#define TX_KICK_EVERY  128
 
 static unsigned char frame[ANIC_MAX_FRAME];
 static const unsigned char BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -138,9 +136,8 @@ static int peer(void)
 
 /*
  * Sends flat out: every free descriptor is queued (each slot's buffer holds
- * the frame already: zero copy), with a doorbell every TX_KICK_EVERY of them
- * (a plain store: it costs no exit) so the device sends while the rest are
- * queued, rather than waiting for the whole ring.
+ * the frame already: zero copy), with doorbells along the way
+ * (anic_tx_queue_many).
  */
 static int transmit(const char *p)
 {
@@ -155,14 +152,9 @@ static int transmit(const char *p)
 		unsigned int room = anic_tx_free();
 		if (room > count - queued)
 			room = count - queued;
-		for (unsigned int i = 0; i < room; i++) {
-			anic_tx_queue_again(size);
-			if (i % TX_KICK_EVERY == TX_KICK_EVERY - 1)
-				anic_tx_kick();
-		}
 		if (room) {
+			anic_tx_queue_many(room, size);
 			queued += room;
-			anic_tx_kick();
 			idle = 0;
 		}
 		if (queued >= next_clock || ++idle >= IDLE_POLLS) {
