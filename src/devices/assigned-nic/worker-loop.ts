@@ -7,10 +7,11 @@
  * page. It never spins: on a host with fewer cores than busy threads a
  * spinning device thread takes the core the vCPU or the switch needs. After
  * a look that found work it looks again at once; after one that found
- * nothing it sleeps (Atomics.wait) for a nap that starts at NAP_MIN_MS and
- * doubles with each idle look up to NAP_MAX_MS, as adaptive interrupt
- * moderation does: short while traffic flows (a driver batching a ring's
- * worth of descriptors never waits long), cheap when the link is idle. The
+ * nothing it sleeps (Atomics.wait) for a nap of NAP_MIN_MS while traffic
+ * flowed within BUSY_MS (a driver refilling its TX ring, or posting receive
+ * buffers for frames that wait, never waits long), then for naps that double
+ * with each idle look up to NAP_MAX_MS, as adaptive interrupt moderation
+ * does, so an idle link costs a few thousand short wake-ups a second. The
  * switch's bell wakes it at once — frames for the NIC, or room again in the
  * switch's ring after the device found it full (remote-port.ts NEED_ROOM).
  *
@@ -31,6 +32,8 @@ export const CTL_WORDS = 2;
 
 /** The first nap after work, in ms: a driver refilling its ring finds the device back within it. */
 const NAP_MIN_MS = 0.05;
+/** For this long after the last work, in ms, naps stay at NAP_MIN_MS; then they grow. */
+const BUSY_MS = 2;
 /** The longest nap, in ms: an idle device looks at its page this often. */
 const NAP_MAX_MS = 0.5;
 
@@ -55,6 +58,7 @@ export function runNicWorker(d: NicWorkerData): void {
   const control = new Int32Array(d.control);
   let resets = Atomics.load(control, CTL_RESET);
   let nap = NAP_MIN_MS;
+  let lastWork = performance.now();
   while (Atomics.load(control, CTL_STOP) === 0) {
     const r = Atomics.load(control, CTL_RESET);
     if (r !== resets) {
@@ -64,9 +68,11 @@ export function runNicWorker(d: NicWorkerData): void {
     const seq = port.seq;
     if (engine.step() > 0) {
       nap = NAP_MIN_MS;
+      lastWork = performance.now();
       continue;
     }
     port.sleep(seq, nap);
-    nap = Math.min(nap * 2, NAP_MAX_MS);
+    // Traffic flowed a moment ago (the driver is refilling its ring, or posting receive buffers for frames that wait): keep looking often.
+    nap = performance.now() - lastWork < BUSY_MS ? NAP_MIN_MS : Math.min(nap * 2, NAP_MAX_MS);
   }
 }
