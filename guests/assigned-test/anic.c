@@ -125,6 +125,24 @@ void anic_tx_queue_again(unsigned int len)
 	tx_tail++;
 }
 
+void anic_tx_queue_many(unsigned int n, unsigned int len)
+{
+	unsigned int tail = tx_tail;
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int slot = tail++ % ANIC_RING;
+		/* No status store: the device writes every status back before TX_HEAD passes it. */
+		tx_ring[slot].addr = (unsigned long)tx_buf[slot];
+		tx_ring[slot].len = len;
+		tx_ring[slot].flags = 0;
+		if (i % ANIC_TX_KICK_EVERY == ANIC_TX_KICK_EVERY - 1) {
+			tx_tail = tail;
+			anic_tx_kick();
+		}
+	}
+	tx_tail = tail;
+	anic_tx_kick();
+}
+
 void anic_tx_queue(const unsigned char *frame, unsigned int len)
 {
 	unsigned char *b = tx_buf[tx_tail % ANIC_RING];

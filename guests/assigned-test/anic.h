@@ -15,6 +15,8 @@
 #define ANIC_MAX_FRAME   1518
 /* Descriptors per ring (a power of two, at most RING_MAX). */
 #define ANIC_RING        1024
+/* Descriptors anic_tx_queue_many queues between two doorbells. */
+#define ANIC_TX_KICK_EVERY 128
 /* The posted interrupt: mip/mie bit 16. */
 #define IRQ_ANIC         16
 
@@ -28,6 +30,13 @@ unsigned int anic_tx_free(void);
 void anic_tx_queue(const unsigned char *frame, unsigned int len);
 /* Queues the slot's buffer as it is (zero copy: the caller filled anic_tx_buffer(slot) before). */
 void anic_tx_queue_again(unsigned int len);
+/*
+ * Queues the next n slots' buffers as they are (as anic_tx_queue_again) in
+ * one tight loop, ringing the doorbell every ANIC_TX_KICK_EVERY descriptors
+ * (a plain store, no exit: the device sends while the rest are queued) and
+ * once at the end.
+ */
+void anic_tx_queue_many(unsigned int n, unsigned int len);
 /* The buffer the next queued frame goes from. */
 unsigned char *anic_tx_buffer(unsigned int slot);
 /* The doorbell: the device may send everything queued so far. */

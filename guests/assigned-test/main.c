@@ -47,16 +47,18 @@ static void tx_prepare(unsigned int size)
 		lab_frame(anic_tx_buffer(s), BCAST, size);
 }
 
-/* Every free descriptor is queued (each slot's buffer holds the frame already: zero copy), then one doorbell. */
+/*
+ * Every free descriptor is queued (each slot's buffer holds the frame
+ * already: zero copy), with doorbells along the way (anic_tx_queue_many), so
+ * the device sends while the rest are queued.
+ */
 static long tx_batch(unsigned long most, unsigned int size)
 {
 	unsigned int room = anic_tx_free();
 	if (room > most)
 		room = most;
-	for (unsigned int i = 0; i < room; i++)
-		anic_tx_queue_again(size);
 	if (room)
-		anic_tx_kick();
+		anic_tx_queue_many(room, size);
 	return room;
 }
 

@@ -7,7 +7,12 @@
  *
  *   bell (Int32Array, one SharedArrayBuffer, each word on a cache line of its own)
  *     [TO_SWITCH] bumped by the NIC after it pushed frames    (the switch's thread waits on it)
- *     [TO_NIC]    bumped by the switch after it queued frames (the NIC's thread waits on it)
+ *     [TO_NIC]    bumped by the switch after it queued frames (the NIC's thread waits on it),
+ *                 or after it drained frames while NEED_ROOM was set
+ *     [NEED_ROOM] set by the NIC when the switch's ring was full: the switch
+ *                 clears it and rings TO_NIC once it has taken frames, so a
+ *                 NIC held by a full ring sleeps until there is room rather
+ *                 than polling for it
  *
  * Both sides bump once per batch, not per frame. The switch's side waits
  * with Atomics.waitAsync (its thread is the main thread, which must never
@@ -21,7 +26,8 @@ import { FrameRing } from "./ring.ts";
 const WORD_STRIDE = 16; // int32s per bell word: 64 bytes, so the two sides never share a line
 const TO_SWITCH = 0;
 const TO_NIC = WORD_STRIDE;
-const BELL_BYTES = 2 * WORD_STRIDE * 4;
+const NEED_ROOM = 2 * WORD_STRIDE;
+const BELL_BYTES = 3 * WORD_STRIDE * 4;
 
 /** What the NIC's thread needs to build its end: plain data and shared buffers (it crosses postMessage). */
 export interface RemotePortHandle {
@@ -73,6 +79,12 @@ export class RemotePort {
     if (this.closed) return;
     const seen = Atomics.load(this.bell, TO_SWITCH);
     if (this.toSwitch.length > 0) this.kick();
+    // The NIC waits for room: it has some now (the switch took frames, or an endpoint's pump did).
+    if (Atomics.load(this.bell, NEED_ROOM) !== 0 && this.toSwitch.length < this.toSwitch.slots) {
+      Atomics.store(this.bell, NEED_ROOM, 0);
+      Atomics.add(this.bell, TO_NIC, 1);
+      Atomics.notify(this.bell, TO_NIC);
+    }
     const wait = Atomics.waitAsync(this.bell, TO_SWITCH, seen);
     // Rung between the load and the wait: serve again, but from the event loop, so a NIC that rings
     // without pause cannot starve everything else on this thread.
@@ -111,6 +123,15 @@ export class WorkerPort {
   /** Whether the switch's ring has room for one more frame. */
   get canSend(): boolean {
     return this.toSwitch.length < this.toSwitch.slots;
+  }
+
+  /**
+   * The switch's ring was full: asks to be rung (TO_NIC) once the switch has
+   * taken frames. Look at the ring again after this and before sleeping: a
+   * switch that drained it just before the flag was set will not ring.
+   */
+  wantRoom(): void {
+    Atomics.store(this.bell, NEED_ROOM, 1);
   }
 
   /** Tells the switch frames are waiting (once per batch). */

@@ -15,6 +15,12 @@
  * waiting, never above the slot count. A producer writes the slot, then
  * publishes it by storing HEAD; a consumer reads it, then frees it by
  * storing TAIL — the Atomics stores order the plain byte copies around them.
+ *
+ * A producer that moves frames in bulk (the assigned NIC's DMA engine)
+ * fills slots in place instead of handing push() a frame: reserve() how many
+ * slots are free (two loads), copy each frame straight into `bytes` at
+ * dataAt(k) and setLength(k, len), then commit(n) publishes all n with one
+ * store of HEAD. One copy per frame, no view allocated, one atomic per batch.
  */
 
 /** Largest frame a ring carries: 1514 bytes of Ethernet plus a VLAN tag (no FCS). */
@@ -33,9 +39,12 @@ const MAX_RING_SLOTS = 65536;
 
 export class FrameRing {
   readonly slots: number;
+  /** The whole ring's bytes: a bulk producer copies frames into it at dataAt(k). */
+  readonly bytes: Uint8Array;
   private readonly words: Int32Array;
-  private readonly bytes: Uint8Array;
   private readonly view: DataView;
+  /** HEAD as the bulk producer's last reserve() read it (it owns HEAD, so it cannot move under it). */
+  private reserved = 0;
 
   /** A ring over `buffer` (made by FrameRing.bufferFor, possibly on another thread). */
   constructor(readonly buffer: SharedArrayBuffer) {
@@ -86,6 +95,35 @@ export class FrameRing {
     this.bytes.set(frame, at + 4);
     Atomics.store(this.words, HEAD, (head + 1) | 0);
     return true;
+  }
+
+  /**
+   * Producer, in bulk: how many of the next `max` frames have a free slot
+   * now (0 when the ring is full). Fill slots 0..n-1 (dataAt, setLength),
+   * then commit(n) with n at most what this returned.
+   */
+  reserve(max: number): number {
+    const head = Atomics.load(this.words, HEAD);
+    this.reserved = head;
+    const free = this.slots - ((head - Atomics.load(this.words, TAIL)) | 0);
+    return free < max ? free : max;
+  }
+
+  /** Byte offset in `bytes` of the k-th reserved slot's frame data (MAX_FRAME bytes of room). */
+  dataAt(k: number): number {
+    return HEADER_BYTES + (((this.reserved + k) >>> 0) % this.slots) * SLOT_BYTES + 4;
+  }
+
+  /** The length of the frame copied into the k-th reserved slot (1..MAX_FRAME: the caller checked it). */
+  setLength(k: number, len: number): void {
+    this.view.setUint32(this.dataAt(k) - 4, len, true);
+  }
+
+  /** Publishes the first n reserved slots at once: the consumer sees them after this store. Reserve again before filling more. */
+  commit(n: number): void {
+    if (n <= 0) return;
+    this.reserved = (this.reserved + n) | 0;
+    Atomics.store(this.words, HEAD, this.reserved);
   }
 
   /**

@@ -27,7 +27,7 @@ const MAX_FRAMES_PER_PUMP = 4096;
  * because every batch costs a wake-up of the other thread (tens of µs, far
  * more on a loaded machine), so each wake-up should move many frames.
  */
-const REMOTE_RING_SLOTS = 1024;
+const REMOTE_RING_SLOTS = 4096;
 /** MAC table entries at most (a guest spraying source MACs cannot grow it without bound); the oldest goes first. */
 const MAX_MAC_ENTRIES = 4096;
 

@@ -13,6 +13,7 @@ import * as G from "../../src/devices/assigned-nic/regs.ts";
 import { ST_MIP_HW } from "../../src/machine/csr.ts";
 import { DRAM_BASE, PAGE_SIZE } from "../../src/machine/memlayout.ts";
 import { MIP_POSTED } from "../../src/machine/riscv.ts";
+import { FrameRing } from "../../src/net/ring.ts";
 
 /** Guest RAM as the device's G-stage maps it: GUEST_PAGES pages from GUEST_BASE, each on the machine frame FIRST_FRAME + 2 * i (not contiguous). */
 const GUEST_BASE = 0x8000_0000;
@@ -20,15 +21,34 @@ const GUEST_PAGES = 16;
 const MACHINE_BYTES = 256 * PAGE_SIZE;
 const FIRST_FRAME = DRAM_BASE + 64 * PAGE_SIZE;
 
-/** A port that records what the device sends; `incoming` is what the switch has queued for it. */
+/** A port that records what the device sends (taken out of a real ring as the switch would); `incoming` is what the switch has queued for it. */
 class FakePort implements NicPort {
   readonly sent: Uint8Array[] = [];
   readonly incoming: Uint8Array[] = [];
+  /** Frames the switch takes in all (what it has no room for waits in the device's ring). */
   room = Infinity;
   rings = 0;
+  /** Times the device asked to be rung when the switch has room. */
+  roomWanted = 0;
+  readonly toSwitch: NicPort["toSwitch"];
   readonly toNic: NicPort["toNic"];
+  private readonly out = FrameRing.create(64);
 
   constructor() {
+    const out = this.out;
+    this.toSwitch = {
+      bytes: out.bytes,
+      reserve: (max) => {
+        this.collect();
+        return out.reserve(Math.max(0, Math.min(max, this.room - this.sent.length)));
+      },
+      dataAt: (k) => out.dataAt(k),
+      setLength: (k, len) => out.setLength(k, len),
+      commit: (n) => {
+        out.commit(n);
+        this.collect();
+      },
+    };
     const incoming = this.incoming;
     this.toNic = {
       get length(): number {
@@ -41,15 +61,14 @@ class FakePort implements NicPort {
       },
     };
   }
-  get canSend(): boolean {
-    return this.sent.length < this.room;
-  }
-  trySend(frame: Uint8Array): boolean {
-    this.sent.push(frame.slice());
-    return true;
-  }
   ring(): void {
     this.rings++;
+  }
+  wantRoom(): void {
+    this.roomWanted++;
+  }
+  private collect(): void {
+    this.out.drain((f) => this.sent.push(f.slice()));
   }
 }
 
@@ -252,6 +271,38 @@ describe("assigned NIC: transmit", () => {
     expect(reg(r, G.REG_TX_HEAD)).toBe(8);
   });
 
+  it("a batch larger than a chunk goes in one step with one doorbell, each page walked once", () => {
+    const r = rig();
+    start(r, 256);
+    for (let i = 0; i < 256; i++) {
+      const at = BUFFERS + (i % 8) * 1536;
+      if (i < 8) putFrame(r, at, 100, i);
+      putDesc(r, TX_RING, i, at, 100);
+    }
+    setReg(r, G.REG_TX_TAIL, 256);
+    expect(r.engine.step()).toBe(256);
+    expect(r.port.sent).toHaveLength(256);
+    expect(r.port.sent[255][0]).toBe(7);
+    expect(reg(r, G.REG_TX_HEAD)).toBe(256);
+    expect(r.port.rings).toBe(1);
+    expect(r.dc.walks).toBeLessThanOrEqual(GUEST_PAGES); // each page walked at most once
+  });
+
+  it("a descriptor it cannot read mid-batch: what came before is sent and written back, then the device stops", () => {
+    const r = rig();
+    const edge = GUEST_BASE + GUEST_PAGES * PAGE_SIZE - 2 * G.DESC_BYTES; // descriptors 0 and 1 in the map, 2 and 3 past it
+    start(r, 4, edge);
+    putFrame(r, BUFFERS, 64, 0);
+    for (let i = 0; i < 2; i++) putDesc(r, edge, i, BUFFERS, 64);
+    setReg(r, G.REG_TX_TAIL, 3);
+    r.engine.step();
+    expect(r.port.sent).toHaveLength(2);
+    expect(descStatus(r, edge, 1)).toBe(G.DESC_DONE);
+    expect(reg(r, G.REG_TX_HEAD)).toBe(2);
+    expect(reg(r, G.REG_STATUS)).toBe(G.STATUS_FAILED);
+    expect(reg(r, G.REG_ERROR)).toBe(G.ERR_DESC_DMA);
+  });
+
   it("a switch with no room holds the ring (no frame dropped): the rest goes at the next step", () => {
     const r = rig();
     start(r);
@@ -262,6 +313,7 @@ describe("assigned NIC: transmit", () => {
     r.engine.step();
     expect(reg(r, G.REG_TX_HEAD)).toBe(2);
     expect(readNicStats(r.stats).tx_stalls).toBe(1);
+    expect(r.port.roomWanted).toBe(1);
     r.port.room = Infinity;
     r.engine.step();
     expect(reg(r, G.REG_TX_HEAD)).toBe(4);
@@ -390,5 +442,8 @@ describe("IOMMU", () => {
     const walks = r.dc.walks;
     io.translate(GUEST_BASE + 8, false);
     expect(r.dc.walks).toBe(walks);
+    expect(r.dc.hits).toBe(0); // counted by the device, published once per batch
+    io.publish();
+    expect(r.dc.hits).toBe(1);
   });
 });

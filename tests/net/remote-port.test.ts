@@ -54,4 +54,20 @@ describe("cross-thread switch port", () => {
     expect(nic.trySend(f)).toBe(false);
     remote.close();
   });
+
+  it("a NIC that found the switch's ring full and asked for room is rung once the switch has taken frames", async () => {
+    const sw = new Switch();
+    const sink = new FrameSink(sw.attach("sink"));
+    const remote = sw.attachRemote("nic", 2);
+    const nic = new WorkerPort(remote.handle);
+    const f = buildFrame(BROADCAST_MAC, MAC_NIC, ETHERTYPE_LAB, new Uint8Array(50));
+    expect(nic.trySend(f) && nic.trySend(f)).toBe(true);
+    expect(nic.toSwitch.reserve(1)).toBe(0);
+    nic.wantRoom();
+    const seq = nic.seq;
+    nic.ring();
+    await until("the switch to take the frames and ring the NIC", () => sink.frames === 2 && nic.seq !== seq);
+    expect(nic.toSwitch.reserve(2)).toBe(2);
+    remote.close();
+  });
 });

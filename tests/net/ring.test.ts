@@ -57,4 +57,32 @@ describe("FrameRing (shared-memory SPSC ring)", () => {
     expect(() => new FrameRing(new SharedArrayBuffer(10))).toThrow(/not a frame ring/);
     expect(() => FrameRing.create(0)).toThrow(RangeError);
   });
+
+  it("a bulk producer fills reserved slots in place and publishes them with one commit, wrapping around", () => {
+    const r = FrameRing.create(3);
+    const got: number[][] = [];
+    for (let round = 0; round < 10; round++) {
+      expect(r.reserve(5)).toBe(3); // at most what is free
+      for (let k = 0; k < 2; k++) {
+        r.bytes.set([round, k, 7], r.dataAt(k));
+        r.setLength(k, 3);
+      }
+      expect(r.length).toBe(0); // nothing visible before the commit
+      r.commit(2);
+      expect(r.length).toBe(2);
+      expect(r.reserve(5)).toBe(1);
+      expect(r.drain((f) => got.push([...f]))).toBe(2);
+    }
+    expect(got).toHaveLength(20);
+    expect(got[19]).toEqual([9, 1, 7]);
+  });
+
+  it("a full ring reserves nothing, and frees slots as the consumer takes frames", () => {
+    const r = FrameRing.create(2);
+    r.push(new Uint8Array(60));
+    r.push(new Uint8Array(60));
+    expect(r.reserve(4)).toBe(0);
+    r.drain(() => {}, 1);
+    expect(r.reserve(4)).toBe(1);
+  });
 });

@@ -9,8 +9,10 @@
  *     RUNNING; falling: stop and clear (the driver's reset).
  *   TX: for each descriptor between TX_HEAD and TX_TAIL (at most one ring's
  *     worth per step, and only while the switch has room — a full switch
- *     holds the ring, like a busy wire): read it, copy the frame by DMA, put
- *     it on the port, write the status back, advance TX_HEAD.
+ *     holds the ring, like a busy wire): read it, copy the frame by DMA
+ *     straight into a slot of the port's ring, write the status back. In
+ *     chunks of TX_CHUNK: one reservation of slots, one commit, one store of
+ *     TX_HEAD per chunk; one doorbell to the switch per step.
  *   RX: for each frame the switch queued, while buffers are posted between
  *     RX_HEAD and RX_TAIL (at most one ring's worth): DMA it into the next
  *     buffer, write the status (length, DONE) back, advance RX_HEAD. With no
@@ -27,7 +29,7 @@
  * driver resets it. Every loop is bounded by a ring size or a frame length.
  */
 
-import { MAX_FRAME } from "../../net/ring.ts";
+import { MAX_FRAME, type FrameRing } from "../../net/ring.ts";
 import { IRQ_POSTED } from "../../machine/riscv.ts";
 import { PAGE_SIZE } from "../../machine/memlayout.ts";
 import type { PostedInterruptLine } from "../device.ts";
@@ -36,6 +38,12 @@ import * as G from "./regs.ts";
 
 const ETH_HEADER = 14;
 const MIP_POSTED = 1 << IRQ_POSTED;
+/**
+ * Descriptors per reservation of the port's ring. TX_HEAD moves (and the
+ * driver may reuse those slots) once per chunk rather than once per batch,
+ * so a driver refilling while the device sends is not held a whole ring.
+ */
+const TX_CHUNK = 128;
 
 /** The device's counters, as `--stats`-style names; kept in shared memory so the owner reads them live. */
 const NIC_STATS = [
@@ -61,10 +69,11 @@ export function readNicStats(buffer: SharedArrayBuffer): Record<NicStatName, num
   return Object.fromEntries(NIC_STATS.map((s, i) => [s.name, f[i]])) as Record<NicStatName, number>;
 }
 
-/** The port as the device uses it (remote-port.ts WorkerPort). */
+/** The port as the device uses it (remote-port.ts WorkerPort): frames go into its ring in place, in bulk. */
 export interface NicPort {
-  readonly canSend: boolean;
-  trySend(frame: Uint8Array): boolean;
+  readonly toSwitch: Pick<FrameRing, "bytes" | "reserve" | "dataAt" | "setLength" | "commit">;
+  /** The switch's ring is full: ring the device's bell when it has room (the device sleeps till then). */
+  wantRoom(): void;
   ring(): void;
   readonly toNic: { readonly length: number; drain(handler: (frame: Uint8Array) => void, max?: number): number };
 }
@@ -74,7 +83,6 @@ export class NicEngine {
   private readonly u8: Uint8Array;
   private readonly dv: DataView;
   private readonly stats: Float64Array;
-  private readonly frame = new Uint8Array(MAX_FRAME);
   private enabled = false;
   private failed = false;
   private txBase = 0;
@@ -115,8 +123,13 @@ export class NicEngine {
     if (this.failed) return 0;
     if (!this.enabled) this.start();
     if (!this.enabled) return 0;
-    const moved = this.transmit() + this.receiveAll();
-    this.updateLine();
+    let moved = this.transmit();
+    // A descriptor it could not read stopped the device: no more DMA until the driver resets it.
+    if (this.enabled) {
+      moved += this.receiveAll();
+      this.updateLine();
+    }
+    if (moved > 0) this.iommu.publish();
     return moved;
   }
 
@@ -182,48 +195,72 @@ export class NicEngine {
       this.fail(G.ERR_TX_OVERRUN);
       return 0;
     }
+    const out = this.port.toSwitch;
+    const ringBytes = out.bytes;
+    const mask = this.txSize - 1;
+    let done = 0;
     let sent = 0;
-    let n = 0;
-    for (; n < pending; n++) {
-      if (!this.port.canSend) {
+    let bytes = 0;
+    let errors = 0;
+    let unreadable = false;
+    while (done < pending && !unreadable) {
+      const want = Math.min(pending - done, TX_CHUNK);
+      let room = out.reserve(want);
+      if (room === 0) {
+        // Full: ask the switch to ring when it has taken frames, then look once more (it may have just now).
+        this.port.wantRoom();
+        room = out.reserve(want);
+      }
+      if (room === 0) {
         this.stats[NIC_STAT.tx_stalls]++;
         break;
       }
-      const desc = this.txBase + (this.txHead % this.txSize) * G.DESC_BYTES;
-      const off = this.iommu.translate(desc, true);
-      if (off < 0) {
-        this.fail(G.ERR_DESC_DMA);
-        break;
+      // Until `room` frames are in slots: a descriptor that ends in ERROR takes none.
+      let k = 0;
+      while (k < room && done < pending) {
+        const off = this.iommu.translate(this.txBase + (this.txHead & mask) * G.DESC_BYTES, true);
+        if (off < 0) {
+          unreadable = true;
+          break;
+        }
+        const addr = this.dv.getUint32(off + G.DESC_ADDR, true) + this.dv.getUint32(off + G.DESC_ADDR + 4, true) * 2 ** 32;
+        const len = this.dv.getUint16(off + G.DESC_LEN, true);
+        let status = G.DESC_DONE;
+        if (len >= ETH_HEADER && len <= MAX_FRAME && this.dmaRead(addr, len, ringBytes, out.dataAt(k))) {
+          out.setLength(k, len);
+          k++;
+          bytes += len;
+        } else {
+          status |= G.DESC_ERROR;
+          errors++;
+        }
+        this.dv.setUint32(off + G.DESC_STATUS, status >>> 0, true);
+        this.txHead = (this.txHead + 1) >>> 0;
+        done++;
       }
-      const addr = this.dv.getUint32(off + G.DESC_ADDR, true) + this.dv.getUint32(off + G.DESC_ADDR + 4, true) * 2 ** 32;
-      const len = this.dv.getUint16(off + G.DESC_LEN, true);
-      let status = G.DESC_DONE;
-      if (len < ETH_HEADER || len > MAX_FRAME || !this.dmaRead(addr, len)) {
-        status |= G.DESC_ERROR;
-        this.stats[NIC_STAT.desc_errors]++;
-      } else {
-        this.port.trySend(this.frame.subarray(0, len));
-        this.stats[NIC_STAT.tx_frames]++;
-        this.stats[NIC_STAT.tx_bytes] += len;
-        sent++;
-      }
-      this.dv.setUint32(off + G.DESC_STATUS, status >>> 0, true);
-      this.txHead = (this.txHead + 1) >>> 0;
-      this.store(G.REG_TX_HEAD, this.txHead | 0);
+      out.commit(k);
+      sent += k;
+      this.store(G.REG_TX_HEAD, this.txHead | 0); // written back: the driver may reuse those descriptors
     }
+    // A descriptor the device cannot read stops it, after what went before it was sent.
+    if (unreadable) this.fail(G.ERR_DESC_DMA);
+    const st = this.stats;
+    st[NIC_STAT.tx_frames] += sent;
+    st[NIC_STAT.tx_bytes] += bytes;
+    st[NIC_STAT.desc_errors] += errors;
     if (sent > 0) this.port.ring();
-    return n;
+    return done;
   }
 
-  /** Copies guest bytes [addr, addr + len) into this.frame through the IOMMU, page by page; false if any page is blocked. */
-  private dmaRead(addr: number, len: number): boolean {
+  /** Copies guest bytes [addr, addr + len) to `dst` at `at` through the IOMMU, page by page; false if any page is blocked. */
+  private dmaRead(addr: number, len: number, dst: Uint8Array, at: number): boolean {
     let done = 0;
     while (done < len) {
-      const at = addr + done;
-      const chunk = Math.min(len - done, PAGE_SIZE - (at % PAGE_SIZE));
-      const off = this.iommu.translate(at, false);
+      const from = addr + done;
+      const chunk = Math.min(len - done, PAGE_SIZE - (from % PAGE_SIZE));
+      const off = this.iommu.translate(from, false);
       if (off < 0) return false;
-      this.frame.set(this.u8.subarray(off, off + chunk), done);
+      dst.set(this.u8.subarray(off, off + chunk), at + done);
       done += chunk;
     }
     return true;

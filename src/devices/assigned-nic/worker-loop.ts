@@ -4,10 +4,16 @@
  *
  * How it notices work is the lab's point: the guest's doorbells are plain
  * stores into the register page, which wake nobody, so the thread polls the
- * page — continuously while traffic flows (SPIN_MS after the last work),
- * then in naps of NAP_MS, from which the switch's bell (frames for the NIC)
- * wakes it at once. A guest that batches (many descriptors per doorbell)
- * loses nothing to the naps; one that waits for each frame waits a nap.
+ * page. It never spins: on a host with fewer cores than busy threads a
+ * spinning device thread takes the core the vCPU or the switch needs. After
+ * a look that found work it looks again at once; after one that found
+ * nothing it sleeps (Atomics.wait) for a nap of NAP_MIN_MS while traffic
+ * flowed within BUSY_MS (a driver refilling its TX ring, or posting receive
+ * buffers for frames that wait, never waits long), then for naps that double
+ * with each idle look up to NAP_MAX_MS, as adaptive interrupt moderation
+ * does, so an idle link costs a few thousand short wake-ups a second. The
+ * switch's bell wakes it at once — frames for the NIC, or room again in the
+ * switch's ring after the device found it full (remote-port.ts NEED_ROOM).
  *
  * Control from the owner's thread, in shared memory (never a message):
  *   [CTL_STOP]  non-zero: the loop ends
@@ -24,10 +30,12 @@ export const CTL_STOP = 0;
 export const CTL_RESET = 1;
 export const CTL_WORDS = 2;
 
-/** How long the loop keeps polling after the last descriptor or frame moved, in ms. */
-const SPIN_MS = 0.5;
-/** Longest sleep between looks at the register page once idle, in ms. */
-const NAP_MS = 0.25;
+/** The first nap after work, in ms: a driver refilling its ring finds the device back within it. */
+const NAP_MIN_MS = 0.05;
+/** For this long after the last work, in ms, naps stay at NAP_MIN_MS; then they grow. */
+const BUSY_MS = 2;
+/** The longest nap, in ms: an idle device looks at its page this often. */
+const NAP_MAX_MS = 0.5;
 
 /** What the device's thread is started with (workerData). */
 export interface NicWorkerData {
@@ -49,6 +57,7 @@ export function runNicWorker(d: NicWorkerData): void {
   const engine = new NicEngine(page, new Iommu(d.iommu, d.machine), d.machine, port, d.harts, d.stats);
   const control = new Int32Array(d.control);
   let resets = Atomics.load(control, CTL_RESET);
+  let nap = NAP_MIN_MS;
   let lastWork = performance.now();
   while (Atomics.load(control, CTL_STOP) === 0) {
     const r = Atomics.load(control, CTL_RESET);
@@ -58,10 +67,12 @@ export function runNicWorker(d: NicWorkerData): void {
     }
     const seq = port.seq;
     if (engine.step() > 0) {
+      nap = NAP_MIN_MS;
       lastWork = performance.now();
       continue;
     }
-    if (performance.now() - lastWork < SPIN_MS) continue;
-    port.sleep(seq, NAP_MS);
+    port.sleep(seq, nap);
+    // Traffic flowed a moment ago (the driver is refilling its ring, or posting receive buffers for frames that wait): keep looking often.
+    nap = performance.now() - lastWork < BUSY_MS ? NAP_MIN_MS : Math.min(nap * 2, NAP_MAX_MS);
   }
 }
