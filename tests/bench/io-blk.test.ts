@@ -3,11 +3,11 @@ import { parseBlkBench } from "../../bench/io-blk.ts";
 
 describe("bench io: the block guest's lines", () => {
   it("become rows of requests and seconds (mtime at 10 MHz)", () => {
-    const out = "vblk-bench op=read size=4096 pattern=seq requests=512 ticks=10000000\n" +
-      "vblk-bench op=write size=65536 pattern=random requests=32 ticks=5000000\nvblk-bench done\n";
+    const out = "vblk-bench op=read size=4096 pattern=seq depth=1 requests=512 ticks=10000000\n" +
+      "vblk-bench op=write size=65536 pattern=random depth=16 requests=32 ticks=5000000\nvblk-bench done\n";
     expect(parseBlkBench(out)).toEqual([
-      { op: "read", size: 4096, pattern: "seq", requests: 512, seconds: 1 },
-      { op: "write", size: 65536, pattern: "random", requests: 32, seconds: 0.5 },
+      { op: "read", size: 4096, pattern: "seq", depth: 1, requests: 512, seconds: 1 },
+      { op: "write", size: 65536, pattern: "random", depth: 16, requests: 32, seconds: 0.5 },
     ]);
   });
 
