@@ -6,7 +6,8 @@
  * offsets, keeping `depth` requests in flight (bootargs "depth N", default
  * 1, at most VBLK_MAX_DEPTH): once a quarter of them are back, it refills
  * those and tells the device with one notify. Each run is timed with
- * mtime (10 MHz) and printed as one line the host parses:
+ * mtime (10 MHz), `passes` times over (bootargs "passes P" after the
+ * depth, default 1), each printed as one line the host parses:
  *   vblk-bench op=read size=4096 pattern=seq depth=D requests=N ticks=T
  * A run covers the whole disk sequentially, or as many random requests.
  */
@@ -91,24 +92,37 @@ static void run(unsigned int type, unsigned int size, int random, unsigned long 
 	console_puts("\n");
 }
 
-/* bootargs "depth N": requests in flight, 1 .. VBLK_MAX_DEPTH. */
-static unsigned int depth_arg(const void *fdt)
+/* bootargs "depth N passes P": requests in flight (1 .. VBLK_MAX_DEPTH, default 1), and runs of each kind (1 .. 9, default 1). */
+static void parse_args(const void *fdt, unsigned int *depth, unsigned int *passes)
 {
 	static char args[64];
 	bootargs_copy(fdt, args, sizeof args);
-	if (!args_starts(args, "depth"))
-		return 1;
-	const char *p = args + 5;
-	unsigned long d = args_number(&p);
-	if (d < 1 || d > VBLK_MAX_DEPTH)
+	*depth = 1;
+	*passes = 1;
+	const char *p = args;
+	while (*p == ' ')
+		p++;
+	if (args_starts(p, "depth")) {
+		p += 5;
+		*depth = args_number(&p);
+		while (*p == ' ')
+			p++;
+	}
+	if (args_starts(p, "passes")) {
+		p += 6;
+		*passes = args_number(&p);
+	}
+	if (*depth < 1 || *depth > VBLK_MAX_DEPTH)
 		vblk_fail("depth must be 1 .. 32");
-	return d;
+	if (*passes < 1 || *passes > 9)
+		vblk_fail("passes must be 1 .. 9");
 }
 
 int main(unsigned long hartid, const void *fdt)
 {
 	(void)hartid;
-	unsigned int depth = depth_arg(fdt);
+	unsigned int depth, passes;
+	parse_args(fdt, &depth, &passes);
 	vblk_init();
 	vblk_interrupts(0);
 	unsigned long capacity = vblk_capacity();
@@ -117,7 +131,8 @@ int main(unsigned long hartid, const void *fdt)
 	for (int t = 0; t < 2; t++)
 		for (int s = 0; s < 2; s++)
 			for (int r = 0; r < 2; r++)
-				run(types[t], sizes[s], r, capacity, depth);
+				for (unsigned int i = 0; i < passes; i++)
+					run(types[t], sizes[s], r, capacity, depth);
 	if (vblk_request(VBLK_T_FLUSH, 0, 0, 0) != 0)
 		vblk_fail("flush");
 	console_puts("vblk-bench done\n");
