@@ -9,7 +9,8 @@
  * mtime (10 MHz), `passes` times over (bootargs "passes P" after the
  * depth, default 1), each printed as one line the host parses:
  *   vblk-bench op=read size=4096 pattern=seq depth=D requests=N ticks=T
- * A run covers the whole disk sequentially, or as many random requests.
+ * A run covers the whole disk sequentially (again from the start until it
+ * has made MIN_REQUESTS), or as many random requests.
  */
 #include "console.h"
 #include "nic-args.h"
@@ -17,6 +18,8 @@
 
 #define MTIME (*(volatile unsigned long *)0x0200bff8UL)
 #define MAX_SIZE 65536
+/* Requests a run makes at least (a small disk is gone over again): a run of a few milliseconds would time the scheduler. */
+#define MIN_REQUESTS 1024
 
 /* One buffer per request in flight, so that no two requests share memory. */
 static unsigned char buf[VBLK_MAX_DEPTH][MAX_SIZE] __attribute__((aligned(4096)));
@@ -52,15 +55,16 @@ static void run(unsigned int type, unsigned int size, int random, unsigned long 
 {
 	unsigned long per = size / VBLK_SECTOR;
 	unsigned long slots = capacity / per;
+	unsigned long requests = slots < MIN_REQUESTS ? MIN_REQUESTS : slots;
 	unsigned long issued = 0, finished = 0;
 	unsigned long batch = depth >= 4 ? depth / 4 : 1;
 	nfree_bufs = 0;
 	for (unsigned int i = 0; i < depth; i++)
 		free_bufs[nfree_bufs++] = i;
 	unsigned long t0 = MTIME;
-	while (finished < slots) {
-		while (issued < slots && nfree_bufs > 0) {
-			unsigned long slot = random ? next_random() % slots : issued;
+	while (finished < requests) {
+		while (issued < requests && nfree_bufs > 0) {
+			unsigned long slot = random ? next_random() % slots : issued % slots;
 			int b = free_bufs[--nfree_bufs];
 			int t = vblk_submit(type, slot * per, buf[b], size);
 			if (t < 0)
@@ -86,7 +90,7 @@ static void run(unsigned int type, unsigned int size, int random, unsigned long 
 	console_puts(" depth=");
 	console_put_dec(depth);
 	console_puts(" requests=");
-	console_put_dec(slots);
+	console_put_dec(requests);
 	console_puts(" ticks=");
 	console_put_dec(ticks);
 	console_puts("\n");

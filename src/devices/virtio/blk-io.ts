@@ -61,7 +61,7 @@ export const SLICE_REQUESTS = 512;
  * requests in flight refills the ring within microseconds of a completion,
  * and a futex sleep and wake costs more than that on a busy host.
  */
-const SPIN_MS = Number(process.env.POPEK_BLK_SPIN_MS ?? 0.05);
+const SPIN_MS = 0.05;
 /** ... or after this long with nothing to serve, so an idle device holds no thread. */
 export const IDLE_MS = 10;
 

@@ -32,8 +32,12 @@
 
 /** Slots that can go through the ring at once (a power of two: the ring index is a mask). */
 export const RING_SLOTS = 256;
-/** Pieces one record holds; a request with more goes by message. */
-export const RING_MAX_PIECES = 64;
+/**
+ * Pieces one record holds; a request with more goes by message. Linux
+ * sends requests of up to 128 pages through the ring (a 512 KiB request
+ * of 4 KiB pages), at 4 KiB of record per slot, 1 MiB per device.
+ */
+export const RING_MAX_PIECES = 256;
 
 export const RING_HEAD = 0;
 const RING_TAIL = 1;
