@@ -10,6 +10,9 @@
  * which the settling starts: never lost, at worst one event-loop turn late.
  */
 
+/** The claim-word name of the main thread, when it takes requests off the ring to fail them. */
+export const MAIN_THREAD_CLAIM = -1;
+
 import { runBlkServe, BLK_IO_THREADS } from "./blk-pool.ts";
 import type { BlkRingView } from "./blk-ring.ts";
 
@@ -31,8 +34,13 @@ export class RingServers {
 
   constructor(
     private readonly ring: BlkRingView,
-    /** A spell's worker died: fail the requests it had claimed. */
-    private readonly lost: (server: number) => void,
+    /**
+     * A spell's worker died (or the pool could not start one): fail the
+     * requests it had claimed, and, when no spell is left (`last`), the
+     * unclaimed ones too — starting another spell at once could fail the
+     * same way forever; the next request tries again.
+     */
+    private readonly lost: (server: number, last: boolean) => void,
   ) {}
 
   /** Starts spells, up to one per pool thread, while requests wait unclaimed. */
@@ -47,16 +55,14 @@ export class RingServers {
     const server = this.lastServer;
     this.active++;
     runBlkServe({ op: "serve", ring: this.ring.buffer, server, ...target }).then(
-      () => this.settled(),
       () => {
-        this.lost(server);
-        this.settled();
+        this.active--;
+        this.ensure();
+      },
+      () => {
+        this.active--;
+        this.lost(server, this.active === 0);
       },
     );
-  }
-
-  private settled(): void {
-    this.active--;
-    this.ensure();
   }
 }

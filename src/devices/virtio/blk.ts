@@ -34,7 +34,7 @@ import type { VirtioBackend, VirtioLink } from "./backend.ts";
 import { DONE_OK, DONE_PENDING, type BlkIoTask } from "./blk-io.ts";
 import { runBlkIo } from "./blk-pool.ts";
 import { BlkRingView, OP_FLUSH, OP_READ, OP_WRITE, RING_MAX_PIECES, RING_SLOTS } from "./blk-ring.ts";
-import { RingServers } from "./blk-servers.ts";
+import { MAIN_THREAD_CLAIM, RingServers } from "./blk-servers.ts";
 import { forEachPiece, gatherOut, machinePieces, scatterIn } from "./chain-io.ts";
 import { VirtqError } from "./errors.ts";
 import { DescChain } from "./queue.ts";
@@ -122,7 +122,7 @@ export class VirtioBlk implements VirtioBackend {
   /** Slots whose request is not finished yet: what poll() looks at. */
   private readonly watching: number[] = [];
   private readonly ring = new BlkRingView();
-  private readonly servers = new RingServers(this.ring, (server) => this.serverLost(server));
+  private readonly servers = new RingServers(this.ring, (server, last) => this.serverLost(server, last));
   /** Ring requests not finished yet. */
   private ringInFlight = 0;
   /** A fallback poll is scheduled (armFallback). */
@@ -265,12 +265,21 @@ export class VirtioBlk implements VirtioBackend {
     }, FALLBACK_POLL_MS);
   }
 
-  /** A ring server's worker died: the requests it had claimed and not flagged fail (IOERR), as a dead worker's message would. */
-  private serverLost(server: number): void {
+  /**
+   * A ring server's worker died: the requests it had claimed and not
+   * flagged fail (IOERR), as a dead worker's message would; when no server
+   * is left, so do the requests still on the ring (RingServers).
+   */
+  private serverLost(server: number, last: boolean): void {
     for (const slot of [...this.watching]) {
       const p = this.pending[slot];
       if (p === undefined || !p.viaRing || p.finished) continue;
       if (this.ring.claimedBy(slot) === server && Atomics.load(this.doneWords, slot) === DONE_PENDING) this.finish(p, false, 0);
+    }
+    if (!last) return;
+    for (let slot = this.ring.claim(MAIN_THREAD_CLAIM); slot >= 0; slot = this.ring.claim(MAIN_THREAD_CLAIM)) {
+      const p = this.pending[slot];
+      if (p !== undefined && !p.finished) this.finish(p, false, 0);
     }
   }
 
