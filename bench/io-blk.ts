@@ -35,7 +35,7 @@ const MB = 2 ** 20;
 const GUEST_RAM = 64 * MB;
 const TIMEOUT_S = 600;
 /** Requests the guest keeps in flight unless told otherwise (--blk-depth). */
-export const DEFAULT_BLK_DEPTH = 16;
+export const DEFAULT_BLK_DEPTH = 32;
 /** The guest driver's limit (guests/common/virtio_blk.h VBLK_MAX_DEPTH). */
 export const MAX_BLK_DEPTH = 32;
 /** Runs of each kind, guest and host alike; the fastest counts. */
