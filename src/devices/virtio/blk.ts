@@ -19,8 +19,9 @@
  * doorbell); the run loops poll it (poll(), between slices natively, every
  * service round under trap), and finish everything flagged at once with
  * one interrupt decision. Where no run loop polls, a 1 ms timer or
- * piscina's result message calls poll from the event loop. A busy service loop gives the event loop a turn only every
- * millisecond, so the flag is what makes a request take microseconds.
+ * piscina's result message calls poll from the event loop. A busy service
+ * loop gives the event loop a turn only every millisecond, so the flag is
+ * what makes a request take microseconds.
  *
  * Every request is checked before any byte moves: whole sectors, inside the
  * image, buffers in guest RAM. A request that breaks the layout stops the
