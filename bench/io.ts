@@ -13,7 +13,7 @@
 import { formatTable } from "../src/report/table.ts";
 import { benchAssigned } from "./io-assigned.ts";
 import { ioRatios } from "./io-ratios.ts";
-import { benchIoBlk, formatBlkResults } from "./io-blk.ts";
+import { benchIoBlk, DEFAULT_BLK_DEPTH, formatBlkResults, MAX_BLK_DEPTH } from "./io-blk.ts";
 import type { IoDirection, IoResult } from "./io-nic.ts";
 import { benchNe2000 } from "./io-ne2000.ts";
 import { benchVirtioNet } from "./io-virtio.ts";
@@ -51,7 +51,7 @@ function table(results: readonly IoResult[]): string {
   return formatTable(rows);
 }
 
-export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskMib?: string }): Promise<number> {
+export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskMib?: string; blkDepth?: string }): Promise<number> {
   const ms = flags.ms === undefined ? DEFAULT_MS : Number(flags.ms);
   if (!Number.isInteger(ms) || ms < 1) {
     process.stderr.write(`popek: bench io: --ms ${flags.ms} is not a positive whole number of milliseconds\n`);
@@ -62,6 +62,11 @@ export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskM
     process.stderr.write(`popek: bench io: --disk-mib ${flags.diskMib} is not a positive whole number\n`);
     return 2;
   }
+  const depth = flags.blkDepth === undefined ? DEFAULT_BLK_DEPTH : Number(flags.blkDepth);
+  if (!Number.isInteger(depth) || depth < 1 || depth > MAX_BLK_DEPTH) {
+    process.stderr.write(`popek: bench io: --blk-depth ${flags.blkDepth} is not a whole number from 1 to ${MAX_BLK_DEPTH}\n`);
+    return 2;
+  }
   const progress = (line: string): boolean => process.stderr.write(`${line}\n`);
   const results = await benchIo(ms, progress);
   const rs = ioRatios(results);
@@ -69,9 +74,9 @@ export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskM
   process.stdout.write(` virtio-net batches: one notify per batch of up to 1024 frames, interrupts only before the guest sleeps in wfi; natively there are no exits.\n`);
   process.stdout.write(" assigned under --virt trap: register page mapped into the guest, rings polled; its exits are the guest's clock reads and console.)\n");
   process.stdout.write(`${rs.map((r) => `${r.of} ${r.mode} ${r.dir} ${r.frame}: ${r.ratio.toFixed(r.ratio < 10 ? 2 : 0)}x`).join(", ")}\n\n`);
-  const blk = await benchIoBlk({ diskMib, progress });
+  const blk = await benchIoBlk({ diskMib, depth, progress });
   process.stdout.write(`${formatBlkResults(blk)}\n`);
-  process.stdout.write("one request in flight, polled; the host floor is a readSync/writeSync loop on the same file (page cache)\n");
+  process.stdout.write(`the guest polls with ${depth} request(s) in flight; the host floor is a readSync/writeSync loop on the same file (page cache), one request at a time\n`);
   if (flags.json) process.stdout.write(JSON.stringify({ bench: "io", results, ratios: rs, blk }) + "\n");
   return 0;
 }

@@ -5,7 +5,8 @@
  * the driver notifies only when the device asked (avail_event), and asks
  * for an interrupt (used_event) only when it is about to sleep.
  * vnet_mmio_accesses counts register accesses: under --virt trap each is
- * one VM exit.
+ * one VM exit. The transport (registers, set-up, notify) is
+ * common/virtio_mmio.c's.
  */
 #ifndef VIRTIO_NET_TEST_VIRTIO_NET_H
 #define VIRTIO_NET_TEST_VIRTIO_NET_H
@@ -14,7 +15,10 @@
 /* Largest frame the driver handles (no FCS). */
 #define VNET_MAX_FRAME 1514
 
-extern unsigned long vnet_mmio_accesses;
+#include "virtio_mmio.h"
+
+/* The transport counts every register access the driver makes (virtio_mmio.c). */
+#define vnet_mmio_accesses virtio_mmio_accesses
 extern unsigned long vnet_notifies;
 extern unsigned char vnet_mac[6];
 /* The device's PLIC source (1 + its virtio-mmio slot). */

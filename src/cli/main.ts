@@ -165,8 +165,9 @@ bench
   .option("--json", "end with one JSON line of results")
   .option("--ms <n>", "guest milliseconds per NIC run", "2000")
   .option("--disk-mib <n>", "size of virtio-blk's scratch disk image in MiB", "8")
+  .option("--blk-depth <n>", "virtio-blk requests the guest keeps in flight (1-32; the host floor's loop has one)", "32")
   .option("--guest <name>", "the guests that drive the devices: bare (ne2000-test, virtio-blk-bench) or labos (its netperf and diskperf)", "bare")
-  .action(async (flags: { json?: boolean; ms?: string; diskMib?: string; guest: string }) => {
+  .action(async (flags: { json?: boolean; ms?: string; diskMib?: string; blkDepth?: string; guest: string }) => {
     process.exitCode =
       benchGuest("io", flags.guest, ["bare", "labos"]) === "labos"
         ? await (await import("../../bench/io-labos.ts")).benchIoLabosCommand(flags)

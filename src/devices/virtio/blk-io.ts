@@ -6,11 +6,16 @@
  * place; the main thread has already translated and bounds-checked every
  * piece, and gives machine offsets only.
  *
+ * Two kinds of task: one request (BlkIoTask, the message path), or a
+ * spell of serving a device's submission ring (BlkServeTask, blk-ring.ts):
+ * claim, serve, flag done, and sleep on the ring when it is empty.
+ *
  * Runs in a worker thread (workers/blk-io-boot.js loads it): no state but
  * open file descriptors, one per image path.
  */
 
 import { fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { BlkRingView, OP_FLUSH, OP_READ, RING_HEAD } from "./blk-ring.ts";
 
 export interface BlkIoTask {
   readonly op: "read" | "write" | "flush";
@@ -32,6 +37,34 @@ export interface BlkIoTask {
   readonly doorbell?: SharedArrayBuffer;
 }
 
+/** A spell of serving one device's submission ring (blk-ring.ts); resolves with the requests served. */
+export interface BlkServeTask {
+  readonly op: "serve";
+  readonly ring: SharedArrayBuffer;
+  readonly path: string;
+  readonly machine: SharedArrayBuffer;
+  /** The device's completion words, indexed by slot (as BlkIoTask.done). */
+  readonly done: SharedArrayBuffer;
+  readonly doorbell?: SharedArrayBuffer;
+  /** This spell's name in the ring's claim words (never 0): what the device fails if the worker dies. */
+  readonly server: number;
+}
+
+/**
+ * A serving spell ends after this many requests, so that piscina can give
+ * the thread to whatever waits in its queue (another device's server, a
+ * request too large for the ring); the device starts a new spell at once.
+ */
+export const SLICE_REQUESTS = 512;
+/**
+ * How long a server watches an empty ring before it sleeps: a driver with
+ * requests in flight refills the ring within microseconds of a completion,
+ * and a futex sleep and wake costs more than that on a busy host.
+ */
+const SPIN_MS = 0.05;
+/** ... or after this long with nothing to serve, so an idle device holds no thread. */
+export const IDLE_MS = 10;
+
 /** Values of a completion word (BlkIoTask.done): 0 while the request is in flight. */
 export const DONE_PENDING = 0;
 export const DONE_OK = 1;
@@ -48,8 +81,13 @@ function fdOf(path: string): number {
   return fd;
 }
 
+/** Serves one request (the bytes moved) or a spell of a ring (the requests served). */
+export default function blkIo(task: BlkIoTask | BlkServeTask): number {
+  return task.op === "serve" ? serveRing(task) : serveOne(task);
+}
+
 /** Serves one request; resolves with the bytes moved, and flags its completion word when it has one. */
-export default function blkIo(task: BlkIoTask): number {
+function serveOne(task: BlkIoTask): number {
   let moved: number;
   try {
     moved = serve(task);
@@ -78,21 +116,76 @@ function serve(task: BlkIoTask): number {
   }
   const mem = new Uint8Array(task.machine);
   let pos = task.offset;
-  for (let i = 0; i < task.pieces.length; i += 2) {
-    const off = task.pieces[i];
-    const len = task.pieces[i + 1];
-    for (let done = 0; done < len; ) {
-      const n = task.op === "read" ? readSync(fd, mem, off + done, len - done, pos) : writeSync(fd, mem, off + done, len - done, pos);
-      if (n === 0) {
-        // Past the image's end (it shrank under us): what a read finds there is zeros.
-        if (task.op === "read") mem.fill(0, off + done, off + len);
-        else throw new Error(`blk-io: write at ${pos} made no progress`);
-        pos += len - done;
-        break;
-      }
-      done += n;
-      pos += n;
+  for (let i = 0; i < task.pieces.length; i += 2) pos = copyPiece(fd, task.op === "read", mem, task.pieces[i], task.pieces[i + 1], pos);
+  return pos - task.offset;
+}
+
+/** One piece between the image at `pos` and machine memory; the image position after it. */
+function copyPiece(fd: number, read: boolean, mem: Uint8Array, off: number, len: number, pos: number): number {
+  for (let done = 0; done < len; ) {
+    const n = read ? readSync(fd, mem, off + done, len - done, pos) : writeSync(fd, mem, off + done, len - done, pos);
+    if (n === 0) {
+      // Past the image's end (it shrank under us): what a read finds there is zeros.
+      if (read) mem.fill(0, off + done, off + len);
+      else throw new Error(`blk-io: write at ${pos} made no progress`);
+      return pos + len - done;
+    }
+    done += n;
+    pos += n;
+  }
+  return pos;
+}
+
+/**
+ * A spell of serving a ring: claim a request, move its bytes, flag its
+ * completion word, ring the bells; when the ring is empty, sleep on its
+ * head word until a submit wakes this thread or IDLE_MS pass.
+ */
+function serveRing(task: BlkServeTask): number {
+  const ring = new BlkRingView(task.ring);
+  const done = new Int32Array(task.done);
+  const bell = task.doorbell === undefined ? undefined : new Int32Array(task.doorbell);
+  const mem = new Uint8Array(task.machine);
+  const fd = fdOf(task.path);
+  let served = 0;
+  while (served < SLICE_REQUESTS) {
+    const head = Atomics.load(ring.words, RING_HEAD);
+    const slot = ring.claim(task.server);
+    if (slot < 0) {
+      if (spinFor(ring, head)) continue;
+      if (ring.sleep(head, IDLE_MS)) break;
+      continue;
+    }
+    let state = DONE_OK;
+    try {
+      serveRecord(ring, slot, fd, mem);
+    } catch {
+      state = DONE_ERROR;
+    }
+    Atomics.store(done, slot, state);
+    served++;
+    if (bell !== undefined) {
+      Atomics.add(bell, 0, 1);
+      Atomics.notify(bell, 0);
     }
   }
-  return pos - task.offset;
+  return served;
+}
+
+/** Watches the ring's head for SPIN_MS before sleeping: whether a submit came meanwhile. */
+function spinFor(ring: BlkRingView, head: number): boolean {
+  const until = performance.now() + SPIN_MS;
+  while (performance.now() < until) if (Atomics.load(ring.words, RING_HEAD) !== head) return true;
+  return false;
+}
+
+function serveRecord(ring: BlkRingView, slot: number, fd: number, mem: Uint8Array): void {
+  const op = ring.op(slot);
+  if (op === OP_FLUSH) {
+    fsyncSync(fd);
+    return;
+  }
+  let pos = ring.offset(slot);
+  const n = ring.pieceCount(slot);
+  for (let i = 0; i < n; i++) pos = copyPiece(fd, op === OP_READ, mem, ring.piece(slot, i, 0), ring.piece(slot, i, 1), pos);
 }

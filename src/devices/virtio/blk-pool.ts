@@ -6,7 +6,7 @@
  */
 
 import { Piscina } from "piscina";
-import type { BlkIoTask } from "./blk-io.ts";
+import type { BlkIoTask, BlkServeTask } from "./blk-io.ts";
 
 // Compiled (dist/, what bin/popek.js runs) the worker is blk-io.js beside this file; from the
 // TypeScript sources (tests, development) a boot file registers tsx in the thread first.
@@ -16,29 +16,39 @@ const WORKER_ENTRY = import.meta.url.endsWith(".js")
 const MAX_THREADS = 2;
 const IDLE_TIMEOUT_MS = 2_000;
 /**
- * Tasks piscina hands one worker before it has taken that worker's earlier
- * results off the event loop. With its default of 1, a request that the
- * device already finished through its shared completion word (blk.ts) still
- * holds its worker until the main thread's event loop turns — up to a
- * millisecond in a busy service loop — and the next request waits for it.
- * The worker serves its messages in order either way.
+ * One task per worker at a time: a ring server (BlkServeTask) keeps its
+ * thread busy for a whole spell, and piscina, allowed more, would queue a
+ * second server on that busy thread instead of starting the idle one.
  */
-const TASKS_PER_WORKER = 64;
+const TASKS_PER_WORKER = 1;
 
 let pool: Piscina | undefined;
 
 /** Runs one request on an I/O worker; resolves with the bytes moved. */
 export async function runBlkIo(task: BlkIoTask): Promise<number> {
-  pool ??= new Piscina({
+  const n: unknown = await blkPool().run(task);
+  if (typeof n !== "number") throw new Error("blk-io: worker returned no byte count");
+  return n;
+}
+
+/** Runs a spell of serving a device's submission ring on an I/O worker; resolves with the requests served. */
+export async function runBlkServe(task: BlkServeTask): Promise<number> {
+  const n: unknown = await blkPool().run(task);
+  if (typeof n !== "number") throw new Error("blk-io: ring server returned no count");
+  return n;
+}
+
+/** The I/O workers' threads. */
+export const BLK_IO_THREADS = MAX_THREADS;
+
+function blkPool(): Piscina {
+  return (pool ??= new Piscina({
     filename: WORKER_ENTRY.href,
     maxThreads: MAX_THREADS,
     minThreads: 0,
     idleTimeout: IDLE_TIMEOUT_MS,
     concurrentTasksPerWorker: TASKS_PER_WORKER,
-  });
-  const n: unknown = await pool.run(task);
-  if (typeof n !== "number") throw new Error("blk-io: worker returned no byte count");
-  return n;
+  }));
 }
 
 /** Ends the pool's threads (tests, the end of a benchmark). */

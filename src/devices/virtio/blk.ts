@@ -7,13 +7,21 @@
  * the main thread when the worker is done, so a write is in the file by the
  * time the driver sees it complete.
  *
- * "Done" reaches the main thread two ways, whichever comes first: the
- * worker flags the request's word in a shared completion array (and rings
- * the service loop's doorbell), which the run loops poll (poll(), between
- * slices natively, every service round under trap); and piscina's result
- * message, which needs the event loop and is the fallback (no free word, a
- * worker that died). A busy service loop gives the event loop a turn only
- * every millisecond, so the flag is what makes a request take microseconds.
+ * A request reaches a worker through the device's submission ring in
+ * shared memory (blk-ring.ts): the workers serving it sleep on the ring and
+ * wake on a submit, with no message per request. The ring's servers are
+ * long-lived piscina tasks (blk-servers.ts). A request the ring cannot
+ * carry (more pieces than a record holds, every ring slot busy) goes as a
+ * piscina task of its own, as before the ring.
+ *
+ * "Done" reaches the main thread through a word per request in a shared
+ * completion array, which the worker flags (and rings the service loop's
+ * doorbell); the run loops poll it (poll(), between slices natively, every
+ * service round under trap), and finish everything flagged at once with
+ * one interrupt decision. Where no run loop polls, a 1 ms timer or
+ * piscina's result message calls poll from the event loop. A busy service
+ * loop gives the event loop a turn only every millisecond, so the flag is
+ * what makes a request take microseconds.
  *
  * Every request is checked before any byte moves: whole sectors, inside the
  * image, buffers in guest RAM. A request that breaks the layout stops the
@@ -26,6 +34,8 @@ import { ConfigError } from "../../errors.ts";
 import type { VirtioBackend, VirtioLink } from "./backend.ts";
 import { DONE_OK, DONE_PENDING, type BlkIoTask } from "./blk-io.ts";
 import { runBlkIo } from "./blk-pool.ts";
+import { BlkRingView, OP_FLUSH, OP_READ, OP_WRITE, RING_MAX_PIECES, RING_SLOTS } from "./blk-ring.ts";
+import { MAIN_THREAD_CLAIM, RingServers } from "./blk-servers.ts";
 import { forEachPiece, gatherOut, machinePieces, scatterIn } from "./chain-io.ts";
 import { VirtqError } from "./errors.ts";
 import { DescChain } from "./queue.ts";
@@ -56,6 +66,8 @@ const CFG_BLK_SIZE = 20;
 const HEADER_SIZE = 16;
 const ID_BYTES = 20;
 const REQUEST_QUEUE = 0;
+/** Period of the fallback poll while ring requests are out (armFallback). */
+const FALLBACK_POLL_MS = 1;
 
 /** A request on the I/O pool. */
 interface PendingIo {
@@ -65,6 +77,10 @@ interface PendingIo {
   readonly done: (status: number, written: number) => void;
   /** Bytes the driver is told were written into its buffers. */
   readonly written: number;
+  /** Its completion slot, or -1 (none free: its message is its only news). */
+  readonly slot: number;
+  /** Sent through the submission ring (no message will come). */
+  readonly viaRing: boolean;
   /** Finished (by its flag or its message): the other path does nothing. */
   finished: boolean;
 }
@@ -106,6 +122,15 @@ export class VirtioBlk implements VirtioBackend {
   private readonly pending: (PendingIo | undefined)[] = new Array<PendingIo | undefined>(QUEUE_NUM_MAX).fill(undefined);
   /** Slots whose request is not finished yet: what poll() looks at. */
   private readonly watching: number[] = [];
+  private readonly ring = new BlkRingView();
+  private readonly servers = new RingServers(this.ring, (server, last) => this.serverLost(server, last));
+  /** Ring requests not finished yet. */
+  private ringInFlight = 0;
+  /** A fallback poll is scheduled (armFallback). */
+  private fallbackArmed = false;
+  /** Inside poll(): completions push to the used ring and decide on one interrupt at the end. */
+  private batching = false;
+  private batchUsed = false;
 
   constructor(private readonly cfg: BlkConfig) {
     let size: number;
@@ -137,6 +162,12 @@ export class VirtioBlk implements VirtioBackend {
 
   async quiesce(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
+    // Ring requests have no promise: their workers flag them; wait until every one has been.
+    while (this.ringInFlight > 0) {
+      await new Promise((res) => setTimeout(res, 1));
+      this.poll();
+      this.servers.ensure();
+    }
   }
 
   notify(): void {
@@ -192,36 +223,92 @@ export class VirtioBlk implements VirtioBackend {
   private dispatch(task: BlkIoTask, done: (status: number, written: number) => void, written: number): void {
     const link = this.link;
     link?.asyncIo(1);
-    const p: PendingIo = { task, link, done, written, finished: false };
-    const slot = this.freeSlots.pop();
-    if (slot !== undefined) {
+    const slot = this.freeSlots.pop() ?? -1;
+    const viaRing = slot >= 0 && slot < RING_SLOTS && task.pieces.length <= 2 * RING_MAX_PIECES;
+    const p: PendingIo = { task, link, done, written, slot, viaRing, finished: false };
+    if (slot >= 0) {
       this.pending[slot] = p;
       this.watching.push(slot);
     }
-    const io = runBlkIo(slot === undefined ? task : { ...task, done: this.doneWords.buffer as SharedArrayBuffer, slot, doorbell: link?.doorbell });
+    const doneWords = this.doneWords.buffer as SharedArrayBuffer;
+    if (viaRing) {
+      this.ringInFlight++;
+      this.ring.submit(slot, task.op === "read" ? OP_READ : task.op === "write" ? OP_WRITE : OP_FLUSH, task.offset, task.pieces);
+      this.servers.ensure({ path: task.path, machine: task.machine, done: doneWords, doorbell: link?.doorbell });
+      this.armFallback();
+      return;
+    }
+    const io = runBlkIo(slot < 0 ? task : { ...task, done: doneWords, slot, doorbell: link?.doorbell });
     this.inFlight.add(io);
     io.then(
       (n) => this.finish(p, true, n),
       () => this.finish(p, false, 0),
     ).finally(() => {
       this.inFlight.delete(io);
-      if (slot !== undefined) this.release(slot);
+      if (slot >= 0) this.release(slot);
     });
+  }
+
+  /**
+   * While ring requests are out, a timer calls poll() every millisecond:
+   * the path for whoever runs no polling loop (tests, quiesce). The run
+   * loops poll far more often than that; a wake-up per completion (a
+   * futex or an event-loop post from the worker) would cost every
+   * request a system call for their sake.
+   */
+  private armFallback(): void {
+    if (this.fallbackArmed || this.ringInFlight === 0) return;
+    this.fallbackArmed = true;
+    setTimeout(() => {
+      this.fallbackArmed = false;
+      this.poll();
+      this.armFallback();
+    }, FALLBACK_POLL_MS);
+  }
+
+  /**
+   * A ring server's worker died: the requests it had claimed and not
+   * flagged fail (IOERR), as a dead worker's message would; when no server
+   * is left, so do the requests still on the ring (RingServers).
+   */
+  private serverLost(server: number, last: boolean): void {
+    for (const slot of [...this.watching]) {
+      const p = this.pending[slot];
+      if (p === undefined || !p.viaRing || p.finished) continue;
+      if (this.ring.claimedBy(slot) === server && Atomics.load(this.doneWords, slot) === DONE_PENDING) this.finish(p, false, 0);
+    }
+    if (!last) return;
+    for (let slot = this.ring.claim(MAIN_THREAD_CLAIM); slot >= 0; slot = this.ring.claim(MAIN_THREAD_CLAIM)) {
+      const p = this.pending[slot];
+      if (p !== undefined && !p.finished) this.finish(p, false, 0);
+    }
   }
 
   /** Requests whose worker flagged them done: finished now, without waiting for their messages. */
   poll(): boolean {
     const watching = this.watching;
     let finished = false;
-    for (let i = 0; i < watching.length; i++) {
-      const slot = watching[i];
-      const state = Atomics.load(this.doneWords, slot);
-      if (state === DONE_PENDING) continue;
-      const p = this.pending[slot];
-      if (p !== undefined && !p.finished) {
-        this.finish(p, state === DONE_OK, movedBy(p.task));
-        finished = true;
+    this.batching = true;
+    try {
+      // Backwards: finishing a ring request takes its slot out of `watching`.
+      for (let i = watching.length - 1; i >= 0; i--) {
+        const slot = watching[i];
+        const state = Atomics.load(this.doneWords, slot);
+        if (state === DONE_PENDING) continue;
+        const p = this.pending[slot];
+        if (p !== undefined && !p.finished) {
+          this.finish(p, state === DONE_OK, movedBy(p.task));
+          finished = true;
+        }
       }
+    } finally {
+      this.batching = false;
+    }
+    // One interrupt decision for the whole batch (EVENT_IDX: the driver's used_event decides).
+    if (this.batchUsed) {
+      this.batchUsed = false;
+      const link = this.link;
+      if (link?.live) link.used(REQUEST_QUEUE);
     }
     return finished;
   }
@@ -231,6 +318,11 @@ export class VirtioBlk implements VirtioBackend {
     if (p.finished) return;
     p.finished = true;
     p.link?.asyncIo(-1);
+    if (p.viaRing) {
+      // No message will come: the slot is free now.
+      this.ringInFlight--;
+      this.release(p.slot);
+    }
     if (!ok) {
       p.done(S_IOERR, 0);
       return;
@@ -269,7 +361,8 @@ export class VirtioBlk implements VirtioBackend {
       link.memory.writeU8(statusAt, status);
       link.queue(REQUEST_QUEUE).push(head, written + 1);
       this.stats.requests++;
-      link.used(REQUEST_QUEUE);
+      if (this.batching) this.batchUsed = true;
+      else link.used(REQUEST_QUEUE);
     } catch (e) {
       // The driver took the queue away while the request was in flight.
       if (!(e instanceof VirtqError)) throw e;

@@ -107,6 +107,27 @@ describe("virtio-blk (virtio 1.2 §5.2) on a raw image", () => {
     expect(bytes[8]).toBe(0);
   });
 
+  it("serves five reads offered with one notify, each into its own buffers (the submission ring)", async () => {
+    const path = image();
+    const file = readFileSync(path);
+    for (let sector = 0; sector < SECTORS; sector++) file.fill(sector + 1, sector * 512, sector * 512 + 512);
+    writeFileSync(path, file);
+    const { mem, ring, dev } = disk(path);
+    const sectors = [7, 3, 40, 0, 63];
+    sectors.forEach((sector, i) => {
+      mem.writeU32(HDR + 16 * i, 0);
+      mem.writeU64(HDR + 16 * i + 8, BigInt(sector));
+      mem.writeU8(STATUS + i, 0xff);
+      ring.offer(ring.chain(3 * i, [{ addr: HDR + 16 * i, len: 16 }, { addr: DATA + 0x1000 * i, len: 512, write: true }, { addr: STATUS + i, len: 1, write: true }]));
+    });
+    w(dev, V.REG_QUEUE_NOTIFY, 0);
+    await until(() => ring.usedIdx() === sectors.length);
+    sectors.forEach((sector, i) => {
+      expect(mem.readU8(STATUS + i)).toBe(S_OK);
+      expect([mem.readU8(DATA + 0x1000 * i), mem.readU8(DATA + 0x1000 * i + 511)]).toEqual([sector + 1, sector + 1]);
+    });
+  });
+
   it("answers UNSUPP for a type it does not know", async () => {
     const { request } = disk();
     expect((await request(11, 0n, [{ addr: DATA, len: 512 }])).status).toBe(S_UNSUPP);

@@ -1,0 +1,50 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import { S_IOERR, VirtioBlk } from "../../../src/devices/virtio/blk.ts";
+import { VirtioMmio } from "../../../src/devices/virtio/mmio.ts";
+import * as V from "../../../src/devices/virtio/regs.ts";
+import { DriverRing, guestRam, RAM_BASE } from "./driver-ring.ts";
+import { bringUp, w } from "./transport.ts";
+
+// Every I/O worker dies under its task (as a crashed or terminated thread's task rejects).
+vi.mock("../../../src/devices/virtio/blk-pool.ts", () => ({
+  BLK_IO_THREADS: 2,
+  runBlkServe: () => Promise.reject(new Error("worker died")),
+  runBlkIo: () => Promise.reject(new Error("worker died")),
+}));
+
+const HDR = RAM_BASE + 0x10000;
+const DATA = RAM_BASE + 0x20000;
+const STATUS = RAM_BASE + 0x30000;
+
+describe("virtio-blk when its I/O workers die", () => {
+  it("fails the requests on the ring with IOERR, again for the next one, and writes nothing", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "popek-blk-")), "disk.img");
+    writeFileSync(path, new Uint8Array(64 * 512).fill(0xee));
+    const mem = guestRam();
+    const dev = new VirtioMmio(new VirtioBlk({ path, serial: "" }), { set: () => {} }, mem, { legacy: false });
+    const ring = new DriverRing(mem, RAM_BASE + 0x1000, 16);
+    bringUp(dev, [ring], 0n);
+    mem.copyIn(DATA, new Uint8Array(1024).fill(1));
+    for (let i = 0; i < 3; i++) {
+      mem.writeU32(HDR + 16 * i, 1);
+      mem.writeU64(HDR + 16 * i + 8, BigInt(i));
+      mem.writeU8(STATUS + i, 0xff);
+      ring.offer(ring.chain(3 * i, [{ addr: HDR + 16 * i, len: 16 }, { addr: DATA, len: 512 }, { addr: STATUS + i, len: 1, write: true }]));
+    }
+    w(dev, V.REG_QUEUE_NOTIFY, 0);
+    await dev.quiesce();
+    expect(ring.usedIdx()).toBe(3);
+    expect([0, 1, 2].map((i) => mem.readU8(STATUS + i))).toEqual([S_IOERR, S_IOERR, S_IOERR]);
+    // The next request tries the pool again (and fails the same way), rather than hanging.
+    mem.writeU8(STATUS, 0xff);
+    ring.offer(ring.chain(9, [{ addr: HDR, len: 16 }, { addr: DATA, len: 512 }, { addr: STATUS, len: 1, write: true }]));
+    w(dev, V.REG_QUEUE_NOTIFY, 0);
+    await dev.quiesce();
+    expect(ring.usedIdx()).toBe(4);
+    expect(mem.readU8(STATUS)).toBe(S_IOERR);
+    expect(readFileSync(path).every((b) => b === 0xee)).toBe(true);
+  });
+});
