@@ -38,11 +38,14 @@ const YIELD_EVERY_MS = 20;
 const IO_SLICE = 5_000;
 const MAX_SLEEP_MS = 20;
 /**
- * Instructions after which the interpreter is warmed (interp-warmup.ts): a
- * run this long is going to be optimised and would meet the storm of
- * deopts; a shorter one (hello.elf) is spared the warm-up's ~10 ms.
+ * Instructions after which the interpreter is warmed (interp-warmup.ts),
+ * slices being cut short until then. V8 optimises runSlice after some
+ * 45,000-65,000 guest instructions; warmed later (at 100,000, as before),
+ * the code it had optimised met the warm-up's unseen cases and deoptimised
+ * during it and after. A tiny run (under this count) is spared the
+ * warm-up's ~6 ms.
  */
-const WARM_AFTER = 100_000;
+const WARM_AFTER = 20_000;
 
 export async function runBoard(board: Board, opts: RunOptions = {}): Promise<RunResult> {
   const harts = board.harts;
@@ -66,7 +69,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
         h.wfi = false;
       }
       h.takeInterrupt();
-      runSlice(h, board.ioInFlight > 0 ? Math.min(slice, IO_SLICE) : slice);
+      runSlice(h, board.ioInFlight > 0 ? Math.min(slice, IO_SLICE) : warm ? slice : Math.min(slice, WARM_AFTER));
       ran = true;
       if (board.exit !== undefined || board.resetRequested) break;
     }
