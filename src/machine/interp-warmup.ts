@@ -35,6 +35,16 @@ const MAX_STEPS = 400_000;
 const [ZERO, RA, T0, T1, T2, S0, S1, A0, A1, A2, A3, A4, A5, A6] = [0, 1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 const [T3, T4, T5, T6] = [28, 29, 30, 31];
 
+/**
+ * Guest instructions a thread runs before its interpreter is warmed (the
+ * board's runner and a vCPU's; each thread has its own V8 feedback). V8
+ * optimises runSlice after some 45,000-65,000 guest instructions; warmed
+ * later (at 100,000, as before), the code it had optimised met the
+ * warm-up's unseen cases and deoptimised during it and after. A tiny run
+ * (under this count) is spared the warm-up's ~6 ms.
+ */
+export const WARM_AFTER = 20_000;
+
 let warmed = false;
 
 /** The high-half alias of RAM (Sv39 root slot 510), as the signed number a pc holds: 0xffff_ffff_8000_0000. */

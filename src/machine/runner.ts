@@ -11,7 +11,7 @@ import { InstructionClock } from "./clock.ts";
 import { runSlice } from "./hart-loop.ts";
 import * as R from "./riscv.ts";
 import { TICKS_PER_MS } from "./memlayout.ts";
-import { warmInterpreter } from "./interp-warmup.ts";
+import { WARM_AFTER, warmInterpreter } from "./interp-warmup.ts";
 
 export interface RunOptions {
   /** Wall-clock limit in seconds; 0 or undefined: none. */
@@ -37,15 +37,6 @@ const YIELD_EVERY_MS = 20;
 /** Instructions per hart per slice while device I/O is in flight: a guest polling for a completion sees it within ~0.1 ms. */
 const IO_SLICE = 5_000;
 const MAX_SLEEP_MS = 20;
-/**
- * Instructions after which the interpreter is warmed (interp-warmup.ts),
- * slices being cut short until then. V8 optimises runSlice after some
- * 45,000-65,000 guest instructions; warmed later (at 100,000, as before),
- * the code it had optimised met the warm-up's unseen cases and deoptimised
- * during it and after. A tiny run (under this count) is spared the
- * warm-up's ~6 ms.
- */
-const WARM_AFTER = 20_000;
 
 export async function runBoard(board: Board, opts: RunOptions = {}): Promise<RunResult> {
   const harts = board.harts;
