@@ -58,6 +58,7 @@ export function runSlice(h: Hart, budget: number): number {
   let po = -REFETCH;
   let dec = h.fetchDecoded;
   let n = 0;
+  budget |= 0; // an int32 from here on, not a tagged number checked and untagged at every instruction
   // The data TLBs in use. Whatever can switch them (privilege, MPRV, satp, sfence) also resets the
   // fetch page, so they are reloaded exactly where the fetch page is.
   let ldKeys = h.loadTlb.key;
@@ -110,12 +111,12 @@ export function runSlice(h: Hart, budget: number): number {
       }
     }
     const w0 = dec[po];
-    const imm = dec[po + 1];
+    const imm = dec[po | 1]; // po + 1 (po is even), without an overflow check
     const len = 4 - ((w0 >>> 6) & 2);
     const rd = (w0 >>> 8) & 0xff;
     const rs1 = (w0 >>> 16) & 0xff;
     const rs2 = w0 >>> 24;
-    n++;
+    n = (n + 1) | 0;
 
     // Loads and stores compute their address and probe the TLB inline (not
     // through a helper: V8's inlining budget ran out before this function's
