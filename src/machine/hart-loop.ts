@@ -313,7 +313,7 @@ export function runSlice(h: Hart, budget: number): number {
         let v: number;
         if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) v = i32[(ldFrames[i] + (lo & 0xfff)) >>> 2];
         else if (h.loadHere(rs1, imm, 4, po)) {
-          v = h.valueLo;
+          v = h.valueLo | 0; // an int32 (the field is a double): v stays an int32 on both paths
           if (h.stop) budget = n;
         } else {
           B[0] = h.pc + REFETCH;
@@ -335,7 +335,7 @@ export function runSlice(h: Hart, budget: number): number {
         let v: number;
         if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) v = i32[(ldFrames[i] + (lo & 0xfff)) >>> 2];
         else if (h.loadHere(rs1, imm, 4, po)) {
-          v = h.valueLo;
+          v = h.valueLo | 0; // an int32 (the field is a double): v stays an int32 on both paths
           if (h.stop) budget = n;
         } else {
           B[0] = h.pc + REFETCH;
