@@ -37,13 +37,14 @@ const [T3, T4, T5, T6] = [28, 29, 30, 31];
 
 /**
  * Guest instructions a thread runs before its interpreter is warmed (the
- * board's runner and a vCPU's; each thread has its own V8 feedback). V8
- * optimises runSlice after some 45,000-65,000 guest instructions; warmed
- * later (at 100,000, as before), the code it had optimised met the
- * warm-up's unseen cases and deoptimised during it and after. A tiny run
- * (under this count) is spared the warm-up's ~6 ms.
+ * board's runner and a vCPU's; each thread has its own V8 feedback). A
+ * shorter run (hello.elf: 66,000) is spared the warm-up, which costs it
+ * ~16 ms of CPU (the cold paths it compiles). V8 optimises runSlice after
+ * some 45,000-65,000 instructions, so the warm-up comes after that and
+ * may still cost a deoptimisation or two (warmed at 20,000 instead: none
+ * on OpenSBI + kernel-mini, but hello paid the 16 ms).
  */
-export const WARM_AFTER = 20_000;
+export const WARM_AFTER = 100_000;
 
 let warmed = false;
 

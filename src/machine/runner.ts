@@ -60,7 +60,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
         h.wfi = false;
       }
       h.takeInterrupt();
-      runSlice(h, board.ioInFlight > 0 ? Math.min(slice, IO_SLICE) : warm ? slice : Math.min(slice, WARM_AFTER));
+      runSlice(h, board.ioInFlight > 0 ? Math.min(slice, IO_SLICE) : slice);
       ran = true;
       if (board.exit !== undefined || board.resetRequested) break;
     }
