@@ -30,6 +30,8 @@ import { enterBlock } from "./jit/enter.ts";
 const TWO_32 = 4294967296;
 /** Added to base (and taken from po) to force the next fetch through fetchPage while keeping base + po = pc. */
 const REFETCH = 1 << 20;
+/** -REFETCH as a constant: a negation written at each of its uses would be one more operation whose type V8 must have seen. */
+const OFF_PAGE = -REFETCH;
 
 // The imported constants again as this module's own: V8 folds a module's own
 // const into the code it compiles, but reads an imported binding from its
@@ -49,13 +51,13 @@ export function runSlice(h: Hart, budget: number): number {
   const codeMap = mem.codeMap;
   // pc = base + po: the page's virtual address (a double) plus an int32 offset
   // into it, so the common path does only int32 arithmetic. An offset outside
-  // [0, PAGE) sends the loop to fetchPage; base = pc + REFETCH, po = -REFETCH forces that.
+  // [0, PAGE) sends the loop to fetchPage; base = pc + REFETCH, po = OFF_PAGE forces that.
   // base lives in h.sliceBase, not in a local: a local double that calls
   // receive as an argument is boxed once per instruction where V8 hoists
   // the conversion (a heap number each time, pc being above 2^31).
   const B = h.sliceBase;
   B[0] = h.pc + REFETCH;
-  let po = -REFETCH;
+  let po = OFF_PAGE;
   let dec = h.fetchDecoded;
   let n = 0;
   budget |= 0; // an int32 from here on, not a tagged number checked and untagged at every instruction
@@ -83,7 +85,7 @@ export function runSlice(h: Hart, budget: number): number {
       } else {
         n++; // a fetch fault counts as a step, so a faulting handler cannot spin here forever
         B[0] = h.pc + REFETCH;
-        po = -REFETCH;
+        po = OFF_PAGE;
         if (h.stop) break;
       }
       continue;
@@ -99,12 +101,12 @@ export function runSlice(h: Hart, budget: number): number {
           if (d >= 0 && d < PAGE) po = d | 0;
           else {
             B[0] = h.pc + REFETCH;
-            po = -REFETCH;
+            po = OFF_PAGE;
           }
         } else {
           n -= r; // a trap inside the block: continue at the handler, through fetchPage
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
         }
         if (h.stop) break;
         continue;
@@ -134,7 +136,7 @@ export function runSlice(h: Hart, budget: number): number {
         } else {
           n++;
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
         }
         continue;
@@ -171,7 +173,7 @@ export function runSlice(h: Hart, budget: number): number {
           n++;
           h.wildFetch(tlo & ~1, thi);
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -180,7 +182,7 @@ export function runSlice(h: Hart, budget: number): number {
         if (d >= 0 && d < PAGE) po = d | 0;
         else {
           B[0] = target + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
         }
         continue;
       }
@@ -229,7 +231,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (h.stop) budget = n;
         } else {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -251,7 +253,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (h.stop) budget = n;
         } else {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -273,7 +275,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (h.stop) budget = n;
         } else {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -295,7 +297,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (h.stop) budget = n;
         } else {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -317,7 +319,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (h.stop) budget = n;
         } else {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -339,7 +341,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (h.stop) budget = n;
         } else {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -364,7 +366,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (h.stop) budget = n;
         } else {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -386,7 +388,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 1);
         } else if (!h.storeHere(rs1, imm, 1, x[rs2], 0, po)) {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         } else if (h.stop) budget = n;
@@ -405,7 +407,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 2);
         } else if (!h.storeHere(rs1, imm, 2, x[rs2], 0, po)) {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         } else if (h.stop) budget = n;
@@ -424,7 +426,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 4);
         } else if (!h.storeHere(rs1, imm, 4, x[rs2], 0, po)) {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         } else if (h.stop) budget = n;
@@ -444,7 +446,7 @@ export function runSlice(h: Hart, budget: number): number {
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 8);
         } else if (!h.storeHere(rs1, imm, 8, x[rs2], x[rs2 + 1], po)) {
           B[0] = h.pc + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         } else if (h.stop) budget = n;
@@ -695,7 +697,7 @@ export function runSlice(h: Hart, budget: number): number {
         if (h.fetchBase === base && d >= 0 && d < PAGE) po = d | 0;
         else {
           B[0] = next + REFETCH;
-          po = -REFETCH;
+          po = OFF_PAGE;
         }
         if (h.stop) break;
         continue;
