@@ -15,6 +15,7 @@
 import * as hdr from "hdr-histogram-js";
 import { Bus } from "../machine/bus.ts";
 import { runSlice } from "../machine/hart-loop.ts";
+import { WARM_AFTER, warmInterpreter } from "../machine/interp-warmup.ts";
 import { Hart, type HostTrapHandler } from "../machine/hart.ts";
 import type { GuestMemoryView } from "../machine/guest-memory-view.ts";
 import { TICKS_PER_MS } from "../machine/memlayout.ts";
@@ -534,6 +535,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     this.sliceEnd = V.SLICE_DONE;
     this.hart.pc = page.pc[0];
     runSlice(this.hart, this.config.slice);
+    // This thread's interpreter has its own V8 feedback: warm it as the board's runner does (slices are shorter than WARM_AFTER).
+    if (this.hart.instret >= WARM_AFTER) warmInterpreter("real");
     page.stats[STAT.instructions] = this.hart.instret;
     page.pc[0] = this.hart.pc;
     return this.sliceEnd;

@@ -22,7 +22,7 @@
 import type { Hart } from "./hart.ts";
 import { TLB_MASK } from "./tlb.ts";
 import { PAGE_SIZE } from "./memlayout.ts";
-import { mul64, r64, sar64, shl64, shr64 } from "../isa/alu64.ts";
+import { mul64, r64 } from "../isa/alu64.ts";
 import { execRare } from "./hart-rare.ts";
 import { BLOCK_ENTRY_BASE } from "./decoded-page.ts";
 import { enterBlock } from "./jit/enter.ts";
@@ -30,30 +30,15 @@ import { enterBlock } from "./jit/enter.ts";
 const TWO_32 = 4294967296;
 /** Added to base (and taken from po) to force the next fetch through fetchPage while keeping base + po = pc. */
 const REFETCH = 1 << 20;
+/** -REFETCH as a constant: a negation written at each of its uses would be one more operation whose type V8 must have seen. */
+const OFF_PAGE = -REFETCH;
 
-/**
- * RAM offset of the data at x[rs1] + imm through a TLB, or -1 (a miss, a
- * non-canonical address, or a frame that is not RAM: the slow path decides).
- */
-function dataOffset(keys: Float64Array, frames: Int32Array, asidKey: number, x: Int32Array, rs1: number, imm: number): number {
-  const blo = x[rs1];
-  const lo = (blo + imm) | 0;
-  const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-  if (((hi << 25) >> 25) !== hi) return -1;
-  const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-  const i = vpn & TLB_MASK;
-  return keys[i] === vpn + asidKey ? frames[i] + (lo & 0xfff) : -1;
-}
-
-/** Signed 64-bit a < b on pairs. */
-function lt64(alo: number, ahi: number, blo: number, bhi: number): boolean {
-  return ahi < bhi || (ahi === bhi && alo >>> 0 < blo >>> 0);
-}
-
-/** Unsigned 64-bit a < b on pairs. */
-function ltu64(alo: number, ahi: number, blo: number, bhi: number): boolean {
-  return ahi >>> 0 < bhi >>> 0 || (ahi === bhi && alo >>> 0 < blo >>> 0);
-}
+// The imported constants again as this module's own: V8 folds a module's own
+// const into the code it compiles, but reads an imported binding from its
+// cell at every use (a load, a hole check, a tag check: per instruction).
+const PAGE = PAGE_SIZE;
+const TLB_INDEX = TLB_MASK;
+const BLOCK_WORDS = BLOCK_ENTRY_BASE;
 
 /** Executes up to `budget` instructions; returns how many were executed (traps count as one). */
 export function runSlice(h: Hart, budget: number): number {
@@ -66,11 +51,16 @@ export function runSlice(h: Hart, budget: number): number {
   const codeMap = mem.codeMap;
   // pc = base + po: the page's virtual address (a double) plus an int32 offset
   // into it, so the common path does only int32 arithmetic. An offset outside
-  // [0, PAGE_SIZE) sends the loop to fetchPage; refetch(pc) forces that.
-  let base = h.pc + REFETCH;
-  let po = -REFETCH;
+  // [0, PAGE) sends the loop to fetchPage; base = pc + REFETCH, po = OFF_PAGE forces that.
+  // base lives in h.sliceBase, not in a local: a local double that calls
+  // receive as an argument is boxed once per instruction where V8 hoists
+  // the conversion (a heap number each time, pc being above 2^31).
+  const B = h.sliceBase;
+  B[0] = h.pc + REFETCH;
+  let po = OFF_PAGE;
   let dec = h.fetchDecoded;
   let n = 0;
+  budget |= 0; // an int32 from here on, not a tagged number checked and untagged at every instruction
   // The data TLBs in use. Whatever can switch them (privilege, MPRV, satp, sfence) also resets the
   // fetch page, so they are reloaded exactly where the fetch page is.
   let ldKeys = h.loadTlb.key;
@@ -81,8 +71,8 @@ export function runSlice(h: Hart, budget: number): number {
   h.stop = false;
 
   while (n < budget) {
-    if (po >>> 0 >= PAGE_SIZE) {
-      const pc = base + po;
+    if (po >>> 0 >= PAGE) {
+      const pc = B[0] + po;
       ldKeys = h.loadTlb.key;
       ldFrames = h.loadTlb.ramOffset;
       stKeys = h.storeTlb.key;
@@ -90,74 +80,81 @@ export function runSlice(h: Hart, budget: number): number {
       dataKey = h.dataKey;
       if (h.fetchPage(pc)) {
         dec = h.fetchDecoded;
-        base = h.fetchBase;
-        po = (pc - base) | 0;
+        B[0] = h.fetchBase;
+        po = (pc - h.fetchBase) | 0;
       } else {
         n++; // a fetch fault counts as a step, so a faulting handler cannot spin here forever
-        base = h.pc + REFETCH;
-        po = -REFETCH;
+        B[0] = h.pc + REFETCH;
+        po = OFF_PAGE;
         if (h.stop) break;
       }
       continue;
     }
-    const b = dec[BLOCK_ENTRY_BASE + (po >>> 1)];
+    const b = dec[BLOCK_WORDS + (po >>> 1)];
     if (b !== 0) {
+      const base = B[0];
       const r = enterBlock(h, dec, b, base, po, budget - n);
       if (r !== 0) {
         if (r > 0) {
           n += r;
           const d = h.pc - base;
-          if (d >= 0 && d < PAGE_SIZE) po = d | 0;
+          if (d >= 0 && d < PAGE) po = d | 0;
           else {
-            base = h.pc + REFETCH;
-            po = -REFETCH;
+            B[0] = h.pc + REFETCH;
+            po = OFF_PAGE;
           }
         } else {
           n -= r; // a trap inside the block: continue at the handler, through fetchPage
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
         }
         if (h.stop) break;
         continue;
       }
     }
     const w0 = dec[po];
-    const imm = dec[po + 1];
+    const imm = dec[po | 1]; // po + 1 (po is even), without an overflow check
     const len = 4 - ((w0 >>> 6) & 2);
     const rd = (w0 >>> 8) & 0xff;
     const rs1 = (w0 >>> 16) & 0xff;
     const rs2 = w0 >>> 24;
-    n++;
+    n = (n + 1) | 0;
 
+    // Loads and stores compute their address and probe the TLB inline (not
+    // through a helper: V8's inlining budget ran out before this function's
+    // end and left some of them calling it). A hit needs a canonical address
+    // (bits 63..38 equal, checked on the high word) mapped to RAM; the slow
+    // paths take everything else, with pc given as the page offset.
     switch (w0 & 0x7f) {
-      case 0: // undecoded
+      case 0: { // undecoded
         n--;
-        if (h.decodeAt(base + po)) {
+        const pc = B[0] + po;
+        if (h.decodeAt(pc)) {
           dec = h.fetchDecoded;
-          const pc = base + po;
-          base = h.fetchBase;
-          po = (pc - base) | 0;
+          B[0] = h.fetchBase;
+          po = (pc - h.fetchBase) | 0;
         } else {
           n++;
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
         }
         continue;
+      }
       case 2: // lui
         x[rd] = imm;
         x[rd + 1] = imm >> 31;
         po += len;
         continue;
       case 3: { // auipc
-        const v = base + po + imm;
+        const v = B[0] + po + imm;
         x[rd] = v | 0;
         x[rd + 1] = Math.floor(v / TWO_32) | 0;
         po += len;
         continue;
       }
       case 4: { // jal
-        const link = base + po + len;
+        const link = B[0] + po + len;
         x[rd] = link | 0;
         x[rd + 1] = Math.floor(link / TWO_32) | 0;
         po += imm;
@@ -167,6 +164,7 @@ export function runSlice(h: Hart, budget: number): number {
         const blo = x[rs1];
         const tlo = (blo + imm) | 0;
         const thi = (x[rs1 + 1] + (imm >> 31) + (tlo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const base = B[0];
         const link = base + po + len;
         x[rd] = link | 0;
         x[rd + 1] = Math.floor(link / TWO_32) | 0;
@@ -174,17 +172,17 @@ export function runSlice(h: Hart, budget: number): number {
           // A target pc cannot hold exactly (u64.ts): its fetch faults now, reported exactly. The fault is a step.
           n++;
           h.wildFetch(tlo & ~1, thi);
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
         const target = thi * TWO_32 + ((tlo & ~1) >>> 0);
         const d = target - base;
-        if (d >= 0 && d < PAGE_SIZE) po = d | 0;
+        if (d >= 0 && d < PAGE) po = d | 0;
         else {
-          base = target + REFETCH;
-          po = -REFETCH;
+          B[0] = target + REFETCH;
+          po = OFF_PAGE;
         }
         continue;
       }
@@ -194,30 +192,46 @@ export function runSlice(h: Hart, budget: number): number {
       case 7: // bne
         po += x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1] ? imm : len;
         continue;
-      case 8: // blt
-        po += lt64(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]) ? imm : len;
+      case 8: { // blt
+        const ahi = x[rs1 + 1];
+        const bhi = x[rs2 + 1];
+        po += ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? imm : len;
         continue;
-      case 9: // bge
-        po += lt64(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]) ? len : imm;
+      }
+      case 9: { // bge
+        const ahi = x[rs1 + 1];
+        const bhi = x[rs2 + 1];
+        po += ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? len : imm;
         continue;
-      case 10: // bltu
-        po += ltu64(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]) ? imm : len;
+      }
+      case 10: { // bltu
+        const ahi = x[rs1 + 1];
+        const bhi = x[rs2 + 1];
+        po += ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? imm : len;
         continue;
-      case 11: // bgeu
-        po += ltu64(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]) ? len : imm;
+      }
+      case 11: { // bgeu
+        const ahi = x[rs1 + 1];
+        const bhi = x[rs2 + 1];
+        po += ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? len : imm;
         continue;
+      }
 
       // ---- loads: the fast path needs a TLB hit on RAM and natural alignment ----
       case 12: { // lb
-        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
         let v: number;
-        if (o >= 0) v = (u8[o] << 24) >> 24;
-        else if (h.loadAt(rs1, imm, 1, base + po)) {
+        if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi) v = (u8[ldFrames[i] + (lo & 0xfff)] << 24) >> 24;
+        else if (h.loadHere(rs1, imm, 1, po)) {
           v = (h.valueLo << 24) >> 24;
           if (h.stop) budget = n;
         } else {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -227,15 +241,19 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 16: { // lbu
-        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
         let v: number;
-        if (o >= 0) v = u8[o];
-        else if (h.loadAt(rs1, imm, 1, base + po)) {
+        if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi) v = u8[ldFrames[i] + (lo & 0xfff)];
+        else if (h.loadHere(rs1, imm, 1, po)) {
           v = h.valueLo & 0xff;
           if (h.stop) budget = n;
         } else {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -245,15 +263,19 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 13: { // lh
-        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
         let v: number;
-        if (o >= 0 && (o & 1) === 0) v = i16[o >>> 1];
-        else if (h.loadAt(rs1, imm, 2, base + po)) {
+        if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 1) === 0) v = i16[(ldFrames[i] + (lo & 0xfff)) >>> 1];
+        else if (h.loadHere(rs1, imm, 2, po)) {
           v = (h.valueLo << 16) >> 16;
           if (h.stop) budget = n;
         } else {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -263,15 +285,19 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 17: { // lhu
-        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
         let v: number;
-        if (o >= 0 && (o & 1) === 0) v = u16[o >>> 1];
-        else if (h.loadAt(rs1, imm, 2, base + po)) {
+        if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 1) === 0) v = u16[(ldFrames[i] + (lo & 0xfff)) >>> 1];
+        else if (h.loadHere(rs1, imm, 2, po)) {
           v = h.valueLo & 0xffff;
           if (h.stop) budget = n;
         } else {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -281,15 +307,19 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 14: { // lw
-        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
         let v: number;
-        if (o >= 0 && (o & 3) === 0) v = i32[o >>> 2];
-        else if (h.loadAt(rs1, imm, 4, base + po)) {
-          v = h.valueLo;
+        if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) v = i32[(ldFrames[i] + (lo & 0xfff)) >>> 2];
+        else if (h.loadHere(rs1, imm, 4, po)) {
+          v = h.valueLo | 0; // an int32 (the field is a double): v stays an int32 on both paths
           if (h.stop) budget = n;
         } else {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -299,15 +329,19 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 18: { // lwu
-        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
         let v: number;
-        if (o >= 0 && (o & 3) === 0) v = i32[o >>> 2];
-        else if (h.loadAt(rs1, imm, 4, base + po)) {
-          v = h.valueLo;
+        if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) v = i32[(ldFrames[i] + (lo & 0xfff)) >>> 2];
+        else if (h.loadHere(rs1, imm, 4, po)) {
+          v = h.valueLo | 0; // an int32 (the field is a double): v stays an int32 on both paths
           if (h.stop) budget = n;
         } else {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -317,17 +351,22 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 15: { // ld
-        const o = dataOffset(ldKeys, ldFrames, dataKey, x, rs1, imm);
-        if (o >= 0 && (o & 7) === 0) {
-          x[rd] = i32[o >>> 2];
-          x[rd + 1] = i32[(o >>> 2) + 1];
-        } else if (h.loadAt(rs1, imm, 8, base + po)) {
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
+        if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 7) === 0) {
+          const w = (ldFrames[i] + (lo & 0xfff)) >>> 2;
+          x[rd] = i32[w];
+          x[rd + 1] = i32[w + 1];
+        } else if (h.loadHere(rs1, imm, 8, po)) {
           x[rd] = h.valueLo;
           x[rd + 1] = h.valueHi;
           if (h.stop) budget = n;
         } else {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
         }
@@ -336,65 +375,82 @@ export function runSlice(h: Hart, budget: number): number {
       }
 
       // ---- stores: a hit needs a writable, dirty page (store TLB fills only those) ----
+      // Only the slow path can end the slice (a device write; as for loads, after this instruction): a RAM store cannot.
       case 19: { // sb
-        const o = dataOffset(stKeys, stFrames, dataKey, x, rs1, imm);
-        if (o >= 0) {
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
+        if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi) {
+          const o = stFrames[i] + (lo & 0xfff);
           u8[o] = x[rs2];
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 1);
-        } else if (!h.storeAt(rs1, imm, 1, x[rs2], 0, base + po)) {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+        } else if (!h.storeHere(rs1, imm, 1, x[rs2], 0, po)) {
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
-        }
+        } else if (h.stop) budget = n;
         po += len;
-        if (h.stop) break;
         continue;
       }
       case 20: { // sh
-        const o = dataOffset(stKeys, stFrames, dataKey, x, rs1, imm);
-        if (o >= 0 && (o & 1) === 0) {
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
+        if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 1) === 0) {
+          const o = stFrames[i] + (lo & 0xfff);
           u16[o >>> 1] = x[rs2];
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 2);
-        } else if (!h.storeAt(rs1, imm, 2, x[rs2], 0, base + po)) {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+        } else if (!h.storeHere(rs1, imm, 2, x[rs2], 0, po)) {
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
-        }
+        } else if (h.stop) budget = n;
         po += len;
-        if (h.stop) break;
         continue;
       }
       case 21: { // sw
-        const o = dataOffset(stKeys, stFrames, dataKey, x, rs1, imm);
-        if (o >= 0 && (o & 3) === 0) {
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
+        if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) {
+          const o = stFrames[i] + (lo & 0xfff);
           i32[o >>> 2] = x[rs2];
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 4);
-        } else if (!h.storeAt(rs1, imm, 4, x[rs2], 0, base + po)) {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+        } else if (!h.storeHere(rs1, imm, 4, x[rs2], 0, po)) {
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
-        }
+        } else if (h.stop) budget = n;
         po += len;
-        if (h.stop) break;
         continue;
       }
       case 22: { // sd
-        const o = dataOffset(stKeys, stFrames, dataKey, x, rs1, imm);
-        if (o >= 0 && (o & 7) === 0) {
+        const blo = x[rs1];
+        const lo = (blo + imm) | 0;
+        const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+        const i = vpn & TLB_INDEX;
+        if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 7) === 0) {
+          const o = stFrames[i] + (lo & 0xfff);
           i32[o >>> 2] = x[rs2];
           i32[(o >>> 2) + 1] = x[rs2 + 1];
           if (codeMap[o >>> 12] !== 0) mem.invalidateCode(o, 8);
-        } else if (!h.storeAt(rs1, imm, 8, x[rs2], x[rs2 + 1], base + po)) {
-          base = h.pc + REFETCH;
-          po = -REFETCH;
+        } else if (!h.storeHere(rs1, imm, 8, x[rs2], x[rs2 + 1], po)) {
+          B[0] = h.pc + REFETCH;
+          po = OFF_PAGE;
           if (h.stop) break;
           continue;
-        }
+        } else if (h.stop) budget = n;
         po += len;
-        if (h.stop) break;
         continue;
       }
 
@@ -408,15 +464,17 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       case 24: { // slti
-        const v = lt64(x[rs1], x[rs1 + 1], imm, imm >> 31) ? 1 : 0;
-        x[rd] = v;
+        const ahi = x[rs1 + 1];
+        const bhi = imm >> 31;
+        x[rd] = ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < imm >>> 0) ? 1 : 0;
         x[rd + 1] = 0;
         po += len;
         continue;
       }
       case 25: { // sltiu
-        const v = ltu64(x[rs1], x[rs1 + 1], imm, imm >> 31) ? 1 : 0;
-        x[rd] = v;
+        const ahi = x[rs1 + 1];
+        const bhi = imm >> 31;
+        x[rd] = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < imm >>> 0) ? 1 : 0;
         x[rd + 1] = 0;
         po += len;
         continue;
@@ -484,22 +542,29 @@ export function runSlice(h: Hart, budget: number): number {
         po += len;
         continue;
       }
-      case 34: // sll
-        shl64(x[rs1], x[rs1 + 1], x[rs2] & 63);
-        x[rd] = r64[0];
-        x[rd + 1] = r64[1];
+      case 34: { // sll (as slli, the amount from rs2)
+        const sh = x[rs2] & 63;
+        const lo = x[rs1];
+        const hi = x[rs1 + 1];
+        if (sh === 0) x[rd + 1] = hi;
+        else if (sh < 32) x[rd + 1] = (hi << sh) | (lo >>> (32 - sh));
+        else x[rd + 1] = lo << (sh - 32);
+        x[rd] = sh < 32 ? lo << sh : 0;
         po += len;
         continue;
+      }
       case 35: { // slt
-        const v = lt64(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]) ? 1 : 0;
-        x[rd] = v;
+        const ahi = x[rs1 + 1];
+        const bhi = x[rs2 + 1];
+        x[rd] = ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? 1 : 0;
         x[rd + 1] = 0;
         po += len;
         continue;
       }
       case 36: { // sltu
-        const v = ltu64(x[rs1], x[rs1 + 1], x[rs2], x[rs2 + 1]) ? 1 : 0;
-        x[rd] = v;
+        const ahi = x[rs1 + 1];
+        const bhi = x[rs2 + 1];
+        x[rd] = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? 1 : 0;
         x[rd + 1] = 0;
         po += len;
         continue;
@@ -509,18 +574,28 @@ export function runSlice(h: Hart, budget: number): number {
         x[rd] = x[rs1] ^ x[rs2];
         po += len;
         continue;
-      case 38: // srl
-        shr64(x[rs1], x[rs1 + 1], x[rs2] & 63);
-        x[rd] = r64[0];
-        x[rd + 1] = r64[1];
+      case 38: { // srl (as srli)
+        const sh = x[rs2] & 63;
+        const lo = x[rs1];
+        const hi = x[rs1 + 1];
+        if (sh === 0) x[rd] = lo;
+        else if (sh < 32) x[rd] = (lo >>> sh) | (hi << (32 - sh));
+        else x[rd] = hi >>> (sh - 32);
+        x[rd + 1] = sh < 32 ? hi >>> sh : 0;
         po += len;
         continue;
-      case 39: // sra
-        sar64(x[rs1], x[rs1 + 1], x[rs2] & 63);
-        x[rd] = r64[0];
-        x[rd + 1] = r64[1];
+      }
+      case 39: { // sra (as srai)
+        const sh = x[rs2] & 63;
+        const lo = x[rs1];
+        const hi = x[rs1 + 1];
+        if (sh === 0) x[rd] = lo;
+        else if (sh < 32) x[rd] = (lo >>> sh) | (hi << (32 - sh));
+        else x[rd] = hi >> (sh - 32);
+        x[rd + 1] = sh < 32 ? hi >> sh : hi >> 31;
         po += len;
         continue;
+      }
       case 40: // or
         x[rd + 1] = x[rs1 + 1] | x[rs2 + 1];
         x[rd] = x[rs1] | x[rs2];
@@ -615,13 +690,14 @@ export function runSlice(h: Hart, budget: number): number {
       default:
         // illegal, fence.i, ecall, ebreak, mulh*, div*, rem*, atomics, csr*, mret, sret, wfi, sfence.vma
         h.sliceCount = n;
-        const next = execRare(h, w0 & 0x7f, w0, imm, base + po, len);
+        const next = execRare(h, w0 & 0x7f, w0, imm, po, len);
+        const base = B[0];
         const d = next - base;
         // Stay on the fetch page unless the instruction changed translation (fetchBase reset) or left the page.
-        if (h.fetchBase === base && d >= 0 && d < PAGE_SIZE) po = d | 0;
+        if (h.fetchBase === base && d >= 0 && d < PAGE) po = d | 0;
         else {
-          base = next + REFETCH;
-          po = -REFETCH;
+          B[0] = next + REFETCH;
+          po = OFF_PAGE;
         }
         if (h.stop) break;
         continue;
@@ -629,7 +705,7 @@ export function runSlice(h: Hart, budget: number): number {
     // Reached only by `break`: the instruction asked to end the slice (hart.stop).
     break;
   }
-  h.pc = base + po;
+  h.pc = B[0] + po;
   h.sliceCount = 0;
   h.instret += n;
   return n;

@@ -5,6 +5,8 @@
  * registers well (measured: see the note in hart-loop.ts).
  *
  * Each returns the next pc; after a trap that is the handler's address.
+ * runSlice passes the instruction's page offset, not its pc, so that it
+ * boxes no pc per instruction (hart-loop.ts).
  * Any of them may set hart.stop to end the slice.
  */
 
@@ -18,7 +20,9 @@ function setW(x: Int32Array, rd: number, v: number): void {
   x[rd + 1] = v >> 31;
 }
 
-export function execRare(h: Hart, op: number, w0: number, imm: number, pc: number, len: number): number {
+/** Executes the instruction (predecoded w0, imm) at offset po of runSlice's fetch page (h.sliceBase). */
+export function execRare(h: Hart, op: number, w0: number, imm: number, po: number, len: number): number {
+  const pc = h.sliceBase[0] + po;
   const x = h.x;
   const rd = (w0 >>> 8) & 0xff;
   const rs1 = (w0 >>> 16) & 0xff;

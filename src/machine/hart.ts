@@ -133,6 +133,13 @@ export class Hart implements CsrHost, JitHost {
   fetchBase = Number.NaN;
   /** RAM offset of the frame behind fetchBase. */
   fetchFrame = AS_DOUBLE;
+  /**
+   * While runSlice runs: the virtual address its page offset counts from
+   * (pc = sliceBase[0] + offset). A cell rather than a field or a local: the
+   * loop's slow paths take the offset (an int32) and add this themselves,
+   * so the loop never boxes a pc above 2^31 to call them.
+   */
+  readonly sliceBase = new Float64Array(1);
 
   // ---- results of slow-path loads ----
   valueLo = AS_DOUBLE;
@@ -500,6 +507,16 @@ export class Hart implements CsrHost, JitHost {
   }
 
   // ---- loads and stores off the fast path ----
+
+  /** loadAt for the instruction at offset po of runSlice's page (sliceBase). */
+  loadHere(rs1: number, imm: number, width: number, po: number): boolean {
+    return this.loadAt(rs1, imm, width, this.sliceBase[0] + po);
+  }
+
+  /** storeAt for the instruction at offset po of runSlice's page (sliceBase). */
+  storeHere(rs1: number, imm: number, width: number, vlo: number, vhi: number, po: number): boolean {
+    return this.storeAt(rs1, imm, width, vlo, vhi, this.sliceBase[0] + po);
+  }
 
   /** The loop's slow path for a load from x[rs1] + imm. */
   loadAt(rs1: number, imm: number, width: number, pc: number): boolean {

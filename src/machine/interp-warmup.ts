@@ -11,7 +11,7 @@
  * both branch outcomes, loads and stores on TLB misses and hits, misaligned,
  * to MMIO and to nowhere (traps), a store into decoded code, CSRs, atomics,
  * the rare ops, a fetch fault, a hot loop the block tier compiles and a trap
- * inside that block; first in M-mode, then again in S-mode under Sv39 at
+ * inside that block, a block that ends at a page end; first in M-mode, then again in S-mode under Sv39 at
  * Linux-like high addresses with a large ASID (so the keys and pcs are
  * doubles from the start, as they are in a real kernel). It takes a few
  * milliseconds and allocates nothing in the loop later.
@@ -21,7 +21,7 @@ import { enc } from "../isa/encode.ts";
 import { Board } from "./board.ts";
 import type { ClockKind } from "./clock.ts";
 import { runSlice } from "./hart-loop.ts";
-import { CLINT_BASE, DRAM_BASE, UART0_BASE } from "./memlayout.ts";
+import { CLINT_BASE, DRAM_BASE, PAGE_SIZE, UART0_BASE } from "./memlayout.ts";
 import * as R from "./riscv.ts";
 
 const MB = 1 << 20;
@@ -34,6 +34,17 @@ const MAX_STEPS = 400_000;
 // t4/t5 the trap handler's, t6 the fetch-fault return address.
 const [ZERO, RA, T0, T1, T2, S0, S1, A0, A1, A2, A3, A4, A5, A6] = [0, 1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 const [T3, T4, T5, T6] = [28, 29, 30, 31];
+
+/**
+ * Guest instructions a thread runs before its interpreter is warmed (the
+ * board's runner and a vCPU's; each thread has its own V8 feedback). A
+ * shorter run (hello.elf: 66,000) is spared the warm-up, which costs it
+ * ~16 ms of CPU (the cold paths it compiles). V8 optimises runSlice after
+ * some 45,000-65,000 instructions, so the warm-up comes after that and
+ * may still cost a deoptimisation or two (warmed at 20,000 instead: none
+ * on OpenSBI + kernel-mini, but hello paid the 16 ms).
+ */
+export const WARM_AFTER = 100_000;
 
 let warmed = false;
 
@@ -102,6 +113,8 @@ function program(): { words: number[]; sEntry: number; end: number } {
     for (const [r1, r2] of [[A0, A1], [A1, A0], [A0, A0]]) p.push(enc[op](r1, r2, 8), enc.addi(A6, A6, 1));
   }
   p.push(enc.slti(A3, A0, 3), enc.sltiu(A3, A0, 3), enc.xori(A3, A0, -1), enc.ori(A3, A1, 0x70), enc.andi(A3, A2, 0xff));
+  // the comparisons again with equal high words, so the low words' compare runs too
+  p.push(enc.slti(A3, A1, 3), enc.sltiu(A3, A1, 3), enc.slti(A3, A0, -3), enc.sltiu(A3, A0, -3));
   for (const sh of [0, 5, 32, 40]) p.push(enc.slli(A3, A2, sh), enc.srli(A3, A0, sh), enc.srai(A3, A0, sh));
   for (const op of ["add", "sub", "sll", "slt", "sltu", "xor", "srl", "sra", "or", "and", "addw", "subw", "sllw", "srlw", "sraw",
     "mul", "mulw", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu", "divw", "divuw", "remw", "remuw"] as const) {
@@ -119,6 +132,7 @@ function program(): { words: number[]; sEntry: number; end: number } {
   // MMIO (UART scratch register, CLINT mtime) and nowhere (address 8: an access fault the handler skips)
   p.push(enc.lui(A4, UART0_BASE >>> 12), enc.lbu(A3, A4, 5), enc.sb(A1, A4, 7), enc.lb(A3, A4, 7));
   p.push(enc.lui(A4, (CLINT_BASE + 0xc000) >>> 12), enc.ld(A3, A4, -8), enc.lw(A3, A4, -8)); // mtime at 0xbff8
+  p.push(enc.sh(A1, A4, -0x800), enc.sw(A1, A4, -0x800), enc.sd(A1, A4, -0x800)); // CLINT 0xb800: no register, ignored
   p.push(enc.ld(A3, ZERO, 8), enc.lw(A3, ZERO, 8), enc.lbu(A3, ZERO, 8), enc.sd(A3, ZERO, 8), enc.sw(A3, ZERO, 8), enc.sb(A3, ZERO, 8));
   // a store into this very code: rewrite the next instruction with itself
   p.push(enc.auipc(T0, 0), enc.lw(A3, T0, 12), enc.sw(A3, T0, 12), enc.addi(A6, A6, 1));
@@ -137,6 +151,14 @@ function program(): { words: number[]; sEntry: number; end: number } {
   p.push(enc.bne(T1, ZERO, (loop - p.length) * 4));
   p.push(enc.addi(T2, ZERO, 8), enc.beq(T3, T2, 16), enc.addi(T3, ZERO, 8), enc.addi(T1, ZERO, 1));
   p.push(enc.jal(ZERO, (loop - p.length) * 4));
+  // a hot loop whose block ends at the end of a page, so the block leaves its page (over padding never run)
+  const ahead = PAGE_SIZE - 12 - (at() % PAGE_SIZE);
+  p.push(enc.jal(ZERO, ahead < 4 ? ahead + PAGE_SIZE : ahead));
+  while (at() % PAGE_SIZE !== PAGE_SIZE - 12) p.push(0);
+  p.push(enc.addi(T1, ZERO, 8));
+  const across = p.length;
+  p.push(enc.addi(A6, A6, 1), enc.addi(T1, T1, -1)); // the page ends here
+  p.push(enc.bne(T1, ZERO, (across - p.length) * 4));
   p.push(enc.jalr(ZERO, RA, 0));
 
   [p[setup], p[setup + 1]] = pcrel(T0, setup * 4, handler);

@@ -11,7 +11,7 @@ import { InstructionClock } from "./clock.ts";
 import { runSlice } from "./hart-loop.ts";
 import * as R from "./riscv.ts";
 import { TICKS_PER_MS } from "./memlayout.ts";
-import { warmInterpreter } from "./interp-warmup.ts";
+import { WARM_AFTER, warmInterpreter } from "./interp-warmup.ts";
 
 export interface RunOptions {
   /** Wall-clock limit in seconds; 0 or undefined: none. */
@@ -37,12 +37,6 @@ const YIELD_EVERY_MS = 20;
 /** Instructions per hart per slice while device I/O is in flight: a guest polling for a completion sees it within ~0.1 ms. */
 const IO_SLICE = 5_000;
 const MAX_SLEEP_MS = 20;
-/**
- * Instructions after which the interpreter is warmed (interp-warmup.ts): a
- * run this long is going to be optimised and would meet the storm of
- * deopts; a shorter one (hello.elf) is spared the warm-up's ~10 ms.
- */
-const WARM_AFTER = 100_000;
 
 export async function runBoard(board: Board, opts: RunOptions = {}): Promise<RunResult> {
   const harts = board.harts;
