@@ -17,12 +17,15 @@
  *
  * Every instruction's code is the interpreter's (hart-loop.ts) with register
  * indices and immediates as literals, and the registers the block uses in JS
- * locals (Regs below): loaded once on entry and stored back on the way out
- * and before a helper that reads hart.x (a slow-path load or store reads its
- * base register there; csrInstruction reads and writes any), so the slow
- * paths see them as the interpreter would. On cpubench's loops this doubled
- * the block tier's speed: V8 keeps locals in machine registers, while every
- * typed-array access is a load or store with a bounds check. Addresses
+ * locals (Regs below): loaded once on entry, stored back on the one way out
+ * and around csrInstruction (which reads and writes hart.x, itself or through
+ * a hypervisor's exit handler). On cpubench's loops this doubled the block
+ * tier's speed: V8 keeps locals in machine registers, while every typed-array
+ * access is a load or store with a bounds check. A load or store off the
+ * TLB's fast path (a miss, MMIO, misalignment, a fault) leaves the block
+ * before it, for the interpreter to execute: its slow path may exit to a
+ * hypervisor whose handler reads and writes the register file (mmio.ts), and
+ * the generated source stays small. Addresses
  * are relative to `base`, the page's virtual address, so one block serves
  * every virtual mapping of its frame and the same code compiles to the same
  * source: functions are shared through a source cache (they are pure).
@@ -181,11 +184,6 @@ class Regs {
     return this.written.map((w) => `x[${w}] = g${w}; x[${w + 1}] = g${w + 1};`).join(" ");
   }
 
-  /** Stores one pair back, if the block writes it (a slow path reads it from the register file). */
-  flushOne(w: number): string {
-    return this.written.includes(w) ? `x[${w}] = g${w}; x[${w + 1}] = g${w + 1};` : "";
-  }
-
   /** Reloads every pair (after a helper that may have written the register file). */
   reload(): string {
     return this.used.map((w) => `g${w} = x[${w}]; g${w + 1} = x[${w + 1}];`).join(" ");
@@ -283,37 +281,35 @@ function offsetSource(rs1: number, imm: number, keys: string, frames: string): s
 }
 
 /**
- * A load: fast path, else the hart's slow path, else leave after the trap.
- * A device that raised an interrupt line on the read (hart.stop) ends the
- * slice after the load.
+ * Leaves before instruction k, for the interpreter to execute it: a load or
+ * store off the TLB's fast path (a miss, MMIO, misaligned, a fault), which
+ * may exit to a hypervisor whose handler reads and writes the register file
+ * (mmio.ts) — the exit path stores the block's registers back first.
  */
-function loadSource(i: Insn, k: number, width: number, fast: string, slow: string, hi: string, site: Site): string {
+const slowPath = (i: Insn, k: number): string => `{ ${H("pc")} = base + ${i.po}; ret = done + ${k - 1}; break out; }`;
+
+/** A load on the TLB's fast path, else left to the interpreter. */
+function loadSource(i: Insn, k: number, width: number, fast: string, hi: string): string {
   const aligned = width === 1 ? "o >= 0" : `o >= 0 && (o & ${width - 1}) === 0`;
-  const write = `g${i.rd} = v; g${i.rd + 1} = ${hi};`;
   return (
-    `{ ${offsetSource(i.rs1, i.imm, "ldKeys", "ldFrames")} let v;` +
-    ` if (${aligned}) v = ${fast};` +
-    ` else { ${site.regs.flushOne(i.rs1)} if (${H("loadAt")}(${i.rs1}, ${i.imm}, ${width}, base + ${i.po})) { v = ${slow}; if (${H("stop")}) { ${write} ${leave(i.po + i.len, k)} } }` +
-    ` else ${trapped(k)} }` +
-    ` ${write} }`
+    `{ ${offsetSource(i.rs1, i.imm, "ldKeys", "ldFrames")}` +
+    ` if (!(${aligned})) ${slowPath(i, k)}` +
+    ` const v = ${fast}; g${i.rd} = v; g${i.rd + 1} = ${hi}; }`
   );
 }
 
 /**
- * A store. A store into a page with code invalidates what it overwrote; if
- * that dropped this very block (its entry word changed), the rest of it may
- * be stale: leave. An MMIO store (hart.stop) ends the slice after it.
+ * A store on the TLB's fast path, else left to the interpreter. A store
+ * into a page with code invalidates what it overwrote; if that dropped this
+ * very block (its entry word changed), the rest of it may be stale: leave.
  */
-function storeSource(i: Insn, k: number, width: number, write: string, valueHi: string, site: Site): string {
+function storeSource(i: Insn, k: number, width: number, write: string, site: Site): string {
   const aligned = width === 1 ? "o >= 0" : `o >= 0 && (o & ${width - 1}) === 0`;
   const dropped = `dec[${entryWord(site.entry)}] !== self`;
-  const next = i.po + i.len;
   return (
     `{ ${offsetSource(i.rs1, i.imm, "stKeys", "stFrames")}` +
-    ` if (${aligned}) { ${write}` +
-    ` if (codeMap[o >>> 12] !== 0) { ${M("invalidateCode")}(o, ${width}); if (${dropped}) ${leave(next, k)} } }` +
-    ` else { ${site.regs.flushOne(i.rs1)} if (!${H("storeAt")}(${i.rs1}, ${i.imm}, ${width}, ${g(i.rs2)}, ${valueHi}, base + ${i.po})) ${trapped(k)}` +
-    ` else if (${H("stop")} || ${dropped}) ${leave(next, k)} } }`
+    ` if (!(${aligned})) ${slowPath(i, k)} ${write}` +
+    ` if (codeMap[o >>> 12] !== 0) { ${M("invalidateCode")}(o, ${width}); if (${dropped}) ${leave(i.po + i.len, k)} } }`
   );
 }
 
@@ -370,9 +366,9 @@ function insnSource(i: Insn, k: number, site: Site): string {
       return (
         `{ const blo = ${a}; const tlo = (blo + ${imm}) | 0;` +
         ` const thi = ${hiSum(ah, imm, "(tlo >>> 0 < blo >>> 0 ? 1 : 0)")};` +
+        // A target pc cannot hold faults at once, exactly: the interpreter does that (hart-loop.ts).
+        ` if ((thi << 10) >> 10 !== thi) ${slowPath(i, k)}` +
         ` const link = base + ${po + len}; g${rd} = link | 0; g${rd + 1} = Math.floor(link / 4294967296) | 0;` +
-        // A target pc cannot hold exactly faults at once (hart-loop.ts); the fault counts as a step there too.
-        ` if ((thi << 10) >> 10 !== thi) { ${H("wildFetch")}(tlo & ~1, thi); ${trapped(k + 1)} }` +
         ` ${H("pc")} = thi * 4294967296 + ((tlo & ~1) >>> 0); ret = done + ${k}; break out; }`
       );
     case OP.beq: return branch(`${a} === ${b} && ${ah} === ${bh}`);
@@ -382,25 +378,23 @@ function insnSource(i: Insn, k: number, site: Site): string {
     case OP.bltu: return branch(ltu(a, ah, b, bh));
     case OP.bgeu: return branch(`!${ltu(a, ah, b, bh)}`);
 
-    case OP.lb: return loadSource(i, k, 1, "(u8[o] << 24) >> 24", `(${H("valueLo")} << 24) >> 24`, "v >> 31", site);
-    case OP.lbu: return loadSource(i, k, 1, "u8[o]", `${H("valueLo")} & 0xff`, "0", site);
-    case OP.lh: return loadSource(i, k, 2, "i16[o >>> 1]", `(${H("valueLo")} << 16) >> 16`, "v >> 31", site);
-    case OP.lhu: return loadSource(i, k, 2, "u16[o >>> 1]", `${H("valueLo")} & 0xffff`, "0", site);
-    case OP.lw: return loadSource(i, k, 4, "i32[o >>> 2]", H("valueLo"), "v >> 31", site);
-    case OP.lwu: return loadSource(i, k, 4, "i32[o >>> 2]", H("valueLo"), "0", site);
+    case OP.lb: return loadSource(i, k, 1, "(u8[o] << 24) >> 24", "v >> 31");
+    case OP.lbu: return loadSource(i, k, 1, "u8[o]", "0");
+    case OP.lh: return loadSource(i, k, 2, "i16[o >>> 1]", "v >> 31");
+    case OP.lhu: return loadSource(i, k, 2, "u16[o >>> 1]", "0");
+    case OP.lw: return loadSource(i, k, 4, "i32[o >>> 2]", "v >> 31");
+    case OP.lwu: return loadSource(i, k, 4, "i32[o >>> 2]", "0");
     case OP.ld:
       return (
         `{ ${offsetSource(rs1, imm, "ldKeys", "ldFrames")}` +
-        ` if (o >= 0 && (o & 7) === 0) { g${rd} = i32[o >>> 2]; g${rd + 1} = i32[(o >>> 2) + 1]; }` +
-        ` else { ${site.regs.flushOne(rs1)} if (${H("loadAt")}(${rs1}, ${imm}, 8, base + ${po})) { g${rd} = ${H("valueLo")}; g${rd + 1} = ${H("valueHi")};` +
-        ` if (${H("stop")}) ${leave(po + len, k)} }` +
-        ` else ${trapped(k)} } }`
+        ` if (o < 0 || (o & 7) !== 0) ${slowPath(i, k)}` +
+        ` g${rd} = i32[o >>> 2]; g${rd + 1} = i32[(o >>> 2) + 1]; }`
       );
 
-    case OP.sb: return storeSource(i, k, 1, `u8[o] = ${b};`, "0", site);
-    case OP.sh: return storeSource(i, k, 2, `u16[o >>> 1] = ${b};`, "0", site);
-    case OP.sw: return storeSource(i, k, 4, `i32[o >>> 2] = ${b};`, "0", site);
-    case OP.sd: return storeSource(i, k, 8, `i32[o >>> 2] = ${b}; i32[(o >>> 2) + 1] = ${bh};`, bh, site);
+    case OP.sb: return storeSource(i, k, 1, `u8[o] = ${b};`, site);
+    case OP.sh: return storeSource(i, k, 2, `u16[o >>> 1] = ${b};`, site);
+    case OP.sw: return storeSource(i, k, 4, `i32[o >>> 2] = ${b};`, site);
+    case OP.sd: return storeSource(i, k, 8, `i32[o >>> 2] = ${b}; i32[(o >>> 2) + 1] = ${bh};`, site);
 
     case OP.addi:
       if (imm === 0) return `g${rd + 1} = ${ah}; g${rd} = ${a};`;
