@@ -453,7 +453,7 @@ describe("the block host seam (jit/block-host.ts)", () => {
     const block = compileBlock(t.mem.decodedPage((CODE_BASE - t.mem.base) / PAGE_SIZE), t.mem.u16, CODE_BASE - t.mem.base, 0);
     const source = String(block?.fn);
     const named = new Set([...source.matchAll(/\bh\.(\w+)/g)].map((m) => m[1]));
-    expect([...named].sort()).toEqual(expect.arrayContaining(["csrInstruction", "env", "loadAt", "pc", "storeAt", "x"]));
+    expect([...named].sort()).toEqual(expect.arrayContaining(["csrInstruction", "env", "loadTlb", "pc", "storeTlb", "x"]));
     for (const name of named) expect(name in t.hart, `Hart has ${name}`).toBe(true);
   });
 

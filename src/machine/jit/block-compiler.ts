@@ -16,8 +16,16 @@
  * allows another full pass, so a block never overshoots the budget.
  *
  * Every instruction's code is the interpreter's (hart-loop.ts) with register
- * indices and immediates as literals; registers stay in hart.x, so the slow
- * paths (hart.loadAt/storeAt) see them as the interpreter would. Addresses
+ * indices and immediates as literals, and the registers the block uses in JS
+ * locals (Regs below): loaded once on entry, stored back on the one way out
+ * and around csrInstruction (which reads and writes hart.x, itself or through
+ * a hypervisor's exit handler). On cpubench's loops this doubled the block
+ * tier's speed: V8 keeps locals in machine registers, while every typed-array
+ * access is a load or store with a bounds check. A load or store off the
+ * TLB's fast path (a miss, MMIO, misalignment, a fault) leaves the block
+ * before it, for the interpreter to execute: its slow path may exit to a
+ * hypervisor whose handler reads and writes the register file (mmio.ts), and
+ * the generated source stays small. Addresses
  * are relative to `base`, the page's virtual address, so one block serves
  * every virtual mapping of its frame and the same code compiles to the same
  * source: functions are shared through a source cache (they are pure).
@@ -26,7 +34,7 @@
  * checks every name against the block host interfaces (block-host.ts).
  */
 
-import { OP } from "../../isa/ops.ts";
+import { OP, X0_SINK } from "../../isa/ops.ts";
 import { decodeInto } from "../../isa/decode.ts";
 import { PAGE_SIZE } from "../memlayout.ts";
 import { TLB_MASK } from "../tlb.ts";
@@ -137,6 +145,76 @@ function decodeSlot(dec: Int32Array, u16: Uint16Array, frame: number, po: number
   return true;
 }
 
+/**
+ * Guest registers as JS locals: `g<word>` holds x[word] for every register
+ * the block reads or writes, loaded in the prologue and stored back where
+ * the block leaves (one exit path, after the `out` label) and before a
+ * helper that reads the register file. x0 reads as the literal 0; the x0
+ * sink is a local that is never stored.
+ */
+class Regs {
+  /** Word indices (even) of the register pairs the block uses, x0 and the sink excepted. */
+  readonly used: number[];
+  /** Of those, the pairs it writes. */
+  readonly written: number[];
+
+  constructor(insns: readonly Insn[]) {
+    const used = new Set<number>();
+    const written = new Set<number>();
+    for (const i of insns) {
+      const r = regsOf(i);
+      for (const s of r.reads) if (s !== 0) used.add(s);
+      if (r.write !== undefined && r.write !== X0_SINK) {
+        used.add(r.write);
+        written.add(r.write);
+      }
+    }
+    this.used = [...used].sort((a, b) => a - b);
+    this.written = [...written].sort((a, b) => a - b);
+  }
+
+  /** The prologue's declarations (the sink's pair too: writes to x0 land there and are dropped). */
+  declare(): string {
+    const names = this.used.flatMap((w) => [`g${w} = x[${w}]`, `g${w + 1} = x[${w + 1}]`]);
+    return `let ${[...names, `g${X0_SINK} = 0`, `g${X0_SINK + 1} = 0`].join(", ")};`;
+  }
+
+  /** Stores every written pair back into the register file. */
+  flush(): string {
+    return this.written.map((w) => `x[${w}] = g${w}; x[${w + 1}] = g${w + 1};`).join(" ");
+  }
+
+  /** Reloads every pair (after a helper that may have written the register file). */
+  reload(): string {
+    return this.used.map((w) => `g${w} = x[${w}]; g${w + 1} = x[${w + 1}];`).join(" ");
+  }
+}
+
+/** Register word read as an expression: x0 is 0. */
+const g = (w: number): string => (w === 0 || w === 1 ? "0" : `g${w}`);
+
+/** The register words an instruction reads and the pair it writes. */
+function regsOf(i: Insn): { reads: number[]; write?: number } {
+  switch (i.op) {
+    case OP.lui: case OP.auipc: case OP.jal:
+      return { reads: [], write: i.rd };
+    case OP.beq: case OP.bne: case OP.blt: case OP.bge: case OP.bltu: case OP.bgeu:
+      return { reads: [i.rs1, i.rs2] };
+    case OP.sb: case OP.sh: case OP.sw: case OP.sd:
+      return { reads: [i.rs1, i.rs2] };
+    case OP.fence:
+      return { reads: [] };
+    case OP.csrrw: case OP.csrrs: case OP.csrrc: case OP.csrrwi: case OP.csrrsi: case OP.csrrci:
+      // csrInstruction reads and writes the register file itself: flushed before, reloaded after.
+      return { reads: [] };
+    case OP.add: case OP.sub: case OP.sll: case OP.slt: case OP.sltu: case OP.xor: case OP.srl: case OP.sra: case OP.or: case OP.and:
+    case OP.addw: case OP.subw: case OP.sllw: case OP.srlw: case OP.sraw: case OP.mul: case OP.mulw:
+      return { reads: [i.rs1, i.rs2], write: i.rd };
+    default: // loads, jalr, register-immediate ops
+      return { reads: [i.rs1], write: i.rd };
+  }
+}
+
 /** The function body: prologue, instructions, and the exit after the last one. */
 function blockSource(insns: readonly Insn[], entry: number, endPo: number): string {
   const n = insns.length;
@@ -145,7 +223,8 @@ function blockSource(insns: readonly Insn[], entry: number, endPo: number): stri
     (BRANCHES.has(last.op) || last.op === OP.jal) && last.po + last.imm === entry;
   const ops = new Set(insns.map((i) => i.op));
   const has = (...names: (keyof typeof OP)[]): boolean => names.some((name) => ops.has(OP[name]));
-  const lines: string[] = ['"use strict";', `const x = ${H("x")};`];
+  const regs = new Regs(insns);
+  const lines: string[] = ['"use strict";', `const x = ${H("x")};`, regs.declare()];
   if (has("lb", "lh", "lw", "ld", "lbu", "lhu", "lwu", "sb", "sh", "sw", "sd")) {
     lines.push(`const mem = ${member<BlockHost["env"]>(H("env"), "mem")}, dataKey = ${H("dataKey")};`);
     if (has("lb", "lbu", "sb")) lines.push(`const u8 = ${M("u8")};`);
@@ -156,18 +235,30 @@ function blockSource(insns: readonly Insn[], entry: number, endPo: number): stri
     if (has("sb", "sh", "sw", "sd")) lines.push(`const stKeys = ${T("storeTlb", "key")}, stFrames = ${T("storeTlb", "ramOffset")}, codeMap = ${M("codeMap")};`);
   }
   if (has("sll", "srl", "sra", "mul")) lines.push(`const r64 = ${RT("r64")};`);
-  lines.push("let done = 0;");
+  lines.push("let done = 0, ret = 0;", "out: {");
   if (selfLoop) lines.push("for (;;) {");
-  insns.forEach((insn, k) => lines.push(insnSource(insn, k + 1, n, entry, selfLoop)));
-  if (!BRANCHES.has(last.op) && last.op !== OP.jal && last.op !== OP.jalr) lines.push(`${H("pc")} = base + ${endPo}; return done + ${n};`);
+  const site: Site = { n, entry, selfLoop, regs };
+  insns.forEach((insn, k) => lines.push(insnSource(insn, k + 1, site)));
+  if (!BRANCHES.has(last.op) && last.op !== OP.jal && last.op !== OP.jalr) lines.push(leave(endPo, n));
   if (selfLoop) lines.push("}");
+  lines.push("}", regs.flush(), "return ret;");
   return lines.join("\n");
 }
 
-/** Leaves normally after instruction k, at page offset `next`. */
-const leave = (next: number, k: number): string => `{ ${H("pc")} = base + ${next}; return done + ${k}; }`;
+/** What an instruction's code needs to know about its block. */
+interface Site {
+  /** Instructions in one pass, and the block's entry. */
+  readonly n: number;
+  readonly entry: number;
+  /** Whether the block loops back to its entry. */
+  readonly selfLoop: boolean;
+  readonly regs: Regs;
+}
+
+/** Leaves normally after instruction k, at page offset `next` (the exit path stores the registers back). */
+const leave = (next: number, k: number): string => `{ ${H("pc")} = base + ${next}; ret = done + ${k}; break out; }`;
 /** Leaves after instruction k took a trap (hart.pc is the handler's). */
-const trapped = (k: number): string => `return -(done + ${k});`;
+const trapped = (k: number): string => `{ ret = -(done + ${k}); break out; }`;
 
 /** Signed 64-bit a < b on literal-index pairs (lt64 in hart-loop.ts). */
 const lt = (a: string, ah: string, b: string, bh: string): string => `(${ah} < ${bh} || (${ah} === ${bh} && ${a} >>> 0 < ${b} >>> 0))`;
@@ -175,109 +266,110 @@ const lt = (a: string, ah: string, b: string, bh: string): string => `(${ah} < $
 const ltu = (a: string, ah: string, b: string, bh: string): string =>
   `(${ah} >>> 0 < ${bh} >>> 0 || (${ah} === ${bh} && ${a} >>> 0 < ${b} >>> 0))`;
 
+/** `hi + (imm >> 31) + carry`, without adding a literal 0. */
+const hiSum = (hi: string, imm: number, carry: string): string => `(${hi}${imm < 0 ? " - 1" : ""} + ${carry}) | 0`;
+
 /** RAM offset `o` of x[rs1] + imm through a data TLB, or -1 (dataOffset in hart-loop.ts). */
 function offsetSource(rs1: number, imm: number, keys: string, frames: string): string {
+  const lo = imm === 0 ? `const lo = ${g(rs1)};` : `const blo = ${g(rs1)}; const lo = (blo + ${imm}) | 0;`;
+  const hi = imm === 0 ? `const hi = ${g(rs1 + 1)};` : `const hi = ${hiSum(g(rs1 + 1), imm, "(lo >>> 0 < blo >>> 0 ? 1 : 0)")};`;
   return (
-    `const blo = x[${rs1}]; const lo = (blo + (${imm})) | 0;` +
-    ` const hi = (x[${rs1 + 1}] + (${imm >> 31}) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;` +
-    ` let o = -1;` +
+    `${lo} ${hi} let o = -1;` +
     ` if (((hi << 25) >> 25) === hi) { const vpn = ((hi & 0x7f) << 20) | (lo >>> 12); const i = vpn & ${TLB_MASK};` +
     ` if (${keys}[i] === vpn + dataKey) o = ${frames}[i] + (lo & 0xfff); }`
   );
 }
 
 /**
- * A load: fast path, else the hart's slow path, else leave after the trap.
- * A device that raised an interrupt line on the read (hart.stop) ends the
- * slice after the load.
+ * Leaves before instruction k, for the interpreter to execute it: a load or
+ * store off the TLB's fast path (a miss, MMIO, misaligned, a fault), which
+ * may exit to a hypervisor whose handler reads and writes the register file
+ * (mmio.ts) — the exit path stores the block's registers back first.
  */
-function loadSource(i: Insn, k: number, width: number, fast: string, slow: string, hi: string): string {
+const slowPath = (i: Insn, k: number): string => `{ ${H("pc")} = base + ${i.po}; ret = done + ${k - 1}; break out; }`;
+
+/** A load on the TLB's fast path, else left to the interpreter. */
+function loadSource(i: Insn, k: number, width: number, fast: string, hi: string): string {
   const aligned = width === 1 ? "o >= 0" : `o >= 0 && (o & ${width - 1}) === 0`;
-  const write = `x[${i.rd}] = v; x[${i.rd + 1}] = ${hi};`;
   return (
-    `{ ${offsetSource(i.rs1, i.imm, "ldKeys", "ldFrames")} let v;` +
-    ` if (${aligned}) v = ${fast};` +
-    ` else if (${H("loadAt")}(${i.rs1}, ${i.imm}, ${width}, base + ${i.po})) { v = ${slow}; if (${H("stop")}) { ${write} ${leave(i.po + i.len, k)} } }` +
-    ` else ${trapped(k)}` +
-    ` ${write} }`
+    `{ ${offsetSource(i.rs1, i.imm, "ldKeys", "ldFrames")}` +
+    ` if (!(${aligned})) ${slowPath(i, k)}` +
+    ` const v = ${fast}; g${i.rd} = v; g${i.rd + 1} = ${hi}; }`
   );
 }
 
 /**
- * A store. A store into a page with code invalidates what it overwrote; if
- * that dropped this very block (its entry word changed), the rest of it may
- * be stale: leave. An MMIO store (hart.stop) ends the slice after it.
+ * A store on the TLB's fast path, else left to the interpreter. A store
+ * into a page with code invalidates what it overwrote; if that dropped this
+ * very block (its entry word changed), the rest of it may be stale: leave.
  */
-function storeSource(i: Insn, k: number, width: number, write: string, valueHi: string, entry: number): string {
+function storeSource(i: Insn, k: number, width: number, write: string, site: Site): string {
   const aligned = width === 1 ? "o >= 0" : `o >= 0 && (o & ${width - 1}) === 0`;
-  const dropped = `dec[${entryWord(entry)}] !== self`;
-  const next = i.po + i.len;
+  const dropped = `dec[${entryWord(site.entry)}] !== self`;
   return (
     `{ ${offsetSource(i.rs1, i.imm, "stKeys", "stFrames")}` +
-    ` if (${aligned}) { ${write}` +
-    ` if (codeMap[o >>> 12] !== 0) { ${M("invalidateCode")}(o, ${width}); if (${dropped}) ${leave(next, k)} } }` +
-    ` else if (!${H("storeAt")}(${i.rs1}, ${i.imm}, ${width}, x[${i.rs2}], ${valueHi}, base + ${i.po})) ${trapped(k)}` +
-    ` else if (${H("stop")} || ${dropped}) ${leave(next, k)} }`
+    ` if (!(${aligned})) ${slowPath(i, k)} ${write}` +
+    ` if (codeMap[o >>> 12] !== 0) { ${M("invalidateCode")}(o, ${width}); if (${dropped}) ${leave(i.po + i.len, k)} } }`
   );
 }
 
 /** Sets rd to a 32-bit result, sign-extended. */
-const setW = (rd: number, expr: string): string => `{ const v = ${expr}; x[${rd}] = v; x[${rd + 1}] = v >> 31; }`;
+const setW = (rd: number, expr: string): string => `{ const v = ${expr}; g${rd} = v; g${rd + 1} = v >> 31; }`;
 /** Sets rd from r64 after a 64-bit helper. */
-const fromR64 = (rd: number, call: string): string => `${call}; x[${rd}] = r64[0]; x[${rd + 1}] = r64[1];`;
+const fromR64 = (rd: number, call: string): string => `${call}; g${rd} = r64[0]; g${rd + 1} = r64[1];`;
 
 /**
- * The end of a control transfer to page offset `target` after instruction k
- * of n: back to the entry of a self-loop while another pass fits the budget.
+ * The end of a control transfer to page offset `target` after instruction k:
+ * back to the entry of a self-loop while another pass fits the budget.
  */
-function jumpTo(target: string, targetLiteral: number | undefined, k: number, n: number, entry: number, selfLoop: boolean): string {
-  if (selfLoop && targetLiteral === entry) {
-    return `{ done += ${n}; if (done + ${n} <= left) continue; ${H("pc")} = base + ${entry}; return done; }`;
+function jumpTo(target: number, k: number, site: Site): string {
+  const { n, entry } = site;
+  if (site.selfLoop && target === entry) {
+    return `{ done += ${n}; if (done + ${n} <= left) continue; ${H("pc")} = base + ${entry}; ret = done; break out; }`;
   }
-  return `{ ${H("pc")} = base + ${target}; return done + ${k}; }`;
+  return leave(target, k);
 }
 
 /**
- * A CSR instruction through hart.csrInstruction. Anything but a plain
- * access — a trap (taken by the hart or its host), a translation change
- * (satp, mstatus.MPRV: fetchBase reset), a request to end the slice — leaves
- * through the trap exit, which sends the loop back through fetchPage.
+ * A CSR instruction through hart.csrInstruction, which reads and writes the
+ * register file itself: the block's registers are stored before and
+ * reloaded after. Anything but a plain access — a trap (taken by the hart or
+ * its host), a translation change (satp, mstatus.MPRV: fetchBase reset), a
+ * request to end the slice — leaves through the trap exit, which sends the
+ * loop back through fetchPage.
  */
-function csrSource(i: Insn, k: number): string {
+function csrSource(i: Insn, k: number, site: Site): string {
   const immediate = i.op >= OP.csrrwi;
   const kind = i.op - (immediate ? OP.csrrwi : OP.csrrw);
   const next = `base + ${i.po + i.len}`;
   return (
-    `{ const next = ${H("csrInstruction")}(${kind}, ${immediate}, ${i.w0}, ${i.imm}, base + ${i.po}, ${i.len});` +
+    `{ ${site.regs.flush()} const next = ${H("csrInstruction")}(${kind}, ${immediate}, ${i.w0}, ${i.imm}, base + ${i.po}, ${i.len}); ${site.regs.reload()}` +
     ` if (next !== ${next} || ${H("stop")} || ${H("fetchBase")} !== base) { ${H("pc")} = next; ${trapped(k)} } }`
   );
 }
 
-function insnSource(i: Insn, k: number, n: number, entry: number, selfLoop: boolean): string {
+function insnSource(i: Insn, k: number, site: Site): string {
   const { rd, rs1, rs2, imm, po, len } = i;
-  const a = `x[${rs1}]`, ah = `x[${rs1 + 1}]`, b = `x[${rs2}]`, bh = `x[${rs2 + 1}]`;
-  const branch = (cond: string): string => {
-    const target = po + imm;
-    return `if (${cond}) ${jumpTo(String(target), target, k, n, entry, selfLoop)} ${leave(po + len, k)}`;
-  };
+  const a = g(rs1), ah = g(rs1 + 1), b = g(rs2), bh = g(rs2 + 1);
+  const branch = (cond: string): string => `if (${cond}) ${jumpTo(po + imm, k, site)} ${leave(po + len, k)}`;
   switch (i.op) {
     case OP.lui:
-      return `x[${rd}] = ${imm}; x[${rd + 1}] = ${imm >> 31};`;
+      return `g${rd} = ${imm}; g${rd + 1} = ${imm >> 31};`;
     case OP.auipc:
-      return `{ const v = base + ${po} + ${imm}; x[${rd}] = v | 0; x[${rd + 1}] = Math.floor(v / 4294967296) | 0; }`;
+      return `{ const v = base + ${po + imm}; g${rd} = v | 0; g${rd + 1} = Math.floor(v / 4294967296) | 0; }`;
     case OP.jal:
       return (
-        `{ const link = base + ${po} + ${len}; x[${rd}] = link | 0; x[${rd + 1}] = Math.floor(link / 4294967296) | 0; }` +
-        jumpTo(String(po + imm), po + imm, k, n, entry, selfLoop)
+        `{ const link = base + ${po + len}; g${rd} = link | 0; g${rd + 1} = Math.floor(link / 4294967296) | 0; }` +
+        jumpTo(po + imm, k, site)
       );
     case OP.jalr:
       return (
-        `{ const blo = ${a}; const tlo = (blo + (${imm})) | 0;` +
-        ` const thi = (${ah} + (${imm >> 31}) + (tlo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;` +
-        ` const link = base + ${po} + ${len}; x[${rd}] = link | 0; x[${rd + 1}] = Math.floor(link / 4294967296) | 0;` +
-        // A target pc cannot hold exactly faults at once (hart-loop.ts); the fault counts as a step there too.
-        ` if ((thi << 10) >> 10 !== thi) { ${H("wildFetch")}(tlo & ~1, thi); ${trapped(k + 1)} }` +
-        ` ${H("pc")} = thi * 4294967296 + ((tlo & ~1) >>> 0); return done + ${k}; }`
+        `{ const blo = ${a}; const tlo = (blo + ${imm}) | 0;` +
+        ` const thi = ${hiSum(ah, imm, "(tlo >>> 0 < blo >>> 0 ? 1 : 0)")};` +
+        // A target pc cannot hold faults at once, exactly: the interpreter does that (hart-loop.ts).
+        ` if ((thi << 10) >> 10 !== thi) ${slowPath(i, k)}` +
+        ` const link = base + ${po + len}; g${rd} = link | 0; g${rd + 1} = Math.floor(link / 4294967296) | 0;` +
+        ` ${H("pc")} = thi * 4294967296 + ((tlo & ~1) >>> 0); ret = done + ${k}; break out; }`
       );
     case OP.beq: return branch(`${a} === ${b} && ${ah} === ${bh}`);
     case OP.bne: return branch(`${a} !== ${b} || ${ah} !== ${bh}`);
@@ -286,69 +378,59 @@ function insnSource(i: Insn, k: number, n: number, entry: number, selfLoop: bool
     case OP.bltu: return branch(ltu(a, ah, b, bh));
     case OP.bgeu: return branch(`!${ltu(a, ah, b, bh)}`);
 
-    case OP.lb: return loadSource(i, k, 1, "(u8[o] << 24) >> 24", `(${H("valueLo")} << 24) >> 24`, "v >> 31");
-    case OP.lbu: return loadSource(i, k, 1, "u8[o]", `${H("valueLo")} & 0xff`, "0");
-    case OP.lh: return loadSource(i, k, 2, "i16[o >>> 1]", `(${H("valueLo")} << 16) >> 16`, "v >> 31");
-    case OP.lhu: return loadSource(i, k, 2, "u16[o >>> 1]", `${H("valueLo")} & 0xffff`, "0");
-    case OP.lw: return loadSource(i, k, 4, "i32[o >>> 2]", H("valueLo"), "v >> 31");
-    case OP.lwu: return loadSource(i, k, 4, "i32[o >>> 2]", H("valueLo"), "0");
+    case OP.lb: return loadSource(i, k, 1, "(u8[o] << 24) >> 24", "v >> 31");
+    case OP.lbu: return loadSource(i, k, 1, "u8[o]", "0");
+    case OP.lh: return loadSource(i, k, 2, "i16[o >>> 1]", "v >> 31");
+    case OP.lhu: return loadSource(i, k, 2, "u16[o >>> 1]", "0");
+    case OP.lw: return loadSource(i, k, 4, "i32[o >>> 2]", "v >> 31");
+    case OP.lwu: return loadSource(i, k, 4, "i32[o >>> 2]", "0");
     case OP.ld:
       return (
         `{ ${offsetSource(rs1, imm, "ldKeys", "ldFrames")}` +
-        ` if (o >= 0 && (o & 7) === 0) { x[${rd}] = i32[o >>> 2]; x[${rd + 1}] = i32[(o >>> 2) + 1]; }` +
-        ` else if (${H("loadAt")}(${rs1}, ${imm}, 8, base + ${po})) { x[${rd}] = ${H("valueLo")}; x[${rd + 1}] = ${H("valueHi")};` +
-        ` if (${H("stop")}) ${leave(po + len, k)} }` +
-        ` else ${trapped(k)} }`
+        ` if (o < 0 || (o & 7) !== 0) ${slowPath(i, k)}` +
+        ` g${rd} = i32[o >>> 2]; g${rd + 1} = i32[(o >>> 2) + 1]; }`
       );
 
-    case OP.sb: return storeSource(i, k, 1, `u8[o] = ${b};`, "0", entry);
-    case OP.sh: return storeSource(i, k, 2, `u16[o >>> 1] = ${b};`, "0", entry);
-    case OP.sw: return storeSource(i, k, 4, `i32[o >>> 2] = ${b};`, "0", entry);
-    case OP.sd: return storeSource(i, k, 8, `i32[o >>> 2] = ${b}; i32[(o >>> 2) + 1] = ${bh};`, bh, entry);
+    case OP.sb: return storeSource(i, k, 1, `u8[o] = ${b};`, site);
+    case OP.sh: return storeSource(i, k, 2, `u16[o >>> 1] = ${b};`, site);
+    case OP.sw: return storeSource(i, k, 4, `i32[o >>> 2] = ${b};`, site);
+    case OP.sd: return storeSource(i, k, 8, `i32[o >>> 2] = ${b}; i32[(o >>> 2) + 1] = ${bh};`, site);
 
     case OP.addi:
-      return (
-        `{ const blo = ${a}; const lo = (blo + (${imm})) | 0;` +
-        ` x[${rd + 1}] = (${ah} + (${imm >> 31}) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0; x[${rd}] = lo; }`
-      );
-    case OP.slti: return `{ const v = ${lt(a, ah, String(imm), String(imm >> 31))} ? 1 : 0; x[${rd}] = v; x[${rd + 1}] = 0; }`;
-    case OP.sltiu: return `{ const v = ${ltu(a, ah, String(imm), String(imm >> 31))} ? 1 : 0; x[${rd}] = v; x[${rd + 1}] = 0; }`;
-    case OP.xori: return `x[${rd + 1}] = ${ah} ^ (${imm >> 31}); x[${rd}] = ${a} ^ (${imm});`;
-    case OP.ori: return `x[${rd + 1}] = ${ah} | (${imm >> 31}); x[${rd}] = ${a} | (${imm});`;
-    case OP.andi: return `x[${rd + 1}] = ${ah} & (${imm >> 31}); x[${rd}] = ${a} & (${imm});`;
+      if (imm === 0) return `g${rd + 1} = ${ah}; g${rd} = ${a};`;
+      return `{ const blo = ${a}; const lo = (blo + ${imm}) | 0; g${rd + 1} = ${hiSum(ah, imm, "(lo >>> 0 < blo >>> 0 ? 1 : 0)")}; g${rd} = lo; }`;
+    case OP.slti: return `{ const v = ${lt(a, ah, String(imm), String(imm >> 31))} ? 1 : 0; g${rd} = v; g${rd + 1} = 0; }`;
+    case OP.sltiu: return `{ const v = ${ltu(a, ah, String(imm), String(imm >> 31))} ? 1 : 0; g${rd} = v; g${rd + 1} = 0; }`;
+    case OP.xori: return `g${rd + 1} = ${ah} ^ ${imm >> 31}; g${rd} = ${a} ^ ${imm};`;
+    case OP.ori: return `g${rd + 1} = ${ah} | ${imm >> 31}; g${rd} = ${a} | ${imm};`;
+    case OP.andi: return `g${rd + 1} = ${ah} & ${imm >> 31}; g${rd} = ${a} & ${imm};`;
     case OP.slli:
-      if (imm === 0) return `x[${rd + 1}] = ${ah}; x[${rd}] = ${a};`;
-      if (imm < 32) return `{ const lo = ${a}; x[${rd + 1}] = (${ah} << ${imm}) | (lo >>> ${32 - imm}); x[${rd}] = lo << ${imm}; }`;
-      return `x[${rd + 1}] = ${a} << ${imm - 32}; x[${rd}] = 0;`;
+      if (imm === 0) return `g${rd + 1} = ${ah}; g${rd} = ${a};`;
+      if (imm < 32) return `{ const lo = ${a}; g${rd + 1} = (${ah} << ${imm}) | (lo >>> ${32 - imm}); g${rd} = lo << ${imm}; }`;
+      return `g${rd + 1} = ${a} << ${imm - 32}; g${rd} = 0;`;
     case OP.srli:
-      if (imm === 0) return `x[${rd}] = ${a}; x[${rd + 1}] = ${ah};`;
-      if (imm < 32) return `{ const hi = ${ah}; x[${rd}] = (${a} >>> ${imm}) | (hi << ${32 - imm}); x[${rd + 1}] = hi >>> ${imm}; }`;
-      return `x[${rd}] = ${ah} >>> ${imm - 32}; x[${rd + 1}] = 0;`;
+      if (imm === 0) return `g${rd} = ${a}; g${rd + 1} = ${ah};`;
+      if (imm < 32) return `{ const hi = ${ah}; g${rd} = (${a} >>> ${imm}) | (hi << ${32 - imm}); g${rd + 1} = hi >>> ${imm}; }`;
+      return `g${rd} = ${ah} >>> ${imm - 32}; g${rd + 1} = 0;`;
     case OP.srai:
-      if (imm === 0) return `x[${rd}] = ${a}; x[${rd + 1}] = ${ah};`;
-      if (imm < 32) return `{ const hi = ${ah}; x[${rd}] = (${a} >>> ${imm}) | (hi << ${32 - imm}); x[${rd + 1}] = hi >> ${imm}; }`;
-      return `{ const hi = ${ah}; x[${rd}] = hi >> ${imm - 32}; x[${rd + 1}] = hi >> 31; }`;
+      if (imm === 0) return `g${rd} = ${a}; g${rd + 1} = ${ah};`;
+      if (imm < 32) return `{ const hi = ${ah}; g${rd} = (${a} >>> ${imm}) | (hi << ${32 - imm}); g${rd + 1} = hi >> ${imm}; }`;
+      return `{ const hi = ${ah}; g${rd} = hi >> ${imm - 32}; g${rd + 1} = hi >> 31; }`;
 
     case OP.add:
-      return (
-        `{ const alo = ${a}; const lo = (alo + ${b}) | 0;` +
-        ` x[${rd + 1}] = (${ah} + ${bh} + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0; x[${rd}] = lo; }`
-      );
+      return `{ const alo = ${a}; const lo = (alo + ${b}) | 0; g${rd + 1} = (${ah} + ${bh} + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0; g${rd} = lo; }`;
     case OP.sub:
-      return (
-        `{ const alo = ${a}; const blo = ${b};` +
-        ` x[${rd + 1}] = (${ah} - ${bh} - (alo >>> 0 < blo >>> 0 ? 1 : 0)) | 0; x[${rd}] = (alo - blo) | 0; }`
-      );
+      return `{ const alo = ${a}; const blo = ${b}; g${rd + 1} = (${ah} - ${bh} - (alo >>> 0 < blo >>> 0 ? 1 : 0)) | 0; g${rd} = (alo - blo) | 0; }`;
     case OP.sll: return fromR64(rd, `${RT("shl64")}(${a}, ${ah}, ${b} & 63)`);
     case OP.srl: return fromR64(rd, `${RT("shr64")}(${a}, ${ah}, ${b} & 63)`);
     case OP.sra: return fromR64(rd, `${RT("sar64")}(${a}, ${ah}, ${b} & 63)`);
-    case OP.slt: return `{ const v = ${lt(a, ah, b, bh)} ? 1 : 0; x[${rd}] = v; x[${rd + 1}] = 0; }`;
-    case OP.sltu: return `{ const v = ${ltu(a, ah, b, bh)} ? 1 : 0; x[${rd}] = v; x[${rd + 1}] = 0; }`;
-    case OP.xor: return `x[${rd + 1}] = ${ah} ^ ${bh}; x[${rd}] = ${a} ^ ${b};`;
-    case OP.or: return `x[${rd + 1}] = ${ah} | ${bh}; x[${rd}] = ${a} | ${b};`;
-    case OP.and: return `x[${rd + 1}] = ${ah} & ${bh}; x[${rd}] = ${a} & ${b};`;
+    case OP.slt: return `{ const v = ${lt(a, ah, b, bh)} ? 1 : 0; g${rd} = v; g${rd + 1} = 0; }`;
+    case OP.sltu: return `{ const v = ${ltu(a, ah, b, bh)} ? 1 : 0; g${rd} = v; g${rd + 1} = 0; }`;
+    case OP.xor: return `g${rd + 1} = ${ah} ^ ${bh}; g${rd} = ${a} ^ ${b};`;
+    case OP.or: return `g${rd + 1} = ${ah} | ${bh}; g${rd} = ${a} | ${b};`;
+    case OP.and: return `g${rd + 1} = ${ah} & ${bh}; g${rd} = ${a} & ${b};`;
 
-    case OP.addiw: return setW(rd, `(${a} + (${imm})) | 0`);
+    case OP.addiw: return setW(rd, `(${a} + ${imm}) | 0`);
     case OP.slliw: return setW(rd, `${a} << ${imm}`);
     case OP.srliw: return setW(rd, `(${a} >>> ${imm}) | 0`);
     case OP.sraiw: return setW(rd, `${a} >> ${imm}`);
@@ -361,7 +443,7 @@ function insnSource(i: Insn, k: number, n: number, entry: number, selfLoop: bool
     case OP.mul: return fromR64(rd, `${RT("mul64")}(${a}, ${ah}, ${b}, ${bh})`);
     case OP.mulw: return setW(rd, `Math.imul(${a}, ${b})`);
     case OP.csrrw: case OP.csrrs: case OP.csrrc: case OP.csrrwi: case OP.csrrsi: case OP.csrrci:
-      return csrSource(i, k);
+      return csrSource(i, k, site);
     default:
       throw new Error(`compileBlock: op ${i.op} is not compilable`);
   }

@@ -34,21 +34,14 @@ export interface BlockHost {
   readonly env: { readonly mem: BlockMemory };
   /** Where the block leaves the hart: the next pc. */
   pc: number;
-  /** Set by a slow path that wants the slice to end. */
+  /** Set by a CSR access that wants the slice to end. */
   readonly stop: boolean;
-  /** The value a slow-path load left. */
-  readonly valueLo: number;
-  readonly valueHi: number;
   readonly dataKey: number;
   readonly loadTlb: BlockTlb;
   readonly storeTlb: BlockTlb;
   /** Virtual address of the fetch page; reset (changed) when translation changes. */
   readonly fetchBase: number;
-  loadAt(rs1: number, imm: number, width: number, pc: number): boolean;
-  storeAt(rs1: number, imm: number, width: number, vlo: number, vhi: number, pc: number): boolean;
   csrInstruction(kind: number, immediate: boolean, w0: number, imm: number, pc: number, len: number): number;
-  /** A jump to a target beyond 2^53 (u64.ts): takes its fetch fault, exactly. */
-  wildFetch(lo: number, hi: number): boolean;
 }
 
 /**

@@ -3,7 +3,9 @@
  * the block word of the slot it is about to execute is not 0 (see
  * ../decoded-page.ts): it counts the slot towards hotness, compiles the block
  * when the slot is hot, and runs a compiled block when it fits in what is
- * left of the slice — blocks never overshoot the budget.
+ * left of the slice — blocks never overshoot the budget. When a block ends
+ * at another compiled block of the same page, that one runs from here too,
+ * without a round trip through runSlice.
  */
 
 import { PAGE_SIZE } from "../memlayout.ts";
@@ -32,9 +34,9 @@ interface JitMemory extends BlockMemory {
 /**
  * Called with `b` = dec[entryWord(po)] (not 0), for the slot at byte offset
  * `po` of the current fetch page (virtual address `base`). Returns 0 when the
- * interpreter should execute the instruction itself; otherwise what the block
- * returned: the instructions it executed (hart.pc = next pc), or minus that
- * count after a trap (hart.pc = where the trap went).
+ * interpreter should execute the instruction itself; otherwise what the
+ * blocks returned: the instructions they executed (hart.pc = next pc), or
+ * minus that count after a trap (hart.pc = where the trap went).
  */
 export function enterBlock(h: JitHost, dec: Int32Array, b: number, base: number, po: number, left: number): number {
   if (b < 0) {
@@ -49,10 +51,22 @@ export function enterBlock(h: JitHost, dec: Int32Array, b: number, base: number,
     b = compileAt(h, dec, po);
     if (b === 0) return 0;
   }
+  if (!h.jit) return 0;
   const cache = h.env.mem.blocks;
-  if (cache.lens[b] > left || !h.jit) return 0;
-  const fn = cache.fns[b];
-  return fn === undefined ? 0 : fn(h, base, b, dec, left, BLOCK_RUNTIME);
+  // Blocks that follow one another in the page run from here, without a round trip through runSlice.
+  let total = 0;
+  for (;;) {
+    const fn = cache.fns[b];
+    if (fn === undefined || cache.lens[b] > left - total) return total;
+    const r = fn(h, base, b, dec, left - total, BLOCK_RUNTIME);
+    if (r <= 0) return r === 0 ? total : r - total;
+    total += r;
+    if (h.stop) return total;
+    const d = h.pc - base;
+    if (!(d >= 0 && d < PAGE_SIZE)) return total;
+    b = dec[entryWord(d)];
+    if (b <= 0) return total;
+  }
 }
 
 /** Compiles the block at `po` of the fetch page; returns its id, or 0 (the slot is then left to the interpreter for good). */
