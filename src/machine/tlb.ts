@@ -16,6 +16,8 @@ export const TLB_MASK = TLB_ENTRIES - 1;
 /** asid * ASID_KEY_STRIDE + vpn is an entry's key. */
 export const ASID_KEY_STRIDE = 1 << 27;
 const GLOBAL = -1;
+/** 2 MiB regions listed for a full flush to clear one by one; past that it clears them all. */
+const REGION_LIST = 1024;
 
 export class Tlb {
   readonly key = new Float64Array(TLB_ENTRIES).fill(-1);
@@ -33,6 +35,22 @@ export class Tlb {
    * in each of six TLBs (~10% of a Linux boot's time).
    */
   private readonly superSlots = new Int32Array(TLB_ENTRIES);
+  /**
+   * The 2 MiB regions (vpn >>> 9) and 1 GiB regions (vpn >>> 18) that
+   * superpage parts were filled from since the last full flush: sfence.vma va
+   * of an address outside all of them (a 4 KiB mapping: user pages, the
+   * fixmap a booting kernel flushes tens of thousands of times) has no
+   * superpage part to look for. Without them, once a kernel's superpages had
+   * filled more than TLB_ENTRIES parts every such flush scanned all slots of
+   * six TLBs (~11% of a Linux boot's main thread).
+   */
+  private readonly megaRegions = new Uint8Array(1 << 18);
+  private readonly gigaRegions = new Uint8Array(1 << 9);
+  /** The marked 2 MiB regions (the first REGION_LIST of them), so a full flush clears only those. */
+  private readonly megaList = new Int32Array(REGION_LIST);
+  private megaCount = 0;
+  /** A part of a leaf larger than 1 GiB was filled (not in Sv39): every sfence.vma va scans. */
+  private hugeFilled = false;
   /** Whether any entry was filled since the last full flush (an empty TLB has nothing to flush). */
   private live = false;
   fills = 0;
@@ -46,6 +64,7 @@ export class Tlb {
     if (spanShift !== 0) {
       if (this.superpageFills < TLB_ENTRIES) this.superSlots[this.superpageFills] = i;
       this.superpageFills++;
+      this.markRegion(vpn, spanShift);
     }
     this.live = true;
     this.fills++;
@@ -54,6 +73,7 @@ export class Tlb {
   flushAll(): void {
     if (!this.live) return;
     this.key.fill(-1);
+    if (this.superpageFills !== 0) this.clearRegions();
     this.superpageFills = 0;
     this.live = false;
   }
@@ -62,7 +82,7 @@ export class Tlb {
   flushPage(vpn: number): void {
     if (!this.live) return;
     this.key[vpn & TLB_MASK] = -1;
-    if (this.superpageFills !== 0) this.flushSuperpageParts(vpn, GLOBAL, true);
+    if (this.superpageFills !== 0 && this.inSuperpageRegion(vpn)) this.flushSuperpageParts(vpn, GLOBAL, true);
   }
 
   /** sfence.vma rs2=asid: drops that ASID's non-global entries. */
@@ -76,7 +96,33 @@ export class Tlb {
     if (!this.live) return;
     const i = vpn & TLB_MASK;
     if (this.asid[i] === asid) this.key[i] = -1;
-    if (this.superpageFills !== 0) this.flushSuperpageParts(vpn, asid, false);
+    if (this.superpageFills !== 0 && this.inSuperpageRegion(vpn)) this.flushSuperpageParts(vpn, asid, false);
+  }
+
+  private markRegion(vpn: number, spanShift: number): void {
+    if (spanShift > 18) {
+      this.hugeFilled = true;
+    } else if (spanShift === 18) {
+      this.gigaRegions[vpn >>> 18] = 1;
+    } else {
+      const r = vpn >>> 9;
+      if (this.megaRegions[r] !== 0) return;
+      this.megaRegions[r] = 1;
+      if (this.megaCount < REGION_LIST) this.megaList[this.megaCount] = r;
+      this.megaCount++;
+    }
+  }
+
+  private inSuperpageRegion(vpn: number): boolean {
+    return this.megaRegions[vpn >>> 9] !== 0 || this.gigaRegions[vpn >>> 18] !== 0 || this.hugeFilled;
+  }
+
+  private clearRegions(): void {
+    if (this.megaCount <= REGION_LIST) for (let k = 0; k < this.megaCount; k++) this.megaRegions[this.megaList[k]] = 0;
+    else this.megaRegions.fill(0);
+    this.megaCount = 0;
+    this.gigaRegions.fill(0);
+    this.hugeFilled = false;
   }
 
   /**

@@ -32,6 +32,21 @@ describe("Tlb flushes", () => {
     expect(hit(t, 0x200 + 1024 * 8, 1)).toBe(true);
   });
 
+  it("finds 2 MiB parts by region after more regions were marked than it lists, and across a full flush", () => {
+    const t = new Tlb();
+    for (let r = 0; r < 1500; r++) t.fill(r * 512 + 3, 1, false, r * 4096, 9); // 1,500 regions: past the region list
+    t.flushAll();
+    t.fill(0x200 + 7, 1, false, 0x1000, 9);
+    t.fill(0x17, 1, false, 0x4000, 0);
+    t.flushPage(0x17); // a 4 KiB page outside every superpage region
+    expect([hit(t, 0x207, 1), hit(t, 0x17, 1)]).toEqual([true, false]);
+    t.flushPage(0x3ff); // the same 2 MiB region as 0x207
+    expect(hit(t, 0x207, 1)).toBe(false);
+    t.fill(0x40000 + 5, 1, false, 0x2000, 18); // a 1 GiB part
+    t.flushPage(0x40000 + 0x3ffff);
+    expect(hit(t, 0x40005, 1)).toBe(false);
+  });
+
   it("a full flush after fills empties the TLB; flushes of an empty one change nothing", () => {
     const t = new Tlb();
     t.flushAll();
