@@ -1,0 +1,54 @@
+// Bundles the CLI that tsc compiled to dist/ into dist/bundle/: its entry (main.js) and one
+// chunk per part that only some commands load (each command's `await import()` stays a lazy
+// chunk). Node then resolves, reads and compiles a handful of files at start-up instead of
+// ~100, which was two thirds of `popek run hello.elf`'s own time (issue 17). Worker threads
+// keep running tsc's per-module files under dist/, which this step leaves in place.
+import { readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+
+/** The bundle's directory, under the build's root (dist/). */
+const BUNDLE_DIR = "bundle";
+
+/**
+ * `import.meta.url` in a bundled module would name the chunk, not the module: rewritten to the
+ * module's own compiled file, relative to the chunk, so `new URL("./blk-io.js", import.meta.url)`
+ * finds the worker it names and the bundle still works wherever the checkout is moved to.
+ */
+function keepModuleUrls(outdir) {
+  return {
+    name: "keep-module-urls",
+    setup(build) {
+      build.onLoad({ filter: /\.js$/ }, async (args) => {
+        if (args.path.includes("/node_modules/")) return undefined;
+        const text = await readFile(args.path, "utf8");
+        if (!text.includes("import.meta.url")) return { contents: text, loader: "js" };
+        const own = `new URL(${JSON.stringify(relative(outdir, args.path))}, import.meta.url).href`;
+        return { contents: text.replaceAll("import.meta.url", own), loader: "js" };
+      });
+    },
+  };
+}
+
+/** Bundles dist/src/cli/main.js into dist/bundle/main.js (and its chunks). */
+export async function bundleCli(dist) {
+  const { build } = await import("esbuild");
+  const outdir = join(dist, BUNDLE_DIR);
+  await build({
+    entryPoints: [join(dist, "src", "cli", "main.js")],
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    // Dependencies stay packages Node loads from node_modules, as they are without the bundle.
+    packages: "external",
+    // Chunks beside the entry: every bundled file sits in one directory, as keepModuleUrls assumes.
+    entryNames: "[name]",
+    chunkNames: "[name]-[hash]",
+    // `node --enable-source-maps` maps a bug's stack back to dist/'s files.
+    sourcemap: "linked",
+    logLevel: "warning",
+    plugins: [keepModuleUrls(outdir)],
+  });
+}
