@@ -47,8 +47,8 @@ function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; cl
 
 /**
  * The board's devices and network for the device flags. Without any, the board is QEMU virt's
- * own devices (Board's default) and the virtio, NIC and network code is not even loaded: a
- * plain `popek run IMAGE` starts ~2 ms sooner (issue 17).
+ * own devices (Board's default) and the virtio, device-flag and network code is not even
+ * loaded: a plain `popek run IMAGE` starts ~2 ms sooner (issue 17).
  */
 async function devicesFrom(flags: RunFlags): Promise<{ devices?: DeviceSpec[]; net?: VirtualNetwork }> {
   if (flags.drive === undefined && flags.device === undefined && flags.netdev === undefined && flags.global === undefined) return {};
