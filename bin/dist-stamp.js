@@ -4,9 +4,9 @@
 // process, where readdirSync's `recursive` option cost 9-45 ms.
 import { readdirSync, statSync } from "node:fs";
 
-/** What dist/ is compiled from: a newer file under these makes it stale. */
+/** What dist/ is compiled (and bundled) from: a newer file under these makes it stale. */
 const SOURCE_DIRS = ["src", "workers", "bench"];
-const SOURCE_FILES = ["tsconfig.json", "tsconfig.build.json"];
+const SOURCE_FILES = ["tsconfig.json", "tsconfig.build.json", "bin/bundle.js"];
 
 export const STAMP = "dist/.stamp";
 

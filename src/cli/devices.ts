@@ -47,11 +47,6 @@ const NE2000 = "ne2000";
 /** The lab's directly assigned NIC (src/devices/assigned-nic/): likewise. */
 const ASSIGNED_NIC = "assigned-nic";
 
-/** commander's collector for repeatable flags. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 /** The virtio devices the flags ask for, by virtio-mmio slot; `portFor` finds a netdev's switch port. */
 export function virtioDevicesFrom(flags: DeviceFlags, portFor: (nd: Netdev) => SwitchPort = freshNetdevPorts()): Map<number, DeviceKind> {
   const transport = transportFrom(flags.global ?? []);

@@ -5,7 +5,7 @@
 
 import { Command, CommanderError } from "commander";
 import { ConfigError, isUserFacing } from "../errors.ts";
-import { collect } from "./devices.ts";
+import { collect } from "./options.ts";
 import type { RunFlags } from "./run-flags.ts";
 import { drainStdout, watchStdout } from "./stdout.ts";
 import type { DiffFlags } from "./diff.ts";

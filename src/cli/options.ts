@@ -40,3 +40,8 @@ export function parseChoice<T extends string>(flag: string, text: string, choice
   if (found === undefined) throw new ConfigError(`${flag}: expected one of ${choices.join(", ")}, got "${text}"`);
   return found;
 }
+
+/** commander's collector for repeatable flags. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

@@ -6,7 +6,7 @@
 import { ConfigError } from "../errors.ts";
 import { MMU_MODES, type MmuMode } from "../machine/swtlb.ts";
 import { ISA_VARIANTS, type IsaVariant } from "../machine/isa-variant.ts";
-import { NONVIRT_FIXES, type NonvirtFix } from "../hypervisor/nonvirt/code-scanner.ts";
+import { NONVIRT_FIXES, type NonvirtFix } from "../hypervisor/nonvirt/fixes.ts";
 import { parseChoice } from "./options.ts";
 import type { DeviceFlags } from "./devices.ts";
 

@@ -5,7 +5,7 @@
  * on their own so a finished run does not wait on them.
  */
 
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import type { BlkIoTask, BlkServeTask } from "./blk-io.ts";
 
 // Compiled (dist/, what bin/popek.js runs) the worker is blk-io.js beside this file; from the
@@ -22,38 +22,61 @@ const IDLE_TIMEOUT_MS = 2_000;
  */
 const TASKS_PER_WORKER = 1;
 
+// piscina is imported when a disk is made (preloadBlkIo), not with this module: a run without a
+// disk does not pay its ~10 ms of loading at start-up (issue 17). Once loaded, a request reaches
+// its worker synchronously, so a main thread that never yields still gets its completions.
 let pool: Piscina | undefined;
+let loading: Promise<Piscina> | undefined;
+
+/** Starts loading the pool (a virtio-blk device does when it is made), so the first request finds it ready. */
+export function preloadBlkIo(): Promise<Piscina> {
+  if (loading !== undefined) return loading;
+  const load: Promise<Piscina> = import("piscina").then(({ Piscina }) => {
+    const made = new Piscina({
+      filename: WORKER_ENTRY.href,
+      maxThreads: MAX_THREADS,
+      minThreads: 0,
+      idleTimeout: IDLE_TIMEOUT_MS,
+      concurrentTasksPerWorker: TASKS_PER_WORKER,
+    });
+    // A closeBlkIo while piscina was loading has dropped this load: closeBlkIo destroys `made`.
+    if (loading === load) pool = made;
+    return made;
+  });
+  loading = load;
+  // Nobody may be waiting on a preload; a failure to load is reported by the request that needs it.
+  load.catch(() => {});
+  return load;
+}
+
+/** Runs one task on the pool, loading it first if a device has not yet (then the task waits for the load). */
+function runOnPool(task: BlkIoTask | BlkServeTask): Promise<unknown> {
+  return pool !== undefined ? pool.run(task) : preloadBlkIo().then((p) => p.run(task));
+}
 
 /** Runs one request on an I/O worker; resolves with the bytes moved. */
-export async function runBlkIo(task: BlkIoTask): Promise<number> {
-  const n: unknown = await blkPool().run(task);
-  if (typeof n !== "number") throw new Error("blk-io: worker returned no byte count");
-  return n;
+export function runBlkIo(task: BlkIoTask): Promise<number> {
+  return runOnPool(task).then((n: unknown) => {
+    if (typeof n !== "number") throw new Error("blk-io: worker returned no byte count");
+    return n;
+  });
 }
 
 /** Runs a spell of serving a device's submission ring on an I/O worker; resolves with the requests served. */
-export async function runBlkServe(task: BlkServeTask): Promise<number> {
-  const n: unknown = await blkPool().run(task);
-  if (typeof n !== "number") throw new Error("blk-io: ring server returned no count");
-  return n;
+export function runBlkServe(task: BlkServeTask): Promise<number> {
+  return runOnPool(task).then((n: unknown) => {
+    if (typeof n !== "number") throw new Error("blk-io: ring server returned no count");
+    return n;
+  });
 }
 
 /** The I/O workers' threads. */
 export const BLK_IO_THREADS = MAX_THREADS;
 
-function blkPool(): Piscina {
-  return (pool ??= new Piscina({
-    filename: WORKER_ENTRY.href,
-    maxThreads: MAX_THREADS,
-    minThreads: 0,
-    idleTimeout: IDLE_TIMEOUT_MS,
-    concurrentTasksPerWorker: TASKS_PER_WORKER,
-  }));
-}
-
 /** Ends the pool's threads (tests, the end of a benchmark). */
 export async function closeBlkIo(): Promise<void> {
-  const p = pool;
+  const load = loading;
   pool = undefined;
-  await p?.destroy();
+  loading = undefined;
+  await (await load)?.destroy();
 }

@@ -33,7 +33,7 @@ import { statSync } from "node:fs";
 import { ConfigError } from "../../errors.ts";
 import type { VirtioBackend, VirtioLink } from "./backend.ts";
 import { DONE_OK, DONE_PENDING, type BlkIoTask } from "./blk-io.ts";
-import { runBlkIo } from "./blk-pool.ts";
+import { preloadBlkIo, runBlkIo } from "./blk-pool.ts";
 import { BlkRingView, OP_FLUSH, OP_READ, OP_WRITE, RING_MAX_PIECES, RING_SLOTS } from "./blk-ring.ts";
 import { MAIN_THREAD_CLAIM, RingServers } from "./blk-servers.ts";
 import { forEachPiece, gatherOut, machinePieces, scatterIn } from "./chain-io.ts";
@@ -143,6 +143,7 @@ export class VirtioBlk implements VirtioBackend {
     this.config.setBigUint64(CFG_CAPACITY, BigInt(this.capacityBytes / SECTOR_SIZE), true);
     this.config.setUint32(CFG_SEG_MAX, QUEUE_NUM_MAX - 2, true);
     this.config.setUint32(CFG_BLK_SIZE, SECTOR_SIZE, true);
+    void preloadBlkIo();
   }
 
   readConfig(offset: number, width: number): number {

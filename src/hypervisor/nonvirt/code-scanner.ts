@@ -61,9 +61,7 @@ import { decodeMmioAccess } from "../exits/mmio-decode.ts";
 import type { GuestPhysView } from "../guest-phys-view.ts";
 import { STAT } from "../stats.ts";
 
-/** --nonvirt-fix: nothing (plain trap-and-emulate), or this scanner. */
-export const NONVIRT_FIXES = ["none", "scan"] as const;
-export type NonvirtFix = (typeof NONVIRT_FIXES)[number];
+export type { NonvirtFix } from "./fixes.ts";
 
 /**
  * The patch: the low halfword of a custom-0 instruction (opcode 0b0001011,
