@@ -11,6 +11,7 @@ import { bringUp, w } from "./transport.ts";
 // Every I/O worker dies under its task (as a crashed or terminated thread's task rejects).
 vi.mock("../../../src/devices/virtio/blk-pool.ts", () => ({
   BLK_IO_THREADS: 2,
+  preloadBlkIo: () => new Promise(() => {}),
   runBlkServe: () => Promise.reject(new Error("worker died")),
   runBlkIo: () => Promise.reject(new Error("worker died")),
 }));
