@@ -28,10 +28,13 @@ import { BLOCK_ENTRY_BASE } from "./decoded-page.ts";
 import { enterBlock } from "./jit/enter.ts";
 
 const TWO_32 = 4294967296;
-/** Added to base (and taken from po) to force the next fetch through fetchPage while keeping base + po = pc. */
-const REFETCH = 1 << 20;
+/**
+ * Added to base (and taken from po) to force the next fetch through fetchPage while keeping base + po = pc:
+ * po = PAGE is the decoded page's sentinel (decoded-page.ts), an undecoded slot the loop reads without a bounds check.
+ */
+const REFETCH = -PAGE_SIZE;
 /** -REFETCH as a constant: a negation written at each of its uses would be one more operation whose type V8 must have seen. */
-const OFF_PAGE = -REFETCH;
+const OFF_PAGE = PAGE_SIZE;
 
 // The imported constants again as this module's own: V8 folds a module's own
 // const into the code it compiles, but reads an imported binding from its
@@ -50,8 +53,10 @@ export function runSlice(h: Hart, budget: number): number {
   const i32 = mem.i32;
   const codeMap = mem.codeMap;
   // pc = base + po: the page's virtual address (a double) plus an int32 offset
-  // into it, so the common path does only int32 arithmetic. An offset outside
-  // [0, PAGE) sends the loop to fetchPage; base = pc + REFETCH, po = OFF_PAGE forces that.
+  // into it, so the common path does only int32 arithmetic. po is always in
+  // [0, PAGE + 2]: falling off the page's end lands on its sentinel (an
+  // undecoded slot, which sends the loop to fetchPage), and every jump checks
+  // its target, leaving the page by base = target + REFETCH, po = OFF_PAGE.
   // base lives in h.sliceBase, not in a local: a local double that calls
   // receive as an argument is boxed once per instruction where V8 hoists
   // the conversion (a heap number each time, pc being above 2^31).
@@ -71,25 +76,6 @@ export function runSlice(h: Hart, budget: number): number {
   h.stop = false;
 
   while (n < budget) {
-    if (po >>> 0 >= PAGE) {
-      const pc = B[0] + po;
-      ldKeys = h.loadTlb.key;
-      ldFrames = h.loadTlb.ramOffset;
-      stKeys = h.storeTlb.key;
-      stFrames = h.storeTlb.ramOffset;
-      dataKey = h.dataKey;
-      if (h.fetchPage(pc)) {
-        dec = h.fetchDecoded;
-        B[0] = h.fetchBase;
-        po = (pc - h.fetchBase) | 0;
-      } else {
-        n++; // a fetch fault counts as a step, so a faulting handler cannot spin here forever
-        B[0] = h.pc + REFETCH;
-        po = OFF_PAGE;
-        if (h.stop) break;
-      }
-      continue;
-    }
     const b = dec[BLOCK_WORDS + (po >>> 1)];
     if (b !== 0) {
       const base = B[0];
@@ -127,14 +113,26 @@ export function runSlice(h: Hart, budget: number): number {
     // paths take everything else, with pc given as the page offset.
     switch (w0 & 0x7f) {
       case 0: { // undecoded
+        // (also the sentinel past the page's end, po >= PAGE)
         n--;
         const pc = B[0] + po;
-        if (h.decodeAt(pc)) {
+        let fetched: boolean;
+        if (po >= PAGE) {
+          // Off the page (fell off its end, or a jump left it): fetch the page pc is on. The data TLBs are
+          // reloaded here because whatever switches them (privilege, MPRV, satp, sfence) also resets the fetch page.
+          ldKeys = h.loadTlb.key;
+          ldFrames = h.loadTlb.ramOffset;
+          stKeys = h.storeTlb.key;
+          stFrames = h.storeTlb.ramOffset;
+          dataKey = h.dataKey;
+          fetched = h.fetchPage(pc);
+        } else fetched = h.decodeAt(pc);
+        if (fetched) {
           dec = h.fetchDecoded;
           B[0] = h.fetchBase;
           po = (pc - h.fetchBase) | 0;
         } else {
-          n++;
+          n++; // a fetch fault counts as a step, so a faulting handler cannot spin here forever
           B[0] = h.pc + REFETCH;
           po = OFF_PAGE;
           if (h.stop) break;
@@ -158,6 +156,10 @@ export function runSlice(h: Hart, budget: number): number {
         x[rd] = link | 0;
         x[rd + 1] = Math.floor(link / TWO_32) | 0;
         po += imm;
+        if (po >>> 0 >= PAGE) {
+          B[0] = B[0] + po + REFETCH;
+          po = OFF_PAGE;
+        }
         continue;
       }
       case 5: { // jalr
@@ -186,34 +188,73 @@ export function runSlice(h: Hart, budget: number): number {
         }
         continue;
       }
+      // A taken branch checks its target against the page (decoded-page.ts); falling through needs no check.
       case 6: // beq
-        po += x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1] ? imm : len;
+        if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) {
+          po += imm;
+          if (po >>> 0 >= PAGE) {
+            B[0] = B[0] + po + REFETCH;
+            po = OFF_PAGE;
+          }
+        } else po += len;
         continue;
       case 7: // bne
-        po += x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1] ? imm : len;
+        if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) {
+          po += imm;
+          if (po >>> 0 >= PAGE) {
+            B[0] = B[0] + po + REFETCH;
+            po = OFF_PAGE;
+          }
+        } else po += len;
         continue;
       case 8: { // blt
         const ahi = x[rs1 + 1];
         const bhi = x[rs2 + 1];
-        po += ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? imm : len;
+        if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
+          po += imm;
+          if (po >>> 0 >= PAGE) {
+            B[0] = B[0] + po + REFETCH;
+            po = OFF_PAGE;
+          }
+        } else po += len;
         continue;
       }
       case 9: { // bge
         const ahi = x[rs1 + 1];
         const bhi = x[rs2 + 1];
-        po += ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? len : imm;
+        if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po += len;
+        else {
+          po += imm;
+          if (po >>> 0 >= PAGE) {
+            B[0] = B[0] + po + REFETCH;
+            po = OFF_PAGE;
+          }
+        }
         continue;
       }
       case 10: { // bltu
         const ahi = x[rs1 + 1];
         const bhi = x[rs2 + 1];
-        po += ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? imm : len;
+        if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
+          po += imm;
+          if (po >>> 0 >= PAGE) {
+            B[0] = B[0] + po + REFETCH;
+            po = OFF_PAGE;
+          }
+        } else po += len;
         continue;
       }
       case 11: { // bgeu
         const ahi = x[rs1 + 1];
         const bhi = x[rs2 + 1];
-        po += ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? len : imm;
+        if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po += len;
+        else {
+          po += imm;
+          if (po >>> 0 >= PAGE) {
+            B[0] = B[0] + po + REFETCH;
+            po = OFF_PAGE;
+          }
+        }
         continue;
       }
 
