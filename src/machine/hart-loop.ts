@@ -35,6 +35,8 @@ const TWO_32 = 4294967296;
 const REFETCH = -PAGE_SIZE;
 /** -REFETCH as a constant: a negation written at each of its uses would be one more operation whose type V8 must have seen. */
 const OFF_PAGE = PAGE_SIZE;
+/** A page offset outside [0, PAGE) has one of these bits set (po is an int32: a bitwise test never leaves int32, unlike po >>> 0). */
+const OUTSIDE_PAGE = ~(PAGE_SIZE - 1);
 
 // The imported constants again as this module's own: V8 folds a module's own
 // const into the code it compiles, but reads an imported binding from its
@@ -63,6 +65,10 @@ export function runSlice(h: Hart, budget: number): number {
   const B = h.sliceBase;
   B[0] = h.pc + REFETCH;
   let po = OFF_PAGE;
+  // A jump's target offset when it left the page (else 0, never a target then): the jump only moves it here and
+  // sets po to the sentinel, with no arithmetic of its own, so a jump that first leaves its page in optimised code
+  // finds nothing without type feedback (a deopt), and pc = base + far.
+  let far = 0;
   let dec = h.fetchDecoded;
   let n = 0;
   budget |= 0; // an int32 from here on, not a tagged number checked and untagged at every instruction
@@ -115,7 +121,8 @@ export function runSlice(h: Hart, budget: number): number {
       case 0: { // undecoded
         // (also the sentinel past the page's end, po >= PAGE)
         n--;
-        const pc = B[0] + po;
+        const pc = B[0] + (far !== 0 ? far : po);
+        far = 0;
         let fetched: boolean;
         if (po >= PAGE) {
           // Off the page (fell off its end, or a jump left it): fetch the page pc is on. The data TLBs are
@@ -156,8 +163,8 @@ export function runSlice(h: Hart, budget: number): number {
         x[rd] = link | 0;
         x[rd + 1] = Math.floor(link / TWO_32) | 0;
         po += imm;
-        if (po >>> 0 >= PAGE) {
-          B[0] = B[0] + po + REFETCH;
+        if ((po & OUTSIDE_PAGE) !== 0) {
+          far = po;
           po = OFF_PAGE;
         }
         continue;
@@ -189,11 +196,12 @@ export function runSlice(h: Hart, budget: number): number {
         continue;
       }
       // A taken branch checks its target against the page (decoded-page.ts); falling through needs no check.
+      // Leaving the page sets far (see above).
       case 6: // beq
         if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) {
           po += imm;
-          if (po >>> 0 >= PAGE) {
-            B[0] = B[0] + po + REFETCH;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
             po = OFF_PAGE;
           }
         } else po += len;
@@ -201,8 +209,8 @@ export function runSlice(h: Hart, budget: number): number {
       case 7: // bne
         if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) {
           po += imm;
-          if (po >>> 0 >= PAGE) {
-            B[0] = B[0] + po + REFETCH;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
             po = OFF_PAGE;
           }
         } else po += len;
@@ -212,8 +220,8 @@ export function runSlice(h: Hart, budget: number): number {
         const bhi = x[rs2 + 1];
         if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
           po += imm;
-          if (po >>> 0 >= PAGE) {
-            B[0] = B[0] + po + REFETCH;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
             po = OFF_PAGE;
           }
         } else po += len;
@@ -225,8 +233,8 @@ export function runSlice(h: Hart, budget: number): number {
         if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po += len;
         else {
           po += imm;
-          if (po >>> 0 >= PAGE) {
-            B[0] = B[0] + po + REFETCH;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
             po = OFF_PAGE;
           }
         }
@@ -237,8 +245,8 @@ export function runSlice(h: Hart, budget: number): number {
         const bhi = x[rs2 + 1];
         if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
           po += imm;
-          if (po >>> 0 >= PAGE) {
-            B[0] = B[0] + po + REFETCH;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
             po = OFF_PAGE;
           }
         } else po += len;
@@ -250,8 +258,8 @@ export function runSlice(h: Hart, budget: number): number {
         if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po += len;
         else {
           po += imm;
-          if (po >>> 0 >= PAGE) {
-            B[0] = B[0] + po + REFETCH;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
             po = OFF_PAGE;
           }
         }
@@ -746,7 +754,7 @@ export function runSlice(h: Hart, budget: number): number {
     // Reached only by `break`: the instruction asked to end the slice (hart.stop).
     break;
   }
-  h.pc = B[0] + po;
+  h.pc = B[0] + (far !== 0 ? far : po);
   h.sliceCount = 0;
   h.instret += n;
   return n;
