@@ -8,25 +8,38 @@
  *   words [0, PAGE_SIZE)                 two words per 2-byte instruction slot
  *                                        (word0, imm; see src/isa/ops.ts), at
  *                                        the slot's byte offset
- *   words [BLOCK_ENTRY_BASE, +PAGE_SIZE/2) one block word per slot, at
- *                                        BLOCK_ENTRY_BASE + byte offset / 2:
+ *   words [PAGE_SIZE, +4)                the sentinel: always 0 (undecoded), read
+ *                                        as the slots at byte offsets PAGE_SIZE
+ *                                        and PAGE_SIZE + 2 (where execution falls
+ *                                        off the page's end)
+ *   words [BLOCK_ENTRY_BASE, +PAGE_SIZE/2 + 2) one block word per slot, at
+ *                                        BLOCK_ENTRY_BASE + byte offset / 2
+ *                                        (the last two, for the sentinel's
+ *                                        offsets, always 0):
  *
  *      < 0   a hot counter: the interpreter adds one each time it reaches the
  *            slot; at -1 the block starting there is compiled
  *        0   nothing to do (not compilable here, or the tier is off)
  *      > 0   the id of the compiled block that starts at this slot
  *
- * so the interpreter pays one typed-array load and compare per instruction.
+ * so the interpreter pays one typed-array load and compare per instruction,
+ * and none for staying on the page: running off its end reads the sentinel,
+ * whose undecoded op sends the loop to fetch the next page. Only jumps and
+ * taken branches check their target against the page bounds.
  */
 
 import { PAGE_SIZE } from "./memlayout.ts";
 
 /** Two int32 words per 2-byte instruction slot: the predecoded part of a page. */
 const DECODED_WORDS_PER_PAGE = PAGE_SIZE;
+/** The zero words after the slots: the slots at byte offsets PAGE_SIZE and PAGE_SIZE + 2. */
+const SENTINEL_WORDS = 4;
 /** Word index in a decoded page where the per-slot block words start. */
-export const BLOCK_ENTRY_BASE = DECODED_WORDS_PER_PAGE;
-/** Words in a decoded page: predecoded slots, then one block word per 2-byte slot. */
-export const DECODED_PAGE_WORDS = DECODED_WORDS_PER_PAGE + PAGE_SIZE / 2;
+export const BLOCK_ENTRY_BASE = DECODED_WORDS_PER_PAGE + SENTINEL_WORDS;
+/** Block words that hold a slot's hot counter or block id (the sentinel's two stay 0). */
+export const BLOCK_ENTRY_WORDS = PAGE_SIZE / 2;
+/** Words in a decoded page: predecoded slots, the sentinel, then one block word per 2-byte slot and the sentinel's two. */
+export const DECODED_PAGE_WORDS = BLOCK_ENTRY_BASE + BLOCK_ENTRY_WORDS + SENTINEL_WORDS / 2;
 /**
  * Times the interpreter reaches a slot before the block starting there is
  * compiled (PhysMem's default). Compiling a block (new Function, then V8's

@@ -28,10 +28,15 @@ import { BLOCK_ENTRY_BASE } from "./decoded-page.ts";
 import { enterBlock } from "./jit/enter.ts";
 
 const TWO_32 = 4294967296;
-/** Added to base (and taken from po) to force the next fetch through fetchPage while keeping base + po = pc. */
-const REFETCH = 1 << 20;
+/**
+ * Added to base (and taken from po) to force the next fetch through fetchPage while keeping base + po = pc:
+ * po = PAGE is the decoded page's sentinel (decoded-page.ts), an undecoded slot the loop reads without a bounds check.
+ */
+const REFETCH = -PAGE_SIZE;
 /** -REFETCH as a constant: a negation written at each of its uses would be one more operation whose type V8 must have seen. */
-const OFF_PAGE = -REFETCH;
+const OFF_PAGE = PAGE_SIZE;
+/** A page offset outside [0, PAGE) has one of these bits set (po is an int32: a bitwise test never leaves int32, unlike po >>> 0). */
+const OUTSIDE_PAGE = ~(PAGE_SIZE - 1);
 
 // The imported constants again as this module's own: V8 folds a module's own
 // const into the code it compiles, but reads an imported binding from its
@@ -50,14 +55,20 @@ export function runSlice(h: Hart, budget: number): number {
   const i32 = mem.i32;
   const codeMap = mem.codeMap;
   // pc = base + po: the page's virtual address (a double) plus an int32 offset
-  // into it, so the common path does only int32 arithmetic. An offset outside
-  // [0, PAGE) sends the loop to fetchPage; base = pc + REFETCH, po = OFF_PAGE forces that.
+  // into it, so the common path does only int32 arithmetic. po is always in
+  // [0, PAGE + 2]: falling off the page's end lands on its sentinel (an
+  // undecoded slot, which sends the loop to fetchPage), and every jump checks
+  // its target, leaving the page by base = target + REFETCH, po = OFF_PAGE.
   // base lives in h.sliceBase, not in a local: a local double that calls
   // receive as an argument is boxed once per instruction where V8 hoists
   // the conversion (a heap number each time, pc being above 2^31).
   const B = h.sliceBase;
   B[0] = h.pc + REFETCH;
   let po = OFF_PAGE;
+  // A jump's target offset when it left the page (else 0, never a target then): the jump only moves it here and
+  // sets po to the sentinel, with no arithmetic of its own, so a jump that first leaves its page in optimised code
+  // finds nothing without type feedback (a deopt), and pc = base + far.
+  let far = 0;
   let dec = h.fetchDecoded;
   let n = 0;
   budget |= 0; // an int32 from here on, not a tagged number checked and untagged at every instruction
@@ -71,25 +82,6 @@ export function runSlice(h: Hart, budget: number): number {
   h.stop = false;
 
   while (n < budget) {
-    if (po >>> 0 >= PAGE) {
-      const pc = B[0] + po;
-      ldKeys = h.loadTlb.key;
-      ldFrames = h.loadTlb.ramOffset;
-      stKeys = h.storeTlb.key;
-      stFrames = h.storeTlb.ramOffset;
-      dataKey = h.dataKey;
-      if (h.fetchPage(pc)) {
-        dec = h.fetchDecoded;
-        B[0] = h.fetchBase;
-        po = (pc - h.fetchBase) | 0;
-      } else {
-        n++; // a fetch fault counts as a step, so a faulting handler cannot spin here forever
-        B[0] = h.pc + REFETCH;
-        po = OFF_PAGE;
-        if (h.stop) break;
-      }
-      continue;
-    }
     const b = dec[BLOCK_WORDS + (po >>> 1)];
     if (b !== 0) {
       const base = B[0];
@@ -127,14 +119,27 @@ export function runSlice(h: Hart, budget: number): number {
     // paths take everything else, with pc given as the page offset.
     switch (w0 & 0x7f) {
       case 0: { // undecoded
+        // (also the sentinel past the page's end, po >= PAGE)
         n--;
-        const pc = B[0] + po;
-        if (h.decodeAt(pc)) {
+        const pc = B[0] + (far !== 0 ? far : po);
+        far = 0;
+        let fetched: boolean;
+        if (po >= PAGE) {
+          // Off the page (fell off its end, or a jump left it): fetch the page pc is on. The data TLBs are
+          // reloaded here because whatever switches them (privilege, MPRV, satp, sfence) also resets the fetch page.
+          ldKeys = h.loadTlb.key;
+          ldFrames = h.loadTlb.ramOffset;
+          stKeys = h.storeTlb.key;
+          stFrames = h.storeTlb.ramOffset;
+          dataKey = h.dataKey;
+          fetched = h.fetchPage(pc);
+        } else fetched = h.decodeAt(pc);
+        if (fetched) {
           dec = h.fetchDecoded;
           B[0] = h.fetchBase;
           po = (pc - h.fetchBase) | 0;
         } else {
-          n++;
+          n++; // a fetch fault counts as a step, so a faulting handler cannot spin here forever
           B[0] = h.pc + REFETCH;
           po = OFF_PAGE;
           if (h.stop) break;
@@ -158,6 +163,10 @@ export function runSlice(h: Hart, budget: number): number {
         x[rd] = link | 0;
         x[rd + 1] = Math.floor(link / TWO_32) | 0;
         po += imm;
+        if ((po & OUTSIDE_PAGE) !== 0) {
+          far = po;
+          po = OFF_PAGE;
+        }
         continue;
       }
       case 5: { // jalr
@@ -186,34 +195,74 @@ export function runSlice(h: Hart, budget: number): number {
         }
         continue;
       }
+      // A taken branch checks its target against the page (decoded-page.ts); falling through needs no check.
+      // Leaving the page sets far (see above).
       case 6: // beq
-        po += x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1] ? imm : len;
+        if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) {
+          po += imm;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
+            po = OFF_PAGE;
+          }
+        } else po += len;
         continue;
       case 7: // bne
-        po += x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1] ? imm : len;
+        if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) {
+          po += imm;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
+            po = OFF_PAGE;
+          }
+        } else po += len;
         continue;
       case 8: { // blt
         const ahi = x[rs1 + 1];
         const bhi = x[rs2 + 1];
-        po += ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? imm : len;
+        if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
+          po += imm;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
+            po = OFF_PAGE;
+          }
+        } else po += len;
         continue;
       }
       case 9: { // bge
         const ahi = x[rs1 + 1];
         const bhi = x[rs2 + 1];
-        po += ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? len : imm;
+        if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po += len;
+        else {
+          po += imm;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
+            po = OFF_PAGE;
+          }
+        }
         continue;
       }
       case 10: { // bltu
         const ahi = x[rs1 + 1];
         const bhi = x[rs2 + 1];
-        po += ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? imm : len;
+        if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
+          po += imm;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
+            po = OFF_PAGE;
+          }
+        } else po += len;
         continue;
       }
       case 11: { // bgeu
         const ahi = x[rs1 + 1];
         const bhi = x[rs2 + 1];
-        po += ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? len : imm;
+        if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po += len;
+        else {
+          po += imm;
+          if ((po & OUTSIDE_PAGE) !== 0) {
+            far = po;
+            po = OFF_PAGE;
+          }
+        }
         continue;
       }
 
@@ -705,7 +754,7 @@ export function runSlice(h: Hart, budget: number): number {
     // Reached only by `break`: the instruction asked to end the slice (hart.stop).
     break;
   }
-  h.pc = B[0] + po;
+  h.pc = B[0] + (far !== 0 ? far : po);
   h.sliceCount = 0;
   h.instret += n;
   return n;

@@ -14,7 +14,7 @@
 
 import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "./memlayout.ts";
 import { ConfigError } from "../errors.ts";
-import { BLOCK_ENTRY_BASE, DECODED_PAGE_WORDS, HOT_THRESHOLD } from "./decoded-page.ts";
+import { BLOCK_ENTRY_BASE, BLOCK_ENTRY_WORDS, DECODED_PAGE_WORDS, HOT_THRESHOLD } from "./decoded-page.ts";
 import { BlockCache } from "./jit/block-cache.ts";
 
 const WASM_PAGE = 65536;
@@ -80,7 +80,7 @@ export class PhysMem {
     let d = this.decoded[page];
     if (d === undefined) {
       d = new Int32Array(DECODED_PAGE_WORDS);
-      d.fill(-this.hotThreshold, BLOCK_ENTRY_BASE);
+      d.fill(-this.hotThreshold, BLOCK_ENTRY_BASE, BLOCK_ENTRY_BASE + BLOCK_ENTRY_WORDS); // not the sentinel's block words: they stay 0
       this.decoded[page] = d;
       this.codeMap[page] = 1;
       this.livePages.push(page);
