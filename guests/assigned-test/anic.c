@@ -4,47 +4,14 @@
  * else).
  */
 #include "anic.h"
+#include "anic-regs.h"
 
-#define REG_ID          0x000
-#define REG_MAC_LO      0x008
-#define REG_MAC_HI      0x00c
-#define REG_STATUS      0x010
-#define REG_ERROR       0x014
-#define REG_CTRL        0x040
-#define REG_IRQ_ENABLE  0x044
-#define REG_TX_BASE_LO  0x04c
-#define REG_TX_BASE_HI  0x050
-#define REG_TX_SIZE     0x054
-#define REG_RX_BASE_LO  0x058
-#define REG_RX_BASE_HI  0x05c
-#define REG_RX_SIZE     0x060
-#define REG_TX_TAIL     0x080
-#define REG_RX_TAIL     0x084
-#define REG_TX_ACK      0x088
-#define REG_RX_ACK      0x08c
-#define REG_TX_HEAD     0x0c0
-#define REG_RX_HEAD     0x0c4
-
-#define ANIC_ID         0x43494e41
-#define STATUS_RUNNING  1
-#define STATUS_FAILED   2
-#define CTRL_ENABLE     1
-#define IRQ_RX          1
-#define DESC_DONE       0x80000000U
-#define DESC_ERROR      0x40000000U
 #define BUF_BYTES       1536
 /* Polls of STATUS before the device is taken to be absent (its thread looks every fraction of a ms). */
 #define START_POLLS     200000000UL
 
-struct desc {
-	unsigned long addr;
-	unsigned short len;
-	unsigned short flags;
-	volatile unsigned int status;
-};
-
-static struct desc tx_ring[ANIC_RING] __attribute__((aligned(16)));
-static struct desc rx_ring[ANIC_RING] __attribute__((aligned(16)));
+static struct anic_desc tx_ring[ANIC_RING] __attribute__((aligned(16)));
+static struct anic_desc rx_ring[ANIC_RING] __attribute__((aligned(16)));
 static unsigned char tx_buf[ANIC_RING][BUF_BYTES] __attribute__((aligned(64)));
 static unsigned char rx_buf[ANIC_RING][BUF_BYTES] __attribute__((aligned(64)));
 static unsigned int tx_tail, tx_reaped, rx_next;
@@ -117,7 +84,7 @@ unsigned char *anic_tx_buffer(unsigned int slot)
 
 void anic_tx_queue_again(unsigned int len)
 {
-	struct desc *d = &tx_ring[tx_tail % ANIC_RING];
+	struct anic_desc *d = &tx_ring[tx_tail % ANIC_RING];
 	d->addr = (unsigned long)tx_buf[tx_tail % ANIC_RING];
 	d->len = len;
 	d->flags = 0;
@@ -170,7 +137,7 @@ int anic_rx_peek(const unsigned char **data)
 {
 	if (rx_next == *reg(REG_RX_HEAD))
 		return 0;
-	struct desc *d = &rx_ring[rx_next % ANIC_RING];
+	struct anic_desc *d = &rx_ring[rx_next % ANIC_RING];
 	unsigned int s = d->status;
 	if (!(s & DESC_DONE) || (s & DESC_ERROR))
 		return -1;
@@ -180,7 +147,7 @@ int anic_rx_peek(const unsigned char **data)
 
 void anic_rx_done(void)
 {
-	struct desc *d = &rx_ring[rx_next % ANIC_RING];
+	struct anic_desc *d = &rx_ring[rx_next % ANIC_RING];
 	d->status = 0;
 	rx_next++;
 	wmb();

@@ -34,36 +34,7 @@
  * between the drain and the ack.
  */
 #include "kernel.h"
-
-#define REG_ID          0x000
-#define REG_MAC_LO      0x008
-#define REG_MAC_HI      0x00c
-#define REG_STATUS      0x010
-#define REG_ERROR       0x014
-#define REG_CTRL        0x040
-#define REG_IRQ_ENABLE  0x044
-#define REG_IRQ_HART    0x048
-#define REG_TX_BASE_LO  0x04c
-#define REG_TX_BASE_HI  0x050
-#define REG_TX_SIZE     0x054
-#define REG_RX_BASE_LO  0x058
-#define REG_RX_BASE_HI  0x05c
-#define REG_RX_SIZE     0x060
-#define REG_TX_TAIL     0x080
-#define REG_RX_TAIL     0x084
-#define REG_TX_ACK      0x088
-#define REG_RX_ACK      0x08c
-#define REG_TX_HEAD     0x0c0
-#define REG_RX_HEAD     0x0c4
-
-#define ANIC_ID         0x43494e41	/* "ANIC" */
-#define STATUS_RUNNING  1
-#define STATUS_FAILED   2
-#define CTRL_ENABLE     1
-#define IRQ_RX          1
-#define IRQ_TX          2
-#define DESC_DONE       0x80000000U
-#define DESC_ERROR      0x40000000U
+#include "anic-regs.h"
 
 /*
  * Descriptors per ring (powers of two). TX is the larger: a sender queues
@@ -76,13 +47,6 @@
 /* Looks at STATUS before the card is taken to be dead (its thread naps 0.25 ms when idle). */
 #define START_POLLS     50000000UL
 
-struct desc {
-	u64 addr;
-	u16 len;
-	u16 flags;
-	volatile u32 status;
-};
-
 struct anic {
 	struct spinlock lock;
 	u64 base;
@@ -94,8 +58,8 @@ struct anic {
 	int tx_waiting;		/* senders asleep on a full TX ring (lock) */
 	int rx_stopped;		/* the interface's queue was full: frames left in the ring */
 	struct nic *nic;
-	struct desc tx_ring[TX_RING] __attribute__((aligned(16)));
-	struct desc rx_ring[RX_RING] __attribute__((aligned(16)));
+	struct anic_desc tx_ring[TX_RING] __attribute__((aligned(16)));
+	struct anic_desc rx_ring[RX_RING] __attribute__((aligned(16)));
 	u8 *tx_buf[TX_RING];
 	u8 *rx_buf[RX_RING];
 };
@@ -145,7 +109,7 @@ static int start(struct anic *a)
 {
 	stop(a);
 	for (int i = 0; i < RX_RING; i++)
-		a->rx_ring[i] = (struct desc){ (u64)a->rx_buf[i], BUF_BYTES, 0, 0 };
+		a->rx_ring[i] = (struct anic_desc){ (u64)a->rx_buf[i], BUF_BYTES, 0, 0 };
 	a->tx_tail = a->tx_reaped = a->rx_next = 0;
 	wr(a, REG_TX_BASE_LO, (u32)(u64)a->tx_ring);
 	wr(a, REG_TX_BASE_HI, (u32)((u64)a->tx_ring >> 32));
@@ -195,7 +159,7 @@ static void drain_rx(struct anic *a)
 			a->rx_stopped = 1;	/* until anic_rx_room */
 			break;
 		}
-		struct desc *d = &a->rx_ring[a->rx_next % RX_RING];
+		struct anic_desc *d = &a->rx_ring[a->rx_next % RX_RING];
 		u32 s = d->status;
 		if ((s & DESC_DONE) && !(s & DESC_ERROR))
 			net_input(a->nic, a->rx_buf[a->rx_next % RX_RING], s & 0xffff);
@@ -287,7 +251,7 @@ static int anic_send(void *dev, const void *frame, u32 len)
 	}
 	u32 slot = a->tx_tail % TX_RING;
 	memcpy(a->tx_buf[slot], frame, len);
-	a->tx_ring[slot] = (struct desc){ (u64)a->tx_buf[slot], (u16)len, 0, 0 };
+	a->tx_ring[slot] = (struct anic_desc){ (u64)a->tx_buf[slot], (u16)len, 0, 0 };
 	a->tx_tail++;
 	wmb();
 	wr(a, REG_TX_TAIL, a->tx_tail);

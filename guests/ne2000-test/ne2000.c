@@ -6,46 +6,7 @@
  * so a 64-byte frame costs 16 data accesses plus the set-up.
  */
 #include "ne2000.h"
-
-/* Registers (offsets in the card's window); page 0 unless noted. */
-#define CR        0x00  /* command: STP STA TXP RD PS */
-#define PSTART    0x01  /* w: receive ring start page */
-#define PSTOP     0x02  /* w: receive ring stop page */
-#define BNRY      0x03  /* boundary: last page the driver read */
-#define TPSR      0x04  /* w: transmit page */
-#define TBCR0     0x05  /* w: transmit byte count */
-#define TBCR1     0x06
-#define ISR       0x07  /* interrupt status, write 1 to clear */
-#define RSAR0     0x08  /* w: remote start address */
-#define RSAR1     0x09
-#define RBCR0     0x0a  /* w: remote byte count */
-#define RBCR1     0x0b
-#define RCR       0x0c  /* w: receive configuration */
-#define TCR       0x0d  /* w: transmit configuration */
-#define DCR       0x0e  /* w: data configuration */
-#define IMR       0x0f  /* w: interrupt mask */
-#define PAR0      0x01  /* page 1: station address */
-#define CURR      0x07  /* page 1: current receive page */
-#define MAR0      0x08  /* page 1: multicast filter */
-#define DATA      0x10  /* remote-DMA data port */
-#define RESET     0x18  /* read: reset the card */
-
-#define CR_STP    0x01
-#define CR_STA    0x02
-#define CR_TXP    0x04
-#define CR_RREAD  0x08
-#define CR_RWRITE 0x10
-#define CR_NODMA  0x20
-#define CR_PAGE1  0x40
-
-#define ISR_PRX   0x01
-#define ISR_PTX   0x02
-#define ISR_TXE   0x08
-#define ISR_RDC   0x40
-#define ISR_RST   0x80
-
-#define RCR_AB    0x04
-#define DCR_WORD  0x49  /* word-wide, normal mode, FIFO threshold 8 bytes */
+#include "ne2000-regs.h"
 
 #define TX_PAGE   0x40
 #define RX_START  0x46
