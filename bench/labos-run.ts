@@ -22,8 +22,8 @@ const MEM = 64 * 2 ** 20;
 const TIMEOUT_S = 600;
 const TIMED_OUT = 124;
 
-/** One `result` line: its name (`nanobench.page_fault`) and its numeric fields. */
-interface LabosResult {
+/** One `result PROG.TEST key=value ...` line (guests/labos/README.md): its name (`nanobench.page_fault`) and its numeric fields. */
+export interface LabosResult {
   readonly name: string;
   readonly fields: Readonly<Record<string, number>>;
 }
@@ -37,7 +37,8 @@ export interface LabosRun {
   readonly devices?: readonly unknown[];
 }
 
-function parseLabosResults(output: string): LabosResult[] {
+/** Every `result` line of a labos run's output, in order. */
+export function parseLabosResults(output: string): LabosResult[] {
   const out: LabosResult[] = [];
   for (const m of output.matchAll(/^result (\w+\.\w+)((?: \w+=\d+)+)\s*$/gm)) {
     const fields: Record<string, number> = {};

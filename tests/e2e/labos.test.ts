@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseLabosResults as results } from "../../bench/labos-run.ts";
 import { bootImages, type BootOutcome } from "../helpers/boot.ts";
 import { Board } from "../../src/machine/board.ts";
 import { readImageFile } from "../../src/machine/image.ts";
@@ -52,25 +53,6 @@ const WORKLOADS: Readonly<Record<number, Workload>> = {
 };
 const RUN_TIMEOUT_S = 150;
 const TEST_TIMEOUT_MS = 200_000;
-
-/** One `result PROG.TEST key=value ...` line (the format guests/labos/README.md documents). */
-interface Result {
-  readonly name: string;
-  readonly fields: Readonly<Record<string, number>>;
-}
-
-function results(output: string): Result[] {
-  const out: Result[] = [];
-  for (const m of output.matchAll(/^result (\w+\.\w+)((?: \w+=\d+)+)\s*$/gm)) {
-    const fields: Record<string, number> = {};
-    for (const f of m[2].trim().split(" ")) {
-      const [k, v] = f.split("=");
-      fields[k] = Number(v);
-    }
-    out.push({ name: m[1], fields });
-  }
-  return out;
-}
 
 /**
  * The lines of a run that any correct machine prints the same: pass/fail,
