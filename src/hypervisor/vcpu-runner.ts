@@ -15,7 +15,8 @@
 import * as hdr from "hdr-histogram-js";
 import { Bus } from "../machine/bus.ts";
 import { runSlice } from "../machine/hart-loop.ts";
-import { WARM_AFTER, warmInterpreter } from "../machine/interp-warmup.ts";
+import { warmInterpreter } from "../machine/interp-warmup.ts";
+import { WARM_AFTER } from "../machine/tier-up.ts";
 import { Hart, type HostTrapHandler } from "../machine/hart.ts";
 import type { GuestMemoryView } from "../machine/guest-memory-view.ts";
 import { TICKS_PER_MS } from "../machine/memlayout.ts";

@@ -35,17 +35,6 @@ const MAX_STEPS = 400_000;
 const [ZERO, RA, T0, T1, T2, S0, S1, A0, A1, A2, A3, A4, A5, A6] = [0, 1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 const [T3, T4, T5, T6] = [28, 29, 30, 31];
 
-/**
- * Guest instructions a thread runs before its interpreter is warmed (the
- * board's runner and a vCPU's; each thread has its own V8 feedback). A
- * shorter run (hello.elf: 66,000) is spared the warm-up, which costs it
- * ~16 ms of CPU (the cold paths it compiles). V8 optimises runSlice after
- * some 45,000-65,000 instructions, so the warm-up comes after that and
- * may still cost a deoptimisation or two (warmed at 20,000 instead: none
- * on OpenSBI + kernel-mini, but hello paid the 16 ms).
- */
-export const WARM_AFTER = 100_000;
-
 let warmed = false;
 
 /** The high-half alias of RAM (Sv39 root slot 510), as the signed number a pc holds: 0xffff_ffff_8000_0000. */

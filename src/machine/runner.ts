@@ -11,7 +11,7 @@ import { InstructionClock } from "./clock.ts";
 import { runSlice } from "./hart-loop.ts";
 import * as R from "./riscv.ts";
 import { TICKS_PER_MS } from "./memlayout.ts";
-import { WARM_AFTER, warmInterpreter } from "./interp-warmup.ts";
+import { WARM_AFTER, holdTierUp, releaseTierUp } from "./tier-up.ts";
 
 export interface RunOptions {
   /** Wall-clock limit in seconds; 0 or undefined: none. */
@@ -39,6 +39,16 @@ const IO_SLICE = 5_000;
 const MAX_SLEEP_MS = 20;
 
 export async function runBoard(board: Board, opts: RunOptions = {}): Promise<RunResult> {
+  // Until the run proves long, V8 leaves runSlice in its baseline tiers (tier-up.ts).
+  holdTierUp();
+  try {
+    return await runSlices(board, opts);
+  } finally {
+    releaseTierUp();
+  }
+}
+
+async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
   const harts = board.harts;
   const slice = opts.slice ?? (harts.length === 1 ? 100_000 : 5_000);
   const start = performance.now();
@@ -65,7 +75,9 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
       if (board.exit !== undefined || board.resetRequested) break;
     }
     if (!warm && board.retired() >= WARM_AFTER) {
-      warmInterpreter(board.clock instanceof InstructionClock ? "icount" : "real");
+      // Loaded only now: a short run (hello.elf) neither runs nor loads the warm-up.
+      (await import("./interp-warmup.ts")).warmInterpreter(board.clock instanceof InstructionClock ? "icount" : "real");
+      releaseTierUp();
       warm = true;
     }
     board.clint.update();
