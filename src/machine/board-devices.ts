@@ -1,38 +1,29 @@
 /*
- * The board's one device table: which devices a machine has, where, and on
- * which interrupt. The native board, every VM (from its configuration), the
- * device-tree builder and reset all work from such a list; each kind
- * (src/devices/<name>.ts) brings its own window size, device-tree node,
- * factory and reset.
- *
- * Rows are in the order QEMU's virt board creates its devices, because the
- * device tree lists them in reverse of that (see board-dt.ts) and phandles
- * are numbered in it.
+ * The popek board's device table with its optional parts: virtio-mmio
+ * slots, NE2000 cards and directly assigned NICs (device-list.ts has the
+ * rows every machine has, and the checks). Each kind (src/devices/<name>.ts)
+ * brings its own window size, device-tree node, factory and reset.
  *
  * Adding a device: its file under src/devices/ (the model and its
- * DeviceKind) and one row here. A VM can be given any list of rows
- * (VmConfig.devices), several of one kind included.
+ * DeviceKind) and one row here or in device-list.ts. A VM can be given any
+ * list of rows (VmConfig.devices), several of one kind included.
+ *
+ * The NIC kinds (~65 KB with their engines) load with this file, so a
+ * machine without a device option (Board's default: virtDevices) does not.
  */
 
 import { assignedNicKind } from "../devices/assigned-nic/nic.ts";
-import { CLINT } from "../devices/clint.ts";
 import type { DeviceKind } from "../devices/device.ts";
 import { ne2000Kind } from "../devices/ne2000.ts";
-import { PLIC } from "../devices/plic.ts";
-import { SIFIVE_TEST } from "../devices/sifive-test.ts";
-import { UART_16550 } from "../devices/uart16550.ts";
 import { VIRTIO_MMIO_SLOT } from "../devices/virtio-mmio-slot.ts";
 import { ConfigError } from "../errors.ts";
+import { virtDevices, type DeviceSpec } from "./device-list.ts";
 import * as L from "./memlayout.ts";
 import type { SwitchPort } from "../net/port.ts";
 import type { RemotePort } from "../net/remote-port.ts";
 
-/** One device of a machine: its kind, where its window starts, and (for kinds wired "source") its PLIC source. */
-export interface DeviceSpec {
-  readonly kind: DeviceKind;
-  readonly base: number;
-  readonly irq?: number;
-}
+/** A row of the list; most of its users name it from here, with the board's table. */
+export type { DeviceSpec };
 
 export interface BoardDeviceOptions {
   /** Empty virtio-mmio slots to include, from slot 0 (QEMU virt has 8). */
@@ -62,7 +53,7 @@ export interface NicCard {
 /** QEMU's first default MAC (net/net.c qemu_macaddr_default_if_unset). */
 const DEFAULT_MAC = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56] as const;
 
-/** The popek board, QEMU virt's devices. */
+/** The popek board: QEMU virt's devices with the slots and cards `opts` asks for (none: virtDevices()). */
 export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
   const plugged = opts.virtio ?? new Map<number, DeviceKind>();
   const slots = plugged.size > 0 ? L.VIRTIO_COUNT : (opts.virtioSlots ?? 0);
@@ -76,15 +67,13 @@ export function boardDevices(opts: BoardDeviceOptions = {}): DeviceSpec[] {
   if (!Number.isInteger(slots) || slots < 0 || slots > L.VIRTIO_COUNT) {
     throw new ConfigError(`board: ${slots} virtio slots (the board has ${L.VIRTIO_COUNT})`);
   }
-  return [
-    { kind: CLINT, base: L.CLINT_BASE },
-    { kind: PLIC, base: L.PLIC_BASE },
-    ...Array.from({ length: slots }, (_, n) => ({ kind: plugged.get(n) ?? VIRTIO_MMIO_SLOT, base: L.VIRTIO_BASE + n * L.VIRTIO_STRIDE, irq: L.VIRTIO_IRQ + n })),
-    { kind: SIFIVE_TEST, base: L.TEST_BASE },
-    { kind: UART_16550, base: L.UART0_BASE, irq: L.UART0_IRQ },
-    ...cards.map((c, n) => ({ kind: ne2000Kind(c.port, c.mac ?? defaultMac(n)), base: L.NE2000_BASE + n * L.NE2000_STRIDE, irq: L.NE2000_IRQ + n })),
-    ...assigned.map((c, n) => ({ kind: assignedNicKind({ port: c.port, mac: c.mac ?? defaultMac(cards.length + n) }), base: L.ASSIGNED_NIC_BASE + n * L.ASSIGNED_NIC_STRIDE })),
-  ];
+  return virtDevices(
+    Array.from({ length: slots }, (_, n) => ({ kind: plugged.get(n) ?? VIRTIO_MMIO_SLOT, base: L.VIRTIO_BASE + n * L.VIRTIO_STRIDE, irq: L.VIRTIO_IRQ + n })),
+    [
+      ...cards.map((c, n) => ({ kind: ne2000Kind(c.port, c.mac ?? defaultMac(n)), base: L.NE2000_BASE + n * L.NE2000_STRIDE, irq: L.NE2000_IRQ + n })),
+      ...assigned.map((c, n) => ({ kind: assignedNicKind({ port: c.port, mac: c.mac ?? defaultMac(cards.length + n) }), base: L.ASSIGNED_NIC_BASE + n * L.ASSIGNED_NIC_STRIDE })),
+    ],
+  );
 }
 
 /** The default MAC of the n-th NIC (QEMU's first, counted up in the last byte). */
@@ -92,39 +81,4 @@ export function defaultMac(n: number): Uint8Array {
   const mac = new Uint8Array(DEFAULT_MAC);
   mac[5] = (mac[5] + n) & 0xff;
   return mac;
-}
-
-/**
- * Refuses a list that cannot be a machine: windows that overlap each other
- * or RAM, a source device without a controller to take its line or without a
- * source number, two devices on one source.
- */
-export function checkDeviceList(specs: readonly DeviceSpec[]): void {
-  const sorted = [...specs].sort((a, b) => a.base - b.base);
-  for (let i = 0; i < sorted.length; i++) {
-    const s = sorted[i];
-    const end = s.base + s.kind.window;
-    if (!Number.isSafeInteger(s.base) || s.base < 0 || end > L.DRAM_BASE) {
-      throw new ConfigError(`devices: ${s.kind.name} at 0x${s.base.toString(16)} lies outside the MMIO space below RAM`);
-    }
-    const next = sorted[i + 1];
-    if (next !== undefined && next.base < end) {
-      throw new ConfigError(`devices: ${s.kind.name} at 0x${s.base.toString(16)} overlaps ${next.kind.name} at 0x${next.base.toString(16)}`);
-    }
-  }
-  const controllers = specs.filter((s) => s.kind.irqSource !== undefined);
-  if (controllers.length > 1) throw new ConfigError("devices: more than one interrupt controller takes device lines");
-  const sources = new Set<number>();
-  for (const s of specs) {
-    if (s.kind.wiring !== "source") {
-      if (s.irq !== undefined) throw new ConfigError(`devices: ${s.kind.name} has no interrupt line, yet irq ${s.irq} is given`);
-      continue;
-    }
-    if (controllers.length === 0) throw new ConfigError(`devices: ${s.kind.name} needs an interrupt controller (a plic) for its line`);
-    if (s.irq === undefined || !Number.isInteger(s.irq) || s.irq < 1) {
-      throw new ConfigError(`devices: ${s.kind.name} at 0x${s.base.toString(16)} needs an interrupt source (1 or above)`);
-    }
-    if (sources.has(s.irq)) throw new ConfigError(`devices: interrupt source ${s.irq} is given to two devices`);
-    sources.add(s.irq);
-  }
 }

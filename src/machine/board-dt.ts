@@ -22,7 +22,7 @@
 
 import { ConfigError } from "../errors.ts";
 import type { DeviceTreeContext } from "../devices/device.ts";
-import { boardDevices, checkDeviceList, type DeviceSpec } from "./board-devices.ts";
+import { checkDeviceList, virtDevices, type DeviceSpec } from "./device-list.ts";
 import { TIMEBASE_HZ } from "./memlayout.ts";
 import {
   buildFdt,
@@ -184,7 +184,7 @@ function checkConfig(cfg: BoardDtConfig): void {
 /** The board's tree (unserialised), for tests and for printing. */
 function boardDeviceTreeNode(cfg: BoardDtConfig): FdtNode {
   checkConfig(cfg);
-  const devices = cfg.devices ?? boardDevices();
+  const devices = cfg.devices ?? virtDevices();
   checkDeviceList(devices);
   const ph = boardPhandles(cfg.harts, devices);
   // Nodes devices add at the root (the finisher's syscon writers), in reverse list order like /soc's.

@@ -11,7 +11,7 @@ import { CLINT, type Clint } from "../devices/clint.ts";
 import type { HartLines, PowerEvent } from "../devices/device.ts";
 import { UART_16550, type Uart16550 } from "../devices/uart16550.ts";
 import { ConfigError } from "../errors.ts";
-import { boardDevices, type DeviceSpec } from "./board-devices.ts";
+import { virtDevices, type DeviceSpec } from "./device-list.ts";
 import { boardDeviceTree, initrdAddress } from "./boot-layout.ts";
 import { Bus } from "./bus.ts";
 import { InstructionClock, RealClock, type ClockKind } from "./clock.ts";
@@ -138,7 +138,7 @@ export class Board {
         if (level) this.wakeIdle?.();
       },
     };
-    this.devices = new DeviceSet(config.devices ?? boardDevices(), {
+    this.devices = new DeviceSet(config.devices ?? virtDevices(), {
       harts,
       clock: this.clock,
       memory: this.memory,

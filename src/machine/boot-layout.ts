@@ -4,7 +4,7 @@
  * above the kernel, the device tree at the top of RAM.
  */
 
-import type { DeviceSpec } from "./board-devices.ts";
+import type { DeviceSpec } from "./device-list.ts";
 import { buildBoardDeviceTree, fdtAddress } from "./board-dt.ts";
 import { ISA_STRING, ISA_STRING_H } from "./riscv.ts";
 

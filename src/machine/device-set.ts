@@ -17,7 +17,7 @@ import {
   type MmioDevice,
 } from "../devices/device.ts";
 import { ConfigError } from "../errors.ts";
-import { checkDeviceList, type DeviceSpec } from "./board-devices.ts";
+import { checkDeviceList, type DeviceSpec } from "./device-list.ts";
 import type { Bus } from "./bus.ts";
 import type { GuestMemoryView } from "./guest-memory-view.ts";
 
