@@ -31,6 +31,26 @@ function keepModuleUrls(outdir) {
 }
 
 /**
+ * commander requires node:child_process when it loads, for executable subcommands (popek has
+ * none); that module brings net, dgram and their bindings, ~1.1 ms of every start. In the bundle,
+ * commander gets a stand-in that requires it at first use instead.
+ */
+function lazyChildProcess() {
+  return {
+    name: "lazy-child-process",
+    setup(build) {
+      build.onResolve({ filter: /^node:child_process$/ }, (args) =>
+        args.importer.includes("/node_modules/commander/") ? { path: "child_process", namespace: "lazy-builtin" } : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, () => ({
+        contents: 'module.exports = new Proxy({}, { get: (_, key) => require("node:child_process")[key] });',
+        loader: "js",
+      }));
+    },
+  };
+}
+
+/**
  * Packages bundled in rather than loaded from node_modules: commander, which every command
  * loads. It is CommonJS, and Node 20 imports CommonJS into ES modules through a lexer of its own
  * (WebAssembly, compiled at first use) that cost `popek run hello.elf` ~15 ms of CPU; bundled,
@@ -70,6 +90,6 @@ export async function bundleCli(dist) {
     minifyWhitespace: true,
     minifySyntax: true,
     logLevel: "warning",
-    plugins: [keepModuleUrls(outdir)],
+    plugins: [keepModuleUrls(outdir), lazyChildProcess()],
   });
 }
