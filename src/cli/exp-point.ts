@@ -23,7 +23,7 @@ import { boardDevicesFrom } from "./devices.ts";
 import { guestMetrics } from "./exp-metrics.ts";
 import { runConfig, vmFlags, vmPorts, vmRemotePorts } from "./exp-vm.ts";
 import { parseMemSize } from "./options.ts";
-import { bootImagesFrom } from "./run.ts";
+import { bootImagesFrom } from "./run-flags.ts";
 import { mmuFrom } from "./run-flags.ts";
 import { machineMemoryFor, vmImagesFrom } from "./run-trap.ts";
 import { mkdirSync } from "node:fs";

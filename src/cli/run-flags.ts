@@ -4,6 +4,8 @@
  */
 
 import { ConfigError } from "../errors.ts";
+import type { BootImages } from "../machine/board.ts";
+import { readImageFile } from "../machine/image.ts";
 import { MMU_MODES, type MmuMode } from "../machine/swtlb.ts";
 import { ISA_VARIANTS, type IsaVariant } from "../machine/isa-variant.ts";
 import { NONVIRT_FIXES, type NonvirtFix } from "../hypervisor/nonvirt/fixes.ts";
@@ -65,4 +67,21 @@ export function kernelPathFrom(image: string | undefined, flags: RunFlags): stri
     throw new ConfigError("give the image either as IMAGE or as --kernel, not both");
   }
   return image ?? flags.kernel;
+}
+
+/** Turns the command line into the native board's boot images. */
+export function bootImagesFrom(image: string | undefined, flags: RunFlags): BootImages {
+  const kernelPath = kernelPathFrom(image, flags);
+  const bios = flags.bios ?? "none";
+  if (bios === "hv") throw new ConfigError("--bios hv: the hypervisor's SBI exists only under --virt trap");
+  const firmware = bios === "none" ? undefined : readImageFile(bios, "bios");
+  if (kernelPath === undefined && firmware === undefined) {
+    throw new ConfigError("nothing to run: give an IMAGE (or --kernel PATH, or --bios PATH)");
+  }
+  return {
+    firmware,
+    kernel: kernelPath === undefined ? undefined : readImageFile(kernelPath, "kernel"),
+    initrd: flags.initrd === undefined ? undefined : readImageFile(flags.initrd, "initrd"),
+    append: flags.append,
+  };
 }

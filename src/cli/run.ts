@@ -4,34 +4,16 @@
  */
 
 import { ConfigError } from "../errors.ts";
-import { Board, MAX_HARTS, type BootImages } from "../machine/board.ts";
+import { Board, MAX_HARTS } from "../machine/board.ts";
 import type { ClockKind } from "../machine/clock.ts";
-import { readImageFile } from "../machine/image.ts";
 import { runBoard, type RunResult } from "../machine/runner.ts";
 import { attachConsole } from "./console.ts";
 import type { DeviceSpec } from "../machine/board-devices.ts";
 import type { VirtualNetwork } from "../net/netdevs.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
-import { isaVariantFrom, kernelPathFrom, mmuFrom, nonvirtFixFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
+import { bootImagesFrom, isaVariantFrom, mmuFrom, nonvirtFixFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
 import { parseCpu } from "./cpu-flag.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
-
-/** Turns the command line into the native board's boot images. */
-export function bootImagesFrom(image: string | undefined, flags: RunFlags): BootImages {
-  const kernelPath = kernelPathFrom(image, flags);
-  const bios = flags.bios ?? "none";
-  if (bios === "hv") throw new ConfigError("--bios hv: the hypervisor's SBI exists only under --virt trap");
-  const firmware = bios === "none" ? undefined : readImageFile(bios, "bios");
-  if (kernelPath === undefined && firmware === undefined) {
-    throw new ConfigError("nothing to run: give an IMAGE (or --kernel PATH, or --bios PATH)");
-  }
-  return {
-    firmware,
-    kernel: kernelPath === undefined ? undefined : readImageFile(kernelPath, "kernel"),
-    initrd: flags.initrd === undefined ? undefined : readImageFile(flags.initrd, "initrd"),
-    append: flags.append,
-  };
-}
 
 /** What the native board is built with, from the command line. */
 function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; clock: ClockKind } {
