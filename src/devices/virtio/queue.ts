@@ -131,6 +131,15 @@ export class SplitQueue {
   }
 
   /**
+   * A chain another thread returned to the driver (virtio-blk's I/O
+   * workers write the used ring themselves, blk-used.ts): no longer in
+   * flight. The used index and interrupt decisions are then that writer's.
+   */
+  retired(): void {
+    if (this.inFlight > 0) this.inFlight--;
+  }
+
+  /**
    * After pushes: whether the driver wants an interrupt for them (§2.7.7.2):
    * with EVENT_IDX when the used index passed used_event, otherwise unless
    * the driver set NO_INTERRUPT.
