@@ -24,6 +24,7 @@
  * EVENT_IDX's used_event, else NO_INTERRUPT), sets IRQ, and the pusher's
  * caller rings the service loop's doorbell; the main thread takes IRQ and
  * raises the line (takeInterrupt).
+
  *
  * Layout (Int32 words of one SharedArrayBuffer; both threads use these
  * offsets):
@@ -154,6 +155,11 @@ export class SharedUsedRing {
     this.unlock();
   }
 
+  /** The used index published next (mod 2^16): every return so far, whoever wrote it. */
+  usedIndex(): number {
+    return Atomics.load(this.words, USED_IDX);
+  }
+
   /**
    * Returns one request to the driver if generation `gen` is still live:
    * the status byte, then (log armed) the completion word and the used
@@ -197,9 +203,10 @@ export class SharedUsedRing {
     Atomics.store(m.i32, (w[LEN_AT + i] >>> 0) >>> 2, w[LOG_LENGTH]);
     if (done !== undefined && w[LOG_SLOT] >= 0) Atomics.store(done, w[LOG_SLOT], w[LOG_DONE]);
     const next = (idx + 1) & 0xffff;
+    // Counted before the driver can see it: the main thread's in-flight count (SplitQueue.returnedBy) never runs behind the driver's.
+    Atomics.store(w, USED_IDX, next);
     // The element before the index: the driver reads the index, then the element (§2.7.8.2).
     Atomics.store(m.u16, (w[USED_IDX_AT] >>> 0) >>> 1, next);
-    w[USED_IDX] = next;
     Atomics.store(w, LOG_ARMED, 0);
     const wants = w[EVENT_IDX] !== 0 ? Atomics.load(m.u16, (w[EVENT_AT] >>> 0) >>> 1) === idx : (Atomics.load(m.u16, (w[FLAGS_AT] >>> 0) >>> 1) & AVAIL_F_NO_INTERRUPT) === 0;
     if (wants) Atomics.store(w, IRQ, 1);

@@ -188,7 +188,9 @@ export class VirtioBlk implements VirtioBackend {
     if (link.doorbell === undefined) return 0;
     const eventIdx = (link.features & feature(F_RING_EVENT_IDX)) !== 0n;
     const gen = (this.lastGen % 0x7fff_ffff) + 1;
-    if (!this.usedTable.setUp(link.memory, link.queue(REQUEST_QUEUE).layout, eventIdx, gen)) return 0;
+    const q = link.queue(REQUEST_QUEUE);
+    if (!this.usedTable.setUp(link.memory, q.layout, eventIdx, gen)) return 0;
+    q.returnedBy(() => this.usedTable.usedIndex());
     this.lastGen = gen;
     this.usedViews ??= machineViews(link.memory.machine);
     return gen;
@@ -215,8 +217,6 @@ export class VirtioBlk implements VirtioBackend {
     if (link === undefined) return;
     const q = link.queue(REQUEST_QUEUE);
     this.workerGen ??= this.startWorkerReturns(link);
-    // Requests the workers returned are out of flight for the queue's count before it takes more.
-    if (this.workerGen !== 0) this.poll();
     while (link.live && q.pop(this.chain)) this.start(link, this.chain);
   }
 
@@ -400,10 +400,7 @@ export class VirtioBlk implements VirtioBackend {
       this.ringInFlight--;
       this.release(p.slot);
     }
-    if (pushed) {
-      this.stats.requests++;
-      if (p.link?.live) retire(p.link);
-    }
+    if (pushed) this.stats.requests++;
     if (!ok) {
       if (!pushed) p.done(S_IOERR, 0);
       return;
@@ -446,7 +443,6 @@ export class VirtioBlk implements VirtioBackend {
         return;
       }
       this.usedTable.push(MAIN_HOLDER, this.usedViews, undefined, this.workerGen, { slot: -1, head, length: written + 1, status, statusAt: at, done: 0 });
-      retire(link);
       this.stats.requests++;
       if (!this.batching) this.workerInterrupt();
       return;
@@ -462,16 +458,6 @@ export class VirtioBlk implements VirtioBackend {
       if (!(e instanceof VirtqError)) throw e;
       link.fail(e);
     }
-  }
-}
-
-/** A request went back to the driver past the queue's own push (blk-used.ts): one fewer in flight. */
-function retire(link: VirtioLink): void {
-  try {
-    link.queue(REQUEST_QUEUE).retired();
-  } catch (e) {
-    // The driver took the queue away meanwhile: nothing is in flight on it any more.
-    if (!(e instanceof VirtqError)) throw e;
   }
 }
 
