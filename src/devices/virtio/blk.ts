@@ -39,7 +39,7 @@
  */
 
 import { statSync } from "node:fs";
-import { ConfigError } from "../../errors.ts";
+import { ConfigError, DeviceError } from "../../errors.ts";
 import type { VirtioBackend, VirtioLink } from "./backend.ts";
 import { DONE_OK, DONE_PENDING, DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK, S_UNSUPP, type BlkIoTask } from "./blk-io.ts";
 import { preloadBlkIo, runBlkIo } from "./blk-pool.ts";
@@ -147,6 +147,9 @@ export class VirtioBlk implements VirtioBackend {
   /** The current link's generation in usedTable while its workers return requests; 0: the main thread returns them. Undefined until the first notify decides. */
   private workerGen: number | undefined;
   private lastGen = 0;
+  /** Notified under a hypervisor, not yet taken (takeSoon); a poll is scheduled for it. */
+  private notified = false;
+  private takeArmed = false;
 
   constructor(private readonly cfg: BlkConfig) {
     let size: number;
@@ -176,6 +179,7 @@ export class VirtioBlk implements VirtioBackend {
 
   reset(): void {
     this.link = undefined;
+    this.notified = false;
     this.stopWorkerReturns();
   }
 
@@ -203,6 +207,8 @@ export class VirtioBlk implements VirtioBackend {
   }
 
   async quiesce(): Promise<void> {
+    // Requests notified and not yet taken (notify under a hypervisor leaves them to poll) go out first.
+    this.poll();
     await Promise.allSettled([...this.inFlight]);
     // Ring requests have no promise: their workers flag them; wait until every one has been.
     while (this.ringInFlight > 0) {
@@ -217,7 +223,43 @@ export class VirtioBlk implements VirtioBackend {
     if (link === undefined) return;
     const q = link.queue(REQUEST_QUEUE);
     this.workerGen ??= this.startWorkerReturns(link);
+    if (this.workerGen !== 0) {
+      this.takeSoon();
+      return;
+    }
     while (link.live && q.pop(this.chain)) this.start(link, this.chain);
+  }
+
+  /**
+   * Under a hypervisor a notify only marks the queue: the requests are
+   * taken (checked and sent to the workers) by the next poll(), which the
+   * service loop makes right after answering the notify's exit — so the
+   * vCPU runs on while this thread checks chains, instead of waiting for
+   * it. Where no service loop runs (tests), the event loop's next turn
+   * polls.
+   */
+  private takeSoon(): void {
+    this.notified = true;
+    if (this.takeArmed) return;
+    this.takeArmed = true;
+    setImmediate(() => {
+      this.takeArmed = false;
+      this.poll();
+    });
+  }
+
+  /** The driver notified since the last poll: takes what it offered; the transport's stop for a chain that breaks the rules. */
+  private takeNotified(): void {
+    const link = this.link;
+    this.notified = false;
+    if (link === undefined || !link.live) return;
+    try {
+      const q = link.queue(REQUEST_QUEUE);
+      while (link.live && q.pop(this.chain)) this.start(link, this.chain);
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e;
+      link.fail(e);
+    }
   }
 
   /** Checks one request and sends its I/O to the pool; the chain is reused, so what the completion needs is copied out. */
@@ -363,6 +405,11 @@ export class VirtioBlk implements VirtioBackend {
       }
     } finally {
       this.batching = false;
+    }
+    // Frees slots first, then takes new requests into them.
+    if (this.notified) {
+      this.takeNotified();
+      finished = true;
     }
     // One interrupt decision for the whole batch (EVENT_IDX: the driver's used_event decides).
     if (this.batchUsed) {

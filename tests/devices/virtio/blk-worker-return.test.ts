@@ -64,7 +64,7 @@ function waitBlocking(done: () => boolean): boolean {
 }
 
 describe("virtio-blk whose I/O workers return requests themselves", () => {
-  it("the worker writes the data, status byte and used element; the main thread raises the interrupt when it polls", async () => {
+  it("the worker writes the data, status byte and used element; the main thread raises the interrupt, when it polls", async () => {
     const { path, bytes } = image();
     const { mem, dev, ring, line, doorbell, offer } = vmDisk(path);
     await preloadBlkIo();
@@ -79,6 +79,9 @@ describe("virtio-blk whose I/O workers return requests themselves", () => {
     const bell = Atomics.load(doorbell, 0);
     offer(1, T_IN, 5);
     w(dev, V.REG_QUEUE_NOTIFY, 0);
+    // The notify only marks the queue; the poll after the exit (the service loop's) checks the chain and sends it out.
+    expect(ring.usedIdx()).toBe(1);
+    dev.poll();
     // This thread blocks: nothing on it can finish the request, yet the driver sees it back.
     expect(waitBlocking(() => ring.usedIdx() === 2)).toBe(true);
     expect(ring.used(1)).toEqual({ id: 3, len: 513 });
@@ -86,10 +89,10 @@ describe("virtio-blk whose I/O workers return requests themselves", () => {
     const got = new Uint8Array(512);
     mem.copyOut(DATA + 512, got);
     expect(got).toEqual(bytes.subarray(5 * 512, 6 * 512));
-    // The driver wants interrupts (no NO_INTERRUPT): the worker rang the doorbell, the line rises at the next poll.
+    // The driver wants interrupts (no NO_INTERRUPT): the worker rang the doorbell, and a poll (that one, if the worker
+    // was quick, or the next) raised the line.
     expect(Atomics.load(doorbell, 0)).toBeGreaterThan(bell);
-    expect(line.level).toBe(false);
-    expect(dev.poll()).toBe(true);
+    dev.poll();
     expect(line.level).toBe(true);
     expect(r(dev, V.REG_INTERRUPT_STATUS) & V.INT_USED_BUFFER).toBe(V.INT_USED_BUFFER);
     await dev.quiesce();
@@ -119,6 +122,7 @@ describe("virtio-blk whose I/O workers return requests themselves", () => {
     mem.copyIn(DATA + 512, new Uint8Array(512).fill(0xa5));
     offer(1, T_OUT, 4, { addr: DATA + 512, len: 512 });
     w(dev, V.REG_QUEUE_NOTIFY, 0);
+    dev.poll();
     expect(waitBlocking(() => ring.usedIdx() === 2)).toBe(true);
     const file = readFileSync(path);
     expect(file.subarray(3 * 512, 4 * 512).every((b) => b === 0x5a)).toBe(true);
