@@ -8,7 +8,8 @@
  *
  * Two kinds of task: one request (BlkIoTask, the message path), or a
  * spell of serving a device's submission ring (BlkServeTask, blk-ring.ts):
- * claim, serve, flag done, and sleep on the ring as soon as it is empty.
+ * claim, serve, flag done (or, under a hypervisor, return the request to
+ * the driver: blk-used.ts), and sleep on the ring as soon as it is empty.
  *
  * Runs in a worker thread (workers/blk-io-boot.js loads it): no state but
  * open file descriptors, one per image path.

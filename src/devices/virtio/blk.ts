@@ -436,7 +436,7 @@ export class VirtioBlk implements VirtioBackend {
   /**
    * A request's I/O is over: the status byte and the used ring, once — or,
    * when its worker already wrote them (`pushed`, blk-used.ts), only the
-   * counts: the queue's in-flight count and the statistics.
+   * statistics (the queue counts it back from the shared used index).
    */
   private finish(p: PendingIo, ok: boolean, moved: number, pushed = false): void {
     if (p.finished) return;
