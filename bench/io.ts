@@ -51,7 +51,15 @@ function table(results: readonly IoResult[]): string {
   return formatTable(rows);
 }
 
-export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskMib?: string; blkDepth?: string }): Promise<number> {
+/** What `--only` may name: the NIC rows or the block rows. */
+const ROW_GROUPS = ["nic", "blk"] as const;
+
+export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskMib?: string; blkDepth?: string; only?: string }): Promise<number> {
+  const only = flags.only;
+  if (only !== undefined && !(ROW_GROUPS as readonly string[]).includes(only)) {
+    process.stderr.write(`popek: bench io: --only ${only} is not one of ${ROW_GROUPS.join(", ")}\n`);
+    return 2;
+  }
   const ms = flags.ms === undefined ? DEFAULT_MS : Number(flags.ms);
   if (!Number.isInteger(ms) || ms < 1) {
     process.stderr.write(`popek: bench io: --ms ${flags.ms} is not a positive whole number of milliseconds\n`);
@@ -68,15 +76,19 @@ export async function benchIoCommand(flags: { json?: boolean; ms?: string; diskM
     return 2;
   }
   const progress = (line: string): boolean => process.stderr.write(`${line}\n`);
-  const results = await benchIo(ms, progress);
+  const results = only === "blk" ? [] : await benchIo(ms, progress);
   const rs = ioRatios(results);
-  process.stdout.write(`${table(results)}\n(NE2000 under --virt trap; tx polls ISR with interrupts masked, rx takes the card's interrupt when its ring runs empty.\n`);
-  process.stdout.write(` virtio-net batches: one notify per batch of up to 1024 frames, interrupts only before the guest sleeps in wfi; natively there are no exits.\n`);
-  process.stdout.write(" assigned under --virt trap: register page mapped into the guest, rings polled; its exits are the guest's clock reads and console.)\n");
-  process.stdout.write(`${rs.map((r) => `${r.of} ${r.mode} ${r.dir} ${r.frame}: ${r.ratio.toFixed(r.ratio < 10 ? 2 : 0)}x`).join(", ")}\n\n`);
-  const blk = await benchIoBlk({ diskMib, depth, progress });
-  process.stdout.write(`${formatBlkResults(blk)}\n`);
-  process.stdout.write(`the guest polls with ${depth} request(s) in flight; the host floor is a readSync/writeSync loop on the same file (page cache), one request at a time\n`);
+  if (only !== "blk") {
+    process.stdout.write(`${table(results)}\n(NE2000 under --virt trap; tx polls ISR with interrupts masked, rx takes the card's interrupt when its ring runs empty.\n`);
+    process.stdout.write(` virtio-net batches: one notify per batch of up to 1024 frames, interrupts only before the guest sleeps in wfi; natively there are no exits.\n`);
+    process.stdout.write(" assigned under --virt trap: register page mapped into the guest, rings polled; its exits are the guest's clock reads and console.)\n");
+    process.stdout.write(`${rs.map((r) => `${r.of} ${r.mode} ${r.dir} ${r.frame}: ${r.ratio.toFixed(r.ratio < 10 ? 2 : 0)}x`).join(", ")}\n\n`);
+  }
+  const blk = only === "nic" ? [] : await benchIoBlk({ diskMib, depth, progress });
+  if (only !== "nic") {
+    process.stdout.write(`${formatBlkResults(blk)}\n`);
+    process.stdout.write(`the guest polls with ${depth} request(s) in flight; the host floor is a readSync/writeSync loop on the same file (page cache), one request at a time\n`);
+  }
   if (flags.json) process.stdout.write(JSON.stringify({ bench: "io", results, ratios: rs, blk }) + "\n");
   return 0;
 }

@@ -17,6 +17,8 @@
 /* A power of two (§2.7: split queues; ring positions wrap with the 16-bit indices) holding three descriptors per tag. */
 #define NUM             128
 #define QUEUE           0
+/* InterruptStatus reads a finished request waits for its interrupt bit (vblk_request). */
+#define INT_STATUS_TRIES 100000
 
 struct avail { unsigned short flags, idx, ring[NUM], used_event; };
 struct used { unsigned short flags, idx; struct virtq_used_elem ring[NUM]; unsigned short avail_event; };
@@ -129,8 +131,14 @@ int vblk_request(unsigned int type, unsigned long sector, void *buf, unsigned in
 		;
 	if (!want_interrupts)
 		return st;
-	if (!(virtio_mmio_read(base, VIRTIO_MMIO_INT_STATUS) & 1))
-		vblk_fail("no used-buffer interrupt status");
+	/*
+	 * The interrupt may follow the used element: a device whose I/O threads
+	 * return requests themselves (vhost; popek under --virt trap) raises it
+	 * after them. Each read is an exit there, so the wait is bounded.
+	 */
+	for (int tries = 0; !(virtio_mmio_read(base, VIRTIO_MMIO_INT_STATUS) & 1); tries++)
+		if (tries == INT_STATUS_TRIES)
+			vblk_fail("no used-buffer interrupt status");
 	virtio_mmio_write(base, VIRTIO_MMIO_INT_ACK, 1);
 	return st;
 }

@@ -5,7 +5,8 @@
  * far batching brings them down.
  */
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { benchIoCommand } from "../../bench/io.ts";
 import { benchNe2000 } from "../../bench/io-ne2000.ts";
 import { benchVirtioNet } from "../../bench/io-virtio.ts";
 
@@ -45,4 +46,16 @@ describe("bench io: virtio-net", () => {
     expect(r.pps).toBeGreaterThan(1000);
     expect(r.irqsPerPacket).toBeLessThan(1);
   }, 120_000);
+});
+
+describe("bench io --only", () => {
+  it("names nic or blk; anything else is one clear line and exit code 2, before any run", async () => {
+    const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      expect(await benchIoCommand({ only: "disk" })).toBe(2);
+      expect(err.mock.calls.map((c) => String(c[0])).join("")).toBe("popek: bench io: --only disk is not one of nic, blk\n");
+    } finally {
+      err.mockRestore();
+    }
+  });
 });

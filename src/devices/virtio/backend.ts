@@ -19,6 +19,8 @@ export interface VirtioLink {
   queue(i: number): SplitQueue;
   /** Buffers were returned on queue i: interrupt the driver if it wants one. */
   used(i: number): void;
+  /** Buffers were returned on queue i by another writer, which found that the driver wants an interrupt (blk-used.ts): raise it. */
+  interrupt(i: number): void;
   /** The guest broke the device's rules: DEVICE_NEEDS_RESET, and nothing more until a reset. */
   fail(e: DeviceError): void;
   /** Work started (+1) or finished (-1) off the main thread (DeviceHost.asyncIo). */

@@ -8,7 +8,8 @@
  *
  * Two kinds of task: one request (BlkIoTask, the message path), or a
  * spell of serving a device's submission ring (BlkServeTask, blk-ring.ts):
- * claim, serve, flag done, and sleep on the ring as soon as it is empty.
+ * claim, serve, flag done (or, under a hypervisor, return the request to
+ * the driver: blk-used.ts), and sleep on the ring as soon as it is empty.
  *
  * Runs in a worker thread (workers/blk-io-boot.js loads it): no state but
  * open file descriptors, one per image path.
@@ -16,6 +17,12 @@
 
 import { fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { BlkRingView, OP_FLUSH, OP_READ, RING_HEAD } from "./blk-ring.ts";
+import { machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
+
+/** virtio-blk status values (virtio 1.2 §5.2.6). */
+export const S_OK = 0;
+export const S_IOERR = 1;
+export const S_UNSUPP = 2;
 
 export interface BlkIoTask {
   readonly op: "read" | "write" | "flush";
@@ -48,6 +55,13 @@ export interface BlkServeTask {
   readonly doorbell?: SharedArrayBuffer;
   /** This spell's name in the ring's claim words (never 0): what the device fails if the worker dies. */
   readonly server: number;
+  /**
+   * The device's used-ring table (blk-used.ts), when its workers return
+   * requests to the driver themselves: those whose record carries a
+   * generation are pushed here, and the doorbell rings only when the
+   * driver wants an interrupt.
+   */
+  readonly used?: SharedArrayBuffer;
 }
 
 /**
@@ -71,10 +85,17 @@ export const SLICE_REQUESTS = 512;
  */
 export const IDLE_MS = 10;
 
-/** Values of a completion word (BlkIoTask.done): 0 while the request is in flight. */
+/**
+ * Values of a completion word (BlkIoTask.done): 0 while the request is in
+ * flight; OK or ERROR when the main thread is to return it to the driver;
+ * PUSHED_* when its worker already has (blk-used.ts) and only the device's
+ * bookkeeping is left.
+ */
 export const DONE_PENDING = 0;
 export const DONE_OK = 1;
 export const DONE_ERROR = 2;
+export const DONE_PUSHED_OK = 3;
+export const DONE_PUSHED_ERROR = 4;
 
 const fds = new Map<string, number>();
 
@@ -152,6 +173,7 @@ function serveRing(task: BlkServeTask): number {
   const done = new Int32Array(task.done);
   const bell = task.doorbell === undefined ? undefined : new Int32Array(task.doorbell);
   const mem = new Uint8Array(task.machine);
+  const used = task.used === undefined ? undefined : { table: new SharedUsedRing(task.used), views: machineViews(task.machine) };
   const fd = fdOf(task.path);
   let served = 0;
   while (served < SLICE_REQUESTS) {
@@ -161,20 +183,39 @@ function serveRing(task: BlkServeTask): number {
       if (ring.sleep(head, IDLE_MS)) break;
       continue;
     }
-    let state = DONE_OK;
+    let ok = true;
     try {
       serveRecord(ring, slot, fd, mem);
     } catch {
-      state = DONE_ERROR;
+      ok = false;
     }
-    Atomics.store(done, slot, state);
     served++;
+    const gen = ring.gen(slot);
+    if (used !== undefined && gen !== 0) {
+      if (!returnToDriver(used.table, used.views, task.server, done, ring, slot, gen, ok)) continue;
+    } else Atomics.store(done, slot, ok ? DONE_OK : DONE_ERROR);
     if (bell !== undefined) {
       Atomics.add(bell, 0, 1);
       Atomics.notify(bell, 0);
     }
   }
   return served;
+}
+
+/**
+ * The request's status byte, used element and used index, written here
+ * (blk-used.ts); whether the driver wants an interrupt for it, which only
+ * the main thread can raise.
+ */
+function returnToDriver(used: SharedUsedRing, m: MachineViews, server: number, done: Int32Array, ring: BlkRingView, slot: number, gen: number, ok: boolean): boolean {
+  return used.push(server, m, done, gen, {
+    slot,
+    head: ring.head(slot),
+    length: ok ? ring.usedLength(slot) : 1,
+    status: ok ? S_OK : S_IOERR,
+    statusAt: ring.statusAt(slot),
+    done: ok ? DONE_PUSHED_OK : DONE_PUSHED_ERROR,
+  });
 }
 
 function serveRecord(ring: BlkRingView, slot: number, fd: number, mem: Uint8Array): void {

@@ -23,7 +23,12 @@
  *
  * then, 8-aligned, one Float64 record of RECORD_WORDS per slot:
  *
- *   [op, image offset, piece count, (machine offset, length) × piece count]
+ *   [op, image offset, piece count, gen, head, used length, status offset,
+ *    (machine offset, length) × piece count]
+ *
+ * gen is the device's link generation when the worker returns the request
+ * to the driver itself (blk-used.ts), with head, used.len and the status
+ * byte's machine offset to write; 0 when the main thread does.
  *
  * A slot is a device's completion slot (blk.ts doneWords) below SLOTS;
  * its ring entry is consumed when claimed, before it completes, so no more
@@ -45,7 +50,8 @@ const RING_SLEEPERS = 2;
 const RING_AT = 4;
 const CLAIMS_AT = RING_AT + RING_SLOTS;
 const INT_WORDS = CLAIMS_AT + RING_SLOTS;
-const RECORD_WORDS = 3 + 2 * RING_MAX_PIECES;
+const RECORD_HEADER = 7;
+const RECORD_WORDS = RECORD_HEADER + 2 * RING_MAX_PIECES;
 const RECORDS_AT_BYTES = Math.ceil((INT_WORDS * 4) / 8) * 8;
 const RING_BYTES = RECORDS_AT_BYTES + RING_SLOTS * RECORD_WORDS * 8;
 
@@ -54,6 +60,17 @@ export const OP_READ = 0;
 export const OP_WRITE = 1;
 export const OP_FLUSH = 2;
 export type RingOp = typeof OP_READ | typeof OP_WRITE | typeof OP_FLUSH;
+
+/** What a worker needs to return a request to the driver itself (blk-used.ts). */
+export interface WorkerReturn {
+  /** The link generation it was taken under (never 0). */
+  readonly gen: number;
+  readonly head: number;
+  /** used.len on success: bytes written into the driver's buffers, status byte included. */
+  readonly length: number;
+  /** Machine offset of the status byte. */
+  readonly statusAt: number;
+}
 
 /** Views of one ring; both threads make one over the same buffer. */
 export class BlkRingView {
@@ -75,13 +92,17 @@ export class BlkRingView {
    * wait compares HEAD atomically; both orders of the two sides end with
    * the worker awake or seeing the new HEAD.)
    */
-  submit(slot: number, op: RingOp, offset: number, pieces: readonly number[]): void {
+  submit(slot: number, op: RingOp, offset: number, pieces: readonly number[], ret?: WorkerReturn): void {
     const r = this.records;
     const at = slot * RECORD_WORDS;
     r[at] = op;
     r[at + 1] = offset;
     r[at + 2] = pieces.length / 2;
-    for (let i = 0; i < pieces.length; i++) r[at + 3 + i] = pieces[i];
+    r[at + 3] = ret?.gen ?? 0;
+    r[at + 4] = ret?.head ?? 0;
+    r[at + 5] = ret?.length ?? 0;
+    r[at + 6] = ret?.statusAt ?? 0;
+    for (let i = 0; i < pieces.length; i++) r[at + RECORD_HEADER + i] = pieces[i];
     Atomics.store(this.words, CLAIMS_AT + slot, 0);
     const head = Atomics.load(this.words, RING_HEAD);
     Atomics.store(this.words, RING_AT + (head & (RING_SLOTS - 1)), slot);
@@ -134,6 +155,24 @@ export class BlkRingView {
 
   /** Machine offset (k = 0) or length (k = 1) of piece i. */
   piece(slot: number, i: number, k: 0 | 1): number {
-    return this.records[slot * RECORD_WORDS + 3 + 2 * i + k];
+    return this.records[slot * RECORD_WORDS + RECORD_HEADER + 2 * i + k];
+  }
+
+  /** The link generation the worker returns the request for (blk-used.ts), or 0: the main thread returns it. */
+  gen(slot: number): number {
+    return this.records[slot * RECORD_WORDS + 3];
+  }
+
+  /** The descriptor head, used.len and status byte's machine offset the worker returns it with. */
+  head(slot: number): number {
+    return this.records[slot * RECORD_WORDS + 4];
+  }
+
+  usedLength(slot: number): number {
+    return this.records[slot * RECORD_WORDS + 5];
+  }
+
+  statusAt(slot: number): number {
+    return this.records[slot * RECORD_WORDS + 6];
   }
 }

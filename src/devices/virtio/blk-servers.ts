@@ -22,6 +22,8 @@ export interface ServeTarget {
   readonly machine: SharedArrayBuffer;
   readonly done: SharedArrayBuffer;
   readonly doorbell: SharedArrayBuffer | undefined;
+  /** The device's used-ring table, for the requests its workers return themselves (blk-used.ts). */
+  readonly used: SharedArrayBuffer;
 }
 
 export class RingServers {

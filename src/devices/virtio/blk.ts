@@ -23,6 +23,15 @@
  * loop gives the event loop a turn only every millisecond, so the flag is
  * what makes a request take microseconds.
  *
+ * Under a hypervisor (the link has a service loop's doorbell: the harts run
+ * on other threads and already take RAM as written behind their back) the
+ * worker returns a ring request to the driver itself — status byte, used
+ * element, used index (blk-used.ts) — and the main thread only frees its
+ * slot later; an interrupt the driver wants is still raised here. Natively
+ * the main thread returns every request: the hart shares its thread, and
+ * the decoded code a read overwrote must be forgotten (machineWritten)
+ * before the driver can see the read complete.
+ *
  * Every request is checked before any byte moves: whole sectors, inside the
  * image, buffers in guest RAM. A request that breaks the layout stops the
  * device (DEVICE_NEEDS_RESET, as QEMU's virtio_error); one that is merely
@@ -30,16 +39,17 @@
  */
 
 import { statSync } from "node:fs";
-import { ConfigError } from "../../errors.ts";
+import { ConfigError, DeviceError } from "../../errors.ts";
 import type { VirtioBackend, VirtioLink } from "./backend.ts";
-import { DONE_OK, DONE_PENDING, type BlkIoTask } from "./blk-io.ts";
+import { DONE_OK, DONE_PENDING, DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK, S_UNSUPP, type BlkIoTask } from "./blk-io.ts";
 import { preloadBlkIo, runBlkIo } from "./blk-pool.ts";
-import { BlkRingView, OP_FLUSH, OP_READ, OP_WRITE, RING_MAX_PIECES, RING_SLOTS } from "./blk-ring.ts";
+import { BlkRingView, OP_FLUSH, OP_READ, OP_WRITE, RING_MAX_PIECES, RING_SLOTS, type WorkerReturn } from "./blk-ring.ts";
 import { MAIN_THREAD_CLAIM, RingServers } from "./blk-servers.ts";
+import { MAIN_HOLDER, machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
 import { forEachPiece, gatherOut, machinePieces, scatterIn } from "./chain-io.ts";
 import { VirtqError } from "./errors.ts";
 import { DescChain } from "./queue.ts";
-import { DEVICE_ID_BLOCK, QUEUE_NUM_MAX, feature } from "./regs.ts";
+import { DEVICE_ID_BLOCK, F_RING_EVENT_IDX, QUEUE_NUM_MAX, feature } from "./regs.ts";
 
 const SECTOR_SIZE = 512;
 
@@ -48,10 +58,8 @@ const T_IN = 0;
 const T_OUT = 1;
 const T_FLUSH = 4;
 const T_GET_ID = 8;
-/** Status values. */
-export const S_OK = 0;
-export const S_IOERR = 1;
-export const S_UNSUPP = 2;
+/** Status values (blk-io.ts: the workers write them too). */
+export { S_IOERR, S_OK, S_UNSUPP };
 
 /** Feature bits (§5.2.3). */
 const F_SEG_MAX = 2;
@@ -81,6 +89,8 @@ interface PendingIo {
   readonly slot: number;
   /** Sent through the submission ring (no message will come). */
   readonly viaRing: boolean;
+  /** Its worker returns it to the driver (blk-used.ts): only the bookkeeping is left here. */
+  readonly workerReturns: boolean;
   /** Finished (by its flag or its message): the other path does nothing. */
   finished: boolean;
 }
@@ -131,6 +141,15 @@ export class VirtioBlk implements VirtioBackend {
   /** Inside poll(): completions push to the used ring and decide on one interrupt at the end. */
   private batching = false;
   private batchUsed = false;
+  /** The used ring as the workers write it (blk-used.ts), and machine memory's views for the main thread's own pushes. */
+  private readonly usedTable = new SharedUsedRing();
+  private usedViews: MachineViews | undefined;
+  /** The current link's generation in usedTable while its workers return requests; 0: the main thread returns them. Undefined until the first notify decides. */
+  private workerGen: number | undefined;
+  private lastGen = 0;
+  /** Notified under a hypervisor, not yet taken (takeSoon); a poll is scheduled for it. */
+  private notified = false;
+  private takeArmed = false;
 
   constructor(private readonly cfg: BlkConfig) {
     let size: number;
@@ -155,13 +174,41 @@ export class VirtioBlk implements VirtioBackend {
 
   activate(link: VirtioLink): void {
     this.link = link;
+    this.workerGen = undefined;
   }
 
   reset(): void {
     this.link = undefined;
+    this.notified = false;
+    this.stopWorkerReturns();
+  }
+
+  /**
+   * At a link's first notify: whether its workers return requests
+   * themselves (under a hypervisor, and when the used ring's pages can be
+   * laid out for them); its generation, or 0.
+   */
+  private startWorkerReturns(link: VirtioLink): number {
+    if (link.doorbell === undefined) return 0;
+    const eventIdx = (link.features & feature(F_RING_EVENT_IDX)) !== 0n;
+    const gen = (this.lastGen % 0x7fff_ffff) + 1;
+    const q = link.queue(REQUEST_QUEUE);
+    if (!this.usedTable.setUp(link.memory, q.layout, eventIdx, gen)) return 0;
+    q.returnedBy(() => this.usedTable.usedIndex());
+    this.lastGen = gen;
+    this.usedViews ??= machineViews(link.memory.machine);
+    return gen;
+  }
+
+  /** The link is gone (reset, failure): a worker's late return is dropped, as the main thread's is. */
+  private stopWorkerReturns(): void {
+    if (this.workerGen !== undefined && this.workerGen !== 0) this.usedTable.kill();
+    this.workerGen = undefined;
   }
 
   async quiesce(): Promise<void> {
+    // Requests notified and not yet taken (notify under a hypervisor leaves them to poll) go out first.
+    this.poll();
     await Promise.allSettled([...this.inFlight]);
     // Ring requests have no promise: their workers flag them; wait until every one has been.
     while (this.ringInFlight > 0) {
@@ -175,7 +222,44 @@ export class VirtioBlk implements VirtioBackend {
     const link = this.link;
     if (link === undefined) return;
     const q = link.queue(REQUEST_QUEUE);
+    this.workerGen ??= this.startWorkerReturns(link);
+    if (this.workerGen !== 0) {
+      this.takeSoon();
+      return;
+    }
     while (link.live && q.pop(this.chain)) this.start(link, this.chain);
+  }
+
+  /**
+   * Under a hypervisor a notify only marks the queue: the requests are
+   * taken (checked and sent to the workers) by the next poll(), which the
+   * service loop makes right after answering the notify's exit — so the
+   * vCPU runs on while this thread checks chains, instead of waiting for
+   * it. Where no service loop runs (tests), the event loop's next turn
+   * polls.
+   */
+  private takeSoon(): void {
+    this.notified = true;
+    if (this.takeArmed) return;
+    this.takeArmed = true;
+    setImmediate(() => {
+      this.takeArmed = false;
+      this.poll();
+    });
+  }
+
+  /** The driver notified since the last poll: takes what it offered; the transport's stop for a chain that breaks the rules. */
+  private takeNotified(): void {
+    const link = this.link;
+    this.notified = false;
+    if (link === undefined || !link.live) return;
+    try {
+      const q = link.queue(REQUEST_QUEUE);
+      while (link.live && q.pop(this.chain)) this.start(link, this.chain);
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e;
+      link.fail(e);
+    }
   }
 
   /** Checks one request and sends its I/O to the pool; the chain is reused, so what the completion needs is copied out. */
@@ -201,7 +285,7 @@ export class VirtioBlk implements VirtioBackend {
       return;
     }
     if (type === T_FLUSH) {
-      this.dispatch({ op: "flush", path: this.cfg.path, machine: mem.machine, offset: 0, pieces: [] }, done, 0);
+      this.dispatch({ op: "flush", path: this.cfg.path, machine: mem.machine, offset: 0, pieces: [] }, done, 0, this.workerReturn(mem, head, statusAt, 0));
       return;
     }
     if (type !== T_IN && type !== T_OUT) {
@@ -218,15 +302,26 @@ export class VirtioBlk implements VirtioBackend {
     const ok = type === T_IN ? machinePieces(mem, chain, true, 0, length, pieces) : machinePieces(mem, chain, false, HEADER_SIZE, length, pieces);
     if (!ok) throw new VirtqError("buffer-outside-ram", "virtio-blk: a data buffer cannot be reached");
     const op = type === T_IN ? "read" : "write";
-    this.dispatch({ op, path: this.cfg.path, machine: mem.machine, offset, pieces }, done, type === T_IN ? length : 0);
+    const written = type === T_IN ? length : 0;
+    this.dispatch({ op, path: this.cfg.path, machine: mem.machine, offset, pieces }, done, written, this.workerReturn(mem, head, statusAt, written));
   }
 
-  private dispatch(task: BlkIoTask, done: (status: number, written: number) => void, written: number): void {
+  /** What a worker needs to return the request itself, when this link's workers do; the status byte is backed here. */
+  private workerReturn(mem: VirtioLink["memory"], head: number, statusAt: number, written: number): WorkerReturn | undefined {
+    const gen = this.workerGen ?? 0;
+    if (gen === 0) return undefined;
+    const at = mem.translateForWrite(statusAt, 1);
+    if (at < 0) throw new VirtqError("buffer-outside-ram", "virtio-blk: the status byte cannot be reached");
+    return { gen, head, length: written + 1, statusAt: at };
+  }
+
+  private dispatch(task: BlkIoTask, done: (status: number, written: number) => void, written: number, ret: WorkerReturn | undefined): void {
     const link = this.link;
     link?.asyncIo(1);
     const slot = this.freeSlots.pop() ?? -1;
     const viaRing = slot >= 0 && slot < RING_SLOTS && task.pieces.length <= 2 * RING_MAX_PIECES;
-    const p: PendingIo = { task, link, done, written, slot, viaRing, finished: false };
+    const workerReturns = viaRing && ret !== undefined;
+    const p: PendingIo = { task, link, done, written, slot, viaRing, workerReturns, finished: false };
     if (slot >= 0) {
       this.pending[slot] = p;
       this.watching.push(slot);
@@ -234,8 +329,8 @@ export class VirtioBlk implements VirtioBackend {
     const doneWords = this.doneWords.buffer as SharedArrayBuffer;
     if (viaRing) {
       this.ringInFlight++;
-      this.ring.submit(slot, task.op === "read" ? OP_READ : task.op === "write" ? OP_WRITE : OP_FLUSH, task.offset, task.pieces);
-      this.servers.ensure({ path: task.path, machine: task.machine, done: doneWords, doorbell: link?.doorbell });
+      this.ring.submit(slot, task.op === "read" ? OP_READ : task.op === "write" ? OP_WRITE : OP_FLUSH, task.offset, task.pieces, workerReturns ? ret : undefined);
+      this.servers.ensure({ path: task.path, machine: task.machine, done: doneWords, doorbell: link?.doorbell, used: this.usedTable.buffer });
       this.armFallback();
       return;
     }
@@ -273,6 +368,8 @@ export class VirtioBlk implements VirtioBackend {
    * is left, so do the requests still on the ring (RingServers).
    */
   private serverLost(server: number, last: boolean): void {
+    // Died in the middle of returning a request: finish that return first, and free the used ring.
+    if (this.usedViews !== undefined) this.usedTable.recover(server, this.usedViews, this.doneWords);
     for (const slot of [...this.watching]) {
       const p = this.pending[slot];
       if (p === undefined || !p.viaRing || p.finished) continue;
@@ -297,7 +394,11 @@ export class VirtioBlk implements VirtioBackend {
         const state = Atomics.load(this.doneWords, slot);
         if (state === DONE_PENDING) continue;
         const p = this.pending[slot];
-        if (p !== undefined && !p.finished) {
+        if (p === undefined || p.finished) continue;
+        if (state === DONE_PUSHED_OK || state === DONE_PUSHED_ERROR) {
+          // Its worker returned it: nothing the driver waits for happens here.
+          this.finish(p, state === DONE_PUSHED_OK, movedBy(p.task), true);
+        } else {
           this.finish(p, state === DONE_OK, movedBy(p.task));
           finished = true;
         }
@@ -305,17 +406,39 @@ export class VirtioBlk implements VirtioBackend {
     } finally {
       this.batching = false;
     }
+    // Frees slots first, then takes new requests into them.
+    if (this.notified) {
+      this.takeNotified();
+      finished = true;
+    }
     // One interrupt decision for the whole batch (EVENT_IDX: the driver's used_event decides).
     if (this.batchUsed) {
       this.batchUsed = false;
       const link = this.link;
       if (link?.live) link.used(REQUEST_QUEUE);
     }
-    return finished;
+    return this.workerInterrupt() || finished;
   }
 
-  /** A request's I/O is over: the status byte and the used ring, once. */
-  private finish(p: PendingIo, ok: boolean, moved: number): void {
+  /** While workers return requests: raises the interrupt a return wanted; stops their returns once the link died (a failure: reset() stops them too). */
+  private workerInterrupt(): boolean {
+    if (this.workerGen === undefined || this.workerGen === 0) return false;
+    const link = this.link;
+    if (link === undefined || !link.live) {
+      this.stopWorkerReturns();
+      return false;
+    }
+    if (!this.usedTable.takeInterrupt()) return false;
+    link.interrupt(REQUEST_QUEUE);
+    return true;
+  }
+
+  /**
+   * A request's I/O is over: the status byte and the used ring, once — or,
+   * when its worker already wrote them (`pushed`, blk-used.ts), only the
+   * statistics (the queue counts it back from the shared used index).
+   */
+  private finish(p: PendingIo, ok: boolean, moved: number, pushed = false): void {
     if (p.finished) return;
     p.finished = true;
     p.link?.asyncIo(-1);
@@ -324,8 +447,9 @@ export class VirtioBlk implements VirtioBackend {
       this.ringInFlight--;
       this.release(p.slot);
     }
+    if (pushed) this.stats.requests++;
     if (!ok) {
-      p.done(S_IOERR, 0);
+      if (!pushed) p.done(S_IOERR, 0);
       return;
     }
     const task = p.task;
@@ -334,7 +458,7 @@ export class VirtioBlk implements VirtioBackend {
       // The worker wrote machine memory behind the view's back: let it forget stale decoded code there.
       for (let i = 0; i < task.pieces.length; i += 2) p.link?.memory.machineWritten(task.pieces[i], task.pieces[i + 1]);
     } else if (task.op === "write") this.stats.writeBytes += moved;
-    p.done(S_OK, p.written);
+    if (!pushed) p.done(S_OK, p.written);
   }
 
   /** The request's message came too: its word and slot are free for another. */
@@ -358,6 +482,18 @@ export class VirtioBlk implements VirtioBackend {
 
   private complete(link: VirtioLink, head: number, statusAt: number, status: number, written: number): void {
     if (!link.live) return; // reset or failed meanwhile: the driver no longer waits for it
+    if (this.workerGen !== undefined && this.workerGen !== 0 && this.usedViews !== undefined) {
+      // The workers write this used ring too: through its table, under its lock.
+      const at = link.memory.translateForWrite(statusAt, 1);
+      if (at < 0) {
+        link.fail(new VirtqError("buffer-outside-ram", "virtio-blk: the status byte cannot be reached"));
+        return;
+      }
+      this.usedTable.push(MAIN_HOLDER, this.usedViews, undefined, this.workerGen, { slot: -1, head, length: written + 1, status, statusAt: at, done: 0 });
+      this.stats.requests++;
+      if (!this.batching) this.workerInterrupt();
+      return;
+    }
     try {
       link.memory.writeU8(statusAt, status);
       link.queue(REQUEST_QUEUE).push(head, written + 1);

@@ -361,6 +361,9 @@ export class VirtioMmio implements MmioDevice {
       used: (i) => {
         if (live() && this.queues[i]?.ring?.needsInterrupt()) this.raise(V.INT_USED_BUFFER);
       },
+      interrupt: (i) => {
+        if (live() && this.queues[i]?.ring !== undefined) this.raise(V.INT_USED_BUFFER);
+      },
       fail: (e) => {
         if (live()) this.fail(e);
       },

@@ -79,6 +79,8 @@ export class SplitQueue {
   private signalled = 0;
   /** Chains taken and not yet returned. */
   private inFlight = 0;
+  /** The used index of another writer (returnedBy), if one returns the chains. */
+  private usedBy: (() => number) | undefined;
 
   /** Checks the layout against guest RAM (§2.7: alignment 16, 2, 4); throws a VirtqError. */
   constructor(
@@ -104,7 +106,8 @@ export class SplitQueue {
     const { size, avail } = this.layout;
     const pending = (this.mem.readU16(avail + 2) - this.lastAvail) & 0xffff;
     if (pending === 0) return false;
-    if (pending + this.inFlight > size) throw new VirtqError("too-many-in-flight", `${pending} offered, ${this.inFlight} in flight, size ${size}`);
+    const inFlight = this.inFlightNow();
+    if (pending + inFlight > size) throw new VirtqError("too-many-in-flight", `${pending} offered, ${inFlight} in flight, size ${size}`);
     const head = this.mem.readU16(avail + 4 + 2 * (this.lastAvail % size));
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     if (this.features.eventIdx) this.mem.writeU16(this.layout.used + 4 + 8 * size, this.lastAvail);
@@ -128,6 +131,23 @@ export class SplitQueue {
     // The entry before the index: the driver reads the index, then the entry (§2.7.8.2).
     this.mem.writeU16(used + 2, this.usedIdx);
     if (this.inFlight > 0) this.inFlight--;
+  }
+
+  /**
+   * From now on another writer returns this queue's chains and keeps its
+   * used index (virtio-blk's I/O workers write the used ring themselves,
+   * blk-used.ts), along with the interrupt decisions: chains in flight are
+   * then those taken past that index, read as pop needs it — exact even
+   * while the writer's threads return chains and the driver offers them
+   * again before this thread hears of it.
+   */
+  returnedBy(usedIndex: () => number): void {
+    this.usedBy = usedIndex;
+  }
+
+  /** Chains taken and not yet returned. */
+  private inFlightNow(): number {
+    return this.usedBy === undefined ? this.inFlight : (this.lastAvail - this.usedBy()) & 0xffff;
   }
 
   /**
