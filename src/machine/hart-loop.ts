@@ -142,20 +142,20 @@ export function runSlice(h: Hart, budget: number): number {
         case 2: // lui
           x[rd] = imm;
           x[rd + 1] = imm >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         case 3: { // auipc
           const v = B[0] + po + imm;
           x[rd] = v | 0;
           x[rd + 1] = Math.floor(v / TWO_32) | 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 4: { // jal
           const link = B[0] + po + len;
           x[rd] = link | 0;
           x[rd + 1] = Math.floor(link / TWO_32) | 0;
-          po += imm;
+          po = (po + imm) | 0;
           if ((po & OUTSIDE_PAGE) !== 0) {
             why = FAR;
             break inner;
@@ -188,40 +188,40 @@ export function runSlice(h: Hart, budget: number): number {
         // Leaving the page ends the inner loop with po = the target's offset (FAR).
         case 6: // beq
           if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) {
-            po += imm;
+            po = (po + imm) | 0;
             if ((po & OUTSIDE_PAGE) !== 0) {
               why = FAR;
               break inner;
             }
-          } else po += len;
+          } else po = (po + len) | 0;
           continue;
         case 7: // bne
           if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) {
-            po += imm;
+            po = (po + imm) | 0;
             if ((po & OUTSIDE_PAGE) !== 0) {
               why = FAR;
               break inner;
             }
-          } else po += len;
+          } else po = (po + len) | 0;
           continue;
         case 8: { // blt
           const ahi = x[rs1 + 1];
           const bhi = x[rs2 + 1];
           if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
-            po += imm;
+            po = (po + imm) | 0;
             if ((po & OUTSIDE_PAGE) !== 0) {
               why = FAR;
               break inner;
             }
-          } else po += len;
+          } else po = (po + len) | 0;
           continue;
         }
         case 9: { // bge
           const ahi = x[rs1 + 1];
           const bhi = x[rs2 + 1];
-          if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po += len;
+          if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po = (po + len) | 0;
           else {
-            po += imm;
+            po = (po + imm) | 0;
             if ((po & OUTSIDE_PAGE) !== 0) {
               why = FAR;
               break inner;
@@ -233,20 +233,20 @@ export function runSlice(h: Hart, budget: number): number {
           const ahi = x[rs1 + 1];
           const bhi = x[rs2 + 1];
           if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
-            po += imm;
+            po = (po + imm) | 0;
             if ((po & OUTSIDE_PAGE) !== 0) {
               why = FAR;
               break inner;
             }
-          } else po += len;
+          } else po = (po + len) | 0;
           continue;
         }
         case 11: { // bgeu
           const ahi = x[rs1 + 1];
           const bhi = x[rs2 + 1];
-          if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po += len;
+          if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po = (po + len) | 0;
           else {
-            po += imm;
+            po = (po + imm) | 0;
             if ((po & OUTSIDE_PAGE) !== 0) {
               why = FAR;
               break inner;
@@ -270,7 +270,7 @@ export function runSlice(h: Hart, budget: number): number {
           }
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 16: { // lbu
@@ -287,7 +287,7 @@ export function runSlice(h: Hart, budget: number): number {
           }
           x[rd] = v;
           x[rd + 1] = 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 13: { // lh
@@ -304,7 +304,7 @@ export function runSlice(h: Hart, budget: number): number {
           }
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 17: { // lhu
@@ -321,7 +321,7 @@ export function runSlice(h: Hart, budget: number): number {
           }
           x[rd] = v;
           x[rd + 1] = 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 14: { // lw
@@ -338,7 +338,7 @@ export function runSlice(h: Hart, budget: number): number {
           }
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 18: { // lwu
@@ -355,7 +355,7 @@ export function runSlice(h: Hart, budget: number): number {
           }
           x[rd] = v;
           x[rd + 1] = 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 15: { // ld
@@ -372,7 +372,7 @@ export function runSlice(h: Hart, budget: number): number {
             why = SLOW;
             break inner;
           }
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
 
@@ -395,7 +395,7 @@ export function runSlice(h: Hart, budget: number): number {
             why = SLOW;
             break inner;
           }
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 20: { // sh
@@ -415,7 +415,7 @@ export function runSlice(h: Hart, budget: number): number {
             why = SLOW;
             break inner;
           }
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 21: { // sw
@@ -435,7 +435,7 @@ export function runSlice(h: Hart, budget: number): number {
             why = SLOW;
             break inner;
           }
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 22: { // sd
@@ -456,7 +456,7 @@ export function runSlice(h: Hart, budget: number): number {
             why = SLOW;
             break inner;
           }
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
 
@@ -466,7 +466,7 @@ export function runSlice(h: Hart, budget: number): number {
           const lo = (blo + imm) | 0;
           x[rd + 1] = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
           x[rd] = lo;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 24: { // slti
@@ -474,7 +474,7 @@ export function runSlice(h: Hart, budget: number): number {
           const bhi = imm >> 31;
           x[rd] = ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < imm >>> 0) ? 1 : 0;
           x[rd + 1] = 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 25: { // sltiu
@@ -482,23 +482,23 @@ export function runSlice(h: Hart, budget: number): number {
           const bhi = imm >> 31;
           x[rd] = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < imm >>> 0) ? 1 : 0;
           x[rd + 1] = 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 26: // xori
           x[rd + 1] = x[rs1 + 1] ^ (imm >> 31);
           x[rd] = x[rs1] ^ imm;
-          po += len;
+          po = (po + len) | 0;
           continue;
         case 27: // ori
           x[rd + 1] = x[rs1 + 1] | (imm >> 31);
           x[rd] = x[rs1] | imm;
-          po += len;
+          po = (po + len) | 0;
           continue;
         case 28: // andi
           x[rd + 1] = x[rs1 + 1] & (imm >> 31);
           x[rd] = x[rs1] & imm;
-          po += len;
+          po = (po + len) | 0;
           continue;
         case 29: { // slli (imm is 0..63; JS shifts count mod 32, hence the three cases)
           const lo = x[rs1];
@@ -507,7 +507,7 @@ export function runSlice(h: Hart, budget: number): number {
           else if (imm < 32) x[rd + 1] = (hi << imm) | (lo >>> (32 - imm));
           else x[rd + 1] = lo << (imm - 32);
           x[rd] = imm < 32 ? lo << imm : 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 30: { // srli
@@ -517,7 +517,7 @@ export function runSlice(h: Hart, budget: number): number {
           else if (imm < 32) x[rd] = (lo >>> imm) | (hi << (32 - imm));
           else x[rd] = hi >>> (imm - 32);
           x[rd + 1] = imm < 32 ? hi >>> imm : 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 31: { // srai
@@ -527,7 +527,7 @@ export function runSlice(h: Hart, budget: number): number {
           else if (imm < 32) x[rd] = (lo >>> imm) | (hi << (32 - imm));
           else x[rd] = hi >> (imm - 32);
           x[rd + 1] = imm < 32 ? hi >> imm : hi >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
 
@@ -537,7 +537,7 @@ export function runSlice(h: Hart, budget: number): number {
           const lo = (alo + x[rs2]) | 0;
           x[rd + 1] = (x[rs1 + 1] + x[rs2 + 1] + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
           x[rd] = lo;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 33: { // sub
@@ -545,7 +545,7 @@ export function runSlice(h: Hart, budget: number): number {
           const blo = x[rs2];
           x[rd + 1] = (x[rs1 + 1] - x[rs2 + 1] - (alo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
           x[rd] = (alo - blo) | 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 34: { // sll (as slli, the amount from rs2)
@@ -556,7 +556,7 @@ export function runSlice(h: Hart, budget: number): number {
           else if (sh < 32) x[rd + 1] = (hi << sh) | (lo >>> (32 - sh));
           else x[rd + 1] = lo << (sh - 32);
           x[rd] = sh < 32 ? lo << sh : 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 35: { // slt
@@ -564,7 +564,7 @@ export function runSlice(h: Hart, budget: number): number {
           const bhi = x[rs2 + 1];
           x[rd] = ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? 1 : 0;
           x[rd + 1] = 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 36: { // sltu
@@ -572,13 +572,13 @@ export function runSlice(h: Hart, budget: number): number {
           const bhi = x[rs2 + 1];
           x[rd] = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? 1 : 0;
           x[rd + 1] = 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 37: // xor
           x[rd + 1] = x[rs1 + 1] ^ x[rs2 + 1];
           x[rd] = x[rs1] ^ x[rs2];
-          po += len;
+          po = (po + len) | 0;
           continue;
         case 38: { // srl (as srli)
           const sh = x[rs2] & 63;
@@ -588,7 +588,7 @@ export function runSlice(h: Hart, budget: number): number {
           else if (sh < 32) x[rd] = (lo >>> sh) | (hi << (32 - sh));
           else x[rd] = hi >>> (sh - 32);
           x[rd + 1] = sh < 32 ? hi >>> sh : 0;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 39: { // sra (as srai)
@@ -599,18 +599,18 @@ export function runSlice(h: Hart, budget: number): number {
           else if (sh < 32) x[rd] = (lo >>> sh) | (hi << (32 - sh));
           else x[rd] = hi >> (sh - 32);
           x[rd + 1] = sh < 32 ? hi >> sh : hi >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 40: // or
           x[rd + 1] = x[rs1 + 1] | x[rs2 + 1];
           x[rd] = x[rs1] | x[rs2];
-          po += len;
+          po = (po + len) | 0;
           continue;
         case 41: // and
           x[rd + 1] = x[rs1 + 1] & x[rs2 + 1];
           x[rd] = x[rs1] & x[rs2];
-          po += len;
+          po = (po + len) | 0;
           continue;
 
         // ---- 32-bit ops: compute on the low word, sign-extend ----
@@ -618,67 +618,67 @@ export function runSlice(h: Hart, budget: number): number {
           const v = (x[rs1] + imm) | 0;
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 43: { // slliw
           const v = x[rs1] << imm;
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 44: { // srliw
           const v = (x[rs1] >>> imm) | 0;
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 45: { // sraiw
           const v = x[rs1] >> imm;
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 46: { // addw
           const v = (x[rs1] + x[rs2]) | 0;
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 47: { // subw
           const v = (x[rs1] - x[rs2]) | 0;
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 48: { // sllw
           const v = x[rs1] << (x[rs2] & 31);
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 49: { // srlw
           const v = (x[rs1] >>> (x[rs2] & 31)) | 0;
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 50: { // sraw
           const v = x[rs1] >> (x[rs2] & 31);
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 51: // fence: harts of one board share one sequentially consistent memory; nothing to order
-          po += len;
+          po = (po + len) | 0;
           continue;
         case 55: { // mul (alu64.ts's mul64, written out: a call would spill the loop's state)
           const alo = x[rs1];
@@ -693,14 +693,14 @@ export function runSlice(h: Hart, budget: number): number {
           const high = a1 * b1 + (cross1 >>> 16) + (cross2 >>> 16) + (mid >>> 16);
           x[rd + 1] = (high + Math.imul(alo, x[rs2 + 1]) + Math.imul(x[rs1 + 1], blo)) | 0;
           x[rd] = Math.imul(alo, blo);
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         case 63: { // mulw
           const v = Math.imul(x[rs1], x[rs2]);
           x[rd] = v;
           x[rd + 1] = v >> 31;
-          po += len;
+          po = (po + len) | 0;
           continue;
         }
         default:
