@@ -15,7 +15,7 @@
  * each of its definitions once it is spilled anywhere: with calls in the
  * same loop as the fast paths, the page offset, the count and the rest were
  * stored to the stack at every instruction. The inner loop's values are its
- * own (po, n), copied to the outer loop's (at, ran) only when it ends.
+ * own (po, left), copied to the outer loop's (at, ran) only when it ends.
  *
  * Interrupts, timers and device events are handled between slices (by the
  * runner); an instruction that may make an interrupt takeable sets
@@ -53,7 +53,7 @@ const OUTSIDE_PAGE = ~(PAGE_SIZE - 1);
 const BUDGET = 0;
 /** The slot at po has a block word for enterBlock (a block, a slot due for compiling, or the tier is off). */
 const BLOCK = 1;
-/** The instruction at po needs a slow path; it is not executed yet, but counted in n. */
+/** The instruction at po needs a slow path; it is not executed yet, but counted (taken from left). */
 const SLOW = 2;
 /** A jump or taken branch left the page: executed and counted, po is its target's offset from the page (outside [0, PAGE)). */
 const FAR = 3;
@@ -106,13 +106,13 @@ export function runSlice(h: Hart, budget: number): number {
 
   for (;;) {
     let po = at;
-    let n = ran;
+    let left = (budget - ran) | 0; // instructions still to run: one live value and a compare with 0, not n and budget
     let why = BUDGET;
     // Both typed arrays are checked here, once, rather than at each use in the inner loop: it calls nothing and
     // stores only into typed arrays, so V8 knows their maps throughout it. (x0's sink is written and never read.)
     x[X0_SINK] = 0;
     let b = dec[BLOCK_WORDS + (po >>> 1)] & blockMask;
-    inner: for (; n < budget; b = dec[BLOCK_WORDS + (po >>> 1)]) {
+    inner: for (; left > 0; b = dec[BLOCK_WORDS + (po >>> 1)]) {
       if (b !== 0) {
         // A visit counted towards compiling, as jit/enter.ts counts the words it is given. With the tier
         // off, the word counts down all the same and enterBlock clears it at -1.
@@ -128,7 +128,7 @@ export function runSlice(h: Hart, budget: number): number {
       const rd = (w0 >>> 8) & 0xff;
       const rs1 = (w0 >>> 16) & 0xff;
       const rs2 = w0 >>> 24;
-      n = (n + 1) | 0;
+      left = (left - 1) | 0;
 
       // Loads and stores compute their address and probe the TLB inline (not
       // through a helper: V8's inlining budget ran out before this function's
@@ -710,7 +710,7 @@ export function runSlice(h: Hart, budget: number): number {
       }
     }
     at = po;
-    ran = n;
+    ran = (budget - left) | 0;
     if (why === BUDGET) break;
     if (why === BLOCK) {
       const base = B[0];
