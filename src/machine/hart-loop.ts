@@ -108,6 +108,7 @@ export function runSlice(h: Hart, budget: number): number {
     let po = at;
     let left = (budget - ran) | 0; // instructions still to run: one live value and a compare with 0, not n and budget
     let why = BUDGET;
+    let word = 0; // the block word that ended the inner loop (BLOCK); a constant until then, so it costs the loop nothing
     // Both typed arrays are checked here, once, rather than at each use in the inner loop: it calls nothing and
     // stores only into typed arrays, so V8 knows their maps throughout it. (x0's sink is written and never read.)
     x[X0_SINK] = 0;
@@ -118,6 +119,7 @@ export function runSlice(h: Hart, budget: number): number {
         // off, the word counts down all the same and enterBlock clears it at -1.
         if (b < -1) dec[BLOCK_WORDS + (po >>> 1)] = b + 1;
         else {
+          word = b;
           why = BLOCK;
           break;
         }
@@ -714,7 +716,7 @@ export function runSlice(h: Hart, budget: number): number {
     if (why === BUDGET) break;
     if (why === BLOCK) {
       const base = B[0];
-      const r = enterBlock(h, dec, dec[BLOCK_WORDS + (at >>> 1)], base, at, budget - ran);
+      const r = enterBlock(h, dec, word, base, at, budget - ran);
       blockMask = 0; // r = 0: the interpreter runs the instruction, without looking at its block word again
       if (r !== 0) {
         if (r > 0) {
