@@ -1,10 +1,11 @@
 /*
  * The instructions the hot loop hands off: M-extension division and high
- * multiplies, atomics, CSR and system instructions, and traps. Keeping them
- * out of runSlice keeps the hot function small enough for V8 to allocate its
+ * multiplies, atomics, CSR and system instructions, and traps (execRare), and
+ * loads and stores that miss its fast path (execMemSlow). Keeping them out of
+ * runSlice keeps the hot function small enough for V8 to allocate its
  * registers well (measured: see the note in hart-loop.ts).
  *
- * Each returns the next pc; after a trap that is the handler's address.
+ * execRare returns the next pc; after a trap that is the handler's address.
  * runSlice passes the instruction's page offset, not its pc, so that it
  * boxes no pc per instruction (hart-loop.ts).
  * Any of them may set hart.stop to end the slice.
