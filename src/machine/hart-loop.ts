@@ -15,11 +15,11 @@
  * each of its definitions once it is spilled anywhere: with calls in the
  * same loop as the fast paths, the state they shared was stored to the stack
  * at every instruction. The inner loop's values are its own (po, left),
- * copied to the outer loop's (at, ran) only when it ends, and with no call
- * in it V8 also knows the typed arrays' maps throughout (checked once before
- * it). cpubench with the block tier off, main-thread CPU at load 7-9: ~180
- * -> ~215 MIPS. (V8 still keeps a few values on the stack in the inner loop
- * for want of registers: the count, the decoded words.)
+ * copied to the outer loop's (at, ran) only when it ends. cpubench with the
+ * block tier off, process CPU at load 7-9: ~180 -> ~215 MIPS. (V8 still
+ * keeps a few values on the stack in the inner loop for want of registers —
+ * the count, the decoded words — and checks each typed array's map where
+ * it is used.)
  *
  * Interrupts, timers and device events are handled between slices (by the
  * runner); an instruction that may make an interrupt takeable sets
@@ -39,7 +39,6 @@ import { PAGE_SIZE } from "./memlayout.ts";
 import { execMemSlow, execRare } from "./hart-rare.ts";
 import { BLOCK_ENTRY_BASE } from "./decoded-page.ts";
 import { enterBlock } from "./jit/enter.ts";
-import { X0_SINK as SINK } from "../isa/ops.ts";
 
 const TWO_32 = 4294967296;
 /**
@@ -70,7 +69,6 @@ const CODE_STORE = 4;
 const PAGE = PAGE_SIZE;
 const TLB_INDEX = TLB_MASK;
 const BLOCK_WORDS = BLOCK_ENTRY_BASE;
-const X0_SINK = SINK;
 
 /** Executes up to `budget` instructions; returns how many were executed (traps count as one). */
 export function runSlice(h: Hart, budget: number): number {
@@ -113,9 +111,6 @@ export function runSlice(h: Hart, budget: number): number {
     let left = (budget - ran) | 0; // instructions still to run: one live value and a compare with 0, not n and budget
     let why = BUDGET;
     let word = 0; // the block word that ended the inner loop (BLOCK); a constant until then, so it costs the loop nothing
-    // Both typed arrays are checked here, once, rather than at each use in the inner loop: it calls nothing and
-    // stores only into typed arrays, so V8 knows their maps throughout it. (x0's sink is written and never read.)
-    x[X0_SINK] = 0;
     let b = dec[BLOCK_WORDS + (po >>> 1)] & blockMask;
     inner: for (; left > 0; b = dec[BLOCK_WORDS + (po >>> 1)]) {
       if (b !== 0) {
