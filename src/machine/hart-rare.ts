@@ -1,10 +1,11 @@
 /*
  * The instructions the hot loop hands off: M-extension division and high
- * multiplies, atomics, CSR and system instructions, and traps. Keeping them
- * out of runSlice keeps the hot function small enough for V8 to allocate its
+ * multiplies, atomics, CSR and system instructions, and traps (execRare), and
+ * loads and stores that miss its fast path (execMemSlow). Keeping them out of
+ * runSlice keeps the hot function small enough for V8 to allocate its
  * registers well (measured: see the note in hart-loop.ts).
  *
- * Each returns the next pc; after a trap that is the handler's address.
+ * execRare returns the next pc; after a trap that is the handler's address.
  * runSlice passes the instruction's page offset, not its pc, so that it
  * boxes no pc per instruction (hart-loop.ts).
  * Any of them may set hart.stop to end the slice.
@@ -13,6 +14,41 @@
 import type { Hart } from "./hart.ts";
 import * as R from "./riscv.ts";
 import { div64, divu64, divuw, divw, mulh64, mulhsu64, mulhu64, r64, rem64, remu64, remuw, remw } from "../isa/alu64.ts";
+
+/**
+ * A load (lb..lwu, ops 12..18) or store (sb..sd, 19..22) that missed the
+ * loop's fast path (a TLB miss, device memory, misalignment): it goes through
+ * the hart's slow paths, and a load's value is widened into rd as the loop
+ * would have. False after a trap (h.pc is the handler's address).
+ */
+export function execMemSlow(h: Hart, op: number, w0: number, imm: number, po: number): boolean {
+  const x = h.x;
+  const rs1 = (w0 >>> 16) & 0xff;
+  if (op >= 19) {
+    const width = 1 << (op - 19); // sb sh sw sd
+    const rs2 = w0 >>> 24;
+    return h.storeHere(rs1, imm, width, x[rs2], width === 8 ? x[rs2 + 1] : 0, po);
+  }
+  // lb lh lw ld (12..15) sign-extend, lbu lhu lwu (16..18) zero-extend
+  const signed = op <= 15;
+  const width = 1 << (signed ? op - 12 : op - 16);
+  if (!h.loadHere(rs1, imm, width, po)) return false;
+  const rd = (w0 >>> 8) & 0xff;
+  const v = h.valueLo | 0;
+  if (width === 8) {
+    x[rd] = v;
+    x[rd + 1] = h.valueHi | 0;
+  } else if (signed) {
+    const s = 32 - 8 * width;
+    const lo = (v << s) >> s;
+    x[rd] = lo;
+    x[rd + 1] = lo >> 31;
+  } else {
+    x[rd] = width === 4 ? v : v & ((1 << (8 * width)) - 1);
+    x[rd + 1] = 0;
+  }
+  return true;
+}
 
 /** Writes a 32-bit result sign-extended into rd. */
 function setW(x: Int32Array, rd: number, v: number): void {
