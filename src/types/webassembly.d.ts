@@ -1,4 +1,5 @@
-// The one WebAssembly API popek uses (shared linear memory as machine RAM).
+// The WebAssembly API popek uses: shared linear memory as machine RAM, and
+// modules compiled at run time over it (the wasm block tier, src/machine/jit).
 // Node provides it at run time; TypeScript only declares it in the DOM lib,
 // which would bring in browser globals that do not exist here.
 declare namespace WebAssembly {
@@ -11,5 +12,14 @@ declare namespace WebAssembly {
     constructor(descriptor: MemoryDescriptor);
     readonly buffer: ArrayBuffer | SharedArrayBuffer;
     grow(delta: number): number;
+  }
+  /** Import object: module name, then field name, to a function or memory. */
+  type Imports = Record<string, Record<string, Function | Memory>>;
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  class Instance {
+    constructor(module: Module, imports?: Imports);
+    readonly exports: Record<string, unknown>;
   }
 }

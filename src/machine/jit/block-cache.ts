@@ -11,10 +11,12 @@
 
 import { entryWord } from "../decoded-page.ts";
 import type { BlockFn } from "./block-host.ts";
+import type { WasmBlockFn } from "./wasm-compiler.ts";
 
 export class BlockCache {
-  /** By id (0 unused): the function, its length in instructions (one pass), and where it came from. */
+  /** By id (0 unused): the function (JS or wasm tier), its length in instructions (one pass), and where it came from. */
   readonly fns: (BlockFn | undefined)[] = [undefined];
+  readonly wasm: (WasmBlockFn | undefined)[] = [undefined];
   readonly lens: number[] = [0];
   private readonly page: number[] = [-1];
   private readonly start: number[] = [0];
@@ -30,9 +32,10 @@ export class BlockCache {
   constructor(private readonly hotThreshold: number) {}
 
   /** Registers a block compiled from bytes [start, end) of `page`, entered at `start`; writes its id into the entry word. */
-  add(page: number, dec: Int32Array, start: number, end: number, len: number, fn: BlockFn): number {
+  add(page: number, dec: Int32Array, start: number, end: number, len: number, fn: BlockFn | undefined, wasm?: WasmBlockFn): number {
     const id = this.free.pop() ?? this.fns.length;
     this.fns[id] = fn;
+    this.wasm[id] = wasm;
     this.lens[id] = len;
     this.page[id] = page;
     this.start[id] = start;
@@ -88,6 +91,7 @@ export class BlockCache {
     const at = entryWord(this.start[id]);
     if (dec !== undefined && dec[at] === id) dec[at] = -this.hotThreshold;
     this.fns[id] = undefined;
+    this.wasm[id] = undefined;
     this.decOf[id] = undefined;
     this.page[id] = -1;
     this.free.push(id);

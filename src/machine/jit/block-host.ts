@@ -25,6 +25,8 @@ export interface BlockMemory {
 export interface BlockTlb {
   readonly key: Float64Array;
   readonly ramOffset: Int32Array;
+  /** Where the wasm tier finds key and ramOffset in RAM's memory (tlb.ts), or -1. */
+  readonly addr: number;
 }
 
 /** What a compiled block may read, write and call on its hart. */

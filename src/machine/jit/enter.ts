@@ -11,9 +11,11 @@
 import { PAGE_SIZE } from "../memlayout.ts";
 import { entryWord } from "../decoded-page.ts";
 import type { BlockCache } from "./block-cache.ts";
-import { compileBlock } from "./block-compiler.ts";
+import { compileBlock, scanBlock } from "./block-compiler.ts";
 import type { BlockHost, BlockMemory } from "./block-host.ts";
 import { BLOCK_RUNTIME } from "./block-runtime.ts";
+import { WASM_OPS } from "./wasm-compiler.ts";
+import type { WasmTier } from "./wasm-tier.ts";
 
 /** What the door needs of the hart besides what its blocks use (the Hart implements it). */
 export interface JitHost extends BlockHost {
@@ -29,6 +31,8 @@ export interface JitHost extends BlockHost {
 interface JitMemory extends BlockMemory {
   readonly decoded: readonly (Int32Array | undefined)[];
   readonly blocks: BlockCache;
+  /** The wasm block tier, where RAM has an arena for it (physmem.ts). */
+  readonly wasm: WasmTier | undefined;
 }
 
 /**
@@ -55,13 +59,29 @@ export function enterBlock(h: JitHost, dec: Int32Array, b: number, base: number,
   const cache = h.env.mem.blocks;
   // Blocks that follow one another in the page run from here, without a round trip through runSlice.
   let total = 0;
+  /** The hart's register file in the wasm arena (-2: not looked up yet). */
+  let regs = -2;
   for (;;) {
-    const fn = cache.fns[b];
-    if (fn === undefined || cache.lens[b] > left - total) return total;
-    const r = fn(h, base, b, dec, left - total, BLOCK_RUNTIME);
-    if (r <= 0) return r === 0 ? total : r - total;
-    total += r;
-    if (h.stop) return total;
+    const w = cache.wasm[b];
+    if (w !== undefined) {
+      if (cache.lens[b] > left - total) return total;
+      const tier = h.env.mem.wasm as WasmTier; // wasm blocks exist only with a tier
+      if (regs === -2) regs = tier.arena.regsAddress(h.x);
+      const ld = h.loadTlb.addr, st = h.storeTlb.addr;
+      // A hart or TLB with arrays of its own (outside the arena) runs the interpreter.
+      if ((regs | ld | st) < 0) return total;
+      const r = w(regs, base, left - total, ld, st, h.dataKey);
+      h.pc = tier.nextPc(regs);
+      if (r === 0) return total;
+      total += r;
+    } else {
+      const fn = cache.fns[b];
+      if (fn === undefined || cache.lens[b] > left - total) return total;
+      const r = fn(h, base, b, dec, left - total, BLOCK_RUNTIME);
+      if (r <= 0) return r === 0 ? total : r - total;
+      total += r;
+      if (h.stop) return total;
+    }
     const d = h.pc - base;
     if (!(d >= 0 && d < PAGE_SIZE)) return total;
     b = dec[entryWord(d)];
@@ -77,6 +97,11 @@ function compileAt(h: JitHost, dec: Int32Array, po: number): number {
   if (h.fetchDecoded !== dec || mem.decoded[page] !== dec) {
     dec[entryWord(po)] = 0;
     return 0;
+  }
+  const tier = mem.wasm;
+  if (tier !== undefined && tier.arena.regsAddress(h.x) >= 0) {
+    const { insns, end } = scanBlock(dec, mem.u16, h.fetchFrame, po, WASM_OPS);
+    if (insns.length > 0) return mem.blocks.add(page, dec, po, end, insns.length, undefined, tier.compile(insns, po, end));
   }
   const block = compileBlock(dec, mem.u16, h.fetchFrame, po);
   if (block === undefined) {
