@@ -82,7 +82,7 @@ export class PhysMem {
     this.codeMap = this.arena?.codeMap ?? new Uint8Array(this.pages);
     this.wasm =
       this.arena !== undefined && wasmByEnvironment()
-        ? new WasmTier(this.memory, this.arena, size, (off, width) => this.invalidateCode(off, width))
+        ? new WasmTier(this.memory, this.arena, this, size, (off, width) => this.invalidateCode(off, width), hotThreshold)
         : undefined;
   }
 

@@ -13,8 +13,18 @@ declare namespace WebAssembly {
     readonly buffer: ArrayBuffer | SharedArrayBuffer;
     grow(delta: number): number;
   }
-  /** Import object: module name, then field name, to a function or memory. */
-  type Imports = Record<string, Record<string, Function | Memory>>;
+  interface TableDescriptor {
+    element: "anyfunc";
+    initial: number;
+  }
+  class Table {
+    constructor(descriptor: TableDescriptor);
+    readonly length: number;
+    grow(delta: number): number;
+    set(index: number, value: Function): void;
+  }
+  /** Import object: module name, then field name, to a function, memory or table. */
+  type Imports = Record<string, Record<string, Function | Memory | Table>>;
   class Module {
     constructor(bytes: Uint8Array);
   }

@@ -27,6 +27,8 @@ export class BlockCache {
   private readonly byPage = new Map<number, number[]>();
   /** Blocks compiled so far (for tests and --stats). */
   compiled = 0;
+  /** Told when a wasm block is dropped (page, entry offset), so the tier's block map forgets it. */
+  onWasmRelease: ((page: number, start: number) => void) | undefined;
 
   /** `hotThreshold`: what a released block's entry word counts down from again (PhysMem's). */
   constructor(private readonly hotThreshold: number) {}
@@ -90,6 +92,7 @@ export class BlockCache {
     const dec = this.decOf[id];
     const at = entryWord(this.start[id]);
     if (dec !== undefined && dec[at] === id) dec[at] = -this.hotThreshold;
+    if (this.wasm[id] !== undefined) this.onWasmRelease?.(this.page[id], this.start[id]);
     this.fns[id] = undefined;
     this.wasm[id] = undefined;
     this.decOf[id] = undefined;

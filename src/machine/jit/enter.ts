@@ -11,10 +11,9 @@
 import { PAGE_SIZE } from "../memlayout.ts";
 import { entryWord } from "../decoded-page.ts";
 import type { BlockCache } from "./block-cache.ts";
-import { compileBlock, scanBlock } from "./block-compiler.ts";
+import { compileBlock } from "./block-compiler.ts";
 import type { BlockHost, BlockMemory } from "./block-host.ts";
 import { BLOCK_RUNTIME } from "./block-runtime.ts";
-import { WASM_OPS } from "./wasm-compiler.ts";
 import type { WasmTier } from "./wasm-tier.ts";
 
 /** What the door needs of the hart besides what its blocks use (the Hart implements it). */
@@ -70,7 +69,10 @@ export function enterBlock(h: JitHost, dec: Int32Array, b: number, base: number,
       const ld = h.loadTlb.addr, st = h.storeTlb.addr;
       // A hart or TLB with arrays of its own (outside the arena) runs the interpreter.
       if ((regs | ld | st) < 0) return total;
-      const r = w(regs, base, left - total, ld, st, h.dataKey);
+      // The page's block map lets the dispatcher chain to the next wasm block without coming back here.
+      const page = h.fetchFrame / PAGE_SIZE;
+      const map = h.env.mem.decoded[page] === dec ? tier.arena.mapOf(page) : 0;
+      const r = tier.run(b, regs, base, left - total, ld, st, h.dataKey, map);
       h.pc = tier.nextPc(regs);
       if (r === 0) return total;
       total += r;
@@ -100,8 +102,8 @@ function compileAt(h: JitHost, dec: Int32Array, po: number): number {
   }
   const tier = mem.wasm;
   if (tier !== undefined && tier.arena.regsAddress(h.x) >= 0) {
-    const { insns, end } = scanBlock(dec, mem.u16, h.fetchFrame, po, WASM_OPS);
-    if (insns.length > 0) return mem.blocks.add(page, dec, po, end, insns.length, undefined, tier.compile(insns, po, end));
+    const b = tier.request(page, dec, po);
+    if (b >= 0) return b;
   }
   const block = compileBlock(dec, mem.u16, h.fetchFrame, po);
   if (block === undefined) {

@@ -10,6 +10,11 @@
  *     +0      registers: REGISTER_WORDS int32 (hart.x), then the pc cell (f64)
  *             where a wasm block leaves the next pc
  *     +512    TLBS_PER_HART TLBs: key (f64 x TLB_ENTRIES), then ramOffset (int32 x TLB_ENTRIES)
+ *   then block maps: MAP_POOL maps of one int32 per 2-byte slot of a page,
+ *   the id of the wasm block that starts there or 0 (wasm-dispatch.ts chains
+ *   through them); a RAM page gets one when its first wasm block is
+ *   compiled, for good (pageMap, a JS array, says which); past MAP_POOL
+ *   pages, blocks are entered from JS only
  *
  * Only a PhysMem that creates its memory has an arena (the native board):
  * another thread's view of that memory (a vCPU) keeps its own arrays.
@@ -19,6 +24,7 @@
 
 import { REGISTER_WORDS } from "../../isa/ops.ts";
 import { TLB_ENTRIES, type TlbArrays } from "../tlb.ts";
+import { PAGE_SIZE } from "../memlayout.ts";
 
 /** TLBs a hart keeps in its slot: bare, then S and U for fetch, load and store (hart.ts). */
 export const TLBS_PER_HART = 7;
@@ -27,6 +33,9 @@ export const PC_CELL_OFFSET = REGISTER_WORDS * 4;
 const REGS_BYTES = 512;
 const TLB_BYTES = TLB_ENTRIES * 8 + TLB_ENTRIES * 4;
 const HART_SLOT_BYTES = REGS_BYTES + TLBS_PER_HART * TLB_BYTES;
+const MAP_BYTES = (PAGE_SIZE / 2) * 4;
+/** Pages that can have a block map (32 MiB of maps, committed by the OS only where written). */
+const MAP_POOL = 4096;
 
 /** What a hart keeps in its arena slot (HartStorage.regs and .tlbs). */
 export interface ArenaHartStorage {
@@ -36,7 +45,7 @@ export interface ArenaHartStorage {
 
 /** Bytes of arena for a RAM of `pages` 4 KiB pages and `harts` hart slots. */
 export function arenaBytes(pages: number, harts: number): number {
-  return align8(pages) + harts * HART_SLOT_BYTES;
+  return align8(pages) + harts * HART_SLOT_BYTES + MAP_POOL * MAP_BYTES;
 }
 
 function align8(n: number): number {
@@ -46,6 +55,11 @@ function align8(n: number): number {
 export class WasmArena {
   readonly codeMap: Uint8Array;
   private readonly slots: ArenaHartStorage[] = [];
+  /** Byte address of each RAM page's block map, 0 for none. */
+  private readonly pageMap: Int32Array;
+  private readonly maps: Int32Array;
+  private readonly mapsBase: number;
+  private mapsUsed = 0;
 
   /** The arena of `buffer` starting at byte `base` (RAM's size), for `pages` RAM pages and `harts` hart slots. */
   constructor(buffer: SharedArrayBuffer, base: number, pages: number, harts: number) {
@@ -59,6 +73,25 @@ export class WasmArena {
       }
       this.slots.push({ regs: new Int32Array(buffer, at, REGISTER_WORDS), tlbs });
     }
+    this.mapsBase = at;
+    this.maps = new Int32Array(buffer, at, (MAP_POOL * MAP_BYTES) / 4);
+    this.pageMap = new Int32Array(pages);
+  }
+
+  /** Byte address of RAM page `page`'s block map, 0 when it has none. */
+  mapOf(page: number): number {
+    return this.pageMap[page];
+  }
+
+  /** Records that the wasm block `id` starts at byte `po` of `page` (0: none does any more); gives the page a map if it can. */
+  setMapEntry(page: number, po: number, id: number): void {
+    let map = this.pageMap[page];
+    if (map === 0) {
+      if (id === 0 || this.mapsUsed === MAP_POOL) return;
+      map = this.mapsBase + this.mapsUsed++ * MAP_BYTES;
+      this.pageMap[page] = map;
+    }
+    this.maps[((map - this.mapsBase) >>> 2) + (po >>> 1)] = id;
   }
 
   /** Slot `k`'s storage, for the hart built on it. */

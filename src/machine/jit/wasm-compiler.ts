@@ -28,7 +28,7 @@ import { OP, X0_SINK } from "../../isa/ops.ts";
 import { TLB_ENTRIES, TLB_MASK } from "../tlb.ts";
 import type { Insn } from "./block-compiler.ts";
 import { PC_CELL_OFFSET } from "./wasm-arena.ts";
-import { Bytes, T, VOID, W, encodeModule } from "./wasm-encoder.ts";
+import { Bytes, T, VOID, W, encodeModule, type FuncSpec } from "./wasm-encoder.ts";
 
 /**
  * A compiled wasm block: runs with the hart's register file at byte `regs`,
@@ -40,6 +40,8 @@ import { Bytes, T, VOID, W, encodeModule } from "./wasm-encoder.ts";
 export type WasmBlockFn = (regs: number, base: number, left: number, ldTlb: number, stTlb: number, dataKey: number) => number;
 
 /** The ops this tier compiles. */
+export { BLOCK_TYPE };
+
 export const WASM_OPS: ReadonlySet<number> = new Set<number>([
   OP.lui, OP.auipc, OP.jal, OP.jalr, OP.beq, OP.bne, OP.blt, OP.bge, OP.bltu, OP.bgeu,
   OP.lb, OP.lh, OP.lw, OP.ld, OP.lbu, OP.lhu, OP.lwu, OP.sb, OP.sh, OP.sw, OP.sd,
@@ -61,8 +63,6 @@ const FIXED_LOCALS = [T.i32, T.i32, T.i32, T.i32, T.i64, T.i64, T.i64, T.i64, T.
 
 const BLOCK_TYPE = { params: [T.i32, T.f64, T.i32, T.i32, T.i32, T.f64], results: [T.i32] };
 const INV_TYPE = { params: [T.i32, T.i32], results: [] };
-/** Opcodes used only here. */
-const I32_LE_S = 0x4c;
 const I32_DIV_S = 0x6d, I32_DIV_U = 0x6e, I32_REM_S = 0x6f, I32_REM_U = 0x70;
 const INT64_MIN = -(2n ** 63n);
 
@@ -165,8 +165,8 @@ function regsOf(i: Insn): { reads: number[]; write?: number } {
   }
 }
 
-/** The module's bytes for the block `insns` entered at page offset `entry`, ending at `end`; `codeMap` is its byte address. */
-export function wasmBlockModule(insns: readonly Insn[], entry: number, end: number, codeMap: number, memoryPages: number): Uint8Array {
+/** The function for the block `insns` entered at page offset `entry`, ending at `end`; `codeMap` is RAM's codeMap's byte address. */
+export function wasmBlockFunc(insns: readonly Insn[], entry: number, end: number, codeMap: number, exportName: string): FuncSpec {
   const n = insns.length;
   const last = insns[n - 1];
   const selfLoop = (BRANCHES.has(last.op) || last.op === OP.jal) && last.po + last.imm === entry;
@@ -186,8 +186,11 @@ export function wasmBlockModule(insns: readonly Insn[], entry: number, end: numb
     e.regLocal.set(w, FIRST_REG_LOCAL + e.regLocal.size);
     locals.push(T.i64);
   }
-  // Prologue: base as an i64, the used registers into locals.
+  // Prologue: base as an i64; no pass when the budget has no room for one (the dispatcher runs blocks
+  // without the JS door's check); the used registers into locals.
   e.get(P_BASE).op(W.i64TruncF64S).set(L_B64);
+  e.get(P_LEFT).i32(n).op(W.i32LtS).op(W.if, VOID);
+  e.get(P_REGS).get(L_B64).i64(entry).op(W.i64Add).op(W.f64ConvertI64S).mem(W.f64Store, 3, PC_CELL_OFFSET).i32(0).op(W.return, W.end);
   for (const [w, l] of e.regLocal) e.get(P_REGS).mem(W.i64Load, 3, w * 4).set(l);
   e.open(W.block);
   if (selfLoop) e.open(W.loop);
@@ -199,18 +202,23 @@ export function wasmBlockModule(insns: readonly Insn[], entry: number, end: numb
   for (const w of [...written].sort((a, b) => a - b)) e.get(P_REGS).reg(w).mem(W.i64Store, 3, w * 4);
   e.get(P_REGS).get(L_NPC).op(W.f64ConvertI64S).mem(W.f64Store, 3, PC_CELL_OFFSET);
   e.get(L_RET);
+  return { type: 0, locals, body: e.out, exportName };
+}
+
+/** A module of block functions over a shared memory of `memoryPages` pages, importing the code-invalidation hook. */
+export function wasmBlockModule(funcs: readonly FuncSpec[], memoryPages: number): Uint8Array {
   return encodeModule({
     types: [BLOCK_TYPE, INV_TYPE],
     imports: [{ name: "inv", type: 1 }],
     memoryPages: { min: memoryPages, max: memoryPages },
-    funcs: [{ type: 0, locals, body: e.out, exportName: "b" }],
+    funcs,
   });
 }
 
 /** The end of a control transfer to page offset `target` after instruction k: a self-loop goes round while a pass fits. */
 function jumpTo(e: Emitter, target: number, k: number, n: number): void {
   if (e.selfLoop && target === e.entry) {
-    e.get(L_DONE).i32(n).op(W.i32Add).tee(L_DONE).i32(n).op(W.i32Add).get(P_LEFT).op(I32_LE_S).brIfTop();
+    e.get(L_DONE).i32(n).op(W.i32Add).tee(L_DONE).i32(n).op(W.i32Add).get(P_LEFT).op(W.i32LeS).brIfTop();
     e.leave(e.entry, 0);
     return;
   }

@@ -9,21 +9,21 @@
 /** Opcodes the block tier emits (spec 5.4). */
 export const W = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f,
-  call: 0x10, drop: 0x1a,
+  call: 0x10, callIndirect: 0x11, drop: 0x1a,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i64Load: 0x29, f64Load: 0x2b,
   i64Load8S: 0x30, i64Load8U: 0x31, i64Load16S: 0x32, i64Load16U: 0x33, i64Load32S: 0x34, i64Load32U: 0x35,
   i32Load8U: 0x2d,
   i64Store: 0x37, f64Store: 0x39, i64Store8: 0x3c, i64Store16: 0x3d, i64Store32: 0x3e,
-  i32Const: 0x41, i64Const: 0x42,
-  i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47,
+  i32Const: 0x41, i64Const: 0x42, f64Const: 0x44,
+  i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47, i32LtS: 0x48, i32GtS: 0x4a, i32LeS: 0x4c,
   i64Eqz: 0x50, i64Eq: 0x51, i64Ne: 0x52, i64LtS: 0x53, i64LtU: 0x54, i64GtS: 0x55, i64GtU: 0x56, i64LeS: 0x57, i64LeU: 0x58, i64GeS: 0x59, i64GeU: 0x5a,
-  f64Ne: 0x62,
+  f64Ne: 0x62, f64Lt: 0x63, f64Ge: 0x66,
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
   i64Add: 0x7c, i64Sub: 0x7d, i64Mul: 0x7e, i64DivS: 0x7f, i64DivU: 0x80, i64RemS: 0x81, i64RemU: 0x82,
   i64And: 0x83, i64Or: 0x84, i64Xor: 0x85, i64Shl: 0x86, i64ShrS: 0x87, i64ShrU: 0x88,
-  f64Add: 0xa0,
-  i32WrapI64: 0xa7, i64ExtendI32S: 0xac, i64ExtendI32U: 0xad, i64TruncF64S: 0xb0, f64ConvertI32U: 0xb8, f64ConvertI64S: 0xb9,
+  f64Add: 0xa0, f64Sub: 0xa1,
+  i32WrapI64: 0xa7, i32TruncF64S: 0xaa, i64ExtendI32S: 0xac, i64ExtendI32U: 0xad, i64TruncF64S: 0xb0, f64ConvertI32U: 0xb8, f64ConvertI64S: 0xb9,
   i64Extend32S: 0xc4,
 } as const;
 
@@ -82,6 +82,11 @@ export class Bytes {
     }
   }
 
+  /** An f64's 8 bytes, little-endian (spec 5.2.3). */
+  f64(v: number): this {
+    return this.bytes(new Uint8Array(new Float64Array([v]).buffer));
+  }
+
   bytes(src: Uint8Array | readonly number[]): this {
     for (const b of src) this.byte(b);
     return this;
@@ -124,6 +129,8 @@ export interface ModuleSpec {
   readonly imports: readonly { readonly name: string; readonly type: number }[];
   /** The shared memory, imported as e.mem with these limits in 64 KiB pages. */
   readonly memoryPages: { readonly min: number; readonly max: number };
+  /** A function table imported as e.tab with this minimum size, when the module calls through one. */
+  readonly table?: number;
   readonly funcs: readonly FuncSpec[];
 }
 
@@ -139,8 +146,10 @@ export function encodeModule(spec: ModuleSpec): Uint8Array {
     types.byte(0x60).u32(t.params.length).bytes(t.params).u32(t.results.length).bytes(t.results);
   }
   section(out, 1, types);
-  const imports = new Bytes().u32(spec.imports.length + 1);
+  const imports = new Bytes().u32(spec.imports.length + 1 + (spec.table !== undefined ? 1 : 0));
   for (const im of spec.imports) imports.name("e").name(im.name).byte(0x00).u32(im.type);
+  // Table import: funcref (0x70), limits with a minimum only.
+  if (spec.table !== undefined) imports.name("e").name("tab").byte(0x01).byte(0x70).byte(0x00).u32(spec.table);
   // Memory import: limits flag 0x03 = shared with a maximum (threads proposal, now in the 2.0+ spec).
   imports.name("e").name("mem").byte(0x02).byte(0x03).u32(spec.memoryPages.min).u32(spec.memoryPages.max);
   section(out, 2, imports);
