@@ -111,6 +111,8 @@ export class Board {
       throw new ConfigError(`--harts must be between 1 and ${MAX_HARTS}, got ${config.harts}`);
     }
     this.mem = new PhysMem(config.memSize, undefined, config.hotThreshold, config.harts);
+    // The runner yields to the event loop every few milliseconds: wasm blocks can compile off this thread.
+    if (this.mem.wasm !== undefined) this.mem.wasm.background = true;
     this.memory = new PhysMemView(this.mem);
     // Every writer of this RAM is on this thread or reports through this.memory, and forgets decoded code.
     this.mem.writesInvalidateCode = true;

@@ -112,3 +112,4 @@ function compileAt(h: JitHost, dec: Int32Array, po: number): number {
   }
   return mem.blocks.add(page, dec, block.start, block.end, block.len, block.fn);
 }
+

@@ -38,13 +38,15 @@ export class Bytes {
   length = 0;
 
   byte(b: number): this {
-    if (this.length === this.buf.length) {
-      const grown = new Uint8Array(this.buf.length * 2);
-      grown.set(this.buf);
-      this.buf = grown;
-    }
+    if (this.length === this.buf.length) this.grow(1);
     this.buf[this.length++] = b;
     return this;
+  }
+
+  private grow(need: number): void {
+    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.length + need));
+    grown.set(this.buf.subarray(0, this.length));
+    this.buf = grown;
   }
 
   /** Unsigned LEB128 of a non-negative integer below 2^32. */
@@ -88,7 +90,9 @@ export class Bytes {
   }
 
   bytes(src: Uint8Array | readonly number[]): this {
-    for (const b of src) this.byte(b);
+    if (this.length + src.length > this.buf.length) this.grow(src.length);
+    this.buf.set(src, this.length);
+    this.length += src.length;
     return this;
   }
 

@@ -42,11 +42,26 @@ interface Pending {
   readonly po: number;
 }
 
+/** A block compiled into a module: where it goes, and the decoded words [po, end) it was compiled from. */
+interface Placed extends Pending {
+  readonly end: number;
+  readonly len: number;
+  readonly words: Int32Array;
+}
+
 export class WasmTier {
   private readonly imports: WebAssembly.Imports;
   private readonly pcCells: Float64Array;
   private readonly memoryPages: number;
   private readonly pending: Pending[] = [];
+  /** Blocks in modules being compiled in the background. */
+  private readonly compiling: Placed[] = [];
+  /**
+   * Whether full queues compile on V8's background threads (WebAssembly.compile):
+   * for a runner that yields to the event loop (the native board's), where
+   * the modules are installed; a caller that never yields leaves it off.
+   */
+  background = false;
   private readonly wait: number;
   /** Wasm blocks by block id (BlockCache's), for the dispatcher's call_indirect. */
   private readonly table: WebAssembly.Table;
@@ -76,28 +91,39 @@ export class WasmTier {
 
   /**
    * The block at `po` of RAM page `page` (decoded array `dec`) is hot: its
-   * id when compiled now, 0 when queued (the interpreter runs it meanwhile),
-   * -1 when its first instruction is not this tier's (the JS tier's then).
+   * id when compiled now, 0 when queued or compiling (the interpreter runs
+   * it meanwhile), -1 when its first instruction is not this tier's (the JS
+   * tier's then).
    */
   request(page: number, dec: Int32Array, po: number): number {
     const at = entryWord(po);
-    if (this.pending.some((p) => p.dec === dec && p.po === po)) {
-      this.flush();
+    const same = (p: Pending): boolean => p.dec === dec && p.po === po;
+    if (this.pending.some(same)) {
+      // Waited its PENDING_WAIT visits in the queue: compile the queue now, on this thread.
+      this.flush(false);
       return dec[at] > 0 ? dec[at] : 0;
+    }
+    if (this.compiling.some(same)) {
+      dec[at] = -this.wait; // its module lands at the next yield to the event loop
+      return 0;
     }
     if (scanBlock(dec, this.mem.u16, page * PAGE_SIZE, po, WASM_OPS).insns.length === 0) return -1;
     this.pending.push({ page, dec, po });
     dec[at] = -this.wait;
     if (this.pending.length < BATCH) return 0;
-    this.flush();
+    this.flush(this.background);
     return dec[at] > 0 ? dec[at] : 0;
   }
 
-  /** Compiles the queue into one module and registers its blocks. */
-  flush(): void {
+  /**
+   * Compiles the queue into one module and registers its blocks: at once,
+   * or (`background`) on V8's compile threads, registering them when the
+   * module is ready, if their code is unchanged by then.
+   */
+  private flush(background: boolean): void {
     const mem = this.mem;
     const funcs: FuncSpec[] = [];
-    const placed: { page: number; dec: Int32Array; po: number; end: number; len: number }[] = [];
+    const placed: Placed[] = [];
     for (const { page, dec, po } of this.pending) {
       // Dropped meanwhile (a new decoded array), or no longer waiting (the tier switched off).
       if (mem.decoded[page] !== dec || dec[entryWord(po)] >= 0) continue;
@@ -107,14 +133,31 @@ export class WasmTier {
         continue;
       }
       funcs.push(wasmBlockFunc(insns, po, end, this.codeMap, `b${funcs.length}`));
-      placed.push({ page, dec, po, end, len: insns.length });
+      placed.push({ page, dec, po, end, len: insns.length, words: dec.slice(po, end) });
     }
     this.pending.length = 0;
     if (funcs.length === 0) return;
-    const module = new WebAssembly.Module(wasmBlockModule(funcs, this.memoryPages));
-    const exports = new WebAssembly.Instance(module, this.imports).exports;
+    const bytes = wasmBlockModule(funcs, this.memoryPages);
     this.modules++;
+    if (!background) {
+      this.install(new WebAssembly.Module(bytes), placed);
+      return;
+    }
+    this.compiling.push(...placed);
+    void WebAssembly.compile(bytes).then((module) => {
+      for (const p of placed) this.compiling.splice(this.compiling.indexOf(p), 1);
+      this.install(module, placed);
+    });
+  }
+
+  private install(module: WebAssembly.Module, placed: readonly Placed[]): void {
+    const exports = new WebAssembly.Instance(module, this.imports).exports;
+    const mem = this.mem;
     placed.forEach((p, k) => {
+      // Compiled in the background: the page may have been dropped, the block compiled by the other
+      // tier, or its code rewritten (a store clears the decoded words it overlaps) since it was scanned.
+      if (mem.decoded[p.page] !== p.dec || p.dec[entryWord(p.po)] >= 0) return;
+      for (let w = 0; w < p.words.length; w++) if (p.dec[p.po + w] !== p.words[w]) return;
       const fn = exports[`b${k}`] as WasmBlockFn;
       const id = mem.blocks.add(p.page, p.dec, p.po, p.end, p.len, undefined, fn);
       if (id >= this.table.length) this.table.grow(Math.max(id + 1 - this.table.length, this.table.length));
