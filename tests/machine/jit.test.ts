@@ -522,3 +522,42 @@ describe("the M extension in compiled blocks (wasm: i64 ops and the spec's divis
     expect(on.wasmModules, "the loop ran as wasm").toBeGreaterThan(0);
   });
 });
+
+describe("blocks on other pages (the wasm dispatcher chains through the fetch TLB)", () => {
+  /** A loop on the first code page that calls a function on the next one, which stores to memory and returns. */
+  const crossPage = (satp: boolean): RunSpec => ({
+    setup: (t) => {
+      const F = CODE_BASE + PAGE_SIZE + 0x100;
+      t.program([
+        enc.addi(COUNT, COUNT, 1), // 0
+        enc.jal(1, F - (CODE_BASE + 4)), // 4: call f on the next page
+        enc.addi(11, 11, 1), // 8
+        enc.bne(COUNT, LIMIT, -12), // 12
+        ...SPIN,
+      ]);
+      t.load([enc.add(10, 10, COUNT), enc.sd(10, BASE, 0), enc.xori(12, 10, 5), enc.c_jr(1)], F);
+      t.setRegs({ [LIMIT]: 3 * TEST_HOT_THRESHOLD + 7, [BASE]: DATA_BASE });
+      t.setCsr(R.CSR_MTVEC, TRAP);
+      t.load(SPIN, TRAP);
+      if (satp) {
+        const pt = new PageTables(t);
+        pt.map(CODE_BASE, CODE_BASE, RWX | AD);
+        pt.map(CODE_BASE + PAGE_SIZE, CODE_BASE + PAGE_SIZE, RWX | AD);
+        pt.map(TRAP, TRAP, RWX | AD);
+        pt.map(DATA_BASE, DATA_BASE, R.PTE_R | R.PTE_W | AD);
+        t.setCsr(R.CSR_SATP, pt.satp());
+        t.setPriv(R.PRV_S);
+      }
+    },
+    total: 20 * TEST_HOT_THRESHOLD,
+    budgets: [1000, 37, 5],
+  });
+  it("a call to another page and back, bare", () => {
+    const on = expectSameAsInterpreter(crossPage(false));
+    expect(on.wasmModules).toBeGreaterThan(0);
+  });
+  it("a call to another page and back, under Sv39 in S-mode", () => {
+    const on = expectSameAsInterpreter(crossPage(true));
+    expect(on.wasmModules).toBeGreaterThan(0);
+  });
+});

@@ -41,6 +41,9 @@ export interface BlockHost {
   readonly dataKey: number;
   readonly loadTlb: BlockTlb;
   readonly storeTlb: BlockTlb;
+  /** The fetch TLB and its context's key: the wasm dispatcher chains across pages through them. */
+  readonly fetchTlb: BlockTlb;
+  readonly fetchKey: number;
   /** Virtual address of the fetch page; reset (changed) when translation changes. */
   readonly fetchBase: number;
   csrInstruction(kind: number, immediate: boolean, w0: number, imm: number, pc: number, len: number): number;

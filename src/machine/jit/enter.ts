@@ -72,7 +72,7 @@ export function enterBlock(h: JitHost, dec: Int32Array, b: number, base: number,
       // The page's block map lets the dispatcher chain to the next wasm block without coming back here.
       const page = h.fetchFrame / PAGE_SIZE;
       const map = h.env.mem.decoded[page] === dec ? tier.arena.mapOf(page) : 0;
-      const r = tier.run(b, regs, base, left - total, ld, st, h.dataKey, map);
+      const r = tier.run(b, regs, base, left - total, ld, st, h.dataKey, map, h.fetchTlb.addr, h.fetchKey);
       h.pc = tier.nextPc(regs);
       if (r === 0) return total;
       total += r;

@@ -10,11 +10,11 @@
  *     +0      registers: REGISTER_WORDS int32 (hart.x), then the pc cell (f64)
  *             where a wasm block leaves the next pc
  *     +512    TLBS_PER_HART TLBs: key (f64 x TLB_ENTRIES), then ramOffset (int32 x TLB_ENTRIES)
+ *   then the page map: one int32 per RAM page, the byte address of its block map or 0
  *   then block maps: MAP_POOL maps of one int32 per 2-byte slot of a page,
  *   the id of the wasm block that starts there or 0 (wasm-dispatch.ts chains
  *   through them); a RAM page gets one when its first wasm block is
- *   compiled, for good (pageMap, a JS array, says which); past MAP_POOL
- *   pages, blocks are entered from JS only
+ *   compiled, for good; past MAP_POOL pages, blocks are entered from JS only
  *
  * Only a PhysMem that creates its memory has an arena (the native board):
  * another thread's view of that memory (a vCPU) keeps its own arrays.
@@ -45,7 +45,7 @@ export interface ArenaHartStorage {
 
 /** Bytes of arena for a RAM of `pages` 4 KiB pages and `harts` hart slots. */
 export function arenaBytes(pages: number, harts: number): number {
-  return align8(pages) + harts * HART_SLOT_BYTES + MAP_POOL * MAP_BYTES;
+  return align8(pages) + harts * HART_SLOT_BYTES + pages * 4 + MAP_POOL * MAP_BYTES;
 }
 
 function align8(n: number): number {
@@ -55,8 +55,9 @@ function align8(n: number): number {
 export class WasmArena {
   readonly codeMap: Uint8Array;
   private readonly slots: ArenaHartStorage[] = [];
-  /** Byte address of each RAM page's block map, 0 for none. */
+  /** Byte address of each RAM page's block map, 0 for none; pageMapBase is its own. */
   private readonly pageMap: Int32Array;
+  readonly pageMapBase: number;
   private readonly maps: Int32Array;
   private readonly mapsBase: number;
   private mapsUsed = 0;
@@ -73,9 +74,10 @@ export class WasmArena {
       }
       this.slots.push({ regs: new Int32Array(buffer, at, REGISTER_WORDS), tlbs });
     }
-    this.mapsBase = at;
-    this.maps = new Int32Array(buffer, at, (MAP_POOL * MAP_BYTES) / 4);
-    this.pageMap = new Int32Array(pages);
+    this.pageMapBase = at;
+    this.pageMap = new Int32Array(buffer, at, pages);
+    this.mapsBase = at + pages * 4;
+    this.maps = new Int32Array(buffer, this.mapsBase, (MAP_POOL * MAP_BYTES) / 4);
   }
 
   /** Byte address of RAM page `page`'s block map, 0 when it has none. */

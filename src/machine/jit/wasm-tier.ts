@@ -84,7 +84,7 @@ export class WasmTier {
     this.pcCells = new Float64Array(memory.buffer);
     this.memoryPages = memory.buffer.byteLength / WASM_PAGE;
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: TABLE_START });
-    const dispatcher = new WebAssembly.Instance(new WebAssembly.Module(dispatchModule(this.memoryPages, TABLE_START)), { e: { mem: memory, tab: this.table } });
+    const dispatcher = new WebAssembly.Instance(new WebAssembly.Module(dispatchModule(this.memoryPages, TABLE_START, arena.pageMapBase)), { e: { mem: memory, tab: this.table } });
     this.run = dispatcher.exports.run as DispatchFn;
     mem.blocks.onWasmRelease = (page, start) => arena.setMapEntry(page, start, 0);
   }
