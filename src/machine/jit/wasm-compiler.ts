@@ -98,7 +98,9 @@ class Emitter {
     return this;
   }
   i64(v: number | bigint): this {
-    this.out.byte(W.i64Const).s64(BigInt(v));
+    this.out.byte(W.i64Const);
+    if (typeof v === "bigint") this.out.s64(v);
+    else this.out.s64n(v);
     return this;
   }
   /** A load or store with alignment hint 2^align and a constant offset. */

@@ -40,7 +40,7 @@ export function dispatchModule(memoryPages: number, tableMin: number, pageMap: n
   const set = (l: number): Bytes => b.byte(W.localSet).u32(l);
   const tee = (l: number): Bytes => b.byte(W.localTee).u32(l);
   const i32 = (v: number): Bytes => b.byte(W.i32Const).s32(v);
-  const i64 = (v: number): Bytes => b.byte(W.i64Const).s64(BigInt(v));
+  const i64 = (v: number): Bytes => b.byte(W.i64Const).s64n(v);
   /** if (top of stack) return total */
   const returnIf = (): void => void b.byte(W.if).byte(VOID).byte(W.localGet).u32(L_TOTAL).byte(W.return).byte(W.end);
   b.byte(W.loop).byte(VOID);

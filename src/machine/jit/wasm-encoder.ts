@@ -34,7 +34,7 @@ export const VOID = 0x40;
 
 /** A growable byte sink with the spec's integer encodings. */
 export class Bytes {
-  private buf = new Uint8Array(256);
+  private buf = new Uint8Array(2048);
   length = 0;
 
   byte(b: number): this {
@@ -66,6 +66,19 @@ export class Bytes {
     for (;;) {
       const b = x & 0x7f;
       x >>= 7;
+      const done = (x === 0 && (b & 0x40) === 0) || (x === -1 && (b & 0x40) !== 0);
+      this.byte(done ? b : b | 0x80);
+      if (done) return this;
+    }
+  }
+
+  /** Signed LEB128 of an int64 given as a safe integer (no bigint arithmetic: the compiler's common case). */
+  s64n(v: number): this {
+    if (!Number.isSafeInteger(v)) throw new RangeError(`wasm encoder: ${v} is not a safe integer`);
+    let x = v;
+    for (;;) {
+      const b = ((x % 128) + 128) % 128;
+      x = Math.floor(x / 128);
       const done = (x === 0 && (b & 0x40) === 0) || (x === -1 && (b & 0x40) !== 0);
       this.byte(done ? b : b | 0x80);
       if (done) return this;

@@ -99,8 +99,8 @@ export class WasmTier {
     const at = entryWord(po);
     const same = (p: Pending): boolean => p.dec === dec && p.po === po;
     if (this.pending.some(same)) {
-      // Waited its PENDING_WAIT visits in the queue: compile the queue now, on this thread.
-      this.flush(false);
+      // Waited its PENDING_WAIT visits in the queue: compile the queue now.
+      this.flush(this.background);
       return dec[at] > 0 ? dec[at] : 0;
     }
     if (this.compiling.some(same)) {
