@@ -59,7 +59,7 @@ export const DECODED_PAGE_WORDS = BLOCK_ENTRY_BASE + BLOCK_ENTRY_WORDS + SENTINE
  * JIT off; the first half of that boot: 9.5 s at 1024, 8.7 s at 4096, 7.9 s
  * at 16384. Hot loops compile within microseconds either way.
  */
-export const HOT_THRESHOLD = Number(globalThis.process?.env?.POPEK_HOT ?? 16384); // EXPERIMENT ONLY
+export const HOT_THRESHOLD = 16384;
 
 /** Word in a decoded page that holds the block word of the slot at byte offset `po`. */
 export function entryWord(po: number): number {

@@ -17,7 +17,7 @@ import { ConfigError } from "../errors.ts";
 import { BLOCK_ENTRY_BASE, BLOCK_ENTRY_WORDS, DECODED_PAGE_WORDS, HOT_THRESHOLD } from "./decoded-page.ts";
 import { BlockCache } from "./jit/block-cache.ts";
 import { WasmArena, arenaBytes } from "./jit/wasm-arena.ts";
-import { WasmTier } from "./jit/wasm-tier.ts";
+import { WASM_HOT_THRESHOLD, WasmTier } from "./jit/wasm-tier.ts";
 import { wasmByEnvironment } from "./jit/switch.ts";
 
 const WASM_PAGE = 65536;
@@ -49,15 +49,22 @@ export class PhysMem {
   readonly arena: WasmArena | undefined;
   /** The wasm block tier over that arena (off with POPEK_WASM=0: blocks are JS then). */
   readonly wasm: WasmTier | undefined;
+  /** Interpreter visits before the block at a slot is compiled. */
+  readonly hotThreshold: number;
 
   /**
    * New RAM of `size` bytes, or — given `memory` — a view of existing RAM (another thread's).
-   * A block is compiled once the interpreter has reached its entry `hotThreshold` times.
+   * A block is compiled once the interpreter has reached its entry `hotThreshold` times
+   * (default: the wasm tier's threshold where it is on, else the JS tier's).
    * `arenaHarts`: hart slots of a wasm arena after RAM (only for RAM that creates its memory).
    */
-  constructor(size: number, memory?: WebAssembly.Memory, readonly hotThreshold = HOT_THRESHOLD, arenaHarts = 0) {
-    if (!Number.isInteger(hotThreshold) || hotThreshold < 1) throw new RangeError(`PhysMem: hot threshold must be a positive integer, got ${hotThreshold}`);
-    this.blocks = new BlockCache(hotThreshold);
+  constructor(size: number, memory?: WebAssembly.Memory, hotThreshold?: number, arenaHarts = 0) {
+    const wasmOn = arenaHarts > 0 && wasmByEnvironment();
+    this.hotThreshold = hotThreshold ?? (wasmOn ? WASM_HOT_THRESHOLD : HOT_THRESHOLD);
+    if (!Number.isInteger(this.hotThreshold) || this.hotThreshold < 1) {
+      throw new RangeError(`PhysMem: hot threshold must be a positive integer, got ${this.hotThreshold}`);
+    }
+    this.blocks = new BlockCache(this.hotThreshold);
     if (!Number.isInteger(size) || size < WASM_PAGE || size % WASM_PAGE !== 0) {
       throw new ConfigError(`memory size must be a positive multiple of 64K, got ${size}`);
     }
@@ -81,8 +88,8 @@ export class PhysMem {
     this.arena = arenaHarts > 0 ? new WasmArena(this.buffer, size, pages, arenaHarts) : undefined;
     this.codeMap = this.arena?.codeMap ?? new Uint8Array(this.pages);
     this.wasm =
-      this.arena !== undefined && wasmByEnvironment()
-        ? new WasmTier(this.memory, this.arena, this, size, (off, width) => this.invalidateCode(off, width), hotThreshold)
+      this.arena !== undefined && wasmOn
+        ? new WasmTier(this.memory, this.arena, this, size, (off, width) => this.invalidateCode(off, width), this.hotThreshold)
         : undefined;
   }
 

@@ -21,6 +21,18 @@ import { WASM_OPS, wasmBlockFunc, wasmBlockModule, type WasmBlockFn } from "./wa
 import type { FuncSpec } from "./wasm-encoder.ts";
 import { dispatchModule, type DispatchFn } from "./wasm-dispatch.ts";
 
+/**
+ * The compile threshold where the wasm tier is on (PhysMem's default then;
+ * decoded-page.ts's HOT_THRESHOLD, 16384, stays the JS tier's). A wasm block
+ * costs far less to compile than a JS one (batched, off the main thread)
+ * and runs at full speed from its first call, so blocks pay off sooner.
+ * Measured on Debian's Linux 6.12 to /init, main-thread CPU seconds (a host
+ * at load 12-15, so only the ranking holds): 16384: 10.0-10.7; 4096: 8.5;
+ * 2048: 8.5-9.0; 1024: 9.1-10.4; 512: 10.3. Instructions left to the
+ * interpreter: 267 M at 16384, 112 M at 2048, 66 M at 512 of ~1.3 G.
+ */
+export const WASM_HOT_THRESHOLD = 4096;
+
 /** Blocks compiled together in one module. */
 const BATCH = 16;
 /** Visits a queued block waits before it has the queue compiled (at most the hot threshold). */
@@ -65,8 +77,9 @@ export class WasmTier {
   private readonly wait: number;
   /** Wasm blocks by block id (BlockCache's), for the dispatcher's call_indirect. */
   private readonly table: WebAssembly.Table;
-  /** Runs a wasm block and those it chains to (wasm-dispatch.ts). */
-  readonly run: DispatchFn;
+  /** Runs a wasm block and those it chains to (wasm-dispatch.ts); compiled with the first module, so a short run never pays for it. */
+  run: DispatchFn = notCompiled;
+  private readonly memory: WebAssembly.Memory;
   /** Modules compiled so far (for tests and --stats). */
   modules = 0;
 
@@ -84,8 +97,7 @@ export class WasmTier {
     this.pcCells = new Float64Array(memory.buffer);
     this.memoryPages = memory.buffer.byteLength / WASM_PAGE;
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: TABLE_START });
-    const dispatcher = new WebAssembly.Instance(new WebAssembly.Module(dispatchModule(this.memoryPages, TABLE_START, arena.pageMapBase)), { e: { mem: memory, tab: this.table } });
-    this.run = dispatcher.exports.run as DispatchFn;
+    this.memory = memory;
     mem.blocks.onWasmRelease = (page, start) => arena.setMapEntry(page, start, 0);
   }
 
@@ -151,6 +163,10 @@ export class WasmTier {
   }
 
   private install(module: WebAssembly.Module, placed: readonly Placed[]): void {
+    if (this.run === notCompiled) {
+      const dispatcher = new WebAssembly.Module(dispatchModule(this.memoryPages, TABLE_START, this.arena.pageMapBase));
+      this.run = new WebAssembly.Instance(dispatcher, { e: { mem: this.memory, tab: this.table } }).exports.run as DispatchFn;
+    }
     const exports = new WebAssembly.Instance(module, this.imports).exports;
     const mem = this.mem;
     placed.forEach((p, k) => {
@@ -170,4 +186,9 @@ export class WasmTier {
   nextPc(regs: number): number {
     return this.pcCells[(regs + PC_CELL_OFFSET) >>> 3];
   }
+}
+
+/** The dispatcher before any block exists (enter.ts calls it only for a wasm block). */
+function notCompiled(): number {
+  throw new Error("wasm tier: the dispatcher ran before any block was compiled");
 }
