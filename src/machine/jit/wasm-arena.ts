@@ -27,7 +27,7 @@ import { TLB_ENTRIES, type TlbArrays } from "../tlb.ts";
 import { PAGE_SIZE } from "../memlayout.ts";
 
 /** TLBs a hart keeps in its slot: bare, then S and U for fetch, load and store (hart.ts). */
-export const TLBS_PER_HART = 7;
+const TLBS_PER_HART = 7;
 /** Byte offset of the pc cell from a hart's register file. */
 export const PC_CELL_OFFSET = REGISTER_WORDS * 4;
 const REGS_BYTES = 512;

@@ -127,7 +127,7 @@ export class Bytes {
 }
 
 /** A function type: parameter and result value types. */
-export interface FuncType {
+interface FuncType {
   readonly params: readonly number[];
   readonly results: readonly number[];
 }
