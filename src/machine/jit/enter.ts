@@ -42,16 +42,23 @@ interface JitMemory extends BlockMemory {
  * minus that count after a trap (hart.pc = where the trap went).
  */
 export function enterBlock(h: JitHost, dec: Int32Array, b: number, base: number, po: number, left: number): number {
+  // Counting a visit is all most calls do (cold code): kept this small so V8 inlines it into runSlice.
+  if (b < -1 && h.jit) {
+    dec[entryWord(po)] = b + 1;
+    return 0;
+  }
+  return compileOrRun(h, dec, b, base, po, left);
+}
+
+/** The rest of enterBlock: compiles a block that just got hot, runs compiled blocks. */
+function compileOrRun(h: JitHost, dec: Int32Array, b: number, base: number, po: number, left: number): number {
   if (b < 0) {
     if (!h.jit) {
       dec[entryWord(po)] = 0;
       return 0;
     }
-    if (b < -1) {
-      dec[entryWord(po)] = b + 1;
-      return 0;
-    }
-    b = compileAt(h, dec, po);
+    b = compileAt(h, dec, po); // b is -1 here: the slot just got hot
+
     if (b === 0) return 0;
   }
   if (!h.jit) return 0;
