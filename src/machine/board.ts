@@ -110,7 +110,9 @@ export class Board {
     if (!Number.isInteger(config.harts) || config.harts < 1 || config.harts > MAX_HARTS) {
       throw new ConfigError(`--harts must be between 1 and ${MAX_HARTS}, got ${config.harts}`);
     }
-    this.mem = new PhysMem(config.memSize, undefined, config.hotThreshold);
+    this.mem = new PhysMem(config.memSize, undefined, config.hotThreshold, config.harts);
+    // The runner yields to the event loop every few milliseconds: wasm blocks can compile off this thread.
+    if (this.mem.wasm !== undefined) this.mem.wasm.background = true;
     this.memory = new PhysMemView(this.mem);
     // Every writer of this RAM is on this thread or reports through this.memory, and forgets decoded code.
     this.mem.writesInvalidateCode = true;
@@ -130,7 +132,7 @@ export class Board {
     };
     // Each hart's pending-interrupt word is shared memory: an assigned device's thread posts into it.
     const csrs = Array.from({ length: config.harts }, () => sharedStateCsrStorage());
-    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, { csr: csrs[id] }, { jit: config.jit, mmu: config.mmu, isaVariant: config.isaVariant, h: config.h }));
+    for (let id = 0; id < config.harts; id++) this.harts.push(new Hart(id, env, { csr: csrs[id], ...this.mem.arena?.hartStorage(id) }, { jit: config.jit, mmu: config.mmu, isaVariant: config.isaVariant, h: config.h }));
     const harts: HartLines = {
       count: config.harts,
       setPending: (hart, irq, level) => {

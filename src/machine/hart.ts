@@ -14,7 +14,7 @@ import { CSR_ILLEGAL, CSR_WROTE, CsrFile, csrAffectsInterrupts, executeCsrInstru
 import * as R from "./riscv.ts";
 import { enterTrap, enterTrapPair, mret, pendingInterrupt, sret } from "./trap.ts";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, accessFaultCause, walkSv39, type Access, type Translation } from "./mmu.ts";
-import { ASID_KEY_STRIDE, TLB_MASK, Tlb } from "./tlb.ts";
+import { ASID_KEY_STRIDE, TLB_MASK, Tlb, type TlbArrays } from "./tlb.ts";
 import type { PhysMem } from "./physmem.ts";
 import type { Bus } from "./bus.ts";
 import { decodeInto } from "../isa/decode.ts";
@@ -64,6 +64,8 @@ export interface HostTrapHandler {
 export interface HartStorage {
   /** Registers live here; they keep their contents at construction (their owner set them up). */
   readonly regs?: Int32Array;
+  /** The bare, S and U TLBs' arrays (jit/wasm-arena.ts: where the wasm block tier probes them), in that order. */
+  readonly tlbs?: readonly TlbArrays[];
   readonly csr?: CsrStorage;
 }
 
@@ -160,9 +162,9 @@ export class Hart implements CsrHost, JitHost {
   /** Counters for --stats and tests. */
   readonly counters = { traps: 0, interrupts: 0, tlbMisses: 0, mmioReads: 0, mmioWrites: 0 };
 
-  readonly bareTlb = new Tlb();
-  private readonly sTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
-  private readonly uTlbs = [new Tlb(), new Tlb(), new Tlb()] as const;
+  readonly bareTlb: Tlb;
+  private readonly sTlbs: readonly [Tlb, Tlb, Tlb];
+  private readonly uTlbs: readonly [Tlb, Tlb, Tlb];
   private lastSumMxr = 0;
   /** Where a walk (or a soft TLB hit) leaves its result. */
   readonly walkOut: Translation = { pa: 0, global: false, writable: false, spanShift: 0 };
@@ -177,6 +179,10 @@ export class Hart implements CsrHost, JitHost {
     storage: HartStorage = {},
     options: HartOptions = {},
   ) {
+    const tlb = (k: number): Tlb => new Tlb(storage.tlbs?.[k]);
+    this.bareTlb = tlb(0);
+    this.sTlbs = [tlb(1), tlb(2), tlb(3)];
+    this.uTlbs = [tlb(4), tlb(5), tlb(6)];
     this.jit = options.jit ?? jitByEnvironment();
     this.nonvirt = options.isaVariant === "nonvirt";
     this.soft = options.mmu === "swtlb" ? new SoftTlb() : undefined;

@@ -16,6 +16,9 @@ import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "./memlayout.ts";
 import { ConfigError } from "../errors.ts";
 import { BLOCK_ENTRY_BASE, BLOCK_ENTRY_WORDS, DECODED_PAGE_WORDS, HOT_THRESHOLD } from "./decoded-page.ts";
 import { BlockCache } from "./jit/block-cache.ts";
+import { WasmArena, arenaBytes } from "./jit/wasm-arena.ts";
+import { WASM_HOT_THRESHOLD, WasmTier } from "./jit/wasm-tier.ts";
+import { wasmByEnvironment } from "./jit/switch.ts";
 
 const WASM_PAGE = 65536;
 
@@ -42,31 +45,52 @@ export class PhysMem {
   private readonly livePages: number[] = [];
   /** Blocks compiled from this RAM's pages (this thread's; like decoded pages, they are per view). */
   readonly blocks: BlockCache;
+  /** The memory past RAM that the wasm block tier reads (jit/wasm-arena.ts); undefined without one. */
+  readonly arena: WasmArena | undefined;
+  /** The wasm block tier over that arena (off with POPEK_WASM=0: blocks are JS then). */
+  readonly wasm: WasmTier | undefined;
+  /** Interpreter visits before the block at a slot is compiled. */
+  readonly hotThreshold: number;
 
   /**
    * New RAM of `size` bytes, or — given `memory` — a view of existing RAM (another thread's).
-   * A block is compiled once the interpreter has reached its entry `hotThreshold` times.
+   * A block is compiled once the interpreter has reached its entry `hotThreshold` times
+   * (default: the wasm tier's threshold where it is on, else the JS tier's).
+   * `arenaHarts`: hart slots of a wasm arena after RAM (only for RAM that creates its memory).
    */
-  constructor(size: number, memory?: WebAssembly.Memory, readonly hotThreshold = HOT_THRESHOLD) {
-    if (!Number.isInteger(hotThreshold) || hotThreshold < 1) throw new RangeError(`PhysMem: hot threshold must be a positive integer, got ${hotThreshold}`);
-    this.blocks = new BlockCache(hotThreshold);
+  constructor(size: number, memory?: WebAssembly.Memory, hotThreshold?: number, arenaHarts = 0) {
+    const wasmOn = arenaHarts > 0 && wasmByEnvironment();
+    this.hotThreshold = hotThreshold ?? (wasmOn ? WASM_HOT_THRESHOLD : HOT_THRESHOLD);
+    if (!Number.isInteger(this.hotThreshold) || this.hotThreshold < 1) {
+      throw new RangeError(`PhysMem: hot threshold must be a positive integer, got ${this.hotThreshold}`);
+    }
+    this.blocks = new BlockCache(this.hotThreshold);
     if (!Number.isInteger(size) || size < WASM_PAGE || size % WASM_PAGE !== 0) {
       throw new ConfigError(`memory size must be a positive multiple of 64K, got ${size}`);
     }
     if (size > 0x8000_0000) throw new ConfigError(`memory size ${size / 2 ** 20}M exceeds popek's 2048M limit`);
-    const wasmPages = size / WASM_PAGE;
+    if (memory !== undefined && arenaHarts !== 0) throw new RangeError("PhysMem: only RAM that creates its memory has a wasm arena");
+    const pages = size >>> PAGE_SHIFT;
+    const extra = arenaHarts > 0 ? Math.ceil(arenaBytes(pages, arenaHarts) / WASM_PAGE) * WASM_PAGE : 0;
+    const wasmPages = (size + extra) / WASM_PAGE;
     this.memory = memory ?? new WebAssembly.Memory({ initial: wasmPages, maximum: wasmPages, shared: true });
-    if (this.memory.buffer.byteLength !== size) throw new RangeError("PhysMem: memory size mismatch");
+    if (this.memory.buffer.byteLength !== size + extra) throw new RangeError("PhysMem: memory size mismatch");
     this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
     this.size = size;
-    this.u8 = new Uint8Array(this.buffer);
-    this.u16 = new Uint16Array(this.buffer);
-    this.i16 = new Int16Array(this.buffer);
-    this.i32 = new Int32Array(this.buffer);
-    this.i64 = new BigInt64Array(this.buffer);
-    this.pages = size >>> PAGE_SHIFT;
+    // The views end at RAM's end: the arena after it is the block tier's, out of the guest's reach.
+    this.u8 = new Uint8Array(this.buffer, 0, size);
+    this.u16 = new Uint16Array(this.buffer, 0, size / 2);
+    this.i16 = new Int16Array(this.buffer, 0, size / 2);
+    this.i32 = new Int32Array(this.buffer, 0, size / 4);
+    this.i64 = new BigInt64Array(this.buffer, 0, size / 8);
+    this.pages = pages;
     this.decoded = new Array<Int32Array | undefined>(this.pages);
-    this.codeMap = new Uint8Array(this.pages);
+    this.arena = arenaHarts > 0 ? new WasmArena(this.buffer, size, pages, arenaHarts) : undefined;
+    this.codeMap = this.arena?.codeMap ?? new Uint8Array(this.pages);
+    this.wasm =
+      this.arena !== undefined && wasmOn
+        ? new WasmTier(this.memory, this.arena, this, size, (off, width) => this.invalidateCode(off, width), this.hotThreshold)
+        : undefined;
   }
 
   /** RAM offset of a physical address, or -1 if it is not RAM. */

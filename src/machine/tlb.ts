@@ -11,7 +11,7 @@
  */
 
 const TLB_BITS = 10;
-const TLB_ENTRIES = 1 << TLB_BITS;
+export const TLB_ENTRIES = 1 << TLB_BITS;
 export const TLB_MASK = TLB_ENTRIES - 1;
 /** asid * ASID_KEY_STRIDE + vpn is an entry's key. */
 export const ASID_KEY_STRIDE = 1 << 27;
@@ -19,9 +19,18 @@ const GLOBAL = -1;
 /** 2 MiB regions listed for a full flush to clear one by one; past that it clears them all. */
 const REGION_LIST = 1024;
 
+/** A TLB's two lookup arrays when they live in a shared area (jit/wasm-arena.ts), `addr` the key array's byte offset there. */
+export interface TlbArrays {
+  readonly addr: number;
+  readonly key: Float64Array;
+  readonly ramOffset: Int32Array;
+}
+
 export class Tlb {
-  readonly key = new Float64Array(TLB_ENTRIES).fill(-1);
-  readonly ramOffset = new Int32Array(TLB_ENTRIES);
+  readonly key: Float64Array;
+  readonly ramOffset: Int32Array;
+  /** Byte offset of `key` in RAM's memory, ramOffset right after it (the wasm block tier probes them there); -1 for own arrays. */
+  readonly addr: number;
   /** The entry's ASID, or GLOBAL; used only by sfence.vma. */
   private readonly asid = new Int32Array(TLB_ENTRIES);
   /** The entry's leaf size as a VPN shift (0, or 9/18 for a 4 KiB part of a superpage); used only by sfence.vma. */
@@ -54,6 +63,13 @@ export class Tlb {
   /** Whether any entry was filled since the last full flush (an empty TLB has nothing to flush). */
   private live = false;
   fills = 0;
+
+  constructor(arrays?: TlbArrays) {
+    this.key = arrays?.key ?? new Float64Array(TLB_ENTRIES);
+    this.ramOffset = arrays?.ramOffset ?? new Int32Array(TLB_ENTRIES);
+    this.addr = arrays?.addr ?? -1;
+    this.key.fill(-1);
+  }
 
   fill(vpn: number, asid: number, global: boolean, ramOffset: number, spanShift = 0): void {
     const i = vpn & TLB_MASK;

@@ -66,6 +66,8 @@ export interface HarnessOptions {
   readonly isaVariant?: HartOptions["isaVariant"];
   /** The H extension (HartOptions.h); default off. */
   readonly h?: boolean;
+  /** RAM with a wasm arena and the hart on it, as the native board builds them (so hot blocks may be wasm); default on. */
+  readonly arena?: boolean;
 }
 
 /**
@@ -83,12 +85,12 @@ export class HartHarness {
   now = 0;
 
   constructor(opts: HarnessOptions = {}) {
-    this.mem = new PhysMem(opts.memSize ?? DEFAULT_MEM, undefined, TEST_HOT_THRESHOLD);
+    this.mem = new PhysMem(opts.memSize ?? DEFAULT_MEM, undefined, TEST_HOT_THRESHOLD, opts.arena === false ? 0 : 1);
     if (opts.device) {
       this.device = new FakeDevice();
       this.bus.map(FAKE_DEVICE_BASE, this.device);
     }
-    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now }, {}, { jit: opts.jit, mmu: opts.mmu, isaVariant: opts.isaVariant, h: opts.h });
+    this.hart = new Hart(opts.hartId ?? 0, { mem: this.mem, bus: this.bus, mtime: () => this.now }, { ...this.mem.arena?.hartStorage(0) }, { jit: opts.jit, mmu: opts.mmu, isaVariant: opts.isaVariant, h: opts.h });
     this.hart.reset(CODE_BASE);
   }
 

@@ -37,6 +37,8 @@ interface Outcome {
   readonly priv: number;
   readonly ram: Uint8Array[];
   readonly compiled: number;
+  /** Modules the wasm tier compiled. */
+  readonly wasmModules: number;
   readonly harness: HartHarness;
 }
 
@@ -49,9 +51,12 @@ interface RunSpec {
   readonly device?: boolean;
 }
 
-/** Runs the spec on a fresh hart, slice by slice, as the runner does. */
-function run(spec: RunSpec, jit: boolean): Outcome {
-  const t = new HartHarness({ device: spec.device, jit });
+/**
+ * Runs the spec on a fresh hart, slice by slice, as the runner does. `arena`:
+ * RAM with a wasm arena, so hot blocks are wasm where they can be (else JS).
+ */
+function run(spec: RunSpec, jit: boolean, arena = true): Outcome {
+  const t = new HartHarness({ device: spec.device, jit, arena });
   spec.setup(t);
   const h = t.hart;
   const budgets = spec.budgets ?? [100_000];
@@ -70,14 +75,26 @@ function run(spec: RunSpec, jit: boolean): Outcome {
   const csrNames = { mcause: R.CSR_MCAUSE, mepc: R.CSR_MEPC, mtval: R.CSR_MTVAL, scause: R.CSR_SCAUSE, sepc: R.CSR_SEPC };
   const csrs = Object.entries(csrNames).map(([name, num]) => `${name}=${hex(t.csr(num))}`);
   const ram = COMPARED.map(([pa, size]) => t.mem.u8.slice(t.mem.offsetOf(pa), t.mem.offsetOf(pa) + size));
-  return { regs, pc: hex(h.pc), instret: h.instret, slices, csrs, priv: t.priv, ram, compiled: t.mem.blocks.compiled, harness: t };
+  return { regs, pc: hex(h.pc), instret: h.instret, slices, csrs, priv: t.priv, ram, compiled: t.mem.blocks.compiled, wasmModules: t.mem.wasm?.modules ?? 0, harness: t };
 }
 
-/** Runs with the tier on and off and expects the same architectural outcome; returns the compiled run. */
+/**
+ * Runs with the tier off, then on with wasm and JS blocks, then on with JS
+ * blocks only, and expects the same architectural outcome from all three;
+ * returns the first compiled run.
+ */
 function expectSameAsInterpreter(spec: RunSpec): Outcome {
   const off = run(spec, false);
-  const on = run(spec, true);
   expect(off.compiled, "the interpreter alone compiles nothing").toBe(0);
+  const on = run(spec, true);
+  expectSameOutcome(on, off);
+  const js = run(spec, true, false);
+  expect(js.wasmModules, "no wasm without an arena").toBe(0);
+  expectSameOutcome(js, off);
+  return on;
+}
+
+function expectSameOutcome(on: Outcome, off: Outcome): void {
   expect(on.regs, "registers").toEqual(off.regs);
   expect(on.pc, "pc").toBe(off.pc);
   expect(on.instret, "instret").toBe(off.instret);
@@ -88,7 +105,6 @@ function expectSameAsInterpreter(spec: RunSpec): Outcome {
     const firstDiff = bytes.findIndex((b, i) => b !== off.ram[k][i]);
     expect(firstDiff, `first differing RAM byte after ${hex(COMPARED[k][0])}`).toBe(-1);
   });
-  return on;
 }
 
 /** A small deterministic generator (xorshift32), so failures reproduce. */
@@ -127,7 +143,7 @@ function randomInsn(g: Rng, rare: boolean): number {
   const off = g.below(8) === 0 ? g.below(2000) - 1000 : (g.below(250) - 125) * 8;
   switch (g.below(rare ? 12 : 11)) {
     case 0: return enc[g.pick(["add", "sub", "sll", "slt", "sltu", "xor", "srl", "sra", "or", "and"] as const)](rd, a, b);
-    case 1: return enc[g.pick(["addw", "subw", "sllw", "srlw", "sraw", "mul", "mulw"] as const)](rd, a, b);
+    case 1: return enc[g.pick(["addw", "subw", "sllw", "srlw", "sraw", "mul", "mulw", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu", "divw", "divuw", "remw", "remuw"] as const)](rd, a, b);
     case 2: return enc[g.pick(["addi", "slti", "sltiu", "xori", "ori", "andi", "addiw"] as const)](rd, a, imm12);
     case 3: return enc[g.pick(["slli", "srli", "srai"] as const)](rd, a, g.pick([0, 1, 31, 32, 33, 63, g.below(64)]));
     case 4: return enc[g.pick(["slliw", "srliw", "sraiw"] as const)](rd, a, g.pick([0, 1, 31, g.below(32)]));
@@ -191,6 +207,7 @@ describe("compiled blocks compute what the interpreter computes", () => {
   it.each(Array.from({ length: 40 }, (_, k) => k + 1))("random loop #%i (RV64IM, C, loads and stores)", (seed) => {
     const on = expectSameAsInterpreter(randomLoop(seed, 3 * TEST_HOT_THRESHOLD, false));
     expect(on.compiled, "blocks were compiled").toBeGreaterThan(0);
+    expect(on.wasmModules, "as wasm").toBeGreaterThan(0);
   });
   it.each([101, 102, 103, 104, 105, 106])("random loop #%i with ops the tier leaves to the interpreter (div, csr, fence.i)", (seed) => {
     expectSameAsInterpreter(randomLoop(seed, 3 * TEST_HOT_THRESHOLD, true));
@@ -484,5 +501,63 @@ describe("a jump beyond 2^53 (u64.ts: pc cannot hold it)", () => {
     expect(on.regs, "the handler's copy of mepc").toContain(`x12=${hex(WILD)}`);
     expect(on.csrs).toContain(`mtval=${hex(WILD)}`);
     expect(on.csrs).toContain(`mcause=${hex(BigInt(R.CAUSE_FETCH_ACCESS))}`);
+  });
+});
+
+describe("the M extension in compiled blocks (wasm: i64 ops and the spec's division edge cases)", () => {
+  const OPS = ["mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu", "mulw", "divw", "divuw", "remw", "remuw"] as const;
+  const MIN = -(1n << 63n);
+  it.each([
+    [7n, 0n], [-7n, 0n], [MIN, -1n], [MIN, 1n], [-1n, -1n], [-0x8000_0000n, -1n], [0x8000_0000n, 0xffff_ffffn],
+    [0x1234_5678_9abc_def0n, -0x0fed_cba9_8765_4321n], [-3n, 0xffff_ffff_0000_0000n], [(1n << 63n) - 1n, (1n << 63n) - 1n],
+  ])("a = %s, b = %s: every op's result as the interpreter's", (a, b) => {
+    const on = expectSameAsInterpreter({
+      setup: (t) => {
+        const body = OPS.flatMap((op, k) => [enc[op](12, 10, 11), enc.sd(12, BASE, 8 * k)]);
+        t.program([enc.addi(COUNT, COUNT, 1), ...body, enc.bne(COUNT, LIMIT, -(8 * OPS.length + 4)), ...SPIN]);
+        t.setRegs({ 10: a, 11: b, [BASE]: DATA_BASE, [LIMIT]: 3 * TEST_HOT_THRESHOLD });
+      },
+      total: 3 * TEST_HOT_THRESHOLD * (2 * OPS.length + 2) + 20,
+    });
+    expect(on.wasmModules, "the loop ran as wasm").toBeGreaterThan(0);
+  });
+});
+
+describe("blocks on other pages (the wasm dispatcher chains through the fetch TLB)", () => {
+  /** A loop on the first code page that calls a function on the next one, which stores to memory and returns. */
+  const crossPage = (satp: boolean): RunSpec => ({
+    setup: (t) => {
+      const F = CODE_BASE + PAGE_SIZE + 0x100;
+      t.program([
+        enc.addi(COUNT, COUNT, 1), // 0
+        enc.jal(1, F - (CODE_BASE + 4)), // 4: call f on the next page
+        enc.addi(11, 11, 1), // 8
+        enc.bne(COUNT, LIMIT, -12), // 12
+        ...SPIN,
+      ]);
+      t.load([enc.add(10, 10, COUNT), enc.sd(10, BASE, 0), enc.xori(12, 10, 5), enc.c_jr(1)], F);
+      t.setRegs({ [LIMIT]: 3 * TEST_HOT_THRESHOLD + 7, [BASE]: DATA_BASE });
+      t.setCsr(R.CSR_MTVEC, TRAP);
+      t.load(SPIN, TRAP);
+      if (satp) {
+        const pt = new PageTables(t);
+        pt.map(CODE_BASE, CODE_BASE, RWX | AD);
+        pt.map(CODE_BASE + PAGE_SIZE, CODE_BASE + PAGE_SIZE, RWX | AD);
+        pt.map(TRAP, TRAP, RWX | AD);
+        pt.map(DATA_BASE, DATA_BASE, R.PTE_R | R.PTE_W | AD);
+        t.setCsr(R.CSR_SATP, pt.satp());
+        t.setPriv(R.PRV_S);
+      }
+    },
+    total: 20 * TEST_HOT_THRESHOLD,
+    budgets: [1000, 37, 5],
+  });
+  it("a call to another page and back, bare", () => {
+    const on = expectSameAsInterpreter(crossPage(false));
+    expect(on.wasmModules).toBeGreaterThan(0);
+  });
+  it("a call to another page and back, under Sv39 in S-mode", () => {
+    const on = expectSameAsInterpreter(crossPage(true));
+    expect(on.wasmModules).toBeGreaterThan(0);
   });
 });

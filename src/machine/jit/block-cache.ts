@@ -11,10 +11,12 @@
 
 import { entryWord } from "../decoded-page.ts";
 import type { BlockFn } from "./block-host.ts";
+import type { WasmBlockFn } from "./wasm-compiler.ts";
 
 export class BlockCache {
-  /** By id (0 unused): the function, its length in instructions (one pass), and where it came from. */
+  /** By id (0 unused): the function (JS or wasm tier), its length in instructions (one pass), and where it came from. */
   readonly fns: (BlockFn | undefined)[] = [undefined];
+  readonly wasm: (WasmBlockFn | undefined)[] = [undefined];
   readonly lens: number[] = [0];
   private readonly page: number[] = [-1];
   private readonly start: number[] = [0];
@@ -25,14 +27,17 @@ export class BlockCache {
   private readonly byPage = new Map<number, number[]>();
   /** Blocks compiled so far (for tests and --stats). */
   compiled = 0;
+  /** Told when a wasm block is dropped (page, entry offset), so the tier's block map forgets it. */
+  onWasmRelease: ((page: number, start: number) => void) | undefined;
 
   /** `hotThreshold`: what a released block's entry word counts down from again (PhysMem's). */
   constructor(private readonly hotThreshold: number) {}
 
   /** Registers a block compiled from bytes [start, end) of `page`, entered at `start`; writes its id into the entry word. */
-  add(page: number, dec: Int32Array, start: number, end: number, len: number, fn: BlockFn): number {
+  add(page: number, dec: Int32Array, start: number, end: number, len: number, fn: BlockFn | undefined, wasm?: WasmBlockFn): number {
     const id = this.free.pop() ?? this.fns.length;
     this.fns[id] = fn;
+    this.wasm[id] = wasm;
     this.lens[id] = len;
     this.page[id] = page;
     this.start[id] = start;
@@ -87,7 +92,9 @@ export class BlockCache {
     const dec = this.decOf[id];
     const at = entryWord(this.start[id]);
     if (dec !== undefined && dec[at] === id) dec[at] = -this.hotThreshold;
+    if (this.wasm[id] !== undefined) this.onWasmRelease?.(this.page[id], this.start[id]);
     this.fns[id] = undefined;
+    this.wasm[id] = undefined;
     this.decOf[id] = undefined;
     this.page[id] = -1;
     this.free.push(id);

@@ -82,7 +82,7 @@ const T = (tlb: "loadTlb" | "storeTlb", name: keyof BlockTlb & string): string =
 const RT = (name: keyof BlockRuntime & string): string => member<BlockRuntime>(RUNTIME, name);
 
 /** One decoded instruction of a block. */
-interface Insn {
+export interface Insn {
   /** The predecoded word (src/isa/ops.ts); the fields below are unpacked from it. */
   readonly w0: number;
   readonly op: number;
@@ -100,18 +100,7 @@ interface Insn {
  * Undefined if the first instruction is not compilable.
  */
 export function compileBlock(dec: Int32Array, u16: Uint16Array, frame: number, entry: number): CompiledBlock | undefined {
-  const insns: Insn[] = [];
-  let po = entry;
-  while (insns.length < MAX_BLOCK_INSNS && po < PAGE_SIZE) {
-    if (dec[po] === 0 && !decodeSlot(dec, u16, frame, po)) break;
-    const w0 = dec[po];
-    const op = w0 & 0x7f;
-    if (!COMPILABLE.has(op) || (isCsrOp(op) && isCounterCsr(dec[po + 1] & 0xfff))) break;
-    const len = 4 - ((w0 >>> 6) & 2);
-    insns.push({ w0, op, rd: (w0 >>> 8) & 0xff, rs1: (w0 >>> 16) & 0xff, rs2: w0 >>> 24, imm: dec[po + 1], po, len });
-    po += len;
-    if (BRANCHES.has(op) || op === OP.jal || op === OP.jalr) break;
-  }
+  const { insns, end: po } = scanBlock(dec, u16, frame, entry, COMPILABLE);
   if (insns.length === 0) return undefined;
   const source = blockSource(insns, entry, po);
   let fn = sourceCache.get(source);
@@ -121,6 +110,27 @@ export function compileBlock(dec: Int32Array, u16: Uint16Array, frame: number, e
     sourceCache.set(source, fn);
   }
   return { fn, len: insns.length, start: entry, end: po };
+}
+
+/**
+ * The instructions of the block entered at `entry`, up to the first op not
+ * in `ops` (or a counter CSR), after its first control transfer, at the end of
+ * the page or at MAX_BLOCK_INSNS; `end` is the page offset after the last.
+ */
+export function scanBlock(dec: Int32Array, u16: Uint16Array, frame: number, entry: number, ops: ReadonlySet<number>): { insns: Insn[]; end: number } {
+  const insns: Insn[] = [];
+  let po = entry;
+  while (insns.length < MAX_BLOCK_INSNS && po < PAGE_SIZE) {
+    if (dec[po] === 0 && !decodeSlot(dec, u16, frame, po)) break;
+    const w0 = dec[po];
+    const op = w0 & 0x7f;
+    if (!ops.has(op) || (isCsrOp(op) && isCounterCsr(dec[po + 1] & 0xfff))) break;
+    const len = 4 - ((w0 >>> 6) & 2);
+    insns.push({ w0, op, rd: (w0 >>> 8) & 0xff, rs1: (w0 >>> 16) & 0xff, rs2: w0 >>> 24, imm: dec[po + 1], po, len });
+    po += len;
+    if (BRANCHES.has(op) || op === OP.jal || op === OP.jalr) break;
+  }
+  return { insns, end: po };
 }
 
 function isCsrOp(op: number): boolean {

@@ -25,6 +25,8 @@ export interface BlockMemory {
 export interface BlockTlb {
   readonly key: Float64Array;
   readonly ramOffset: Int32Array;
+  /** Where the wasm tier finds key and ramOffset in RAM's memory (tlb.ts), or -1. */
+  readonly addr: number;
 }
 
 /** What a compiled block may read, write and call on its hart. */
@@ -39,6 +41,9 @@ export interface BlockHost {
   readonly dataKey: number;
   readonly loadTlb: BlockTlb;
   readonly storeTlb: BlockTlb;
+  /** The fetch TLB and its context's key: the wasm dispatcher chains across pages through them. */
+  readonly fetchTlb: BlockTlb;
+  readonly fetchKey: number;
   /** Virtual address of the fetch page; reset (changed) when translation changes. */
   readonly fetchBase: number;
   csrInstruction(kind: number, immediate: boolean, w0: number, imm: number, pc: number, len: number): number;

@@ -8,3 +8,8 @@
 export function jitByEnvironment(): boolean {
   return globalThis.process?.env?.POPEK_JIT !== "0";
 }
+
+/** Whether the environment leaves the wasm block tier on (POPEK_WASM is not "0"); blocks are JS where it is off. */
+export function wasmByEnvironment(): boolean {
+  return globalThis.process?.env?.POPEK_WASM !== "0";
+}
