@@ -90,6 +90,13 @@ export interface DirectAttachment {
   /** Machine memory: its first byte is machine address DRAM_BASE. DMA lands here (through the IOMMU). */
   readonly machine: SharedArrayBuffer;
   /**
+   * How many bytes of `machine` are memory a DMA may reach. The buffer can be
+   * longer: natively the wasm block tier keeps registers and TLBs past RAM
+   * (jit/wasm-arena.ts), and a device that could write there would corrupt
+   * the hart's state.
+   */
+  readonly machineBytes: number;
+  /**
    * Offset in `machine` of the device's register page when it is mapped
    * straight into the guest (a VM: a machine frame in its guest-physical
    * map, so register accesses never exit); undefined natively, where the

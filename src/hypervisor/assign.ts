@@ -38,6 +38,7 @@ export function assignDevice(spec: DeviceSpec, memory: GuestMemory, frames: Fram
   new DeviceContextWriter(iommu).gStage(table.root);
   return {
     machine: frames.mem.buffer,
+    machineBytes: frames.mem.size,
     registerPage: registerFrame - DRAM_BASE,
     iommu,
     harts: pages.map((p) => ({ mip: p.vcsrState, mipIndex: ST_MIP_HW, wake: p.wake })),

@@ -154,7 +154,7 @@ export class Board {
       // Natively an assigned device's addresses are the machine's own: its IOMMU context is Bare.
       direct: () => {
         this.postsInterrupts = true;
-        return { machine: this.mem.buffer, iommu: bareDeviceContext(), harts: csrs.map((c) => ({ mip: c.state, mipIndex: ST_MIP_HW, wake: this.wake })) };
+        return { machine: this.mem.buffer, machineBytes: this.mem.size, iommu: bareDeviceContext(), harts: csrs.map((c) => ({ mip: c.state, mipIndex: ST_MIP_HW, wake: this.wake })) };
       },
     });
     this.clint = this.devices.require(CLINT);

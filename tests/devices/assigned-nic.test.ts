@@ -105,7 +105,7 @@ function rig(): Rig {
   const port = new FakePort();
   const mip = new Int32Array(new SharedArrayBuffer(16));
   const stats = newNicStats();
-  const engine = new NicEngine(page, new I.Iommu(dcBuffer, machine), machine, port, [{ mip, mipIndex: ST_MIP_HW }], stats);
+  const engine = new NicEngine(page, new I.Iommu(dcBuffer, machine, machine.byteLength), machine, port, [{ mip, mipIndex: ST_MIP_HW }], stats);
   return { engine, page, machine, dv: new DataView(machine), dc, port, mip, stats };
 }
 
@@ -388,7 +388,7 @@ describe("IOMMU", () => {
     const buf = I.newDeviceContext();
     const dc = new I.DeviceContextWriter(buf);
     if (mode === "bare") dc.bare();
-    return { io: new I.Iommu(buf, machine), dc, machine };
+    return { io: new I.Iommu(buf, machine, machine.byteLength), dc, machine };
   }
 
   it("Bare: addresses are machine-physical, and only machine memory is reachable (access fault otherwise)", () => {
@@ -398,6 +398,19 @@ describe("IOMMU", () => {
     expect(dc.lastCause).toBe(I.CAUSE_WRITE_ACCESS);
     expect(io.translate(0x1000, false)).toBe(-1);
     expect(dc.lastCause).toBe(I.CAUSE_READ_ACCESS);
+  });
+
+  it("Bare: DMA stops at the machine memory's reachable end, not at its buffer's (the wasm arena lies past RAM)", () => {
+    const machine = new SharedArrayBuffer(16 * PAGE_SIZE);
+    const buf = I.newDeviceContext();
+    const dc = new I.DeviceContextWriter(buf);
+    dc.bare();
+    const io = new I.Iommu(buf, machine, 12 * PAGE_SIZE);
+    expect(io.translate(DRAM_BASE + 12 * PAGE_SIZE - 1, true)).toBe(12 * PAGE_SIZE - 1);
+    expect(io.translate(DRAM_BASE + 12 * PAGE_SIZE, true)).toBe(-1);
+    expect(dc.lastCause).toBe(I.CAUSE_WRITE_ACCESS);
+    expect(io.translate(DRAM_BASE + 15 * PAGE_SIZE, false)).toBe(-1);
+    expect(() => new I.Iommu(buf, machine, 17 * PAGE_SIZE)).toThrow(/DMA-reachable bytes/);
   });
 
   it("a context that is not valid blocks everything (cause 258), and invalidating one drops the IOTLB", () => {
@@ -412,7 +425,7 @@ describe("IOMMU", () => {
 
   it("the G-stage walk refuses leaves without U, writes to pages without W or D, and addresses at or above 2^39", () => {
     const r = rig();
-    const io = new I.Iommu(r.dc.buffer, r.machine);
+    const io = new I.Iommu(r.dc.buffer, r.machine, r.machine.byteLength);
     expect(io.translate(GUEST_BASE + 3, true)).toBe(machineOf(GUEST_BASE + 3));
     expect(io.translate(2 ** 39, false)).toBe(-1);
     // Clear U in the first page's leaf: walk root -> level 1 -> level 0 by hand.
@@ -437,7 +450,7 @@ describe("IOMMU", () => {
 
   it("translations are cached: a second access to a page walks no table", () => {
     const r = rig();
-    const io = new I.Iommu(r.dc.buffer, r.machine);
+    const io = new I.Iommu(r.dc.buffer, r.machine, r.machine.byteLength);
     io.translate(GUEST_BASE, false);
     const walks = r.dc.walks;
     io.translate(GUEST_BASE + 8, false);

@@ -163,10 +163,14 @@ export class Iommu {
   /** IOTLB hits so far (DC_HITS lags until publish()). */
   private hits = 0;
 
-  constructor(dcBuffer: SharedArrayBuffer, machine: SharedArrayBuffer) {
+  /** `machineBytes`: how much of `machine` DMA may reach (its tail may hold state no device may touch). */
+  constructor(dcBuffer: SharedArrayBuffer, machine: SharedArrayBuffer, machineBytes: number) {
+    if (!Number.isInteger(machineBytes) || machineBytes <= 0 || machineBytes > machine.byteLength) {
+      throw new RangeError(`iommu: ${machineBytes} DMA-reachable bytes in a ${machine.byteLength}-byte machine memory`);
+    }
     this.dc = new Int32Array(dcBuffer);
     this.ptes = new Int32Array(machine);
-    this.machineSize = machine.byteLength;
+    this.machineSize = machineBytes;
   }
 
   /**

@@ -63,6 +63,7 @@ export class AssignedNic implements MmioDevice {
       pageBuffer: buffer,
       pageOffset: offset,
       machine: direct.machine,
+      machineBytes: direct.machineBytes,
       iommu: direct.iommu,
       harts: direct.harts,
       port: config.port.handle,

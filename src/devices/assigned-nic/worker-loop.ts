@@ -43,6 +43,8 @@ export interface NicWorkerData {
   readonly pageBuffer: SharedArrayBuffer;
   readonly pageOffset: number;
   readonly machine: SharedArrayBuffer;
+  /** The DMA-reachable part of `machine` (DirectAttachment.machineBytes). */
+  readonly machineBytes: number;
   readonly iommu: SharedArrayBuffer;
   readonly harts: readonly PostedInterruptLine[];
   readonly port: RemotePortHandle;
@@ -54,7 +56,7 @@ export interface NicWorkerData {
 export function runNicWorker(d: NicWorkerData): void {
   const page = new Int32Array(d.pageBuffer, d.pageOffset, PAGE_BYTES / 4);
   const port = new WorkerPort(d.port);
-  const engine = new NicEngine(page, new Iommu(d.iommu, d.machine), d.machine, port, d.harts, d.stats);
+  const engine = new NicEngine(page, new Iommu(d.iommu, d.machine, d.machineBytes), d.machine, port, d.harts, d.stats);
   const control = new Int32Array(d.control);
   let resets = Atomics.load(control, CTL_RESET);
   let nap = NAP_MIN_MS;
