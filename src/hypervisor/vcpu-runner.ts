@@ -627,7 +627,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     const page = this.page;
     const seq = Atomics.load(page.wake, 0);
     this.sampleInterrupts();
-    const sleepMs = this.wfiSpin.observe(this.ctx.pc, this.hart.instret, interruptWaiting(this.ctx));
+    // Exits and delivered interrupts between two wfis mean the guest is working, not spinning.
+    const events = page.stats[STAT.exits] + page.stats[STAT.injected_interrupts] + page.mainStats[STAT.injected_interrupts];
+    const sleepMs = this.wfiSpin.observe(this.ctx.pc, this.hart.instret, events, interruptWaiting(this.ctx));
     if (sleepMs === 0) return;
     page.stats[STAT.wfi_spin_sleep]++;
     Atomics.wait(page.wake, 0, seq, sleepMs);
