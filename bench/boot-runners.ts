@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { Hypervisor } from "../src/hypervisor/hypervisor.ts";
 import type { VmImages } from "../src/hypervisor/vm-boot.ts";
+import type { ExitHandlerPlace } from "../src/hypervisor/vm.ts";
 import { Board, type BootImages } from "../src/machine/board.ts";
 import { runBoard } from "../src/machine/runner.ts";
 
@@ -65,8 +66,15 @@ export async function bootNativeToMarker(images: BootImages, harts: number, memS
   return { seconds: (markedAt - start) / 1000, instructions: r.instructions };
 }
 
-/** Boots in a VM of `vcpus` vCPUs under the hypervisor (--wait poll, main-thread exits), from creating the VM to the marker. */
-export async function bootTrapToMarker(images: VmImages, vcpus: number, memSize: number, marker: string, timeoutSeconds: number): Promise<BootRun> {
+/** Boots in a VM of `vcpus` vCPUs under the hypervisor (--wait poll, exits handled where `exitHandler` says), from creating the VM to the marker. */
+export async function bootTrapToMarker(
+  images: VmImages,
+  vcpus: number,
+  exitHandler: ExitHandlerPlace,
+  memSize: number,
+  marker: string,
+  timeoutSeconds: number,
+): Promise<BootRun> {
   const start = performance.now();
   const watch = new MarkerWatch(marker);
   let markedAt = 0;
@@ -77,7 +85,7 @@ export async function bootTrapToMarker(images: VmImages, vcpus: number, memSize:
     memSize,
     images,
     wait: "poll",
-    exitHandler: "main",
+    exitHandler,
     output: (b) => {
       if (watch.seen || !watch.push(String.fromCharCode(b))) return;
       markedAt = performance.now();

@@ -45,6 +45,7 @@ import { SWTLB_FORWARD, SWTLB_HANDLED, SwtlbShadow, virtualSoftTlbHost } from ".
 import type { IsaVariant } from "../machine/isa-variant.ts";
 import { CodeScanner, SCAN_EMULATE, SCAN_HANDLED } from "./nonvirt/code-scanner.ts";
 import { HwMode } from "./hw-mode.ts";
+import { WfiSpinDetector } from "./wfi-spin.ts";
 import * as HX from "../machine/hext-defs.ts";
 
 export interface VcpuConfig {
@@ -170,6 +171,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   stopReason = "";
   /** --virt hw: the guest's S/U state moved between the virtual CSR file and the hart's VS CSRs. */
   private readonly hw: HwMode | undefined;
+  /** Notices the guest spinning through a wfi that ends at once (wfi-spin.ts). */
+  private readonly wfiSpin = new WfiSpinDetector();
 
   constructor(readonly config: VcpuConfig) {
     this.page = new P.RunPage(config.pages[config.hartId]);
@@ -494,6 +497,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       case "running":
         return this.runOneSlice(control);
       case "waiting":
+        this.backOffSpinningWfi();
         this.waitForInterrupt();
         return V.WOKEN; // a wfi may end early (priv spec 3.3.3): the guest looks again
       case "suspended":
@@ -613,6 +617,23 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     if (!interruptWaiting(this.ctx)) return false;
     Atomics.store(this.page.hsm, 0, HSM_STARTED); // SUSPENDED → STARTED: only this thread makes the move
     return true;
+  }
+
+  /**
+   * A wfi in a spin loop (wfi-spin.ts) sleeps a moment before it completes,
+   * woken early by anything that wakes this vCPU, so the loop leaves the host's
+   * cores to the vCPUs doing work. Any other wfi passes straight on.
+   */
+  private backOffSpinningWfi(): void {
+    const page = this.page;
+    const seq = Atomics.load(page.wake, 0);
+    this.sampleInterrupts();
+    // Exits and delivered interrupts between two wfis mean the guest is working, not spinning.
+    const events = page.stats[STAT.exits] + page.stats[STAT.injected_interrupts] + page.mainStats[STAT.injected_interrupts];
+    const sleepMs = this.wfiSpin.observe(this.ctx.pc, this.hart.instret, events, interruptWaiting(this.ctx));
+    if (sleepMs === 0) return;
+    page.stats[STAT.wfi_spin_sleep]++;
+    Atomics.wait(page.wake, 0, seq, sleepMs);
   }
 
   /** wfi: sleep (by the wait policy) until a virtual interrupt is pending in mie, or the vCPU is stopped. */
