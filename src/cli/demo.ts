@@ -92,9 +92,9 @@ function ioTable(runs: readonly RunRecord[]): string {
   return formatTable(rows);
 }
 
-export async function demoCommand(flags: { quick?: boolean } = {}): Promise<number> {
+export async function demoCommand(flags: { quick?: boolean; out?: string } = {}): Promise<number> {
   const quick = flags.quick === true;
-  const out = join(tmpdir(), "popek-demo");
+  const out = flags.out ?? join(tmpdir(), "popek-demo");
   heading("1. the native board: guests/bin/hello.elf in M-mode (popek run guests/bin/hello.elf)");
   const board = new Board({ harts: 1, memSize: 128 * MB, clock: "real", output: (b) => process.stdout.write(String.fromCharCode(b)) });
   board.boot({ kernel: readImageFile("guests/bin/hello.elf", "kernel") });

@@ -88,7 +88,8 @@ program
   .command("demo")
   .description("the lab in one minute: exit costs by --exit-handler and --wait, frames through each NIC, and the charts' paths")
   .option("--quick", "a tenth of the work (tests, slow machines)")
-  .action(async (flags: { quick?: boolean }) => {
+  .option("--out <dir>", "where the charts and summaries go (default $TMPDIR/popek-demo)")
+  .action(async (flags: { quick?: boolean; out?: string }) => {
     process.exitCode = await (await import("./demo.ts")).demoCommand(flags);
   });
 

@@ -4,7 +4,7 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -171,7 +171,9 @@ describe("a guest reset reboots, natively and under the hypervisor", () => {
 
 describe("popek demo (npm start)", () => {
   it("boots a guest natively, then tables exit costs by handler and wait policy and a frame's cost per NIC, with its charts", () => {
-    const r = spawnSync(process.execPath, [POPEK, "demo", "--quick"], { encoding: "utf8", timeout: 5 * CLI_LIMIT_MS });
+    // Its own directory: two suites running at once must not share the demo's output.
+    const out = mkdtempSync(join(tmpdir(), "popek-demo-test-"));
+    const r = spawnSync(process.execPath, [POPEK, "demo", "--quick", "--out", out], { encoding: "utf8", timeout: 5 * CLI_LIMIT_MS });
     expect(r.stdout).toContain("hello from popek");
     for (const mode of ["main/spin", "main/poll", "main/block", "vcpu/spin", "vcpu/poll", "vcpu/block"]) {
       // The guest's own ns per operation for its five benchmarks, then the VM's exits.
@@ -181,7 +183,11 @@ describe("popek demo (npm start)", () => {
     expect(r.stdout).toMatch(/^ne2000\s+64 B\s+\d+\.\d\d\s+\d+\s+(\d+\.\d|-)\s+\d+%$/m);
     const charts = [...r.stdout.matchAll(/^ {3}(\S+\.svg)$/gm)].map((m) => m[1]!);
     expect(charts.length).toBeGreaterThan(0);
-    for (const c of charts) expect(existsSync(c), c).toBe(true);
+    for (const c of charts) {
+      expect(c.startsWith(out), c).toBe(true);
+      expect(existsSync(c), c).toBe(true);
+    }
     expect(r.status, r.stderr).toBe(0);
+    rmSync(out, { recursive: true, force: true });
   }, 6 * CLI_LIMIT_MS);
 });
