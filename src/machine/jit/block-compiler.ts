@@ -41,6 +41,7 @@ import { TLB_MASK } from "../tlb.ts";
 import { entryWord } from "../decoded-page.ts";
 import { BLOCK_PARAMS, member, type BlockFn, type BlockHost, type BlockMemory, type BlockTlb } from "./block-host.ts";
 import type { BlockRuntime } from "./block-runtime.ts";
+import { registerUse } from "./register-use.ts";
 
 /** Longest block, in instructions. */
 const MAX_BLOCK_INSNS = 64;
@@ -169,18 +170,7 @@ class Regs {
   readonly written: number[];
 
   constructor(insns: readonly Insn[]) {
-    const used = new Set<number>();
-    const written = new Set<number>();
-    for (const i of insns) {
-      const r = regsOf(i);
-      for (const s of r.reads) if (s !== 0) used.add(s);
-      if (r.write !== undefined && r.write !== X0_SINK) {
-        used.add(r.write);
-        written.add(r.write);
-      }
-    }
-    this.used = [...used].sort((a, b) => a - b);
-    this.written = [...written].sort((a, b) => a - b);
+    ({ used: this.used, written: this.written } = registerUse(insns));
   }
 
   /** The prologue's declarations (the sink's pair too: writes to x0 land there and are dropped). */
@@ -202,28 +192,6 @@ class Regs {
 
 /** Register word read as an expression: x0 is 0. */
 const g = (w: number): string => (w === 0 || w === 1 ? "0" : `g${w}`);
-
-/** The register words an instruction reads and the pair it writes. */
-function regsOf(i: Insn): { reads: number[]; write?: number } {
-  switch (i.op) {
-    case OP.lui: case OP.auipc: case OP.jal:
-      return { reads: [], write: i.rd };
-    case OP.beq: case OP.bne: case OP.blt: case OP.bge: case OP.bltu: case OP.bgeu:
-      return { reads: [i.rs1, i.rs2] };
-    case OP.sb: case OP.sh: case OP.sw: case OP.sd:
-      return { reads: [i.rs1, i.rs2] };
-    case OP.fence:
-      return { reads: [] };
-    case OP.csrrw: case OP.csrrs: case OP.csrrc: case OP.csrrwi: case OP.csrrsi: case OP.csrrci:
-      // csrInstruction reads and writes the register file itself: flushed before, reloaded after.
-      return { reads: [] };
-    case OP.add: case OP.sub: case OP.sll: case OP.slt: case OP.sltu: case OP.xor: case OP.srl: case OP.sra: case OP.or: case OP.and:
-    case OP.addw: case OP.subw: case OP.sllw: case OP.srlw: case OP.sraw: case OP.mul: case OP.mulw:
-      return { reads: [i.rs1, i.rs2], write: i.rd };
-    default: // loads, jalr, register-immediate ops
-      return { reads: [i.rs1], write: i.rd };
-  }
-}
 
 /** The function body: prologue, instructions, and the exit after the last one. */
 function blockSource(insns: readonly Insn[], entry: number, endPo: number): string {

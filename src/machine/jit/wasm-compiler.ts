@@ -27,6 +27,7 @@
 import { OP, X0_SINK } from "../../isa/ops.ts";
 import { TLB_ENTRIES, TLB_MASK } from "../tlb.ts";
 import type { Insn } from "./block-compiler.ts";
+import { registerUse } from "./register-use.ts";
 import { PC_CELL_OFFSET } from "./wasm-arena.ts";
 import { Bytes, T, VOID, W, encodeModule, type FuncSpec } from "./wasm-encoder.ts";
 
@@ -148,43 +149,15 @@ class Emitter {
   }
 }
 
-/** The register words an instruction reads and the one it writes (as regsOf in block-compiler.ts). */
-function regsOf(i: Insn): { reads: number[]; write?: number } {
-  switch (i.op) {
-    case OP.lui: case OP.auipc: case OP.jal:
-      return { reads: [], write: i.rd };
-    case OP.beq: case OP.bne: case OP.blt: case OP.bge: case OP.bltu: case OP.bgeu:
-    case OP.sb: case OP.sh: case OP.sw: case OP.sd:
-      return { reads: [i.rs1, i.rs2] };
-    case OP.fence:
-      return { reads: [] };
-    case OP.lb: case OP.lh: case OP.lw: case OP.ld: case OP.lbu: case OP.lhu: case OP.lwu: case OP.jalr:
-    case OP.addi: case OP.slti: case OP.sltiu: case OP.xori: case OP.ori: case OP.andi: case OP.slli: case OP.srli: case OP.srai:
-    case OP.addiw: case OP.slliw: case OP.srliw: case OP.sraiw:
-      return { reads: [i.rs1], write: i.rd };
-    default: // register-register ops
-      return { reads: [i.rs1, i.rs2], write: i.rd };
-  }
-}
-
 /** The function for the block `insns` entered at page offset `entry`, ending at `end`; `codeMap` is RAM's codeMap's byte address. */
 export function wasmBlockFunc(insns: readonly Insn[], entry: number, end: number, codeMap: number, exportName: string): FuncSpec {
   const n = insns.length;
   const last = insns[n - 1];
   const selfLoop = (BRANCHES.has(last.op) || last.op === OP.jal) && last.po + last.imm === entry;
   const e = new Emitter(insns, entry, selfLoop);
-  const used = new Set<number>();
-  const written = new Set<number>();
-  for (const i of insns) {
-    const r = regsOf(i);
-    for (const s of r.reads) if (s !== 0) used.add(s);
-    if (r.write !== undefined && r.write !== X0_SINK) {
-      used.add(r.write);
-      written.add(r.write);
-    }
-  }
+  const { used, written } = registerUse(insns);
   const locals = [...FIXED_LOCALS];
-  for (const w of [...used].sort((a, b) => a - b)) {
+  for (const w of used) {
     e.regLocal.set(w, FIRST_REG_LOCAL + e.regLocal.size);
     locals.push(T.i64);
   }
@@ -201,7 +174,7 @@ export function wasmBlockFunc(insns: readonly Insn[], entry: number, end: number
   if (selfLoop) e.close();
   e.close();
   // Epilogue: written registers back, the next pc into the pc cell, the count returned.
-  for (const w of [...written].sort((a, b) => a - b)) e.get(P_REGS).reg(w).mem(W.i64Store, 3, w * 4);
+  for (const w of written) e.get(P_REGS).reg(w).mem(W.i64Store, 3, w * 4);
   e.get(P_REGS).get(L_NPC).op(W.f64ConvertI64S).mem(W.f64Store, 3, PC_CELL_OFFSET);
   e.get(L_RET);
   return { type: 0, locals, body: e.out, exportName };
