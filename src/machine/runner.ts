@@ -37,6 +37,17 @@ const YIELD_EVERY_MS = 20;
 /** Instructions per hart per slice while device I/O is in flight: a guest polling for a completion sees it within ~0.1 ms. */
 const IO_SLICE = 5_000;
 const MAX_SLEEP_MS = 20;
+/**
+ * Instructions per hart per slice with two or more harts. Each slice costs
+ * a few microseconds outside the guest (re-entering runSlice and the wasm
+ * dispatcher, polling the devices and timers), so slices of 5,000 (before)
+ * made Debian's Linux boot with two harts take ~10% more wall time and
+ * CPU than with 20,000 for the same instructions (~290k slices against
+ * ~90k). 20,000, 50,000 and 100,000 measured the same; the smallest keeps
+ * a hart spinning on one that is not running (a lock holder, an IPI's
+ * target) from wasting more of its slice.
+ */
+const MULTI_HART_SLICE = 20_000;
 
 export async function runBoard(board: Board, opts: RunOptions = {}): Promise<RunResult> {
   // Until the run proves long, V8 leaves runSlice in its baseline tiers (tier-up.ts).
@@ -50,7 +61,7 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
 
 async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
   const harts = board.harts;
-  const slice = opts.slice ?? (harts.length === 1 ? 100_000 : 5_000);
+  const slice = opts.slice ?? (harts.length === 1 ? 100_000 : MULTI_HART_SLICE);
   const start = performance.now();
   const deadline = opts.timeoutSeconds ? start + opts.timeoutSeconds * 1000 : Infinity;
   let lastYield = start;
