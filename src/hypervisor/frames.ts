@@ -5,10 +5,25 @@
  * frames from it — to guests (their RAM, lazily) and to itself (the page
  * tables that confine each guest to its own frames). Frames are zeroed
  * before they are handed out, so no guest ever sees another's old data.
+ *
+ * Past the frames, the same memory holds VCPU_ARENAS arena spans for the
+ * wasm block tier (machine/jit/wasm-arena.ts): a vCPU thread that claims one
+ * keeps its registers, TLBs and block maps there, where its wasm blocks
+ * read them. Nothing that hands out frames, DMA (machineBytes) or guest
+ * memory views reaches them: all are bounded by mem.size.
  */
 
 import { PhysMem } from "../machine/physmem.ts";
-import { DRAM_BASE, PAGE_SIZE } from "../machine/memlayout.ts";
+import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "../machine/memlayout.ts";
+import { WasmArena, vcpuArenaBytes } from "../machine/jit/wasm-arena.ts";
+
+/**
+ * vCPU threads that can run the wasm tier at once, over all VMs of the
+ * process; one more runs the JS tier only (VmConfig's vCPUs beyond it, until
+ * a VM ends and gives its spans back). Spans are reserved address space:
+ * the OS commits only the block maps a thread writes.
+ */
+const VCPU_ARENAS = 8;
 
 class OutOfMachineMemory extends Error {
   override readonly name = "OutOfMachineMemory";
@@ -19,9 +34,32 @@ export class FrameAllocator {
   private next = 0;
   private readonly free: number[] = [];
   allocated = 0;
+  /** Byte addresses of the arena spans no vCPU holds, and of those an earlier one held (cleared before reuse). */
+  private readonly freeArenas: number[] = [];
+  private readonly usedArenas = new Set<number>();
 
-  constructor(bytes: number) {
-    this.mem = new PhysMem(bytes);
+  constructor(bytes: number, arenas = VCPU_ARENAS) {
+    const span = vcpuArenaBytes(bytes >>> PAGE_SHIFT);
+    this.mem = new PhysMem(bytes, undefined, undefined, 0, { reserve: arenas * span });
+    for (let k = arenas - 1; k >= 0; k--) this.freeArenas.push(bytes + k * span);
+  }
+
+  /**
+   * A vCPU arena span's byte address for a new vCPU thread, cleared of what an
+   * earlier one left; -1 when all are held (that vCPU keeps the JS tier).
+   */
+  claimArena(): number {
+    const at = this.freeArenas.pop();
+    if (at === undefined) return -1;
+    if (this.usedArenas.has(at)) new WasmArena(this.mem.buffer, at, this.mem.pages, 1).clear();
+    this.usedArenas.add(at);
+    return at;
+  }
+
+  /** Gives an arena span back once its vCPU thread has ended. */
+  releaseArena(at: number): void {
+    if (!this.usedArenas.has(at) || this.freeArenas.includes(at)) throw new RangeError(`frames: arena 0x${at.toString(16)} is not held`);
+    this.freeArenas.push(at);
   }
 
   get totalFrames(): number {

@@ -222,7 +222,12 @@ export class RunPage {
   readonly vtlbState: Int32Array;
   readonly vtlbPending: Int32Array;
 
-  constructor(buffer?: SharedArrayBuffer) {
+  /**
+   * `regs`: the register file kept elsewhere instead of in the page: in the
+   * vCPU's wasm arena (hypervisor/frames.ts), where wasm blocks read it; both
+   * threads then build their views with the same one.
+   */
+  constructor(buffer?: SharedArrayBuffer, regs?: Int32Array) {
     this.buffer = buffer ?? allocateRunPageBuffer();
     if (this.buffer.byteLength < RUN_PAGE_BYTES) throw new RangeError("run page buffer too small");
     this.state = this.i32("state");
@@ -232,7 +237,8 @@ export class RunPage {
     this.ipi = this.i32("ipi");
     this.halted = this.i32("halted");
     this.waitPolicy = this.i32("waitPolicy");
-    this.regs = this.i32("regs");
+    this.regs = regs ?? this.i32("regs");
+    if (this.regs.length !== LAYOUT.placed.regs.count) throw new RangeError(`run page: a register file has ${LAYOUT.placed.regs.count} words, got ${this.regs.length}`);
     this.pc = this.f64("pc");
     this.exit = this.i32("exit");
     this.exitTval = this.f64("exitTval");

@@ -21,6 +21,7 @@ import { Hart, type HostTrapHandler } from "../machine/hart.ts";
 import type { GuestMemoryView } from "../machine/guest-memory-view.ts";
 import { TICKS_PER_MS } from "../machine/memlayout.ts";
 import { PhysMem } from "../machine/physmem.ts";
+import { vcpuArenaRegs } from "../machine/jit/wasm-arena.ts";
 import { hiOf, isExactPair, loOf, pairToNumber } from "../machine/u64.ts";
 import * as R from "../machine/riscv.ts";
 import { pendingInterrupt } from "../machine/trap.ts";
@@ -52,6 +53,8 @@ export interface VcpuConfig {
   readonly hartId: number;
   readonly memory: WebAssembly.Memory;
   readonly memorySize: number;
+  /** Each vCPU's wasm arena span in `memory` (hypervisor/frames.ts), by hart id; -1: none, the JS tier only. */
+  readonly arenaAt: readonly number[];
   /** Run pages of every vCPU of the VM, by hart id. */
   readonly pages: readonly SharedArrayBuffer[];
   /** The hypervisor's doorbell: bumped with every exit posted to the main thread. */
@@ -175,13 +178,16 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private readonly wfiSpin = new WfiSpinDetector();
 
   constructor(readonly config: VcpuConfig) {
-    this.page = new P.RunPage(config.pages[config.hartId]);
+    const arenaAt = config.arenaAt[config.hartId];
+    this.mem = new PhysMem(config.memorySize, config.memory, undefined, 0, arenaAt >= 0 ? { arenaAt } : {});
+    const storage = this.mem.arena?.hartStorage(0);
+    // With an arena, the registers are its slot's (the main thread's run page names the same ones).
+    this.page = new P.RunPage(config.pages[config.hartId], storage?.regs);
     this.handleLocally = config.handleLocally;
-    this.mem = new PhysMem(config.memorySize, config.memory);
     this.doorbell = new Int32Array(config.doorbell);
     const clock = new VmClock(config.vmStartMs);
     // The hart: no devices (every non-RAM access faults to us), registers in the run page.
-    this.hart = new Hart(config.hartId, { mem: this.mem, bus: new Bus(), mtime: () => clock.mtime() }, { regs: this.page.regs }, { mmu: config.mmu, isaVariant: config.isaVariant, h: config.hgatp !== undefined });
+    this.hart = new Hart(config.hartId, { mem: this.mem, bus: new Bus(), mtime: () => clock.mtime() }, { regs: this.page.regs, tlbs: storage?.tlbs }, { mmu: config.mmu, isaVariant: config.isaVariant, h: config.hgatp !== undefined });
     const c = this.hart.csr;
     c.priv = R.PRV_U;
     c.write(R.CSR_SATP, config.satpLo, config.satpHi);
@@ -190,7 +196,11 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     this.hart.hostTraps = this;
     this.ctx = new VcpuContext(config.hartId, this.page, clock, true);
     this.ctx.liveRetired = () => this.hart.retired();
-    const peers = new Peers(config.pages.map((b) => new P.RunPage(b)), config.guestMap.ramBase, config.guestMap.ramSize);
+    const regsOf = (h: number): Int32Array | undefined => {
+      const at = config.arenaAt[h];
+      return at >= 0 ? vcpuArenaRegs(this.mem.buffer, at, this.mem.pages) : undefined;
+    };
+    const peers = new Peers(config.pages.map((b, h) => new P.RunPage(b, regsOf(h))), config.guestMap.ramBase, config.guestMap.ramSize);
     this.memory = new GuestPhysView(this.mem.buffer, config.guestMap);
     const swtlb = config.mmu === "swtlb";
     if (swtlb) this.ctx.softTlb = virtualSoftTlbHost(this.ctx);

@@ -12,6 +12,7 @@ import type { HartLines, PowerEvent } from "../devices/device.ts";
 import { UART_16550, type Uart16550 } from "../devices/uart16550.ts";
 import { boardDevices, type DeviceSpec } from "../machine/board-devices.ts";
 import { Bus } from "../machine/bus.ts";
+import { vcpuArenaRegs } from "../machine/jit/wasm-arena.ts";
 import { DeviceSet } from "../machine/device-set.ts";
 import { assignDevice } from "./assign.ts";
 import type { FrameAllocator } from "./frames.ts";
@@ -104,6 +105,8 @@ export class Vm {
   private readonly threads: VcpuThreads;
   private readonly waitCode: number;
   private finished: Omit<VmResult, "reports"> | undefined;
+  /** Each vCPU's wasm arena span in machine memory (FrameAllocator.claimArena), -1 for none. */
+  private readonly arenas: number[] = [];
   private resolveResult: (r: VmResult) => void = () => {};
   /** HTIF (vm-htif.ts), polled with the device tick, when the kernel has `tohost`. */
   private readonly htif: VmHtif | undefined;
@@ -121,7 +124,10 @@ export class Vm {
     if (config.nonvirtFix === "scan" && config.hw === true) throw new ConfigError("vm: the code scanner (--nonvirt-fix scan) is a trap-and-emulate fix; --virt hw needs none");
     this.memory = new GuestMemory(frames, config.memSize, config.nonvirtFix === "scan", config.hw === true);
     for (let h = 0; h < config.vcpus; h++) {
-      const page = new P.RunPage();
+      // The vCPU's wasm arena, when one is free: its registers live there, where its wasm blocks read them.
+      const arena = frames.claimArena();
+      this.arenas.push(arena);
+      const page = new P.RunPage(undefined, arena < 0 ? undefined : vcpuArenaRegs(frames.mem.buffer, arena, frames.mem.pages));
       page.waitPolicy[0] = this.waitCode;
       this.pages.push(page);
       const ctx = new VcpuContext(h, page, this.clock);
@@ -191,6 +197,7 @@ export class Vm {
         hartId: h,
         memory: this.frames.mem.memory,
         memorySize: this.frames.mem.size,
+        arenaAt: this.arenas,
         pages: buffers,
         doorbell: this.doorbell,
         vmStartMs: this.clock.startMs,
@@ -301,6 +308,7 @@ export class Vm {
       shadow.freeAll();
       shadow.state.release(this.frames);
     }
+    for (const arena of this.arenas) if (arena >= 0) this.frames.releaseArena(arena);
     this.memory.release();
     return reports;
   }

@@ -16,7 +16,7 @@ import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "./memlayout.ts";
 import { ConfigError } from "../errors.ts";
 import { BLOCK_ENTRY_BASE, BLOCK_ENTRY_WORDS, DECODED_PAGE_WORDS, HOT_THRESHOLD } from "./decoded-page.ts";
 import { BlockCache } from "./jit/block-cache.ts";
-import { WasmArena, arenaBytes } from "./jit/wasm-arena.ts";
+import { WasmArena, arenaBytes, vcpuArenaBytes } from "./jit/wasm-arena.ts";
 import { WASM_HOT_THRESHOLD, WasmTier } from "./jit/wasm-tier.ts";
 import { wasmByEnvironment } from "./jit/switch.ts";
 
@@ -57,9 +57,14 @@ export class PhysMem {
    * A block is compiled once the interpreter has reached its entry `hotThreshold` times
    * (default: the wasm tier's threshold where it is on, else the JS tier's).
    * `arenaHarts`: hart slots of a wasm arena after RAM (only for RAM that creates its memory).
+   * `layout.reserve`: bytes to create past RAM for others' arenas (machine memory, whose vCPU
+   * threads each get a span of it); `layout.arenaAt`: for a view, the byte address of its own
+   * one-hart arena (wasm-arena.ts's vcpuArenaBytes past it).
    */
-  constructor(size: number, memory?: WebAssembly.Memory, hotThreshold?: number, arenaHarts = 0) {
-    const wasmOn = arenaHarts > 0 && wasmByEnvironment();
+  constructor(size: number, memory?: WebAssembly.Memory, hotThreshold?: number, arenaHarts = 0, layout: { reserve?: number; arenaAt?: number } = {}) {
+    const arenaAt = layout.arenaAt;
+    if (arenaAt !== undefined && memory === undefined) throw new RangeError("PhysMem: arenaAt is for a view of existing memory");
+    const wasmOn = (arenaHarts > 0 || arenaAt !== undefined) && wasmByEnvironment();
     this.hotThreshold = hotThreshold ?? (wasmOn ? WASM_HOT_THRESHOLD : HOT_THRESHOLD);
     if (!Number.isInteger(this.hotThreshold) || this.hotThreshold < 1) {
       throw new RangeError(`PhysMem: hot threshold must be a positive integer, got ${this.hotThreshold}`);
@@ -69,12 +74,18 @@ export class PhysMem {
       throw new ConfigError(`memory size must be a positive multiple of 64K, got ${size}`);
     }
     if (size > 0x8000_0000) throw new ConfigError(`memory size ${size / 2 ** 20}M exceeds popek's 2048M limit`);
-    if (memory !== undefined && arenaHarts !== 0) throw new RangeError("PhysMem: only RAM that creates its memory has a wasm arena");
+    if (memory !== undefined && arenaHarts !== 0) throw new RangeError("PhysMem: a view's arena is layout.arenaAt, not arenaHarts");
     const pages = size >>> PAGE_SHIFT;
-    const extra = arenaHarts > 0 ? Math.ceil(arenaBytes(pages, arenaHarts) / WASM_PAGE) * WASM_PAGE : 0;
+    const reserve = layout.reserve ?? 0;
+    if (!Number.isInteger(reserve) || reserve < 0 || reserve % WASM_PAGE !== 0) throw new RangeError(`PhysMem: reserve must be whole 64K pages, got ${reserve}`);
+    const extra = (arenaHarts > 0 ? Math.ceil(arenaBytes(pages, arenaHarts) / WASM_PAGE) * WASM_PAGE : 0) + reserve;
     const wasmPages = (size + extra) / WASM_PAGE;
     this.memory = memory ?? new WebAssembly.Memory({ initial: wasmPages, maximum: wasmPages, shared: true });
-    if (this.memory.buffer.byteLength !== size + extra) throw new RangeError("PhysMem: memory size mismatch");
+    const length = this.memory.buffer.byteLength;
+    if (memory === undefined ? length !== size + extra : length < size) throw new RangeError("PhysMem: memory size mismatch");
+    if (arenaAt !== undefined && (arenaAt < size || arenaAt + vcpuArenaBytes(pages) > length)) {
+      throw new RangeError(`PhysMem: arena at 0x${arenaAt.toString(16)} is not past RAM and inside the memory`);
+    }
     this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
     this.size = size;
     // The views end at RAM's end: the arena after it is the block tier's, out of the guest's reach.
@@ -85,11 +96,12 @@ export class PhysMem {
     this.i64 = new BigInt64Array(this.buffer, 0, size / 8);
     this.pages = pages;
     this.decoded = new Array<Int32Array | undefined>(this.pages);
-    this.arena = arenaHarts > 0 ? new WasmArena(this.buffer, size, pages, arenaHarts) : undefined;
+    this.arena =
+      arenaHarts > 0 ? new WasmArena(this.buffer, size, pages, arenaHarts) : arenaAt !== undefined ? new WasmArena(this.buffer, arenaAt, pages, 1) : undefined;
     this.codeMap = this.arena?.codeMap ?? new Uint8Array(this.pages);
     this.wasm =
       this.arena !== undefined && wasmOn
-        ? new WasmTier(this.memory, this.arena, this, size, (off, width) => this.invalidateCode(off, width), this.hotThreshold)
+        ? new WasmTier(this.memory, this.arena, this, this.arena.codeMap.byteOffset, (off, width) => this.invalidateCode(off, width), this.hotThreshold)
         : undefined;
   }
 

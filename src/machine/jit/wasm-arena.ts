@@ -16,10 +16,13 @@
  *   through them); a RAM page gets one when its first wasm block is
  *   compiled, for good; past MAP_POOL pages, blocks are entered from JS only
  *
- * Only a PhysMem that creates its memory has an arena (the native board):
- * another thread's view of that memory (a vCPU) keeps its own arrays.
+ * The native board's PhysMem has one arena with a slot per hart. Under the
+ * hypervisor, machine memory reserves VCPU arena spans past the frames
+ * (hypervisor/frames.ts): each vCPU thread's view of it gets one span of its
+ * own, with one hart slot, because decoded pages, block ids and block maps
+ * are per thread.
  * The guest cannot reach the arena: every RAM access is bounded by PhysMem's
- * size, and devices' DMA by the same size (PhysMemView).
+ * size, and devices' DMA by the same size (PhysMemView, machineBytes).
  */
 
 import { REGISTER_WORDS } from "../../isa/ops.ts";
@@ -46,6 +49,16 @@ export interface ArenaHartStorage {
 /** Bytes of arena for a RAM of `pages` 4 KiB pages and `harts` hart slots. */
 export function arenaBytes(pages: number, harts: number): number {
   return align8(pages) + harts * HART_SLOT_BYTES + pages * 4 + MAP_POOL * MAP_BYTES;
+}
+
+/** Bytes of one vCPU thread's arena (one hart slot) for a RAM of `pages` pages, whole wasm pages so spans stay aligned. */
+export function vcpuArenaBytes(pages: number): number {
+  return Math.ceil(arenaBytes(pages, 1) / 65536) * 65536;
+}
+
+/** The register file of the one hart slot of the vCPU arena at byte `at` (what its run page's regs become). */
+export function vcpuArenaRegs(buffer: SharedArrayBuffer, at: number, pages: number): Int32Array {
+  return new Int32Array(buffer, at + align8(pages), REGISTER_WORDS);
 }
 
 function align8(n: number): number {
@@ -78,6 +91,31 @@ export class WasmArena {
     this.pageMap = new Int32Array(buffer, at, pages);
     this.mapsBase = at + pages * 4;
     this.maps = new Int32Array(buffer, this.mapsBase, (MAP_POOL * MAP_BYTES) / 4);
+  }
+
+  /**
+   * Zeroes what an earlier owner left (a vCPU arena handed to a new thread):
+   * the code map, the hart slot, the block maps in use and the page map, so
+   * no stale block id is ever chained to. Untouched maps stay uncommitted.
+   */
+  clear(): void {
+    this.codeMap.fill(0);
+    for (const slot of this.slots) {
+      slot.regs.fill(0);
+      for (const t of slot.tlbs) {
+        t.key.fill(0);
+        t.ramOffset.fill(0);
+      }
+    }
+    const pageMap = this.pageMap;
+    for (let p = 0; p < pageMap.length; p++) {
+      const map = pageMap[p];
+      if (map === 0) continue;
+      const at = (map - this.mapsBase) >>> 2;
+      this.maps.fill(0, at, at + MAP_BYTES / 4);
+      pageMap[p] = 0;
+    }
+    this.mapsUsed = 0;
   }
 
   /** Byte address of RAM page `page`'s block map, 0 when it has none. */
