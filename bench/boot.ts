@@ -208,7 +208,7 @@ export function formatBoot(report: BootReport): string {
   const notes = [
     "seconds: wall time to the marker line. popek: from building the board/VM, in this process; qemu: its whole process.",
     "instructions: popek's count at the marker; the qemu row reuses the native count (no instruction-count plugin).",
-    "trap (main|vcpu): --wait poll, exits handled on the main thread (one vCPU) or on each vCPU's own thread (several).",
+    "trap (vcpu): --wait poll, exits handled on each vCPU's own thread (MMIO still crosses to the main thread).",
   ];
   for (const r of report.results) if (r.failure !== undefined) notes.push(`${r.workload} ${r.mode}: ${r.failure}`);
   if (report.startup !== undefined) {
