@@ -5,10 +5,17 @@
  * words 2n, 2n+1), as the predecoded ops carry them.
  */
 import { OP, X0_SINK } from "../../isa/ops.ts";
-import type { Insn } from "./block-compiler.ts";
+
+/** What this needs of a block's instruction (block-compiler.ts Insn). */
+interface InsnRegs {
+  readonly op: number;
+  readonly rd: number;
+  readonly rs1: number;
+  readonly rs2: number;
+}
 
 /** The register words an instruction reads and the one it writes. */
-function regsOf(i: Insn): { reads: number[]; write?: number } {
+function regsOf(i: InsnRegs): { reads: number[]; write?: number } {
   switch (i.op) {
     case OP.lui: case OP.auipc: case OP.jal:
       return { reads: [], write: i.rd };
@@ -30,7 +37,7 @@ function regsOf(i: Insn): { reads: number[]; write?: number } {
 }
 
 /** The register words (even: a pair's first) that `insns` use, and of those the ones they write; x0 and its sink excepted; ascending. */
-export function registerUse(insns: readonly Insn[]): { used: number[]; written: number[] } {
+export function registerUse(insns: readonly InsnRegs[]): { used: number[]; written: number[] } {
   const used = new Set<number>();
   const written = new Set<number>();
   for (const i of insns) {
