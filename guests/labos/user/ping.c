@@ -137,5 +137,19 @@ int ping_main(const char *arg)
 	mac_str(p.peer, peer);
 	printf("ping: %ld replies from %s\n", p.n, peer);
 	printf("pass ping\n");
+	/*
+	 * Linger before the machine powers off: our last DONE may still sit in
+	 * the NIC's transmit queue, and a device model that sends asynchronously
+	 * (QEMU's) loses it with the machine. A peer without our DONE sends its
+	 * own again every RESEND_TICKS; answer each with ours until it is quiet.
+	 */
+	for (long idle = 0; idle < 3 * RESEND_TICKS;) {
+		if (netrecv(p.nic, f, sizeof(f), RESEND_TICKS) > 0) {
+			p.done_sent = 0;
+			send_due(&p);
+		} else {
+			idle += RESEND_TICKS;
+		}
+	}
 	return 0;
 }
