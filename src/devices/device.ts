@@ -12,6 +12,7 @@
 
 import type { FdtNode, FdtProperty } from "../machine/fdt.ts";
 import type { GuestMemoryView } from "../machine/guest-memory-view.ts";
+import type { CodeWriteShare } from "../machine/code-writes.ts";
 
 /** Widths a hart may use on a device register; 8-byte accesses are split by the bus into two 4-byte ones, low half first. */
 export type AccessWidth = 1 | 2 | 4;
@@ -105,6 +106,8 @@ export interface DirectAttachment {
   readonly registerPage?: number;
   /** The IOMMU device context its owner programmed for the device's DMA (assigned-nic/iommu.ts). */
   readonly iommu: SharedArrayBuffer;
+  /** Where DMA writes are marked for the harts' decoded code (machine/code-writes.ts), when the owner keeps such a log. */
+  readonly codeWrites?: CodeWriteShare;
   /** Each hart's interrupt input, by hart id: where the device posts its interrupt (riscv.ts IRQ_POSTED). */
   readonly harts: readonly PostedInterruptLine[];
 }

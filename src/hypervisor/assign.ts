@@ -41,6 +41,7 @@ export function assignDevice(spec: DeviceSpec, memory: GuestMemory, frames: Fram
     machineBytes: frames.mem.size,
     registerPage: registerFrame - DRAM_BASE,
     iommu,
+    codeWrites: memory.map.codeWrites,
     harts: pages.map((p) => ({ mip: p.vcsrState, mipIndex: ST_MIP_HW, wake: p.wake })),
   };
 }

@@ -22,6 +22,7 @@ import * as R from "../machine/riscv.ts";
 import { HGATP_MODE_SV39X4 } from "../machine/hext-defs.ts";
 import type { FrameAllocator } from "./frames.ts";
 import { GuestPhysView, MAX_DEVICE_PAGES, type GuestPhysMap } from "./guest-phys-view.ts";
+import { newCodeWriteShare } from "../machine/code-writes.ts";
 
 const PTE_LEAF = R.PTE_V | R.PTE_R | R.PTE_W | R.PTE_X | R.PTE_U | R.PTE_A | R.PTE_D;
 /** A device page mapped straight into the guest: data only, never fetched from. */
@@ -52,12 +53,15 @@ export class GuestMemory {
     private readonly scanCode = false,
     /** --virt hw: the root is also the G-stage's (Sv39x4), so it takes 16 KiB, 16 KiB aligned; its first page is the Sv39 root. */
     private readonly gstage = false,
+    /** Where the vCPUs' shared code map goes in machine memory (a vCPU arena's, so wasm blocks read it); -1: in the log's own buffer. */
+    codeMapAt = -1,
   ) {
     const frameTable = new SharedArrayBuffer((ramSize / PAGE_SIZE) * FRAME_TABLE_ENTRY_BYTES);
     this.frames = new Int32Array(frameTable);
     const devicePages = new SharedArrayBuffer((1 + 2 * MAX_DEVICE_PAGES) * 4);
     this.devicePages = new Int32Array(devicePages);
-    this.map = { frameTable, ramBase: this.ramBase, ramSize, devicePages };
+    const codeWrites = newCodeWriteShare(allocator.mem.pages, codeMapAt);
+    this.map = { frameTable, ramBase: this.ramBase, ramSize, devicePages, codeWrites };
     this.view = new GuestPhysView(allocator.mem.buffer, this.map, (gpa, length) => this.ensure(gpa, length));
     this.root = gstage ? allocator.allocAligned(GSTAGE_ROOT_PAGES, GSTAGE_ROOT_PAGES * PAGE_SIZE) : this.newTable();
   }

@@ -13,11 +13,16 @@
  *
  * A view reaches only frames in this table: that is the VM's isolation
  * invariant, the same one its Sv39 table gives the vCPU's hart.
+ *
+ * Every write through a view is marked in the VM's code-write log
+ * (machine/code-writes.ts) when the map has one, so a vCPU's fence.i drops
+ * the decoded code that DMA or an emulated store rewrote.
  */
 
 import { FAULT_OUTSIDE, FAULT_SPLIT, FAULT_UNBACKED, rangeInside } from "../machine/guest-memory-view.ts";
 import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "../machine/memlayout.ts";
 import { PagedGuestView } from "../machine/paged-view.ts";
+import { CodeWriteLog, type CodeWriteShare } from "../machine/code-writes.ts";
 
 /** What another thread needs to build a VM's view: plain data and shared buffers (it crosses postMessage). */
 export interface GuestPhysMap {
@@ -32,6 +37,8 @@ export interface GuestPhysMap {
    * reaches them; devicePage() finds them for the shadow page tables.
    */
   readonly devicePages?: SharedArrayBuffer;
+  /** The VM's log of writes its vCPUs' harts did not make themselves (over all machine memory's pages). */
+  readonly codeWrites?: CodeWriteShare;
 }
 
 /** Pairs a device-page table holds at most. */
@@ -40,6 +47,7 @@ export const MAX_DEVICE_PAGES = 16;
 export class GuestPhysView extends PagedGuestView {
   private readonly frames: Int32Array;
   private readonly devices: Int32Array | undefined;
+  private readonly codeWrites: CodeWriteLog | undefined;
 
   /**
    * @param machine machine memory (the hypervisor's PhysMem buffer)
@@ -53,6 +61,7 @@ export class GuestPhysView extends PagedGuestView {
     super(machine, map.ramBase, map.ramSize);
     this.frames = new Int32Array(map.frameTable);
     this.devices = map.devicePages === undefined ? undefined : new Int32Array(map.devicePages);
+    this.codeWrites = map.codeWrites === undefined ? undefined : new CodeWriteLog(map.codeWrites, machine);
     if (this.frames.length * PAGE_SIZE !== map.ramSize) throw new RangeError("GuestPhysView: frame table does not match RAM size");
   }
 
@@ -82,6 +91,10 @@ export class GuestPhysView extends PagedGuestView {
     const n = Math.min(Atomics.load(d, 0), MAX_DEVICE_PAGES);
     for (let i = 0; i < n; i++) if (d[1 + 2 * i] === page) return d[2 + 2 * i] * PAGE_SIZE;
     return -1;
+  }
+
+  protected override written(off: number, length: number): void {
+    this.codeWrites?.written(off, length);
   }
 
   protected override back(gpa: number, length: number): boolean {

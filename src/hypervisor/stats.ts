@@ -52,6 +52,10 @@ export const EXIT_STATS = [
   { name: "scan_code_reads", doc: "--nonvirt-fix scan: guest loads from a patched page, served from the original bytes" },
   { name: "remote_tlb_flush_halted", doc: "shootdowns to a halted vCPU (wfi, stopped): not waited for, it flushes before it runs guest code" },
   { name: "wfi_spin_sleep", doc: "wfis in a spin loop (ending at once, the same wfi again and again): the vCPU slept up to 1 ms before each completed" },
+  { name: "code_fence", doc: "fence.i on the vCPU (the guest's own, or a remote one): drops the decoded code other threads wrote since it was decoded" },
+  { name: "code_sweeps", doc: "fence.i that looked for such code: some thread had written a page this VM has code on since the last look" },
+  { name: "code_pages_dropped", doc: "decoded code pages dropped at a fence.i because another thread wrote them (device DMA, the hypervisor, another vCPU)" },
+  { name: "code_flush", doc: "all of the vCPU's decoded code dropped at once (only without the VM's code-write log)" },
 ] as const;
 
 export type ExitStatName = (typeof EXIT_STATS)[number]["name"];

@@ -179,7 +179,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
 
   constructor(readonly config: VcpuConfig) {
     const arenaAt = config.arenaAt[config.hartId];
-    this.mem = new PhysMem(config.memorySize, config.memory, undefined, 0, arenaAt >= 0 ? { arenaAt } : {});
+    // Other threads' writes into its RAM are marked in the VM's log, so fence.i drops only what they wrote.
+    const codeWrites = config.guestMap.codeWrites;
+    this.mem = new PhysMem(config.memorySize, config.memory, undefined, 0, arenaAt >= 0 ? { arenaAt, codeWrites } : { codeWrites });
     const storage = this.mem.arena?.hartStorage(0);
     // With an arena, the registers are its slot's (the main thread's run page names the same ones).
     this.page = new P.RunPage(config.pages[config.hartId], storage?.regs);
@@ -531,7 +533,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     const page = this.page;
     if ((control & P.CONTROL_FENCE_I) !== 0) {
       Atomics.and(page.control, 0, ~P.CONTROL_FENCE_I);
-      this.mem.flushCode();
+      this.mem.fenceI();
     }
     this.hw?.leave(); // a slice that ended without an exit (its budget, a CSR write) left the guest in VS
     this.sampleInterrupts();
@@ -553,6 +555,11 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     // This thread's interpreter has its own V8 feedback: warm it as the board's runner does (slices are shorter than WARM_AFTER).
     if (this.hart.instret >= WARM_AFTER) warmInterpreter("real");
     page.stats[STAT.instructions] = this.hart.instret;
+    const code = this.mem.codeStats;
+    page.stats[STAT.code_fence] = code.fences;
+    page.stats[STAT.code_sweeps] = code.sweeps;
+    page.stats[STAT.code_pages_dropped] = code.pagesDropped;
+    page.stats[STAT.code_flush] = code.flushes;
     page.pc[0] = this.hart.pc;
     return this.sliceEnd;
   }

@@ -12,7 +12,7 @@ import type { HartLines, PowerEvent } from "../devices/device.ts";
 import { UART_16550, type Uart16550 } from "../devices/uart16550.ts";
 import { boardDevices, type DeviceSpec } from "../machine/board-devices.ts";
 import { Bus } from "../machine/bus.ts";
-import { vcpuArenaRegs } from "../machine/jit/wasm-arena.ts";
+import { vcpuArenaCodeMap, vcpuArenaRegs } from "../machine/jit/wasm-arena.ts";
 import { DeviceSet } from "../machine/device-set.ts";
 import { assignDevice } from "./assign.ts";
 import type { FrameAllocator } from "./frames.ts";
@@ -122,53 +122,61 @@ export class Vm {
     this.waitCode = waitPolicyCode(config.wait);
     if (config.nonvirtFix === "scan" && config.vcpus > 1) throw new ConfigError("vm: the code scanner (--nonvirt-fix scan) runs on one vCPU");
     if (config.nonvirtFix === "scan" && config.hw === true) throw new ConfigError("vm: the code scanner (--nonvirt-fix scan) is a trap-and-emulate fix; --virt hw needs none");
-    this.memory = new GuestMemory(frames, config.memSize, config.nonvirtFix === "scan", config.hw === true);
-    for (let h = 0; h < config.vcpus; h++) {
-      // The vCPU's wasm arena, when one is free: its registers live there, where its wasm blocks read them.
-      const arena = frames.claimArena();
-      this.arenas.push(arena);
-      const page = new P.RunPage(undefined, arena < 0 ? undefined : vcpuArenaRegs(frames.mem.buffer, arena, frames.mem.pages));
-      page.waitPolicy[0] = this.waitCode;
-      this.pages.push(page);
-      const ctx = new VcpuContext(h, page, this.clock);
-      // A time read emulated here also brings the virtual mtimecmp comparators up to date.
-      ctx.onTimeRead = () => this.clint?.update();
-      if (config.mmu === "swtlb") ctx.softTlb = virtualSoftTlbHost(ctx);
-      this.contexts.push(ctx);
-      const shadow = ShadowState.create(frames, config.shadowPages ?? defaultShadowPages(config.memSize), config.shadowCoherence);
-      this.shadows.push(new ShadowMmu(shadow.buffer, frames.mem, this.memory.view, ctx.stats));
+    // The vCPUs' wasm arenas, where free: a vCPU's registers live there, where its wasm blocks read them.
+    for (let h = 0; h < config.vcpus; h++) this.arenas.push(frames.claimArena());
+    try {
+      // The vCPUs share one code map (machine/code-writes.ts): the first arena's, where wasm blocks read it.
+      const withArena = this.arenas.find((at) => at >= 0);
+      this.memory = new GuestMemory(frames, config.memSize, config.nonvirtFix === "scan", config.hw === true, withArena === undefined ? -1 : vcpuArenaCodeMap(withArena));
+      for (let h = 0; h < config.vcpus; h++) {
+        const arena = this.arenas[h];
+        const page = new P.RunPage(undefined, arena < 0 ? undefined : vcpuArenaRegs(frames.mem.buffer, arena, frames.mem.pages));
+        page.waitPolicy[0] = this.waitCode;
+        this.pages.push(page);
+        const ctx = new VcpuContext(h, page, this.clock);
+        // A time read emulated here also brings the virtual mtimecmp comparators up to date.
+        ctx.onTimeRead = () => this.clint?.update();
+        if (config.mmu === "swtlb") ctx.softTlb = virtualSoftTlbHost(ctx);
+        this.contexts.push(ctx);
+        const shadow = ShadowState.create(frames, config.shadowPages ?? defaultShadowPages(config.memSize), config.shadowCoherence);
+        this.shadows.push(new ShadowMmu(shadow.buffer, frames.mem, this.memory.view, ctx.stats));
+      }
+      this.peers = new Peers(this.pages, this.memory.ramBase, this.memory.ramSize);
+      // Device lines drive the virtual harts' mip bits and wake a vCPU sleeping in wfi.
+      const harts: HartLines = {
+        count: config.vcpus,
+        setPending: (hart, irq, level) => {
+          const ctx = this.contexts[hart];
+          if (ctx === undefined) return;
+          ctx.csr.setHwPending(irq, level);
+          if (level) wakeVcpu(ctx.page);
+        },
+      };
+      const bus = new Bus();
+      this.devices = new DeviceSet(config.devices ?? boardDevices(), {
+        harts,
+        clock: this.clock,
+        memory: this.memory.view,
+        host: { consoleOut: config.output, power: (e) => this.onPower(e), doorbell },
+        bus,
+        direct: (spec) => assignDevice(spec, this.memory, frames, this.pages),
+      });
+      this.clint = this.devices.find(CLINT);
+      this.uart = this.devices.find(UART_16550);
+      this.sbiByHypervisor = bootVm(this.memory, this.contexts, config.images, this.devices.specs);
+      const services = new MainThreadServices(config.vcpus, this.memory.view, this.peers, this.shadows, this.uart, {
+        output: config.output,
+        shutdown: (code) => this.stop("shutdown", code),
+        reboot: () => this.stop("reboot", 0),
+      });
+      this.exits = new VmExitServer(this.pages, this.contexts, this.shadows, this.memory, bus, this, config.wait !== "spin", this.sbiByHypervisor, services);
+      this.threads = new VcpuThreads(config.name, this);
+      this.htif = VmHtif.forImages(config.images, this.memory, config.output);
+    } catch (e) {
+      // A VM that was never made holds nothing: not its arena spans, shadow tables or frames.
+      this.releaseHeld();
+      throw e;
     }
-    this.peers = new Peers(this.pages, this.memory.ramBase, this.memory.ramSize);
-    // Device lines drive the virtual harts' mip bits and wake a vCPU sleeping in wfi.
-    const harts: HartLines = {
-      count: config.vcpus,
-      setPending: (hart, irq, level) => {
-        const ctx = this.contexts[hart];
-        if (ctx === undefined) return;
-        ctx.csr.setHwPending(irq, level);
-        if (level) wakeVcpu(ctx.page);
-      },
-    };
-    const bus = new Bus();
-    this.devices = new DeviceSet(config.devices ?? boardDevices(), {
-      harts,
-      clock: this.clock,
-      memory: this.memory.view,
-      host: { consoleOut: config.output, power: (e) => this.onPower(e), doorbell },
-      bus,
-      direct: (spec) => assignDevice(spec, this.memory, frames, this.pages),
-    });
-    this.clint = this.devices.find(CLINT);
-    this.uart = this.devices.find(UART_16550);
-    this.sbiByHypervisor = bootVm(this.memory, this.contexts, config.images, this.devices.specs);
-    const services = new MainThreadServices(config.vcpus, this.memory.view, this.peers, this.shadows, this.uart, {
-      output: config.output,
-      shutdown: (code) => this.stop("shutdown", code),
-      reboot: () => this.stop("reboot", 0),
-    });
-    this.exits = new VmExitServer(this.pages, this.contexts, this.shadows, this.memory, bus, this, config.wait !== "spin", this.sbiByHypervisor, services);
-    this.threads = new VcpuThreads(config.name, this);
-    this.htif = VmHtif.forImages(config.images, this.memory, config.output);
   }
 
   get name(): string {
@@ -304,13 +312,20 @@ export class Vm {
     // No device may write these frames once another VM can have them: late completions are dropped, I/O in flight drains.
     this.devices.reset();
     await this.devices.quiesce();
+    this.releaseHeld();
+    return reports;
+  }
+
+  /** Gives back the shadow tables' frames, the arena spans and the guest's frames (no thread runs on them any more). */
+  private releaseHeld(): void {
     for (const shadow of this.shadows) {
       shadow.freeAll();
       shadow.state.release(this.frames);
     }
     for (const arena of this.arenas) if (arena >= 0) this.frames.releaseArena(arena);
-    this.memory.release();
-    return reports;
+    this.arenas.length = 0;
+    // Undefined only when the constructor failed before it was made.
+    (this.memory as GuestMemory | undefined)?.release();
   }
 
   /** Ends a vCPU's thread abruptly, as a crash would (the lab's fault-injection knob); the VM then stops with an error. */

@@ -6,8 +6,10 @@
  *
  * Decoded pages are invalidated precisely: every store into a page that has
  * decoded instructions clears the slots it overlaps, so self-modifying code
- * and loaders that write code work without fence.i on this hart. fence.i
- * drops everything (other writers — DMA, other threads — are covered by it).
+ * and loaders that write code work without fence.i on this hart. Writes by
+ * other threads are either reported the same way (the native board's DMA,
+ * PhysMemView), or marked in a shared log (code-writes.ts) whose marked pages
+ * fence.i drops; with neither, fence.i drops everything.
  * The same holds for the blocks compiled from a page (jit/block-cache.ts):
  * a decoded page carries their entry words after its slots (decoded-page.ts).
  */
@@ -19,6 +21,7 @@ import { BlockCache } from "./jit/block-cache.ts";
 import { WasmArena, arenaBytes, vcpuArenaBytes } from "./jit/wasm-arena.ts";
 import { WASM_HOT_THRESHOLD, WasmTier } from "./jit/wasm-tier.ts";
 import { wasmByEnvironment } from "./jit/switch.ts";
+import { CodeWriteLog, type CodeWriteShare } from "./code-writes.ts";
 
 const WASM_PAGE = 65536;
 
@@ -35,14 +38,26 @@ export class PhysMem {
   readonly pages: number;
   /** Decoded instruction slots per RAM page, created when code first runs there. */
   readonly decoded: (Int32Array | undefined)[];
-  /** 1 where decoded[page] exists: checked by every store. */
+  /**
+   * Not 0 where decoded[page] exists: checked by every store. With a shared
+   * log (codeWrites), the count of threads that have code on the page.
+   */
   readonly codeMap: Uint8Array;
   /**
-   * The pages decoded[] has held an array for since the last fence.i (a page may appear twice
-   * after writeBytes dropped it): fence.i clears these, not all of RAM's pages. Clearing every
-   * page (131072 at 512M) on each fence.i was 15% of a Linux boot's profile.
+   * The pages decoded[] has held an array for (each once, as `listed` says; a
+   * dropped one stays until the next sweep): fence.i looks at these, not at all
+   * of RAM's pages. Clearing every page (131072 at 512M) on each fence.i was
+   * 15% of a Linux boot's profile.
    */
   private readonly livePages: number[] = [];
+  private readonly listed: Uint8Array;
+  /** Writes by other threads into this RAM, marked per page (code-writes.ts); undefined: fence.i drops everything. */
+  readonly codeWrites: CodeWriteLog | undefined;
+  /** With codeWrites: each decoded page's gen as it was when the page was decoded; and the epoch the last sweep saw. */
+  private readonly seenGen: Int32Array | undefined;
+  private seenEpoch = 0;
+  /** What fence.i did (for --stats): fences, sweeps of the live pages, pages dropped as written from outside, whole flushes. */
+  readonly codeStats = { fences: 0, sweeps: 0, pagesDropped: 0, flushes: 0 };
   /** Blocks compiled from this RAM's pages (this thread's; like decoded pages, they are per view). */
   readonly blocks: BlockCache;
   /** The memory past RAM that the wasm block tier reads (jit/wasm-arena.ts); undefined without one. */
@@ -59,9 +74,16 @@ export class PhysMem {
    * `arenaHarts`: hart slots of a wasm arena after RAM (only for RAM that creates its memory).
    * `layout.reserve`: bytes to create past RAM for others' arenas (machine memory, whose vCPU
    * threads each get a span of it); `layout.arenaAt`: for a view, the byte address of its own
-   * one-hart arena (wasm-arena.ts's vcpuArenaBytes past it).
+   * one-hart arena (wasm-arena.ts's vcpuArenaBytes past it); `layout.codeWrites`: the shared log
+   * of other threads' writes (code-writes.ts), whose code map then stands for this RAM's own.
    */
-  constructor(size: number, memory?: WebAssembly.Memory, hotThreshold?: number, arenaHarts = 0, layout: { reserve?: number; arenaAt?: number } = {}) {
+  constructor(
+    size: number,
+    memory?: WebAssembly.Memory,
+    hotThreshold?: number,
+    arenaHarts = 0,
+    layout: { reserve?: number; arenaAt?: number; codeWrites?: CodeWriteShare } = {},
+  ) {
     const arenaAt = layout.arenaAt;
     if (arenaAt !== undefined && memory === undefined) throw new RangeError("PhysMem: arenaAt is for a view of existing memory");
     const wasmOn = (arenaHarts > 0 || arenaAt !== undefined) && wasmByEnvironment();
@@ -98,10 +120,17 @@ export class PhysMem {
     this.decoded = new Array<Int32Array | undefined>(this.pages);
     this.arena =
       arenaHarts > 0 ? new WasmArena(this.buffer, size, pages, arenaHarts) : arenaAt !== undefined ? new WasmArena(this.buffer, arenaAt, pages, 1) : undefined;
-    this.codeMap = this.arena?.codeMap ?? new Uint8Array(this.pages);
+    this.listed = new Uint8Array(pages);
+    const share = layout.codeWrites;
+    if (share !== undefined && share.pages !== pages) throw new RangeError(`PhysMem: a code-write log for ${share.pages} pages over ${pages}`);
+    this.codeWrites = share === undefined ? undefined : new CodeWriteLog(share, this.buffer);
+    this.seenGen = share === undefined ? undefined : new Int32Array(pages);
+    // A wasm block reads the code map at a byte address of this memory: a log's map must be there too.
+    if (share !== undefined && share.codeMapAt < 0 && this.arena !== undefined && wasmOn) throw new RangeError("PhysMem: the wasm tier needs the code map in machine memory");
+    this.codeMap = this.codeWrites?.codeMap ?? this.arena?.codeMap ?? new Uint8Array(this.pages);
     this.wasm =
       this.arena !== undefined && wasmOn
-        ? new WasmTier(this.memory, this.arena, this, this.arena.codeMap.byteOffset, (off, width) => this.invalidateCode(off, width), this.hotThreshold)
+        ? new WasmTier(this.memory, this.arena, this, this.codeMap.byteOffset, (off, width) => this.invalidateCode(off, width), this.hotThreshold)
         : undefined;
   }
 
@@ -117,17 +146,32 @@ export class PhysMem {
     if (d === undefined) {
       d = new Int32Array(DECODED_PAGE_WORDS);
       d.fill(-this.hotThreshold, BLOCK_ENTRY_BASE, BLOCK_ENTRY_BASE + BLOCK_ENTRY_WORDS); // not the sentinel's block words: they stay 0
+      // Counted in before gen is read, and gen before the bytes are (code-writes.ts: the ordering).
+      Atomics.add(this.codeMap, page, 1);
+      if (this.seenGen !== undefined && this.codeWrites !== undefined) this.seenGen[page] = Atomics.load(this.codeWrites.gen, page);
       this.decoded[page] = d;
-      this.codeMap[page] = 1;
-      this.livePages.push(page);
+      if (this.listed[page] === 0) {
+        this.listed[page] = 1;
+        this.livePages.push(page);
+      }
     }
     return d;
+  }
+
+  /** Forgets a page's decoded code and blocks, and counts this thread out of its code map entry. */
+  private dropDecoded(page: number): void {
+    if (this.decoded[page] === undefined) return;
+    this.blocks.dropPage(page);
+    this.decoded[page] = undefined;
+    Atomics.sub(this.codeMap, page, 1);
   }
 
   /** A store of `width` bytes at RAM offset `off` hit a code page: forget the slots it overlaps. */
   invalidateCode(off: number, width: number): void {
     const page = off >>> PAGE_SHIFT;
     const d = this.decoded[page];
+    // Other threads have code here too (the count is above our own): for them, an outside write.
+    if (this.codeWrites !== undefined && this.codeMap[page] > (d === undefined ? 0 : 1)) this.markForOthers(page, d !== undefined);
     if (d === undefined) return;
     // A 4-byte instruction starting 2 bytes before the store overlaps it too.
     const first = Math.max(0, (off & (PAGE_SIZE - 1)) - 2) & ~1;
@@ -151,30 +195,68 @@ export class PhysMem {
    */
   writesInvalidateCode = false;
 
-  /** fence.i: forget decoded instructions, unless writes already did (writesInvalidateCode). */
-  fenceI(): void {
-    if (!this.writesInvalidateCode) this.flushCode();
+  /** This thread's store into a page another thread has code on: marks it in the log, keeping our own copy (already invalidated precisely) current. */
+  private markForOthers(page: number, own: boolean): void {
+    const log = this.codeWrites as CodeWriteLog;
+    const seen = this.seenGen as Int32Array;
+    const before = Atomics.add(log.gen, page, 1);
+    if (own && seen[page] === before) seen[page] = before + 1;
+    Atomics.add(log.epoch, 0, 1);
   }
 
-  /** Forget every decoded instruction (fence.i on RAM written behind the harts' back; reset). */
-  flushCode(): void {
-    this.blocks.flush();
-    for (const page of this.livePages) {
-      this.decoded[page] = undefined;
-      this.codeMap[page] = 0;
+  /** fence.i: forget decoded instructions that may be stale (PhysMem's header says which). */
+  fenceI(): void {
+    this.codeStats.fences++;
+    if (this.codeWrites !== undefined) this.dropWrittenPages();
+    else if (!this.writesInvalidateCode) this.flushCode();
+  }
+
+  /**
+   * Drops the decoded pages other threads wrote since they were decoded
+   * (code-writes.ts), and sweeps dropped pages off the live list. Nothing to
+   * look at when the epoch has not moved since the last sweep.
+   */
+  private dropWrittenPages(): void {
+    const log = this.codeWrites as CodeWriteLog;
+    const seen = this.seenGen as Int32Array;
+    const epoch = Atomics.load(log.epoch, 0); // before the gens: a mark after it is seen at the next fence.i
+    if (epoch === this.seenEpoch) return;
+    this.seenEpoch = epoch;
+    this.codeStats.sweeps++;
+    const live = this.livePages;
+    const gen = log.gen;
+    let kept = 0;
+    for (let k = 0; k < live.length; k++) {
+      const page = live[k];
+      if (this.decoded[page] !== undefined && gen[page] !== seen[page]) {
+        this.dropDecoded(page);
+        this.codeStats.pagesDropped++;
+      }
+      if (this.decoded[page] === undefined) this.listed[page] = 0;
+      else live[kept++] = page;
     }
+    live.length = kept;
+  }
+
+  /** Forget every decoded instruction (fence.i on RAM written behind the harts' back with no log; reset). */
+  flushCode(): void {
+    this.codeStats.flushes++;
+    for (const page of this.livePages) {
+      this.dropDecoded(page);
+      this.listed[page] = 0;
+    }
+    this.blocks.flush();
     this.livePages.length = 0;
   }
 
-  /** Copies bytes into RAM at a physical address (loader use); invalidates decoded code there. */
+  /** Copies bytes into RAM at a physical address (loader use); invalidates decoded code there (this thread's, and marks it for others). */
   writeBytes(pa: number, bytes: Uint8Array): void {
     const off = this.offsetOf(pa);
     if (off < 0 || off + bytes.length > this.size) throw new RangeError(`writeBytes outside RAM at 0x${pa.toString(16)}`);
     this.u8.set(bytes, off);
     for (let p = off >>> PAGE_SHIFT; p <= (off + bytes.length - 1) >>> PAGE_SHIFT; p++) {
-      this.blocks.dropPage(p);
-      this.decoded[p] = undefined;
-      this.codeMap[p] = 0;
+      this.dropDecoded(p);
+      this.codeWrites?.mark(p);
     }
   }
 }

@@ -29,6 +29,7 @@
  * driver resets it. Every loop is bounded by a ring size or a frame length.
  */
 
+import type { CodeWriteLog } from "../../machine/code-writes.ts";
 import { MAX_FRAME, type FrameRing } from "../../net/ring.ts";
 import { IRQ_POSTED } from "../../machine/riscv.ts";
 import { PAGE_SIZE } from "../../machine/memlayout.ts";
@@ -104,6 +105,8 @@ export class NicEngine {
     private readonly port: NicPort,
     private readonly harts: readonly PostedInterruptLine[],
     stats: SharedArrayBuffer,
+    /** Where its DMA writes are marked for the harts' decoded code (a VM's log); none natively. */
+    private readonly codeWrites?: CodeWriteLog,
   ) {
     if (page.length * 4 !== G.PAGE_BYTES) throw new RangeError("assigned-nic: the register page must be one 4 KiB page");
     this.page = page;
@@ -235,6 +238,7 @@ export class NicEngine {
           errors++;
         }
         this.dv.setUint32(off + G.DESC_STATUS, status >>> 0, true);
+        this.codeWrites?.written(off + G.DESC_STATUS, 4);
         this.txHead = (this.txHead + 1) >>> 0;
         done++;
       }
@@ -275,6 +279,7 @@ export class NicEngine {
       const off = this.iommu.translate(at, true);
       if (off < 0) return false;
       this.u8.set(f.subarray(done, done + chunk), off);
+      this.codeWrites?.written(off, chunk);
       done += chunk;
     }
     return true;
@@ -319,6 +324,7 @@ export class NicEngine {
       this.stats[NIC_STAT.rx_bytes] += f.length;
     }
     this.dv.setUint32(off + G.DESC_STATUS, status >>> 0, true);
+    this.codeWrites?.written(off + G.DESC_STATUS, 4);
     this.rxHead = (this.rxHead + 1) >>> 0;
     this.store(G.REG_RX_HEAD, this.rxHead | 0);
   }

@@ -65,6 +65,7 @@ export class AssignedNic implements MmioDevice {
       machine: direct.machine,
       machineBytes: direct.machineBytes,
       iommu: direct.iommu,
+      codeWrites: direct.codeWrites,
       harts: direct.harts,
       port: config.port.handle,
       stats: this.stats,

@@ -20,6 +20,7 @@
  *   [CTL_RESET] bumped: the engine goes back to power-on
  */
 
+import { CodeWriteLog, type CodeWriteShare } from "../../machine/code-writes.ts";
 import { WorkerPort, type RemotePortHandle } from "../../net/remote-port.ts";
 import type { PostedInterruptLine } from "../device.ts";
 import { NicEngine } from "./engine.ts";
@@ -46,6 +47,8 @@ export interface NicWorkerData {
   /** The DMA-reachable part of `machine` (DirectAttachment.machineBytes). */
   readonly machineBytes: number;
   readonly iommu: SharedArrayBuffer;
+  /** DirectAttachment.codeWrites. */
+  readonly codeWrites?: CodeWriteShare;
   readonly harts: readonly PostedInterruptLine[];
   readonly port: RemotePortHandle;
   readonly stats: SharedArrayBuffer;
@@ -56,7 +59,8 @@ export interface NicWorkerData {
 export function runNicWorker(d: NicWorkerData): void {
   const page = new Int32Array(d.pageBuffer, d.pageOffset, PAGE_BYTES / 4);
   const port = new WorkerPort(d.port);
-  const engine = new NicEngine(page, new Iommu(d.iommu, d.machine, d.machineBytes), d.machine, port, d.harts, d.stats);
+  const codeWrites = d.codeWrites === undefined ? undefined : new CodeWriteLog(d.codeWrites, d.machine);
+  const engine = new NicEngine(page, new Iommu(d.iommu, d.machine, d.machineBytes), d.machine, port, d.harts, d.stats, codeWrites);
   const control = new Int32Array(d.control);
   let resets = Atomics.load(control, CTL_RESET);
   let nap = NAP_MIN_MS;

@@ -61,6 +61,11 @@ export function vcpuArenaRegs(buffer: SharedArrayBuffer, at: number, pages: numb
   return new Int32Array(buffer, at + align8(pages), REGISTER_WORDS);
 }
 
+/** Byte address of the code map of the vCPU arena at byte `at` (a VM's vCPUs all use one: machine/code-writes.ts). */
+export function vcpuArenaCodeMap(at: number): number {
+  return at; // an arena opens with its code map
+}
+
 function align8(n: number): number {
   return (n + 7) & ~7;
 }
