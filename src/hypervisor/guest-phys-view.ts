@@ -47,7 +47,9 @@ export const MAX_DEVICE_PAGES = 16;
 export class GuestPhysView extends PagedGuestView {
   private readonly frames: Int32Array;
   private readonly devices: Int32Array | undefined;
-  private readonly codeWrites: CodeWriteLog | undefined;
+  /** The VM's code-write log (its shared state, for threads that write machine memory themselves; and this view's handle on it). */
+  readonly codeWrites: CodeWriteShare | undefined;
+  private readonly codeLog: CodeWriteLog | undefined;
 
   /**
    * @param machine machine memory (the hypervisor's PhysMem buffer)
@@ -61,7 +63,8 @@ export class GuestPhysView extends PagedGuestView {
     super(machine, map.ramBase, map.ramSize);
     this.frames = new Int32Array(map.frameTable);
     this.devices = map.devicePages === undefined ? undefined : new Int32Array(map.devicePages);
-    this.codeWrites = map.codeWrites === undefined ? undefined : new CodeWriteLog(map.codeWrites, machine);
+    this.codeWrites = map.codeWrites;
+    this.codeLog = map.codeWrites === undefined ? undefined : new CodeWriteLog(map.codeWrites, machine);
     if (this.frames.length * PAGE_SIZE !== map.ramSize) throw new RangeError("GuestPhysView: frame table does not match RAM size");
   }
 
@@ -94,7 +97,7 @@ export class GuestPhysView extends PagedGuestView {
   }
 
   protected override written(off: number, length: number): void {
-    this.codeWrites?.written(off, length);
+    this.codeLog?.written(off, length);
   }
 
   protected override back(gpa: number, length: number): boolean {

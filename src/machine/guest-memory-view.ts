@@ -26,6 +26,8 @@
  * forward (as an exit).
  */
 
+import type { CodeWriteShare } from "./code-writes.ts";
+
 /** The access succeeded. */
 export const GUEST_OK = 0;
 /** Some byte of the range is not guest RAM (an MMIO hole, or past the end): the guest's access fault. */
@@ -82,6 +84,12 @@ export interface GuestMemoryView {
   readonly machine: SharedArrayBuffer;
   translateForWrite(gpa: number, length: number): number;
   machineWritten(off: number, length: number): void;
+  /**
+   * Where a thread that writes machine memory without this view (an I/O
+   * worker) marks what it wrote before the guest can see the write done
+   * (code-writes.ts); undefined where machineWritten afterwards is enough.
+   */
+  readonly codeWrites?: CodeWriteShare;
 }
 
 /** Whether [gpa, gpa + length) is a well-formed range inside [base, base + size). */

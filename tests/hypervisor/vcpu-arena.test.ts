@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FrameAllocator } from "../../src/hypervisor/frames.ts";
 import { PhysMem } from "../../src/machine/physmem.ts";
 import { WasmArena, vcpuArenaBytes, vcpuArenaRegs } from "../../src/machine/jit/wasm-arena.ts";
+import { Vm } from "../../src/hypervisor/vm.ts";
 
 const MEM = 1 << 20;
 
@@ -43,5 +44,15 @@ describe("vCPU wasm arenas in machine memory", () => {
     const frames = new FrameAllocator(MEM, 1);
     expect(() => new PhysMem(MEM, frames.mem.memory, undefined, 0, { arenaAt: MEM - 4096 })).toThrow(/not past RAM/);
     expect(() => new PhysMem(MEM, undefined, undefined, 0, { arenaAt: MEM })).toThrow(/view of existing memory/);
+  });
+
+  it("go back, with every frame, when building the VM fails after they were claimed", () => {
+    const frames = new FrameAllocator(MEM, 2);
+    const config = { name: "vm0", vcpus: 2, memSize: 1 << 16, wait: "spin" as const, exitHandler: "vcpu" as const, output: () => {} };
+    // Nothing to boot: bootVm throws, after the arenas, shadow tables and guest frames were taken.
+    expect(() => new Vm({ ...config, images: { bios: { kind: "none" } } }, frames, new SharedArrayBuffer(4))).toThrow(/nothing to run/);
+    expect(frames.allocated).toBe(0);
+    expect(frames.claimArena()).toBeGreaterThanOrEqual(MEM);
+    expect(frames.claimArena()).toBeGreaterThanOrEqual(MEM);
   });
 });

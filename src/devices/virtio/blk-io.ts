@@ -18,6 +18,7 @@
 import { fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { BlkRingView, OP_FLUSH, OP_READ, RING_HEAD } from "./blk-ring.ts";
 import { machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
+import { CodeWriteLog, type CodeWriteShare } from "../../machine/code-writes.ts";
 
 /** virtio-blk status values (virtio 1.2 §5.2.6). */
 export const S_OK = 0;
@@ -62,6 +63,12 @@ export interface BlkServeTask {
    * driver wants an interrupt.
    */
   readonly used?: SharedArrayBuffer;
+  /**
+   * Where reads mark the machine pages they wrote (machine/code-writes.ts):
+   * under a hypervisor a request can reach the driver before the main thread
+   * hears of it, so the vCPUs must learn of rewritten code from here.
+   */
+  readonly codeWrites?: CodeWriteShare;
 }
 
 /**
@@ -174,6 +181,7 @@ function serveRing(task: BlkServeTask): number {
   const bell = task.doorbell === undefined ? undefined : new Int32Array(task.doorbell);
   const mem = new Uint8Array(task.machine);
   const used = task.used === undefined ? undefined : { table: new SharedUsedRing(task.used), views: machineViews(task.machine) };
+  const codeWrites = task.codeWrites === undefined ? undefined : new CodeWriteLog(task.codeWrites, task.machine);
   const fd = fdOf(task.path);
   let served = 0;
   while (served < SLICE_REQUESTS) {
@@ -185,7 +193,7 @@ function serveRing(task: BlkServeTask): number {
     }
     let ok = true;
     try {
-      serveRecord(ring, slot, fd, mem);
+      serveRecord(ring, slot, fd, mem, codeWrites);
     } catch {
       ok = false;
     }
@@ -218,7 +226,8 @@ function returnToDriver(used: SharedUsedRing, m: MachineViews, server: number, d
   });
 }
 
-function serveRecord(ring: BlkRingView, slot: number, fd: number, mem: Uint8Array): void {
+/** Moves one request's bytes; a read marks what it wrote in `codeWrites` (even when it fails halfway: some bytes moved). */
+function serveRecord(ring: BlkRingView, slot: number, fd: number, mem: Uint8Array, codeWrites: CodeWriteLog | undefined): void {
   const op = ring.op(slot);
   if (op === OP_FLUSH) {
     fsyncSync(fd);
@@ -226,5 +235,10 @@ function serveRecord(ring: BlkRingView, slot: number, fd: number, mem: Uint8Arra
   }
   let pos = ring.offset(slot);
   const n = ring.pieceCount(slot);
-  for (let i = 0; i < n; i++) pos = copyPiece(fd, op === OP_READ, mem, ring.piece(slot, i, 0), ring.piece(slot, i, 1), pos);
+  const read = op === OP_READ;
+  try {
+    for (let i = 0; i < n; i++) pos = copyPiece(fd, read, mem, ring.piece(slot, i, 0), ring.piece(slot, i, 1), pos);
+  } finally {
+    if (read && codeWrites !== undefined) for (let i = 0; i < n; i++) codeWrites.written(ring.piece(slot, i, 0), ring.piece(slot, i, 1));
+  }
 }

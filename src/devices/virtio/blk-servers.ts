@@ -15,6 +15,7 @@ export const MAIN_THREAD_CLAIM = -1;
 
 import { runBlkServe, BLK_IO_THREADS } from "./blk-pool.ts";
 import type { BlkRingView } from "./blk-ring.ts";
+import type { CodeWriteShare } from "../../machine/code-writes.ts";
 
 /** What a spell needs besides the ring: the memory and image it serves, the bells it rings. */
 export interface ServeTarget {
@@ -24,6 +25,8 @@ export interface ServeTarget {
   readonly doorbell: SharedArrayBuffer | undefined;
   /** The device's used-ring table, for the requests its workers return themselves (blk-used.ts). */
   readonly used: SharedArrayBuffer;
+  /** Where a read marks the machine pages it wrote, before the request is returned (GuestMemoryView.codeWrites). */
+  readonly codeWrites: CodeWriteShare | undefined;
 }
 
 export class RingServers {

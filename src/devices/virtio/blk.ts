@@ -330,7 +330,7 @@ export class VirtioBlk implements VirtioBackend {
     if (viaRing) {
       this.ringInFlight++;
       this.ring.submit(slot, task.op === "read" ? OP_READ : task.op === "write" ? OP_WRITE : OP_FLUSH, task.offset, task.pieces, workerReturns ? ret : undefined);
-      this.servers.ensure({ path: task.path, machine: task.machine, done: doneWords, doorbell: link?.doorbell, used: this.usedTable.buffer });
+      this.servers.ensure({ path: task.path, machine: task.machine, done: doneWords, doorbell: link?.doorbell, used: this.usedTable.buffer, codeWrites: link?.memory.codeWrites });
       this.armFallback();
       return;
     }
