@@ -10,8 +10,8 @@
  * reaches every case of the hot loop and its slow paths: all RV64IM ops with
  * both branch outcomes, loads and stores on TLB misses and hits, misaligned,
  * to MMIO and to nowhere (traps), a store into decoded code, CSRs, atomics,
- * the rare ops, a fetch fault, a hot loop the block tier compiles and a trap
- * inside that block, a block that ends at a page end, every compressed
+ * the rare ops, a fetch fault, hot loops the wasm and the JS block tiers
+ * compile and a trap inside each, a block that ends at a page end, every compressed
  * form, and fetches at a page's last halfword (a compressed instruction, a
  * 32-bit one straddling two pages); first in M-mode, then again in S-mode under Sv39 at
  * Linux-like high addresses with a large ASID (so the keys and pcs are
@@ -204,6 +204,13 @@ function program(): { words: number[]; sEntry: number; end: number } {
   p.push(enc.bne(T1, ZERO, (loop - p.length) * 4));
   p.push(enc.addi(T2, ZERO, 8), enc.beq(T3, T2, 16), enc.addi(T3, ZERO, 8), enc.addi(T1, ZERO, 1));
   p.push(enc.jal(ZERO, (loop - p.length) * 4));
+  // a hot loop for the JS tier, which takes the blocks that start with a CSR: in S-mode its mscratch read traps inside
+  // the block, which returns its count negative (wasm and JS blocks leave before a faulting load, so the loop above
+  // never does that)
+  p.push(enc.addi(T1, ZERO, 16));
+  const jsLoop = p.length;
+  p.push(enc.csrrs(A4, R.CSR_SSCRATCH, ZERO), enc.csrrs(A4, R.CSR_MSCRATCH, ZERO), enc.addi(T1, T1, -1));
+  p.push(enc.bne(T1, ZERO, (jsLoop - p.length) * 4));
   // a hot loop whose block ends at the end of a page, so the block leaves its page (over padding never run)
   const ahead = PAGE_SIZE - 12 - (at() % PAGE_SIZE);
   p.push(enc.jal(ZERO, ahead < 4 ? ahead + PAGE_SIZE : ahead));
