@@ -10,8 +10,10 @@
  * reaches every case of the hot loop and its slow paths: all RV64IM ops with
  * both branch outcomes, loads and stores on TLB misses and hits, misaligned,
  * to MMIO and to nowhere (traps), a store into decoded code, CSRs, atomics,
- * the rare ops, a fetch fault, a hot loop the block tier compiles and a trap
- * inside that block, a block that ends at a page end; first in M-mode, then again in S-mode under Sv39 at
+ * the rare ops, a fetch fault, hot loops the wasm and the JS block tiers
+ * compile and a trap inside each, a block that ends at a page end, every compressed
+ * form, and fetches at a page's last halfword (a compressed instruction, a
+ * 32-bit one straddling two pages); first in M-mode, then again in S-mode under Sv39 at
  * Linux-like high addresses with a large ASID (so the keys and pcs are
  * doubles from the start, as they are in a real kernel). It takes a few
  * milliseconds and allocates nothing in the loop later.
@@ -32,7 +34,7 @@ const MAX_STEPS = 400_000;
 
 // Registers: s0 data, s1 constants, a0..a7 operands, t1 loop counter, t3 block's load base;
 // t4/t5 the trap handler's, t6 the fetch-fault return address.
-const [ZERO, RA, T0, T1, T2, S0, S1, A0, A1, A2, A3, A4, A5, A6] = [0, 1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+const [ZERO, RA, SP, T0, T1, T2, S0, S1, A0, A1, A2, A3, A4, A5, A6] = [0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 const [T3, T4, T5, T6] = [28, 29, 30, 31];
 
 let warmed = false;
@@ -62,6 +64,66 @@ export function warmInterpreter(clock: ClockKind): void {
   h.pc = DRAM_BASE;
   for (let steps = 0; steps < MAX_STEPS && !ends.includes(h.pc); ) steps += Math.max(1, runSlice(h, 1000));
   if (!ends.includes(h.pc)) throw new Error(`interpreter warm-up stopped at pc ${h.pc}, not at its end: a bug in interp-warmup.ts`);
+}
+
+/** Halfwords (compressed instructions, or 32-bit ones as two halves) packed into words, padded with c.nop. */
+function packHalves(insns: readonly number[]): number[] {
+  const halves: number[] = [];
+  for (const i of insns) {
+    if ((i & 3) === 3) halves.push(i & 0xffff, i >>> 16);
+    else halves.push(i);
+  }
+  if (halves.length % 2 !== 0) halves.push(enc.c_nop());
+  const words: number[] = [];
+  for (let k = 0; k < halves.length; k += 2) words.push((halves[k] | (halves[k + 1] << 16)) >>> 0);
+  return words;
+}
+
+/**
+ * Every compressed format the decoder expands (decodeFields16), with both
+ * outcomes of c.beqz/c.bnez and a c.jr and c.jalr; sp points into the data
+ * page meanwhile. Linux is mostly RVC: without these, the decoder's
+ * optimised code deoptimised at the kernel's first unseen format.
+ */
+function compressed(): number[] {
+  return packHalves([
+    enc.addi(SP, S0, 64), enc.c_li(A5, 1),
+    enc.c_addi(A0, 1), enc.c_addiw(A0, -1), enc.c_li(A1, 5), enc.c_lui(A2, 3), enc.c_srli(A2, 1), enc.c_srai(A2, 1), enc.c_andi(A2, 7),
+    enc.c_sub(A3, A1), enc.c_xor(A3, A1), enc.c_or(A3, A1), enc.c_and(A3, A1), enc.c_subw(A3, A1), enc.c_addw(A3, A1),
+    enc.c_slli(A3, 3), enc.c_mv(A4, A3), enc.c_add(A4, A3),
+    enc.c_sw(A3, S0, 4), enc.c_lw(A4, S0, 4), enc.c_sd(A3, S0, 8), enc.c_ld(A4, S0, 8),
+    enc.c_swsp(A3, 16), enc.c_lwsp(A4, 16), enc.c_sdsp(A3, 24), enc.c_ldsp(A4, 24),
+    enc.c_addi16sp(16), enc.c_addi4spn(A4, 8), enc.c_addi16sp(-16),
+    // a5 = 1: c.beqz falls through, c.bnez skips the halfword after it; then a5 = 0 and the other way round
+    enc.c_beqz(A5, 4), enc.c_addi(A6, 1), enc.c_bnez(A5, 4), enc.c_addi(A6, 1),
+    enc.c_li(A5, 0), enc.c_beqz(A5, 4), enc.c_addi(A6, 1), enc.c_bnez(A5, 4), enc.c_addi(A6, 1),
+    enc.c_j(4), enc.c_addi(A6, 1),
+    // c.jr and c.jalr over one halfword each (auipc at X: t0 = X + 10, the jump at X + 6, its target X + 10); ra is kept in t2
+    enc.auipc(T0, 0), enc.c_addi(T0, 10), enc.c_jr(T0), enc.c_addi(A6, 1),
+    enc.c_mv(T2, RA), enc.auipc(T0, 0), enc.c_addi(T0, 10), enc.c_jalr(T0), enc.c_addi(A6, 1), enc.c_mv(RA, T2),
+  ]);
+}
+
+/**
+ * Fetches at a page's last halfword (Hart.fetchPage): a jump from another
+ * page to a compressed instruction there, then a 32-bit instruction that
+ * straddles two pages, reached in sequence (decoded through scratch each
+ * time). Appended at the end of `p`; the code between runs nowhere.
+ */
+function pageEnds(p: number[]): void {
+  const words = PAGE_SIZE / 4;
+  const nextPage = Math.floor(p.length / words) + 1;
+  // the word at the next page's end holds c.nop in its high half: the jump's target is PAGE - 2 there
+  const lastWord = (nextPage + 1) * words - 1;
+  p.push(enc.jal(ZERO, lastWord * 4 + 2 - p.length * 4));
+  while (p.length < lastWord) p.push(0);
+  p.push((enc.c_nop() << 16) >>> 0);
+  // falling through to the following page: a jump over it to its last word, c.nop then the straddling addi
+  p.push(enc.jal(ZERO, PAGE_SIZE - 4));
+  while (p.length % words !== words - 1) p.push(0);
+  const straddle = enc.addi(A6, A6, 1);
+  p.push((enc.c_nop() | (straddle << 16)) >>> 0);
+  p.push(((straddle >>> 16) | (enc.c_nop() << 16)) >>> 0);
 }
 
 /** auipc + addi putting the address `target` (an offset in the program) into rd, from the instruction at `from`. */
@@ -142,6 +204,13 @@ function program(): { words: number[]; sEntry: number; end: number } {
   p.push(enc.bne(T1, ZERO, (loop - p.length) * 4));
   p.push(enc.addi(T2, ZERO, 8), enc.beq(T3, T2, 16), enc.addi(T3, ZERO, 8), enc.addi(T1, ZERO, 1));
   p.push(enc.jal(ZERO, (loop - p.length) * 4));
+  // a hot loop for the JS tier, which takes the blocks that start with a CSR: in S-mode its mscratch read traps inside
+  // the block, which returns its count negative (wasm and JS blocks leave before a faulting load, so the loop above
+  // never does that)
+  p.push(enc.addi(T1, ZERO, 16));
+  const jsLoop = p.length;
+  p.push(enc.csrrs(A4, R.CSR_SSCRATCH, ZERO), enc.csrrs(A4, R.CSR_MSCRATCH, ZERO), enc.addi(T1, T1, -1));
+  p.push(enc.bne(T1, ZERO, (jsLoop - p.length) * 4));
   // a hot loop whose block ends at the end of a page, so the block leaves its page (over padding never run)
   const ahead = PAGE_SIZE - 12 - (at() % PAGE_SIZE);
   p.push(enc.jal(ZERO, ahead < 4 ? ahead + PAGE_SIZE : ahead));
@@ -150,6 +219,8 @@ function program(): { words: number[]; sEntry: number; end: number } {
   const across = p.length;
   p.push(enc.addi(A6, A6, 1), enc.addi(T1, T1, -1)); // the page ends here
   p.push(enc.bne(T1, ZERO, (across - p.length) * 4));
+  p.push(...compressed());
+  pageEnds(p);
   p.push(enc.jalr(ZERO, RA, 0));
 
   [p[setup], p[setup + 1]] = pcrel(T0, setup * 4, handler);

@@ -8,6 +8,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Board } from "./board.ts";
 import { InstructionClock } from "./clock.ts";
+import type { Hart } from "./hart.ts";
 import { runSlice } from "./hart-loop.ts";
 import * as R from "./riscv.ts";
 import { TICKS_PER_MS } from "./memlayout.ts";
@@ -48,6 +49,8 @@ const MAX_SLEEP_MS = 20;
  * target) from wasting more of its slice.
  */
 const MULTI_HART_SLICE = 20_000;
+/** Instructions per slice for a hart that runs alone: one hart, or the only one not waiting in wfi. */
+const SOLO_SLICE = 100_000;
 
 export async function runBoard(board: Board, opts: RunOptions = {}): Promise<RunResult> {
   // Until the run proves long, V8 leaves runSlice in its baseline tiers (tier-up.ts).
@@ -61,7 +64,10 @@ export async function runBoard(board: Board, opts: RunOptions = {}): Promise<Run
 
 async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
   const harts = board.harts;
-  const slice = opts.slice ?? (harts.length === 1 ? 100_000 : MULTI_HART_SLICE);
+  const slice = opts.slice ?? (harts.length === 1 ? SOLO_SLICE : MULTI_HART_SLICE);
+  // While every other hart waits in wfi with nothing to wake it, nobody can spin on this one: it may run as long as a
+  // lone hart. An IPI it sends (a store to the CLINT, or an ecall to firmware that makes one) ends its slice at once.
+  const soloSlice = opts.slice ?? SOLO_SLICE;
   const start = performance.now();
   const deadline = opts.timeoutSeconds ? start + opts.timeoutSeconds * 1000 : Infinity;
   let lastYield = start;
@@ -81,7 +87,7 @@ async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
         h.wfi = false;
       }
       h.takeInterrupt();
-      runSlice(h, board.ioInFlight > 0 ? Math.min(slice, IO_SLICE) : slice);
+      runSlice(h, board.ioInFlight > 0 ? Math.min(slice, IO_SLICE) : othersWaiting(harts, h) ? soloSlice : slice);
       ran = true;
       if (board.exit !== undefined || board.resetRequested) break;
     }
@@ -107,6 +113,12 @@ async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
       lastYield = performance.now();
     }
   }
+}
+
+/** Whether every hart but `h` waits in wfi with no interrupt pending to end the wait. */
+function othersWaiting(harts: readonly Hart[], h: Hart): boolean {
+  for (const o of harts) if (o !== h && !(o.wfi && !o.interruptPending())) return false;
+  return true;
 }
 
 /** Every hart waits: sleep (or, on the icount clock, skip) to the next timer or until a device line rises, letting host input in meanwhile. */
