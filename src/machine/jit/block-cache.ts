@@ -14,12 +14,13 @@ import type { BlockFn } from "./block-host.ts";
 import type { WasmBlockFn } from "./wasm-compiler.ts";
 
 export class BlockCache {
-  /** By id (0 unused): the function (JS or wasm tier), its length in instructions (one pass), and where it came from. */
+  /** By id (0 unused): the function (JS or wasm tier), its length in instructions (one pass; a wasm region's entry block), and where it came from. */
   readonly fns: (BlockFn | undefined)[] = [undefined];
   readonly wasm: (WasmBlockFn | undefined)[] = [undefined];
   readonly lens: number[] = [0];
   private readonly page: number[] = [-1];
   private readonly start: number[] = [0];
+  private readonly from: number[] = [0];
   private readonly end: number[] = [0];
   private readonly decOf: (Int32Array | undefined)[] = [undefined];
   private readonly free: number[] = [];
@@ -60,7 +61,7 @@ export class BlockCache {
     if (list === undefined) return;
     for (let k = list.length - 1; k >= 0; k--) {
       const id = list[k];
-      if (from < this.end[id] && to > this.start[id]) {
+      if (from < this.end[id] && to > this.from[id]) {
         list[k] = list[list.length - 1];
         list.pop();
         this.release(id);
