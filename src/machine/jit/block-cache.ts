@@ -34,14 +34,19 @@ export class BlockCache {
   /** `hotThreshold`: what a released block's entry word counts down from again (PhysMem's). */
   constructor(private readonly hotThreshold: number) {}
 
-  /** Registers a block compiled from bytes [start, end) of `page`, entered at `start`; writes its id into the entry word. */
-  add(page: number, dec: Int32Array, start: number, end: number, len: number, fn: BlockFn | undefined, wasm?: WasmBlockFn): number {
+  /**
+   * Registers a block compiled from bytes [from, end) of `page` (`from`: its
+   * entry `start` but for a wasm region, whose blocks may lie before it),
+   * entered at `start`; writes its id into the entry word.
+   */
+  add(page: number, dec: Int32Array, start: number, end: number, len: number, fn: BlockFn | undefined, wasm?: WasmBlockFn, from = start): number {
     const id = this.free.pop() ?? this.fns.length;
     this.fns[id] = fn;
     this.wasm[id] = wasm;
     this.lens[id] = len;
     this.page[id] = page;
     this.start[id] = start;
+    this.from[id] = from;
     this.end[id] = end;
     this.decOf[id] = dec;
     let list = this.byPage.get(page);

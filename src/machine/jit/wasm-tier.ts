@@ -32,12 +32,12 @@ import { dispatchModule, type DispatchFn } from "./wasm-dispatch.ts";
  * 2048: 8.5-9.0; 1024: 9.1-10.4; 512: 10.3. Instructions left to the
  * interpreter: 267 M at 16384, 112 M at 2048, 66 M at 512 of ~1.3 G.
  */
-export const WASM_HOT_THRESHOLD = 4096;
+export const WASM_HOT_THRESHOLD = Number(process.env.POPEK_HOT ?? 4096);
 
 /** Blocks compiled together in one module. */
 const BATCH = 16;
 /** Visits a queued block waits before it has the queue compiled (at most the hot threshold). */
-const PENDING_WAIT = 2048;
+const PENDING_WAIT = Number(process.env.POPEK_WAIT ?? 2048);
 const WASM_PAGE = 65536;
 /** The function table's first size; it doubles as block ids grow. */
 const TABLE_START = 1024;
@@ -100,7 +100,7 @@ export class WasmTier {
     invalidate: (off: number, width: number) => void,
     hotThreshold: number,
   ) {
-    this.wait = Math.min(PENDING_WAIT, hotThreshold);
+    this.wait = Math.max(1, Math.min(PENDING_WAIT, hotThreshold >> 1));
     this.untouched = -hotThreshold;
     this.imports = { e: { mem: memory, inv: invalidate } };
     this.pcCells = new Float64Array(memory.buffer);
