@@ -1,22 +1,24 @@
 /*
- * The wasm block tier: a run of predecoded instructions becomes a
+ * The wasm block tier: a region of predecoded instructions (a hot block and
+ * the blocks of its page it reaches, wasm-region.ts) becomes one
  * WebAssembly function over RAM's own memory, compiled by V8's Liftoff in
  * one fast pass (the JS tier's `new Function` is parsed, then runs in V8's
  * bytecode and baseline tiers until TurboFan gets to it). 64-bit registers
  * are i64 locals, so add, shift, compare and mul are single instructions.
  *
  * Same contract as the JS tier (block-compiler.ts), ops permitting:
- *   - registers: the block loads those it uses from the hart's register file
+ *   - registers: the region loads those it uses from the hart's register file
  *     (in the arena, wasm-arena.ts) and stores back those it writes at its one
- *     exit; the next pc goes to the pc cell after the register file.
+ *     exit; the next pc goes to the pc cell after the register file. Between
+ *     its blocks they stay in locals.
  *   - a load or store probes the hart's data TLB (also in the arena) inline;
  *     anything off that path (a miss, misalignment, a non-canonical address)
  *     leaves the block before the instruction, for the interpreter.
  *   - a store into a page with decoded code calls back into PhysMem's
  *     invalidateCode and leaves the block after the store.
  *   - no instruction traps inside a block (jalr's target check leaves first),
- *     and a self-loop runs another pass only while the slice budget allows
- *     it, so a block never overshoots.
+ *     and control goes on to another block of the region only while the
+ *     slice budget has room for all of it, so a region never overshoots.
  * CSR instructions are not compiled here: a block ends before one (the JS
  * tier takes blocks that start with one).
  *

@@ -6,8 +6,8 @@
  * One wasm function runs the whole region with the guest registers in
  * locals: a transition between its blocks is a jump inside the function,
  * not a return to the dispatcher and a load and store of every register
- * (wasm-compiler.ts). On Linux's boot a block ran ~5 instructions between
- * dispatches; the dispatcher's own function took 18% of the boot.
+ * (wasm-compiler.ts). With one block per function, the dispatcher's own
+ * function took 18% of the main thread's samples in a Linux boot.
  *
  * A slot the interpreter never reached keeps its block word at the page's
  * starting count (decoded-page.ts: it counts every slot it executes), so a
@@ -20,10 +20,8 @@ import { OP } from "../../isa/ops.ts";
 import { scanBlock, type Insn } from "./block-compiler.ts";
 
 /** Most blocks in one region, and most instructions (they bound a region's compile). */
-const MAX_REGION_BLOCKS = Number(process.env.POPEK_RB ?? 32);
+const MAX_REGION_BLOCKS = 32;
 const MAX_REGION_INSNS = 384;
-export const WSTAT = { funcs: 0, blocks: 0, insns: 0 };
-if (process.env.POPEK_WSTAT) process.on("exit", () => process.stderr.write(JSON.stringify(WSTAT) + "\n"));
 
 /** One block of a region: its instructions, from page offset `start` to `end`. */
 export interface RegionBlock {
@@ -68,9 +66,7 @@ export function scanRegion(dec: Int32Array, u16: Uint16Array, frame: number, ent
       queue.push(t);
     }
   }
-  const out = splitAtStarts(blocks);
-  WSTAT.funcs++; WSTAT.blocks += out.length; for (const b of out) WSTAT.insns += b.insns.length;
-  return out;
+  return splitAtStarts(blocks);
 }
 
 /**

@@ -7,9 +7,11 @@
  * hot loop waits at most that many more visits: when one reaches -1 again,
  * the queue is compiled whatever its length.
  *
- * Blocks are scanned when the queue is compiled, from the page's decoded
- * slots as they are then (a store may have cleared some meanwhile; a page
- * dropped meanwhile is skipped), so what runs is always what RAM holds.
+ * Each queued block becomes a region (wasm-region.ts): it and the blocks of
+ * its page it reaches, one wasm function. Regions are scanned when the queue
+ * is compiled, from the page's decoded slots as they are then (a store may
+ * have cleared some meanwhile; a page dropped meanwhile is skipped), so what
+ * runs is always what RAM holds.
  */
 
 import { PAGE_SIZE } from "../memlayout.ts";
@@ -31,13 +33,15 @@ import { dispatchModule, type DispatchFn } from "./wasm-dispatch.ts";
  * at load 12-15, so only the ranking holds): 16384: 10.0-10.7; 4096: 8.5;
  * 2048: 8.5-9.0; 1024: 9.1-10.4; 512: 10.3. Instructions left to the
  * interpreter: 267 M at 16384, 112 M at 2048, 66 M at 512 of ~1.3 G.
+ * With regions (user CPU of the whole process, alternating, load 14-18):
+ * 4096: 7.5-7.9 s; 2048: 7.9-8.4 s.
  */
-export const WASM_HOT_THRESHOLD = Number(process.env.POPEK_HOT ?? 4096);
+export const WASM_HOT_THRESHOLD = 4096;
 
 /** Blocks compiled together in one module. */
 const BATCH = 16;
-/** Visits a queued block waits before it has the queue compiled (at most the hot threshold). */
-const PENDING_WAIT = Number(process.env.POPEK_WAIT ?? 2048);
+/** Visits a queued block waits before it has the queue compiled (at most half the hot threshold). */
+const PENDING_WAIT = 2048;
 const WASM_PAGE = 65536;
 /** The function table's first size; it doubles as block ids grow. */
 const TABLE_START = 1024;
