@@ -85,6 +85,8 @@ export class WasmTier {
   private readonly wait: number;
   /** The block word of a slot the interpreter has not reached yet (PhysMem's fresh decoded page). */
   private readonly untouched: number;
+  /** What a slot's counter starts again from: reached once (never 0, which would turn the slot's compiling off). */
+  private readonly restart: number;
   /** Wasm blocks by block id (BlockCache's), for the dispatcher's call_indirect. */
   private readonly table: WebAssembly.Table;
   /** Runs a wasm block and those it chains to (wasm-dispatch.ts); compiled with the first module, so a short run never pays for it. */
@@ -106,6 +108,7 @@ export class WasmTier {
   ) {
     this.wait = Math.max(1, Math.min(PENDING_WAIT, hotThreshold >> 1));
     this.untouched = -hotThreshold;
+    this.restart = Math.min(-1, 1 - hotThreshold);
     this.imports = { e: { mem: memory, inv: invalidate } };
     this.pcCells = new Float64Array(memory.buffer);
     this.memoryPages = memory.buffer.byteLength / WASM_PAGE;
@@ -139,7 +142,7 @@ export class WasmTier {
     // entry of its own, and compiled again and again as a suffix of this block (and its region).
     for (let k = 1; k < insns.length; k++) {
       const w = entryWord(insns[k].po);
-      if (dec[w] < 0) dec[w] = this.untouched + 1;
+      if (dec[w] < 0) dec[w] = this.restart;
     }
     this.pending.push({ page, dec, po });
     dec[at] = -this.wait;
@@ -177,7 +180,7 @@ export class WasmTier {
         if (!queued(blocks[j].start)) continue;
         // Runs inside this region from now on; counts again from the start if it is hot from elsewhere too.
         covered.add(page * PAGE_SIZE + blocks[j].start);
-        if (dec[at] < 0) dec[at] = this.untouched + 1;
+        if (dec[at] < 0) dec[at] = this.restart;
       }
       if (blocks.length === 0) {
         dec[entryWord(po)] = -1; // no longer this tier's: the next visit offers it to the JS tier
