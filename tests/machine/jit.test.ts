@@ -39,6 +39,9 @@ interface Outcome {
   readonly compiled: number;
   /** Modules the wasm tier compiled. */
   readonly wasmModules: number;
+  /** Regions (wasm functions) the wasm tier compiled, and the blocks in them. */
+  readonly wasmRegions: number;
+  readonly wasmRegionBlocks: number;
   readonly harness: HartHarness;
 }
 
@@ -75,7 +78,8 @@ function run(spec: RunSpec, jit: boolean, arena = true): Outcome {
   const csrNames = { mcause: R.CSR_MCAUSE, mepc: R.CSR_MEPC, mtval: R.CSR_MTVAL, scause: R.CSR_SCAUSE, sepc: R.CSR_SEPC };
   const csrs = Object.entries(csrNames).map(([name, num]) => `${name}=${hex(t.csr(num))}`);
   const ram = COMPARED.map(([pa, size]) => t.mem.u8.slice(t.mem.offsetOf(pa), t.mem.offsetOf(pa) + size));
-  return { regs, pc: hex(h.pc), instret: h.instret, slices, csrs, priv: t.priv, ram, compiled: t.mem.blocks.compiled, wasmModules: t.mem.wasm?.modules ?? 0, harness: t };
+  return { regs, pc: hex(h.pc), instret: h.instret, slices, csrs, priv: t.priv, ram, compiled: t.mem.blocks.compiled, wasmModules: t.mem.wasm?.modules ?? 0,
+    wasmRegions: t.mem.wasm?.regions ?? 0, wasmRegionBlocks: t.mem.wasm?.regionBlocks ?? 0, harness: t };
 }
 
 /**
@@ -559,5 +563,77 @@ describe("blocks on other pages (the wasm dispatcher chains through the fetch TL
   it("a call to another page and back, under Sv39 in S-mode", () => {
     const on = expectSameAsInterpreter(crossPage(true));
     expect(on.wasmModules).toBeGreaterThan(0);
+  });
+});
+
+describe("wasm regions: the blocks a hot block reaches on its page run in one function", () => {
+  const TARGET = 12;
+  const DATA_OFF = 0x7f0;
+  /**
+   * A loop with an if/else inside (odd passes run A, even ones B, then both
+   * join): one region of several blocks. In pass `change` a store rewrites
+   * A (addi x10,x10,1 becomes addi x10,x10,5), a block of the region that
+   * is not its entry; every other pass stores the same bits over data in
+   * the code page.
+   */
+  function ifElse(change: number, passes: number, budgets?: readonly number[]): RunSpec {
+    return {
+      setup: (t) => {
+        t.program([
+          enc.addi(COUNT, COUNT, 1), // 0
+          enc.andi(11, COUNT, 1), // 4
+          enc.beq(11, 0, 12), // 8: even: B
+          enc.addi(10, 10, 1), // 12: A (TARGET)
+          enc.jal(0, 8), // 16
+          enc.addi(5, 5, 1), // 20: B
+          enc.xori(13, COUNT, change), // 24: join
+          enc.sltiu(13, 13, 1), // 28: x13 = pass == change
+          enc.mul(15, 13, 14), // 32: x14 = TARGET - DATA_OFF
+          enc.add(15, 15, BASE), // 36
+          enc.sw(6, 15, DATA_OFF), // 40: over A in pass `change`, else over data
+          enc.bne(COUNT, LIMIT, -44), // 44
+          enc.jal(0, 0), // 48
+        ]);
+        t.setRegs({ 6: enc.addi(10, 10, 5), 14: TARGET - DATA_OFF, [BASE]: CODE_BASE, [LIMIT]: passes });
+      },
+      total: passes * 11 + 20,
+      budgets,
+    };
+  }
+  /** x10 after `passes`: A runs in odd passes, adding 1 up to pass `change` and 5 after it. */
+  const expectedA = (change: number, passes: number): bigint => {
+    let a = 0n;
+    for (let p = 1; p <= passes; p += 2) a += p <= change ? 1n : 5n;
+    return a;
+  };
+
+  it("a loop with an if/else compiles to one region of several blocks", () => {
+    const passes = 8 * TEST_HOT_THRESHOLD;
+    const on = expectSameAsInterpreter(ifElse(passes + 1, passes));
+    expect(on.wasmRegions, "regions").toBeGreaterThan(0);
+    expect(on.wasmRegionBlocks, "more blocks than regions").toBeGreaterThan(on.wasmRegions);
+    on.harness.expectReg("A ran in odd passes", 10, expectedA(passes + 1, passes));
+  });
+  it.each([[[1]], [[3]], [[7, 1, 64]], [[13, 100, 2]], [[5, 4, 9]]])("slices of %j instructions end where the interpreter's do, between a region's blocks too", (budgets) => {
+    expectSameAsInterpreter(ifElse(10 * TEST_HOT_THRESHOLD, 8 * TEST_HOT_THRESHOLD, budgets));
+  });
+  it.each([TEST_HOT_THRESHOLD + 1, 3 * TEST_HOT_THRESHOLD + 2, 5 * TEST_HOT_THRESHOLD + 5])("a store over a block inside the region (pass %i) drops it: the new code runs from the next pass", (change) => {
+    const passes = 8 * TEST_HOT_THRESHOLD;
+    const on = expectSameAsInterpreter(ifElse(change, passes));
+    on.harness.expectReg("x10", 10, expectedA(change, passes));
+    expect(on.wasmRegions).toBeGreaterThan(0);
+  });
+  it("a region reaches blocks before its entry: a store there drops it as well", () => {
+    // The loop is entered in its middle (at the join, 24), so the hot entry is there and A and B lie before it.
+    const passes = 12 * TEST_HOT_THRESHOLD;
+    const spec = ifElse(9 * TEST_HOT_THRESHOLD + 1, passes);
+    const on = expectSameAsInterpreter({
+      ...spec,
+      setup: (t) => {
+        spec.setup(t);
+        t.pc = CODE_BASE + 24;
+      },
+    });
+    expect(on.wasmRegionBlocks).toBeGreaterThan(on.wasmRegions);
   });
 });

@@ -14,12 +14,13 @@ import type { BlockFn } from "./block-host.ts";
 import type { WasmBlockFn } from "./wasm-compiler.ts";
 
 export class BlockCache {
-  /** By id (0 unused): the function (JS or wasm tier), its length in instructions (one pass), and where it came from. */
+  /** By id (0 unused): the function (JS or wasm tier), its length in instructions (one pass; a wasm region's entry block), and where it came from. */
   readonly fns: (BlockFn | undefined)[] = [undefined];
   readonly wasm: (WasmBlockFn | undefined)[] = [undefined];
   readonly lens: number[] = [0];
   private readonly page: number[] = [-1];
   private readonly start: number[] = [0];
+  private readonly from: number[] = [0];
   private readonly end: number[] = [0];
   private readonly decOf: (Int32Array | undefined)[] = [undefined];
   private readonly free: number[] = [];
@@ -33,14 +34,19 @@ export class BlockCache {
   /** `hotThreshold`: what a released block's entry word counts down from again (PhysMem's). */
   constructor(private readonly hotThreshold: number) {}
 
-  /** Registers a block compiled from bytes [start, end) of `page`, entered at `start`; writes its id into the entry word. */
-  add(page: number, dec: Int32Array, start: number, end: number, len: number, fn: BlockFn | undefined, wasm?: WasmBlockFn): number {
+  /**
+   * Registers a block compiled from bytes [from, end) of `page` (`from`: its
+   * entry `start` but for a wasm region, whose blocks may lie before it),
+   * entered at `start`; writes its id into the entry word.
+   */
+  add(page: number, dec: Int32Array, start: number, end: number, len: number, fn: BlockFn | undefined, wasm?: WasmBlockFn, from = start): number {
     const id = this.free.pop() ?? this.fns.length;
     this.fns[id] = fn;
     this.wasm[id] = wasm;
     this.lens[id] = len;
     this.page[id] = page;
     this.start[id] = start;
+    this.from[id] = from;
     this.end[id] = end;
     this.decOf[id] = dec;
     let list = this.byPage.get(page);
@@ -60,7 +66,7 @@ export class BlockCache {
     if (list === undefined) return;
     for (let k = list.length - 1; k >= 0; k--) {
       const id = list[k];
-      if (from < this.end[id] && to > this.start[id]) {
+      if (from < this.end[id] && to > this.from[id]) {
         list[k] = list[list.length - 1];
         list.pop();
         this.release(id);

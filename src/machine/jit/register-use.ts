@@ -38,16 +38,24 @@ function regsOf(i: InsnRegs): { reads: number[]; write?: number } {
 
 /** The register words (even: a pair's first) that `insns` use, and of those the ones they write; x0 and its sink excepted; ascending. */
 export function registerUse(insns: readonly InsnRegs[]): { used: number[]; written: number[] } {
-  const used = new Set<number>();
-  const written = new Set<number>();
+  // Bit n of a mask: register word 2n (x0..x31 only; the sink, word X0_SINK, is never stored). Masks, not
+  // Sets: the wasm tier scans every instruction of every region it compiles.
+  let used = 0;
+  let written = 0;
   for (const i of insns) {
     const r = regsOf(i);
-    for (const s of r.reads) if (s !== 0) used.add(s);
+    for (const s of r.reads) used |= 1 << (s >>> 1);
     if (r.write !== undefined && r.write !== X0_SINK) {
-      used.add(r.write);
-      written.add(r.write);
+      used |= 1 << (r.write >>> 1);
+      written |= 1 << (r.write >>> 1);
     }
   }
-  const ascending = (a: number, b: number): number => a - b;
-  return { used: [...used].sort(ascending), written: [...written].sort(ascending) };
+  return { used: words(used & ~1), written: words(written & ~1) };
+}
+
+/** The register words whose bits are set in `mask`, ascending. */
+function words(mask: number): number[] {
+  const out: number[] = [];
+  for (let n = 0; n < 32; n++) if ((mask >>> n) & 1) out.push(2 * n);
+  return out;
 }

@@ -1,22 +1,24 @@
 /*
- * The wasm block tier: a run of predecoded instructions becomes a
+ * The wasm block tier: a region of predecoded instructions (a hot block and
+ * the blocks of its page it reaches, wasm-region.ts) becomes one
  * WebAssembly function over RAM's own memory, compiled by V8's Liftoff in
  * one fast pass (the JS tier's `new Function` is parsed, then runs in V8's
  * bytecode and baseline tiers until TurboFan gets to it). 64-bit registers
  * are i64 locals, so add, shift, compare and mul are single instructions.
  *
  * Same contract as the JS tier (block-compiler.ts), ops permitting:
- *   - registers: the block loads those it uses from the hart's register file
+ *   - registers: the region loads those it uses from the hart's register file
  *     (in the arena, wasm-arena.ts) and stores back those it writes at its one
- *     exit; the next pc goes to the pc cell after the register file.
+ *     exit; the next pc goes to the pc cell after the register file. Between
+ *     its blocks they stay in locals.
  *   - a load or store probes the hart's data TLB (also in the arena) inline;
  *     anything off that path (a miss, misalignment, a non-canonical address)
  *     leaves the block before the instruction, for the interpreter.
  *   - a store into a page with decoded code calls back into PhysMem's
  *     invalidateCode and leaves the block after the store.
  *   - no instruction traps inside a block (jalr's target check leaves first),
- *     and a self-loop runs another pass only while the slice budget allows
- *     it, so a block never overshoots.
+ *     and control goes on to another block of the region only while the
+ *     slice budget has room for all of it, so a region never overshoots.
  * CSR instructions are not compiled here: a block ends before one (the JS
  * tier takes blocks that start with one).
  *
@@ -28,6 +30,7 @@ import { OP, X0_SINK } from "../../isa/ops.ts";
 import { TLB_ENTRIES, TLB_MASK } from "../tlb.ts";
 import type { Insn } from "./block-compiler.ts";
 import { registerUse } from "./register-use.ts";
+import type { RegionBlock } from "./wasm-region.ts";
 import { PC_CELL_OFFSET } from "./wasm-arena.ts";
 import { Bytes, T, VOID, W, encodeModule, type FuncSpec } from "./wasm-encoder.ts";
 
@@ -57,28 +60,31 @@ const BRANCHES = new Set<number>([OP.beq, OP.bne, OP.blt, OP.bge, OP.bltu, OP.bg
 
 // Parameters, then locals (their order is the declaration below).
 const P_REGS = 0, P_BASE = 1, P_LEFT = 2, P_LD = 3, P_ST = 4, P_KEY = 5;
-const L_DONE = 6, L_RET = 7, L_O = 8, L_VPN = 9;
-const L_A = 10, L_NPC = 11, L_B64 = 12, L_T0 = 13, L_T1 = 14, L_T2 = 15, L_T3 = 16, L_SINK = 17;
-const FIRST_REG_LOCAL = 18;
-const FIXED_LOCALS = [T.i32, T.i32, T.i32, T.i32, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64];
+const L_DONE = 6, L_RET = 7, L_O = 8, L_VPN = 9, L_STATE = 10;
+const L_A = 11, L_NPC = 12, L_B64 = 13, L_T0 = 14, L_T1 = 15, L_T2 = 16, L_T3 = 17, L_SINK = 18;
+const FIRST_REG_LOCAL = 19;
+const FIXED_LOCALS = [T.i32, T.i32, T.i32, T.i32, T.i32, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64];
 
 const BLOCK_TYPE = { params: [T.i32, T.f64, T.i32, T.i32, T.i32, T.f64], results: [T.i32] };
 const INV_TYPE = { params: [T.i32, T.i32], results: [] };
 const I32_DIV_S = 0x6d, I32_DIV_U = 0x6e, I32_REM_S = 0x6f, I32_REM_U = 0x70;
 const INT64_MIN = -(2n ** 63n);
 
-/** The body of one block function, with its labels counted for `br`. */
+/** The body of one region function, with its open labels named for `br`. */
 class Emitter {
   readonly out = new Bytes();
-  /** Labels open inside the block's $out (br to $out is this deep). */
-  private depth = 0;
-  /** The local of each register word the block uses. */
+  /** The labels open, outermost first: "out" (the one exit), "top" (the block switch's loop), or none. */
+  private readonly labels: string[] = [];
+  /** The local of each register word the region uses. */
   readonly regLocal = new Map<number, number>();
 
-  constructor(readonly insns: readonly Insn[], readonly entry: number, readonly selfLoop: boolean) {}
+  /** `index`: each block's position by its page offset; `lens`: each block's instructions. */
+  constructor(readonly index: ReadonlyMap<number, number>, readonly lens: readonly number[]) {}
 
-  op(...codes: number[]): this {
-    for (const c of codes) this.out.byte(c);
+  /** One opcode byte, or two (no rest parameter: the encoder calls this for every wasm instruction). */
+  op(code: number, next = -1): this {
+    this.out.byte(code);
+    if (next >= 0) this.out.byte(next);
     return this;
   }
   get(l: number): this {
@@ -109,20 +115,19 @@ class Emitter {
     this.out.byte(code).u32(align).u32(offset);
     return this;
   }
-  open(code: number, type: number = VOID): this {
-    this.depth++;
+  open(code: number, type: number = VOID, label = ""): this {
+    this.labels.push(label);
     return this.op(code, type);
   }
   close(): this {
-    this.depth--;
+    this.labels.pop();
     return this.op(W.end);
   }
-  brOut(): this {
-    return this.op(W.br).idx(this.depth - 1);
-  }
-  brIfTop(): this {
-    // The loop is the first label inside $out.
-    return this.op(W.brIf).idx(this.depth - 2);
+  /** Branches (`br` or `br_if`) to the label named `label`. */
+  br(label: string, code: number = W.br): this {
+    const at = this.labels.lastIndexOf(label);
+    if (at < 0) throw new Error(`wasm block: no label ${label} open`);
+    return this.op(code).idx(this.labels.length - 1 - at);
   }
 
   /** Pushes register word w's value (x0 reads as 0). */
@@ -140,39 +145,68 @@ class Emitter {
     return l;
   }
 
-  /** Leaves after instruction k (k instructions of this pass done), the next pc at page offset `next`. */
+  /** Leaves the region after instruction k of the current block, the next pc at page offset `next`. */
   leave(next: number, k: number): this {
     this.get(L_B64).i64(next).op(W.i64Add).set(L_NPC);
-    if (this.selfLoop) this.get(L_DONE).i32(k).op(W.i32Add);
-    else this.i32(k);
-    return this.set(L_RET).brOut();
+    return this.done(k).set(L_RET).br("out");
+  }
+
+  /** Pushes the instructions run so far: the blocks before this one, and k of this one. */
+  done(k: number): this {
+    return k === 0 ? this.get(L_DONE) : this.get(L_DONE).i32(k).op(W.i32Add);
+  }
+
+  /**
+   * Control goes to page offset `target` after instruction k of the current
+   * block: to that block of the region when there is one and the budget
+   * has room for all of it (a block never overshoots the slice), else out.
+   */
+  goTo(target: number, k: number): this {
+    const j = this.index.get(target);
+    if (j === undefined) return this.leave(target, k);
+    this.done(k).tee(L_DONE).i32(this.lens[j]).op(W.i32Add).get(P_LEFT).op(W.i32LeS);
+    this.open(W.if).i32(j).set(L_STATE).br("top").close();
+    return this.leave(target, 0);
   }
 }
 
-/** The function for the block `insns` entered at page offset `entry`, ending at `end`; `codeMap` is RAM's codeMap's byte address. */
-export function wasmBlockFunc(insns: readonly Insn[], entry: number, end: number, codeMap: number, exportName: string): FuncSpec {
-  const n = insns.length;
-  const last = insns[n - 1];
-  const selfLoop = (BRANCHES.has(last.op) || last.op === OP.jal) && last.po + last.imm === entry;
-  const e = new Emitter(insns, entry, selfLoop);
-  const { used, written } = registerUse(insns);
+/**
+ * The function for the region `blocks` (wasm-region.ts; entered at the first
+ * one's start); `codeMap` is RAM's codeMap's byte address. The blocks are
+ * the cases of a switch on L_STATE inside a loop, so a jump between them is
+ * a `br` with the registers still in locals:
+ *
+ *   block $out  loop $top  block .. block  br_table(L_STATE)  end <block 0>  end <block 1> ..  end  end
+ */
+export function wasmBlockFunc(blocks: readonly RegionBlock[], codeMap: number, exportName: string): FuncSpec {
+  const e = new Emitter(new Map(blocks.map((b, j) => [b.start, j])), blocks.map((b) => b.insns.length));
+  const { used, written } = registerUse(blocks.flatMap((b) => b.insns));
   const locals = [...FIXED_LOCALS];
   for (const w of used) {
     e.regLocal.set(w, FIRST_REG_LOCAL + e.regLocal.size);
     locals.push(T.i64);
   }
-  // Prologue: base as an i64; no pass when the budget has no room for one (the dispatcher runs blocks
-  // without the JS door's check); the used registers into locals.
+  const entry = blocks[0].start;
+  // Prologue: base as an i64; no pass when the budget has no room for the first block (the dispatcher runs
+  // blocks without the JS door's check); the used registers into locals.
   e.get(P_BASE).op(W.i64TruncF64S).set(L_B64);
-  e.get(P_LEFT).i32(n).op(W.i32LtS).op(W.if, VOID);
+  e.get(P_LEFT).i32(e.lens[0]).op(W.i32LtS).op(W.if, VOID);
   e.get(P_REGS).get(L_B64).i64(entry).op(W.i64Add).op(W.f64ConvertI64S).mem(W.f64Store, 3, PC_CELL_OFFSET).i32(0).op(W.return, W.end);
   for (const [w, l] of e.regLocal) e.get(P_REGS).mem(W.i64Load, 3, w * 4).set(l);
-  e.open(W.block);
-  if (selfLoop) e.open(W.loop);
-  insns.forEach((insn, k) => emitInsn(e, insn, k + 1, n, codeMap));
-  if (!BRANCHES.has(last.op) && last.op !== OP.jal && last.op !== OP.jalr) e.leave(end, n);
-  if (selfLoop) e.close();
-  e.close();
+  e.open(W.block, VOID, "out").open(W.loop, VOID, "top");
+  for (let j = blocks.length - 1; j >= 0; j--) e.open(W.block);
+  e.get(L_STATE).op(W.brTable).idx(blocks.length);
+  for (let j = 0; j < blocks.length; j++) e.idx(j);
+  e.idx(blocks.length - 1);
+  for (const block of blocks) {
+    e.close();
+    const { insns, end } = block;
+    insns.forEach((insn, k) => emitInsn(e, insn, k + 1, codeMap));
+    // A block cut at its length limit or before an op left to the interpreter goes on at `end`.
+    const last = insns[insns.length - 1];
+    if (!BRANCHES.has(last.op) && last.op !== OP.jal && last.op !== OP.jalr) e.goTo(end, insns.length);
+  }
+  e.close().close();
   // Epilogue: written registers back, the next pc into the pc cell, the count returned.
   for (const w of written) e.get(P_REGS).reg(w).mem(W.i64Store, 3, w * 4);
   e.get(P_REGS).get(L_NPC).op(W.f64ConvertI64S).mem(W.f64Store, 3, PC_CELL_OFFSET);
@@ -188,16 +222,6 @@ export function wasmBlockModule(funcs: readonly FuncSpec[], memoryPages: number)
     memoryPages: { min: memoryPages, max: memoryPages },
     funcs,
   });
-}
-
-/** The end of a control transfer to page offset `target` after instruction k: a self-loop goes round while a pass fits. */
-function jumpTo(e: Emitter, target: number, k: number, n: number): void {
-  if (e.selfLoop && target === e.entry) {
-    e.get(L_DONE).i32(n).op(W.i32Add).tee(L_DONE).i32(n).op(W.i32Add).get(P_LEFT).op(W.i32LeS).brIfTop();
-    e.leave(e.entry, 0);
-    return;
-  }
-  e.leave(target, k);
 }
 
 /**
@@ -308,15 +332,15 @@ function division(e: Emitter, i: Insn): void {
   e.setReg(i.rd);
 }
 
-function emitInsn(e: Emitter, i: Insn, k: number, n: number, codeMap: number): void {
+function emitInsn(e: Emitter, i: Insn, k: number, codeMap: number): void {
   const { rd, rs1, rs2, imm, po, len } = i;
   const ab = (): Emitter => e.reg(rs1).reg(rs2);
   const branch = (cmp: number): void => {
     ab().op(cmp);
     e.open(W.if);
-    jumpTo(e, po + imm, k, n);
+    e.goTo(po + imm, k);
     e.close();
-    e.leave(po + len, k);
+    e.goTo(po + len, k);
   };
   const alu = (code: number): void => void ab().op(code).setReg(rd);
   const aluImm = (code: number, v: number): void => void e.reg(rs1).i64(v).op(code).setReg(rd);
@@ -331,7 +355,7 @@ function emitInsn(e: Emitter, i: Insn, k: number, n: number, codeMap: number): v
     case OP.auipc: e.get(L_B64).i64(po + imm).op(W.i64Add).setReg(rd); return;
     case OP.jal:
       e.get(L_B64).i64(po + len).op(W.i64Add).setReg(rd);
-      jumpTo(e, po + imm, k, n);
+      e.goTo(po + imm, k);
       return;
     case OP.jalr:
       e.reg(rs1).i64(imm).op(W.i64Add).tee(L_A);
@@ -342,9 +366,7 @@ function emitInsn(e: Emitter, i: Insn, k: number, n: number, codeMap: number): v
       e.close();
       e.get(L_B64).i64(po + len).op(W.i64Add).setReg(rd);
       e.get(L_A).i64(-2).op(W.i64And).set(L_NPC);
-      if (e.selfLoop) e.get(L_DONE).i32(k).op(W.i32Add);
-      else e.i32(k);
-      e.set(L_RET).brOut();
+      e.done(k).set(L_RET).br("out");
       return;
     case OP.beq: branch(W.i64Eq); return;
     case OP.bne: branch(W.i64Ne); return;

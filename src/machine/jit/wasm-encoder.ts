@@ -8,7 +8,7 @@
 
 /** Opcodes the block tier emits (spec 5.4). */
 export const W = {
-  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f,
+  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, brTable: 0x0e, return: 0x0f,
   call: 0x10, callIndirect: 0x11, drop: 0x1a,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i64Load: 0x29, f64Load: 0x2b,
@@ -74,6 +74,7 @@ export class Bytes {
 
   /** Signed LEB128 of an int64 given as a safe integer (no bigint arithmetic: the compiler's common case). */
   s64n(v: number): this {
+    if ((v | 0) === v) return this.s32(v); // the same bytes, without float arithmetic
     if (!Number.isSafeInteger(v)) throw new RangeError(`wasm encoder: ${v} is not a safe integer`);
     let x = v;
     for (;;) {

@@ -7,9 +7,11 @@
  * hot loop waits at most that many more visits: when one reaches -1 again,
  * the queue is compiled whatever its length.
  *
- * Blocks are scanned when the queue is compiled, from the page's decoded
- * slots as they are then (a store may have cleared some meanwhile; a page
- * dropped meanwhile is skipped), so what runs is always what RAM holds.
+ * Each queued block becomes a region (wasm-region.ts): it and the blocks of
+ * its page it reaches, one wasm function. Regions are scanned when the queue
+ * is compiled, from the page's decoded slots as they are then (a store may
+ * have cleared some meanwhile; a page dropped meanwhile is skipped), so what
+ * runs is always what RAM holds.
  */
 
 import { PAGE_SIZE } from "../memlayout.ts";
@@ -17,6 +19,7 @@ import { entryWord } from "../decoded-page.ts";
 import { scanBlock } from "./block-compiler.ts";
 import type { BlockCache } from "./block-cache.ts";
 import { PC_CELL_OFFSET, type WasmArena } from "./wasm-arena.ts";
+import { scanRegion } from "./wasm-region.ts";
 import { WASM_OPS, wasmBlockFunc, wasmBlockModule, type WasmBlockFn } from "./wasm-compiler.ts";
 import type { FuncSpec } from "./wasm-encoder.ts";
 import { dispatchModule, type DispatchFn } from "./wasm-dispatch.ts";
@@ -30,12 +33,14 @@ import { dispatchModule, type DispatchFn } from "./wasm-dispatch.ts";
  * at load 12-15, so only the ranking holds): 16384: 10.0-10.7; 4096: 8.5;
  * 2048: 8.5-9.0; 1024: 9.1-10.4; 512: 10.3. Instructions left to the
  * interpreter: 267 M at 16384, 112 M at 2048, 66 M at 512 of ~1.3 G.
+ * With regions (user CPU of the whole process, alternating, load 14-18):
+ * 4096: 7.5-7.9 s; 2048: 7.9-8.4 s.
  */
 export const WASM_HOT_THRESHOLD = 4096;
 
 /** Blocks compiled together in one module. */
 const BATCH = 16;
-/** Visits a queued block waits before it has the queue compiled (at most the hot threshold). */
+/** Visits a queued block waits before it has the queue compiled (at most half the hot threshold). */
 const PENDING_WAIT = 2048;
 const WASM_PAGE = 65536;
 /** The function table's first size; it doubles as block ids grow. */
@@ -54,11 +59,14 @@ interface Pending {
   readonly po: number;
 }
 
-/** A block compiled into a module: where it goes, and the decoded words [po, end) it was compiled from. */
+/** A region compiled into a module: where it goes, and the decoded words of each of its blocks as compiled. */
 interface Placed extends Pending {
-  readonly end: number;
+  /** The page offsets the region's blocks span, lowest start to highest end. */
+  readonly lo: number;
+  readonly hi: number;
+  /** Instructions in the entry block (the least a call runs). */
   readonly len: number;
-  readonly words: Int32Array;
+  readonly ranges: readonly { readonly from: number; readonly words: Int32Array }[];
 }
 
 export class WasmTier {
@@ -75,13 +83,19 @@ export class WasmTier {
    */
   background = false;
   private readonly wait: number;
+  /** The block word of a slot the interpreter has not reached yet (PhysMem's fresh decoded page). */
+  private readonly untouched: number;
+  /** What a slot's counter starts again from: reached once (never 0, which would turn the slot's compiling off). */
+  private readonly restart: number;
   /** Wasm blocks by block id (BlockCache's), for the dispatcher's call_indirect. */
   private readonly table: WebAssembly.Table;
   /** Runs a wasm block and those it chains to (wasm-dispatch.ts); compiled with the first module, so a short run never pays for it. */
   run: DispatchFn = notCompiled;
   private readonly memory: WebAssembly.Memory;
-  /** Modules compiled so far (for tests and --stats). */
+  /** Modules compiled so far, the regions (functions) in them and those regions' blocks (for tests and --stats). */
   modules = 0;
+  regions = 0;
+  regionBlocks = 0;
 
   /** `codeMap`: the byte address of RAM's codeMap in `memory`; `invalidate`: PhysMem.invalidateCode. */
   constructor(
@@ -92,7 +106,9 @@ export class WasmTier {
     invalidate: (off: number, width: number) => void,
     hotThreshold: number,
   ) {
-    this.wait = Math.min(PENDING_WAIT, hotThreshold);
+    this.wait = Math.max(1, Math.min(PENDING_WAIT, hotThreshold >> 1));
+    this.untouched = -hotThreshold;
+    this.restart = Math.min(-1, 1 - hotThreshold);
     this.imports = { e: { mem: memory, inv: invalidate } };
     this.pcCells = new Float64Array(memory.buffer);
     this.memoryPages = memory.buffer.byteLength / WASM_PAGE;
@@ -119,7 +135,15 @@ export class WasmTier {
       dec[at] = -this.wait; // its module lands at the next yield to the event loop
       return 0;
     }
-    if (scanBlock(dec, this.mem.u16, page * PAGE_SIZE, po, WASM_OPS).insns.length === 0) return -1;
+    const { insns } = scanBlock(dec, this.mem.u16, page * PAGE_SIZE, po, WASM_OPS);
+    if (insns.length === 0) return -1;
+    // The interpreter counts every slot it runs, so the rest of this block got hot in the same pass: set
+    // those counters back (not to `untouched`: they were reached), or each of them would be queued as an
+    // entry of its own, and compiled again and again as a suffix of this block (and its region).
+    for (let k = 1; k < insns.length; k++) {
+      const w = entryWord(insns[k].po);
+      if (dec[w] < 0) dec[w] = this.restart;
+    }
     this.pending.push({ page, dec, po });
     dec[at] = -this.wait;
     if (this.pending.length < BATCH) return 0;
@@ -136,16 +160,42 @@ export class WasmTier {
     const mem = this.mem;
     const funcs: FuncSpec[] = [];
     const placed: Placed[] = [];
+    // Entries made regions in this batch, and queued entries a region of this batch took in (page * PAGE_SIZE + po).
+    const made = new Set<number>();
+    const covered = new Set<number>();
     for (const { page, dec, po } of this.pending) {
-      // Dropped meanwhile (a new decoded array), or no longer waiting (the tier switched off).
-      if (mem.decoded[page] !== dec || dec[entryWord(po)] >= 0) continue;
-      const { insns, end } = scanBlock(dec, mem.u16, page * PAGE_SIZE, po, WASM_OPS);
-      if (insns.length === 0) {
+      // Dropped meanwhile (a new decoded array), no longer waiting (the tier switched off), or taken in.
+      if (mem.decoded[page] !== dec || dec[entryWord(po)] >= 0 || covered.has(page * PAGE_SIZE + po)) continue;
+      // Blocks the interpreter reached are taken in, queued ones too; a block that is a region's entry already
+      // (compiled, compiling, or made in this batch) ends this region: the dispatcher chains to it, and no
+      // block is compiled twice over.
+      const queued = (t: number): boolean => this.pending.some((p) => p.dec === dec && p.po === t);
+      const follow = (t: number): boolean =>
+        (dec[entryWord(t)] !== this.untouched || queued(t)) &&
+        !(dec[entryWord(t)] > 0 || made.has(page * PAGE_SIZE + t) || this.compiling.some((p) => p.dec === dec && p.po === t));
+      const blocks = scanRegion(dec, mem.u16, page * PAGE_SIZE, po, WASM_OPS, follow);
+      made.add(page * PAGE_SIZE + po);
+      for (let j = 1; j < blocks.length; j++) {
+        const at = entryWord(blocks[j].start);
+        if (!queued(blocks[j].start)) continue;
+        // Runs inside this region from now on; counts again from the start if it is hot from elsewhere too.
+        covered.add(page * PAGE_SIZE + blocks[j].start);
+        if (dec[at] < 0) dec[at] = this.restart;
+      }
+      if (blocks.length === 0) {
         dec[entryWord(po)] = -1; // no longer this tier's: the next visit offers it to the JS tier
         continue;
       }
-      funcs.push(wasmBlockFunc(insns, po, end, this.codeMap, `b${funcs.length}`));
-      placed.push({ page, dec, po, end, len: insns.length, words: dec.slice(po, end) });
+      funcs.push(wasmBlockFunc(blocks, this.codeMap, `b${funcs.length}`));
+      this.regions++;
+      this.regionBlocks += blocks.length;
+      placed.push({
+        page, dec, po,
+        lo: Math.min(...blocks.map((b) => b.start)),
+        hi: Math.max(...blocks.map((b) => b.end)),
+        len: blocks[0].insns.length,
+        ranges: blocks.map((b) => ({ from: b.start, words: dec.slice(b.start, b.end) })),
+      });
     }
     this.pending.length = 0;
     if (funcs.length === 0) return;
@@ -173,9 +223,9 @@ export class WasmTier {
       // Compiled in the background: the page may have been dropped, the block compiled by the other
       // tier, or its code rewritten (a store clears the decoded words it overlaps) since it was scanned.
       if (mem.decoded[p.page] !== p.dec || p.dec[entryWord(p.po)] >= 0) return;
-      for (let w = 0; w < p.words.length; w++) if (p.dec[p.po + w] !== p.words[w]) return;
+      for (const { from, words } of p.ranges) for (let w = 0; w < words.length; w++) if (p.dec[from + w] !== words[w]) return;
       const fn = exports[`b${k}`] as WasmBlockFn;
-      const id = mem.blocks.add(p.page, p.dec, p.po, p.end, p.len, undefined, fn);
+      const id = mem.blocks.add(p.page, p.dec, p.po, p.hi, p.len, undefined, fn, p.lo);
       if (id >= this.table.length) this.table.grow(Math.max(id + 1 - this.table.length, this.table.length));
       this.table.set(id, fn);
       this.arena.setMapEntry(p.page, p.po, id);
