@@ -32,7 +32,7 @@ import { accessStartInto } from "./exits/mmio-decode.ts";
 import { fastCsr } from "./exits/csr.ts";
 import type { VmServices } from "./exits/services.ts";
 import { HSM_STARTED, HSM_START_PENDING, HSM_STOP_PENDING, HSM_STOPPED, HSM_SUSPENDED } from "./exits/services.ts";
-import { GuestPhysView, type GuestPhysMap } from "./guest-phys-view.ts";
+import { GuestPhysView, type GuestPhysMap } from "../machine/guest-phys-view.ts";
 import { Peers, wakeVcpu } from "./peers.ts";
 import * as P from "./runpage.ts";
 import { STAT } from "./stats.ts";

@@ -46,18 +46,12 @@ import { preloadBlkIo, runBlkIo } from "./blk-pool.ts";
 import { BlkRingView, OP_FLUSH, OP_READ, OP_WRITE, RING_MAX_PIECES, RING_SLOTS, type WorkerReturn } from "./blk-ring.ts";
 import { MAIN_THREAD_CLAIM, RingServers } from "./blk-servers.ts";
 import { MAIN_HOLDER, machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
-import { forEachPiece, gatherOut, machinePieces, scatterIn } from "./chain-io.ts";
+import { BlkRequestReader, HEADER_SIZE, REQ_FLUSH, REQ_GET_ID, REQ_IOERR, REQ_READ, REQ_UNSUPP, SECTOR_SIZE } from "./blk-request.ts";
+import { machinePieces, scatterIn } from "./chain-io.ts";
 import { VirtqError } from "./errors.ts";
 import { DescChain } from "./queue.ts";
 import { DEVICE_ID_BLOCK, F_RING_EVENT_IDX, QUEUE_NUM_MAX, feature } from "./regs.ts";
 
-const SECTOR_SIZE = 512;
-
-/** Request types (§5.2.6). */
-const T_IN = 0;
-const T_OUT = 1;
-const T_FLUSH = 4;
-const T_GET_ID = 8;
 /** Status values (blk-io.ts: the workers write them too). */
 export { S_IOERR, S_OK, S_UNSUPP };
 
@@ -71,7 +65,6 @@ const CONFIG_SIZE = 0x3c;
 const CFG_CAPACITY = 0;
 const CFG_SEG_MAX = 12;
 const CFG_BLK_SIZE = 20;
-const HEADER_SIZE = 16;
 const ID_BYTES = 20;
 const REQUEST_QUEUE = 0;
 /** Period of the fallback poll while ring requests are out (armFallback). */
@@ -121,8 +114,7 @@ export class VirtioBlk implements VirtioBackend {
   private readonly config = new DataView(new ArrayBuffer(CONFIG_SIZE));
   private readonly capacityBytes: number;
   private readonly chain = new DescChain();
-  private readonly header = new Uint8Array(HEADER_SIZE);
-  private readonly headerView = new DataView(this.header.buffer);
+  private readonly reader: BlkRequestReader;
   private link: VirtioLink | undefined;
   /** Requests on the I/O pool: a worker may be writing guest memory until each settles. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -159,6 +151,7 @@ export class VirtioBlk implements VirtioBackend {
       throw new ConfigError(`virtio-blk: cannot open ${cfg.path}: ${(e as Error).message}`);
     }
     this.capacityBytes = size - (size % SECTOR_SIZE);
+    this.reader = new BlkRequestReader(this.capacityBytes);
     this.config.setBigUint64(CFG_CAPACITY, BigInt(this.capacityBytes / SECTOR_SIZE), true);
     this.config.setUint32(CFG_SEG_MAX, QUEUE_NUM_MAX - 2, true);
     this.config.setUint32(CFG_BLK_SIZE, SECTOR_SIZE, true);
@@ -265,45 +258,35 @@ export class VirtioBlk implements VirtioBackend {
   /** Checks one request and sends its I/O to the pool; the chain is reused, so what the completion needs is copied out. */
   private start(link: VirtioLink, chain: DescChain): void {
     const mem = link.memory;
-    if (chain.readableBytes < HEADER_SIZE || chain.writableBytes < 1) throw new VirtqError("request-malformed", "virtio-blk: no header or no status byte");
-    gatherOut(mem, chain, 0, this.header);
-    const h = this.headerView;
-    const type = h.getUint32(0, true);
-    const sector = h.getUint32(12, true) * 2 ** 32 + h.getUint32(8, true);
-    const statusAt = this.statusAddress(chain);
+    const r = this.reader;
+    r.read(mem, chain);
     const head = chain.head;
-    const dataIn = chain.writableBytes - 1;
-    const dataOut = chain.readableBytes - HEADER_SIZE;
+    const statusAt = r.statusAt;
     const done = (status: number, written: number) => this.complete(link, head, statusAt, status, written);
-
-    if (type === T_GET_ID) {
-      const id = new Uint8Array(ID_BYTES);
-      id.set(new TextEncoder().encode(this.cfg.serial).subarray(0, ID_BYTES));
-      const n = Math.min(ID_BYTES, dataIn);
-      scatterIn(mem, chain, 0, id.subarray(0, n));
-      done(S_OK, n);
-      return;
+    switch (r.kind) {
+      case REQ_GET_ID: {
+        const id = new Uint8Array(ID_BYTES);
+        id.set(new TextEncoder().encode(this.cfg.serial).subarray(0, ID_BYTES));
+        const n = Math.min(ID_BYTES, r.length);
+        scatterIn(mem, chain, 0, id.subarray(0, n));
+        done(S_OK, n);
+        return;
+      }
+      case REQ_FLUSH:
+        this.dispatch({ op: "flush", path: this.cfg.path, machine: mem.machine, offset: 0, pieces: [] }, done, 0, this.workerReturn(mem, head, statusAt, 0));
+        return;
+      case REQ_UNSUPP:
+        done(S_UNSUPP, 0);
+        return;
+      case REQ_IOERR:
+        done(S_IOERR, 0);
+        return;
     }
-    if (type === T_FLUSH) {
-      this.dispatch({ op: "flush", path: this.cfg.path, machine: mem.machine, offset: 0, pieces: [] }, done, 0, this.workerReturn(mem, head, statusAt, 0));
-      return;
-    }
-    if (type !== T_IN && type !== T_OUT) {
-      done(S_UNSUPP, 0);
-      return;
-    }
-    const length = type === T_IN ? dataIn : dataOut;
-    const offset = sector * SECTOR_SIZE;
-    if (length % SECTOR_SIZE !== 0 || offset + length > this.capacityBytes) {
-      done(S_IOERR, 0);
-      return;
-    }
+    const read = r.kind === REQ_READ;
     const pieces: number[] = [];
-    const ok = type === T_IN ? machinePieces(mem, chain, true, 0, length, pieces) : machinePieces(mem, chain, false, HEADER_SIZE, length, pieces);
-    if (!ok) throw new VirtqError("buffer-outside-ram", "virtio-blk: a data buffer cannot be reached");
-    const op = type === T_IN ? "read" : "write";
-    const written = type === T_IN ? length : 0;
-    this.dispatch({ op, path: this.cfg.path, machine: mem.machine, offset, pieces }, done, written, this.workerReturn(mem, head, statusAt, written));
+    if (!machinePieces(mem, chain, read, read ? 0 : HEADER_SIZE, r.length, pieces)) throw new VirtqError("buffer-outside-ram", "virtio-blk: a data buffer cannot be reached");
+    const written = read ? r.length : 0;
+    this.dispatch({ op: read ? "read" : "write", path: this.cfg.path, machine: mem.machine, offset: r.offset, pieces }, done, written, this.workerReturn(mem, head, statusAt, written));
   }
 
   /** What a worker needs to return the request itself, when this link's workers do; the status byte is backed here. */
@@ -468,16 +451,6 @@ export class VirtioBlk implements VirtioBackend {
     const at = this.watching.indexOf(slot);
     if (at >= 0) this.watching.splice(at, 1);
     this.freeSlots.push(slot);
-  }
-
-  /** The request's last writable byte: where its status goes. */
-  private statusAddress(chain: DescChain): number {
-    let at = 0;
-    forEachPiece(chain, true, chain.writableBytes - 1, 1, (gpa) => {
-      at = gpa;
-      return true;
-    });
-    return at;
   }
 
   private complete(link: VirtioLink, head: number, statusAt: number, status: number, written: number): void {
