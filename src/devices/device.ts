@@ -12,6 +12,7 @@
 
 import type { FdtNode, FdtProperty } from "../machine/fdt.ts";
 import type { GuestMemoryView } from "../machine/guest-memory-view.ts";
+import type { GuestPhysMap } from "../machine/guest-phys-view.ts";
 
 /** Widths a hart may use on a device register; 8-byte accesses are split by the bus into two 4-byte ones, low half first. */
 export type AccessWidth = 1 | 2 | 4;
@@ -78,6 +79,13 @@ export interface DeviceHost {
    * native board, whose run loop polls between slices.
    */
   readonly doorbell?: SharedArrayBuffer;
+  /**
+   * The VM's guest-physical map (frame table), from which a device's helper
+   * thread builds its own view of guest RAM (a block device's vhost worker,
+   * virtio/blk-vhost.ts). Absent on the native board, whose hart shares the
+   * main thread with the devices.
+   */
+  readonly guestMap?: GuestPhysMap;
 }
 
 /**

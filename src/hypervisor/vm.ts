@@ -154,7 +154,7 @@ export class Vm {
       harts,
       clock: this.clock,
       memory: this.memory.view,
-      host: { consoleOut: config.output, power: (e) => this.onPower(e), doorbell },
+      host: { consoleOut: config.output, power: (e) => this.onPower(e), doorbell, guestMap: this.memory.map },
       bus,
       direct: (spec) => assignDevice(spec, this.memory, frames, this.pages),
     });

@@ -41,16 +41,19 @@
 import { statSync } from "node:fs";
 import { ConfigError, DeviceError } from "../../errors.ts";
 import type { VirtioBackend, VirtioLink } from "./backend.ts";
-import { DONE_OK, DONE_PENDING, DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK, S_UNSUPP, type BlkIoTask } from "./blk-io.ts";
-import { preloadBlkIo, runBlkIo } from "./blk-pool.ts";
+import type { BlkIoTask } from "./blk-io.ts";
+import { DONE_OK, DONE_PENDING, DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK, S_UNSUPP } from "./blk-status.ts";
+import { preloadBlkIo, runBlkIo, runBlkVhost } from "./blk-pool.ts";
 import { BlkRingView, OP_FLUSH, OP_READ, OP_WRITE, RING_MAX_PIECES, RING_SLOTS, type WorkerReturn } from "./blk-ring.ts";
 import { MAIN_THREAD_CLAIM, RingServers } from "./blk-servers.ts";
 import { MAIN_HOLDER, machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
+import { VhostTable } from "./blk-vhost.ts";
 import { BlkRequestReader, HEADER_SIZE, REQ_FLUSH, REQ_GET_ID, REQ_IOERR, REQ_READ, REQ_UNSUPP, SECTOR_SIZE } from "./blk-request.ts";
 import { machinePieces, scatterIn } from "./chain-io.ts";
 import { VirtqError } from "./errors.ts";
-import { DescChain } from "./queue.ts";
-import { DEVICE_ID_BLOCK, F_RING_EVENT_IDX, QUEUE_NUM_MAX, feature } from "./regs.ts";
+import { DescChain, type SplitQueue } from "./queue.ts";
+import type { GuestPhysMap } from "../../machine/guest-phys-view.ts";
+import { DEVICE_ID_BLOCK, F_RING_EVENT_IDX, F_RING_INDIRECT_DESC, QUEUE_NUM_MAX, feature } from "./regs.ts";
 
 /** Status values (blk-io.ts: the workers write them too). */
 export { S_IOERR, S_OK, S_UNSUPP };
@@ -139,6 +142,15 @@ export class VirtioBlk implements VirtioBackend {
   /** The current link's generation in usedTable while its workers return requests; 0: the main thread returns them. Undefined until the first notify decides. */
   private workerGen: number | undefined;
   private lastGen = 0;
+  /** vhost mode (blk-vhost.ts): a worker pops and serves the queue itself; on while the table is armed for workerGen. */
+  private readonly vhost = new VhostTable();
+  private vhostOn = false;
+  /** vhost spells launched and not yet settled (one at a time). */
+  private vhostSpells = 0;
+  /** The last vhost spell's name as a holder of the used ring's lock: -2, -3, … (ring servers are positive, the main thread -1). */
+  private lastVhostName = MAIN_HOLDER;
+  /** The worker's counters as last added to `stats`. */
+  private vhostCounted: readonly [number, number, number] = [0, 0, 0];
   /** Notified under a hypervisor, not yet taken (takeSoon); a poll is scheduled for it. */
   private notified = false;
   private takeArmed = false;
@@ -171,6 +183,7 @@ export class VirtioBlk implements VirtioBackend {
   }
 
   reset(): void {
+    this.stopVhost();
     this.link = undefined;
     this.notified = false;
     this.stopWorkerReturns();
@@ -190,11 +203,16 @@ export class VirtioBlk implements VirtioBackend {
     q.returnedBy(() => this.usedTable.usedIndex());
     this.lastGen = gen;
     this.usedViews ??= machineViews(link.memory.machine);
+    if (link.guestMap !== undefined) {
+      this.vhost.arm(gen, q.nextAvail);
+      this.vhostOn = true;
+    }
     return gen;
   }
 
   /** The link is gone (reset, failure): a worker's late return is dropped, as the main thread's is. */
   private stopWorkerReturns(): void {
+    this.stopVhost();
     if (this.workerGen !== undefined && this.workerGen !== 0) this.usedTable.kill();
     this.workerGen = undefined;
   }
@@ -202,6 +220,11 @@ export class VirtioBlk implements VirtioBackend {
   async quiesce(): Promise<void> {
     // Requests notified and not yet taken (notify under a hypervisor leaves them to poll) go out first.
     this.poll();
+    // A vhost worker's request in hand (or handed back) is in flight too; an idle spell merely sleeps.
+    while (this.vhostOn && this.vhost.busy()) {
+      await new Promise((res) => setTimeout(res, 1));
+      this.poll();
+    }
     await Promise.allSettled([...this.inFlight]);
     // Ring requests have no promise: their workers flag them; wait until every one has been.
     while (this.ringInFlight > 0) {
@@ -216,6 +239,11 @@ export class VirtioBlk implements VirtioBackend {
     if (link === undefined) return;
     const q = link.queue(REQUEST_QUEUE);
     this.workerGen ??= this.startWorkerReturns(link);
+    if (this.vhostOn) {
+      this.vhost.kick();
+      this.ensureVhost(link);
+      return;
+    }
     if (this.workerGen !== 0) {
       this.takeSoon();
       return;
@@ -365,6 +393,114 @@ export class VirtioBlk implements VirtioBackend {
     }
   }
 
+  /** The transport stopped the device (DEVICE_NEEDS_RESET): the vhost worker stops before its next pop. */
+  failed(): void {
+    this.stopVhost();
+  }
+
+  /** Takes the queue back from the vhost worker (reset, failure); its spell ends on its own. */
+  private stopVhost(): void {
+    if (!this.vhostOn) return;
+    this.vhostOn = false;
+    this.vhost.disarm();
+    this.countVhost();
+  }
+
+  /** Starts the vhost spell unless one runs; when it ends, another if the driver offered more meanwhile. */
+  private ensureVhost(link: VirtioLink): void {
+    if (this.vhostSpells > 0 || !this.vhostOn || !link.live) return;
+    const q = link.queue(REQUEST_QUEUE);
+    const gen = this.vhost.generation();
+    const name = (this.lastVhostName = this.lastVhostName <= -0x7fff_0000 ? -2 : this.lastVhostName - 1);
+    this.vhostSpells++;
+    link.asyncIo(1);
+    runBlkVhost({
+      op: "vhost",
+      table: this.vhost.buffer,
+      used: this.usedTable.buffer,
+      machine: link.memory.machine,
+      map: link.guestMap as GuestPhysMap,
+      layout: q.layout,
+      indirect: (link.features & feature(F_RING_INDIRECT_DESC)) !== 0n,
+      eventIdx: (link.features & feature(F_RING_EVENT_IDX)) !== 0n,
+      capacityBytes: this.capacityBytes,
+      path: this.cfg.path,
+      doorbell: link.doorbell as SharedArrayBuffer,
+      gen,
+      server: name,
+    }).then(
+      () => this.vhostEnded(link, q, gen),
+      () => {
+        this.vhostLost(link, name);
+        this.vhostEnded(link, q, gen);
+      },
+    );
+  }
+
+  private vhostEnded(link: VirtioLink, q: SplitQueue, gen: number): void {
+    this.vhostSpells--;
+    link.asyncIo(-1);
+    if (!this.vhostOn || this.vhost.generation() !== gen || !link.live) return;
+    q.resumeAt(this.vhost.lastAvail());
+    if (q.hasAvailable()) this.ensureVhost(link);
+  }
+
+  /**
+   * The vhost spell's worker died: a push it was making is finished (the
+   * used ring's log), and a request it held and had not returned fails
+   * (IOERR), as a dead ring server's do.
+   */
+  private vhostLost(link: VirtioLink, name: number): void {
+    if (this.usedViews !== undefined) this.usedTable.recover(name, this.usedViews, this.vhost.words);
+    const head = this.vhost.unreturned();
+    this.vhost.forgetBusy();
+    if (head < 0 || !link.live) return;
+    try {
+      link.queue(REQUEST_QUEUE).chainAt(head, this.chain);
+      this.reader.read(link.memory, this.chain);
+      this.complete(link, head, this.reader.statusAt, S_IOERR, 0);
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e;
+      link.fail(e);
+    }
+  }
+
+  /** vhost mode, each poll: the worker's failure (the device stops), a chain it handed back, its counters; whether anything happened. */
+  private pollVhost(): boolean {
+    const link = this.link;
+    const failure = this.vhost.takeFailure();
+    if (failure !== undefined) {
+      this.stopVhost();
+      link?.fail(failure);
+      return true;
+    }
+    const head = this.vhost.handedBack();
+    if (head < 0) return false;
+    try {
+      if (link !== undefined && link.live) {
+        link.queue(REQUEST_QUEUE).chainAt(head, this.chain);
+        this.start(link, this.chain);
+      }
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e;
+      link?.fail(e);
+    } finally {
+      this.vhost.clearHandback();
+    }
+    this.countVhost();
+    return true;
+  }
+
+  /** Adds what the vhost worker served since the last call to `stats`. */
+  private countVhost(): void {
+    const now = this.vhost.served();
+    const was = this.vhostCounted;
+    this.stats.requests += now[0] - was[0];
+    this.stats.readBytes += now[1] - was[1];
+    this.stats.writeBytes += now[2] - was[2];
+    this.vhostCounted = now;
+  }
+
   /** Requests whose worker flagged them done: finished now, without waiting for their messages. */
   poll(): boolean {
     const watching = this.watching;
@@ -389,6 +525,7 @@ export class VirtioBlk implements VirtioBackend {
     } finally {
       this.batching = false;
     }
+    if (this.vhostOn && this.pollVhost()) finished = true;
     // Frees slots first, then takes new requests into them.
     if (this.notified) {
       this.takeNotified();

@@ -18,6 +18,7 @@
 import { DeviceError } from "../../errors.ts";
 import type { AccessWidth, IrqLine, MmioDevice } from "../device.ts";
 import type { GuestMemoryView } from "../../machine/guest-memory-view.ts";
+import type { GuestPhysMap } from "../../machine/guest-phys-view.ts";
 import type { VirtioBackend, VirtioLink } from "./backend.ts";
 import { VirtqError } from "./errors.ts";
 import { SplitQueue } from "./queue.ts";
@@ -58,6 +59,8 @@ interface VirtioMmioOptions {
   readonly asyncIo?: (delta: 1 | -1) => void;
   /** The service loop's doorbell (DeviceHost.doorbell). */
   readonly doorbell?: SharedArrayBuffer;
+  /** The VM's guest-physical map (DeviceHost.guestMap). */
+  readonly guestMap?: GuestPhysMap;
 }
 
 /** The transport's counters, named as results print them. */
@@ -335,6 +338,7 @@ export class VirtioMmio implements MmioDevice {
     this.epoch++;
     this.lastError = e.message;
     this.status |= V.STATUS_DEVICE_NEEDS_RESET;
+    this.backend.failed?.();
     if ((this.status & V.STATUS_DRIVER_OK) !== 0) this.raise(V.INT_CONFIG_CHANGE);
   }
 
@@ -369,6 +373,7 @@ export class VirtioMmio implements MmioDevice {
       },
       asyncIo: (delta) => this.opts.asyncIo?.(delta),
       doorbell: this.opts.doorbell,
+      guestMap: this.opts.guestMap,
       get live() {
         return live();
       },
