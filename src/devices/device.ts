@@ -24,6 +24,21 @@ export interface MmioDevice {
   /** Returns the register's value as an unsigned number (all ones for undefined registers, like QEMU). */
   read(offset: number, width: AccessWidth): number;
   write(offset: number, width: AccessWidth, value: number): void;
+  /** Register stores a vCPU's thread may serve itself, without an exit (IoEvent). */
+  ioEvents?(): readonly IoEvent[];
+}
+
+/**
+ * A register store that only tells a back-end's worker to look (KVM's
+ * ioeventfd with datamatch): a 4-byte store of `value` at `offset` in the
+ * window. The vCPU's thread kicks the worker through `table`
+ * (virtio/blk-vhost.ts VhostTable.kickFromVcpu) and runs on; when the
+ * table says no (no worker serving), the store exits as any other.
+ */
+export interface IoEvent {
+  readonly offset: number;
+  readonly value: number;
+  readonly table: SharedArrayBuffer;
 }
 
 /** What a read of `width` bytes returns where nothing answers (QEMU's unassigned access). */

@@ -36,6 +36,7 @@ import type { IsaVariant } from "../machine/isa-variant.ts";
 import type { NonvirtFix } from "./nonvirt/code-scanner.ts";
 import { ConfigError } from "../errors.ts";
 import { defaultShadowPages, ShadowState, type ShadowCoherence } from "./shadow/shadow-state.ts";
+import type { IoEventConfig } from "./ioevents.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -191,6 +192,8 @@ export class Vm {
     const satp = this.memory.satp();
     const hgatp = this.config.hw === true ? this.memory.hgatp() : undefined;
     const buffers = this.pages.map((p) => p.buffer);
+    const ioEvents: IoEventConfig[] = [];
+    for (const { spec, device } of this.devices.instances) for (const e of device.ioEvents?.() ?? []) ioEvents.push({ gpa: spec.base + e.offset, value: e.value, table: e.table });
     const configs: VcpuConfig[] = [];
     for (let h = 0; h < this.config.vcpus; h++) {
       configs.push({
@@ -214,6 +217,7 @@ export class Vm {
         scanCode: this.config.nonvirtFix === "scan",
         hgatp,
         trace: this.traceBuffers?.[h],
+        ioEvents,
       });
     }
     return configs;

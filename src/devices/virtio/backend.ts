@@ -49,6 +49,8 @@ export interface VirtioBackend {
   activate(link: VirtioLink): void;
   /** The driver notified queue i (QueueNotify). */
   notify(i: number): void;
+  /** A table a vCPU's thread may kick for a notify of queue `i` without an exit (DeviceHost IoEvent), if the back-end has a worker that serves the queue. */
+  notifyTable?(i: number): SharedArrayBuffer | undefined;
   /** The device stopped with DEVICE_NEEDS_RESET (a guest error the transport or the back-end found): helper threads stop serving at once. */
   failed?(): void;
   /** The device was reset: forget the link and every request in flight. */

@@ -393,6 +393,11 @@ export class VirtioBlk implements VirtioBackend {
     }
   }
 
+  /** The vhost table: a notify of the request queue kicks its worker from the vCPU's thread (blk-vhost.ts kickFromVcpu). */
+  notifyTable(i: number): SharedArrayBuffer | undefined {
+    return i === REQUEST_QUEUE ? this.vhost.buffer : undefined;
+  }
+
   /** The transport stopped the device (DEVICE_NEEDS_RESET): the vhost worker stops before its next pop. */
   failed(): void {
     this.stopVhost();

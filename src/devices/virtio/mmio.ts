@@ -16,7 +16,7 @@
  */
 
 import { DeviceError } from "../../errors.ts";
-import type { AccessWidth, IrqLine, MmioDevice } from "../device.ts";
+import type { AccessWidth, IoEvent, IrqLine, MmioDevice } from "../device.ts";
 import type { GuestMemoryView } from "../../machine/guest-memory-view.ts";
 import type { GuestPhysMap } from "../../machine/guest-phys-view.ts";
 import type { VirtioBackend, VirtioLink } from "./backend.ts";
@@ -154,6 +154,16 @@ export class VirtioMmio implements MmioDevice {
       if (!(e instanceof DeviceError)) throw e;
       this.fail(e);
     }
+  }
+
+  /** QueueNotify stores a vCPU's thread may serve itself: each queue whose back-end has a worker to kick (notifyTable). */
+  ioEvents(): IoEvent[] {
+    const events: IoEvent[] = [];
+    for (let i = 0; i < this.queues.length; i++) {
+      const table = this.backend.notifyTable?.(i);
+      if (table !== undefined) events.push({ offset: V.REG_QUEUE_NOTIFY, value: i, table });
+    }
+    return events;
   }
 
   /** Writing 0 to Status, or a board reset: back to the power-on state (§2.4). */
