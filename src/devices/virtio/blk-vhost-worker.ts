@@ -121,6 +121,8 @@ function serveUntilIdle(s: Spell, budget: number): { served: number; idleKick?: 
       if (table.sleep(kick, VHOST_IDLE_MS)) return { served, idleKick: kick };
       continue;
     }
+    // Re-armed (a reset) since the loop looked: this chain is from a ring the driver has given up.
+    if (!table.serving(task.gen)) return { served };
     table.setLastAvail(queue.nextAvail);
     if (!serveChain(s)) return { served };
     served++;

@@ -51,7 +51,7 @@ import { VhostTable } from "./blk-vhost.ts";
 import { BlkRequestReader, HEADER_SIZE, REQ_FLUSH, REQ_GET_ID, REQ_IOERR, REQ_READ, REQ_UNSUPP, SECTOR_SIZE } from "./blk-request.ts";
 import { machinePieces, scatterIn } from "./chain-io.ts";
 import { VirtqError } from "./errors.ts";
-import { DescChain, type SplitQueue } from "./queue.ts";
+import { DescChain } from "./queue.ts";
 import type { GuestPhysMap } from "../../machine/guest-phys-view.ts";
 import { DEVICE_ID_BLOCK, F_RING_EVENT_IDX, F_RING_INDIRECT_DESC, QUEUE_NUM_MAX, feature } from "./regs.ts";
 
@@ -149,6 +149,8 @@ export class VirtioBlk implements VirtioBackend {
   private vhostSpells = 0;
   /** The last vhost spell's name as a holder of the used ring's lock: -2, -3, … (ring servers are positive, the main thread -1). */
   private lastVhostName = MAIN_HOLDER;
+  /** Where the armed generation's worker starts in the available ring (a spell of an older one may have written LAST_AVAIL since). */
+  private vhostArmAvail = 0;
   /** The worker's counters as last added to `stats`. */
   private vhostCounted: readonly [number, number, number] = [0, 0, 0];
   /** Notified under a hypervisor, not yet taken (takeSoon); a poll is scheduled for it. */
@@ -204,7 +206,8 @@ export class VirtioBlk implements VirtioBackend {
     this.lastGen = gen;
     this.usedViews ??= machineViews(link.memory.machine);
     if (link.guestMap !== undefined) {
-      this.vhost.arm(gen, q.nextAvail);
+      this.vhostArmAvail = q.nextAvail;
+      this.vhost.arm(gen, this.vhostArmAvail);
       this.vhostOn = true;
     }
     return gen;
@@ -434,20 +437,30 @@ export class VirtioBlk implements VirtioBackend {
       gen,
       server: name,
     }).then(
-      () => this.vhostEnded(link, q, gen),
+      () => this.vhostEnded(link, gen),
       () => {
         this.vhostLost(link, name);
-        this.vhostEnded(link, q, gen);
+        this.vhostEnded(link, gen);
       },
     );
   }
 
-  private vhostEnded(link: VirtioLink, q: SplitQueue, gen: number): void {
+  /**
+   * A spell settled: another starts if the driver offered more meanwhile,
+   * or if the queue was re-armed for a new generation while this one still
+   * ran (spells run one at a time, so the new one waited for this).
+   */
+  private vhostEnded(link: VirtioLink, gen: number): void {
     this.vhostSpells--;
     link.asyncIo(-1);
-    if (!this.vhostOn || this.vhost.generation() !== gen || !link.live) return;
+    const cur = this.link;
+    if (!this.vhostOn || cur === undefined || !cur.live) return;
+    const rearmed = this.vhost.generation() !== gen;
+    // The old spell may have moved LAST_AVAIL after the re-arm: no spell runs now, so put it back.
+    if (rearmed) this.vhost.setLastAvail(this.vhostArmAvail);
+    const q = cur.queue(REQUEST_QUEUE);
     q.resumeAt(this.vhost.lastAvail());
-    if (q.hasAvailable()) this.ensureVhost(link);
+    if (rearmed || q.hasAvailable()) this.ensureVhost(cur);
   }
 
   /**
