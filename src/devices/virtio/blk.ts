@@ -464,14 +464,24 @@ export class VirtioBlk implements VirtioBackend {
   }
 
   /**
-   * The vhost spell's worker died: a push it was making is finished (the
-   * used ring's log), and a request it held and had not returned fails
-   * (IOERR), as a dead ring server's do.
+   * The vhost spell's worker died (or the pool could not start it): a push
+   * it was making is finished (the used ring's log), a request it held and
+   * had not returned fails (IOERR), as a dead ring server's do, and the
+   * main thread takes the queue back for this link — it pops and checks
+   * chains again and sends them to ring servers, whose deaths fail their
+   * requests — rather than start spell after spell that may die the same way.
    */
   private vhostLost(link: VirtioLink, name: number): void {
     if (this.usedViews !== undefined) this.usedTable.recover(name, this.usedViews, this.vhost.words);
     const head = this.vhost.unreturned();
     this.vhost.forgetBusy();
+    if (this.vhostOn && this.link === link && link.live) {
+      this.pollVhost(); // a chain it handed back is served first
+      const last = this.vhost.lastAvail();
+      this.stopVhost();
+      link.queue(REQUEST_QUEUE).resumeAt(last);
+      this.takeSoon();
+    }
     if (head < 0 || !link.live) return;
     try {
       link.queue(REQUEST_QUEUE).chainAt(head, this.chain);
