@@ -27,7 +27,7 @@ const T_GET_ID = 8;
 
 /** What the request is, once read: I/O on the image, GET_ID, or a status alone. */
 export const REQ_READ = 0;
-export const REQ_WRITE = 1;
+const REQ_WRITE = 1;
 export const REQ_FLUSH = 2;
 export const REQ_GET_ID = 3;
 /** Answered with a status byte and nothing else (REQ_IOERR: out of range; REQ_UNSUPP: unknown type). */
