@@ -114,22 +114,24 @@ function serveUntilIdle(s: Spell, budget: number): { served: number; idleKick?: 
   const { table, queue, task } = s;
   let served = 0;
   queue.resumeAt(table.lastAvail());
-  while (served < budget && table.serving(task.gen)) {
+  while (served < budget) {
     const kick = table.kickSeen();
+    // Busy before GEN is looked at: a reset's quiesce waits for this, or this sees the reset.
+    if (!table.claim(task.gen)) return { served };
     let popped: boolean;
     try {
       popped = queue.pop(s.chain);
     } catch (e) {
+      table.end();
       if (!(e instanceof VirtqError)) throw e;
       stop(s, e);
       return { served };
     }
     if (!popped) {
+      table.end();
       if (table.sleep(kick, VHOST_IDLE_MS)) return { served, idleKick: kick };
       continue;
     }
-    // Re-armed (a reset) since the loop looked: this chain is from a ring the driver has given up.
-    if (!table.serving(task.gen)) return { served };
     table.setLastAvail(queue.nextAvail);
     if (!serveChain(s)) return { served };
     served++;

@@ -32,7 +32,10 @@
  *   [4] LAST_AVAIL  the next available-ring entry the worker takes     (W; M while disarmed)
  *   [5] FAIL        0, or 1 + VIRTQ_ERROR_KINDS index: the worker stopped the queue (W; M clears)
  *   [6] HANDBACK    0, or head + 1: a chain popped for the main thread to serve (W; M clears)
- *   [7] BUSY_HEAD   0, or head + 1 of the request between pop and return (W)
+ *   [7] BUSY_HEAD   0; BUSY_POPPING while the worker pops; else head + 1 of the
+ *                   request between pop and return (W). The worker sets it before it
+ *                   looks at GEN, the main thread clears GEN before it waits for 0
+ *                   (quiesce): so no guest memory is touched after the wait ends.
  *   [8] DONE        completion word of that request (blk-io.ts DONE_*; a push sets it under the used ring's lock)
  *   [9] NOTIFIES    notifies taken without an exit                     (V)
  *   [16..]          Float64 counters: requests, bytes read, bytes written (W)
@@ -52,6 +55,8 @@ const BUSY_HEAD = 7;
 /** The completion word's index, for SharedUsedRing.push (its `done` array is this table's words). */
 export const VHOST_DONE = 8;
 const NOTIFIES = 9;
+/** BUSY_HEAD while the worker pops (above any head + 1: heads are below 2^15). */
+const BUSY_POPPING = 0x1_0001;
 const INT_WORDS = 16;
 const C_REQUESTS = 0;
 const C_READ = 1;
@@ -113,8 +118,9 @@ export class VhostTable {
 
   /** The head of the request a worker is serving and has not returned (its completion word still pending), or -1. */
   unreturned(): number {
-    const head = Atomics.load(this.words, BUSY_HEAD) - 1;
-    return head >= 0 && Atomics.load(this.words, VHOST_DONE) === DONE_PENDING ? head : -1;
+    const busy = Atomics.load(this.words, BUSY_HEAD);
+    if (busy === 0 || busy === BUSY_POPPING) return -1;
+    return Atomics.load(this.words, VHOST_DONE) === DONE_PENDING ? busy - 1 : -1;
   }
 
   /** The worker holding BUSY_HEAD died (the main thread has dealt with its request). */
@@ -175,6 +181,14 @@ export class VhostTable {
 
   setLastAvail(n: number): void {
     Atomics.store(this.words, LAST_AVAIL, n);
+  }
+
+  /** About to pop (guest memory is read, and with EVENT_IDX written): whether the queue is still this worker's (generation `gen`); if not it must stop. */
+  claim(gen: number): boolean {
+    Atomics.store(this.words, BUSY_HEAD, BUSY_POPPING);
+    if (this.serving(gen)) return true;
+    this.end();
+    return false;
   }
 
   /** A request popped (head) is being served: its completion word is pending until its push. */

@@ -223,8 +223,9 @@ export class VirtioBlk implements VirtioBackend {
   async quiesce(): Promise<void> {
     // Requests notified and not yet taken (notify under a hypervisor leaves them to poll) go out first.
     this.poll();
-    // A vhost worker's request in hand (or handed back) is in flight too; an idle spell merely sleeps.
-    while (this.vhostOn && this.vhost.busy()) {
+    // A vhost worker's request in hand (or handed back) is in flight too, after a reset as well (it
+    // ends at the worker's next look at GEN); an idle spell merely sleeps.
+    while (this.vhost.busy()) {
       await new Promise((res) => setTimeout(res, 1));
       this.poll();
     }
