@@ -13,6 +13,7 @@
 import type { FdtNode, FdtProperty } from "../machine/fdt.ts";
 import type { GuestMemoryView } from "../machine/guest-memory-view.ts";
 import type { CodeWriteShare } from "../machine/code-writes.ts";
+import type { GuestPhysMap } from "../machine/guest-phys-view.ts";
 
 /** Widths a hart may use on a device register; 8-byte accesses are split by the bus into two 4-byte ones, low half first. */
 export type AccessWidth = 1 | 2 | 4;
@@ -24,6 +25,21 @@ export interface MmioDevice {
   /** Returns the register's value as an unsigned number (all ones for undefined registers, like QEMU). */
   read(offset: number, width: AccessWidth): number;
   write(offset: number, width: AccessWidth, value: number): void;
+  /** Register stores a vCPU's thread may serve itself, without an exit (IoEvent). */
+  ioEvents?(): readonly IoEvent[];
+}
+
+/**
+ * A register store that only tells a back-end's worker to look (KVM's
+ * ioeventfd with datamatch): a 4-byte store of `value` at `offset` in the
+ * window. The vCPU's thread kicks the worker through `table`
+ * (virtio/blk-vhost.ts VhostTable.kickFromVcpu) and runs on; when the
+ * table says no (no worker serving), the store exits as any other.
+ */
+export interface IoEvent {
+  readonly offset: number;
+  readonly value: number;
+  readonly table: SharedArrayBuffer;
 }
 
 /** What a read of `width` bytes returns where nothing answers (QEMU's unassigned access). */
@@ -79,6 +95,13 @@ export interface DeviceHost {
    * native board, whose run loop polls between slices.
    */
   readonly doorbell?: SharedArrayBuffer;
+  /**
+   * The VM's guest-physical map (frame table), from which a device's helper
+   * thread builds its own view of guest RAM (a block device's vhost worker,
+   * virtio/blk-vhost.ts). Absent on the native board, whose hart shares the
+   * main thread with the devices.
+   */
+  readonly guestMap?: GuestPhysMap;
 }
 
 /**

@@ -12,7 +12,7 @@
  * isolation invariant: a guest reaches only frames in its own map.
  *
  * The same map, guest page -> machine frame, is kept as a flat table in
- * shared memory (guest-phys-view.ts), so any thread can translate through a
+ * shared memory (machine/guest-phys-view.ts), so any thread can translate through a
  * GuestMemoryView. Only `ensure` backs pages; views never allocate, and the
  * main thread's view (`view`) calls `ensure` before it writes.
  */
@@ -21,7 +21,7 @@ import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "../machine/memlayout.ts";
 import * as R from "../machine/riscv.ts";
 import { HGATP_MODE_SV39X4 } from "../machine/hext-defs.ts";
 import type { FrameAllocator } from "./frames.ts";
-import { GuestPhysView, MAX_DEVICE_PAGES, type GuestPhysMap } from "./guest-phys-view.ts";
+import { GuestPhysView, MAX_DEVICE_PAGES, type GuestPhysMap } from "../machine/guest-phys-view.ts";
 import { newCodeWriteShare } from "../machine/code-writes.ts";
 
 const PTE_LEAF = R.PTE_V | R.PTE_R | R.PTE_W | R.PTE_X | R.PTE_U | R.PTE_A | R.PTE_D;

@@ -32,7 +32,7 @@ import { accessStartInto } from "./exits/mmio-decode.ts";
 import { fastCsr } from "./exits/csr.ts";
 import type { VmServices } from "./exits/services.ts";
 import { HSM_STARTED, HSM_START_PENDING, HSM_STOP_PENDING, HSM_STOPPED, HSM_SUSPENDED } from "./exits/services.ts";
-import { GuestPhysView, type GuestPhysMap } from "./guest-phys-view.ts";
+import { GuestPhysView, type GuestPhysMap } from "../machine/guest-phys-view.ts";
 import { Peers, wakeVcpu } from "./peers.ts";
 import * as P from "./runpage.ts";
 import { STAT } from "./stats.ts";
@@ -47,6 +47,7 @@ import type { IsaVariant } from "../machine/isa-variant.ts";
 import { CodeScanner, SCAN_EMULATE, SCAN_HANDLED } from "./nonvirt/code-scanner.ts";
 import { HwMode } from "./hw-mode.ts";
 import { WfiSpinDetector } from "./wfi-spin.ts";
+import { IoEvents, type IoEventConfig } from "./ioevents.ts";
 import * as HX from "../machine/hext-defs.ts";
 
 export interface VcpuConfig {
@@ -83,6 +84,8 @@ export interface VcpuConfig {
   readonly hgatp?: { readonly lo: number; readonly hi: number };
   /** Its exit-trace rings when the run is traced (src/trace/, installed by workers/vcpu.ts); absent, nothing is traced. */
   readonly trace?: SharedArrayBuffer;
+  /** Device register stores this thread serves itself (ioevents.ts); absent or empty: none. */
+  readonly ioEvents?: readonly IoEventConfig[];
 }
 
 /** What the vCPU thread exposes over comlink. */
@@ -174,6 +177,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   stopReason = "";
   /** --virt hw: the guest's S/U state moved between the virtual CSR file and the hart's VS CSRs. */
   private readonly hw: HwMode | undefined;
+  /** Notify stores taken on this thread (ioevents.ts), if the VM registered any. */
+  private readonly ioEvents: IoEvents | undefined;
   /** Notices the guest spinning through a wfi that ends at once (wfi-spin.ts). */
   private readonly wfiSpin = new WfiSpinDetector();
 
@@ -186,6 +191,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     // With an arena, the registers are its slot's (the main thread's run page names the same ones).
     this.page = new P.RunPage(config.pages[config.hartId], storage?.regs);
     this.handleLocally = config.handleLocally;
+    this.ioEvents = config.ioEvents !== undefined && config.ioEvents.length > 0 ? new IoEvents(config.ioEvents) : undefined;
     this.doorbell = new Int32Array(config.doorbell);
     const clock = new VmClock(config.vmStartMs);
     // The hart: no devices (every non-RAM access faults to us), registers in the run page.
@@ -319,6 +325,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     }
     const tval = pairToNumber(tvalLo, tvalHi);
     const pc = pairToNumber(pcLo, pcHi);
+    if (this.ioEvents !== undefined && this.takeIoEvent(h, cause, tval, pc)) return true;
     if (this.handleLocally) {
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
       page.pc[0] = pc;
@@ -350,6 +357,21 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
     const bits = insn >= 0 ? insn : illegal ? tval : isDataFault(cause) ? h.instructionBits(pc) : 0;
     return this.exitToMain(h, cause, tval, bits, illegal ? w0 : 0, illegal ? imm : 0, pc);
+  }
+
+  /**
+   * A store fault that is a registered notify (ioevents.ts), taken here.
+   * Only while the vCPU runs untranslated on the guest-physical table
+   * (virtual paging off, no --mmu swtlb, not in VS), where the fault's
+   * address is the guest-physical one; a paged guest's notify exits to the
+   * main thread as before.
+   */
+  private takeIoEvent(h: Hart, cause: number, tval: number, pc: number): boolean {
+    if (cause !== R.CAUSE_STORE_PAGE_FAULT && cause !== R.CAUSE_STORE_ACCESS) return false;
+    if (this.hartSlot >= 0 || this.swtlb !== undefined || this.hw !== undefined) return false;
+    if (!(this.ioEvents as IoEvents).take(h, tval, pc)) return false;
+    this.page.stats[STAT.ioeventfd_exit]++;
+    return true;
   }
 
   /**

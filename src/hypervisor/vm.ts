@@ -36,6 +36,7 @@ import type { IsaVariant } from "../machine/isa-variant.ts";
 import type { NonvirtFix } from "./nonvirt/code-scanner.ts";
 import { ConfigError } from "../errors.ts";
 import { defaultShadowPages, ShadowState, type ShadowCoherence } from "./shadow/shadow-state.ts";
+import type { IoEventConfig } from "./ioevents.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -157,7 +158,7 @@ export class Vm {
         harts,
         clock: this.clock,
         memory: this.memory.view,
-        host: { consoleOut: config.output, power: (e) => this.onPower(e), doorbell },
+        host: { consoleOut: config.output, power: (e) => this.onPower(e), doorbell, guestMap: this.memory.map },
         bus,
         direct: (spec) => assignDevice(spec, this.memory, frames, this.pages),
       });
@@ -199,6 +200,8 @@ export class Vm {
     const satp = this.memory.satp();
     const hgatp = this.config.hw === true ? this.memory.hgatp() : undefined;
     const buffers = this.pages.map((p) => p.buffer);
+    const ioEvents: IoEventConfig[] = [];
+    for (const { spec, device } of this.devices.instances) for (const e of device.ioEvents?.() ?? []) ioEvents.push({ gpa: spec.base + e.offset, value: e.value, table: e.table });
     const configs: VcpuConfig[] = [];
     for (let h = 0; h < this.config.vcpus; h++) {
       configs.push({
@@ -222,6 +225,7 @@ export class Vm {
         scanCode: this.config.nonvirtFix === "scan",
         hgatp,
         trace: this.traceBuffers?.[h],
+        ioEvents,
       });
     }
     return configs;

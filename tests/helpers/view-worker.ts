@@ -6,7 +6,7 @@
  */
 
 import { parentPort, workerData } from "node:worker_threads";
-import { GuestPhysView, type GuestPhysMap } from "../../src/hypervisor/guest-phys-view.ts";
+import { GuestPhysView, type GuestPhysMap } from "../../src/machine/guest-phys-view.ts";
 
 interface ViewProbe {
   readonly machine: SharedArrayBuffer;

@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { FrameAllocator } from "../../src/hypervisor/frames.ts";
 import { GuestMemory } from "../../src/hypervisor/guest-memory.ts";
-import { GuestPhysView } from "../../src/hypervisor/guest-phys-view.ts";
+import { GuestPhysView } from "../../src/machine/guest-phys-view.ts";
 import { CodeWriteLog } from "../../src/machine/code-writes.ts";
 import { vcpuArenaCodeMap } from "../../src/machine/jit/wasm-arena.ts";
 import { DRAM_BASE, PAGE_SIZE } from "../../src/machine/memlayout.ts";

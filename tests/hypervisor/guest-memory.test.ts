@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { FrameAllocator } from "../../src/hypervisor/frames.ts";
 import { GuestMemory } from "../../src/hypervisor/guest-memory.ts";
-import { GuestPhysView } from "../../src/hypervisor/guest-phys-view.ts";
+import { GuestPhysView } from "../../src/machine/guest-phys-view.ts";
 import { FAULT_OUTSIDE, FAULT_SPLIT, FAULT_UNBACKED, GUEST_OK } from "../../src/machine/guest-memory-view.ts";
 import { DRAM_BASE, PAGE_SIZE } from "../../src/machine/memlayout.ts";
 import { viewCases } from "../helpers/view-cases.ts";

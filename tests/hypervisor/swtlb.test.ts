@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { GuestPhysView } from "../../src/hypervisor/guest-phys-view.ts";
+import { GuestPhysView } from "../../src/machine/guest-phys-view.ts";
 import * as P from "../../src/hypervisor/runpage.ts";
 import { SWTLB_FORWARD, SWTLB_HANDLED, SwtlbShadow, virtualSoftTlbHost } from "../../src/hypervisor/swtlb-virt.ts";
 import { STAT } from "../../src/hypervisor/stats.ts";

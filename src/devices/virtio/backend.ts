@@ -7,6 +7,7 @@
  */
 
 import type { GuestMemoryView } from "../../machine/guest-memory-view.ts";
+import type { GuestPhysMap } from "../../machine/guest-phys-view.ts";
 import type { DeviceError } from "../../errors.ts";
 import type { SplitQueue } from "./queue.ts";
 
@@ -27,6 +28,8 @@ export interface VirtioLink {
   asyncIo(delta: 1 | -1): void;
   /** The service loop's doorbell (DeviceHost.doorbell), for I/O threads to ring when they finish. */
   readonly doorbell: SharedArrayBuffer | undefined;
+  /** The VM's guest-physical map, for a helper thread's own view of guest RAM (DeviceHost.guestMap); undefined natively. */
+  readonly guestMap: GuestPhysMap | undefined;
   /** False once the device was reset or failed since this link was made: late completions are dropped. */
   readonly live: boolean;
 }
@@ -46,6 +49,10 @@ export interface VirtioBackend {
   activate(link: VirtioLink): void;
   /** The driver notified queue i (QueueNotify). */
   notify(i: number): void;
+  /** A table a vCPU's thread may kick for a notify of queue `i` without an exit (DeviceHost IoEvent), if the back-end has a worker that serves the queue. */
+  notifyTable?(i: number): SharedArrayBuffer | undefined;
+  /** The device stopped with DEVICE_NEEDS_RESET (a guest error the transport or the back-end found): helper threads stop serving at once. */
+  failed?(): void;
   /** The device was reset: forget the link and every request in flight. */
   reset(): void;
   /** Resolves once no work is in flight off the main thread (absent: there never is). */

@@ -15,15 +15,13 @@
  * open file descriptors, one per image path.
  */
 
-import { fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { fsyncSync } from "node:fs";
+import { copyPiece, fdOf } from "./blk-file.ts";
+import { DONE_ERROR, DONE_OK, DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK } from "./blk-status.ts";
+import { serveVhost, type BlkVhostTask } from "./blk-vhost-worker.ts";
 import { BlkRingView, OP_FLUSH, OP_READ, RING_HEAD } from "./blk-ring.ts";
 import { machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
 import { CodeWriteLog, type CodeWriteShare } from "../../machine/code-writes.ts";
-
-/** virtio-blk status values (virtio 1.2 §5.2.6). */
-export const S_OK = 0;
-export const S_IOERR = 1;
-export const S_UNSUPP = 2;
 
 export interface BlkIoTask {
   readonly op: "read" | "write" | "flush";
@@ -92,32 +90,10 @@ export const SLICE_REQUESTS = 512;
  */
 export const IDLE_MS = 10;
 
-/**
- * Values of a completion word (BlkIoTask.done): 0 while the request is in
- * flight; OK or ERROR when the main thread is to return it to the driver;
- * PUSHED_* when its worker already has (blk-used.ts) and only the device's
- * bookkeeping is left.
- */
-export const DONE_PENDING = 0;
-export const DONE_OK = 1;
-export const DONE_ERROR = 2;
-export const DONE_PUSHED_OK = 3;
-export const DONE_PUSHED_ERROR = 4;
 
-const fds = new Map<string, number>();
-
-function fdOf(path: string): number {
-  let fd = fds.get(path);
-  if (fd === undefined) {
-    fd = openSync(path, "r+");
-    fds.set(path, fd);
-  }
-  return fd;
-}
-
-/** Serves one request (the bytes moved) or a spell of a ring (the requests served). */
-export default function blkIo(task: BlkIoTask | BlkServeTask): number {
-  return task.op === "serve" ? serveRing(task) : serveOne(task);
+/** Serves one request (the bytes moved), or a spell of a ring or of a queue in vhost mode (the requests served). */
+export default function blkIo(task: BlkIoTask | BlkServeTask | BlkVhostTask): number {
+  return task.op === "serve" ? serveRing(task) : task.op === "vhost" ? serveVhost(task) : serveOne(task);
 }
 
 /** Serves one request; resolves with the bytes moved, and flags its completion word when it has one. */
@@ -152,22 +128,6 @@ function serve(task: BlkIoTask): number {
   let pos = task.offset;
   for (let i = 0; i < task.pieces.length; i += 2) pos = copyPiece(fd, task.op === "read", mem, task.pieces[i], task.pieces[i + 1], pos);
   return pos - task.offset;
-}
-
-/** One piece between the image at `pos` and machine memory; the image position after it. */
-function copyPiece(fd: number, read: boolean, mem: Uint8Array, off: number, len: number, pos: number): number {
-  for (let done = 0; done < len; ) {
-    const n = read ? readSync(fd, mem, off + done, len - done, pos) : writeSync(fd, mem, off + done, len - done, pos);
-    if (n === 0) {
-      // Past the image's end (it shrank under us): what a read finds there is zeros.
-      if (read) mem.fill(0, off + done, off + len);
-      else throw new Error(`blk-io: write at ${pos} made no progress`);
-      return pos + len - done;
-    }
-    done += n;
-    pos += n;
-  }
-  return pos;
 }
 
 /**

@@ -7,6 +7,7 @@
 
 import type { Piscina } from "piscina";
 import type { BlkIoTask, BlkServeTask } from "./blk-io.ts";
+import type { BlkVhostTask } from "./blk-vhost-worker.ts";
 
 // Compiled (dist/, what bin/popek.js runs) the worker is blk-io.js beside this file; from the
 // TypeScript sources (tests, development) a boot file registers tsx in the thread first.
@@ -50,7 +51,7 @@ export function preloadBlkIo(): Promise<Piscina> {
 }
 
 /** Runs one task on the pool, loading it first if a device has not yet (then the task waits for the load). */
-function runOnPool(task: BlkIoTask | BlkServeTask): Promise<unknown> {
+function runOnPool(task: BlkIoTask | BlkServeTask | BlkVhostTask): Promise<unknown> {
   return pool !== undefined ? pool.run(task) : preloadBlkIo().then((p) => p.run(task));
 }
 
@@ -66,6 +67,14 @@ export function runBlkIo(task: BlkIoTask): Promise<number> {
 export function runBlkServe(task: BlkServeTask): Promise<number> {
   return runOnPool(task).then((n: unknown) => {
     if (typeof n !== "number") throw new Error("blk-io: ring server returned no count");
+    return n;
+  });
+}
+
+/** Runs a spell of serving a device's queue in vhost mode (blk-vhost-worker.ts); resolves with the requests served. */
+export function runBlkVhost(task: BlkVhostTask): Promise<number> {
+  return runOnPool(task).then((n: unknown) => {
+    if (typeof n !== "number") throw new Error("blk-io: vhost spell returned no count");
     return n;
   });
 }

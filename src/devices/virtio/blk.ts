@@ -41,23 +41,20 @@
 import { statSync } from "node:fs";
 import { ConfigError, DeviceError } from "../../errors.ts";
 import type { VirtioBackend, VirtioLink } from "./backend.ts";
-import { DONE_OK, DONE_PENDING, DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK, S_UNSUPP, type BlkIoTask } from "./blk-io.ts";
-import { preloadBlkIo, runBlkIo } from "./blk-pool.ts";
+import type { BlkIoTask } from "./blk-io.ts";
+import { DONE_OK, DONE_PENDING, DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK, S_UNSUPP } from "./blk-status.ts";
+import { preloadBlkIo, runBlkIo, runBlkVhost } from "./blk-pool.ts";
 import { BlkRingView, OP_FLUSH, OP_READ, OP_WRITE, RING_MAX_PIECES, RING_SLOTS, type WorkerReturn } from "./blk-ring.ts";
 import { MAIN_THREAD_CLAIM, RingServers } from "./blk-servers.ts";
 import { MAIN_HOLDER, machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
-import { forEachPiece, gatherOut, machinePieces, scatterIn } from "./chain-io.ts";
+import { VhostTable } from "./blk-vhost.ts";
+import { BlkRequestReader, HEADER_SIZE, REQ_FLUSH, REQ_GET_ID, REQ_IOERR, REQ_READ, REQ_UNSUPP, SECTOR_SIZE } from "./blk-request.ts";
+import { machinePieces, scatterIn } from "./chain-io.ts";
 import { VirtqError } from "./errors.ts";
 import { DescChain } from "./queue.ts";
-import { DEVICE_ID_BLOCK, F_RING_EVENT_IDX, QUEUE_NUM_MAX, feature } from "./regs.ts";
+import type { GuestPhysMap } from "../../machine/guest-phys-view.ts";
+import { DEVICE_ID_BLOCK, F_RING_EVENT_IDX, F_RING_INDIRECT_DESC, QUEUE_NUM_MAX, feature } from "./regs.ts";
 
-const SECTOR_SIZE = 512;
-
-/** Request types (§5.2.6). */
-const T_IN = 0;
-const T_OUT = 1;
-const T_FLUSH = 4;
-const T_GET_ID = 8;
 /** Status values (blk-io.ts: the workers write them too). */
 export { S_IOERR, S_OK, S_UNSUPP };
 
@@ -71,7 +68,6 @@ const CONFIG_SIZE = 0x3c;
 const CFG_CAPACITY = 0;
 const CFG_SEG_MAX = 12;
 const CFG_BLK_SIZE = 20;
-const HEADER_SIZE = 16;
 const ID_BYTES = 20;
 const REQUEST_QUEUE = 0;
 /** Period of the fallback poll while ring requests are out (armFallback). */
@@ -121,8 +117,7 @@ export class VirtioBlk implements VirtioBackend {
   private readonly config = new DataView(new ArrayBuffer(CONFIG_SIZE));
   private readonly capacityBytes: number;
   private readonly chain = new DescChain();
-  private readonly header = new Uint8Array(HEADER_SIZE);
-  private readonly headerView = new DataView(this.header.buffer);
+  private readonly reader: BlkRequestReader;
   private link: VirtioLink | undefined;
   /** Requests on the I/O pool: a worker may be writing guest memory until each settles. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -147,6 +142,17 @@ export class VirtioBlk implements VirtioBackend {
   /** The current link's generation in usedTable while its workers return requests; 0: the main thread returns them. Undefined until the first notify decides. */
   private workerGen: number | undefined;
   private lastGen = 0;
+  /** vhost mode (blk-vhost.ts): a worker pops and serves the queue itself; on while the table is armed for workerGen. */
+  private readonly vhost = new VhostTable();
+  private vhostOn = false;
+  /** vhost spells launched and not yet settled (one at a time). */
+  private vhostSpells = 0;
+  /** The last vhost spell's name as a holder of the used ring's lock: -2, -3, … (ring servers are positive, the main thread -1). */
+  private lastVhostName = MAIN_HOLDER;
+  /** Where the armed generation's worker starts in the available ring (a spell of an older one may have written LAST_AVAIL since). */
+  private vhostArmAvail = 0;
+  /** The worker's counters as last added to `stats`. */
+  private vhostCounted: readonly [number, number, number] = [0, 0, 0];
   /** Notified under a hypervisor, not yet taken (takeSoon); a poll is scheduled for it. */
   private notified = false;
   private takeArmed = false;
@@ -159,6 +165,7 @@ export class VirtioBlk implements VirtioBackend {
       throw new ConfigError(`virtio-blk: cannot open ${cfg.path}: ${(e as Error).message}`);
     }
     this.capacityBytes = size - (size % SECTOR_SIZE);
+    this.reader = new BlkRequestReader(this.capacityBytes);
     this.config.setBigUint64(CFG_CAPACITY, BigInt(this.capacityBytes / SECTOR_SIZE), true);
     this.config.setUint32(CFG_SEG_MAX, QUEUE_NUM_MAX - 2, true);
     this.config.setUint32(CFG_BLK_SIZE, SECTOR_SIZE, true);
@@ -178,6 +185,7 @@ export class VirtioBlk implements VirtioBackend {
   }
 
   reset(): void {
+    this.stopVhost();
     this.link = undefined;
     this.notified = false;
     this.stopWorkerReturns();
@@ -197,11 +205,17 @@ export class VirtioBlk implements VirtioBackend {
     q.returnedBy(() => this.usedTable.usedIndex());
     this.lastGen = gen;
     this.usedViews ??= machineViews(link.memory.machine);
+    if (link.guestMap !== undefined) {
+      this.vhostArmAvail = q.nextAvail;
+      this.vhost.arm(gen, this.vhostArmAvail);
+      this.vhostOn = true;
+    }
     return gen;
   }
 
   /** The link is gone (reset, failure): a worker's late return is dropped, as the main thread's is. */
   private stopWorkerReturns(): void {
+    this.stopVhost();
     if (this.workerGen !== undefined && this.workerGen !== 0) this.usedTable.kill();
     this.workerGen = undefined;
   }
@@ -209,6 +223,12 @@ export class VirtioBlk implements VirtioBackend {
   async quiesce(): Promise<void> {
     // Requests notified and not yet taken (notify under a hypervisor leaves them to poll) go out first.
     this.poll();
+    // A vhost worker's request in hand (or handed back) is in flight too, after a reset as well (it
+    // ends at the worker's next look at GEN); an idle spell merely sleeps.
+    while (this.vhost.busy()) {
+      await new Promise((res) => setTimeout(res, 1));
+      this.poll();
+    }
     await Promise.allSettled([...this.inFlight]);
     // Ring requests have no promise: their workers flag them; wait until every one has been.
     while (this.ringInFlight > 0) {
@@ -223,6 +243,11 @@ export class VirtioBlk implements VirtioBackend {
     if (link === undefined) return;
     const q = link.queue(REQUEST_QUEUE);
     this.workerGen ??= this.startWorkerReturns(link);
+    if (this.vhostOn) {
+      this.vhost.kick();
+      this.ensureVhost(link);
+      return;
+    }
     if (this.workerGen !== 0) {
       this.takeSoon();
       return;
@@ -265,45 +290,35 @@ export class VirtioBlk implements VirtioBackend {
   /** Checks one request and sends its I/O to the pool; the chain is reused, so what the completion needs is copied out. */
   private start(link: VirtioLink, chain: DescChain): void {
     const mem = link.memory;
-    if (chain.readableBytes < HEADER_SIZE || chain.writableBytes < 1) throw new VirtqError("request-malformed", "virtio-blk: no header or no status byte");
-    gatherOut(mem, chain, 0, this.header);
-    const h = this.headerView;
-    const type = h.getUint32(0, true);
-    const sector = h.getUint32(12, true) * 2 ** 32 + h.getUint32(8, true);
-    const statusAt = this.statusAddress(chain);
+    const r = this.reader;
+    r.read(mem, chain);
     const head = chain.head;
-    const dataIn = chain.writableBytes - 1;
-    const dataOut = chain.readableBytes - HEADER_SIZE;
+    const statusAt = r.statusAt;
     const done = (status: number, written: number) => this.complete(link, head, statusAt, status, written);
-
-    if (type === T_GET_ID) {
-      const id = new Uint8Array(ID_BYTES);
-      id.set(new TextEncoder().encode(this.cfg.serial).subarray(0, ID_BYTES));
-      const n = Math.min(ID_BYTES, dataIn);
-      scatterIn(mem, chain, 0, id.subarray(0, n));
-      done(S_OK, n);
-      return;
+    switch (r.kind) {
+      case REQ_GET_ID: {
+        const id = new Uint8Array(ID_BYTES);
+        id.set(new TextEncoder().encode(this.cfg.serial).subarray(0, ID_BYTES));
+        const n = Math.min(ID_BYTES, r.length);
+        scatterIn(mem, chain, 0, id.subarray(0, n));
+        done(S_OK, n);
+        return;
+      }
+      case REQ_FLUSH:
+        this.dispatch({ op: "flush", path: this.cfg.path, machine: mem.machine, offset: 0, pieces: [] }, done, 0, this.workerReturn(mem, head, statusAt, 0));
+        return;
+      case REQ_UNSUPP:
+        done(S_UNSUPP, 0);
+        return;
+      case REQ_IOERR:
+        done(S_IOERR, 0);
+        return;
     }
-    if (type === T_FLUSH) {
-      this.dispatch({ op: "flush", path: this.cfg.path, machine: mem.machine, offset: 0, pieces: [] }, done, 0, this.workerReturn(mem, head, statusAt, 0));
-      return;
-    }
-    if (type !== T_IN && type !== T_OUT) {
-      done(S_UNSUPP, 0);
-      return;
-    }
-    const length = type === T_IN ? dataIn : dataOut;
-    const offset = sector * SECTOR_SIZE;
-    if (length % SECTOR_SIZE !== 0 || offset + length > this.capacityBytes) {
-      done(S_IOERR, 0);
-      return;
-    }
+    const read = r.kind === REQ_READ;
     const pieces: number[] = [];
-    const ok = type === T_IN ? machinePieces(mem, chain, true, 0, length, pieces) : machinePieces(mem, chain, false, HEADER_SIZE, length, pieces);
-    if (!ok) throw new VirtqError("buffer-outside-ram", "virtio-blk: a data buffer cannot be reached");
-    const op = type === T_IN ? "read" : "write";
-    const written = type === T_IN ? length : 0;
-    this.dispatch({ op, path: this.cfg.path, machine: mem.machine, offset, pieces }, done, written, this.workerReturn(mem, head, statusAt, written));
+    if (!machinePieces(mem, chain, read, read ? 0 : HEADER_SIZE, r.length, pieces)) throw new VirtqError("buffer-outside-ram", "virtio-blk: a data buffer cannot be reached");
+    const written = read ? r.length : 0;
+    this.dispatch({ op: read ? "read" : "write", path: this.cfg.path, machine: mem.machine, offset: r.offset, pieces }, done, written, this.workerReturn(mem, head, statusAt, written));
   }
 
   /** What a worker needs to return the request itself, when this link's workers do; the status byte is backed here. */
@@ -382,6 +397,139 @@ export class VirtioBlk implements VirtioBackend {
     }
   }
 
+  /** The vhost table: a notify of the request queue kicks its worker from the vCPU's thread (blk-vhost.ts kickFromVcpu). */
+  notifyTable(i: number): SharedArrayBuffer | undefined {
+    return i === REQUEST_QUEUE ? this.vhost.buffer : undefined;
+  }
+
+  /** The transport stopped the device (DEVICE_NEEDS_RESET): the vhost worker stops before its next pop. */
+  failed(): void {
+    this.stopVhost();
+  }
+
+  /** Takes the queue back from the vhost worker (reset, failure); its spell ends on its own. */
+  private stopVhost(): void {
+    if (!this.vhostOn) return;
+    this.vhostOn = false;
+    this.vhost.disarm();
+    this.countVhost();
+  }
+
+  /** Starts the vhost spell unless one runs; when it ends, another if the driver offered more meanwhile. */
+  private ensureVhost(link: VirtioLink): void {
+    if (this.vhostSpells > 0 || !this.vhostOn || !link.live) return;
+    const q = link.queue(REQUEST_QUEUE);
+    const gen = this.vhost.generation();
+    const name = (this.lastVhostName = this.lastVhostName <= -0x7fff_0000 ? -2 : this.lastVhostName - 1);
+    this.vhostSpells++;
+    link.asyncIo(1);
+    runBlkVhost({
+      op: "vhost",
+      table: this.vhost.buffer,
+      used: this.usedTable.buffer,
+      machine: link.memory.machine,
+      map: link.guestMap as GuestPhysMap,
+      layout: q.layout,
+      indirect: (link.features & feature(F_RING_INDIRECT_DESC)) !== 0n,
+      eventIdx: (link.features & feature(F_RING_EVENT_IDX)) !== 0n,
+      capacityBytes: this.capacityBytes,
+      path: this.cfg.path,
+      doorbell: link.doorbell as SharedArrayBuffer,
+      gen,
+      server: name,
+    }).then(
+      () => this.vhostEnded(link, gen),
+      () => {
+        this.vhostLost(link, name);
+        this.vhostEnded(link, gen);
+      },
+    );
+  }
+
+  /**
+   * A spell settled: another starts if the driver offered more meanwhile,
+   * or if the queue was re-armed for a new generation while this one still
+   * ran (spells run one at a time, so the new one waited for this).
+   */
+  private vhostEnded(link: VirtioLink, gen: number): void {
+    this.vhostSpells--;
+    link.asyncIo(-1);
+    const cur = this.link;
+    if (!this.vhostOn || cur === undefined || !cur.live) return;
+    const rearmed = this.vhost.generation() !== gen;
+    // The old spell may have moved LAST_AVAIL after the re-arm: no spell runs now, so put it back.
+    if (rearmed) this.vhost.setLastAvail(this.vhostArmAvail);
+    const q = cur.queue(REQUEST_QUEUE);
+    q.resumeAt(this.vhost.lastAvail());
+    if (rearmed || q.hasAvailable()) this.ensureVhost(cur);
+  }
+
+  /**
+   * The vhost spell's worker died (or the pool could not start it): a push
+   * it was making is finished (the used ring's log), a request it held and
+   * had not returned fails (IOERR), as a dead ring server's do, and the
+   * main thread takes the queue back for this link — it pops and checks
+   * chains again and sends them to ring servers, whose deaths fail their
+   * requests — rather than start spell after spell that may die the same way.
+   */
+  private vhostLost(link: VirtioLink, name: number): void {
+    if (this.usedViews !== undefined) this.usedTable.recover(name, this.usedViews, this.vhost.words);
+    const head = this.vhost.unreturned();
+    this.vhost.forgetBusy();
+    if (this.vhostOn && this.link === link && link.live) {
+      this.pollVhost(); // a chain it handed back is served first
+      const last = this.vhost.lastAvail();
+      this.stopVhost();
+      link.queue(REQUEST_QUEUE).resumeAt(last);
+      this.takeSoon();
+    }
+    if (head < 0 || !link.live) return;
+    try {
+      link.queue(REQUEST_QUEUE).chainAt(head, this.chain);
+      this.reader.read(link.memory, this.chain);
+      this.complete(link, head, this.reader.statusAt, S_IOERR, 0);
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e;
+      link.fail(e);
+    }
+  }
+
+  /** vhost mode, each poll: the worker's failure (the device stops), a chain it handed back, its counters; whether anything happened. */
+  private pollVhost(): boolean {
+    const link = this.link;
+    const failure = this.vhost.takeFailure();
+    if (failure !== undefined) {
+      this.stopVhost();
+      link?.fail(failure);
+      return true;
+    }
+    const head = this.vhost.handedBack();
+    if (head < 0) return false;
+    try {
+      if (link !== undefined && link.live) {
+        link.queue(REQUEST_QUEUE).chainAt(head, this.chain);
+        this.start(link, this.chain);
+      }
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e;
+      link?.fail(e);
+    } finally {
+      this.vhost.clearHandback();
+    }
+    this.countVhost();
+    return true;
+  }
+
+  /** Adds what the vhost worker served since the last call to `stats`. */
+  private countVhost(): void {
+    const now = this.vhost.served();
+    const was = this.vhostCounted;
+    this.stats.requests += now[0] - was[0];
+    this.stats.readBytes += now[1] - was[1];
+    this.stats.writeBytes += now[2] - was[2];
+    this.vhostCounted = now;
+  }
+
   /** Requests whose worker flagged them done: finished now, without waiting for their messages. */
   poll(): boolean {
     const watching = this.watching;
@@ -406,6 +554,7 @@ export class VirtioBlk implements VirtioBackend {
     } finally {
       this.batching = false;
     }
+    if (this.vhostOn && this.pollVhost()) finished = true;
     // Frees slots first, then takes new requests into them.
     if (this.notified) {
       this.takeNotified();
@@ -468,16 +617,6 @@ export class VirtioBlk implements VirtioBackend {
     const at = this.watching.indexOf(slot);
     if (at >= 0) this.watching.splice(at, 1);
     this.freeSlots.push(slot);
-  }
-
-  /** The request's last writable byte: where its status goes. */
-  private statusAddress(chain: DescChain): number {
-    let at = 0;
-    forEachPiece(chain, true, chain.writableBytes - 1, 1, (gpa) => {
-      at = gpa;
-      return true;
-    });
-    return at;
   }
 
   private complete(link: VirtioLink, head: number, statusAt: number, status: number, written: number): void {

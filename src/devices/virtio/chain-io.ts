@@ -63,15 +63,26 @@ export function scatterIn(mem: GuestMemoryView, chain: DescChain, skip: number, 
  */
 export function machinePieces(mem: GuestMemoryView, chain: DescChain, writable: boolean, skip: number, length: number, out: number[]): boolean {
   return forEachPiece(chain, writable, skip, length, (gpa, len) => {
+    // Most buffers lie in contiguous frames: one translation for the whole of it (a 64 KiB buffer would take 16).
+    const whole = mem.translateForWrite(gpa, len);
+    if (whole >= 0) {
+      appendPiece(out, whole, len);
+      return true;
+    }
     for (let done = 0; done < len; ) {
       const n = Math.min(len - done, PAGE_SIZE - ((gpa + done) % PAGE_SIZE));
       const off = mem.translateForWrite(gpa + done, n);
       if (off < 0) return false;
-      const last = out.length - 2;
-      if (last >= 0 && out[last] + out[last + 1] === off) out[last + 1] += n;
-      else out.push(off, n);
+      appendPiece(out, off, n);
       done += n;
     }
     return true;
   });
+}
+
+/** Appends [off, n] to `out`, merged into the last piece when it continues it. */
+function appendPiece(out: number[], off: number, n: number): void {
+  const last = out.length - 2;
+  if (last >= 0 && out[last] + out[last + 1] === off) out[last + 1] += n;
+  else out.push(off, n);
 }

@@ -37,3 +37,6 @@ export class VirtqError extends DeviceError {
     super(`virtio: ${MESSAGES[kind]}${detail === "" ? "" : ` (${detail})`}`);
   }
 }
+
+/** Every kind, in a fixed order: how a kind crosses threads as a number (blk-vhost.ts). */
+export const VIRTQ_ERROR_KINDS = Object.keys(MESSAGES) as VirtqErrorKind[];

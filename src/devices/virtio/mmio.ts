@@ -16,8 +16,9 @@
  */
 
 import { DeviceError } from "../../errors.ts";
-import type { AccessWidth, IrqLine, MmioDevice } from "../device.ts";
+import type { AccessWidth, IoEvent, IrqLine, MmioDevice } from "../device.ts";
 import type { GuestMemoryView } from "../../machine/guest-memory-view.ts";
+import type { GuestPhysMap } from "../../machine/guest-phys-view.ts";
 import type { VirtioBackend, VirtioLink } from "./backend.ts";
 import { VirtqError } from "./errors.ts";
 import { SplitQueue } from "./queue.ts";
@@ -58,6 +59,8 @@ interface VirtioMmioOptions {
   readonly asyncIo?: (delta: 1 | -1) => void;
   /** The service loop's doorbell (DeviceHost.doorbell). */
   readonly doorbell?: SharedArrayBuffer;
+  /** The VM's guest-physical map (DeviceHost.guestMap). */
+  readonly guestMap?: GuestPhysMap;
 }
 
 /** The transport's counters, named as results print them. */
@@ -151,6 +154,16 @@ export class VirtioMmio implements MmioDevice {
       if (!(e instanceof DeviceError)) throw e;
       this.fail(e);
     }
+  }
+
+  /** QueueNotify stores a vCPU's thread may serve itself: each queue whose back-end has a worker to kick (notifyTable). */
+  ioEvents(): IoEvent[] {
+    const events: IoEvent[] = [];
+    for (let i = 0; i < this.queues.length; i++) {
+      const table = this.backend.notifyTable?.(i);
+      if (table !== undefined) events.push({ offset: V.REG_QUEUE_NOTIFY, value: i, table });
+    }
+    return events;
   }
 
   /** Writing 0 to Status, or a board reset: back to the power-on state (§2.4). */
@@ -335,6 +348,7 @@ export class VirtioMmio implements MmioDevice {
     this.epoch++;
     this.lastError = e.message;
     this.status |= V.STATUS_DEVICE_NEEDS_RESET;
+    this.backend.failed?.();
     if ((this.status & V.STATUS_DRIVER_OK) !== 0) this.raise(V.INT_CONFIG_CHANGE);
   }
 
@@ -369,6 +383,7 @@ export class VirtioMmio implements MmioDevice {
       },
       asyncIo: (delta) => this.opts.asyncIo?.(delta),
       doorbell: this.opts.doorbell,
+      guestMap: this.opts.guestMap,
       get live() {
         return live();
       },

@@ -116,6 +116,21 @@ export class SplitQueue {
     return true;
   }
 
+  /** The next available-ring entry the device will take (free-running, mod 2^16): where another thread taking this queue over starts (blk-vhost.ts). */
+  get nextAvail(): number {
+    return this.lastAvail;
+  }
+
+  /** Takes up where another thread left off: its next available-ring entry (blk-vhost.ts hands the queue between threads). */
+  resumeAt(lastAvail: number): void {
+    this.lastAvail = lastAvail & 0xffff;
+  }
+
+  /** Walks the chain at descriptor `head` into `chain` without taking anything off the ring (a chain another thread took and hands back). */
+  chainAt(head: number, chain: DescChain): void {
+    this.walk(head, chain);
+  }
+
   /** Whether the driver has offered chains not yet taken. */
   hasAvailable(): boolean {
     return ((this.mem.readU16(this.layout.avail + 2) - this.lastAvail) & 0xffff) !== 0;

@@ -58,7 +58,7 @@ import type { PhysMem } from "../../machine/physmem.ts";
 import { isNonvirtSensitive } from "../../machine/isa-variant.ts";
 import * as R from "../../machine/riscv.ts";
 import { decodeMmioAccess } from "../exits/mmio-decode.ts";
-import type { GuestPhysView } from "../guest-phys-view.ts";
+import type { GuestPhysView } from "../../machine/guest-phys-view.ts";
 import { STAT } from "../stats.ts";
 
 export type { NonvirtFix } from "./fixes.ts";

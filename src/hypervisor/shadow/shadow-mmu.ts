@@ -83,7 +83,7 @@ import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, walkSv39, type Access, type Pt
 import type { PhysMem } from "../../machine/physmem.ts";
 import * as R from "../../machine/riscv.ts";
 import type { CsrFile } from "../../machine/csr.ts";
-import type { GuestPhysView } from "../guest-phys-view.ts";
+import type { GuestPhysView } from "../../machine/guest-phys-view.ts";
 import { STAT } from "../stats.ts";
 import * as H from "./shadow-state.ts";
 import * as D from "./pt-directory.ts";

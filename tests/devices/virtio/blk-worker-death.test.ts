@@ -5,6 +5,8 @@ import { describe, expect, it, vi } from "vitest";
 import { S_IOERR, VirtioBlk } from "../../../src/devices/virtio/blk.ts";
 import { VirtioMmio } from "../../../src/devices/virtio/mmio.ts";
 import * as V from "../../../src/devices/virtio/regs.ts";
+import { FrameAllocator } from "../../../src/hypervisor/frames.ts";
+import { GuestMemory } from "../../../src/hypervisor/guest-memory.ts";
 import { DriverRing, guestRam, RAM_BASE } from "./driver-ring.ts";
 import { bringUp, w } from "./transport.ts";
 
@@ -14,6 +16,7 @@ vi.mock("../../../src/devices/virtio/blk-pool.ts", () => ({
   preloadBlkIo: () => new Promise(() => {}),
   runBlkServe: () => Promise.reject(new Error("worker died")),
   runBlkIo: () => Promise.reject(new Error("worker died")),
+  runBlkVhost: () => Promise.reject(new Error("worker died")),
 }));
 
 const HDR = RAM_BASE + 0x10000;
@@ -50,6 +53,33 @@ describe("virtio-blk when its I/O workers die", () => {
     await dev.quiesce();
     expect(ring.usedIdx()).toBe(4);
     expect(mem.readU8(STATUS)).toBe(S_IOERR);
+    expect(readFileSync(path).every((b) => b === 0xee)).toBe(true);
+  });
+
+  it("in vhost mode (a VM's guest map): the main thread takes the queue back, and the requests fail with IOERR, writing nothing", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "popek-blk-")), "disk.img");
+    writeFileSync(path, new Uint8Array(64 * 512).fill(0xee));
+    const vm = new GuestMemory(new FrameAllocator(0x20_0000), 0x10_0000);
+    const mem = vm.view;
+    const dev = new VirtioMmio(new VirtioBlk({ path, serial: "" }), { set: () => {} }, mem, { legacy: false, doorbell: new SharedArrayBuffer(4), guestMap: vm.map });
+    const ring = new DriverRing(mem, RAM_BASE + 0x1000, 16);
+    bringUp(dev, [ring], 0n);
+    mem.copyIn(DATA, new Uint8Array(512).fill(1));
+    for (let i = 0; i < 2; i++) {
+      mem.writeU32(HDR + 16 * i, 1);
+      mem.writeU64(HDR + 16 * i + 8, BigInt(i));
+      mem.writeU8(STATUS + i, 0xff);
+      ring.offer(ring.chain(3 * i, [{ addr: HDR + 16 * i, len: 16 }, { addr: DATA, len: 512 }, { addr: STATUS + i, len: 1, write: true }]));
+    }
+    w(dev, V.REG_QUEUE_NOTIFY, 0);
+    const end = Date.now() + 5000;
+    while (ring.usedIdx() < 2 && Date.now() < end) {
+      dev.poll();
+      await new Promise((res) => setTimeout(res, 1));
+    }
+    await dev.quiesce();
+    expect(ring.usedIdx()).toBe(2);
+    expect([0, 1].map((i) => mem.readU8(STATUS + i))).toEqual([S_IOERR, S_IOERR]);
     expect(readFileSync(path).every((b) => b === 0xee)).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { S_OK, VirtioBlk } from "../../../src/devices/virtio/blk.ts";
-import { DONE_PUSHED_OK } from "../../../src/devices/virtio/blk-io.ts";
+import { DONE_PUSHED_OK } from "../../../src/devices/virtio/blk-status.ts";
 import { closeBlkIo, preloadBlkIo } from "../../../src/devices/virtio/blk-pool.ts";
 import { machineViews, SharedUsedRing } from "../../../src/devices/virtio/blk-used.ts";
 import { VirtioMmio } from "../../../src/devices/virtio/mmio.ts";

@@ -19,10 +19,10 @@
  * the decoded code that DMA or an emulated store rewrote.
  */
 
-import { FAULT_OUTSIDE, FAULT_SPLIT, FAULT_UNBACKED, rangeInside } from "../machine/guest-memory-view.ts";
-import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "../machine/memlayout.ts";
-import { PagedGuestView } from "../machine/paged-view.ts";
-import { CodeWriteLog, type CodeWriteShare } from "../machine/code-writes.ts";
+import { FAULT_OUTSIDE, FAULT_SPLIT, FAULT_UNBACKED, rangeInside } from "./guest-memory-view.ts";
+import { DRAM_BASE, PAGE_SHIFT, PAGE_SIZE } from "./memlayout.ts";
+import { PagedGuestView } from "./paged-view.ts";
+import { CodeWriteLog, type CodeWriteShare } from "./code-writes.ts";
 
 /** What another thread needs to build a VM's view: plain data and shared buffers (it crosses postMessage). */
 export interface GuestPhysMap {

@@ -1,0 +1,230 @@
+/*
+ * The worker's half of virtio-blk's vhost mode (blk-vhost.ts): a spell of
+ * serving one device's request queue straight from guest memory. It pops
+ * the available ring, checks each chain by the main thread's rules
+ * (queue.ts walks, blk-request.ts reads), moves the bytes between the
+ * image and the guest's pages, and returns the request (blk-used.ts); when
+ * the ring is empty it sleeps on KICK. Requests are served one after
+ * another, as the host's own loop does them: one thread per device, the
+ * other core left to the vCPU.
+ *
+ * The guest's memory is reached through its frame table only
+ * (GuestPhysView, built here from the shared buffers): a frame not in the
+ * table cannot be reached, and a page the guest never touched has no frame
+ * yet — such a chain is handed back to the main thread, which may back it.
+ *
+ * Runs in a worker thread of the piscina pool (blk-io.ts dispatches here).
+ */
+
+import { fsyncSync } from "node:fs";
+import { GuestPhysView, type GuestPhysMap } from "../../machine/guest-phys-view.ts";
+import { CodeWriteLog } from "../../machine/code-writes.ts";
+import { copyPiece, fdOf } from "./blk-file.ts";
+import { DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK, S_UNSUPP } from "./blk-status.ts";
+import { BlkRequestReader, HEADER_SIZE, REQ_FLUSH, REQ_GET_ID, REQ_IOERR, REQ_READ, REQ_UNSUPP } from "./blk-request.ts";
+import { machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
+import { VHOST_DONE, VhostTable } from "./blk-vhost.ts";
+import { machinePieces } from "./chain-io.ts";
+import { VirtqError } from "./errors.ts";
+import { DescChain, SplitQueue, type QueueLayout } from "./queue.ts";
+
+/** A spell of serving one device's queue in vhost mode; resolves with the requests served. */
+export interface BlkVhostTask {
+  readonly op: "vhost";
+  readonly table: SharedArrayBuffer;
+  readonly used: SharedArrayBuffer;
+  readonly machine: SharedArrayBuffer;
+  readonly map: GuestPhysMap;
+  readonly layout: QueueLayout;
+  readonly indirect: boolean;
+  readonly eventIdx: boolean;
+  readonly capacityBytes: number;
+  readonly path: string;
+  readonly doorbell: SharedArrayBuffer;
+  /** The generation this spell serves (the table's GEN when it was launched). */
+  readonly gen: number;
+  /** The spell's name as a holder of the used ring's lock (never 0). */
+  readonly server: number;
+}
+
+/** Requests a spell serves before it ends, so piscina can give its thread to other work (blk-io.ts SLICE_REQUESTS). */
+const VHOST_SLICE = 4096;
+/**
+ * A spell with nothing to serve for this long ends, so an idle device holds
+ * no thread (no spin before sleeping either: blk-io.ts IDLE_MS says why).
+ * Longer than a ring server's 10 ms: while no spell runs, every notify is an
+ * exit again, and on a loaded host a polling driver's vCPU can be off its
+ * core for 10 ms between two batches (measured at load ~13: 1 800 of 4 100
+ * kicks exited with 10 ms).
+ */
+const VHOST_IDLE_MS = 50;
+/** Longest wait for the main thread to take a handed-back chain before GEN is looked at again. */
+const HANDBACK_WAIT_MS = 1;
+
+/** What one spell holds: the guest's view, its queue as this thread reads it, the image. */
+interface Spell {
+  readonly task: BlkVhostTask;
+  readonly table: VhostTable;
+  readonly view: GuestPhysView;
+  readonly queue: SplitQueue;
+  readonly used: SharedUsedRing;
+  readonly m: MachineViews;
+  readonly reader: BlkRequestReader;
+  readonly chain: DescChain;
+  readonly pieces: number[];
+  readonly fd: number;
+  readonly bell: Int32Array;
+  /** Where a read marks the pages it wrote, so a vCPU's fence.i drops code the read replaced (machine/code-writes.ts). */
+  readonly codeLog: CodeWriteLog | undefined;
+}
+
+export function serveVhost(task: BlkVhostTask): number {
+  const table = new VhostTable(task.table);
+  const view = new GuestPhysView(task.machine, task.map);
+  const used = new SharedUsedRing(task.used);
+  const queue = new SplitQueue(view, task.layout, { indirect: task.indirect, eventIdx: task.eventIdx });
+  queue.returnedBy(() => used.usedIndex());
+  const s: Spell = {
+    task,
+    table,
+    view,
+    queue,
+    used,
+    m: machineViews(task.machine),
+    reader: new BlkRequestReader(task.capacityBytes),
+    chain: new DescChain(),
+    pieces: [],
+    fd: fdOf(task.path),
+    bell: new Int32Array(task.doorbell),
+    codeLog: task.map.codeWrites === undefined ? undefined : new CodeWriteLog(task.map.codeWrites, task.machine),
+  };
+  let served = 0;
+  table.enter();
+  for (;;) {
+    const r = serveUntilIdle(s, VHOST_SLICE - served);
+    served += r.served;
+    table.leave();
+    // A notify between the last look and leave() saw this spell active and made no exit: look again.
+    if (r.idleKick !== undefined && table.serving(task.gen) && table.kickSeen() !== r.idleKick) {
+      table.enter();
+      continue;
+    }
+    return served;
+  }
+}
+
+/** Serves until the queue stays empty for VHOST_IDLE_MS (idleKick: KICK as it was then), `budget` requests are served, or the queue is taken back. */
+function serveUntilIdle(s: Spell, budget: number): { served: number; idleKick?: number } {
+  const { table, queue, task } = s;
+  let served = 0;
+  queue.resumeAt(table.lastAvail());
+  while (served < budget) {
+    const kick = table.kickSeen();
+    // Busy before GEN is looked at: a reset's quiesce waits for this, or this sees the reset.
+    if (!table.claim(task.gen)) return { served };
+    let popped: boolean;
+    try {
+      popped = queue.pop(s.chain);
+    } catch (e) {
+      table.end();
+      if (!(e instanceof VirtqError)) throw e;
+      stop(s, e);
+      return { served };
+    }
+    if (!popped) {
+      table.end();
+      if (table.sleep(kick, VHOST_IDLE_MS)) return { served, idleKick: kick };
+      continue;
+    }
+    table.setLastAvail(queue.nextAvail);
+    if (!serveChain(s)) return { served };
+    served++;
+  }
+  return { served };
+}
+
+/** The worker found a chain that breaks the rules: it stops, and the main thread stops the device (blk.ts poll). */
+function stop(s: Spell, e: VirtqError): void {
+  s.table.fail(e);
+  ring(s.bell);
+}
+
+function ring(bell: Int32Array): void {
+  Atomics.add(bell, 0, 1);
+  Atomics.notify(bell, 0);
+}
+
+/** One popped request, served and returned (or handed back); false when the worker must stop. */
+function serveChain(s: Spell): boolean {
+  const { table, reader, chain } = s;
+  const head = chain.head;
+  table.begin(head);
+  try {
+    try {
+      reader.read(s.view, chain);
+    } catch (e) {
+      if (!(e instanceof VirtqError)) throw e;
+      stop(s, e);
+      return false;
+    }
+    const kind = reader.kind;
+    if (kind === REQ_GET_ID) return handBack(s, head);
+    const statusAt = s.view.translate(reader.statusAt, 1);
+    if (statusAt < 0) return handBack(s, head);
+    if (kind === REQ_IOERR || kind === REQ_UNSUPP) {
+      table.count(0, 0);
+      finish(s, head, statusAt, kind === REQ_IOERR ? S_IOERR : S_UNSUPP, 1);
+      return true;
+    }
+    if (kind === REQ_FLUSH) {
+      let ok = true;
+      try {
+        fsyncSync(s.fd);
+      } catch {
+        ok = false;
+      }
+      table.count(0, 0);
+      finish(s, head, statusAt, ok ? S_OK : S_IOERR, 1);
+      return true;
+    }
+    const read = kind === REQ_READ;
+    const pieces = s.pieces;
+    pieces.length = 0;
+    // The walk kept every buffer inside guest RAM: a piece the view cannot reach has no frame yet.
+    if (!machinePieces(s.view, chain, read, read ? 0 : HEADER_SIZE, reader.length, pieces)) return handBack(s, head);
+    let ok = true;
+    try {
+      let pos = reader.offset;
+      for (let i = 0; i < pieces.length; i += 2) pos = copyPiece(s.fd, read, s.m.u8, pieces[i], pieces[i + 1], pos);
+    } catch {
+      ok = false;
+    }
+    // Marked before the driver can see the request done (even a failed read may have moved some bytes).
+    if (read && s.codeLog !== undefined) for (let i = 0; i < pieces.length; i += 2) s.codeLog.written(pieces[i], pieces[i + 1]);
+    table.count(ok && read ? reader.length : 0, ok && !read ? reader.length : 0);
+    finish(s, head, statusAt, ok ? S_OK : S_IOERR, ok && read ? reader.length + 1 : 1);
+    return true;
+  } finally {
+    table.end();
+  }
+}
+
+/** Returns the request to the driver (a write is on the file by now); rings the main thread when the driver wants an interrupt. */
+function finish(s: Spell, head: number, statusAt: number, status: number, length: number): void {
+  const wants = s.used.push(s.task.server, s.m, s.table.words, s.task.gen, {
+    slot: VHOST_DONE,
+    head,
+    length,
+    status,
+    statusAt,
+    done: status === S_OK ? DONE_PUSHED_OK : DONE_PUSHED_ERROR,
+  });
+  if (wants) ring(s.bell);
+}
+
+/** The chain is the main thread's to serve (blk.ts poll); the worker goes on once it has taken it. */
+function handBack(s: Spell, head: number): boolean {
+  if (!s.table.handBack(head, s.task.gen, HANDBACK_WAIT_MS)) return false;
+  ring(s.bell);
+  return true;
+}
