@@ -7,10 +7,10 @@
  * waits for the next exit follows the VMs' policy: with any `spin` VM it
  * polls the run pages continuously (and yields every millisecond); with a
  * `poll` VM it keeps polling for POLL_SPIN_MS after the last exit, then
- * sleeps — and when polling has been seen to lose the core to other threads
- * (an oversubscribed host, wait.ts SpinGuard), it sleeps on the doorbell
- * with Atomics.wait instead of polling; otherwise it sleeps on the doorbell with Atomics.waitAsync, which
- * every vCPU bumps when it posts an exit.
+ * sleeps (and when its polling has lost the core to other threads, an
+ * oversubscribed host, wait.ts SpinGuard, it sleeps through that window too,
+ * in Atomics.wait on the doorbell); otherwise it sleeps on the doorbell with
+ * Atomics.waitAsync. Every vCPU bumps the doorbell when it posts an exit.
  */
 
 import { FrameAllocator } from "./frames.ts";

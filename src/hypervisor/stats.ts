@@ -51,7 +51,7 @@ export const EXIT_STATS = [
   { name: "scan_code_writes", doc: "--nonvirt-fix scan: guest stores to a scanned page: originals restored, page writable until it runs again" },
   { name: "scan_code_reads", doc: "--nonvirt-fix scan: guest loads from a patched page, served from the original bytes" },
   { name: "remote_tlb_flush_halted", doc: "shootdowns to a halted vCPU (wfi, stopped): not waited for, it flushes before it runs guest code" },
-  { name: "poll_core_lost", doc: "--wait poll: exit waits whose spin lost its core to another thread (an oversubscribed host); each makes the vCPU block at once for 2-200 ms" },
+  { name: "poll_core_lost", doc: "--wait poll: exit waits whose spin lost its core to another thread, or spun in vain for a main thread that had lost its own (an oversubscribed host); after each the vCPU blocks at once for 2-200 ms" },
   { name: "wfi_spin_sleep", doc: "wfis in a spin loop (ending at once, the same wfi again and again): the vCPU slept up to 1 ms before each completed" },
 ] as const;
 
