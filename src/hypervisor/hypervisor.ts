@@ -77,6 +77,9 @@ export class Hypervisor {
     let rounds = 0;
     // The previous clock read: a gap to the next one shows whether the loop lost its core (wait.ts SpinGuard).
     let lastClock = lastYield;
+    // Whether every round since lastClock found nothing to do: only such a stretch is pure polling, where a
+    // gap means a lost core (a stretch that served exits may have spent its time on them, or in a GC).
+    let idleStretch = true;
     while (vms.length > 0) {
       let handled = 0;
       let spinning = false;
@@ -88,14 +91,18 @@ export class Hypervisor {
         spinning ||= vm.config.wait === "spin";
         polling ||= vm.config.wait === "poll";
       }
-      if (handled > 0) sawExit = true;
+      if (handled > 0) {
+        sawExit = true;
+        idleStretch = false;
+      }
       // Reading the clock costs as much as a poll of every run page: while busy (or spinning, or
       // polling), look at it only every few rounds.
       if ((handled > 0 || spinning || polling) && ++rounds % CLOCK_EVERY_ROUNDS !== 0) continue;
       const now = performance.now();
       // Only `poll` backs off: `spin` spins whatever it costs (that contention is one of the lab's experiments).
-      if (polling && !spinning) guard.lostCore(lastClock, now);
+      if (polling && !spinning && idleStretch) guard.lostCore(lastClock, now);
       lastClock = now;
+      idleStretch = true;
       if (sawExit) {
         lastExit = now;
         sawExit = false;

@@ -92,12 +92,24 @@ export class SpinGuard {
     return true;
   }
 
-  /** Stops spinning from `now` on: this thread lost its core, or spun in vain for a partner that had lost its own. */
+  /** Stops spinning from `now` on: this thread lost its core. */
   backOff(now: number): void {
     this.losses++;
     // Again within one back-off of the last one ending: the host is still oversubscribed.
     this.backoffMs = now - this.blockUntil < this.backoffMs ? Math.min(BACKOFF_MAX_MS, this.backoffMs * 2) : BACKOFF_MIN_MS;
     this.blockUntil = now + this.backoffMs;
+  }
+
+  /**
+   * Stops spinning for BACKOFF_MIN_MS only, never longer: this thread spun a
+   * whole window in vain for a partner that may have lost its core, or may
+   * only have been busy or asleep (a quiet host's main thread wakes from its
+   * idle sleep through the event loop). Only a core this thread saw lost
+   * itself makes the back-off grow.
+   */
+  pause(now: number): void {
+    this.losses++;
+    this.blockUntil = Math.max(this.blockUntil, now + BACKOFF_MIN_MS);
   }
 }
 
@@ -156,10 +168,9 @@ export function waitWhile(word: Int32Array, index: number, value: number, policy
       // Looked at before the deadline: a spin that lost its core usually overran it too.
       if (window?.guard.lostCore(last, now) === true) break;
       if (now >= until) {
-        // The answerer did not run within the window: on a quiet host it answers in a microsecond or
-        // two, so it has lost its core. Spinning on would keep this core from it (or from whatever
-        // it must wake): block for a while instead.
-        window?.guard.backOff(now);
+        // A whole window without an answer: the answerer most likely lost its core, and spinning on
+        // would keep this one from it (or from whatever it must wake). Block for a moment.
+        if (spinMs >= POLL_SPIN_MS) window?.guard.pause(now);
         break;
       }
       last = now;

@@ -64,6 +64,16 @@ describe("SpinGuard: a spinner that lost its core blocks for a while", () => {
     expect(Math.max(...lengths)).toBe(200);
   });
 
+  it("a spin that ran out in vain pauses spinning for 2 ms and never makes the back-off grow", () => {
+    const g = new SpinGuard();
+    for (let t = 0; t < 10; t += 2.5) g.pause(t);
+    expect(g.backingOff(9.4)).toBe(true); // the last pause, at 7.5, lasts 2 ms
+    expect(g.backingOff(9.5)).toBe(false);
+    g.backOff(20); // the first loss of its own core after them still starts at 2 ms
+    expect(g.backingOff(21.9)).toBe(true);
+    expect(g.backingOff(22)).toBe(false);
+  });
+
   it("a loss long after the last back-off ended starts again at 2 ms (a quiet host's stray GC pause)", () => {
     const g = new SpinGuard();
     for (let t = 0; t < 5; t++) g.backOff(t); // grown
@@ -74,7 +84,7 @@ describe("SpinGuard: a spinner that lost its core blocks for a while", () => {
 });
 
 describe("waitWhile poll on an oversubscribed host", () => {
-  it("a spin that runs out before the answer (the answerer lost its core) backs the waiter off, and the answer still arrives", async () => {
+  it("a spin that runs its whole window out before the answer (the answerer lost its core) pauses the waiter, and the answer still arrives", async () => {
     const word = new Int32Array(new SharedArrayBuffer(4));
     word[0] = WAITING;
     const w = new PollWindow();
