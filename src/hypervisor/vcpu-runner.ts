@@ -40,7 +40,7 @@ import { ShadowMmu } from "./shadow/shadow-mmu.ts";
 import { claimShadowFlush, shootdown, type ShootdownSite } from "./shadow/shootdown.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import * as V from "./vcpu-state.ts";
-import { POLL_SPIN_MS, PollWindow, WAIT_SPIN, waitWhile } from "./wait.ts";
+import { POLL_SPIN_MS, PollWindow, WAIT_POLL, WAIT_SPIN, waitWhile } from "./wait.ts";
 import type { MmuMode } from "../machine/swtlb.ts";
 import { SWTLB_FORWARD, SWTLB_HANDLED, SwtlbShadow, virtualSoftTlbHost } from "./swtlb-virt.ts";
 import type { IsaVariant } from "../machine/isa-variant.ts";
@@ -630,6 +630,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       Atomics.notify(this.doorbell, 0);
     }
     waitWhile(page.state, 0, P.VCPU_EXIT, this.config.wait, POLL_SPIN_MS, this.pollWindow);
+    if (this.config.wait === WAIT_POLL) page.stats[STAT.poll_core_lost] = this.pollWindow.guard.losses;
     if (timed) this.histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1e6)));
     return page.exit[P.EXIT_REASON];
   }
