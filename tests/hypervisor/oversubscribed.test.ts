@@ -7,32 +7,13 @@
  * the blocking paths still deliver every answer.
  */
 
-import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Hypervisor } from "../../src/hypervisor/hypervisor.ts";
 import { POLL_SPIN_MS, PREEMPTED_GAP_MS, PollWindow, SpinGuard, WAIT_POLL, waitWhile } from "../../src/hypervisor/wait.ts";
 import { mImage, startVm } from "../helpers/vm.ts";
+import { ANSWERED, WAITING, answerLater } from "../helpers/answer-later.ts";
 
 const MB = 2 ** 20;
-const WAITING = 1;
-const ANSWERED = 0;
-
-/** A thread that, after `delayMs`, stores ANSWERED into word 0 and notifies it (as the hypervisor resumes a vCPU). */
-function answerLater(word: Int32Array, delayMs: number): Promise<number> {
-  const source = `
-    const { workerData } = require("node:worker_threads");
-    const word = new Int32Array(workerData.buffer);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, workerData.delayMs);
-    Atomics.store(word, 0, ${ANSWERED});
-    Atomics.notify(word, 0);
-  `;
-  const worker = new Worker(source, { eval: true, workerData: { buffer: word.buffer, delayMs } });
-  return new Promise((resolve, reject) => {
-    worker.once("error", reject);
-    worker.once("exit", resolve);
-  });
-}
-
 describe("SpinGuard: a spinner that lost its core blocks for a while", () => {
   it("a gap between two clock reads shorter than a time slice is not a lost core", () => {
     const g = new SpinGuard();

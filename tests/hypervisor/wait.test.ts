@@ -4,28 +4,9 @@
  * spins, polls then blocks, or blocks at once.
  */
 
-import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { POLL_SPIN_MS, PollWindow, WAIT_BLOCK, WAIT_POLL, WAIT_SPIN, parseWaitPolicy, waitPolicyCode, waitWhile } from "../../src/hypervisor/wait.ts";
-
-const WAITING = 1;
-const ANSWERED = 0;
-
-/** A thread that, after `delayMs`, stores ANSWERED into word 0 and notifies it (as the hypervisor resumes a vCPU). */
-function answerLater(word: Int32Array, delayMs: number): Promise<number> {
-  const source = `
-    const { workerData } = require("node:worker_threads");
-    const word = new Int32Array(workerData.buffer);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, workerData.delayMs);
-    Atomics.store(word, 0, ${ANSWERED});
-    Atomics.notify(word, 0);
-  `;
-  const worker = new Worker(source, { eval: true, workerData: { buffer: word.buffer, delayMs } });
-  return new Promise((resolve, reject) => {
-    worker.once("error", reject);
-    worker.once("exit", resolve);
-  });
-}
+import { ANSWERED, WAITING, answerLater } from "../helpers/answer-later.ts";
 
 describe("waitWhile", () => {
   it.each([
