@@ -7,6 +7,7 @@ import { VirtioMmio } from "../../../src/devices/virtio/mmio.ts";
 import * as V from "../../../src/devices/virtio/regs.ts";
 import { FrameAllocator } from "../../../src/hypervisor/frames.ts";
 import { GuestMemory } from "../../../src/hypervisor/guest-memory.ts";
+import type { GuestMemoryView } from "../../../src/machine/guest-memory-view.ts";
 import { DriverRing, guestRam, RAM_BASE } from "./driver-ring.ts";
 import { bringUp, w } from "./transport.ts";
 
@@ -23,6 +24,16 @@ const HDR = RAM_BASE + 0x10000;
 const DATA = RAM_BASE + 0x20000;
 const STATUS = RAM_BASE + 0x30000;
 
+/** Offers `count` one-sector writes (to sectors 0, 1, ...) from DATA, each with its own header and a status byte preset to 0xff. */
+function offerWrites(mem: GuestMemoryView, ring: DriverRing, count: number): void {
+  for (let i = 0; i < count; i++) {
+    mem.writeU32(HDR + 16 * i, 1);
+    mem.writeU64(HDR + 16 * i + 8, BigInt(i));
+    mem.writeU8(STATUS + i, 0xff);
+    ring.offer(ring.chain(3 * i, [{ addr: HDR + 16 * i, len: 16 }, { addr: DATA, len: 512 }, { addr: STATUS + i, len: 1, write: true }]));
+  }
+}
+
 describe("virtio-blk when its I/O workers die", () => {
   // Natively the main thread returns every request; under a hypervisor (a doorbell) the workers would, through the shared used ring.
   it.each([
@@ -36,12 +47,7 @@ describe("virtio-blk when its I/O workers die", () => {
     const ring = new DriverRing(mem, RAM_BASE + 0x1000, 16);
     bringUp(dev, [ring], 0n);
     mem.copyIn(DATA, new Uint8Array(1024).fill(1));
-    for (let i = 0; i < 3; i++) {
-      mem.writeU32(HDR + 16 * i, 1);
-      mem.writeU64(HDR + 16 * i + 8, BigInt(i));
-      mem.writeU8(STATUS + i, 0xff);
-      ring.offer(ring.chain(3 * i, [{ addr: HDR + 16 * i, len: 16 }, { addr: DATA, len: 512 }, { addr: STATUS + i, len: 1, write: true }]));
-    }
+    offerWrites(mem, ring, 3);
     w(dev, V.REG_QUEUE_NOTIFY, 0);
     await dev.quiesce();
     expect(ring.usedIdx()).toBe(3);
@@ -65,12 +71,7 @@ describe("virtio-blk when its I/O workers die", () => {
     const ring = new DriverRing(mem, RAM_BASE + 0x1000, 16);
     bringUp(dev, [ring], 0n);
     mem.copyIn(DATA, new Uint8Array(512).fill(1));
-    for (let i = 0; i < 2; i++) {
-      mem.writeU32(HDR + 16 * i, 1);
-      mem.writeU64(HDR + 16 * i + 8, BigInt(i));
-      mem.writeU8(STATUS + i, 0xff);
-      ring.offer(ring.chain(3 * i, [{ addr: HDR + 16 * i, len: 16 }, { addr: DATA, len: 512 }, { addr: STATUS + i, len: 1, write: true }]));
-    }
+    offerWrites(mem, ring, 2);
     w(dev, V.REG_QUEUE_NOTIFY, 0);
     const end = Date.now() + 5000;
     while (ring.usedIdx() < 2 && Date.now() < end) {
