@@ -47,9 +47,13 @@ function popek(args: string[], untilBoots = 0): Promise<Run> {
   });
 }
 
-/** Lines that are exactly the guest's "boot" banner (OpenSBI's own banner says "Reboot", not that). */
+/**
+ * Finished lines that are exactly the guest's "boot" banner (OpenSBI's own banner says "Reboot",
+ * not that). Only a line with its newline counts: the CLI flushes a partial line after 30 ms, so
+ * "boot" can arrive before its "\n", and interrupting the run then would lose the newline.
+ */
 function boots(output: string): number {
-  return (output.match(/^boot\r?$/gm) ?? []).length;
+  return (output.match(/^boot\r?\n/gm) ?? []).length;
 }
 
 const MODES: readonly { name: string; args: readonly string[] }[] = [
