@@ -225,6 +225,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     // Under --mmu swtlb the guest's own TLB is virtualized instead (swtlb-virt.ts): no shadow tables.
     this.hw = config.hgatp !== undefined ? new HwMode(this.hart, this.ctx.csr, config.hgatp.lo, config.hgatp.hi) : undefined;
     this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers, this.memory, site), undefined, swtlb ? undefined : this.shadow);
+    this.dispatcher.ioEvents = this.ioEvents;
   }
 
   // ---- HostTrapHandler: every trap of the guest lands here, inside runSlice ----
@@ -363,8 +364,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
    * A store fault that is a registered notify (ioevents.ts), taken here.
    * Only while the vCPU runs untranslated on the guest-physical table
    * (virtual paging off, no --mmu swtlb, not in VS), where the fault's
-   * address is the guest-physical one; a paged guest's notify exits to the
-   * main thread as before.
+   * address is the guest-physical one. A paging guest's notify is found by
+   * the shadow fill's walk, which runs on this thread with --exit-handler
+   * vcpu (exits/dispatch.ts); with the main thread's handler it exits.
    */
   private takeIoEvent(h: Hart, cause: number, tval: number, pc: number): boolean {
     if (cause !== R.CAUSE_STORE_PAGE_FAULT && cause !== R.CAUSE_STORE_ACCESS) return false;

@@ -39,6 +39,7 @@ import { STAT } from "../stats.ts";
 import { EID_POPK, handlePopk } from "../nonvirt/popk.ts";
 import { ACCESS_FETCH, ACCESS_LOAD, ACCESS_STORE, type Access } from "../../machine/mmu.ts";
 import { FILL_DONE, FILL_FETCH_NOT_RAM, FILL_GUEST_FAULT, FILL_MMIO, FILL_PT_WRITE, FILL_UNBACKED, type ShadowMmu } from "../shadow/shadow-mmu.ts";
+import type { IoEvents } from "../ioevents.ts";
 
 /** Keep running at ctx.pc. */
 export const EXIT_CONTINUE = 0;
@@ -69,6 +70,12 @@ export class TrapDispatcher {
   stopReason = "";
   /** Set by dispatch when the handled exit may have made an interrupt takeable (a CSR write, xRET). */
   interruptsMayChange = false;
+  /**
+   * Notify stores the vCPU thread takes itself (ioevents.ts), for a paging
+   * guest whose store the shadow fill found to be one; an untranslated
+   * guest's are taken before dispatch (vcpu-runner.ts).
+   */
+  ioEvents: IoEvents | undefined;
 
   constructor(
     readonly ctx: VcpuContext,
@@ -252,7 +259,7 @@ export class TrapDispatcher {
           if (emulatePtWrite(ctx, shadow, shadow.gpa, va, insn, pc)) return EXIT_CONTINUE;
           continue; // not emulated: the table is unprotected, fill again and retry the store natively
         case FILL_MMIO:
-          if (this.main === undefined) return EXIT_TO_MAIN;
+          if (this.main === undefined) return this.ioEventAt(shadow.gpa, va, insn, pc);
           if (this.main.mmio(ctx, shadow.gpa, insn, pc, va)) {
             ctx.count(ctx.csr.priv === R.PRV_U ? STAT.mmio_exit_user : STAT.mmio_exit_kernel);
             return EXIT_CONTINUE;
@@ -263,6 +270,19 @@ export class TrapDispatcher {
     }
     this.stopReason = `hart ${ctx.hartId}: shadow fill at 0x${va.toString(16)} did not settle`;
     return EXIT_STOP;
+  }
+
+  /**
+   * On the vCPU thread, a paging guest's access to a device at `gpa`: a
+   * registered notify store is taken here (ioeventfd: the worker kicked, no
+   * exit); anything else only the main thread can do.
+   */
+  private ioEventAt(gpa: number, va: number, insn: number, pc: number): number {
+    const length = this.ioEvents?.takeStore(this.ctx.x, insn, gpa, va) ?? 0;
+    if (length === 0) return EXIT_TO_MAIN;
+    this.ctx.count(STAT.ioeventfd_exit);
+    this.ctx.pc = pc + length;
+    return EXIT_CONTINUE;
   }
 }
 
