@@ -17,13 +17,15 @@
  *                                        (the last two, for the sentinel's
  *                                        offsets, always 0):
  *
- *      < 0   a hot counter: the interpreter adds one each time it reaches the
- *            slot; at -1 the block starting there is compiled
+ *      < 0   a hot counter: the interpreter adds one each time a jump or
+ *            branch (or the start of a run, hart-loop.ts, as after the
+ *            slot's first decode) leads it to the slot; at -1 the block
+ *            starting there is compiled
  *        0   nothing to do (not compilable here, or the tier is off)
  *      > 0   the id of the compiled block that starts at this slot
  *
- * so the interpreter pays one typed-array load and compare per instruction,
- * and none for staying on the page: running off its end reads the sentinel,
+ * so the interpreter pays one typed-array load and compare per jump or
+ * branch, and none for staying on the page: running off its end reads the sentinel,
  * whose undecoded op sends the loop to fetch the next page. Only jumps and
  * taken branches check their target against the page bounds.
  */

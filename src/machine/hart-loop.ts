@@ -30,7 +30,13 @@
  * to its decoded words. The inner loop counts a slot's visits itself (a
  * negative word below -1 goes up by one); any other non-zero word sends the
  * outer loop to enterBlock, which compiles, or runs a block that fits the
- * remaining budget.
+ * remaining budget. Blocks start where control lands, so the loop looks at
+ * a block word only there: where it starts, and after each jump or branch
+ * (taken or not). Straight-line code pays nothing for the tier: looking at
+ * every slot cost a load and a test per instruction, and V8 kept more of
+ * the loop's state on the stack for it. `bench cpu`, 4 alternating pairs
+ * (load ~3.5, medians): cpubench with the block tiers off 193 -> 226 MIPS,
+ * on 1,050 -> 1,248; branchy 139 -> 170 (off), 129 -> 173 (on).
  */
 
 import type { Hart } from "./hart.ts";
@@ -111,603 +117,614 @@ export function runSlice(h: Hart, budget: number): number {
     let left = (budget - ran) | 0; // instructions still to run: one live value and a compare with 0, not n and budget
     let why = BUDGET;
     let word = 0; // the block word that ended the inner loop (BLOCK); a constant until then, so it costs the loop nothing
-    let b = dec[BLOCK_WORDS + (po >>> 1)] & blockMask;
-    inner: for (; left > 0; b = dec[BLOCK_WORDS + (po >>> 1)]) {
-      if (b !== 0) {
-        // A visit counted towards compiling, as jit/enter.ts counts the words it is given. With the tier
-        // off, the word counts down all the same and enterBlock clears it at -1.
-        if (b < -1) dec[BLOCK_WORDS + (po >>> 1)] = b + 1;
-        else {
-          word = b;
-          why = BLOCK;
-          break;
-        }
-      }
-      const w0 = dec[po];
-      const imm = dec[po | 1]; // po + 1 (po is even), without an overflow check
-      const len = 4 - ((w0 >>> 6) & 2);
-      const rd = (w0 >>> 8) & 0xff;
-      const rs1 = (w0 >>> 16) & 0xff;
-      const rs2 = w0 >>> 24;
-      left = (left - 1) | 0;
+    // The slot it starts at first: the inner loop looks at a block word only where a jump or branch led.
+    // blockMask is 0 when enterBlock has just declined this slot.
+    const b0 = left > 0 ? dec[BLOCK_WORDS + (po >>> 1)] & blockMask : 0;
+    if (b0 < -1) dec[BLOCK_WORDS + (po >>> 1)] = b0 + 1; // a visit counted towards compiling, as below
+    else if (b0 !== 0) {
+      word = b0;
+      why = BLOCK;
+    }
+    if (why === BUDGET) {
+      inner: for (; left > 0; ) {
+        const w0 = dec[po];
+        const imm = dec[po | 1]; // po + 1 (po is even), without an overflow check
+        const len = 4 - ((w0 >>> 6) & 2);
+        const rd = (w0 >>> 8) & 0xff;
+        const rs1 = (w0 >>> 16) & 0xff;
+        const rs2 = w0 >>> 24;
+        left = (left - 1) | 0;
 
-      // Loads and stores compute their address and probe the TLB inline (not
-      // through a helper: V8's inlining budget ran out before this function's
-      // end and left some of them calling it). A hit needs a canonical address
-      // (bits 63..38 equal, checked on the high word) mapped to RAM; the outer
-      // loop takes everything else.
-      switch (w0 & 0x7f) {
-        case 0: // undecoded (also the sentinel past the page's end, po >= PAGE)
-          why = SLOW;
-          break inner;
-        case 2: // lui
-          x[rd] = imm;
-          x[rd + 1] = imm >> 31;
-          po = (po + len) | 0;
-          continue;
-        case 3: { // auipc
-          const v = B[0] + po + imm;
-          x[rd] = v | 0;
-          x[rd + 1] = Math.floor(v / TWO_32) | 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 4: { // jal
-          const link = B[0] + po + len;
-          x[rd] = link | 0;
-          x[rd + 1] = Math.floor(link / TWO_32) | 0;
-          po = (po + imm) | 0;
-          if ((po & OUTSIDE_PAGE) !== 0) {
-            why = FAR;
-            break inner;
-          }
-          continue;
-        }
-        case 5: { // jalr
-          const blo = x[rs1];
-          const tlo = (blo + imm) | 0;
-          const thi = (x[rs1 + 1] + (imm >> 31) + (tlo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          // A target pc that cannot hold exactly (u64.ts) faults at once: the outer loop reports it (before rd is written).
-          if ((thi << 10) >> 10 !== thi) {
+        // Loads and stores compute their address and probe the TLB inline (not
+        // through a helper: V8's inlining budget ran out before this function's
+        // end and left some of them calling it). A hit needs a canonical address
+        // (bits 63..38 equal, checked on the high word) mapped to RAM; the outer
+        // loop takes everything else.
+        switch (w0 & 0x7f) {
+          case 0: // undecoded (also the sentinel past the page's end, po >= PAGE)
             why = SLOW;
             break inner;
+          case 2: // lui
+            x[rd] = imm;
+            x[rd + 1] = imm >> 31;
+            po = (po + len) | 0;
+            continue;
+          case 3: { // auipc
+            const v = B[0] + po + imm;
+            x[rd] = v | 0;
+            x[rd + 1] = Math.floor(v / TWO_32) | 0;
+            po = (po + len) | 0;
+            continue;
           }
-          const base = B[0];
-          const link = base + po + len;
-          x[rd] = link | 0;
-          x[rd + 1] = Math.floor(link / TWO_32) | 0;
-          const target = thi * TWO_32 + ((tlo & ~1) >>> 0);
-          const d = target - base;
-          if (d >= 0 && d < PAGE) po = d | 0;
-          else {
-            B[0] = target + REFETCH;
-            po = OFF_PAGE;
-          }
-          continue;
-        }
-        // A taken branch checks its target against the page (decoded-page.ts); falling through needs no check.
-        // Leaving the page ends the inner loop with po = the target's offset (FAR).
-        case 6: // beq
-          if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) {
+          case 4: { // jal
+            const link = B[0] + po + len;
+            x[rd] = link | 0;
+            x[rd + 1] = Math.floor(link / TWO_32) | 0;
             po = (po + imm) | 0;
             if ((po & OUTSIDE_PAGE) !== 0) {
               why = FAR;
               break inner;
             }
-          } else po = (po + len) | 0;
-          continue;
-        case 7: // bne
-          if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) {
-            po = (po + imm) | 0;
-            if ((po & OUTSIDE_PAGE) !== 0) {
-              why = FAR;
-              break inner;
-            }
-          } else po = (po + len) | 0;
-          continue;
-        case 8: { // blt
-          const ahi = x[rs1 + 1];
-          const bhi = x[rs2 + 1];
-          if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
-            po = (po + imm) | 0;
-            if ((po & OUTSIDE_PAGE) !== 0) {
-              why = FAR;
-              break inner;
-            }
-          } else po = (po + len) | 0;
-          continue;
-        }
-        case 9: { // bge
-          const ahi = x[rs1 + 1];
-          const bhi = x[rs2 + 1];
-          if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po = (po + len) | 0;
-          else {
-            po = (po + imm) | 0;
-            if ((po & OUTSIDE_PAGE) !== 0) {
-              why = FAR;
-              break inner;
-            }
+            break;
           }
-          continue;
-        }
-        case 10: { // bltu
-          const ahi = x[rs1 + 1];
-          const bhi = x[rs2 + 1];
-          if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
-            po = (po + imm) | 0;
-            if ((po & OUTSIDE_PAGE) !== 0) {
-              why = FAR;
+          case 5: { // jalr
+            const blo = x[rs1];
+            const tlo = (blo + imm) | 0;
+            const thi = (x[rs1 + 1] + (imm >> 31) + (tlo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            // A target pc that cannot hold exactly (u64.ts) faults at once: the outer loop reports it (before rd is written).
+            if ((thi << 10) >> 10 !== thi) {
+              why = SLOW;
               break inner;
             }
-          } else po = (po + len) | 0;
-          continue;
-        }
-        case 11: { // bgeu
-          const ahi = x[rs1 + 1];
-          const bhi = x[rs2 + 1];
-          if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po = (po + len) | 0;
-          else {
-            po = (po + imm) | 0;
-            if ((po & OUTSIDE_PAGE) !== 0) {
-              why = FAR;
-              break inner;
+            const base = B[0];
+            const link = base + po + len;
+            x[rd] = link | 0;
+            x[rd + 1] = Math.floor(link / TWO_32) | 0;
+            const target = thi * TWO_32 + ((tlo & ~1) >>> 0);
+            const d = target - base;
+            if (d >= 0 && d < PAGE) po = d | 0;
+            else {
+              B[0] = target + REFETCH;
+              po = OFF_PAGE;
             }
+            break;
           }
-          continue;
-        }
+          // A taken branch checks its target against the page (decoded-page.ts); falling through needs no check.
+          // Leaving the page ends the inner loop with po = the target's offset (FAR).
+          case 6: // beq
+            if (x[rs1] === x[rs2] && x[rs1 + 1] === x[rs2 + 1]) {
+              po = (po + imm) | 0;
+              if ((po & OUTSIDE_PAGE) !== 0) {
+                why = FAR;
+                break inner;
+              }
+            } else po = (po + len) | 0;
+            break;
+          case 7: // bne
+            if (x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1]) {
+              po = (po + imm) | 0;
+              if ((po & OUTSIDE_PAGE) !== 0) {
+                why = FAR;
+                break inner;
+              }
+            } else po = (po + len) | 0;
+            break;
+          case 8: { // blt
+            const ahi = x[rs1 + 1];
+            const bhi = x[rs2 + 1];
+            if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
+              po = (po + imm) | 0;
+              if ((po & OUTSIDE_PAGE) !== 0) {
+                why = FAR;
+                break inner;
+              }
+            } else po = (po + len) | 0;
+            break;
+          }
+          case 9: { // bge
+            const ahi = x[rs1 + 1];
+            const bhi = x[rs2 + 1];
+            if (ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po = (po + len) | 0;
+            else {
+              po = (po + imm) | 0;
+              if ((po & OUTSIDE_PAGE) !== 0) {
+                why = FAR;
+                break inner;
+              }
+            }
+            break;
+          }
+          case 10: { // bltu
+            const ahi = x[rs1 + 1];
+            const bhi = x[rs2 + 1];
+            if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) {
+              po = (po + imm) | 0;
+              if ((po & OUTSIDE_PAGE) !== 0) {
+                why = FAR;
+                break inner;
+              }
+            } else po = (po + len) | 0;
+            break;
+          }
+          case 11: { // bgeu
+            const ahi = x[rs1 + 1];
+            const bhi = x[rs2 + 1];
+            if (ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0)) po = (po + len) | 0;
+            else {
+              po = (po + imm) | 0;
+              if ((po & OUTSIDE_PAGE) !== 0) {
+                why = FAR;
+                break inner;
+              }
+            }
+            break;
+          }
 
-        // ---- loads: the fast path needs a TLB hit on RAM and natural alignment ----
-        case 12: { // lb
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          let v: number;
-          if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi) v = (u8[ldFrames[i] + (lo & 0xfff)] << 24) >> 24;
-          else {
-            why = SLOW;
-            break inner;
-          }
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 16: { // lbu
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          let v: number;
-          if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi) v = u8[ldFrames[i] + (lo & 0xfff)];
-          else {
-            why = SLOW;
-            break inner;
-          }
-          x[rd] = v;
-          x[rd + 1] = 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 13: { // lh
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          let v: number;
-          if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 1) === 0) v = i16[(ldFrames[i] + (lo & 0xfff)) >>> 1];
-          else {
-            why = SLOW;
-            break inner;
-          }
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 17: { // lhu
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          let v: number;
-          if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 1) === 0) v = u16[(ldFrames[i] + (lo & 0xfff)) >>> 1];
-          else {
-            why = SLOW;
-            break inner;
-          }
-          x[rd] = v;
-          x[rd + 1] = 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 14: { // lw
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          let v: number;
-          if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) v = i32[(ldFrames[i] + (lo & 0xfff)) >>> 2];
-          else {
-            why = SLOW;
-            break inner;
-          }
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 18: { // lwu
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          let v: number;
-          if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) v = i32[(ldFrames[i] + (lo & 0xfff)) >>> 2];
-          else {
-            why = SLOW;
-            break inner;
-          }
-          x[rd] = v;
-          x[rd + 1] = 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 15: { // ld
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 7) === 0) {
-            const w = (ldFrames[i] + (lo & 0xfff)) >>> 2;
-            x[rd] = i32[w];
-            x[rd + 1] = i32[w + 1];
-          } else {
-            why = SLOW;
-            break inner;
-          }
-          po = (po + len) | 0;
-          continue;
-        }
-
-        // ---- stores: a hit needs a writable, dirty page (store TLB fills only those) ----
-        // Only the slow path can end the slice (a device write; as for loads, after this instruction): a RAM store cannot.
-        case 19: { // sb
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi) {
-            const o = stFrames[i] + (lo & 0xfff);
-            u8[o] = x[rs2];
-            if (codeMap[o >>> 12] !== 0) {
-              why = CODE_STORE;
+          // ---- loads: the fast path needs a TLB hit on RAM and natural alignment ----
+          case 12: { // lb
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            let v: number;
+            if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi) v = (u8[ldFrames[i] + (lo & 0xfff)] << 24) >> 24;
+            else {
+              why = SLOW;
               break inner;
             }
-          } else {
-            why = SLOW;
-            break inner;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
           }
-          po = (po + len) | 0;
-          continue;
-        }
-        case 20: { // sh
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 1) === 0) {
-            const o = stFrames[i] + (lo & 0xfff);
-            u16[o >>> 1] = x[rs2];
-            if (codeMap[o >>> 12] !== 0) {
-              why = CODE_STORE;
+          case 16: { // lbu
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            let v: number;
+            if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi) v = u8[ldFrames[i] + (lo & 0xfff)];
+            else {
+              why = SLOW;
               break inner;
             }
-          } else {
-            why = SLOW;
-            break inner;
+            x[rd] = v;
+            x[rd + 1] = 0;
+            po = (po + len) | 0;
+            continue;
           }
-          po = (po + len) | 0;
-          continue;
-        }
-        case 21: { // sw
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) {
-            const o = stFrames[i] + (lo & 0xfff);
-            i32[o >>> 2] = x[rs2];
-            if (codeMap[o >>> 12] !== 0) {
-              why = CODE_STORE;
+          case 13: { // lh
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            let v: number;
+            if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 1) === 0) v = i16[(ldFrames[i] + (lo & 0xfff)) >>> 1];
+            else {
+              why = SLOW;
               break inner;
             }
-          } else {
-            why = SLOW;
-            break inner;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
           }
-          po = (po + len) | 0;
-          continue;
-        }
-        case 22: { // sd
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
-          const i = vpn & TLB_INDEX;
-          if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 7) === 0) {
-            const o = stFrames[i] + (lo & 0xfff);
-            i32[o >>> 2] = x[rs2];
-            i32[(o >>> 2) + 1] = x[rs2 + 1];
-            if (codeMap[o >>> 12] !== 0) {
-              why = CODE_STORE;
+          case 17: { // lhu
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            let v: number;
+            if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 1) === 0) v = u16[(ldFrames[i] + (lo & 0xfff)) >>> 1];
+            else {
+              why = SLOW;
               break inner;
             }
-          } else {
+            x[rd] = v;
+            x[rd + 1] = 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 14: { // lw
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            let v: number;
+            if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) v = i32[(ldFrames[i] + (lo & 0xfff)) >>> 2];
+            else {
+              why = SLOW;
+              break inner;
+            }
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 18: { // lwu
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            let v: number;
+            if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) v = i32[(ldFrames[i] + (lo & 0xfff)) >>> 2];
+            else {
+              why = SLOW;
+              break inner;
+            }
+            x[rd] = v;
+            x[rd + 1] = 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 15: { // ld
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            if (ldKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 7) === 0) {
+              const w = (ldFrames[i] + (lo & 0xfff)) >>> 2;
+              x[rd] = i32[w];
+              x[rd + 1] = i32[w + 1];
+            } else {
+              why = SLOW;
+              break inner;
+            }
+            po = (po + len) | 0;
+            continue;
+          }
+
+          // ---- stores: a hit needs a writable, dirty page (store TLB fills only those) ----
+          // Only the slow path can end the slice (a device write; as for loads, after this instruction): a RAM store cannot.
+          case 19: { // sb
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi) {
+              const o = stFrames[i] + (lo & 0xfff);
+              u8[o] = x[rs2];
+              if (codeMap[o >>> 12] !== 0) {
+                why = CODE_STORE;
+                break inner;
+              }
+            } else {
+              why = SLOW;
+              break inner;
+            }
+            po = (po + len) | 0;
+            continue;
+          }
+          case 20: { // sh
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 1) === 0) {
+              const o = stFrames[i] + (lo & 0xfff);
+              u16[o >>> 1] = x[rs2];
+              if (codeMap[o >>> 12] !== 0) {
+                why = CODE_STORE;
+                break inner;
+              }
+            } else {
+              why = SLOW;
+              break inner;
+            }
+            po = (po + len) | 0;
+            continue;
+          }
+          case 21: { // sw
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 3) === 0) {
+              const o = stFrames[i] + (lo & 0xfff);
+              i32[o >>> 2] = x[rs2];
+              if (codeMap[o >>> 12] !== 0) {
+                why = CODE_STORE;
+                break inner;
+              }
+            } else {
+              why = SLOW;
+              break inner;
+            }
+            po = (po + len) | 0;
+            continue;
+          }
+          case 22: { // sd
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            const hi = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            const vpn = ((hi & 0x7f) << 20) | (lo >>> 12);
+            const i = vpn & TLB_INDEX;
+            if (stKeys[i] === vpn + dataKey && ((hi << 25) >> 25) === hi && (lo & 7) === 0) {
+              const o = stFrames[i] + (lo & 0xfff);
+              i32[o >>> 2] = x[rs2];
+              i32[(o >>> 2) + 1] = x[rs2 + 1];
+              if (codeMap[o >>> 12] !== 0) {
+                why = CODE_STORE;
+                break inner;
+              }
+            } else {
+              why = SLOW;
+              break inner;
+            }
+            po = (po + len) | 0;
+            continue;
+          }
+
+          // ---- integer register-immediate ----
+          case 23: { // addi
+            const blo = x[rs1];
+            const lo = (blo + imm) | 0;
+            x[rd + 1] = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            x[rd] = lo;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 24: { // slti
+            const ahi = x[rs1 + 1];
+            const bhi = imm >> 31;
+            x[rd] = ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < imm >>> 0) ? 1 : 0;
+            x[rd + 1] = 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 25: { // sltiu
+            const ahi = x[rs1 + 1];
+            const bhi = imm >> 31;
+            x[rd] = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < imm >>> 0) ? 1 : 0;
+            x[rd + 1] = 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 26: // xori
+            x[rd + 1] = x[rs1 + 1] ^ (imm >> 31);
+            x[rd] = x[rs1] ^ imm;
+            po = (po + len) | 0;
+            continue;
+          case 27: // ori
+            x[rd + 1] = x[rs1 + 1] | (imm >> 31);
+            x[rd] = x[rs1] | imm;
+            po = (po + len) | 0;
+            continue;
+          case 28: // andi
+            x[rd + 1] = x[rs1 + 1] & (imm >> 31);
+            x[rd] = x[rs1] & imm;
+            po = (po + len) | 0;
+            continue;
+          case 29: { // slli (imm is 0..63; JS shifts count mod 32, hence the three cases)
+            const lo = x[rs1];
+            const hi = x[rs1 + 1];
+            if (imm === 0) x[rd + 1] = hi;
+            else if (imm < 32) x[rd + 1] = (hi << imm) | (lo >>> (32 - imm));
+            else x[rd + 1] = lo << (imm - 32);
+            x[rd] = imm < 32 ? lo << imm : 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 30: { // srli
+            const lo = x[rs1];
+            const hi = x[rs1 + 1];
+            if (imm === 0) x[rd] = lo;
+            else if (imm < 32) x[rd] = (lo >>> imm) | (hi << (32 - imm));
+            else x[rd] = hi >>> (imm - 32);
+            x[rd + 1] = imm < 32 ? hi >>> imm : 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 31: { // srai
+            const lo = x[rs1];
+            const hi = x[rs1 + 1];
+            if (imm === 0) x[rd] = lo;
+            else if (imm < 32) x[rd] = (lo >>> imm) | (hi << (32 - imm));
+            else x[rd] = hi >> (imm - 32);
+            x[rd + 1] = imm < 32 ? hi >> imm : hi >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+
+          // ---- integer register-register ----
+          case 32: { // add
+            const alo = x[rs1];
+            const lo = (alo + x[rs2]) | 0;
+            x[rd + 1] = (x[rs1 + 1] + x[rs2 + 1] + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
+            x[rd] = lo;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 33: { // sub
+            const alo = x[rs1];
+            const blo = x[rs2];
+            x[rd + 1] = (x[rs1 + 1] - x[rs2 + 1] - (alo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            x[rd] = (alo - blo) | 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 34: { // sll (as slli, the amount from rs2)
+            const sh = x[rs2] & 63;
+            const lo = x[rs1];
+            const hi = x[rs1 + 1];
+            if (sh === 0) x[rd + 1] = hi;
+            else if (sh < 32) x[rd + 1] = (hi << sh) | (lo >>> (32 - sh));
+            else x[rd + 1] = lo << (sh - 32);
+            x[rd] = sh < 32 ? lo << sh : 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 35: { // slt
+            const ahi = x[rs1 + 1];
+            const bhi = x[rs2 + 1];
+            x[rd] = ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? 1 : 0;
+            x[rd + 1] = 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 36: { // sltu
+            const ahi = x[rs1 + 1];
+            const bhi = x[rs2 + 1];
+            x[rd] = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? 1 : 0;
+            x[rd + 1] = 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 37: // xor
+            x[rd + 1] = x[rs1 + 1] ^ x[rs2 + 1];
+            x[rd] = x[rs1] ^ x[rs2];
+            po = (po + len) | 0;
+            continue;
+          case 38: { // srl (as srli)
+            const sh = x[rs2] & 63;
+            const lo = x[rs1];
+            const hi = x[rs1 + 1];
+            if (sh === 0) x[rd] = lo;
+            else if (sh < 32) x[rd] = (lo >>> sh) | (hi << (32 - sh));
+            else x[rd] = hi >>> (sh - 32);
+            x[rd + 1] = sh < 32 ? hi >>> sh : 0;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 39: { // sra (as srai)
+            const sh = x[rs2] & 63;
+            const lo = x[rs1];
+            const hi = x[rs1 + 1];
+            if (sh === 0) x[rd] = lo;
+            else if (sh < 32) x[rd] = (lo >>> sh) | (hi << (32 - sh));
+            else x[rd] = hi >> (sh - 32);
+            x[rd + 1] = sh < 32 ? hi >> sh : hi >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 40: // or
+            x[rd + 1] = x[rs1 + 1] | x[rs2 + 1];
+            x[rd] = x[rs1] | x[rs2];
+            po = (po + len) | 0;
+            continue;
+          case 41: // and
+            x[rd + 1] = x[rs1 + 1] & x[rs2 + 1];
+            x[rd] = x[rs1] & x[rs2];
+            po = (po + len) | 0;
+            continue;
+
+          // ---- 32-bit ops: compute on the low word, sign-extend ----
+          case 42: { // addiw
+            const v = (x[rs1] + imm) | 0;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 43: { // slliw
+            const v = x[rs1] << imm;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 44: { // srliw
+            const v = (x[rs1] >>> imm) | 0;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 45: { // sraiw
+            const v = x[rs1] >> imm;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 46: { // addw
+            const v = (x[rs1] + x[rs2]) | 0;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 47: { // subw
+            const v = (x[rs1] - x[rs2]) | 0;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 48: { // sllw
+            const v = x[rs1] << (x[rs2] & 31);
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 49: { // srlw
+            const v = (x[rs1] >>> (x[rs2] & 31)) | 0;
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 50: { // sraw
+            const v = x[rs1] >> (x[rs2] & 31);
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          case 51: // fence: harts of one board share one sequentially consistent memory; nothing to order
+            po = (po + len) | 0;
+            continue;
+          case 55: { // mul (alu64.ts's mul64, written out: a call would spill the loop's state)
+            const alo = x[rs1];
+            const blo = x[rs2];
+            const a0 = alo & 0xffff;
+            const a1 = alo >>> 16;
+            const b0 = blo & 0xffff;
+            const b1 = blo >>> 16;
+            const cross1 = a1 * b0;
+            const cross2 = a0 * b1;
+            const mid = ((a0 * b0) >>> 16) + (cross1 & 0xffff) + (cross2 & 0xffff);
+            const high = a1 * b1 + (cross1 >>> 16) + (cross2 >>> 16) + (mid >>> 16);
+            x[rd + 1] = (high + Math.imul(alo, x[rs2 + 1]) + Math.imul(x[rs1 + 1], blo)) | 0;
+            x[rd] = Math.imul(alo, blo);
+            po = (po + len) | 0;
+            continue;
+          }
+          case 63: { // mulw
+            const v = Math.imul(x[rs1], x[rs2]);
+            x[rd] = v;
+            x[rd + 1] = v >> 31;
+            po = (po + len) | 0;
+            continue;
+          }
+          default:
+            // illegal, fence.i, ecall, ebreak, mulh*, div*, rem*, atomics, csr*, mret, sret, wfi, sfence.vma
             why = SLOW;
             break inner;
+        }
+        // After a jump or branch (the cases that break from the switch): the block word of the slot it led to.
+        const b = dec[BLOCK_WORDS + (po >>> 1)];
+        if (b !== 0) {
+          // A visit counted towards compiling, as jit/enter.ts counts the words it is given. With the tier
+          // off, the word counts down all the same and enterBlock clears it at -1.
+          if (b < -1) dec[BLOCK_WORDS + (po >>> 1)] = b + 1;
+          else {
+            word = b;
+            why = BLOCK;
+            break;
           }
-          po = (po + len) | 0;
-          continue;
         }
-
-        // ---- integer register-immediate ----
-        case 23: { // addi
-          const blo = x[rs1];
-          const lo = (blo + imm) | 0;
-          x[rd + 1] = (x[rs1 + 1] + (imm >> 31) + (lo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          x[rd] = lo;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 24: { // slti
-          const ahi = x[rs1 + 1];
-          const bhi = imm >> 31;
-          x[rd] = ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < imm >>> 0) ? 1 : 0;
-          x[rd + 1] = 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 25: { // sltiu
-          const ahi = x[rs1 + 1];
-          const bhi = imm >> 31;
-          x[rd] = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < imm >>> 0) ? 1 : 0;
-          x[rd + 1] = 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 26: // xori
-          x[rd + 1] = x[rs1 + 1] ^ (imm >> 31);
-          x[rd] = x[rs1] ^ imm;
-          po = (po + len) | 0;
-          continue;
-        case 27: // ori
-          x[rd + 1] = x[rs1 + 1] | (imm >> 31);
-          x[rd] = x[rs1] | imm;
-          po = (po + len) | 0;
-          continue;
-        case 28: // andi
-          x[rd + 1] = x[rs1 + 1] & (imm >> 31);
-          x[rd] = x[rs1] & imm;
-          po = (po + len) | 0;
-          continue;
-        case 29: { // slli (imm is 0..63; JS shifts count mod 32, hence the three cases)
-          const lo = x[rs1];
-          const hi = x[rs1 + 1];
-          if (imm === 0) x[rd + 1] = hi;
-          else if (imm < 32) x[rd + 1] = (hi << imm) | (lo >>> (32 - imm));
-          else x[rd + 1] = lo << (imm - 32);
-          x[rd] = imm < 32 ? lo << imm : 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 30: { // srli
-          const lo = x[rs1];
-          const hi = x[rs1 + 1];
-          if (imm === 0) x[rd] = lo;
-          else if (imm < 32) x[rd] = (lo >>> imm) | (hi << (32 - imm));
-          else x[rd] = hi >>> (imm - 32);
-          x[rd + 1] = imm < 32 ? hi >>> imm : 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 31: { // srai
-          const lo = x[rs1];
-          const hi = x[rs1 + 1];
-          if (imm === 0) x[rd] = lo;
-          else if (imm < 32) x[rd] = (lo >>> imm) | (hi << (32 - imm));
-          else x[rd] = hi >> (imm - 32);
-          x[rd + 1] = imm < 32 ? hi >> imm : hi >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-
-        // ---- integer register-register ----
-        case 32: { // add
-          const alo = x[rs1];
-          const lo = (alo + x[rs2]) | 0;
-          x[rd + 1] = (x[rs1 + 1] + x[rs2 + 1] + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
-          x[rd] = lo;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 33: { // sub
-          const alo = x[rs1];
-          const blo = x[rs2];
-          x[rd + 1] = (x[rs1 + 1] - x[rs2 + 1] - (alo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
-          x[rd] = (alo - blo) | 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 34: { // sll (as slli, the amount from rs2)
-          const sh = x[rs2] & 63;
-          const lo = x[rs1];
-          const hi = x[rs1 + 1];
-          if (sh === 0) x[rd + 1] = hi;
-          else if (sh < 32) x[rd + 1] = (hi << sh) | (lo >>> (32 - sh));
-          else x[rd + 1] = lo << (sh - 32);
-          x[rd] = sh < 32 ? lo << sh : 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 35: { // slt
-          const ahi = x[rs1 + 1];
-          const bhi = x[rs2 + 1];
-          x[rd] = ahi < bhi || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? 1 : 0;
-          x[rd + 1] = 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 36: { // sltu
-          const ahi = x[rs1 + 1];
-          const bhi = x[rs2 + 1];
-          x[rd] = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && x[rs1] >>> 0 < x[rs2] >>> 0) ? 1 : 0;
-          x[rd + 1] = 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 37: // xor
-          x[rd + 1] = x[rs1 + 1] ^ x[rs2 + 1];
-          x[rd] = x[rs1] ^ x[rs2];
-          po = (po + len) | 0;
-          continue;
-        case 38: { // srl (as srli)
-          const sh = x[rs2] & 63;
-          const lo = x[rs1];
-          const hi = x[rs1 + 1];
-          if (sh === 0) x[rd] = lo;
-          else if (sh < 32) x[rd] = (lo >>> sh) | (hi << (32 - sh));
-          else x[rd] = hi >>> (sh - 32);
-          x[rd + 1] = sh < 32 ? hi >>> sh : 0;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 39: { // sra (as srai)
-          const sh = x[rs2] & 63;
-          const lo = x[rs1];
-          const hi = x[rs1 + 1];
-          if (sh === 0) x[rd] = lo;
-          else if (sh < 32) x[rd] = (lo >>> sh) | (hi << (32 - sh));
-          else x[rd] = hi >> (sh - 32);
-          x[rd + 1] = sh < 32 ? hi >> sh : hi >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 40: // or
-          x[rd + 1] = x[rs1 + 1] | x[rs2 + 1];
-          x[rd] = x[rs1] | x[rs2];
-          po = (po + len) | 0;
-          continue;
-        case 41: // and
-          x[rd + 1] = x[rs1 + 1] & x[rs2 + 1];
-          x[rd] = x[rs1] & x[rs2];
-          po = (po + len) | 0;
-          continue;
-
-        // ---- 32-bit ops: compute on the low word, sign-extend ----
-        case 42: { // addiw
-          const v = (x[rs1] + imm) | 0;
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 43: { // slliw
-          const v = x[rs1] << imm;
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 44: { // srliw
-          const v = (x[rs1] >>> imm) | 0;
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 45: { // sraiw
-          const v = x[rs1] >> imm;
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 46: { // addw
-          const v = (x[rs1] + x[rs2]) | 0;
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 47: { // subw
-          const v = (x[rs1] - x[rs2]) | 0;
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 48: { // sllw
-          const v = x[rs1] << (x[rs2] & 31);
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 49: { // srlw
-          const v = (x[rs1] >>> (x[rs2] & 31)) | 0;
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 50: { // sraw
-          const v = x[rs1] >> (x[rs2] & 31);
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        case 51: // fence: harts of one board share one sequentially consistent memory; nothing to order
-          po = (po + len) | 0;
-          continue;
-        case 55: { // mul (alu64.ts's mul64, written out: a call would spill the loop's state)
-          const alo = x[rs1];
-          const blo = x[rs2];
-          const a0 = alo & 0xffff;
-          const a1 = alo >>> 16;
-          const b0 = blo & 0xffff;
-          const b1 = blo >>> 16;
-          const cross1 = a1 * b0;
-          const cross2 = a0 * b1;
-          const mid = ((a0 * b0) >>> 16) + (cross1 & 0xffff) + (cross2 & 0xffff);
-          const high = a1 * b1 + (cross1 >>> 16) + (cross2 >>> 16) + (mid >>> 16);
-          x[rd + 1] = (high + Math.imul(alo, x[rs2 + 1]) + Math.imul(x[rs1 + 1], blo)) | 0;
-          x[rd] = Math.imul(alo, blo);
-          po = (po + len) | 0;
-          continue;
-        }
-        case 63: { // mulw
-          const v = Math.imul(x[rs1], x[rs2]);
-          x[rd] = v;
-          x[rd + 1] = v >> 31;
-          po = (po + len) | 0;
-          continue;
-        }
-        default:
-          // illegal, fence.i, ecall, ebreak, mulh*, div*, rem*, atomics, csr*, mret, sret, wfi, sfence.vma
-          why = SLOW;
-          break inner;
       }
     }
     at = po;

@@ -12,6 +12,7 @@ import { runSlice } from "../../src/machine/hart-loop.ts";
 import { PAGE_SIZE } from "../../src/machine/memlayout.ts";
 import * as R from "../../src/machine/riscv.ts";
 import { compileBlock } from "../../src/machine/jit/block-compiler.ts";
+import { entryWord } from "../../src/machine/decoded-page.ts";
 import { AD, CODE_BASE, DATA_BASE, FAKE_DEVICE_BASE, HartHarness, PageTables, RWX, hex, TEST_HOT_THRESHOLD } from "../helpers/hart-harness.ts";
 
 const TRAP = CODE_BASE + 0x3000;
@@ -459,6 +460,32 @@ describe("MMIO stores", () => {
   });
 });
 
+describe("where the interpreter counts visits (hart-loop.ts: only where control lands)", () => {
+  it("counts the slot a run starts at, a branch's target and its fall-through, and not a slot inside straight-line code", () => {
+    const t = new HartHarness({ jit: true });
+    t.program([
+      enc.addi(COUNT, COUNT, 1), // 0: where the run starts, then the branch's target
+      enc.addi(10, 10, 2), // 4: straight on from 0
+      enc.bne(COUNT, LIMIT, -8), // 8
+      enc.addi(11, 11, 1), // 12: the fall-through
+      enc.jal(0, 0), // 16
+    ]);
+    // One pass decodes every slot first (an undecoded slot is looked at again once it is decoded).
+    t.setRegs({ [LIMIT]: 1 });
+    expect(runSlice(t.hart, 5)).toBe(5);
+    const dec = t.mem.decoded[t.mem.offsetOf(CODE_BASE) / PAGE_SIZE];
+    if (dec === undefined) throw new Error("the code page is not decoded");
+    const before = [0, 4, 12].map((po) => dec[entryWord(po)]);
+    t.setRegs({ [COUNT]: 0, [LIMIT]: 5, 10: 0 });
+    t.pc = CODE_BASE;
+    expect(runSlice(t.hart, 5 * 3 + 1)).toBe(16);
+    // Far below the hot threshold: nothing compiles, the counters only move.
+    const visits = [0, 4, 12].map((po, k) => dec[entryWord(po)] - before[k]);
+    expect(visits, "loop head (the start and 4 taken branches), inside straight-line code, the fall-through").toEqual([5, 0, 1]);
+    t.expectReg("x10", 10, 10n);
+  });
+});
+
 describe("turning the tier off", () => {
   it("hart.jit = false compiles nothing", () => {
     const off = run(randomLoop(3, 3 * TEST_HOT_THRESHOLD, false), false);
@@ -622,6 +649,21 @@ describe("wasm regions: the blocks a hot block reaches on its page run in one fu
     const on = expectSameAsInterpreter(ifElse(change, passes));
     on.harness.expectReg("x10", 10, expectedA(change, passes));
     expect(on.wasmRegions).toBeGreaterThan(0);
+  });
+  it("a block cut at its length limit and the block it runs on into make one region (that slot is counted when first decoded)", () => {
+    // 100 adds, then the loop's branch: blocks of 64 and 37 instructions, the second reached only straight on.
+    const body = Array.from({ length: 100 }, () => enc.addi(10, 10, 1));
+    const passes = 8 * TEST_HOT_THRESHOLD;
+    const on = expectSameAsInterpreter({
+      setup: (t) => {
+        t.program([...body, enc.addi(COUNT, COUNT, 1), enc.bne(COUNT, LIMIT, -4 * 101), enc.jal(0, 0)]);
+        t.setRegs({ [LIMIT]: passes });
+      },
+      total: passes * 102 + 1,
+    });
+    expect(on.wasmRegions, "regions").toBe(1);
+    expect(on.wasmRegionBlocks, "both blocks in it").toBe(2);
+    on.harness.expectReg("x10", 10, BigInt(passes * 100));
   });
   it("a region reaches blocks before its entry: a store there drops it as well", () => {
     // The loop is entered in its middle (at the join, 24), so the hot entry is there and A and B lie before it.

@@ -10,9 +10,10 @@
  * function took 18% of the main thread's samples in a Linux boot.
  *
  * A slot the interpreter never reached keeps its block word at the page's
- * starting count (decoded-page.ts: it counts every slot it executes), so a
- * path never taken is left out and ends the region there: it costs no
- * compile, and if it gets hot it becomes a region of its own.
+ * starting count (decoded-page.ts: it counts the slots jumps and branches
+ * lead to, and every slot once, when it is first decoded), so a path never
+ * taken is left out and ends the region there: it costs no compile, and if
+ * it gets hot it becomes a region of its own.
  */
 
 import { PAGE_SIZE } from "../memlayout.ts";

@@ -137,9 +137,9 @@ export class WasmTier {
     }
     const { insns } = scanBlock(dec, this.mem.u16, page * PAGE_SIZE, po, WASM_OPS);
     if (insns.length === 0) return -1;
-    // The interpreter counts every slot it runs, so the rest of this block got hot in the same pass: set
-    // those counters back (not to `untouched`: they were reached), or each of them would be queued as an
-    // entry of its own, and compiled again and again as a suffix of this block (and its region).
+    // A later slot of this block that a jump also leads to got hot in the same passes: set those counters
+    // back (not to `untouched`: they were reached), or each of them would be queued as an entry of its own,
+    // and compiled again and again as a suffix of this block (and its region).
     for (let k = 1; k < insns.length; k++) {
       const w = entryWord(insns[k].po);
       if (dec[w] < 0) dec[w] = this.restart;
