@@ -140,8 +140,8 @@ function serveRing(task: BlkServeTask): number {
   const done = new Int32Array(task.done);
   const bell = task.doorbell === undefined ? undefined : new Int32Array(task.doorbell);
   const mem = new Uint8Array(task.machine);
-  const used = task.used === undefined ? undefined : { table: new SharedUsedRing(task.used), views: machineViews(task.machine) };
   const codeWrites = task.codeWrites === undefined ? undefined : new CodeWriteLog(task.codeWrites, task.machine);
+  const used = task.used === undefined ? undefined : { table: new SharedUsedRing(task.used, codeWrites), views: machineViews(task.machine) };
   const fd = fdOf(task.path);
   let served = 0;
   while (served < SLICE_REQUESTS) {

@@ -19,6 +19,12 @@
  * dies under the lock the main thread redoes the push (every write is
  * idempotent) and frees the lock (recover()).
  *
+ * A push writes guest RAM behind the vCPUs' backs, so it marks what it
+ * wrote in the VM's code-write log (machine/code-writes.ts) when given one:
+ * a ring or status byte sharing a page with code must not leave a vCPU
+ * running stale decoded code after its fence.i. Cheaply: a page no thread
+ * has code on is not marked (below, markCode).
+ *
  * Interrupts stay on the main thread, which owns InterruptStatus and the
  * PLIC line: a push decides whether the driver wants one (§2.7.7.2:
  * EVENT_IDX's used_event, else NO_INTERRUPT), sets IRQ, and the pusher's
@@ -48,7 +54,9 @@
  * Machine offsets are stored as Int32 bit patterns and read back with >>> 0.
  */
 
+import type { CodeWriteLog } from "../../machine/code-writes.ts";
 import type { GuestMemoryView } from "../../machine/guest-memory-view.ts";
+import { PAGE_SHIFT } from "../../machine/memlayout.ts";
 import type { QueueLayout } from "./queue.ts";
 import { QUEUE_NUM_MAX } from "./regs.ts";
 
@@ -107,7 +115,11 @@ export interface UsedReturn {
 export class SharedUsedRing {
   readonly words: Int32Array;
 
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(WORDS * 4)) {
+  /** `codeLog`: where this thread's pushes mark the pages they write (none: the VM keeps no log). */
+  constructor(
+    readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(WORDS * 4),
+    private readonly codeLog?: CodeWriteLog,
+  ) {
     if (buffer.byteLength !== WORDS * 4) throw new Error(`blk-used: the table is ${WORDS * 4} bytes, not ${buffer.byteLength}`);
     this.words = new Int32Array(buffer);
   }
@@ -208,6 +220,13 @@ export class SharedUsedRing {
     // The element before the index: the driver reads the index, then the element (§2.7.8.2).
     Atomics.store(m.u16, (w[USED_IDX_AT] >>> 0) >>> 1, next);
     Atomics.store(w, LOG_ARMED, 0);
+    if (this.codeLog !== undefined) {
+      // Before the interrupt (and the caller's doorbell): the driver may run the page's code once it sees the request done.
+      markCode(this.codeLog, w[LOG_STATUS_AT] >>> 0);
+      markCode(this.codeLog, w[ID_AT + i] >>> 0);
+      markCode(this.codeLog, w[LEN_AT + i] >>> 0);
+      markCode(this.codeLog, w[USED_IDX_AT] >>> 0);
+    }
     const wants = w[EVENT_IDX] !== 0 ? Atomics.load(m.u16, (w[EVENT_AT] >>> 0) >>> 1) === idx : (Atomics.load(m.u16, (w[FLAGS_AT] >>> 0) >>> 1) & AVAIL_F_NO_INTERRUPT) === 0;
     if (wants) Atomics.store(w, IRQ, 1);
     return wants;
@@ -243,4 +262,17 @@ export class SharedUsedRing {
   private unlock(): void {
     Atomics.store(this.words, LOCK, 0);
   }
+}
+
+/**
+ * The push just wrote machine byte `off` (with seq-cst Atomics stores): its
+ * page is marked only if some thread holds code decoded from it. Skipping
+ * the rest is safe by the log's ordering (code-writes.ts): a thread that
+ * decodes the page after this load counted itself in after these stores,
+ * so it decodes the new bytes. A used ring's page that holds no code then
+ * costs each push a load, not an atomic add.
+ */
+function markCode(log: CodeWriteLog, off: number): void {
+  const page = off >>> PAGE_SHIFT;
+  if (page < log.pages && Atomics.load(log.codeMap, page) !== 0) log.mark(page);
 }

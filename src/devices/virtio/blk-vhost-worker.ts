@@ -81,7 +81,8 @@ interface Spell {
 export function serveVhost(task: BlkVhostTask): number {
   const table = new VhostTable(task.table);
   const view = new GuestPhysView(task.machine, task.map);
-  const used = new SharedUsedRing(task.used);
+  const codeLog = task.map.codeWrites === undefined ? undefined : new CodeWriteLog(task.map.codeWrites, task.machine);
+  const used = new SharedUsedRing(task.used, codeLog);
   const queue = new SplitQueue(view, task.layout, { indirect: task.indirect, eventIdx: task.eventIdx });
   queue.returnedBy(() => used.usedIndex());
   const s: Spell = {
@@ -96,7 +97,7 @@ export function serveVhost(task: BlkVhostTask): number {
     pieces: [],
     fd: fdOf(task.path),
     bell: new Int32Array(task.doorbell),
-    codeLog: task.map.codeWrites === undefined ? undefined : new CodeWriteLog(task.map.codeWrites, task.machine),
+    codeLog,
   };
   let served = 0;
   table.enter();

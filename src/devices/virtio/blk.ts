@@ -53,6 +53,7 @@ import { machinePieces, scatterIn } from "./chain-io.ts";
 import { VirtqError } from "./errors.ts";
 import { DescChain } from "./queue.ts";
 import type { GuestPhysMap } from "../../machine/guest-phys-view.ts";
+import { CodeWriteLog } from "../../machine/code-writes.ts";
 import { DEVICE_ID_BLOCK, F_RING_EVENT_IDX, F_RING_INDIRECT_DESC, QUEUE_NUM_MAX, feature } from "./regs.ts";
 
 /** Status values (blk-io.ts: the workers write them too). */
@@ -137,7 +138,7 @@ export class VirtioBlk implements VirtioBackend {
   private batching = false;
   private batchUsed = false;
   /** The used ring as the workers write it (blk-used.ts), and machine memory's views for the main thread's own pushes. */
-  private readonly usedTable = new SharedUsedRing();
+  private usedTable = new SharedUsedRing();
   private usedViews: MachineViews | undefined;
   /** The current link's generation in usedTable while its workers return requests; 0: the main thread returns them. Undefined until the first notify decides. */
   private workerGen: number | undefined;
@@ -204,7 +205,12 @@ export class VirtioBlk implements VirtioBackend {
     if (!this.usedTable.setUp(link.memory, q.layout, eventIdx, gen)) return 0;
     q.returnedBy(() => this.usedTable.usedIndex());
     this.lastGen = gen;
-    this.usedViews ??= machineViews(link.memory.machine);
+    if (this.usedViews === undefined) {
+      this.usedViews = machineViews(link.memory.machine);
+      const share = link.memory.codeWrites;
+      // The main thread's own pushes (and its redo of a dead worker's) mark what they write too.
+      if (share !== undefined) this.usedTable = new SharedUsedRing(this.usedTable.buffer, new CodeWriteLog(share, link.memory.machine));
+    }
     if (link.guestMap !== undefined) {
       this.vhostArmAvail = q.nextAvail;
       this.vhost.arm(gen, this.vhostArmAvail);

@@ -15,6 +15,7 @@ import { closeBlkIo, preloadBlkIo } from "../../../src/devices/virtio/blk-pool.t
 import { machineViews, SharedUsedRing } from "../../../src/devices/virtio/blk-used.ts";
 import { VirtioMmio } from "../../../src/devices/virtio/mmio.ts";
 import * as V from "../../../src/devices/virtio/regs.ts";
+import { CodeWriteLog, newCodeWriteShare } from "../../../src/machine/code-writes.ts";
 import { DriverRing, guestRam, RAM_BASE } from "./driver-ring.ts";
 import { bringUp, r, w } from "./transport.ts";
 
@@ -242,5 +243,29 @@ describe("the shared used-ring table (blk-used.ts)", () => {
     ev.ring.setUsedEvent(1);
     const wants = [0, 1, 2].map(() => ev.used.push(1, ev.views, undefined, 1, { slot: -1, head: 0, length: 1, status: S_OK, statusAt: ev.status, done: 0 }));
     expect(wants).toEqual([false, true, false]);
+  });
+
+  it("marks the pages a push writes in the VM's code-write log, where some thread holds code decoded from them", () => {
+    const { mem, ring, used: plain, views, done, status } = table();
+    const share = newCodeWriteShare(mem.machine.byteLength >>> 12, -1);
+    const log = new CodeWriteLog(share, mem.machine);
+    const used = new SharedUsedRing(plain.buffer, log);
+    const pageOf = (gpa: number) => mem.translate(gpa, 1) >>> 12;
+    const ringPage = pageOf(ring.layout.used);
+    const statusPage = pageOf(STATUS);
+    expect(ringPage).not.toBe(statusPage);
+    // Some vCPU has decoded code on the status byte's page; none on the used ring's.
+    log.codeMap[statusPage] = 1;
+    expect(used.push(1, views, done, 1, { slot: 0, head: 3, length: 1, status: S_OK, statusAt: status, done: DONE_PUSHED_OK })).toBe(true);
+    expect(log.gen[statusPage]).toBe(1);
+    expect(log.epoch[0]).toBe(1);
+    // A page without code is left alone: no thread can hold stale code for it.
+    expect(log.gen[ringPage]).toBe(0);
+    log.codeMap[ringPage] = 1;
+    expect(used.push(1, views, done, 1, { slot: 0, head: 4, length: 1, status: S_OK, statusAt: status, done: DONE_PUSHED_OK })).toBe(true);
+    expect(log.gen[ringPage]).toBeGreaterThanOrEqual(1);
+    expect(log.gen[statusPage]).toBe(2);
+    expect(log.epoch[0]).toBeGreaterThanOrEqual(3);
+    expect(ring.usedIdx()).toBe(2);
   });
 });
