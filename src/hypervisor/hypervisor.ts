@@ -6,16 +6,17 @@
  * stdin, comlink replies and the CLI's own work run in between. How it
  * waits for the next exit follows the VMs' policy: with any `spin` VM it
  * polls the run pages continuously (and yields every millisecond); with a
- * `poll` VM it keeps polling for POLL_SPIN_MS after the last exit, then
- * sleeps (and when its polling has lost the core to other threads, an
- * oversubscribed host, wait.ts SpinGuard, it sleeps through that window too,
- * in Atomics.wait on the doorbell); otherwise it sleeps on the doorbell with
- * Atomics.waitAsync. Every vCPU bumps the doorbell when it posts an exit.
+ * `poll` VM it keeps polling for an adaptive window after the last exit (up
+ * to POLL_SPIN_MS; shorter or none where polling has been in vain, wait.ts
+ * PollWindow, and none while its polling keeps losing the core to other
+ * threads, SpinGuard), then sleeps on the doorbell in Atomics.wait for
+ * DOORBELL_SYNC_MS; otherwise, and after that, it sleeps on the doorbell
+ * with Atomics.waitAsync. Every vCPU bumps the doorbell when it posts an exit.
  */
 
 import { FrameAllocator } from "./frames.ts";
 import { Vm, type VmConfig } from "./vm.ts";
-import { POLL_SPIN_MS, SpinGuard } from "./wait.ts";
+import { POLL_SPIN_MS, PollWindow, SpinGuard } from "./wait.ts";
 
 /** Lets the event loop run (timers, stdin, comlink replies) before the loop goes on. */
 function yieldToEventLoop(): Promise<void> {
@@ -28,6 +29,17 @@ const TICK_MS = 0.5;
 const SPIN_YIELD_MS = 1;
 /** While busy or spinning, the clock (device ticks, event-loop yields) is read every this many service rounds. */
 const CLOCK_EVERY_ROUNDS = 16;
+/**
+ * How long after the last exit a `poll` VM's service loop sleeps on the
+ * doorbell in Atomics.wait (the event loop let in between, as while
+ * spinning), ms, before it sleeps with Atomics.waitAsync. The exits of a
+ * busy guest come in bursts, and a vCPU that lost its core on a busy host
+ * (a time slice is 0.75-3 ms, and several threads may queue) posts its next
+ * exit within a few slices: a futex wake-up then costs µs, where waitAsync's
+ * trip through the event loop costs 7-8 µs on a quiet host and hundreds
+ * beside CPU hogs. Past this the guest is idle, and the event loop free.
+ */
+const DOORBELL_SYNC_MS = 20;
 /** Longest doorbell sleep, in ms (timers still tick while nobody exits). */
 const DOORBELL_SLEEP_MS = 1;
 
@@ -45,6 +57,8 @@ export class Hypervisor {
   private serving: Promise<void> | undefined;
   /** The service loop's memory of losing its core while it polled (wait.ts): it then sleeps on the doorbell instead. */
   readonly spinGuard = new SpinGuard();
+  /** How long the service loop polls for the next exit of a `poll` VM before it sleeps (wait.ts). */
+  readonly pollWindow = new PollWindow(this.spinGuard);
 
   constructor(opts: HypervisorOptions) {
     this.frames = new FrameAllocator(opts.machineMemory);
@@ -80,6 +94,11 @@ export class Hypervisor {
     // Whether every round since lastClock found nothing to do: only such a stretch is pure polling, where a
     // gap means a lost core (a stretch that served exits may have spent its time on them, or in a GC).
     let idleStretch = true;
+    // `poll`: the main thread's adaptive window, how long the idle period since the last exit polls, and when
+    // it ran out in vain (-1: it has not).
+    const window = this.pollWindow;
+    let periodSpin = 0;
+    let ranOutAt = -1;
     while (vms.length > 0) {
       let handled = 0;
       let spinning = false;
@@ -104,23 +123,35 @@ export class Hypervisor {
       lastClock = now;
       idleStretch = true;
       if (sawExit) {
+        // A new idle period: what the last one's poll window did teaches the window (wait.ts PollWindow).
+        if (periodSpin > 0) {
+          if (ranOutAt >= 0) window.ranOut(now - ranOutAt, now);
+          else if (periodSpin < POLL_SPIN_MS) window.caught();
+        }
         lastExit = now;
         sawExit = false;
+        periodSpin = polling && !spinning ? window.spinMs(now) : 0;
+        ranOutAt = -1;
       }
       if (now - lastTick >= TICK_MS) {
         for (const vm of vms) if (vm.running) vm.tick();
         lastTick = now;
       }
-      // `poll` on the main thread too: keep spinning for a while after the last exit (exits come in
-      // bursts), then sleep. `spin` never sleeps.
-      if (handled > 0 || spinning || (polling && now - lastExit < POLL_SPIN_MS)) {
-        // Busy: keep polling the run pages, but let the event loop in every millisecond.
+      // `poll` on the main thread too: keep polling for its window after the last exit (exits come in bursts),
+      // then sleep on the doorbell in Atomics.wait for a while; `spin` never sleeps.
+      let pollingOn = false;
+      if (polling && periodSpin > 0 && ranOutAt < 0) {
+        if (guard.backingOff(now)) periodSpin = 0; // it lost its core meanwhile: the window teaches nothing
+        else if (now - lastExit < periodSpin) pollingOn = true;
+        else ranOutAt = now;
+      }
+      if (handled > 0 || spinning || pollingOn || (polling && now - lastExit < DOORBELL_SYNC_MS)) {
+        // Let the event loop in every millisecond, whether polling or sleeping.
         if (now - lastYield >= SPIN_YIELD_MS) {
           await yieldToEventLoop();
           lastYield = lastClock = performance.now();
-        } else if (handled === 0 && !spinning && guard.backingOff(now)) {
-          // An oversubscribed host: what is left of the poll window is slept on the doorbell instead.
-          if (this.sleepOnDoorbell(Math.min(lastExit + POLL_SPIN_MS, lastYield + SPIN_YIELD_MS) - now) > 0) sawExit = true;
+        } else if (handled === 0 && !spinning && !pollingOn) {
+          if (this.sleepOnDoorbell(Math.min(lastExit + DOORBELL_SYNC_MS, lastYield + SPIN_YIELD_MS, lastTick + TICK_MS) - now) > 0) sawExit = true;
           lastClock = performance.now();
         }
         continue;

@@ -114,28 +114,65 @@ export class SpinGuard {
 }
 
 /**
- * An adaptive `poll` window, as KVM's halt polling adapts halt_poll_ns: a
- * wait that had to block although the answer came within POLL_SPIN_MS
- * doubles the window (polling longer would have caught it, without a
- * futex wake-up); one whose answer came later than that halves it, down to
- * not spinning at all. On a quiet host every poll succeeds and the window
- * stays at POLL_SPIN_MS. On a loaded host (a CPU hog on every core) the
- * window alone is not enough: a spin that loses its core (`guard`) stops
+ * A closed window (0) spins this long now and then, to see whether spinning
+ * pays again: long enough for a partner that sleeps to be woken (a futex
+ * wake-up on an idle core takes 18-45 µs), ms.
+ */
+export const POLL_PROBE_MS = 0.05;
+/** How often a closed window probes, ms. */
+export const POLL_PROBE_EVERY_MS = 10;
+/**
+ * An answer that comes this soon after a spin ran out in vain and its thread
+ * blocked, ms, says the partner was waiting for this thread's core (both
+ * threads on one core beside hogs on the others; the scheduler puts a woken
+ * thread beside its waker when no core is idle): it could not run while
+ * this one spun, and it ran at once when this one blocked. A partner that
+ * was only slow answers at any time after the window.
+ */
+export const POLL_CO_LOCATED_MS = 0.03;
+
+/**
+ * An adaptive `poll` window, after KVM's halt polling, for either side of an
+ * exit: how long a vCPU spins for its answer, or the main thread for the
+ * next exit. An answer caught while spinning grows a short window back (x2,
+ * up to POLL_SPIN_MS); a window that runs out in vain halves (below 10 µs it
+ * closes: block at once). Unlike KVM, a wait that blocked and was answered
+ * soon does not grow it: that is also what a partner sharing this thread's
+ * core looks like, and for such a pair spinning is pure loss (the partner
+ * cannot run until the spinner stops; measured beside stress-ng --cpu 2 with
+ * both threads polling 5/20/50 µs: every round trip cost both windows plus a
+ * wake-up). A window that ran out and was answered within POLL_CO_LOCATED_MS
+ * of blocking closes at once. A closed window probes (spins
+ * POLL_PROBE_MS) every POLL_PROBE_EVERY_MS, so a host that becomes quiet
+ * gets its fast handoffs back. On a quiet host every spin succeeds and the
+ * window stays at POLL_SPIN_MS. A spin that loses its core (`guard`) stops
  * spinning for a while (SpinGuard), whatever the window says.
  */
 export class PollWindow {
   ms = POLL_SPIN_MS;
-  readonly guard = new SpinGuard();
+  /** performance.now() from which a closed window may probe again. */
+  private probeAt = 0;
 
-  /** How long a wait starting at `now` spins before it blocks. */
+  constructor(readonly guard = new SpinGuard()) {}
+
+  /** How long a wait starting at `now` spins before it blocks (a probe counts as having probed). */
   spinMs(now: number): number {
-    return this.guard.backingOff(now) ? 0 : this.ms;
+    if (this.guard.backingOff(now)) return 0;
+    if (this.ms > 0) return this.ms;
+    if (now < this.probeAt) return 0;
+    this.probeAt = now + POLL_PROBE_EVERY_MS;
+    return POLL_PROBE_MS;
   }
 
-  /** Learns from one wait that blocked after polling: `totalMs` from the start of the wait to the answer. */
-  blocked(totalMs: number): void {
-    if (totalMs <= POLL_SPIN_MS) this.ms = Math.min(POLL_SPIN_MS, Math.max(POLL_GROW_START_MS, this.ms * 2));
-    else this.ms = this.ms / 2 < POLL_GROW_START_MS ? 0 : this.ms / 2;
+  /** A spin shorter than the maximum caught its answer: spinning pays, spin longer. */
+  caught(): void {
+    this.ms = Math.min(POLL_SPIN_MS, Math.max(POLL_PROBE_MS, this.ms) * 2);
+  }
+
+  /** A spin ran out in vain at `now`; the answer came `afterMs` after the thread then blocked. */
+  ranOut(afterMs: number, now: number): void {
+    this.ms = afterMs < POLL_CO_LOCATED_MS || this.ms / 2 < POLL_GROW_START_MS ? 0 : this.ms / 2;
+    if (this.ms === 0) this.probeAt = now + POLL_PROBE_EVERY_MS;
   }
 }
 
@@ -159,11 +196,18 @@ export function waitWhile(word: Int32Array, index: number, value: number, policy
   }
   const start = performance.now();
   const spinMs = window === undefined ? pollMs : window.spinMs(start);
+  // When the spin ran out in vain (the window learns from how soon the answer came after it).
+  let ranOutAt = -1;
   if (spinMs > 0) {
     const until = start + spinMs;
     let last = start;
     for (;;) {
-      for (let i = 0; i < POLL_SPINS_PER_CLOCK_CHECK; i++) if (Atomics.load(word, index) !== value) return;
+      for (let i = 0; i < POLL_SPINS_PER_CLOCK_CHECK; i++) {
+        if (Atomics.load(word, index) !== value) {
+          if (window !== undefined && spinMs < POLL_SPIN_MS) window.caught();
+          return;
+        }
+      }
       const now = performance.now();
       // Looked at before the deadline: a spin that lost its core usually overran it too.
       if (window?.guard.lostCore(last, now) === true) break;
@@ -171,6 +215,7 @@ export function waitWhile(word: Int32Array, index: number, value: number, policy
         // A whole window without an answer: the answerer most likely lost its core, and spinning on
         // would keep this one from it (or from whatever it must wake). Block for a moment.
         if (spinMs >= POLL_SPIN_MS) window?.guard.pause(now);
+        ranOutAt = now;
         break;
       }
       last = now;
@@ -178,5 +223,8 @@ export function waitWhile(word: Int32Array, index: number, value: number, policy
   }
   if (Atomics.load(word, index) !== value) return;
   while (Atomics.load(word, index) === value) Atomics.wait(word, index, value);
-  window?.blocked(performance.now() - start);
+  if (window !== undefined && ranOutAt >= 0) {
+    const now = performance.now();
+    window.ranOut(now - ranOutAt, now);
+  }
 }

@@ -9,7 +9,7 @@
 
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Hypervisor } from "../../src/hypervisor/hypervisor.ts";
-import { POLL_SPIN_MS, PREEMPTED_GAP_MS, PollWindow, SpinGuard, WAIT_POLL, waitWhile } from "../../src/hypervisor/wait.ts";
+import { POLL_PROBE_EVERY_MS, POLL_SPIN_MS, PREEMPTED_GAP_MS, PollWindow, SpinGuard, WAIT_POLL, waitWhile } from "../../src/hypervisor/wait.ts";
 import { mImage, startVm } from "../helpers/vm.ts";
 import { ANSWERED, WAITING, answerLater } from "../helpers/answer-later.ts";
 
@@ -88,6 +88,14 @@ describe("waitWhile poll on an oversubscribed host", () => {
     await done;
   });
 
+  it("a probe of a closed window that catches its answer opens the window again", () => {
+    const word = new Int32Array(new SharedArrayBuffer(4)); // already answered: the probe's first look catches it
+    const w = new PollWindow();
+    w.ranOut(0, -POLL_PROBE_EVERY_MS); // closed, and a probe is due
+    waitWhile(word, 0, WAITING, WAIT_POLL, POLL_SPIN_MS, w);
+    expect(w.ms).toBeGreaterThan(0);
+  });
+
   it("an answer already there costs nothing and is no loss", () => {
     const word = new Int32Array(new SharedArrayBuffer(4));
     const w = new PollWindow();
@@ -113,6 +121,19 @@ describe("the service loop backing off", () => {
     expect(g.output()).toContain("selftest: PASS");
     expect(r.exitCode).toBe(0);
     // The main thread's own sleeps (the spy sees only this thread's Atomics; the vCPU is another isolate).
+    expect(sleeps.mock.calls.some(([word]) => word.buffer === hv.doorbell)).toBe(true);
+  }, 60_000);
+
+  it("with its poll window closed (polling was in vain) it sleeps on the doorbell in Atomics.wait, not through the event loop, and serves every exit", async () => {
+    const hv = new Hypervisor({ machineMemory: 80 * MB });
+    // As if every window had run out in vain with a partner waiting for this core: never poll after an exit.
+    hv.pollWindow.spinMs = () => 0;
+    const sleeps = vi.spyOn(Atomics, "wait");
+    const g = startVm(hv, mImage("guests/bin/selftest.elf"), { memSize: 64 * MB, wait: "poll", exitHandler: "main" });
+    const r = await g.vm.result;
+    expect(r.message).toBeUndefined();
+    expect(g.output()).toContain("selftest: PASS");
+    expect(r.exitCode).toBe(0);
     expect(sleeps.mock.calls.some(([word]) => word.buffer === hv.doorbell)).toBe(true);
   }, 60_000);
 });

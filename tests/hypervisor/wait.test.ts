@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { POLL_SPIN_MS, PollWindow, WAIT_BLOCK, WAIT_POLL, WAIT_SPIN, parseWaitPolicy, waitPolicyCode, waitWhile } from "../../src/hypervisor/wait.ts";
+import { POLL_CO_LOCATED_MS, POLL_PROBE_EVERY_MS, POLL_PROBE_MS, POLL_SPIN_MS, PollWindow, WAIT_BLOCK, WAIT_POLL, WAIT_SPIN, parseWaitPolicy, waitPolicyCode, waitWhile } from "../../src/hypervisor/wait.ts";
 import { ANSWERED, WAITING, answerLater } from "../helpers/answer-later.ts";
 
 describe("waitWhile", () => {
@@ -41,20 +41,32 @@ describe("--wait", () => {
   });
 });
 
-describe("PollWindow: poll adapts its spin as KVM's halt polling does", () => {
-  it("answers later than the window's maximum (a descheduled answerer) shrink it to blocking at once", () => {
+describe("PollWindow: poll adapts its spin after KVM's halt polling", () => {
+  it("spins that run out in vain, the answer coming late, halve it down to blocking at once", () => {
     const w = new PollWindow();
     expect(w.ms).toBe(POLL_SPIN_MS);
-    for (let i = 0; i < 20; i++) w.blocked(5);
-    expect(w.ms).toBe(0);
+    const lengths: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      w.ranOut(5, 100);
+      lengths.push(w.ms);
+    }
+    expect(lengths).toEqual([POLL_SPIN_MS / 2, POLL_SPIN_MS / 4, POLL_SPIN_MS / 8, POLL_SPIN_MS / 16, 0]);
   });
 
-  it("a blocked wait whose answer came within the maximum grows it back, never past the maximum", () => {
+  it("a spin in vain answered just after it blocked (a partner waiting for this core) closes it at once", () => {
     const w = new PollWindow();
-    for (let i = 0; i < 20; i++) w.blocked(5);
-    w.blocked(0.05);
-    expect(w.ms).toBeGreaterThan(0);
-    for (let i = 0; i < 20; i++) w.blocked(0.05);
+    w.ranOut(POLL_CO_LOCATED_MS / 2, 100);
+    expect(w.ms).toBe(0);
+    expect(w.spinMs(100)).toBe(0);
+  });
+
+  it("a closed window probes now and then, and spins caught grow it back, never past the maximum", () => {
+    const w = new PollWindow();
+    w.ranOut(0, 100);
+    expect(w.spinMs(100 + POLL_PROBE_EVERY_MS / 2)).toBe(0);
+    expect(w.spinMs(100 + POLL_PROBE_EVERY_MS)).toBe(POLL_PROBE_MS);
+    expect(w.spinMs(100 + POLL_PROBE_EVERY_MS)).toBe(0); // one probe per period
+    for (let i = 0; i < 20; i++) w.caught();
     expect(w.ms).toBe(POLL_SPIN_MS);
   });
 
