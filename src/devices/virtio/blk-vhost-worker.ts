@@ -19,10 +19,11 @@
 import { fsyncSync } from "node:fs";
 import { GuestPhysView, type GuestPhysMap } from "../../machine/guest-phys-view.ts";
 import { CodeWriteLog } from "../../machine/code-writes.ts";
+import { PAGE_SHIFT } from "../../machine/memlayout.ts";
 import { copyPiece, fdOf } from "./blk-file.ts";
 import { DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK, S_UNSUPP } from "./blk-status.ts";
 import { BlkRequestReader, HEADER_SIZE, REQ_FLUSH, REQ_GET_ID, REQ_IOERR, REQ_READ, REQ_UNSUPP } from "./blk-request.ts";
-import { machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
+import { machineViews, SharedUsedRing, type MachineViews, type UsedReturn } from "./blk-used.ts";
 import { VHOST_DONE, VhostTable } from "./blk-vhost.ts";
 import { machinePieces } from "./chain-io.ts";
 import { VirtqError } from "./errors.ts";
@@ -76,7 +77,13 @@ interface Spell {
   readonly bell: Int32Array;
   /** Where a read marks the pages it wrote, so a vCPU's fence.i drops code the read replaced (machine/code-writes.ts). */
   readonly codeLog: CodeWriteLog | undefined;
+  /** A word of this thread's own, for the full barrier between a read's bytes and its look at the code map (markRead). */
+  readonly fence: Int32Array;
+  /** The return being pushed, refilled for each request (no allocation per request). */
+  readonly ret: Mutable<UsedReturn>;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function serveVhost(task: BlkVhostTask): number {
   const table = new VhostTable(task.table);
@@ -98,6 +105,8 @@ export function serveVhost(task: BlkVhostTask): number {
     fd: fdOf(task.path),
     bell: new Int32Array(task.doorbell),
     codeLog,
+    fence: new Int32Array(new SharedArrayBuffer(4)),
+    ret: { slot: VHOST_DONE, head: 0, length: 0, status: 0, statusAt: 0, done: 0 },
   };
   let served = 0;
   table.enter();
@@ -201,7 +210,7 @@ function serveChain(s: Spell): boolean {
       ok = false;
     }
     // Marked before the driver can see the request done (even a failed read may have moved some bytes).
-    if (read && s.codeLog !== undefined) for (let i = 0; i < pieces.length; i += 2) s.codeLog.written(pieces[i], pieces[i + 1]);
+    if (read && s.codeLog !== undefined) markRead(s.codeLog, s.fence, pieces);
     table.count(ok && read ? reader.length : 0, ok && !read ? reader.length : 0);
     finish(s, head, statusAt, ok ? S_OK : S_IOERR, ok && read ? reader.length + 1 : 1);
     return true;
@@ -212,15 +221,35 @@ function serveChain(s: Spell): boolean {
 
 /** Returns the request to the driver (a write is on the file by now); rings the main thread when the driver wants an interrupt. */
 function finish(s: Spell, head: number, statusAt: number, status: number, length: number): void {
-  const wants = s.used.push(s.task.server, s.m, s.table.words, s.task.gen, {
-    slot: VHOST_DONE,
-    head,
-    length,
-    status,
-    statusAt,
-    done: status === S_OK ? DONE_PUSHED_OK : DONE_PUSHED_ERROR,
-  });
-  if (wants) ring(s.bell);
+  const r = s.ret;
+  r.head = head;
+  r.length = length;
+  r.status = status;
+  r.statusAt = statusAt;
+  r.done = status === S_OK ? DONE_PUSHED_OK : DONE_PUSHED_ERROR;
+  if (s.used.push(s.task.server, s.m, s.table.words, s.task.gen, r)) ring(s.bell);
+}
+
+/**
+ * A read's data pages, marked in the code-write log only where some thread
+ * holds code decoded from them: one full barrier (an atomic add on a word of
+ * this thread's) after the read's bytes, then a load of the code map per
+ * page, instead of an atomic add on every page's gen. Sound by the log's
+ * ordering (code-writes.ts): a page whose count this load finds 0 is decoded,
+ * if ever, by a thread that counted itself in after the barrier, so after the
+ * bytes landed, and it decodes them; a page with code is marked as before.
+ * (The same argument blk-used.ts markCode makes for the status byte and ring.)
+ */
+function markRead(log: CodeWriteLog, fence: Int32Array, pieces: readonly number[]): void {
+  Atomics.add(fence, 0, 1);
+  const map = log.codeMap;
+  const pages = log.pages;
+  for (let i = 0; i < pieces.length; i += 2) {
+    const len = pieces[i + 1];
+    if (len <= 0) continue;
+    const last = Math.min(pages - 1, (pieces[i] + len - 1) >>> PAGE_SHIFT);
+    for (let page = pieces[i] >>> PAGE_SHIFT; page <= last; page++) if (Atomics.load(map, page) !== 0) log.mark(page);
+  }
 }
 
 /** The chain is the main thread's to serve (blk.ts poll); the worker goes on once it has taken it. */
