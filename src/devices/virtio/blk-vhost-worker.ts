@@ -141,6 +141,7 @@ export function serveVhost(task: BlkVhostTask): number {
 function serveUntilIdle(s: Spell, budget: number): { served: number; idleKick?: number } {
   const { table, queue, task } = s;
   let served = 0;
+  let carry = -1;
   queue.resumeAt(table.lastAvail());
   while (served < budget) {
     const kick = table.kickSeen();
@@ -149,10 +150,15 @@ function serveUntilIdle(s: Spell, budget: number): { served: number; idleKick?: 
     const held = s.held;
     held.n = 0;
     s.pieces.length = 0;
-    // Pops while the chains are reads that continue one another; the first chain that is not stays in hand (`next`).
+    // Pops while the chains are reads that continue one another; the first chain that is not stays in hand (`next`),
+    // or, if it is a read, starts the next round's merge (`carry`, in chains[0]).
     let next: DescChain | undefined;
     let bad: VirtqError | undefined;
-    while (served + held.n < budget) {
+    if (carry >= 0) {
+      if (!hold(s, s.chains[0], carry)) next = s.chains[0];
+      carry = -1;
+    }
+    while (next === undefined && served + held.n < budget) {
       const chain = s.chains[held.n];
       try {
         if (!queue.pop(chain)) break;
@@ -163,7 +169,12 @@ function serveUntilIdle(s: Spell, budget: number): { served: number; idleKick?: 
         break;
       }
       if (!hold(s, chain, queue.nextAvail)) {
-        next = chain;
+        if (held.n > 0 && s.reader.kind === REQ_READ) {
+          // Popped but not yet published in LAST_AVAIL: a spell ending before the next round leaves it to the next spell.
+          carry = queue.nextAvail;
+          s.chains[held.n] = s.chains[0];
+          s.chains[0] = chain;
+        } else next = chain;
         break;
       }
       if (held.n === MERGE_MAX) break;
@@ -254,6 +265,7 @@ function serveHeld(s: Spell): number {
     } catch {
       whole = false;
     }
+    if (whole) table.countMerged(n);
   }
   if (whole && s.codeLog !== undefined) markRead(s.codeLog, s.fence, pieces, 0, pieces.length);
   let pos = held.offset;
