@@ -6,7 +6,8 @@
  * image and the guest's pages, and returns the request (blk-used.ts); when
  * the ring is empty it sleeps on KICK. Requests are served one after
  * another, as the host's own loop does them: one thread per device, the
- * other core left to the vCPU.
+ * other core left to the vCPU; reads that follow one another on the image
+ * are popped together and moved by one readv (serveHeld).
  *
  * The guest's memory is reached through its frame table only
  * (GuestPhysView, built here from the shared buffers): a frame not in the
@@ -82,7 +83,7 @@ interface Spell {
   readonly reader: BlkRequestReader;
   /** The chains popped and held for one merged read (MERGE_MAX), then one more that did not fit. */
   readonly chains: DescChain[];
-  /** [machine offset, length] pairs of the held reads' buffers, in order, then the last chain's. */
+  /** [machine offset, length] pairs of the held reads' buffers, in order (or of the one request serveChain serves). */
   readonly pieces: number[];
   /** The held reads: descriptor head, status byte's machine offset, where its pieces end in `pieces`, the available entry after it. */
   readonly held: { head: number[]; statusAt: number[]; piecesEnd: number[]; availAfter: number[]; offset: number; length: number; n: number };
@@ -186,11 +187,8 @@ function serveUntilIdle(s: Spell, budget: number): { served: number; idleKick?: 
       return { served };
     }
     if (next === undefined) {
-      if (held.n > 0) {
-        table.end();
-        continue;
-      }
       table.end();
+      if (held.n > 0) continue;
       if (table.sleep(kick, VHOST_IDLE_MS)) return { served, idleKick: kick };
       continue;
     }
