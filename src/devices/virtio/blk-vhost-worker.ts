@@ -6,7 +6,8 @@
  * image and the guest's pages, and returns the request (blk-used.ts); when
  * the ring is empty it sleeps on KICK. Requests are served one after
  * another, as the host's own loop does them: one thread per device, the
- * other core left to the vCPU.
+ * other core left to the vCPU; reads that follow one another on the image
+ * are popped together and moved by one readv (serveHeld).
  *
  * The guest's memory is reached through its frame table only
  * (GuestPhysView, built here from the shared buffers): a frame not in the
@@ -16,13 +17,14 @@
  * Runs in a worker thread of the piscina pool (blk-io.ts dispatches here).
  */
 
-import { fsyncSync } from "node:fs";
+import { fsyncSync, readvSync } from "node:fs";
 import { GuestPhysView, type GuestPhysMap } from "../../machine/guest-phys-view.ts";
 import { CodeWriteLog } from "../../machine/code-writes.ts";
+import { PAGE_SHIFT } from "../../machine/memlayout.ts";
 import { copyPiece, fdOf } from "./blk-file.ts";
 import { DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK, S_UNSUPP } from "./blk-status.ts";
 import { BlkRequestReader, HEADER_SIZE, REQ_FLUSH, REQ_GET_ID, REQ_IOERR, REQ_READ, REQ_UNSUPP } from "./blk-request.ts";
-import { machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
+import { machineViews, SharedUsedRing, type MachineViews, type UsedReturn } from "./blk-used.ts";
 import { VHOST_DONE, VhostTable } from "./blk-vhost.ts";
 import { machinePieces } from "./chain-io.ts";
 import { VirtqError } from "./errors.ts";
@@ -58,6 +60,15 @@ const VHOST_SLICE = 4096;
  * kicks exited with 10 ms).
  */
 const VHOST_IDLE_MS = 50;
+/**
+ * Reads that follow one another on the image, popped together, are served
+ * by one readv scattering into all their buffers (as QEMU's virtio-blk
+ * merges adjacent requests: virtio_blk_submit_multireq): one system call
+ * and one look at the code map for up to this many requests.
+ */
+const MERGE_MAX = 32;
+/** A merged read's iovec stays under Linux's IOV_MAX (1024). */
+const MERGE_MAX_PIECES = 1024;
 /** Longest wait for the main thread to take a handed-back chain before GEN is looked at again. */
 const HANDBACK_WAIT_MS = 1;
 
@@ -70,13 +81,23 @@ interface Spell {
   readonly used: SharedUsedRing;
   readonly m: MachineViews;
   readonly reader: BlkRequestReader;
-  readonly chain: DescChain;
+  /** The chains popped and held for one merged read (MERGE_MAX), then one more that did not fit. */
+  readonly chains: DescChain[];
+  /** [machine offset, length] pairs of the held reads' buffers, in order (or of the one request serveChain serves). */
   readonly pieces: number[];
+  /** The held reads: descriptor head, status byte's machine offset, where its pieces end in `pieces`, the available entry after it. */
+  readonly held: { head: number[]; statusAt: number[]; piecesEnd: number[]; availAfter: number[]; offset: number; length: number; n: number };
   readonly fd: number;
   readonly bell: Int32Array;
   /** Where a read marks the pages it wrote, so a vCPU's fence.i drops code the read replaced (machine/code-writes.ts). */
   readonly codeLog: CodeWriteLog | undefined;
+  /** A word of this thread's own, for the full barrier between a read's bytes and its look at the code map (markRead). */
+  readonly fence: Int32Array;
+  /** The return being pushed, refilled for each request (no allocation per request). */
+  readonly ret: Mutable<UsedReturn>;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function serveVhost(task: BlkVhostTask): number {
   const table = new VhostTable(task.table);
@@ -93,11 +114,14 @@ export function serveVhost(task: BlkVhostTask): number {
     used,
     m: machineViews(task.machine),
     reader: new BlkRequestReader(task.capacityBytes),
-    chain: new DescChain(),
+    chains: Array.from({ length: MERGE_MAX + 1 }, () => new DescChain()),
     pieces: [],
+    held: { head: [], statusAt: [], piecesEnd: [], availAfter: [], offset: 0, length: 0, n: 0 },
     fd: fdOf(task.path),
     bell: new Int32Array(task.doorbell),
     codeLog,
+    fence: new Int32Array(new SharedArrayBuffer(4)),
+    ret: { slot: VHOST_DONE, head: 0, length: 0, status: 0, statusAt: 0, done: 0 },
   };
   let served = 0;
   table.enter();
@@ -118,27 +142,58 @@ export function serveVhost(task: BlkVhostTask): number {
 function serveUntilIdle(s: Spell, budget: number): { served: number; idleKick?: number } {
   const { table, queue, task } = s;
   let served = 0;
+  let carry = -1;
   queue.resumeAt(table.lastAvail());
   while (served < budget) {
     const kick = table.kickSeen();
     // Busy before GEN is looked at: a reset's quiesce waits for this, or this sees the reset.
     if (!table.claim(task.gen)) return { served };
-    let popped: boolean;
-    try {
-      popped = queue.pop(s.chain);
-    } catch (e) {
+    const held = s.held;
+    held.n = 0;
+    s.pieces.length = 0;
+    // Pops while the chains are reads that continue one another; the first chain that is not stays in hand (`next`),
+    // or, if it is a read, starts the next round's merge (`carry`, in chains[0]).
+    let next: DescChain | undefined;
+    let bad: VirtqError | undefined;
+    if (carry >= 0) {
+      if (!hold(s, s.chains[0], carry)) next = s.chains[0];
+      carry = -1;
+    }
+    while (next === undefined && served + held.n < budget) {
+      const chain = s.chains[held.n];
+      try {
+        if (!queue.pop(chain)) break;
+        s.reader.read(s.view, chain);
+      } catch (e) {
+        if (!(e instanceof VirtqError)) throw e;
+        bad = e;
+        break;
+      }
+      if (!hold(s, chain, queue.nextAvail)) {
+        if (held.n > 0 && s.reader.kind === REQ_READ) {
+          // Popped but not yet published in LAST_AVAIL: a spell ending before the next round leaves it to the next spell.
+          carry = queue.nextAvail;
+          s.chains[held.n] = s.chains[0];
+          s.chains[0] = chain;
+        } else next = chain;
+        break;
+      }
+      if (held.n === MERGE_MAX) break;
+    }
+    if (held.n > 0) served += serveHeld(s);
+    if (bad !== undefined) {
       table.end();
-      if (!(e instanceof VirtqError)) throw e;
-      stop(s, e);
+      stop(s, bad);
       return { served };
     }
-    if (!popped) {
+    if (next === undefined) {
       table.end();
+      if (held.n > 0) continue;
       if (table.sleep(kick, VHOST_IDLE_MS)) return { served, idleKick: kick };
       continue;
     }
     table.setLastAvail(queue.nextAvail);
-    if (!serveChain(s)) return { served };
+    if (!serveChain(s, next)) return { served };
     served++;
   }
   return { served };
@@ -155,19 +210,101 @@ function ring(bell: Int32Array): void {
   Atomics.notify(bell, 0);
 }
 
-/** One popped request, served and returned (or handed back); false when the worker must stop. */
-function serveChain(s: Spell): boolean {
-  const { table, reader, chain } = s;
+/**
+ * The chain just popped and read (s.reader) joins the held reads if it is a
+ * read the worker can serve alone that starts where they end on the image
+ * and leaves the merged iovec within bounds; whether it did (only then are
+ * its pieces left in `pieces`).
+ */
+function hold(s: Spell, chain: DescChain, availAfter: number): boolean {
+  const { reader, held, pieces } = s;
+  if (reader.kind !== REQ_READ) return false;
+  if (held.n > 0 && reader.offset !== held.offset + held.length) return false;
+  const statusAt = s.view.translate(reader.statusAt, 1);
+  if (statusAt < 0) return false;
+  const from = pieces.length;
+  // The walk kept every buffer inside guest RAM: a piece the view cannot reach has no frame yet (serveChain hands it back).
+  if (!machinePieces(s.view, chain, true, 0, reader.length, pieces) || pieces.length > 2 * MERGE_MAX_PIECES) {
+    pieces.length = from;
+    return false;
+  }
+  const k = held.n++;
+  if (k === 0) {
+    held.offset = reader.offset;
+    held.length = 0;
+  }
+  held.length += reader.length;
+  held.head[k] = chain.head;
+  held.statusAt[k] = statusAt;
+  held.piecesEnd[k] = pieces.length;
+  held.availAfter[k] = availAfter;
+  return true;
+}
+
+/**
+ * Serves the held reads and returns each; the number served. While they
+ * are read, LAST_AVAIL stays before them and BUSY_HEAD names none of them
+ * (claim's BUSY_POPPING): a worker dying then leaves them all to the main
+ * thread to serve again (a read again lands the same bytes). Each is then
+ * returned as serveChain returns one: LAST_AVAIL past it, BUSY_HEAD on it.
+ * A readv that fails or comes up short is done again request by request,
+ * so each gets its own bytes (zeros past the image's end) and its own status.
+ */
+function serveHeld(s: Spell): number {
+  const { held, pieces, table } = s;
+  const n = held.n;
+  const u8 = s.m.u8;
+  let whole = false;
+  if (n > 1) {
+    const iov: Uint8Array[] = [];
+    for (let i = 0; i < pieces.length; i += 2) iov.push(u8.subarray(pieces[i], pieces[i] + pieces[i + 1]));
+    try {
+      whole = readvSync(s.fd, iov, held.offset) === held.length;
+    } catch {
+      whole = false;
+    }
+    if (whole) table.countMerged(n);
+  }
+  if (whole && s.codeLog !== undefined) markRead(s.codeLog, s.fence, pieces, 0, pieces.length);
+  let pos = held.offset;
+  let from = 0;
+  for (let k = 0; k < n; k++) {
+    const end = held.piecesEnd[k];
+    const length = sumLengths(pieces, from, end);
+    let ok = true;
+    if (!whole) {
+      try {
+        let at = pos;
+        for (let i = from; i < end; i += 2) at = copyPiece(s.fd, true, u8, pieces[i], pieces[i + 1], at);
+      } catch {
+        ok = false;
+      }
+      // Marked before the driver can see the request done (even a failed read may have moved some bytes).
+      if (s.codeLog !== undefined) markRead(s.codeLog, s.fence, pieces, from, end);
+    }
+    table.setLastAvail(held.availAfter[k]);
+    table.begin(held.head[k]);
+    table.count(ok ? length : 0, 0);
+    finish(s, held.head[k], held.statusAt[k], ok ? S_OK : S_IOERR, ok ? length + 1 : 1);
+    pos += length;
+    from = end;
+  }
+  return n;
+}
+
+/** Bytes of pieces [from, end) of a piece list. */
+function sumLengths(pieces: readonly number[], from: number, end: number): number {
+  let n = 0;
+  for (let i = from + 1; i < end; i += 2) n += pieces[i];
+  return n;
+}
+
+/** One popped and read request (s.reader), served and returned (or handed back); false when the worker must stop. */
+function serveChain(s: Spell, chain: DescChain): boolean {
+  const { table, reader } = s;
   const head = chain.head;
   table.begin(head);
   try {
-    try {
-      reader.read(s.view, chain);
-    } catch (e) {
-      if (!(e instanceof VirtqError)) throw e;
-      stop(s, e);
-      return false;
-    }
     const kind = reader.kind;
     if (kind === REQ_GET_ID) return handBack(s, head);
     const statusAt = s.view.translate(reader.statusAt, 1);
@@ -201,7 +338,7 @@ function serveChain(s: Spell): boolean {
       ok = false;
     }
     // Marked before the driver can see the request done (even a failed read may have moved some bytes).
-    if (read && s.codeLog !== undefined) for (let i = 0; i < pieces.length; i += 2) s.codeLog.written(pieces[i], pieces[i + 1]);
+    if (read && s.codeLog !== undefined) markRead(s.codeLog, s.fence, pieces, 0, pieces.length);
     table.count(ok && read ? reader.length : 0, ok && !read ? reader.length : 0);
     finish(s, head, statusAt, ok ? S_OK : S_IOERR, ok && read ? reader.length + 1 : 1);
     return true;
@@ -212,15 +349,35 @@ function serveChain(s: Spell): boolean {
 
 /** Returns the request to the driver (a write is on the file by now); rings the main thread when the driver wants an interrupt. */
 function finish(s: Spell, head: number, statusAt: number, status: number, length: number): void {
-  const wants = s.used.push(s.task.server, s.m, s.table.words, s.task.gen, {
-    slot: VHOST_DONE,
-    head,
-    length,
-    status,
-    statusAt,
-    done: status === S_OK ? DONE_PUSHED_OK : DONE_PUSHED_ERROR,
-  });
-  if (wants) ring(s.bell);
+  const r = s.ret;
+  r.head = head;
+  r.length = length;
+  r.status = status;
+  r.statusAt = statusAt;
+  r.done = status === S_OK ? DONE_PUSHED_OK : DONE_PUSHED_ERROR;
+  if (s.used.push(s.task.server, s.m, s.table.words, s.task.gen, r)) ring(s.bell);
+}
+
+/**
+ * A read's data pages, marked in the code-write log only where some thread
+ * holds code decoded from them: one full barrier (an atomic add on a word of
+ * this thread's) after the read's bytes, then a load of the code map per
+ * page, instead of an atomic add on every page's gen. Sound by the log's
+ * ordering (code-writes.ts): a page whose count this load finds 0 is decoded,
+ * if ever, by a thread that counted itself in after the barrier, so after the
+ * bytes landed, and it decodes them; a page with code is marked as before.
+ * (The same argument blk-used.ts markCode makes for the status byte and ring.)
+ */
+function markRead(log: CodeWriteLog, fence: Int32Array, pieces: readonly number[], from: number, end: number): void {
+  Atomics.add(fence, 0, 1);
+  const map = log.codeMap;
+  const pages = log.pages;
+  for (let i = from; i < end; i += 2) {
+    const len = pieces[i + 1];
+    if (len <= 0) continue;
+    const last = Math.min(pages - 1, (pieces[i] + len - 1) >>> PAGE_SHIFT);
+    for (let page = pieces[i] >>> PAGE_SHIFT; page <= last; page++) if (Atomics.load(map, page) !== 0) log.mark(page);
+  }
 }
 
 /** The chain is the main thread's to serve (blk.ts poll); the worker goes on once it has taken it. */

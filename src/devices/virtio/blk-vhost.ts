@@ -38,7 +38,8 @@
  *                   (quiesce): so no guest memory is touched after the wait ends.
  *   [8] DONE        completion word of that request (blk-io.ts DONE_*; a push sets it under the used ring's lock)
  *   [9] NOTIFIES    notifies taken without an exit                     (V)
- *   [16..]          Float64 counters: requests, bytes read, bytes written (W)
+ *   [16..]          Float64 counters: requests, bytes read, bytes written, requests
+ *                   served by a merged read (W)
  */
 
 import { DONE_PENDING } from "./blk-status.ts";
@@ -61,7 +62,9 @@ const INT_WORDS = 16;
 const C_REQUESTS = 0;
 const C_READ = 1;
 const C_WRITTEN = 2;
-const TABLE_BYTES = INT_WORDS * 4 + 3 * 8;
+const C_MERGED = 3;
+const COUNTERS = 4;
+const TABLE_BYTES = INT_WORDS * 4 + COUNTERS * 8;
 
 /** One device's table; both threads make one over the same buffer. */
 export class VhostTable {
@@ -71,7 +74,7 @@ export class VhostTable {
   constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(TABLE_BYTES)) {
     if (buffer.byteLength !== TABLE_BYTES) throw new Error(`blk-vhost: a table is ${TABLE_BYTES} bytes, not ${buffer.byteLength}`);
     this.words = new Int32Array(buffer, 0, INT_WORDS);
-    this.counters = new Float64Array(buffer, INT_WORDS * 4, 3);
+    this.counters = new Float64Array(buffer, INT_WORDS * 4, COUNTERS);
   }
 
   // ---- main thread ----
@@ -144,6 +147,11 @@ export class VhostTable {
     return [c[C_REQUESTS], c[C_READ], c[C_WRITTEN]];
   }
 
+  /** Requests the worker served by a read merged with their neighbours' (blk-vhost-worker.ts serveHeld). */
+  merged(): number {
+    return this.counters[C_MERGED];
+  }
+
   /** Notifies a vCPU thread took without an exit. */
   notifiesWithoutExit(): number {
     return Atomics.load(this.words, NOTIFIES);
@@ -206,6 +214,10 @@ export class VhostTable {
     c[C_REQUESTS]++;
     c[C_READ] += read;
     c[C_WRITTEN] += written;
+  }
+
+  countMerged(requests: number): void {
+    this.counters[C_MERGED] += requests;
   }
 
   /**
