@@ -40,7 +40,7 @@ import { ShadowMmu } from "./shadow/shadow-mmu.ts";
 import { claimShadowFlush, shootdown, type ShootdownSite } from "./shadow/shootdown.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import * as V from "./vcpu-state.ts";
-import { POLL_SPIN_MS, PollWindow, WAIT_POLL, WAIT_SPIN, waitWhile } from "./wait.ts";
+import { POLL_SPIN_MS, PollWindow, SpinGuard, WAIT_POLL, WAIT_SPIN, waitWhile } from "./wait.ts";
 import type { MmuMode } from "../machine/swtlb.ts";
 import { SWTLB_FORWARD, SWTLB_HANDLED, SwtlbShadow, virtualSoftTlbHost } from "./swtlb-virt.ts";
 import type { IsaVariant } from "../machine/isa-variant.ts";
@@ -159,8 +159,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   /** How the current slice ends, set by the trap handlers inside it (V.SLICE_DONE unless one says otherwise). */
   private sliceEnd: V.VcpuEvent = V.SLICE_DONE;
   private exitSerial = 0;
-  /** --wait poll: how long an exit's wait spins before it blocks, adapted to the host's load (wait.ts). */
-  private readonly pollWindow = new PollWindow();
+  /** --wait poll: an exit's wait spins a fixed window before it blocks, less when it sees its core lost (wait.ts says why it does not adapt). */
+  private readonly pollWindow = new PollWindow(new SpinGuard(), false);
   /** A data fault's start address (lo, hi) for the exit record. */
   private readonly accessStart = new Int32Array(2);
   /** --virt hw: guest-physical minus guest-virtual address of the guest-page fault being posted (0 otherwise). */

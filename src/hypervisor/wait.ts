@@ -153,10 +153,26 @@ export class PollWindow {
   /** performance.now() from which a closed window may probe again. */
   private probeAt = 0;
 
-  constructor(readonly guard = new SpinGuard()) {}
+  /**
+   * `adaptive` false: a fixed window of POLL_SPIN_MS, which a spin still
+   * leaves early when its thread is seen losing its core. That is the vCPU's
+   * side (vcpu-runner.ts); the main thread's window adapts (hypervisor.ts).
+   * Why: with the vCPU's window adapting too, the vCPU's sampled p50 on a
+   * quiet host was ~4 µs instead of ~0.6 µs in about one exitbench pass in
+   * three (poll/main: the vCPU sleeping on its answer, a futex wake-up per
+   * exit), 9 of 22 passes in one set; with a fixed window 0 of 12, and
+   * `bench exits`' quiet p50 0.49 and 0.53 µs. The price is the quiet p99
+   * (~0.22 ms against ~0.05 ms: an answer late by a GC or the event loop is
+   * spun for in full) and a loaded p99 that is bimodal again beside CPU hogs.
+   */
+  constructor(
+    readonly guard = new SpinGuard(),
+    readonly adaptive = true,
+  ) {}
 
   /** How long a wait starting at `now` spins before it blocks (a probe counts as having probed). */
   spinMs(now: number): number {
+    if (!this.adaptive) return POLL_SPIN_MS;
     if (this.guard.backingOff(now)) return 0;
     if (this.ms > 0) return this.ms;
     if (now < this.probeAt) return 0;
@@ -166,11 +182,13 @@ export class PollWindow {
 
   /** A spin shorter than the maximum caught its answer: spinning pays, spin longer. */
   caught(): void {
+    if (!this.adaptive) return;
     this.ms = Math.min(POLL_SPIN_MS, Math.max(POLL_PROBE_MS, this.ms) * 2);
   }
 
   /** A spin ran out in vain at `now`; the answer came `afterMs` after the thread then blocked. */
   ranOut(afterMs: number, now: number): void {
+    if (!this.adaptive) return;
     this.ms = afterMs < POLL_CO_LOCATED_MS || this.ms / 2 < POLL_GROW_START_MS ? 0 : this.ms / 2;
     if (this.ms === 0) this.probeAt = now + POLL_PROBE_EVERY_MS;
   }

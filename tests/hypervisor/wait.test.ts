@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { POLL_CO_LOCATED_MS, POLL_PROBE_EVERY_MS, POLL_PROBE_MS, POLL_SPIN_MS, PollWindow, WAIT_BLOCK, WAIT_POLL, WAIT_SPIN, parseWaitPolicy, waitPolicyCode, waitWhile } from "../../src/hypervisor/wait.ts";
+import { POLL_CO_LOCATED_MS, POLL_PROBE_EVERY_MS, POLL_PROBE_MS, POLL_SPIN_MS, PollWindow, SpinGuard, WAIT_BLOCK, WAIT_POLL, WAIT_SPIN, parseWaitPolicy, waitPolicyCode, waitWhile } from "../../src/hypervisor/wait.ts";
 import { ANSWERED, WAITING, answerLater } from "../helpers/answer-later.ts";
 
 describe("waitWhile", () => {
@@ -68,6 +68,16 @@ describe("PollWindow: poll adapts its spin after KVM's halt polling", () => {
     expect(w.spinMs(100 + POLL_PROBE_EVERY_MS)).toBe(0); // one probe per period
     for (let i = 0; i < 20; i++) w.caught();
     expect(w.ms).toBe(POLL_SPIN_MS);
+  });
+
+  it("a fixed window (the vCPU's side) spins its full length whatever its waits taught or its guard says", () => {
+    const w = new PollWindow(new SpinGuard(), false);
+    w.ranOut(POLL_CO_LOCATED_MS / 2, 100); // would close an adaptive window
+    w.ranOut(5, 101);
+    w.guard.backOff(102); // would make an adaptive window block at once for 2 ms
+    expect(w.spinMs(103)).toBe(POLL_SPIN_MS);
+    w.caught();
+    expect(w.spinMs(104)).toBe(POLL_SPIN_MS);
   });
 
   it("waitWhile with a window of 0 blocks at once and still returns on the answer", async () => {
