@@ -70,6 +70,8 @@ export class CodeWriteLog {
   readonly codeMap: Uint8Array;
 
   readonly pages: number;
+  /** barrier()'s word: this object's own, so the barrier contends with no other thread. */
+  private readonly fence = new Int32Array(new SharedArrayBuffer(4));
 
   /** The log `share` describes, over machine memory `machine` (where its code map may live). */
   constructor(share: CodeWriteShare, machine: SharedArrayBuffer) {
@@ -91,6 +93,31 @@ export class CodeWriteLog {
     if (length <= 0) return;
     const last = Math.min(this.pages - 1, (off + length - 1) >>> PAGE_SHIFT);
     for (let page = off >>> PAGE_SHIFT; page <= last; page++) this.mark(page);
+  }
+
+  /**
+   * A full barrier, for a writer whose bytes went in by plain stores (a
+   * read(2) into guest memory) before writtenWhereCode: an atomic
+   * read-modify-write of a word of this thread's own log object.
+   */
+  barrier(): void {
+    Atomics.add(this.fence, 0, 1);
+  }
+
+  /**
+   * Like written(), but marks only the pages some thread holds code on now:
+   * one load of the code map per page instead of an atomic add on its gen.
+   * Sound only after a full barrier that follows the bytes (barrier(), or
+   * bytes stored with seq-cst Atomics): by the ordering at the top, a page
+   * whose count this load finds 0 is decoded, if ever, by a thread that
+   * counted itself in after that barrier, so after the bytes landed, and it
+   * decodes the new ones. What the cheaper rule saves: a used ring's or a
+   * data buffer's page, which holds no code, costs a load, not a mark.
+   */
+  writtenWhereCode(off: number, length: number): void {
+    if (length <= 0) return;
+    const last = Math.min(this.pages - 1, (off + length - 1) >>> PAGE_SHIFT);
+    for (let page = off >>> PAGE_SHIFT; page <= last; page++) if (Atomics.load(this.codeMap, page) !== 0) this.mark(page);
   }
 
   /** One page written from outside: bumps its gen, then, if some thread has code on it, the epoch (order: see the top). */

@@ -35,6 +35,22 @@ describe("the code-write log (code-writes.ts)", () => {
     expect(log.gen[5]).toBe(1);
   });
 
+  it("writtenWhereCode marks only the pages some thread has code on, across a write's pages and within RAM", () => {
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
+    const log = new CodeWriteLog(newCodeWriteShare(64, -1), memory.buffer as unknown as SharedArrayBuffer);
+    log.codeMap[1] = 1;
+    log.codeMap[3] = 1;
+    log.barrier();
+    log.writtenWhereCode(PAGE_SIZE - 1, 2 * PAGE_SIZE + 2); // pages 0 to 3
+    expect([log.gen[0], log.gen[1], log.gen[2], log.gen[3]]).toEqual([0, 1, 0, 1]);
+    expect(log.epoch[0]).toBe(2);
+    log.codeMap[63] = 1;
+    log.writtenWhereCode(63 * PAGE_SIZE, 4 * PAGE_SIZE); // runs past the last page: stops there
+    log.writtenWhereCode(64 * PAGE_SIZE, 1); // beyond RAM: nothing
+    log.writtenWhereCode(PAGE_SIZE, 0); // nothing written
+    expect([log.gen[1], log.gen[63], log.epoch[0]]).toEqual([1, 1, 3]);
+  });
+
   it("refuses a code map outside machine memory, and a log for another RAM size", () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     const buffer = memory.buffer as unknown as SharedArrayBuffer;

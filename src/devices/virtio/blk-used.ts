@@ -23,7 +23,8 @@
  * wrote in the VM's code-write log (machine/code-writes.ts) when given one:
  * a ring or status byte sharing a page with code must not leave a vCPU
  * running stale decoded code after its fence.i. Cheaply: a page no thread
- * has code on is not marked (below, markCode).
+ * has code on is not marked (CodeWriteLog.writtenWhereCode; the push's
+ * seq-cst stores are the barrier that rule needs).
  *
  * Interrupts stay on the main thread, which owns InterruptStatus and the
  * PLIC line: a push decides whether the driver wants one (§2.7.7.2:
@@ -56,7 +57,6 @@
 
 import type { CodeWriteLog } from "../../machine/code-writes.ts";
 import type { GuestMemoryView } from "../../machine/guest-memory-view.ts";
-import { PAGE_SHIFT } from "../../machine/memlayout.ts";
 import type { QueueLayout } from "./queue.ts";
 import { QUEUE_NUM_MAX } from "./regs.ts";
 
@@ -222,10 +222,10 @@ export class SharedUsedRing {
     Atomics.store(w, LOG_ARMED, 0);
     if (this.codeLog !== undefined) {
       // Before the interrupt (and the caller's doorbell): the driver may run the page's code once it sees the request done.
-      markCode(this.codeLog, w[LOG_STATUS_AT] >>> 0);
-      markCode(this.codeLog, w[ID_AT + i] >>> 0);
-      markCode(this.codeLog, w[LEN_AT + i] >>> 0);
-      markCode(this.codeLog, w[USED_IDX_AT] >>> 0);
+      this.codeLog.writtenWhereCode(w[LOG_STATUS_AT] >>> 0, 1);
+      this.codeLog.writtenWhereCode(w[ID_AT + i] >>> 0, 1);
+      this.codeLog.writtenWhereCode(w[LEN_AT + i] >>> 0, 1);
+      this.codeLog.writtenWhereCode(w[USED_IDX_AT] >>> 0, 1);
     }
     const wants = w[EVENT_IDX] !== 0 ? Atomics.load(m.u16, (w[EVENT_AT] >>> 0) >>> 1) === idx : (Atomics.load(m.u16, (w[FLAGS_AT] >>> 0) >>> 1) & AVAIL_F_NO_INTERRUPT) === 0;
     if (wants) Atomics.store(w, IRQ, 1);
@@ -264,15 +264,3 @@ export class SharedUsedRing {
   }
 }
 
-/**
- * The push just wrote machine byte `off` (with seq-cst Atomics stores): its
- * page is marked only if some thread holds code decoded from it. Skipping
- * the rest is safe by the log's ordering (code-writes.ts): a thread that
- * decodes the page after this load counted itself in after these stores,
- * so it decodes the new bytes. A used ring's page that holds no code then
- * costs each push a load, not an atomic add.
- */
-function markCode(log: CodeWriteLog, off: number): void {
-  const page = off >>> PAGE_SHIFT;
-  if (page < log.pages && Atomics.load(log.codeMap, page) !== 0) log.mark(page);
-}

@@ -20,7 +20,6 @@
 import { fsyncSync, readvSync } from "node:fs";
 import { GuestPhysView, type GuestPhysMap } from "../../machine/guest-phys-view.ts";
 import { CodeWriteLog } from "../../machine/code-writes.ts";
-import { PAGE_SHIFT } from "../../machine/memlayout.ts";
 import { copyPiece, fdOf } from "./blk-file.ts";
 import { DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK, S_UNSUPP } from "./blk-status.ts";
 import { BlkRequestReader, HEADER_SIZE, REQ_FLUSH, REQ_GET_ID, REQ_IOERR, REQ_READ, REQ_UNSUPP } from "./blk-request.ts";
@@ -91,8 +90,6 @@ interface Spell {
   readonly bell: Int32Array;
   /** Where a read marks the pages it wrote, so a vCPU's fence.i drops code the read replaced (machine/code-writes.ts). */
   readonly codeLog: CodeWriteLog | undefined;
-  /** A word of this thread's own, for the full barrier between a read's bytes and its look at the code map (markRead). */
-  readonly fence: Int32Array;
   /** The return being pushed, refilled for each request (no allocation per request). */
   readonly ret: Mutable<UsedReturn>;
 }
@@ -120,7 +117,6 @@ export function serveVhost(task: BlkVhostTask): number {
     fd: fdOf(task.path),
     bell: new Int32Array(task.doorbell),
     codeLog,
-    fence: new Int32Array(new SharedArrayBuffer(4)),
     ret: { slot: VHOST_DONE, head: 0, length: 0, status: 0, statusAt: 0, done: 0 },
   };
   let served = 0;
@@ -265,7 +261,7 @@ function serveHeld(s: Spell): number {
     }
     if (whole) table.countMerged(n);
   }
-  if (whole && s.codeLog !== undefined) markRead(s.codeLog, s.fence, pieces, 0, pieces.length);
+  if (whole && s.codeLog !== undefined) markRead(s.codeLog, pieces, 0, pieces.length);
   let pos = held.offset;
   let from = 0;
   for (let k = 0; k < n; k++) {
@@ -280,7 +276,7 @@ function serveHeld(s: Spell): number {
         ok = false;
       }
       // Marked before the driver can see the request done (even a failed read may have moved some bytes).
-      if (s.codeLog !== undefined) markRead(s.codeLog, s.fence, pieces, from, end);
+      if (s.codeLog !== undefined) markRead(s.codeLog, pieces, from, end);
     }
     table.setLastAvail(held.availAfter[k]);
     table.begin(held.head[k]);
@@ -338,7 +334,7 @@ function serveChain(s: Spell, chain: DescChain): boolean {
       ok = false;
     }
     // Marked before the driver can see the request done (even a failed read may have moved some bytes).
-    if (read && s.codeLog !== undefined) markRead(s.codeLog, s.fence, pieces, 0, pieces.length);
+    if (read && s.codeLog !== undefined) markRead(s.codeLog, pieces, 0, pieces.length);
     table.count(ok && read ? reader.length : 0, ok && !read ? reader.length : 0);
     finish(s, head, statusAt, ok ? S_OK : S_IOERR, ok && read ? reader.length + 1 : 1);
     return true;
@@ -358,26 +354,10 @@ function finish(s: Spell, head: number, statusAt: number, status: number, length
   if (s.used.push(s.task.server, s.m, s.table.words, s.task.gen, r)) ring(s.bell);
 }
 
-/**
- * A read's data pages, marked in the code-write log only where some thread
- * holds code decoded from them: one full barrier (an atomic add on a word of
- * this thread's) after the read's bytes, then a load of the code map per
- * page, instead of an atomic add on every page's gen. Sound by the log's
- * ordering (code-writes.ts): a page whose count this load finds 0 is decoded,
- * if ever, by a thread that counted itself in after the barrier, so after the
- * bytes landed, and it decodes them; a page with code is marked as before.
- * (The same argument blk-used.ts markCode makes for the status byte and ring.)
- */
-function markRead(log: CodeWriteLog, fence: Int32Array, pieces: readonly number[], from: number, end: number): void {
-  Atomics.add(fence, 0, 1);
-  const map = log.codeMap;
-  const pages = log.pages;
-  for (let i = from; i < end; i += 2) {
-    const len = pieces[i + 1];
-    if (len <= 0) continue;
-    const last = Math.min(pages - 1, (pieces[i] + len - 1) >>> PAGE_SHIFT);
-    for (let page = pieces[i] >>> PAGE_SHIFT; page <= last; page++) if (Atomics.load(map, page) !== 0) log.mark(page);
-  }
+/** A read's data pages [from, end) of a piece list: one barrier after its bytes, then marked where some thread holds code (code-writes.ts). */
+function markRead(log: CodeWriteLog, pieces: readonly number[], from: number, end: number): void {
+  log.barrier();
+  for (let i = from; i < end; i += 2) log.writtenWhereCode(pieces[i], pieces[i + 1]);
 }
 
 /** The chain is the main thread's to serve (blk.ts poll); the worker goes on once it has taken it. */
