@@ -170,22 +170,21 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Quiet, then loaded (LOADED_PASSES runs beside one hog): the sampled round trips of one configuration. */
-async function loadedCase(scale: string, wait: WaitPolicy, handler: ExitHandlerPlace, cores: number): Promise<LoadedResult> {
-  const quietPasses: LatencySummary[] = [];
+/** LOADED_PASSES runs of one configuration: each run's sampled round trips. */
+async function latencyPasses(scale: string, wait: WaitPolicy, handler: ExitHandlerPlace): Promise<LatencySummary[]> {
+  const passes: LatencySummary[] = [];
   for (let i = 0; i < LOADED_PASSES; i++) {
     const latency = (await runTrapVms(1, scale, wait, handler))[0].latency;
-    if (latency !== undefined) quietPasses.push(latency);
+    if (latency === undefined) throw new Error("exitbench: the vCPU reported no latency");
+    passes.push(latency);
   }
-  const loaded = await withCpuHog(cores, async () => {
-    const passes: LatencySummary[] = [];
-    for (let i = 0; i < LOADED_PASSES; i++) {
-      const latency = (await runTrapVms(1, scale, wait, handler))[0].latency;
-      if (latency !== undefined) passes.push(latency);
-    }
-    return passes;
-  });
-  if (quietPasses.length < LOADED_PASSES || loaded.length < LOADED_PASSES) throw new Error("exitbench: the vCPU reported no latency");
+  return passes;
+}
+
+/** Quiet, then loaded (LOADED_PASSES runs each, the loaded ones beside one hog): the sampled round trips of one configuration. */
+async function loadedCase(scale: string, wait: WaitPolicy, handler: ExitHandlerPlace, cores: number): Promise<LoadedResult> {
+  const quietPasses = await latencyPasses(scale, wait, handler);
+  const loaded = await withCpuHog(cores, () => latencyPasses(scale, wait, handler));
   const quiet = { p50Ns: median(quietPasses.map((l) => l.p50Ns)), p99Ns: median(quietPasses.map((l) => l.p99Ns)) };
   const p99 = median(loaded.map((l) => l.p99Ns));
   const worstP99 = Math.max(...loaded.map((l) => l.p99Ns));
