@@ -52,7 +52,7 @@ export const EXIT_STATS = [
   { name: "scan_code_reads", doc: "--nonvirt-fix scan: guest loads from a patched page, served from the original bytes" },
   { name: "remote_tlb_flush_halted", doc: "shootdowns to a halted vCPU (wfi, stopped): not waited for, it flushes before it runs guest code" },
   { name: "ioeventfd_exit", doc: "a store to a registered notify register (virtio QueueNotify with a worker serving the queue), taken on the vCPU's thread: the worker kicked, no exit to the main thread" },
-  { name: "poll_core_lost", doc: "--wait poll: exit waits whose spin lost its core to another thread, or spun in vain for a main thread that had lost its own (an oversubscribed host); after each the vCPU blocks at once for 2-200 ms" },
+  { name: "poll_core_lost", doc: "--wait poll: exit waits whose spin lost its core to another thread, or spun its whole window in vain (a main thread that lost its own, or was busy); each such wait then blocks until its answer, and the next spins again" },
   { name: "wfi_spin_sleep", doc: "wfis in a spin loop (ending at once, the same wfi again and again): the vCPU slept up to 1 ms before each completed" },
   { name: "code_fence", doc: "fence.i on the vCPU (the guest's own, or a remote one): drops the decoded code other threads wrote since it was decoded" },
   { name: "code_sweeps", doc: "fence.i that looked for such code: some thread had written a page this VM has code on since the last look" },
