@@ -26,6 +26,7 @@ import { bootNative } from "./cpu.ts";
 import { formatTable } from "../src/report/table.ts";
 import { benchNonvirt, formatNonvirt, type NonvirtResult } from "./exits-nonvirt.ts";
 import type { LatencySummary } from "../src/hypervisor/vcpu-runner.ts";
+import { pinLayout, pinningUnavailable } from "../src/host/affinity.ts";
 
 const IMAGE = "guests/bin/exitbench.elf";
 const OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf";
@@ -47,6 +48,8 @@ interface ExitResult {
 interface LoadedResult {
   readonly wait: WaitPolicy;
   readonly handler: ExitHandlerPlace;
+  /** --pin: the main thread and the vCPU each pinned to a core of its own (src/host/affinity.ts). */
+  readonly pinned: boolean;
   /** The quiet passes' p50 and p99, each the median over LOADED_PASSES runs. */
   readonly quietP50Ns: number;
   readonly quietP99Ns: number;
@@ -77,6 +80,8 @@ interface ExitsReport {
   readonly loaded: LoadedResult[];
   /** Why there are no loaded rows (no stress-ng), if so. */
   readonly loadedSkipped?: string;
+  /** Why there is no pinned loaded row (pinningUnavailable), if so. */
+  readonly pinnedSkipped?: string;
   readonly scaling: ScalingResult[];
   /** Median bare worker→main→worker handoff (main thread spinning), ns, per worker wait policy. */
   readonly floorNs: Record<WaitPolicy, number>;
@@ -112,7 +117,7 @@ async function runTrap(scale: string, wait: WaitPolicy, exitHandler: ExitHandler
 }
 
 /** Runs `count` exitbench VMs (one vCPU each) at once on one hypervisor: one main thread serves them all. */
-async function runTrapVms(count: number, scale: string, wait: WaitPolicy, exitHandler: ExitHandlerPlace, hw = false): Promise<TrapRun[]> {
+async function runTrapVms(count: number, scale: string, wait: WaitPolicy, exitHandler: ExitHandlerPlace, hw = false, pinned = false): Promise<TrapRun[]> {
   const hv = new Hypervisor({ machineMemory: count * 80 * MB });
   const outputs: string[] = [];
   const vms = Array.from({ length: count }, (_, i) => {
@@ -125,6 +130,7 @@ async function runTrapVms(count: number, scale: string, wait: WaitPolicy, exitHa
       wait,
       exitHandler,
       hw,
+      pin: pinned ? pinLayout(true, 1) : undefined,
       output: (b) => (outputs[i] += String.fromCharCode(b)),
     });
   });
@@ -171,10 +177,10 @@ function median(values: readonly number[]): number {
 }
 
 /** LOADED_PASSES runs of one configuration: each run's sampled round trips. */
-async function latencyPasses(scale: string, wait: WaitPolicy, handler: ExitHandlerPlace): Promise<LatencySummary[]> {
+async function latencyPasses(scale: string, wait: WaitPolicy, handler: ExitHandlerPlace, pinned: boolean): Promise<LatencySummary[]> {
   const passes: LatencySummary[] = [];
   for (let i = 0; i < LOADED_PASSES; i++) {
-    const latency = (await runTrapVms(1, scale, wait, handler))[0].latency;
+    const latency = (await runTrapVms(1, scale, wait, handler, false, pinned))[0].latency;
     if (latency === undefined) throw new Error("exitbench: the vCPU reported no latency");
     passes.push(latency);
   }
@@ -182,15 +188,16 @@ async function latencyPasses(scale: string, wait: WaitPolicy, handler: ExitHandl
 }
 
 /** Quiet, then loaded (LOADED_PASSES runs each, the loaded ones beside one hog): the sampled round trips of one configuration. */
-async function loadedCase(scale: string, wait: WaitPolicy, handler: ExitHandlerPlace, cores: number): Promise<LoadedResult> {
-  const quietPasses = await latencyPasses(scale, wait, handler);
-  const loaded = await withCpuHog(cores, () => latencyPasses(scale, wait, handler));
+async function loadedCase(scale: string, wait: WaitPolicy, handler: ExitHandlerPlace, cores: number, pinned = false): Promise<LoadedResult> {
+  const quietPasses = await latencyPasses(scale, wait, handler, pinned);
+  const loaded = await withCpuHog(cores, () => latencyPasses(scale, wait, handler, pinned));
   const quiet = { p50Ns: median(quietPasses.map((l) => l.p50Ns)), p99Ns: median(quietPasses.map((l) => l.p99Ns)) };
   const p99 = median(loaded.map((l) => l.p99Ns));
   const worstP99 = Math.max(...loaded.map((l) => l.p99Ns));
   return {
     wait,
     handler,
+    pinned,
     quietP50Ns: quiet.p50Ns,
     quietP99Ns: quiet.p99Ns,
     loadedP50Ns: median(loaded.map((l) => l.p50Ns)),
@@ -269,11 +276,18 @@ async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
   const cores = cpus().length;
   const loaded: LoadedResult[] = [];
   let loadedSkipped: string | undefined;
+  let pinnedSkipped: string | undefined;
   if (existsSync(STRESS_NG)) {
     for (const wait of WAIT_POLICIES) {
       // Short runs: beside a hog every round trip may cost a scheduler time slice.
       loaded.push(await loadedCase(opts.scale ?? (wait === "block" ? "1/1000" : "1/200"), wait, "main", cores));
       progress(`loaded ${wait}/main done`);
+    }
+    // The same poll case with the two threads pinned apart: what the scheduler's placement costs the tail.
+    pinnedSkipped = pinningUnavailable();
+    if (pinnedSkipped === undefined) {
+      loaded.push(await loadedCase(opts.scale ?? "1/200", "poll", "main", cores, true));
+      progress("loaded poll/main pinned done");
     }
   } else {
     loadedSkipped = `${STRESS_NG} not installed (apt-get install stress-ng)`;
@@ -284,7 +298,7 @@ async function benchExits(opts: ExitsOptions = {}): Promise<ExitsReport> {
     scalingRows.push(...(await scaling(opts.scale ?? (wait === "spin" ? "1/1000" : "1/100"), wait)));
     progress(`scaling ${wait} done`);
   }
-  return { results, loaded, loadedSkipped, scaling: scalingRows, floorNs, cores, nativeSkipped, nonvirt };
+  return { results, loaded, loadedSkipped, pinnedSkipped, scaling: scalingRows, floorNs, cores, nativeSkipped, nonvirt };
 }
 
 function formatNs(ns: number | undefined): string {
@@ -325,7 +339,7 @@ function formatLoaded(report: ExitsReport): string {
   const rows = [["wait/handler", "quiet p50", "quiet p99", "loaded p50", "loaded p99", "worst p99", "loaded p99 / quiet p50", "worst"]];
   for (const r of report.loaded) {
     rows.push([
-      `${r.wait}/${r.handler}`,
+      `${r.wait}/${r.handler}${r.pinned ? " --pin" : ""}`,
       formatNs(r.quietP50Ns),
       formatNs(r.quietP99Ns),
       formatNs(r.loadedP50Ns),
@@ -336,7 +350,7 @@ function formatLoaded(report: ExitsReport): string {
     ]);
   }
   const passes = report.loaded[0]?.passes ?? LOADED_PASSES;
-  return `${formatTable(rows)}\n\nexit round trips sampled by the vCPU (1 in 16), quiet and then beside stress-ng --cpu ${report.cores} (a hog on every core): quiet and loaded figures are medians of ${passes} passes each, worst p99 the worst loaded pass's.\n`;
+  return `${formatTable(rows)}\n\nexit round trips sampled by the vCPU (1 in 16), quiet and then beside stress-ng --cpu ${report.cores} (a hog on every core): quiet and loaded figures are medians of ${passes} passes each, worst p99 the worst loaded pass's. --pin: the main thread and the vCPU pinned to cores of their own${report.pinnedSkipped === undefined ? "" : ` (skipped: ${report.pinnedSkipped})`}.\n`;
 }
 
 function formatScaling(report: ExitsReport): string {

@@ -5,6 +5,9 @@
  */
 
 import { workerData } from "node:worker_threads";
+import { unpinInherited } from "../src/host/affinity.ts";
 import { runNicWorker, type NicWorkerData } from "../src/devices/assigned-nic/worker-loop.ts";
 
+// Started by a pinned main thread (--pin), this thread would share its one core: it takes the process's back.
+unpinInherited();
 runNicWorker(workerData as NicWorkerData);

@@ -11,10 +11,14 @@ import { nodeEndpoint } from "../src/hypervisor/comlink-node.ts";
 import type { VcpuFinished } from "../src/hypervisor/vcpu-finished.ts";
 import { VcpuRunner, type VcpuConfig, type VcpuControl } from "../src/hypervisor/vcpu-runner.ts";
 import { traceVcpu } from "../src/trace/vcpu-tracer.ts";
+import { pinThisThread, unpinInherited } from "../src/host/affinity.ts";
 
 const port = parentPort;
 if (port === null) throw new Error("workers/vcpu.ts must run in a worker thread");
 const config = workerData as VcpuConfig;
+// First, before the thread runs guest code: a pinned vCPU's core, or (started by a pinned main thread) the process's cores back.
+if (config.pinCpu !== undefined) pinThisThread(config.pinCpu);
+else unpinInherited();
 const runner = new VcpuRunner(config);
 // A traced run puts the tracer in front of the runner's trap handlers; an untraced one has no trace code on its exit path.
 if (config.trace !== undefined) traceVcpu(runner, config.trace, config.vmStartMs);

@@ -8,6 +8,7 @@
  * the sweep goes on.
  */
 
+import { pinLayout } from "../host/affinity.ts";
 import { performance } from "node:perf_hooks";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import { defaultShadowPages } from "../hypervisor/shadow/shadow-state.ts";
@@ -185,7 +186,7 @@ function bootGuests(e: Experiment, net: VirtualNetwork, results: VmResult[], gue
     };
     if (spec.virt !== "none") {
       const images = vmImagesFrom(spec.image, flags);
-      const vm = hv!.createVm({ name: spec.name, vcpus: spec.vcpus, memSize, images, wait: spec.wait, exitHandler: spec.handler, output: write, mmu, devices, hw: spec.virt === "hw" });
+      const vm = hv!.createVm({ name: spec.name, vcpus: spec.vcpus, memSize, images, wait: spec.wait, exitHandler: spec.handler, output: write, mmu, devices, hw: spec.virt === "hw", pin: spec.pin === undefined ? undefined : pinLayout(spec.pin, spec.vcpus) });
       guest = {
         name: spec.name,
         output: "",

@@ -30,6 +30,7 @@ export function vmFlags(vm: VmSpec, experiment: Experiment): RunFlags {
     wait: vm.wait,
     exitHandler: vm.handler,
     mmu: vm.mmu,
+    pin: vm.pin,
     device: vm.devices,
     netdev: [...vm.netdevs, ...generatedNetdevs(vm.name, experiment)],
     drive: vm.drives,

@@ -42,6 +42,7 @@ program
   .option("--exit-handler <place>", "where exits are handled: main (every exit crosses to the main thread) or vcpu (CSR, xRET, SBI timer/IPI, reflections on the vCPU thread)", "main")
   .option("--shadow-coherence <policy>", "shadow page tables under --virt trap: tlb (dropped by the guest's sfence.vma, as a TLB) or wp (the guest's page tables also write-protected, stores to them emulated)", "tlb")
   .option("--shadow-pages <n>", "machine frames per vCPU for shadow page tables under --virt trap (default: RAM pages / 32, 16..1024)")
+  .option("--pin [cpus]", "pin the main thread and each vCPU thread to a core (like libvirt's emulatorpin and vcpupin): alone, the main thread on the first core and the vCPUs on the others; or a list, the main thread's core then each vCPU's, e.g. 0,1 (--virt trap, Linux)")
   .option("--stats", "print the exit table when the VM stops (--virt trap)")
   .option("--trace <file>", "record every exit into FILE, a msgpackr stream for popek trace (--virt trap)")
   .option("--trace-ring <n>", "records per trace ring, a power of two (default 65536); a full ring drops and counts")

@@ -38,6 +38,8 @@ export interface RunFlags extends DeviceFlags {
   trace?: string;
   traceRing?: string;
   top?: boolean;
+  /** --pin [CPUS]: true alone, or the main thread's core then each vCPU's (src/host/affinity.ts). */
+  pin?: boolean | string;
 }
 
 export const VIRT_MODES = ["none", "trap", "hw"] as const;

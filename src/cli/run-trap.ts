@@ -4,6 +4,7 @@
  * every trap a VM exit handled by the hypervisor.
  */
 
+import { pinLayout, type PinLayout } from "../host/affinity.ts";
 import { ConfigError } from "../errors.ts";
 import { Hypervisor } from "../hypervisor/hypervisor.ts";
 import type { VmImages } from "../hypervisor/vm-boot.ts";
@@ -66,6 +67,7 @@ interface TrapConfig {
   readonly isaVariant: IsaVariant;
   readonly nonvirtFix: NonvirtFix;
   readonly shadowCoherence: ShadowCoherence;
+  readonly pin: PinLayout | undefined;
 }
 
 /** What a VM is built with, from the command line. */
@@ -86,6 +88,7 @@ function trapConfigFrom(flags: RunFlags): TrapConfig {
     isaVariant: isaVariantFrom(flags),
     nonvirtFix,
     shadowCoherence: parseChoice("--shadow-coherence", flags.shadowCoherence ?? "tlb", SHADOW_COHERENCE),
+    pin: flags.pin === undefined || flags.pin === false ? undefined : pinLayout(flags.pin, vcpus),
     shadowPages: flags.shadowPages === undefined ? defaultShadowPages(memSize) : parseCount("--shadow-pages", flags.shadowPages, MIN_SHADOW_PAGES, MAX_SHADOW_PAGES),
   };
 }
@@ -101,7 +104,7 @@ export function machineMemoryFor(c: Pick<TrapConfig, "vcpus" | "memSize" | "shad
 
 export async function runTrapCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   const config = trapConfigFrom(flags);
-  const { vcpus, memSize, wait, exitHandler, shadowPages, isaVariant, nonvirtFix, shadowCoherence } = config;
+  const { vcpus, memSize, wait, exitHandler, shadowPages, isaVariant, nonvirtFix, shadowCoherence, pin } = config;
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
   const images = vmImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
   const net = new VirtualNetwork();
@@ -113,7 +116,7 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
   const hv = new Hypervisor({ machineMemory: machineMemoryFor(config) });
   const output = observers.output(out.write);
   const boot = (): Vm => {
-    const created = hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output, mmu: mmuFrom(flags), isaVariant, nonvirtFix, shadowCoherence, devices, hw: flags.virt === "hw" });
+    const created = hv.createVm({ name: "vm0", vcpus, memSize, images, wait, exitHandler, shadowPages, output, mmu: mmuFrom(flags), isaVariant, nonvirtFix, shadowCoherence, devices, hw: flags.virt === "hw", pin });
     observers.attach(created);
     return created;
   };

@@ -19,6 +19,7 @@ import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; clock: ClockKind } {
   if (flags.vcpus !== undefined) throw new ConfigError("--vcpus applies under --virt trap; the native board takes --harts N");
   if (flags.stats) throw new ConfigError("--stats reports VM exits: it applies under --virt trap");
+  if (flags.pin !== undefined) throw new ConfigError("--pin places the hypervisor's threads (the main thread and each vCPU's): it applies under --virt trap");
   if (flags.trace !== undefined || flags.top) throw new ConfigError(`${flags.top ? "--top" : "--trace"} shows VM exits: it applies under --virt trap`);
   return {
     harts: flags.harts === undefined ? 1 : parseCount("--harts", flags.harts, 1, MAX_HARTS),

@@ -15,6 +15,7 @@
  */
 
 import { FrameAllocator } from "./frames.ts";
+import { MainThreadPin } from "../host/affinity.ts";
 import { Vm, type VmConfig } from "./vm.ts";
 import { POLL_SPIN_MS, PollWindow, SpinGuard } from "./wait.ts";
 
@@ -60,6 +61,9 @@ export class Hypervisor {
   /** How long the service loop polls for the next exit of a `poll` VM before it sleeps (wait.ts). */
   readonly pollWindow = new PollWindow(this.spinGuard);
 
+  /** The main thread's core while VMs with --pin run (src/host/affinity.ts). */
+  private readonly mainPin = new MainThreadPin();
+
   constructor(opts: HypervisorOptions) {
     this.frames = new FrameAllocator(opts.machineMemory);
   }
@@ -77,6 +81,12 @@ export class Hypervisor {
 
   /** Starts a VM's vCPUs and makes sure the service loop runs. */
   start(vm: Vm): void {
+    const pin = vm.config.pin;
+    if (pin !== undefined) {
+      // Pinned before its vCPU threads start: they inherit this core and move to their own first thing.
+      this.mainPin.acquire(pin.main);
+      void vm.result.finally(() => this.mainPin.release());
+    }
     vm.start();
     this.serving ??= this.serve().finally(() => (this.serving = undefined));
   }

@@ -86,6 +86,8 @@ export interface VcpuConfig {
   readonly trace?: SharedArrayBuffer;
   /** Device register stores this thread serves itself (ioevents.ts); absent or empty: none. */
   readonly ioEvents?: readonly IoEventConfig[];
+  /** --pin: the one core this vCPU's thread runs on; absent, any core its process may use. */
+  readonly pinCpu?: number;
 }
 
 /** What the vCPU thread exposes over comlink. */

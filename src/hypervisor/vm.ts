@@ -37,6 +37,7 @@ import type { NonvirtFix } from "./nonvirt/code-scanner.ts";
 import { ConfigError } from "../errors.ts";
 import { defaultShadowPages, ShadowState, type ShadowCoherence } from "./shadow/shadow-state.ts";
 import type { IoEventConfig } from "./ioevents.ts";
+import type { PinLayout } from "../host/affinity.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -65,6 +66,8 @@ export interface VmConfig {
   readonly hw?: boolean;
   /** How shadow page tables stay coherent with the guest's (--shadow-coherence; shadow/shadow-state.ts): "tlb" by default. */
   readonly shadowCoherence?: ShadowCoherence;
+  /** --pin: the core of the main thread and of each vCPU thread (src/host/affinity.ts); unpinned by default. */
+  readonly pin?: PinLayout;
 }
 
 export type VmOutcome = "finisher" | "htif" | "shutdown" | "reboot" | "error" | "stopped";
@@ -122,6 +125,7 @@ export class Vm {
     this.result = new Promise((resolve) => (this.resolveResult = resolve));
     this.waitCode = waitPolicyCode(config.wait);
     if (config.nonvirtFix === "scan" && config.vcpus > 1) throw new ConfigError("vm: the code scanner (--nonvirt-fix scan) runs on one vCPU");
+    if (config.pin !== undefined && config.pin.vcpus.length !== config.vcpus) throw new ConfigError(`vm: --pin gives ${config.pin.vcpus.length} vCPU core(s) for ${config.vcpus} vCPU(s)`);
     if (config.nonvirtFix === "scan" && config.hw === true) throw new ConfigError("vm: the code scanner (--nonvirt-fix scan) is a trap-and-emulate fix; --virt hw needs none");
     // The vCPUs' wasm arenas, where free: a vCPU's registers live there, where its wasm blocks read them.
     for (let h = 0; h < config.vcpus; h++) this.arenas.push(frames.claimArena());
@@ -226,6 +230,7 @@ export class Vm {
         hgatp,
         trace: this.traceBuffers?.[h],
         ioEvents,
+        pinCpu: this.config.pin?.vcpus[h],
       });
     }
     return configs;

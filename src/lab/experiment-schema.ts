@@ -37,12 +37,17 @@ const vmSchema = z
     wait: z.enum(WAIT_WORDS).default("poll").describe("--wait: how a vCPU waits for the hypervisor"),
     handler: z.enum(HANDLER_WORDS).default("main").describe("--exit-handler: where exits are handled"),
     mmu: z.enum(["sv39", "swtlb"]).default("sv39"),
+    pin: z
+      .union([z.literal(true), z.string().regex(/^\d+(,\d+)*$/, "CPU numbers like 0,1")])
+      .optional()
+      .describe("--pin: true (the main thread on the first core, the vCPUs on the others), or the main thread's core then each vCPU's"),
     devices: z.array(z.string()).default([]).describe("--device words, e.g. ne2000,netdev=n0"),
     netdevs: z.array(z.string()).default([]).describe("--netdev words, e.g. switch,id=n0 (ids are per VM)"),
     drives: z.array(z.string()).default([]).describe("--drive words"),
     globals: z.array(z.string()).default([]).describe("--global words"),
   })
-  .refine((vm) => vm.image === undefined || vm.kernel === undefined, { message: "give image or kernel, not both" });
+  .refine((vm) => vm.image === undefined || vm.kernel === undefined, { message: "give image or kernel, not both" })
+  .refine((vm) => vm.pin === undefined || vm.virt !== "none", { message: "pin places the hypervisor's threads: it applies to virt trap or hw" });
 
 function isRegExp(text: string): boolean {
   try {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildElf } from "../helpers/elf-builder.ts";
 import { enc } from "../../src/isa/encode.ts";
+import { pinningUnavailable } from "../../src/host/affinity.ts";
 
 const POPEK = join(process.cwd(), "bin/popek.js");
 
@@ -127,6 +128,16 @@ describe("popek run --virt trap", () => {
   it("a bad --wait", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "trap", "--wait", "nap"), /--wait/));
   it("a bad --exit-handler", () =>
     expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "trap", "--exit-handler", "gpu"), /--exit-handler/));
+  it("--pin natively", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--pin"), /--pin .*applies under --virt trap/));
+  it("--pin with a core this process may not use", () =>
+    expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "trap", "--bios", "none", "--pin", "0,4095"), /--pin 0,4095: CPU 4095 is not one/));
+  it("--pin with too few cores for the vCPUs", () =>
+    expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "trap", "--bios", "none", "--vcpus", "2", "--pin", "0,1"), /--pin 0,1: expected 3 CPUs/));
+  it.skipIf(pinningUnavailable() !== undefined)("--pin runs the guest as without", () => {
+    const r = popek("run", "guests/bin/hello.elf", "--virt", "trap", "--bios", "none", "--pin");
+    expect(r.stdout).toBe("hello from popek\n");
+    expect(r.status).toBe(0);
+  });
   it("too many vCPUs", () => expectOneLineError(popek("run", "guests/bin/hello.elf", "--virt", "trap", "--vcpus", "99"), /--vcpus/));
   it("a kernel that turns on Sv39 from S-mode runs on through shadow page tables", () => {
     // A root table at 0x8020_1000 with two gigapages: devices at 0 (RW) and RAM at 0x8000_0000 (RWX);

@@ -12,6 +12,7 @@ import type { MmuMode } from "../../src/machine/swtlb.ts";
 import type { IsaVariant } from "../../src/machine/isa-variant.ts";
 import type { NonvirtFix } from "../../src/hypervisor/nonvirt/code-scanner.ts";
 import type { DeviceSpec } from "../../src/machine/board-devices.ts";
+import type { PinLayout } from "../../src/host/affinity.ts";
 
 export interface VmRunOptions {
   readonly vcpus?: number;
@@ -26,6 +27,8 @@ export interface VmRunOptions {
   readonly hw?: boolean;
   /** The VM's device table (the popek board's by default). */
   readonly devices?: readonly DeviceSpec[];
+  /** --pin: the main thread's core and each vCPU's (src/host/affinity.ts). */
+  readonly pin?: PinLayout;
 }
 
 export interface VmOutcome {
@@ -54,6 +57,7 @@ export function startVm(hv: Hypervisor, images: VmImages, opts: VmRunOptions = {
     nonvirtFix: opts.nonvirtFix,
     hw: opts.hw,
     devices: opts.devices,
+    pin: opts.pin,
   });
   hv.start(vm);
   const timer = setTimeout(() => vm.stop("stopped", 124, "timeout"), (opts.timeoutSeconds ?? 60) * 1000);

@@ -100,6 +100,13 @@ describe("experiment file errors name the file, the place, what was expected and
     expect(errorOf(`${VM}    wait: sleep\n`)).toBe('x.yaml: vms[0].wait: expected one of "spin"|"block"|"poll", found "sleep"');
   });
 
+  it("pin: true or a CPU list, and only for the hypervisor's VMs", () => {
+    expect(parseExperiment("x.yaml", `${VM}    pin: "0,1"\n`).points[0]!.experiment.vms[0]!.pin).toBe("0,1");
+    expect(parseExperiment("x.yaml", `${VM}    pin: true\n`).points[0]!.experiment.vms[0]!.pin).toBe(true);
+    expect(errorOf(`${VM}    pin: "0-1"\n`)).toMatch(/^x\.yaml: vms\[0\]\.pin: /);
+    expect(errorOf(`${VM}    virt: none\n    pin: true\n`)).toMatch(/^x\.yaml: vms\[0\]: .*pin places the hypervisor's threads/);
+  });
+
   it("an unknown key", () => {
     expect(errorOf(`${VM}    cpus: 2\n`)).toBe('x.yaml: vms[0]: expected only known keys, found "cpus"');
   });

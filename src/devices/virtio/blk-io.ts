@@ -21,7 +21,12 @@ import { DONE_ERROR, DONE_OK, DONE_PUSHED_ERROR, DONE_PUSHED_OK, S_IOERR, S_OK }
 import { serveVhost, type BlkVhostTask } from "./blk-vhost-worker.ts";
 import { BlkRingView, OP_FLUSH, OP_READ, RING_HEAD } from "./blk-ring.ts";
 import { machineViews, SharedUsedRing, type MachineViews } from "./blk-used.ts";
+import { unpinInherited } from "../../host/affinity.ts";
 import { CodeWriteLog, type CodeWriteShare } from "../../machine/code-writes.ts";
+
+// Loaded once per I/O worker thread. One started by a pinned main thread (--pin) would share its one core:
+// it takes the process's cores back.
+unpinInherited();
 
 export interface BlkIoTask {
   readonly op: "read" | "write" | "flush";
