@@ -55,7 +55,7 @@ export function formatCpuList(cpus: readonly number[]): string {
 }
 
 /** This thread's Linux thread id. */
-export function currentThreadId(): number {
+function currentThreadId(): number {
   // "/proc/thread-self" links to "<pid>/task/<tid>".
   return Number(readlinkSync("/proc/thread-self").split("/").pop());
 }
@@ -65,11 +65,6 @@ export function threadCpus(): number[] {
   return cpusInStatus(readFileSync("/proc/thread-self/status", "utf8"));
 }
 
-/** The cores thread `tid` of this process may run on. */
-export function cpusOfThread(tid: number): number[] {
-  return cpusInStatus(readFileSync(`/proc/self/task/${tid}/status`, "utf8"));
-}
-
 function cpusInStatus(status: string): number[] {
   const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(status);
   if (m === null) throw new Error("/proc status without Cpus_allowed_list");
@@ -77,7 +72,7 @@ function cpusInStatus(status: string): number[] {
 }
 
 /** Lets thread `tid` run only on `cpus`. */
-export function setThreadCpus(tid: number, cpus: readonly number[]): void {
+function setThreadCpus(tid: number, cpus: readonly number[]): void {
   const list = formatCpuList(cpus);
   const r = spawnSync("taskset", ["-p", "-c", list, String(tid)], { encoding: "utf8" });
   if (r.error !== undefined) {
