@@ -82,12 +82,19 @@ export class Hypervisor {
   /** Starts a VM's vCPUs and makes sure the service loop runs. */
   start(vm: Vm): void {
     const pin = vm.config.pin;
-    if (pin !== undefined) {
+    if (pin === undefined) {
+      vm.start();
+    } else {
       // Pinned before its vCPU threads start: they inherit this core and move to their own first thing.
       this.mainPin.acquire(pin.main);
+      try {
+        vm.start();
+      } catch (e) {
+        this.mainPin.release();
+        throw e;
+      }
       void vm.result.finally(() => this.mainPin.release());
     }
-    vm.start();
     this.serving ??= this.serve().finally(() => (this.serving = undefined));
   }
 
