@@ -63,6 +63,9 @@ interface LoadedResult {
   /** loadedWorstP99Ns / quietP50Ns. */
   readonly worstP99OverQuietP50: number;
   readonly passes: number;
+  /** Each pass's share of looks that found the vCPU on the main thread's core (host_cpu_shared), quiet then loaded. */
+  readonly quietSharedCore: number[];
+  readonly loadedSharedCore: number[];
 }
 
 /** Several single-vCPU VMs exiting at once, all served by the one main thread. */
@@ -110,6 +113,8 @@ interface TrapRun {
   readonly rows: ExitbenchRow[];
   /** The vCPU's sampled exit round trips (vcpu-runner.ts). */
   readonly latency: LatencySummary | undefined;
+  /** The share of host_cpu_samples that found the vCPU on the main thread's core (stats.ts), 0..1; NaN without looks. */
+  readonly sharedCore: number;
 }
 
 async function runTrap(scale: string, wait: WaitPolicy, exitHandler: ExitHandlerPlace, hw = false): Promise<ExitbenchRow[]> {
@@ -140,7 +145,9 @@ async function runTrapVms(count: number, scale: string, wait: WaitPolicy, exitHa
   clearTimeout(timer);
   return results.map((r, i) => {
     if (r.outcome === "error") throw new Error(`exitbench under --virt ${hw ? "hw" : "trap"} (${wait}, ${exitHandler}): ${r.message}`);
-    return { rows: parseExitbench(outputs[i]), latency: r.reports[0]?.latency };
+    const stats = r.reports[0]?.stats;
+    const sharedCore = stats === undefined ? Number.NaN : stats.host_cpu_shared / stats.host_cpu_samples;
+    return { rows: parseExitbench(outputs[i]), latency: r.reports[0]?.latency, sharedCore };
   });
 }
 
@@ -176,13 +183,17 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** LOADED_PASSES runs of one configuration: each run's sampled round trips. */
-async function latencyPasses(scale: string, wait: WaitPolicy, handler: ExitHandlerPlace, pinned: boolean): Promise<LatencySummary[]> {
-  const passes: LatencySummary[] = [];
+interface LatencyPass extends LatencySummary {
+  readonly sharedCore: number;
+}
+
+/** LOADED_PASSES runs of one configuration: each run's sampled round trips, and how often its two threads shared a core. */
+async function latencyPasses(scale: string, wait: WaitPolicy, handler: ExitHandlerPlace, pinned: boolean): Promise<LatencyPass[]> {
+  const passes: LatencyPass[] = [];
   for (let i = 0; i < LOADED_PASSES; i++) {
-    const latency = (await runTrapVms(1, scale, wait, handler, false, pinned))[0].latency;
-    if (latency === undefined) throw new Error("exitbench: the vCPU reported no latency");
-    passes.push(latency);
+    const run = (await runTrapVms(1, scale, wait, handler, false, pinned))[0];
+    if (run.latency === undefined) throw new Error("exitbench: the vCPU reported no latency");
+    passes.push({ ...run.latency, sharedCore: run.sharedCore });
   }
   return passes;
 }
@@ -206,6 +217,8 @@ async function loadedCase(scale: string, wait: WaitPolicy, handler: ExitHandlerP
     p99OverQuietP50: p99 / quiet.p50Ns,
     worstP99OverQuietP50: worstP99 / quiet.p50Ns,
     passes: loaded.length,
+    quietSharedCore: quietPasses.map((l) => l.sharedCore),
+    loadedSharedCore: loaded.map((l) => l.sharedCore),
   };
 }
 
@@ -334,9 +347,13 @@ function formatExits(report: ExitsReport): string {
   return `${table}\n\n${notes.join("\n")}\n\n${formatLoaded(report)}\n${formatScaling(report)}\n${formatNonvirt(report.nonvirt)}`;
 }
 
+function formatShare(share: number): string {
+  return Number.isNaN(share) ? "-" : `${Math.round(share * 100)}%`;
+}
+
 function formatLoaded(report: ExitsReport): string {
   if (report.loadedSkipped !== undefined) return `loaded: skipped, ${report.loadedSkipped}\n`;
-  const rows = [["wait/handler", "quiet p50", "quiet p99", "loaded p50", "loaded p99", "worst p99", "loaded p99 / quiet p50", "worst"]];
+  const rows = [["wait/handler", "quiet p50", "quiet p99", "loaded p50", "loaded p99", "worst p99", "loaded p99 / quiet p50", "worst", "one core (loaded passes)"]];
   for (const r of report.loaded) {
     rows.push([
       `${r.wait}/${r.handler}${r.pinned ? " --pin" : ""}`,
@@ -347,10 +364,11 @@ function formatLoaded(report: ExitsReport): string {
       formatNs(r.loadedWorstP99Ns),
       `${r.p99OverQuietP50.toFixed(1)}x`,
       `${r.worstP99OverQuietP50.toFixed(1)}x`,
+      r.loadedSharedCore.map(formatShare).join(" "),
     ]);
   }
   const passes = report.loaded[0]?.passes ?? LOADED_PASSES;
-  return `${formatTable(rows)}\n\nexit round trips sampled by the vCPU (1 in 16), quiet and then beside stress-ng --cpu ${report.cores} (a hog on every core): quiet and loaded figures are medians of ${passes} passes each, worst p99 the worst loaded pass's. --pin: the main thread and the vCPU pinned to cores of their own${report.pinnedSkipped === undefined ? "" : ` (skipped: ${report.pinnedSkipped})`}.\n`;
+  return `${formatTable(rows)}\n\nexit round trips sampled by the vCPU (1 in 16), quiet and then beside stress-ng --cpu ${report.cores} (a hog on every core): quiet and loaded figures are medians of ${passes} passes each, worst p99 the worst loaded pass's. one core: in each loaded pass, the share of looks (host_cpu_shared) that found the vCPU on the main thread's core. --pin: the main thread and the vCPU pinned to cores of their own${report.pinnedSkipped === undefined ? "" : ` (skipped: ${report.pinnedSkipped})`}.\n`;
 }
 
 function formatScaling(report: ExitsReport): string {

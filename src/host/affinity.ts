@@ -55,7 +55,7 @@ export function formatCpuList(cpus: readonly number[]): string {
 }
 
 /** This thread's Linux thread id. */
-function currentThreadId(): number {
+export function currentThreadId(): number {
   // "/proc/thread-self" links to "<pid>/task/<tid>".
   return Number(readlinkSync("/proc/thread-self").split("/").pop());
 }
@@ -63,6 +63,14 @@ function currentThreadId(): number {
 /** The cores this thread may run on. */
 export function threadCpus(): number[] {
   return cpusInStatus(readFileSync("/proc/thread-self/status", "utf8"));
+}
+
+/** The core thread `tid` of this process last ran on (what `ps -L -o psr` shows). */
+export function lastCpuOf(tid: number): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+  // Field 39, "processor", counted from the state (field 3) after the command name, which may hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[39 - 3]);
 }
 
 function cpusInStatus(status: string): number[] {

@@ -58,6 +58,8 @@ export const EXIT_STATS = [
   { name: "code_sweeps", doc: "fence.i that looked for such code: some thread had written a page this VM has code on since the last look" },
   { name: "code_pages_dropped", doc: "decoded code pages dropped at a fence.i because another thread wrote them (device DMA, the hypervisor, another vCPU)" },
   { name: "code_flush", doc: "all of the vCPU's decoded code dropped at once (only without the VM's code-write log)" },
+  { name: "host_cpu_samples", doc: "looks (every 100 ms or so) at the host cores this vCPU's thread and the main thread last ran on" },
+  { name: "host_cpu_shared", doc: "looks that found both on one host core: every exit handed over by a context switch (--pin keeps them apart)" },
 ] as const;
 
 export type ExitStatName = (typeof EXIT_STATS)[number]["name"];

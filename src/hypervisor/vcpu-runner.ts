@@ -36,6 +36,7 @@ import { GuestPhysView, type GuestPhysMap } from "../machine/guest-phys-view.ts"
 import { Peers, wakeVcpu } from "./peers.ts";
 import * as P from "./runpage.ts";
 import { STAT } from "./stats.ts";
+import { CoreSharingSampler } from "../host/core-sharing.ts";
 import { ShadowMmu } from "./shadow/shadow-mmu.ts";
 import { claimShadowFlush, shootdown, type ShootdownSite } from "./shadow/shootdown.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
@@ -88,6 +89,8 @@ export interface VcpuConfig {
   readonly ioEvents?: readonly IoEventConfig[];
   /** --pin: the one core this vCPU's thread runs on; absent, any core its process may use. */
   readonly pinCpu?: number;
+  /** The Linux thread id of the main thread that serves this vCPU's exits (host_cpu_shared); absent, not looked at. */
+  readonly mainThreadId?: number;
 }
 
 /** What the vCPU thread exposes over comlink. */
@@ -183,8 +186,11 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private readonly ioEvents: IoEvents | undefined;
   /** Notices the guest spinning through a wfi that ends at once (wfi-spin.ts). */
   private readonly wfiSpin = new WfiSpinDetector();
+  /** Looks now and then whether this thread shares a host core with the main thread (host_cpu_shared). */
+  private readonly coreSharing: CoreSharingSampler;
 
   constructor(readonly config: VcpuConfig) {
+    this.coreSharing = new CoreSharingSampler(config.mainThreadId);
     const arenaAt = config.arenaAt[config.hartId];
     // Other threads' writes into its RAM are marked in the VM's log, so fence.i drops only what they wrote.
     const codeWrites = config.guestMap.codeWrites;
@@ -514,6 +520,11 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
       if (event === V.IDLE || performance.now() - lastYield >= YIELD_MS) {
         await yieldNow();
         lastYield = performance.now();
+        const shared = this.coreSharing.sample(lastYield);
+        if (shared !== undefined) {
+          this.page.stats[STAT.host_cpu_samples]++;
+          if (shared) this.page.stats[STAT.host_cpu_shared]++;
+        }
       }
     }
   }

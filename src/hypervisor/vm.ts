@@ -37,7 +37,7 @@ import type { NonvirtFix } from "./nonvirt/code-scanner.ts";
 import { ConfigError } from "../errors.ts";
 import { defaultShadowPages, ShadowState, type ShadowCoherence } from "./shadow/shadow-state.ts";
 import type { IoEventConfig } from "./ioevents.ts";
-import type { PinLayout } from "../host/affinity.ts";
+import { currentThreadId, type PinLayout } from "../host/affinity.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -207,6 +207,8 @@ export class Vm {
     const ioEvents: IoEventConfig[] = [];
     for (const { spec, device } of this.devices.instances) for (const e of device.ioEvents?.() ?? []) ioEvents.push({ gpa: spec.base + e.offset, value: e.value, table: e.table });
     const configs: VcpuConfig[] = [];
+    // The thread that starts the vCPUs is the one that serves their exits (hypervisor.ts).
+    const mainThreadId = process.platform === "linux" ? currentThreadId() : undefined;
     for (let h = 0; h < this.config.vcpus; h++) {
       configs.push({
         hartId: h,
@@ -231,6 +233,7 @@ export class Vm {
         trace: this.traceBuffers?.[h],
         ioEvents,
         pinCpu: this.config.pin?.vcpus[h],
+        mainThreadId,
       });
     }
     return configs;

@@ -10,7 +10,7 @@ import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors.ts";
 import { Hypervisor } from "../../src/hypervisor/hypervisor.ts";
-import { MainThreadPin, formatCpuList, parseCpuList, pinLayout, pinningUnavailable, threadCpus } from "../../src/host/affinity.ts";
+import { MainThreadPin, currentThreadId, formatCpuList, lastCpuOf, parseCpuList, pinLayout, pinningUnavailable, threadCpus } from "../../src/host/affinity.ts";
 import { sImage, startVm } from "../helpers/vm.ts";
 import { until } from "../helpers/until.ts";
 
@@ -92,6 +92,32 @@ describe.skipIf(unavailable !== undefined)(`pinning on this host${unavailable ==
       pin.release();
     }
     expect(threadCpus()).toEqual(before);
+  });
+
+  it("reads the core a thread last ran on: the one it is pinned to", () => {
+    const before = threadCpus();
+    const pin = new MainThreadPin();
+    pin.acquire(before[1]);
+    try {
+      expect(lastCpuOf(currentThreadId())).toBe(before[1]);
+    } finally {
+      pin.release();
+    }
+  });
+
+  it.each([
+    ["apart", false],
+    ["on one core", true],
+  ] as const)("host_cpu_shared counts the looks that found the vCPU and the main thread on one core: pinned %s", async (_, together) => {
+    const cpus = threadCpus();
+    const layout = { main: cpus[0], vcpus: [together ? cpus[0] : cpus[1]] };
+    const hv = new Hypervisor({ machineMemory: 80 * 2 ** 20 });
+    const started = startVm(hv, { ...sImage("guests/bin/exitbench.elf"), append: "iters=1/200" }, { pin: layout, wait: "poll" });
+    const result = await started.vm.result;
+    expect(started.output()).toContain("exitbench: done");
+    const stats = result.reports[0]!.stats;
+    expect(stats.host_cpu_samples).toBeGreaterThan(0);
+    expect(stats.host_cpu_shared).toBe(together ? stats.host_cpu_samples : 0);
   });
 
   it("a pinned VM's vCPU thread runs on its core and the main thread on its own, until the VM ends", async () => {
