@@ -13,15 +13,20 @@ import { currentThreadId, lastCpuOf } from "./affinity.ts";
 const SAMPLE_EVERY_MS = 100;
 
 export class CoreSharingSampler {
-  private readonly self: number;
+  private self = -1;
   private nextAt = 0;
   /** False once /proc has failed to answer (not Linux, or a thread gone): no more looks. */
-  private working: boolean;
+  private working = false;
 
   /** `mainThreadId` absent: nobody to compare with, no looks. */
   constructor(private readonly mainThreadId: number | undefined) {
-    this.working = mainThreadId !== undefined && process.platform === "linux";
-    this.self = this.working ? currentThreadId() : -1;
+    if (mainThreadId === undefined || process.platform !== "linux") return;
+    try {
+      this.self = currentThreadId();
+      this.working = true;
+    } catch {
+      // A kernel without /proc/thread-self (before 3.17): the counters stay at 0.
+    }
   }
 
   /**
