@@ -12,6 +12,16 @@ import { currentThreadId, lastCpuOf } from "./affinity.ts";
 
 const SAMPLE_EVERY_MS = 100;
 
+/** This thread's Linux thread id, for a CoreSharingSampler on another thread; undefined where the host cannot say. */
+export function samplerThreadId(): number | undefined {
+  if (process.platform !== "linux") return undefined;
+  try {
+    return currentThreadId();
+  } catch {
+    return undefined; // no /proc/thread-self (Linux before 3.17)
+  }
+}
+
 export class CoreSharingSampler {
   private self = -1;
   private nextAt = 0;
@@ -20,13 +30,10 @@ export class CoreSharingSampler {
 
   /** `mainThreadId` absent: nobody to compare with, no looks. */
   constructor(private readonly mainThreadId: number | undefined) {
-    if (mainThreadId === undefined || process.platform !== "linux") return;
-    try {
-      this.self = currentThreadId();
-      this.working = true;
-    } catch {
-      // A kernel without /proc/thread-self (before 3.17): the counters stay at 0.
-    }
+    const self = samplerThreadId();
+    if (mainThreadId === undefined || self === undefined) return;
+    this.self = self;
+    this.working = true;
   }
 
   /**

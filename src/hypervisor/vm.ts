@@ -37,7 +37,8 @@ import type { NonvirtFix } from "./nonvirt/code-scanner.ts";
 import { ConfigError } from "../errors.ts";
 import { defaultShadowPages, ShadowState, type ShadowCoherence } from "./shadow/shadow-state.ts";
 import type { IoEventConfig } from "./ioevents.ts";
-import { currentThreadId, type PinLayout } from "../host/affinity.ts";
+import type { PinLayout } from "../host/affinity.ts";
+import { samplerThreadId } from "../host/core-sharing.ts";
 
 export type ExitHandlerPlace = "main" | "vcpu";
 
@@ -208,7 +209,7 @@ export class Vm {
     for (const { spec, device } of this.devices.instances) for (const e of device.ioEvents?.() ?? []) ioEvents.push({ gpa: spec.base + e.offset, value: e.value, table: e.table });
     const configs: VcpuConfig[] = [];
     // The thread that starts the vCPUs is the one that serves their exits (hypervisor.ts).
-    const mainThreadId = process.platform === "linux" ? currentThreadId() : undefined;
+    const mainThreadId = samplerThreadId();
     for (let h = 0; h < this.config.vcpus; h++) {
       configs.push({
         hartId: h,
