@@ -10,6 +10,7 @@ import { MMU_MODES, type MmuMode } from "../machine/swtlb.ts";
 import { ISA_VARIANTS, type IsaVariant } from "../machine/isa-variant.ts";
 import { NONVIRT_FIXES, type NonvirtFix } from "../hypervisor/nonvirt/fixes.ts";
 import { parseChoice } from "./options.ts";
+import { textImageNote } from "./image-hint.ts";
 import type { DeviceFlags } from "./devices.ts";
 
 export interface RunFlags extends DeviceFlags {
@@ -71,18 +72,26 @@ export function kernelPathFrom(image: string | undefined, flags: RunFlags): stri
   return image ?? flags.kernel;
 }
 
-/** Turns the command line into the native board's boot images. */
-export function bootImagesFrom(image: string | undefined, flags: RunFlags): BootImages {
+/** Reads an image the user named (IMAGE, --kernel, --bios), with a note when it is plain text (image-hint.ts). */
+export function readUserImage(path: string, what: string, note: (line: string) => void): Uint8Array {
+  const bytes = readImageFile(path, what);
+  const hint = textImageNote(path, bytes);
+  if (hint !== undefined) note(hint);
+  return bytes;
+}
+
+/** Turns the command line into the native board's boot images; `note` gets a line about an image that is plain text. */
+export function bootImagesFrom(image: string | undefined, flags: RunFlags, note: (line: string) => void = () => {}): BootImages {
   const kernelPath = kernelPathFrom(image, flags);
   const bios = flags.bios ?? "none";
   if (bios === "hv") throw new ConfigError("--bios hv: the hypervisor's SBI exists only under --virt trap");
-  const firmware = bios === "none" ? undefined : readImageFile(bios, "bios");
+  const firmware = bios === "none" ? undefined : readUserImage(bios, "bios", note);
   if (kernelPath === undefined && firmware === undefined) {
     throw new ConfigError("nothing to run: give an IMAGE (or --kernel PATH, or --bios PATH)");
   }
   return {
     firmware,
-    kernel: kernelPath === undefined ? undefined : readImageFile(kernelPath, "kernel"),
+    kernel: kernelPath === undefined ? undefined : readUserImage(kernelPath, "kernel", note),
     initrd: flags.initrd === undefined ? undefined : readImageFile(flags.initrd, "initrd"),
     append: flags.append,
   };

@@ -20,7 +20,7 @@ import { boardDevicesFrom } from "./devices.ts";
 import { netdevPorts, netdevRemotePorts } from "./netdev.ts";
 import { trapFirmwareDefault } from "./firmware-default.ts";
 import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.ts";
-import { isaVariantFrom, kernelPathFrom, mmuFrom, nonvirtFixFrom, type RunFlags } from "./run-flags.ts";
+import { isaVariantFrom, kernelPathFrom, mmuFrom, nonvirtFixFrom, readUserImage, type RunFlags } from "./run-flags.ts";
 import type { IsaVariant } from "../machine/isa-variant.ts";
 import type { NonvirtFix } from "../hypervisor/nonvirt/code-scanner.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
@@ -46,13 +46,13 @@ export function vmImagesFrom(image: string | undefined, flags: RunFlags, note: (
   }
   bios ??= "hv";
   const choice: VmImages["bios"] =
-    bios === "hv" ? { kind: "hv" } : bios === "none" ? { kind: "none" } : { kind: "firmware", bytes: readImageFile(bios, "bios") };
+    bios === "hv" ? { kind: "hv" } : bios === "none" ? { kind: "none" } : { kind: "firmware", bytes: readUserImage(bios, "bios", note) };
   if (kernelPath === undefined && choice.kind !== "firmware") {
     throw new ConfigError("nothing to run: give an IMAGE (or --kernel PATH, or --bios PATH)");
   }
   return {
     bios: choice,
-    kernel: kernelPath === undefined ? undefined : readImageFile(kernelPath, "kernel"),
+    kernel: kernelPath === undefined ? undefined : readUserImage(kernelPath, "kernel", note),
     initrd: flags.initrd === undefined ? undefined : readImageFile(flags.initrd, "initrd"),
     append: flags.append,
   };

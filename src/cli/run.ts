@@ -51,7 +51,7 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   const { harts, memSize, clock } = nativeConfigFrom(flags);
   nonvirtFixFrom(flags, virt);
   const timeoutSeconds = flags.timeout === undefined ? undefined : parseSeconds("--timeout", flags.timeout);
-  const images = bootImagesFrom(image, flags);
+  const images = bootImagesFrom(image, flags, (line) => process.stderr.write(`${line}\n`));
   const { devices, net } = await devicesFrom(flags);
 
   const out = stdoutSink();

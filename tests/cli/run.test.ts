@@ -87,6 +87,14 @@ describe("popek run", () => {
   });
 });
 
+describe("a text file as the image", () => {
+  it.each([[[]], [["--virt", "trap"]]])("runs it as QEMU would, with one line saying it is text %j", (virt) => {
+    const r = popek("run", file("notes.md", new TextEncoder().encode("# notes\nnot a program\n")), "--timeout", "0.2", ...virt);
+    expect(r.stderr).toMatch(/notes\.md is text, not an ELF/);
+    expect(r.status).toBe(124);
+  });
+});
+
 describe("bad input gets one line and a non-zero status", () => {
   it("a missing image", () => expectOneLineError(popek("run", join(dir, "nope.elf")), /kernel: cannot read .*nope\.elf/));
   it("a non-RISC-V ELF", () => expectOneLineError(popek("run", process.execPath), /x86-64|not RISC-V/));
