@@ -65,6 +65,15 @@ export function threadCpus(): number[] {
   return cpusInStatus(readFileSync("/proc/thread-self/status", "utf8"));
 }
 
+/**
+ * The cores this process's threads may use: this thread's, or, while this
+ * thread is pinned for a VM (MainThreadPin), the ones it had before.
+ */
+export function processCpus(): number[] {
+  const before = process.env[INHERITED_ENV];
+  return before === undefined ? threadCpus() : parseCpuList(before, INHERITED_ENV);
+}
+
 /** The core thread `tid` of this process last ran on (what `ps -L -o psr` shows). */
 export function lastCpuOf(tid: number): number {
   const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
@@ -95,7 +104,7 @@ export function pinningUnavailable(): string | undefined {
   if (process.platform !== "linux") return `threads are pinned through Linux's sched_setaffinity, and this is ${process.platform}`;
   const r = spawnSync("taskset", ["--version"], { encoding: "utf8" });
   if (r.error !== undefined || r.status !== 0) return "taskset (util-linux) is not installed";
-  const cpus = threadCpus();
+  const cpus = processCpus();
   if (cpus.length < 2) return `this process may use one core only (CPU ${formatCpuList(cpus)})`;
   return undefined;
 }
@@ -111,19 +120,19 @@ export function pinThisThread(cpu: number): void {
  * thread (and so inherited that one core).
  */
 export function unpinInherited(): void {
-  const before = process.env[INHERITED_ENV];
-  if (before === undefined) return;
-  const cpus = parseCpuList(before, INHERITED_ENV);
+  if (process.env[INHERITED_ENV] === undefined) return;
+  const cpus = processCpus();
   if (formatCpuList(threadCpus()) !== formatCpuList(cpus)) setThreadCpus(currentThreadId(), cpus);
 }
 
 /**
  * The layout for --pin: `spec` true places the main thread on the first core
- * this thread may use and the vCPUs on the others in turn (sharing them when
+ * this process may use and the vCPUs on the others in turn (sharing them when
  * there are more vCPUs than other cores); a list gives the main thread's core
- * and then each vCPU's. Every core must be one this thread may use.
+ * and then each vCPU's. Every core must be one this process may use
+ * (processCpus: a main thread pinned for one VM may lay out the next).
  */
-export function pinLayout(spec: true | string, vcpus: number, allowed: readonly number[] = threadCpus()): PinLayout {
+export function pinLayout(spec: true | string, vcpus: number, allowed: readonly number[] = processCpus()): PinLayout {
   if (spec === true) {
     if (allowed.length < 2) throw new ConfigError(`--pin: needs two cores or more to keep the vCPUs off the main thread's, and this process may use ${allowed.length === 1 ? "one" : "none"} (CPU ${formatCpuList(allowed)})`);
     const others = allowed.slice(1);

@@ -94,6 +94,19 @@ describe.skipIf(unavailable !== undefined)(`pinning on this host${unavailable ==
     expect(threadCpus()).toEqual(before);
   });
 
+  it("lays out a second pinned VM while the first holds the main thread's core: both run, then the core is given back", async () => {
+    const before = threadCpus();
+    const hv = new Hypervisor({ machineMemory: 160 * 2 ** 20 });
+    const image = { ...sImage("guests/bin/exitbench.elf"), append: "iters=1/200" };
+    const first = startVm(hv, image, { pin: pinLayout(true, 1), wait: "poll" });
+    expect(threadCpus()).toEqual([before[0]]);
+    const second = startVm(hv, image, { pin: pinLayout(true, 1), wait: "poll" });
+    await Promise.all([first.vm.result, second.vm.result]);
+    expect(first.output()).toContain("exitbench: done");
+    expect(second.output()).toContain("exitbench: done");
+    expect(threadCpus()).toEqual(before);
+  });
+
   it("reads the core a thread last ran on: the one it is pinned to", () => {
     const before = threadCpus();
     const pin = new MainThreadPin();
