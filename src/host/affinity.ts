@@ -69,7 +69,7 @@ export function threadCpus(): number[] {
  * The cores this process's threads may use: this thread's, or, while this
  * thread is pinned for a VM (MainThreadPin), the ones it had before.
  */
-export function processCpus(): number[] {
+function processCpus(): number[] {
   const before = process.env[INHERITED_ENV];
   return before === undefined ? threadCpus() : parseCpuList(before, INHERITED_ENV);
 }
