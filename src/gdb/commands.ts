@@ -18,8 +18,8 @@ import { TARGET_XML } from "./target-xml.ts";
 /** What the stub does with a packet. */
 export type Action =
   | { readonly kind: "reply"; readonly text: string }
-  /** No reply at all ('k'). */
-  | { readonly kind: "kill" }
+  /** End the run: with no reply ('k'), or after OK ('vKill', which GDB tries first and waits on). */
+  | { readonly kind: "kill"; readonly ok: boolean }
   /** Let every hart run until one halts; the stop reply comes then. */
   | { readonly kind: "continue" }
   /** Reply OK, then let the guest run without a debugger. */
@@ -93,7 +93,7 @@ export class Dispatcher {
       case "S":
         return this.resume(op, args, true);
       case "k":
-        return { kind: "kill" };
+        return { kind: "kill", ok: false };
       case "D":
         return { kind: "detach" };
       case "q":
@@ -225,7 +225,7 @@ export class Dispatcher {
   private vPacket(packet: string): Action {
     if (packet === "vCont?") return reply("vCont;c;C;s;S");
     if (packet.startsWith("vCont;")) return this.vCont(packet.slice(6).split(";"));
-    if (packet.startsWith("vKill")) return { kind: "kill" };
+    if (packet.startsWith("vKill")) return { kind: "kill", ok: true };
     return reply("");
   }
 

@@ -177,6 +177,7 @@ export class GdbStub implements RunDebugger {
         this.resume("run");
         return;
       case "kill":
+        if (action.ok) this.send(c, "OK");
         this.client = undefined;
         c.conn.close();
         this.kill();

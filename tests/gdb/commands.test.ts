@@ -263,8 +263,8 @@ describe("breakpoints and stepping", () => {
     expect(d.handle("vCont;c")).toEqual({ kind: "continue" });
     expect(d.handle("C05")).toEqual({ kind: "continue" });
     expect(ask(d, "vCont?")).toBe("vCont;c;C;s;S");
-    expect(d.handle("k")).toEqual({ kind: "kill" });
-    expect(d.handle("vKill;1")).toEqual({ kind: "kill" });
+    expect(d.handle("k")).toEqual({ kind: "kill", ok: false });
+    expect(d.handle("vKill;1")).toEqual({ kind: "kill", ok: true });
     expect(d.handle("D")).toEqual({ kind: "detach" });
   });
 });
