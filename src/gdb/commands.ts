@@ -6,8 +6,10 @@
  * action rather than a reply. Anything unknown gets the empty reply, which
  * tells GDB the packet is not supported.
  *
- * All-stop only. Threads are harts (target.ts). Stepping runs the stepped
- * hart alone, as GDB's `set scheduler-locking step` would.
+ * All-stop only. Threads are harts (target.ts). GDB steps a RISC-V target
+ * itself (a breakpoint after the instruction, then vCont;c), so 's' and
+ * vCont's 's' come from other clients; a step runs the stepped hart alone,
+ * as GDB's `set scheduler-locking step` would.
  */
 
 import type { Hart } from "../machine/hart.ts";
@@ -20,8 +22,8 @@ export type Action =
   | { readonly kind: "reply"; readonly text: string }
   /** End the run: with no reply ('k'), or after OK ('vKill', which GDB tries first and waits on). */
   | { readonly kind: "kill"; readonly ok: boolean }
-  /** Let every hart run until one halts; the stop reply comes then. */
-  | { readonly kind: "continue" }
+  /** Let these harts run (the others stay halted) until one halts; the stop reply comes then. */
+  | { readonly kind: "continue"; readonly harts: readonly Hart[] }
   /** Reply OK, then let the guest run without a debugger. */
   | { readonly kind: "detach" };
 
@@ -202,24 +204,32 @@ export class Dispatcher {
       const addr = parseHexBig(addrText);
       if (addr === undefined || !this.target.writeRegister(h, 32, toHex(u64Bytes(addr)))) return E_INVALID;
     }
-    return step ? reply(this.step(h)) : { kind: "continue" };
+    return step ? reply(this.step(h)) : { kind: "continue", harts: this.target.harts };
   }
 
-  /** vCont;action[:thread]... (all-stop: a step action steps its hart alone; otherwise continue all). */
+  /**
+   * vCont;action[:thread]...: each thread takes the first action naming it,
+   * or else the action without a thread; a thread no action covers stays
+   * halted. A step steps its hart alone (the rest stay halted too).
+   */
   private vCont(actions: string[]): Action {
-    let stepTid: number | undefined;
-    let resume = false;
+    const chosen = new Map<Hart, string>();
+    let fallback: string | undefined;
     for (const a of actions) {
       const [act, t] = a.split(":");
-      const tid = t === undefined ? -1 : this.parseTid(t);
-      if (tid === undefined || (tid > 0 && this.target.hart(tid) === undefined)) return E_INVALID;
       const kind = act[0];
-      if ((kind === "s" || kind === "S") && stepTid === undefined) stepTid = tid > 0 ? tid : this.cTid;
-      else if (kind === "c" || kind === "C") resume = true;
-      else if (kind !== "s" && kind !== "S" && kind !== "t") return E_INVALID;
+      if (kind !== "c" && kind !== "C" && kind !== "s" && kind !== "S" && kind !== "t") return E_INVALID;
+      const tid = t === undefined ? -1 : this.parseTid(t);
+      const h = tid === undefined ? undefined : tid > 0 ? this.target.hart(tid) : undefined;
+      if (tid === undefined || (tid > 0 && h === undefined)) return E_INVALID;
+      if (h === undefined) fallback ??= kind.toLowerCase();
+      else if (!chosen.has(h)) chosen.set(h, kind.toLowerCase());
     }
-    if (stepTid !== undefined) return reply(this.step(this.target.hart(stepTid) ?? this.current));
-    return resume ? { kind: "continue" } : E_INVALID;
+    const actionOf = (h: Hart): string | undefined => chosen.get(h) ?? fallback;
+    const stepped = this.target.harts.find((h) => actionOf(h) === "s");
+    if (stepped !== undefined) return reply(this.step(stepped));
+    const harts = this.target.harts.filter((h) => actionOf(h) === "c");
+    return harts.length > 0 ? { kind: "continue", harts } : E_INVALID;
   }
 
   private vPacket(packet: string): Action {

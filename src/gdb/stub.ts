@@ -16,8 +16,8 @@
  */
 
 import type { Board } from "../machine/board.ts";
-import { DEBUG_CAUSE_HALTREQ, DEBUG_NOT_HALTED } from "../machine/dcsr.ts";
-import { haltedHart } from "../machine/debug.ts";
+import { DEBUG_CAUSE_EBREAK, DEBUG_CAUSE_HALTREQ, DEBUG_NOT_HALTED } from "../machine/dcsr.ts";
+import type { Hart } from "../machine/hart.ts";
 import type { RunDebugger } from "../machine/runner.ts";
 import { Dispatcher } from "./commands.ts";
 import { PacketReader, framePacket, type WireEvent } from "./packet.ts";
@@ -70,11 +70,13 @@ export class GdbStub implements RunDebugger {
     const asked = this.haltPending;
     this.haltPending = false;
     if (this.killPending) return Promise.resolve("kill");
-    const hart = haltedHart(this.board.harts);
+    // The hart that has just entered Debug Mode, if one did (harts left halted by a resume are HALTREQ).
+    const hit = this.board.harts.find((h) => h.debug.cause === DEBUG_CAUSE_EBREAK);
     // The guest's own ebreak (not a breakpoint of ours): it traps as it would undebugged, and the run goes on.
-    if (hart !== undefined && this.target.passGuestEbreak(hart) && !asked && haltedHart(this.board.harts) === undefined) return Promise.resolve("run");
-    const stopped = haltedHart(this.board.harts) ?? this.client?.dispatcher.current ?? this.board.harts[0];
-    if (stopped.debug.cause === DEBUG_NOT_HALTED) stopped.debug.cause = DEBUG_CAUSE_HALTREQ;
+    if (hit !== undefined && this.target.passGuestEbreak(hit) && !asked) return Promise.resolve("run");
+    // All-stop: every hart still running halts where it is.
+    for (const h of this.board.harts) if (h.debug.cause === DEBUG_NOT_HALTED) h.debug.cause = DEBUG_CAUSE_HALTREQ;
+    const stopped = hit !== undefined && hit.debug.cause === DEBUG_CAUSE_EBREAK ? hit : (this.client?.dispatcher.current ?? this.board.harts[0]);
     const wait = new Promise<"run" | "kill">((resolve) => (this.release = resolve));
     const c = this.client;
     if (c !== undefined) {
@@ -174,7 +176,7 @@ export class GdbStub implements RunDebugger {
         return;
       case "continue":
         c.waiting = true;
-        this.resume("run");
+        this.resume("run", action.harts);
         return;
       case "kill":
         if (action.ok) this.send(c, "OK");
@@ -197,12 +199,16 @@ export class GdbStub implements RunDebugger {
     c.conn.write(c.last);
   }
 
-  /** Lets the run loop go on (or end), with every hart out of Debug Mode. */
-  private resume(next: "run" | "kill"): void {
+  /**
+   * Lets the run loop go on (or end): the harts named (all, by default)
+   * leave Debug Mode; the others stay halted, as halted by request, so that
+   * the next stop finds only fresh ebreaks.
+   */
+  private resume(next: "run" | "kill", harts: readonly Hart[] = this.board.harts): void {
     const release = this.release;
     if (release === undefined) return;
     this.release = undefined;
-    for (const h of this.board.harts) h.debug.cause = DEBUG_NOT_HALTED;
+    for (const h of this.board.harts) h.debug.cause = harts.includes(h) ? DEBUG_NOT_HALTED : DEBUG_CAUSE_HALTREQ;
     release(next);
   }
 

@@ -42,9 +42,3 @@ export function stepHart(board: Board, h: Hart): void {
   board.devices.poll();
   board.pollHtif();
 }
-
-/** The first hart halted in Debug Mode, or undefined. */
-export function haltedHart(harts: readonly Hart[]): Hart | undefined {
-  for (const h of harts) if (h.debug.cause !== DEBUG_NOT_HALTED) return h;
-  return undefined;
-}

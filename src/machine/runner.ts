@@ -13,7 +13,7 @@ import { runSlice } from "./hart-loop.ts";
 import * as R from "./riscv.ts";
 import { TICKS_PER_MS } from "./memlayout.ts";
 import { WARM_AFTER, holdTierUp, releaseTierUp } from "./tier-up.ts";
-import { haltedHart } from "./debug.ts";
+import { DEBUG_NOT_HALTED } from "./dcsr.ts";
 
 export interface RunOptions {
   /** Wall-clock limit in seconds; 0 or undefined: none. */
@@ -28,9 +28,11 @@ export interface RunOptions {
 
 /**
  * The run loop's side of an external debugger (Debug spec: the debug
- * module's haltreq and resumereq). Between slices the loop halts when the
- * debugger asks or when a hart entered Debug Mode (dcsr.ts), and waits;
- * while it waits the harts are the debugger's to inspect and step.
+ * module's haltreq and resumereq). Between slices the loop waits for the
+ * debugger when it asks or when a hart has just entered Debug Mode
+ * (dcsr.ts); while it waits the harts are the debugger's to inspect and
+ * step. A hart the debugger leaves in Debug Mode when it resumes the run
+ * does not run (GDB's `vCont;c:1` continues one thread only).
  */
 export interface RunDebugger {
   /** Polled between slices: true halts every hart (gdb's Ctrl-C, a debugger connecting, -S). */
@@ -88,6 +90,8 @@ async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
   let deadline = opts.timeoutSeconds ? start + opts.timeoutSeconds * 1000 : Infinity;
   let lastYield = start;
   let warm = false;
+  /** A hart entered Debug Mode in the last round (an ebreak the debugger asked for). */
+  let debugEvent = false;
   const result = (outcome: RunOutcome, exitCode: number): RunResult => ({
     outcome,
     exitCode,
@@ -96,7 +100,8 @@ async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
   });
 
   for (;;) {
-    if (opts.debugger !== undefined && (opts.debugger.haltRequested() || haltedHart(harts) !== undefined)) {
+    if (opts.debugger !== undefined && (debugEvent || opts.debugger.haltRequested())) {
+      debugEvent = false;
       // The guest's time stands still while it is halted, as QEMU's virtual clock does, and so does --timeout.
       const stoppedAt = performance.now();
       board.clock.pause();
@@ -112,6 +117,8 @@ async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
     }
     let ran = false;
     for (const h of harts) {
+      // A hart in Debug Mode stays where it is until the debugger resumes it (dcsr.ts).
+      if (h.debug.cause !== DEBUG_NOT_HALTED) continue;
       if (h.wfi) {
         if (!h.interruptPending()) continue;
         h.wfi = false;
@@ -119,8 +126,12 @@ async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
       h.takeInterrupt();
       runSlice(h, board.ioInFlight > 0 ? Math.min(slice, IO_SLICE) : othersWaiting(harts, h) ? soloSlice : slice);
       ran = true;
-      // A hart that entered Debug Mode halts the others where they are (all-stop, as gdb expects).
-      if (board.exit !== undefined || board.resetRequested || h.debug.cause !== 0) break;
+      // A hart that entered Debug Mode ends the round: the debugger halts the others where they are (all-stop).
+      if (h.debug.cause !== DEBUG_NOT_HALTED) {
+        debugEvent = true;
+        break;
+      }
+      if (board.exit !== undefined || board.resetRequested) break;
     }
     if (!warm && board.retired() >= WARM_AFTER) {
       // Loaded only now: a short run (hello.elf) neither runs nor loads the warm-up.

@@ -257,11 +257,17 @@ describe("breakpoints and stepping", () => {
     expect(board.exit).toEqual({ kind: "finisher", code: 7 });
   });
 
-  it("'c' and 'vCont;c' hand the run back to the stub; 'k' and 'D' are actions too", () => {
-    const { d } = setup();
-    expect(d.handle("c")).toEqual({ kind: "continue" });
-    expect(d.handle("vCont;c")).toEqual({ kind: "continue" });
-    expect(d.handle("C05")).toEqual({ kind: "continue" });
+  it("'c' and 'vCont;c' hand the run back to the stub, with the harts to resume; 'k' and 'D' are actions too", () => {
+    const { d, board } = setup(3);
+    const [h0, h1, h2] = board.harts;
+    expect(d.handle("c")).toEqual({ kind: "continue", harts: [h0, h1, h2] });
+    expect(d.handle("vCont;c")).toEqual({ kind: "continue", harts: [h0, h1, h2] });
+    expect(d.handle("C05")).toEqual({ kind: "continue", harts: [h0, h1, h2] });
+    // GDB's software single-step of thread 2 with scheduler-locking on: only that thread runs.
+    expect(d.handle("vCont;c:2")).toEqual({ kind: "continue", harts: [h1] });
+    // The first action naming a thread wins; the thread-less one covers the rest.
+    expect(d.handle("vCont;t:1;c")).toEqual({ kind: "continue", harts: [h1, h2] });
+    expect(d.handle("vCont;t")).toEqual({ kind: "reply", text: "E16" }); // nothing to run
     expect(ask(d, "vCont?")).toBe("vCont;c;C;s;S");
     expect(d.handle("k")).toEqual({ kind: "kill", ok: false });
     expect(d.handle("vKill;1")).toEqual({ kind: "kill", ok: true });

@@ -83,6 +83,14 @@ describe.skipIf(skipReason !== undefined)("debugging a guest with the real gdb-m
       "set $s2 = 0x1234",
       "p/x $s2",
       "info threads",
+      // One thread steps, the other stays put (with scheduler-locking gdb resumes only the stepped one: vCont;c:2).
+      "set scheduler-locking step",
+      "thread 2",
+      "stepi",
+      "info registers pc",
+      "thread 1",
+      "info registers pc",
+      "set scheduler-locking replay",
       "break main",
       "continue",
       "info registers pc",
@@ -100,8 +108,8 @@ describe.skipIf(skipReason !== undefined)("debugging a guest with the real gdb-m
     expect(out).toMatch(/Thread 1 \(hart 0, M-mode\)/);
     expect(out).toMatch(/Thread 2 \(hart 1, M-mode\)/);
     expect(out).toMatch(/Breakpoint 1, 0x[0-9a-f]+ in main \(\)/);
-    const [entry, atMain, stepped] = pcs(out);
-    expect(entry).toBe("0x80000000");
+    const [entry, thread2, thread1, atMain, stepped] = pcs(out);
+    expect([entry, thread2, thread1]).toEqual(["0x80000000", "0x80000004", "0x80000000"]);
     expect(out).toMatch(new RegExp(`^pc\\s+${atMain}\\s+${atMain} <main\\+\\d+>$`, "m"));
     expect(stepped).not.toBe(atMain);
     expect(out).toContain("[Inferior 1 (Remote target) exited normally]");

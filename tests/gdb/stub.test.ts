@@ -118,6 +118,23 @@ describe("the GDB stub with the run loop", () => {
     await run;
   });
 
+  it("vCont;c:1 runs thread 1 alone: the other harts stay halted (GDB's stepping with scheduler-locking)", async () => {
+    const g = loopGuest(100);
+    const { board, run, gdb } = start(100, { startHalted: true, harts: 2 });
+    await gdb.ask("?");
+    expect(await gdb.ask(`Z0,${g.loopSecond.toString(16)},4`)).toBe("OK");
+    expect(await gdb.ask("vCont;c:1")).toBe("T05thread:1;");
+    expect(board.harts[0].pc).toBe(g.loopSecond);
+    expect(board.harts[1].retired(), "hart 1 never ran").toBe(0);
+    expect(board.harts[1].pc).toBe(0x8000_0000);
+    // Both run now: whichever reaches the breakpoint first reports it.
+    expect(await gdb.ask(`z0,${g.loopSecond.toString(16)},4`)).toBe("OK");
+    expect(await gdb.ask(`Z0,${g.branch.toString(16)},4`)).toBe("OK");
+    expect(await gdb.ask("vCont;c")).toMatch(/^T05thread:[12];$/);
+    gdb.send("k");
+    await run;
+  });
+
   it("detach: breakpoints out, the guest runs on to its end without the debugger", async () => {
     const g = loopGuest(1000);
     const { board, run, gdb, stub } = start(1000, { startHalted: true });
