@@ -13,7 +13,7 @@ import type { Board } from "../machine/board.ts";
 import type { Hart } from "../machine/hart.ts";
 import { DEBUG_UNMAPPED, debugTranslate } from "../machine/debug-walk.ts";
 import { raiseBreakpointInstead, stepHart } from "../machine/debug.ts";
-import { DEBUG_CAUSE_EBREAK } from "../machine/dcsr.ts";
+import { DEBUG_CAUSE_EBREAK, DEBUG_NOT_HALTED } from "../machine/dcsr.ts";
 import { GUEST_OK } from "../machine/guest-memory-view.ts";
 import { PAGE_SIZE } from "../machine/memlayout.ts";
 import { hiOf, isExactPair, loOf, pairToNumber } from "../machine/u64.ts";
@@ -22,6 +22,9 @@ import { REGNUM_PC, REGNUM_PRIV } from "./target-xml.ts";
 
 const U64 = (1n << 64n) - 1n;
 const PRIV_NAMES = ["U", "S", "?", "M"];
+/** The encodings of ebreak and c.ebreak. */
+const EBREAK = 0x0010_0073;
+const C_EBREAK = 0x9002;
 
 /** A 64-bit register's 8 bytes, little-endian as hex (the target's byte order). */
 function pairHex(lo: number, hi: number): string {
@@ -184,8 +187,16 @@ export class GdbTarget {
    */
   passGuestEbreak(h: Hart): boolean {
     if (h.debug.cause !== DEBUG_CAUSE_EBREAK || this.atBreakpoint(h)) return false;
-    raiseBreakpointInstead(h);
+    if (this.ebreakAt(h)) raiseBreakpointInstead(h);
+    else h.debug.cause = DEBUG_NOT_HALTED; // a breakpoint of ours, removed since it was hit (its debugger left): run what it covered
     return true;
+  }
+
+  /** Whether the instruction at hart h's pc is ebreak or c.ebreak. */
+  private ebreakAt(h: Hart): boolean {
+    const b = this.readMemory(h, BigInt.asUintN(64, BigInt(h.pc)), 4);
+    const half = b.length >= 2 ? b[0] | (b[1] << 8) : -1;
+    return half === C_EBREAK || (b.length === 4 && Buffer.from(b).readUInt32LE() === EBREAK);
   }
 
   /** One instruction on hart h (dcsr.step). */

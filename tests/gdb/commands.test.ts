@@ -14,6 +14,7 @@ import { REG } from "../../src/isa/regnames.ts";
 import type { Board } from "../../src/machine/board.ts";
 import { DRAM_BASE } from "../../src/machine/memlayout.ts";
 import * as R from "../../src/machine/riscv.ts";
+import { DEBUG_CAUSE_EBREAK, DEBUG_NOT_HALTED } from "../../src/machine/dcsr.ts";
 import { bootedBoard, loopGuest } from "./guest.ts";
 
 function setup(harts = 1): { board: Board; d: Dispatcher; target: GdbTarget } {
@@ -243,6 +244,16 @@ describe("breakpoints and stepping", () => {
     expect(ask(d, "s")).toBe("T05thread:1;");
     expect(h.pc).toBe(g.handler);
     expect(h.csr.lo[R.CSR_MCAUSE]).toBe(R.CAUSE_BREAKPOINT);
+  });
+
+  it("a halt on a breakpoint removed since (its debugger left) runs the original instruction, without a trap", () => {
+    const { board, target } = setup();
+    const h = board.harts[0];
+    h.debug.cause = DEBUG_CAUSE_EBREAK; // as if it had hit one of ours at the entry
+    expect(target.passGuestEbreak(h)).toBe(true);
+    expect(h.debug.cause).toBe(DEBUG_NOT_HALTED);
+    expect(h.pc).toBe(DRAM_BASE);
+    expect(h.counters.traps).toBe(0);
   });
 
   it("a step that ends the guest reports W and its exit status", () => {
