@@ -157,10 +157,15 @@ export class Dispatcher {
 
   // ---- breakpoints ----
 
-  /** Z0/z0,addr,kind: software breakpoints; other types (hardware, watchpoints) are not supported (empty reply). */
+  /**
+   * Z0/z0,addr,kind: software breakpoints. Z1/z1 (hardware) are planted the
+   * same way, as QEMU's gdbstub treats both alike: popek's harts have no
+   * trigger module. Watchpoints (Z2..Z4) are not supported (empty reply):
+   * they would cost every load and store a check.
+   */
   private breakpoint(insert: boolean, args: string): Action {
     const [type, a, k] = args.split(",");
-    if (type !== "0") return reply("");
+    if (type !== "0" && type !== "1") return reply("");
     const addr = parseHexBig(a ?? "");
     const kind = parseHexInt((k ?? "").split(";")[0]);
     if (addr === undefined || kind === undefined) return E_INVALID;

@@ -73,7 +73,7 @@ describe("queries", () => {
 
   it("answers what it does not support with the empty reply", () => {
     const { d } = setup();
-    for (const p of ["qTStatus", "vMustReplyEmpty", "Z1,80000000,4", "Z2,80000000,4", "!", "qXfer:threads:read::0,100", "vRun;"]) expect(ask(d, p), p).toBe("");
+    for (const p of ["qTStatus", "vMustReplyEmpty", "Z2,80000000,4", "Z3,80000000,4", "Z4,80000000,4", "!", "qXfer:threads:read::0,100", "vRun;"]) expect(ask(d, p), p).toBe("");
   });
 });
 
@@ -209,6 +209,15 @@ describe("breakpoints and stepping", () => {
     expect(board.memory.readU32(g.loop)).toBe(Buffer.from(before, "hex").readUInt32LE());
     expect(ask(d, `z0,${g.loop.toString(16)},4`)).toMatch(/^E/); // none there any more
     expect(ask(d, "Z0,0,4")).toMatch(/^E/); // not RAM
+  });
+
+  it("Z1 (hbreak) plants the same ebreak: the harts have no trigger module", () => {
+    const { d, board } = setup();
+    const g = loopGuest(10);
+    expect(ask(d, `Z1,${g.loop.toString(16)},4`)).toBe("OK");
+    expect(board.memory.readU32(g.loop)).toBe(enc.ebreak());
+    expect(ask(d, `z1,${g.loop.toString(16)},4`)).toBe("OK");
+    expect(board.memory.readU32(g.loop)).toBe(enc.addi(REG.t0, REG.t0, 1));
   });
 
   it("a write over a breakpoint changes what it restores, and the ebreak stays", () => {
