@@ -15,7 +15,7 @@
 import type { Hart } from "../machine/hart.ts";
 import { MAX_PACKET, fromHex, parseHexBig, parseHexInt, toHex, unescapeBinary } from "./packet.ts";
 import type { GdbTarget } from "./target.ts";
-import { TARGET_XML } from "./target-xml.ts";
+import { REGNUM_PC, TARGET_XML } from "./target-xml.ts";
 
 /** What the stub does with a packet. */
 export type Action =
@@ -34,9 +34,14 @@ const SIGINT = 2;
 /** Reads of memory are cut to what fits a reply of MAX_PACKET hex digits. */
 const MAX_READ = (MAX_PACKET - 16) / 2;
 
+/** W: the guest exited with this status (its low 8 bits, as a process's). */
+export function exitReply(code: number): string {
+  return `W${(code & 0xff).toString(16).padStart(2, "0")}`;
+}
+
 const reply = (text: string): Action => ({ kind: "reply", text });
 const OK = reply("OK");
-/** Errors: EINVAL-style for a malformed or impossible request, EFAULT (14) for memory that is not there. */
+/** Error replies carry an errno in hex: EINVAL (22) for a malformed or impossible request, EFAULT (14) for memory that is not there. */
 const E_INVALID = reply("E16");
 const E_FAULT = reply("E0e");
 
@@ -116,7 +121,7 @@ export class Dispatcher {
    */
   stopReply(h: Hart, interrupted = false): string {
     const exit = this.target.board.exit;
-    if (exit !== undefined) return `W${(exit.code & 0xff).toString(16).padStart(2, "0")}`;
+    if (exit !== undefined) return exitReply(exit.code);
     this.gTid = this.cTid = h.hartId + 1;
     const sig = interrupted ? SIGINT : SIGTRAP;
     return `T${sig.toString(16).padStart(2, "0")}thread:${(h.hartId + 1).toString(16)};`;
@@ -125,7 +130,7 @@ export class Dispatcher {
   /** Steps hart h one instruction; the stop reply (or W, when the guest ended). */
   step(h: Hart): string {
     this.target.step(h);
-    this.target.passGuestEbreak(h); // the step ends in the guest's breakpoint handler
+    this.target.passGuestEbreak(h); // a step over the guest's own ebreak ends in its trap handler
     return this.stopReply(h);
   }
 
@@ -207,7 +212,7 @@ export class Dispatcher {
     const h = this.target.hart(this.cTid) ?? this.current;
     if (addrText !== undefined && addrText !== "") {
       const addr = parseHexBig(addrText);
-      if (addr === undefined || !this.target.writeRegister(h, 32, toHex(u64Bytes(addr)))) return E_INVALID;
+      if (addr === undefined || !this.target.writeRegister(h, REGNUM_PC, toHex(u64Bytes(addr)))) return E_INVALID;
     }
     return step ? reply(this.step(h)) : { kind: "continue", harts: this.target.harts };
   }

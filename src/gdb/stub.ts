@@ -19,7 +19,7 @@ import type { Board } from "../machine/board.ts";
 import { DEBUG_CAUSE_EBREAK, DEBUG_CAUSE_HALTREQ, DEBUG_NOT_HALTED } from "../machine/dcsr.ts";
 import type { Hart } from "../machine/hart.ts";
 import type { RunDebugger } from "../machine/runner.ts";
-import { Dispatcher } from "./commands.ts";
+import { Dispatcher, exitReply } from "./commands.ts";
 import { PacketReader, framePacket, type WireEvent } from "./packet.ts";
 import { GdbTarget } from "./target.ts";
 
@@ -123,7 +123,7 @@ export class GdbStub implements RunDebugger {
   finished(exitCode: number): void {
     const c = this.client;
     if (c === undefined) return;
-    if (!this.killPending) this.send(c, `W${(exitCode & 0xff).toString(16).padStart(2, "0")}`);
+    if (!this.killPending) this.send(c, exitReply(exitCode));
     this.client = undefined;
     c.conn.close();
   }
