@@ -32,7 +32,9 @@ function importsOf(file: string): string[] {
 
 const RULES: { layer: string; forbidden: string[] }[] = [
   { layer: "src/isa", forbidden: ["src/machine", "src/devices", "src/hypervisor", "src/cli", "workers"] },
-  { layer: "src/machine", forbidden: ["src/hypervisor", "src/cli", "workers"] },
+  { layer: "src/machine", forbidden: ["src/hypervisor", "src/cli", "src/gdb", "workers"] },
+  // The GDB stub debugs the machine through its debug hooks (dcsr.ts, debug.ts); the tools start it, never the other way round.
+  { layer: "src/gdb", forbidden: ["src/hypervisor", "src/cli", "src/lab", "bench", "workers"] },
   { layer: "src/devices", forbidden: ["src/hypervisor", "src/cli", "workers", "src/machine/hart", "src/machine/board"] },
   // The virtual network knows frames, not machines: NICs attach to it through SwitchPort.
   { layer: "src/net", forbidden: ["src/machine", "src/devices", "src/hypervisor", "src/cli", "workers"] },

@@ -41,6 +41,10 @@ export interface RunFlags extends DeviceFlags {
   top?: boolean;
   /** --pin [CPUS]: true alone, or the main thread's core then each vCPU's (src/host/affinity.ts). */
   pin?: boolean | string;
+  /** --gdb DEV, -s (--gdb tcp::1234), -S (halted until the debugger continues): run-gdb.ts, native board only. */
+  gdb?: string;
+  s?: boolean;
+  S?: boolean;
 }
 
 export const VIRT_MODES = ["none", "trap", "hw"] as const;

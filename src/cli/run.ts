@@ -14,6 +14,7 @@ import { parseChoice, parseCount, parseMemSize, parseSeconds } from "./options.t
 import { bootImagesFrom, isaVariantFrom, mmuFrom, nonvirtFixFrom, VIRT_MODES, type RunFlags } from "./run-flags.ts";
 import { parseCpu } from "./cpu-flag.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
+import { startGdb, wantsGdb } from "./run-gdb.ts";
 
 /** What the native board is built with, from the command line. */
 function nativeConfigFrom(flags: RunFlags): { harts: number; memSize: number; clock: ClockKind } {
@@ -46,6 +47,7 @@ async function devicesFrom(flags: RunFlags): Promise<{ devices?: DeviceSpec[]; n
 
 export async function runCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   const virt = parseChoice("--virt", flags.virt, VIRT_MODES);
+  if (virt !== "none" && wantsGdb(flags)) throw new ConfigError("--gdb, -s and -S debug the native board (--virt none); they do not apply under --virt trap or hw yet");
   // Loaded on demand: a native run does not pay for loading the hypervisor.
   if (virt === "trap" || virt === "hw") return (await import("./run-trap.ts")).runTrapCommand(image, flags);
   const { harts, memSize, clock } = nativeConfigFrom(flags);
@@ -57,17 +59,23 @@ export async function runCommand(image: string | undefined, flags: RunFlags): Pr
   const out = stdoutSink();
   const board = new Board({ harts, memSize, clock, output: out.write, mmu: mmuFrom(flags), isaVariant: isaVariantFrom(flags), devices, h: parseCpu(flags.cpu).h });
   board.boot(images);
+  const gdb = wantsGdb(flags) ? await startGdb(board, flags) : undefined;
   net?.start();
   const console = attachConsole((bytes) => {
     board.uart.receive(bytes);
     board.devices.input(bytes);
   });
-  const flusher = setInterval(out.flush, 30);
-  let result: RunResult;
+  const flusher = setInterval(() => {
+    out.flush();
+    // Ctrl-A x must end a run whose harts a debugger holds halted, where the run loop polls nothing.
+    if (console.quit()) gdb?.kill();
+  }, 30);
+  let result: RunResult | undefined;
   try {
     // A reader that went away (EPIPE) ends the run like Ctrl-A x, but with SIGPIPE's status.
-    result = await runBoard(board, { timeoutSeconds, interrupted: () => console.quit() || stdoutClosed() });
+    result = await runBoard(board, { timeoutSeconds, interrupted: () => console.quit() || stdoutClosed(), debugger: gdb?.debugger });
   } finally {
+    await gdb?.finish(result?.exitCode);
     net?.close();
     clearInterval(flusher);
     out.flush();

@@ -14,9 +14,20 @@ export type ClockKind = "real" | "icount";
 const INSTRUCTIONS_PER_TICK = 10;
 
 export class RealClock implements Clock {
-  private readonly start = performance.now();
+  private start = performance.now();
+  private pausedAt = Number.NaN;
   mtime(): number {
-    return Math.floor((performance.now() - this.start) * TICKS_PER_MS);
+    const now = Number.isNaN(this.pausedAt) ? performance.now() : this.pausedAt;
+    return Math.floor((now - this.start) * TICKS_PER_MS);
+  }
+  /** The board is halted (a debugger holds it): mtime stands still until resume. */
+  pause(): void {
+    if (Number.isNaN(this.pausedAt)) this.pausedAt = performance.now();
+  }
+  resume(): void {
+    if (Number.isNaN(this.pausedAt)) return;
+    this.start += performance.now() - this.pausedAt;
+    this.pausedAt = Number.NaN;
   }
 }
 
@@ -27,6 +38,9 @@ export class InstructionClock implements Clock {
   mtime(): number {
     return Math.floor(this.retired() / INSTRUCTIONS_PER_TICK) + this.skipped;
   }
+  /** Instructions stand still while the board is halted: nothing to do. */
+  pause(): void {}
+  resume(): void {}
   /** All harts wait for a timer: jump to it instead of sleeping. */
   advanceTo(tick: number): void {
     const now = this.mtime();

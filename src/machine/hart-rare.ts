@@ -13,6 +13,7 @@
 
 import type { Hart } from "./hart.ts";
 import * as R from "./riscv.ts";
+import { enterDebugOnEbreak } from "./dcsr.ts";
 import { div64, divu64, divuw, divw, mulh64, mulhsu64, mulhu64, r64, rem64, remu64, remuw, remw } from "../isa/alu64.ts";
 
 /**
@@ -73,7 +74,8 @@ export function execRare(h: Hart, op: number, w0: number, imm: number, po: numbe
     case 53: // ecall
       h.ecall(pc);
       return h.pc;
-    case 54: // ebreak: xtval = pc, as QEMU does
+    case 54: // ebreak: xtval = pc, as QEMU does; or Debug Mode, when an attached debugger asked for it (dcsr.ts)
+      if (h.debug.ebreakEnters(h.csr.priv)) return enterDebugOnEbreak(h, pc);
       h.raise(R.CAUSE_BREAKPOINT, pc, pc);
       return h.pc;
     case 56: // mulh

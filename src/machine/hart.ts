@@ -29,6 +29,7 @@ import { softTlbHost, translateSoft, translateSoftQuiet } from "./hart-swtlb.ts"
 import { executeNonvirtCsr, isNonvirtCsr, type IsaVariant } from "./isa-variant.ts";
 import { Hext } from "./hext.ts";
 import { CAUSE_ECALL_VS, CSR_VSSTATUS } from "./hext-defs.ts";
+import { HartDebug } from "./dcsr.ts";
 
 /**
  * Traps taken by software outside the model: the host plays the part of the
@@ -158,6 +159,9 @@ export class Hart implements CsrHost, JitHost {
   readonly softTlb: SoftTlbHost | undefined;
   /** The H extension (HartOptions.h): its state and slow paths; undefined on a hart without it. */
   readonly hext: Hext | undefined;
+
+  /** The Debug spec's dcsr (dcsr.ts): set by an attached debugger, read only by ebreak and between slices. */
+  readonly debug = new HartDebug();
 
   /** Counters for --stats and tests. */
   readonly counters = { traps: 0, interrupts: 0, tlbMisses: 0, mmioReads: 0, mmioWrites: 0 };

@@ -13,6 +13,7 @@ import { runSlice } from "./hart-loop.ts";
 import * as R from "./riscv.ts";
 import { TICKS_PER_MS } from "./memlayout.ts";
 import { WARM_AFTER, holdTierUp, releaseTierUp } from "./tier-up.ts";
+import { DEBUG_NOT_HALTED } from "./dcsr.ts";
 
 export interface RunOptions {
   /** Wall-clock limit in seconds; 0 or undefined: none. */
@@ -21,9 +22,26 @@ export interface RunOptions {
   readonly slice?: number;
   /** Polled between slices: true stops the run (e.g. Ctrl-A x on the console). */
   readonly interrupted?: () => boolean;
+  /** An attached debugger (the GDB stub, src/gdb): it halts the harts and resumes them. */
+  readonly debugger?: RunDebugger;
 }
 
-type RunOutcome = "finisher" | "htif" | "timeout" | "interrupted";
+/**
+ * The run loop's side of an external debugger (Debug spec: the debug
+ * module's haltreq and resumereq). Between slices the loop waits for the
+ * debugger when it asks or when a hart has just entered Debug Mode
+ * (dcsr.ts); while it waits the harts are the debugger's to inspect and
+ * step. A hart the debugger leaves in Debug Mode when it resumes the run
+ * does not run (GDB's `vCont;c:1` continues one thread only).
+ */
+export interface RunDebugger {
+  /** Polled between slices: true halts every hart (gdb's Ctrl-C, a debugger connecting, -S). */
+  haltRequested(): boolean;
+  /** Every hart is halted; resolves when the debugger resumes them ("run") or ends the run ("kill"). */
+  halted(): Promise<"run" | "kill">;
+}
+
+type RunOutcome = "finisher" | "htif" | "timeout" | "interrupted" | "killed";
 
 export interface RunResult {
   readonly outcome: RunOutcome;
@@ -69,9 +87,11 @@ async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
   // lone hart. An IPI it sends (a store to the CLINT, or an ecall to firmware that makes one) ends its slice at once.
   const soloSlice = opts.slice ?? SOLO_SLICE;
   const start = performance.now();
-  const deadline = opts.timeoutSeconds ? start + opts.timeoutSeconds * 1000 : Infinity;
+  let deadline = opts.timeoutSeconds ? start + opts.timeoutSeconds * 1000 : Infinity;
   let lastYield = start;
   let warm = false;
+  /** A hart entered Debug Mode in the last round (an ebreak the debugger asked for). */
+  let debugEvent = false;
   const result = (outcome: RunOutcome, exitCode: number): RunResult => ({
     outcome,
     exitCode,
@@ -80,8 +100,25 @@ async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
   });
 
   for (;;) {
+    if (opts.debugger !== undefined && (debugEvent || opts.debugger.haltRequested())) {
+      debugEvent = false;
+      // The guest's time stands still while it is halted, as QEMU's virtual clock does, and so does --timeout.
+      const stoppedAt = performance.now();
+      board.clock.pause();
+      const next = await opts.debugger.halted();
+      board.clock.resume();
+      const stopped = performance.now() - stoppedAt;
+      deadline += stopped;
+      lastYield += stopped;
+      if (next === "kill") return result("killed", 0);
+      // A step may have ended the guest, or asked for a reset.
+      if (board.exit !== undefined) return result(board.exit.kind, board.exit.code);
+      board.rebootIfRequested();
+    }
     let ran = false;
     for (const h of harts) {
+      // A hart in Debug Mode stays where it is until the debugger resumes it (dcsr.ts).
+      if (h.debug.cause !== DEBUG_NOT_HALTED) continue;
       if (h.wfi) {
         if (!h.interruptPending()) continue;
         h.wfi = false;
@@ -89,6 +126,11 @@ async function runSlices(board: Board, opts: RunOptions): Promise<RunResult> {
       h.takeInterrupt();
       runSlice(h, board.ioInFlight > 0 ? Math.min(slice, IO_SLICE) : othersWaiting(harts, h) ? soloSlice : slice);
       ran = true;
+      // A hart that entered Debug Mode ends the round: the debugger halts the others where they are (all-stop).
+      if (h.debug.cause !== DEBUG_NOT_HALTED) {
+        debugEvent = true;
+        break;
+      }
       if (board.exit !== undefined || board.resetRequested) break;
     }
     if (!warm && board.retired() >= WARM_AFTER) {

@@ -1,0 +1,178 @@
+/*
+ * `popek run --gdb tcp::0 -S` driven by the real gdb-multiarch in batch
+ * mode, as a QEMU user would (`qemu-system-riscv64 -s -S` and `target
+ * remote :1234`): registers, memory, a breakpoint on a symbol, stepi,
+ * threads, Ctrl-C, kill, and the guest's exit status. And the CLI's bad
+ * input: one line on stderr, a non-zero status.
+ *
+ * Every wait is on output (the port popek prints, what the guest prints,
+ * gdb's own exit), never on the clock. Skipped, saying why, where
+ * gdb-multiarch is not installed (.ci/run installs it).
+ */
+
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { chattyGuest } from "../helpers/small-guests.ts";
+import { until } from "../helpers/until.ts";
+
+const POPEK = join(process.cwd(), "bin/popek.js");
+const GDB = "gdb-multiarch";
+/** A hang-catcher for one process, sized for a loaded two-core host. */
+const LIMIT_MS = 60_000;
+
+function gdbUnavailable(): string | undefined {
+  const r = spawnSync(GDB, ["--version"], { encoding: "utf8" });
+  return r.status === 0 ? undefined : `${GDB} is not installed (apt-get install gdb-multiarch)`;
+}
+const skipReason = gdbUnavailable();
+if (skipReason !== undefined) console.warn(`tests/gdb/gdb-e2e: skipping the gdb sessions: ${skipReason}`);
+
+interface Exit {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A spawned process with its output collected as it comes. */
+class Proc {
+  stdout = "";
+  stderr = "";
+  readonly exit: Promise<Exit>;
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.setEncoding("utf8").on("data", (s: string) => (this.stdout += s));
+    child.stderr?.setEncoding("utf8").on("data", (s: string) => (this.stderr += s));
+    this.exit = new Promise((resolve, reject) => {
+      child.on("error", reject);
+      child.on("close", (status, signal) => resolve({ status, signal }));
+    });
+  }
+}
+
+/** popek run ARGS --gdb tcp::0 -S, and the port it chose (read from its stderr line). */
+async function popekHalted(...args: string[]): Promise<{ popek: Proc; port: number }> {
+  const popek = new Proc(spawn(process.execPath, [POPEK, "run", ...args, "--gdb", "tcp::0", "-S"], { stdio: ["ignore", "pipe", "pipe"], timeout: LIMIT_MS, killSignal: "SIGKILL" }));
+  await until("popek's listening line", () => /listening on [^\s]+:\d+/.test(popek.stderr) || popek.child.exitCode !== null);
+  const m = /listening on [^\s]+:(\d+) \(target remote :\d+\), harts halted until continue\n/.exec(popek.stderr);
+  if (m === null) throw new Error(`popek did not listen: ${popek.stderr}`);
+  return { popek, port: Number(m[1]) };
+}
+
+/** gdb-multiarch -batch on `file` (or none), connected to the port, running `commands`. */
+function gdb(port: number, file: string | undefined, commands: string[]): Proc {
+  const args = ["-batch", "-nx", ...(file === undefined ? [] : [file]), "-ex", "set architecture riscv:rv64", "-ex", `target remote :${port}`];
+  for (const c of commands) args.push("-ex", c);
+  return new Proc(spawn(GDB, args, { stdio: ["ignore", "pipe", "pipe"], timeout: LIMIT_MS, killSignal: "SIGKILL" }));
+}
+
+/** The values `info registers pc` printed, in order. */
+function pcs(out: string): string[] {
+  return [...out.matchAll(/^pc\s+(0x[0-9a-f]+)/gm)].map((m) => m[1]);
+}
+
+describe.skipIf(skipReason !== undefined)("debugging a guest with the real gdb-multiarch", () => {
+  it("selftest on two harts: registers, memory, threads, break main, stepi, continue to its exit", async () => {
+    const { popek, port } = await popekHalted("guests/bin/selftest.elf", "--harts", "2");
+    const session = gdb(port, "guests/bin/selftest.elf", [
+      "info registers pc",
+      "x/2wx 0x80000000",
+      "set {unsigned int}0x84000000 = 0xfeedf00d",
+      "x/wx 0x84000000",
+      "set $s2 = 0x1234",
+      "p/x $s2",
+      "info threads",
+      // One thread steps, the other stays put (with scheduler-locking gdb resumes only the stepped one: vCont;c:2).
+      "set scheduler-locking step",
+      "thread 2",
+      "stepi",
+      "info registers pc",
+      "thread 1",
+      "info registers pc",
+      "set scheduler-locking replay",
+      "break main",
+      "continue",
+      "info registers pc",
+      "stepi",
+      "info registers pc",
+      "delete",
+      "continue",
+    ]);
+    const [g, p] = await Promise.all([session.exit, popek.exit]);
+    const out = session.stdout + session.stderr;
+    expect(out).toMatch(/^pc\s+0x80000000\s+0x80000000 <_start>$/m);
+    expect(out).toMatch(/^0x80000000 <_start>:\s+0x[0-9a-f]{8}\s+0x[0-9a-f]{8}$/m);
+    expect(out).toMatch(/^0x84000000:\s+0xfeedf00d$/m);
+    expect(out).toMatch(/^\$1 = 0x1234$/m);
+    expect(out).toMatch(/Thread 1 \(hart 0, M-mode\)/);
+    expect(out).toMatch(/Thread 2 \(hart 1, M-mode\)/);
+    expect(out).toMatch(/Breakpoint 1, 0x[0-9a-f]+ in main \(\)/);
+    const [entry, thread2, thread1, atMain, stepped] = pcs(out);
+    expect([entry, thread2, thread1]).toEqual(["0x80000000", "0x80000004", "0x80000000"]);
+    expect(out).toMatch(new RegExp(`^pc\\s+${atMain}\\s+${atMain} <main\\+\\d+>$`, "m"));
+    expect(stepped).not.toBe(atMain);
+    expect(out).toContain("[Inferior 1 (Remote target) exited normally]");
+    expect(g.status, out).toBe(0);
+    expect(popek.stdout).toContain("selftest: PASS");
+    expect(p.status).toBe(0);
+  }, LIMIT_MS);
+
+  it("Ctrl-C interrupts a running guest, and kill ends popek", async () => {
+    const image = join(mkdtempSync(join(tmpdir(), "popek-gdb-")), "ticks.bin");
+    writeFileSync(image, chattyGuest("tick\n", 0)); // prints forever
+    const { popek, port } = await popekHalted(image);
+    const session = gdb(port, undefined, ["continue", "info registers pc", "kill"]);
+    await until("the guest runs", () => popek.stdout.includes("tick\n"));
+    session.child.kill("SIGINT"); // what Ctrl-C at gdb's prompt does: gdb sends 0x03
+    const [g, p] = await Promise.all([session.exit, popek.exit]);
+    const out = session.stdout + session.stderr;
+    expect(out).toContain("Program received signal SIGINT, Interrupt.");
+    expect(pcs(out)).toHaveLength(1);
+    expect(out).toContain("[Inferior 1 (Remote target) killed]");
+    expect(g.status, out).toBe(0);
+    expect(p.status).toBe(0);
+  }, LIMIT_MS);
+
+  it("the guest's exit status reaches gdb", async () => {
+    const { popek, port } = await popekHalted("guests/bin/htif-fail.elf");
+    const session = gdb(port, "guests/bin/htif-fail.elf", ["continue"]);
+    const [g, p] = await Promise.all([session.exit, popek.exit]);
+    const out = session.stdout + session.stderr;
+    expect(out).toContain("[Inferior 1 (Remote target) exited with code 03]");
+    expect(g.status, out).toBe(0);
+    expect(p.status).toBe(3);
+  }, LIMIT_MS);
+});
+
+describe("--gdb's bad input gets one line and a non-zero status", () => {
+  function popekSync(...args: string[]): { status: number | null; stderr: string } {
+    const r = spawnSync(process.execPath, [POPEK, "run", ...args], { encoding: "utf8", timeout: LIMIT_MS, stdio: ["ignore", "pipe", "pipe"] });
+    return { status: r.status, stderr: r.stderr };
+  }
+  function expectOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  }
+
+  it("a device that is not tcp:[HOST]:PORT", () => expectOneLineError(popekSync("guests/bin/hello.elf", "--gdb", "foo"), /--gdb: expected tcp::PORT or tcp:HOST:PORT .*got 'foo'/));
+  it("a port out of range", () => expectOneLineError(popekSync("guests/bin/hello.elf", "--gdb", "tcp::70000"), /--gdb: expected/));
+  it("-S without a debugger to wait for", () => expectOneLineError(popekSync("guests/bin/hello.elf", "-S"), /-S waits for a debugger/));
+  it("--gdb under --virt trap", () =>
+    expectOneLineError(popekSync("guests/bin/hello.elf", "--virt", "trap", "--bios", "none", "--gdb", "tcp::0"), /debug the native board \(--virt none\)/));
+  it("a port in use", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen({ host: "127.0.0.1", port: 0 }, resolve));
+    const address = taken.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    try {
+      // spawnSync would block the event loop that holds the port: the async spawn lets it stay held.
+      const p = new Proc(spawn(process.execPath, [POPEK, "run", "guests/bin/hello.elf", "--gdb", `tcp::${port}`], { stdio: ["ignore", "pipe", "pipe"], timeout: LIMIT_MS }));
+      const exit = await p.exit;
+      expectOneLineError({ status: exit.status, stderr: p.stderr }, new RegExp(`--gdb: cannot listen on 127.0.0.1:${port}: EADDRINUSE`));
+    } finally {
+      taken.close();
+    }
+  });
+});
