@@ -15,7 +15,7 @@
 import { ConfigError } from "../errors.ts";
 import { REG } from "../isa/regnames.ts";
 import type { DeviceSpec } from "../machine/board-devices.ts";
-import { boardDeviceTree, initrdAddress } from "../machine/boot-layout.ts";
+import { boardDeviceTree, checkBootRegions, imageRegions, initrdAddress, type BootRegion } from "../machine/boot-layout.ts";
 import { GUEST_OK, GuestMemoryFault, type GuestFaultCode } from "../machine/guest-memory-view.ts";
 import { loadGuestImage, type GuestImage } from "../machine/image.ts";
 import { DRAM_BASE, FIRMWARE_BASE, KERNEL_BASE } from "../machine/memlayout.ts";
@@ -68,10 +68,12 @@ export function bootVm(memory: GuestMemory, vcpus: readonly VcpuContext[], image
     }
     place(memory, kernel, "kernel");
   }
+  const regions: BootRegion[] = kernel === undefined ? [] : imageRegions(kernel, "kernel");
   let entry: number;
   if (bios.kind === "firmware") {
     const fw = loadGuestImage(bios.bytes, FIRMWARE_BASE, "bios");
     place(memory, fw, "bios");
+    regions.push(...imageRegions(fw, "bios"));
     entry = fw.entry;
   } else if (kernel !== undefined) {
     entry = kernel.lowestAddr;
@@ -86,8 +88,10 @@ export function bootVm(memory: GuestMemory, vcpus: readonly VcpuContext[], image
     }
     copyIn(memory, start, images.initrd);
     initrd = { start, end: start + images.initrd.length };
+    regions.push({ what: "initrd", ...initrd });
   }
   const dt = boardDeviceTree({ harts: vcpus.length, ramBase: memory.ramBase, ramSize: memory.ramSize, bootargs: images.append, initrd, devices });
+  checkBootRegions([...regions, { what: "device tree", start: dt.address, end: dt.address + dt.blob.length }]);
   copyIn(memory, dt.address, dt.blob);
   const fdt = dt.address;
 

@@ -12,7 +12,7 @@ import type { HartLines, PowerEvent } from "../devices/device.ts";
 import { UART_16550, type Uart16550 } from "../devices/uart16550.ts";
 import { ConfigError } from "../errors.ts";
 import { virtDevices, type DeviceSpec } from "./device-list.ts";
-import { boardDeviceTree, initrdAddress } from "./boot-layout.ts";
+import { boardDeviceTree, checkBootRegions, imageRegions, initrdAddress, type BootRegion } from "./boot-layout.ts";
 import { Bus } from "./bus.ts";
 import { InstructionClock, RealClock, type ClockKind } from "./clock.ts";
 import { DeviceSet } from "./device-set.ts";
@@ -195,14 +195,17 @@ export class Board {
     let entry: number;
     let kernel: GuestImage | undefined;
     this.htif = undefined;
+    const regions: BootRegion[] = [];
     if (images.kernel !== undefined) {
       kernel = loadGuestImage(images.kernel, images.firmware ? L.KERNEL_BASE : L.DRAM_BASE, "kernel");
       placeImage(kernel, mem.u8, L.DRAM_BASE, "kernel");
       this.htif = htifSymbols(kernel.symbols);
+      regions.push(...imageRegions(kernel, "kernel"));
     }
     if (images.firmware !== undefined) {
       const fw = loadGuestImage(images.firmware, L.FIRMWARE_BASE, "bios");
       placeImage(fw, mem.u8, L.DRAM_BASE, "bios");
+      regions.push(...imageRegions(fw, "bios"));
       entry = fw.entry;
     } else if (kernel !== undefined) {
       // QEMU enters a -kernel image at its lowest address, not at e_entry (hw/riscv/boot.c).
@@ -216,10 +219,12 @@ export class Board {
       if (start + images.initrd.length > ramEnd) throw new ConfigError("initrd: does not fit in RAM (try a larger --mem)");
       mem.writeBytes(start, images.initrd);
       initrd = { start, end: start + images.initrd.length };
+      regions.push({ what: "initrd", ...initrd });
     }
     const dt = boardDeviceTree({ harts: this.harts.length, ramBase: L.DRAM_BASE, ramSize: mem.size, bootargs: images.append, initrd, devices: this.devices.specs, h: this.harts[0]?.hext !== undefined });
     this.fdtAddr = dt.address;
     if (this.fdtAddr < L.DRAM_BASE) throw new ConfigError("memory too small for the device tree");
+    checkBootRegions([...regions, { what: "device tree", start: dt.address, end: dt.address + dt.blob.length }]);
     mem.writeBytes(this.fdtAddr, dt.blob);
     mem.flushCode();
     for (const h of this.harts) {

@@ -19,7 +19,8 @@ import { REG } from "../../src/isa/regnames.ts";
 import { fdtNode, propString } from "../../src/machine/fdt.ts";
 import { readImageFile } from "../../src/machine/image.ts";
 
-const RAM = 0x10_0000;
+// 4 MiB: the device tree goes 2 MiB-aligned below the top of RAM (as QEMU puts it), clear of hello.elf.
+const RAM = 0x40_0000;
 const SECRET = 0x5ec2_e75e_c2e7_5ec2n;
 
 /**
