@@ -22,7 +22,7 @@ export interface TopHeader {
 }
 
 /** Counters shown in the per-vCPU block rather than as reasons. */
-const NOT_REASONS: ReadonlySet<ExitStatName> = new Set(["instructions", "remote_tlb_flush_ns"]);
+const NOT_REASONS: ReadonlySet<ExitStatName> = new Set(["instructions", "remote_tlb_flush_ns", "host_cpu_samples", "host_cpu_shared"]);
 
 export function formatTopFrame(header: TopHeader, prev: TopSample, now: TopSample, maxRows = Infinity): string[] {
   const dt = Math.max(1e-3, (now.ms - prev.ms) / 1000);
@@ -43,7 +43,7 @@ export function formatTopFrame(header: TopHeader, prev: TopSample, now: TopSampl
   const perVcpuHead = n > 1 ? now.vcpus.map((_, v) => `vcpu${v}/s`) : [];
   const reasonTable = [["counter", "total", "/s", ...perVcpuHead]];
   for (const r of rows) reasonTable.push([r.name, String(r.total), fmtRate(r.rate), ...(n > 1 ? r.perVcpu.map(fmtRate) : [])]);
-  const vcpuTable = [["vcpu", "exits/s", "to main/s", "MIPS"]];
+  const vcpuTable = [["vcpu", "exits/s", "to main/s", "MIPS", "on main's core"]];
   const sum = { exits: 0, main: 0, mips: 0 };
   for (let v = 0; v < n; v++) {
     const exits = rate("exits", v);
@@ -52,9 +52,12 @@ export function formatTopFrame(header: TopHeader, prev: TopSample, now: TopSampl
     sum.exits += exits;
     sum.main += main;
     sum.mips += mips;
-    vcpuTable.push([`vcpu${v}`, fmtRate(exits), fmtRate(main), mips.toFixed(1)]);
+    // The interval's looks at where this vCPU and the main thread ran (host_cpu_shared): the scheduler's placement.
+    const looks = rate("host_cpu_samples", v);
+    const shared = looks > 0 ? `${Math.round((100 * rate("host_cpu_shared", v)) / looks)}%` : "-";
+    vcpuTable.push([`vcpu${v}`, fmtRate(exits), fmtRate(main), mips.toFixed(1), shared]);
   }
-  if (n > 1) vcpuTable.push(["all", fmtRate(sum.exits), fmtRate(sum.main), sum.mips.toFixed(1)]);
+  if (n > 1) vcpuTable.push(["all", fmtRate(sum.exits), fmtRate(sum.main), sum.mips.toFixed(1), ""]);
 
   const vcpuLines = formatTable(vcpuTable).split("\n");
   // The per-vCPU block always fits; the reasons table is cut to what is left, busiest first.

@@ -19,7 +19,10 @@ describe("the --top frame", () => {
   const prev = { ms: 0, vcpus: [counters({ exits: 100, csr_exit: 90, sbi_exit: 10 }), counters({ exits: 0 })] };
   const now = {
     ms: 2000,
-    vcpus: [counters({ exits: 2100, csr_exit: 90, sbi_exit: 2010, instructions: 4e6 }), counters({ exits: 400, csr_exit: 400, main_exits: 40 })],
+    vcpus: [
+      counters({ exits: 2100, csr_exit: 90, sbi_exit: 2010, instructions: 4e6 }),
+      counters({ exits: 400, csr_exit: 400, main_exits: 40, host_cpu_samples: 20, host_cpu_shared: 5 }),
+    ],
   };
 
   it("gives each moved counter its total and its rate over the interval, busiest first, per vCPU too", () => {
@@ -33,8 +36,10 @@ describe("the --top frame", () => {
       ["csr_exit", "490", "200", "0.0", "200"],
     ]);
     expect(lines.some((l) => /^instructions /.test(l))).toBe(false); // MIPS, in the vCPU rows
-    expect(lines.find((l) => l.startsWith("vcpu0 "))?.split(/\s+/)).toEqual(["vcpu0", "1000", "0.0", "2.0"]);
-    expect(lines.find((l) => l.startsWith("vcpu1 "))?.split(/\s+/)).toEqual(["vcpu1", "200", "20.0", "0.0"]);
+    expect(lines.some((l) => /^host_cpu/.test(l))).toBe(false); // where the threads ran, in the vCPU rows
+    // vcpu0 made no looks at its placement in the interval; vcpu1 found itself on the main thread's core in 5 of 20.
+    expect(lines.find((l) => l.startsWith("vcpu0 "))?.split(/\s+/)).toEqual(["vcpu0", "1000", "0.0", "2.0", "-"]);
+    expect(lines.find((l) => l.startsWith("vcpu1 "))?.split(/\s+/)).toEqual(["vcpu1", "200", "20.0", "0.0", "25%"]);
   });
 
   it("cuts the counter table to the terminal, never the vCPU rows", () => {
