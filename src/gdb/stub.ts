@@ -32,7 +32,7 @@ export interface GdbConnection {
 interface Client {
   readonly conn: GdbConnection;
   readonly reader: PacketReader;
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: Dispatcher<Hart>;
   /** The last packet sent, for a '-' to resend. */
   last: Buffer | undefined;
   /** Packets received while the harts ran, answered once they are halted. */

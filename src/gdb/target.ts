@@ -18,6 +18,7 @@ import { GUEST_OK } from "../machine/guest-memory-view.ts";
 import { PAGE_SIZE } from "../machine/memlayout.ts";
 import { hiOf, isExactPair, loOf, pairToNumber } from "../machine/u64.ts";
 import { Breakpoints } from "./breakpoints.ts";
+import type { DebugTarget } from "./debug-target.ts";
 import { REGNUM_PC, REGNUM_PRIV } from "./target-xml.ts";
 
 const U64 = (1n << 64n) - 1n;
@@ -41,7 +42,7 @@ function hexPair(text: string): [number, number] | undefined {
   return [b.readInt32LE(0), b.readInt32LE(4)];
 }
 
-export class GdbTarget {
+export class GdbTarget implements DebugTarget<Hart> {
   readonly breakpoints: Breakpoints;
 
   constructor(readonly board: Board) {
@@ -52,9 +53,21 @@ export class GdbTarget {
     return this.board.harts;
   }
 
+  get threads(): readonly Hart[] {
+    return this.board.harts;
+  }
+
   /** The hart behind a thread id (1-based); undefined when none. */
-  hart(tid: number): Hart | undefined {
+  thread(tid: number): Hart | undefined {
     return this.board.harts[tid - 1];
+  }
+
+  tidOf(h: Hart): number {
+    return h.hartId + 1;
+  }
+
+  get exitCode(): number | undefined {
+    return this.board.exit?.code;
   }
 
   /** One line GDB shows in `info threads`. */
@@ -199,8 +212,9 @@ export class GdbTarget {
     return half === C_EBREAK || (b.length === 4 && Buffer.from(b).readUInt32LE() === EBREAK);
   }
 
-  /** One instruction on hart h (dcsr.step). */
+  /** One instruction on hart h (dcsr.step); a step over the guest's own ebreak ends in its trap handler. */
   step(h: Hart): void {
     stepHart(this.board, h);
+    this.passGuestEbreak(h);
   }
 }
