@@ -185,6 +185,12 @@ export const HSM_START_CLAIMED = 0x100;
 /** Exit reasons the vCPU posts (RunPage.exit[EXIT_REASON]). */
 export const REASON_TRAP = 1;
 export const REASON_INTERRUPT = 2;
+/**
+ * The guest executed an ebreak the debugger planted (debug-breakpoints.ts):
+ * the vCPU stopped before it, pc in the record, and waits — blocking, a
+ * person is at the debugger — until the main thread lets it go (vm-debug.ts).
+ */
+export const REASON_DEBUG = 3;
 /** The hypervisor's answers, written into the same slot before it resumes the vCPU. */
 export const RESUME_RUN = 0;
 export const RESUME_WAIT = 1;
