@@ -109,6 +109,8 @@ describe("--gdb's bad input gets one line and a non-zero status", () => {
   it("-S without a debugger to wait for", () => expectOneLineError(popekSync("guests/bin/hello.elf", "-S"), /-S waits for a debugger/));
   it("--gdb under --virt hw", () =>
     expectOneLineError(popekSync("guests/bin/hello.elf", "--virt", "hw", "--bios", "none", "--gdb", "tcp::0"), /or a guest under --virt trap; not under --virt hw yet/));
+  it("--gdb under --virt trap with --mmu swtlb", () =>
+    expectOneLineError(popekSync("guests/bin/hello.elf", "--virt", "trap", "--mmu", "swtlb", "--bios", "none", "--gdb", "tcp::0"), /a --mmu swtlb guest keeps its translations in its software TLB/));
   it("a port in use", async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen({ host: "127.0.0.1", port: 0 }, resolve));
