@@ -41,7 +41,7 @@ import { ShadowMmu } from "./shadow/shadow-mmu.ts";
 import { claimShadowFlush, shootdown, type ShootdownSite } from "./shadow/shootdown.ts";
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import * as V from "./vcpu-state.ts";
-import { POLL_SPIN_MS, PollWindow, SpinGuard, WAIT_BLOCK, WAIT_POLL, WAIT_SPIN, waitWhile } from "./wait.ts";
+import { POLL_SPIN_MS, PollWindow, SpinGuard, WAIT_POLL, WAIT_SPIN, waitWhile } from "./wait.ts";
 import { DebugBreakpoints } from "./debug-breakpoints.ts";
 import { GuestDebugWalk } from "./guest-debug-walk.ts";
 import type { MmuMode } from "../machine/swtlb.ts";
@@ -124,6 +124,8 @@ export interface LatencySummary {
 const LATENCY_SAMPLE_EVERY = 16;
 /** Longest stretch without returning to this thread's event loop (for comlink calls), in ms. */
 const YIELD_MS = 20;
+/** Longest sleep in a debug exit before it looks for a shootdown to serve, in ms. */
+const DEBUG_EXIT_POLL_MS = 5;
 /** Longest single sleep in wfi before re-checking timers and control, in ms. */
 const WFI_SLEEP_MS = 10;
 
@@ -391,8 +393,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   /**
    * The guest reached a debugger breakpoint: the vCPU stops before it and
    * posts a debug exit (REASON_DEBUG). The main thread halts the other
-   * vCPUs and tells GDB; this one waits, blocking whatever the wait policy
-   * (a person is at the debugger), until it is let go at page.pc (the
+   * vCPUs and tells GDB; this one sleeps, whatever the wait policy (a
+   * person is at the debugger), until it is let go at page.pc (the
    * debugger may have moved it). The slice ends there: the debugger may
    * have rewritten code, and the next slice starts with the fence.i the
    * main thread asked for.
@@ -410,7 +412,12 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     page.stats[STAT.main_exits]++;
     Atomics.add(this.doorbell, 0, 1);
     Atomics.notify(this.doorbell, 0);
-    waitWhile(page.state, 0, P.VCPU_EXIT, WAIT_BLOCK);
+    // Parked in an exit, as long as a person likes: a shootdown another vCPU's thread sends meanwhile
+    // (which cannot flush for it, shadow/shootdown.ts) is served here, or that vCPU would wait as long.
+    for (let state = P.VCPU_EXIT; state === P.VCPU_EXIT || state === P.VCPU_DEBUG; state = Atomics.load(page.state, 0)) {
+      this.serveShadowFlush();
+      Atomics.wait(page.state, 0, state, DEBUG_EXIT_POLL_MS);
+    }
     h.pc = page.pc[0];
     return false;
   }

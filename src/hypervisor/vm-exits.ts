@@ -34,10 +34,8 @@ export class VmExitServer implements MainThreadExits {
 
   /** Sees every exit before and after it is served (the lockstep check, exit-observer.ts). */
   observer: ExitObserver | undefined;
-  /** Told of each debug exit (a vCPU at a debugger breakpoint, REASON_DEBUG), which is held, not served (vm-debug.ts). */
+  /** Told of each debug exit (a vCPU at a debugger breakpoint, REASON_DEBUG), which is held (VCPU_DEBUG), not served (vm-debug.ts). */
   onDebugStop: ((hart: number) => void) | undefined;
-  /** Per vCPU: its debug exit is held until release(). */
-  private readonly held: boolean[];
 
   constructor(
     private readonly pages: readonly P.RunPage[],
@@ -52,7 +50,6 @@ export class VmExitServer implements MainThreadExits {
     services: VmServices,
   ) {
     // A vCPU whose guest TLB is virtualized (--mmu swtlb, ctx.softTlb) has no shadow tables.
-    this.held = pages.map(() => false);
     for (const ctx of contexts) this.dispatchers.push(new TrapDispatcher(ctx, sbiByHypervisor, services, this, ctx.softTlb === undefined ? shadows[ctx.hartId] : undefined));
   }
 
@@ -61,12 +58,12 @@ export class VmExitServer implements MainThreadExits {
     let handled = 0;
     for (let h = 0; h < this.pages.length; h++) {
       const page = this.pages[h];
-      if (Atomics.load(page.state, 0) !== P.VCPU_EXIT || this.held[h]) continue;
+      if (Atomics.load(page.state, 0) !== P.VCPU_EXIT) continue;
       handled++;
       this.observer?.exitPosted(h, page);
       if (this.serveCsrFromMailbox(page, this.contexts[h])) continue;
       if (page.exit[P.EXIT_REASON] === P.REASON_DEBUG) {
-        this.held[h] = true;
+        Atomics.store(page.state, 0, P.VCPU_DEBUG);
         this.onDebugStop?.(h);
         continue;
       }
@@ -136,13 +133,12 @@ export class VmExitServer implements MainThreadExits {
 
   /** Whether vCPU h waits in a debug exit. */
   isHeld(h: number): boolean {
-    return this.held[h];
+    return Atomics.load(this.pages[h].state, 0) === P.VCPU_DEBUG;
   }
 
   /** Lets a vCPU held in its debug exit go, at its run page's pc; it sleeps in Atomics.wait, so it is woken. */
   release(h: number): void {
-    if (!this.held[h]) return;
-    this.held[h] = false;
+    if (!this.isHeld(h)) return;
     const page = this.pages[h];
     page.exit[P.EXIT_RESULT_REG] = P.NO_RESULT_REG;
     page.exit[P.EXIT_REASON] = P.RESUME_RUN;
