@@ -55,9 +55,9 @@ program
   .option("--device <opts>", "a device: virtio-blk-device,drive=ID or virtio-net-device,netdev=ID [,bus=virtio-mmio-bus.N] (like -device; repeatable)", collect)
   .option("--netdev <opts>", "a network back-end: TYPE,id=ID (like -netdev; repeatable)", collect)
   .option("--global <opts>", "virtio-mmio.force-legacy=true|false (like -global; default false: virtio-mmio version 2)", collect)
-  .option("--gdb <dev>", "wait for a GDB connection on tcp::PORT or tcp:HOST:PORT (like -gdb; port 0 picks a free one; native board)")
+  .option("--gdb <dev>", "wait for a GDB connection on tcp::PORT or tcp:HOST:PORT (like -gdb; port 0 picks a free one; native board or --virt trap)")
   .option("-s", "shorthand for --gdb tcp::1234 (like QEMU's -s)")
-  .option("-S", "do not start the harts until the debugger says continue (like QEMU's -S)")
+  .option("-S", "do not start the harts (vCPUs) until the debugger says continue (like QEMU's -S)")
   .action(async (image: string | undefined, flags: RunFlags) => {
     process.exitCode = await (await import("./run.ts")).runCommand(image, flags);
   });

@@ -5,12 +5,13 @@
  */
 
 import { ConfigError } from "../errors.ts";
+import type { GdbListen } from "../gdb/server.ts";
 import type { Board } from "../machine/board.ts";
 import type { RunDebugger } from "../machine/runner.ts";
 import type { RunFlags } from "./run-flags.ts";
 
 /** What a run needs of the stub: the run loop's debugger, and the end of the session. */
-interface GdbSession {
+export interface GdbSession {
   readonly debugger: RunDebugger;
   /** The run ended with this status (GDB hears it: W), or failed (undefined); the listener closes. */
   finish(exitCode: number | undefined): Promise<void>;
@@ -23,13 +24,19 @@ export function wantsGdb(flags: RunFlags): boolean {
   return flags.gdb !== undefined || flags.s === true || flags.S === true;
 }
 
-/** Starts the stub for the flags (wantsGdb), listening; a ConfigError for a bad device or an address in use. */
-export async function startGdb(board: Board, flags: RunFlags): Promise<GdbSession> {
+/** Where --gdb, -s and -S say to listen; a ConfigError for flags that do not fit together or a bad device. */
+export async function gdbListenFrom(flags: RunFlags): Promise<GdbListen> {
   if (flags.gdb !== undefined && flags.s === true) throw new ConfigError("-s is --gdb tcp::1234: give one or the other");
-  const [{ GdbStub }, { GDB_DEFAULT_DEVICE, listenGdb, parseGdbDevice }] = await Promise.all([import("../gdb/stub.ts"), import("../gdb/server.ts")]);
+  const { GDB_DEFAULT_DEVICE, parseGdbDevice } = await import("../gdb/server.ts");
   const device = flags.gdb ?? (flags.s === true ? GDB_DEFAULT_DEVICE : undefined);
   if (device === undefined) throw new ConfigError("-S waits for a debugger: give --gdb tcp::PORT or -s too");
-  const where = parseGdbDevice(device);
+  return parseGdbDevice(device);
+}
+
+/** Starts the stub for the flags (wantsGdb), listening; a ConfigError for a bad device or an address in use. */
+export async function startGdb(board: Board, flags: RunFlags): Promise<GdbSession> {
+  const where = await gdbListenFrom(flags);
+  const [{ GdbStub }, { listenGdb }] = await Promise.all([import("../gdb/stub.ts"), import("../gdb/server.ts")]);
   const stub = new GdbStub(board, { startHalted: flags.S === true });
   const server = await listenGdb(where, stub);
   process.stderr.write(`popek: gdb: listening on ${where.host}:${server.port} (target remote :${server.port})${flags.S === true ? ", harts halted until continue" : ""}\n`);

@@ -25,6 +25,7 @@ import type { IsaVariant } from "../machine/isa-variant.ts";
 import type { NonvirtFix } from "../hypervisor/nonvirt/code-scanner.ts";
 import { EXIT_STDOUT_CLOSED, stdoutClosed, stdoutSink } from "./stdout.ts";
 import { RunObservers } from "./run-observe.ts";
+import { wantsGdb } from "./run-gdb.ts";
 
 /** Most vCPUs per VM. */
 export const MAX_VCPUS = 8;
@@ -126,6 +127,8 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
     stoppedByHost = { code, reason };
     vm.stop("stopped", code, reason);
   };
+  // Loaded on demand, as on the native board; GDB's kill ends the run as the board's does (status 0).
+  const gdb = wantsGdb(flags) ? await (await import("./run-trap-gdb.ts")).startVmGdb(vm, flags, () => stop(0)) : undefined;
   // Under --top the terminal's keys are the view's (q quits), not the guest's.
   const console = observers.top === undefined ? attachConsole((bytes) => vm.input(bytes)) : { quit: () => false, close: () => {} };
   observers.top?.start(() => vm, () => stop(0));
@@ -141,12 +144,14 @@ export async function runTrapCommand(image: string | undefined, flags: RunFlags)
     result = await vm.result;
     // A guest reset (SBI SRST reboot, the finisher's 0x7777) boots the same images again in a
     // fresh VM, as QEMU resets its machine and the native board reboots: the run goes on.
-    while (result.outcome === "reboot" && stoppedByHost === undefined) {
+    // Under a debugger the session ends with the VM it debugged: a reset ends the run.
+    while (result.outcome === "reboot" && stoppedByHost === undefined && gdb === undefined) {
       vm = boot();
       hv.start(vm);
       result = await vm.result;
     }
   } finally {
+    await gdb?.finish(vm.running ? undefined : (await vm.result).exitCode);
     net.close();
     clearInterval(flusher);
     clearInterval(quitter);

@@ -47,7 +47,10 @@ async function devicesFrom(flags: RunFlags): Promise<{ devices?: DeviceSpec[]; n
 
 export async function runCommand(image: string | undefined, flags: RunFlags): Promise<number> {
   const virt = parseChoice("--virt", flags.virt, VIRT_MODES);
-  if (virt !== "none" && wantsGdb(flags)) throw new ConfigError("--gdb, -s and -S debug the native board (--virt none); they do not apply under --virt trap or hw yet");
+  if (virt === "hw" && wantsGdb(flags)) throw new ConfigError("--gdb, -s and -S debug the native board (--virt none) or a guest under --virt trap; not under --virt hw yet");
+  if (virt === "trap" && wantsGdb(flags) && flags.mmu === "swtlb") {
+    throw new ConfigError("--gdb under --virt trap finds guest addresses in the guest's page tables; a --mmu swtlb guest keeps its translations in its software TLB: not supported yet");
+  }
   // Loaded on demand: a native run does not pay for loading the hypervisor.
   if (virt === "trap" || virt === "hw") return (await import("./run-trap.ts")).runTrapCommand(image, flags);
   const { harts, memSize, clock } = nativeConfigFrom(flags);

@@ -68,6 +68,11 @@ export class Breakpoints {
     return false;
   }
 
+  /** The physical addresses of every planted breakpoint (a VM's vCPUs look them up: src/hypervisor/debug-breakpoints.ts). */
+  plantedAddresses(): number[] {
+    return [...this.planted.values()].map((p) => p.pa);
+  }
+
   /** `bytes` were just read from physical `pa`: put the original bytes back where breakpoints sit. */
   hideIn(pa: number, bytes: Uint8Array): void {
     for (const p of this.planted.values()) overlap(pa, bytes.length, p, (i, j) => (bytes[i] = p.original[j]));

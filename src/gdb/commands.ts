@@ -12,18 +12,17 @@
  * as GDB's `set scheduler-locking step` would.
  */
 
-import type { Hart } from "../machine/hart.ts";
+import type { DebugTarget } from "./debug-target.ts";
 import { MAX_PACKET, fromHex, parseHexBig, parseHexInt, toHex, unescapeBinary } from "./packet.ts";
-import type { GdbTarget } from "./target.ts";
 import { REGNUM_PC, TARGET_XML } from "./target-xml.ts";
 
 /** What the stub does with a packet. */
-export type Action =
+export type Action<T> =
   | { readonly kind: "reply"; readonly text: string }
   /** End the run: with no reply ('k'), or after OK ('vKill', which GDB tries first and waits on). */
   | { readonly kind: "kill"; readonly ok: boolean }
   /** Let these harts run (the others stay halted) until one halts; the stop reply comes then. */
-  | { readonly kind: "continue"; readonly harts: readonly Hart[] }
+  | { readonly kind: "continue"; readonly harts: readonly T[] }
   /** Reply OK, then let the guest run without a debugger. */
   | { readonly kind: "detach" };
 
@@ -39,28 +38,28 @@ export function exitReply(code: number): string {
   return `W${(code & 0xff).toString(16).padStart(2, "0")}`;
 }
 
-const reply = (text: string): Action => ({ kind: "reply", text });
+const reply = (text: string): { readonly kind: "reply"; readonly text: string } => ({ kind: "reply", text });
 const OK = reply("OK");
 /** Error replies carry an errno in hex: EINVAL (22) for a malformed or impossible request, EFAULT (14) for memory that is not there. */
 const E_INVALID = reply("E16");
 const E_FAULT = reply("E0e");
 
-export class Dispatcher {
+export class Dispatcher<T> {
   /** Thread for register and memory access (Hg), and for c/s (Hc): 1-based thread ids. */
   private gTid = 1;
   private cTid = 1;
   /** Set by QStartNoAckMode: the connection stops sending and expecting '+'. */
   noAck = false;
 
-  constructor(private readonly target: GdbTarget) {}
+  constructor(private readonly target: DebugTarget<T>) {}
 
   /** The hart register and memory packets address. */
-  get current(): Hart {
-    return this.target.hart(this.gTid) ?? this.target.harts[0];
+  get current(): T {
+    return this.target.thread(this.gTid) ?? this.target.threads[0];
   }
 
   /** The answer to one packet. Never throws on malformed input: that is a reply too. */
-  handle(packet: string): Action {
+  handle(packet: string): Action<T> {
     const op = packet[0] ?? "";
     const args = packet.slice(1);
     switch (op) {
@@ -119,25 +118,26 @@ export class Dispatcher {
    * when the guest has ended. Hart h becomes the current thread for both
    * c and g, as the stop names it.
    */
-  stopReply(h: Hart, interrupted = false): string {
-    const exit = this.target.board.exit;
-    if (exit !== undefined) return exitReply(exit.code);
-    this.gTid = this.cTid = h.hartId + 1;
+  stopReply(h: T, interrupted = false): string {
+    const exit = this.target.exitCode;
+    if (exit !== undefined) return exitReply(exit);
+    const tid = this.target.tidOf(h);
+    this.gTid = this.cTid = tid;
     const sig = interrupted ? SIGINT : SIGTRAP;
-    return `T${sig.toString(16).padStart(2, "0")}thread:${(h.hartId + 1).toString(16)};`;
+    return `T${sig.toString(16).padStart(2, "0")}thread:${tid.toString(16)};`;
   }
 
-  /** Steps hart h one instruction; the stop reply (or W, when the guest ended). */
-  step(h: Hart): string {
+  /** Steps thread h one instruction; the stop reply (or W, when the guest ended). E_INVALID where the target cannot step. */
+  private step(h: T): Action<T> {
+    if (this.target.step === undefined) return E_INVALID;
     this.target.step(h);
-    this.target.passGuestEbreak(h); // a step over the guest's own ebreak ends in its trap handler
-    return this.stopReply(h);
+    return reply(this.stopReply(h));
   }
 
   // ---- memory ----
 
   /** m addr,length */
-  private readMemory(args: string): Action {
+  private readMemory(args: string): Action<T> {
     const [a, l] = args.split(",");
     const addr = parseHexBig(a);
     const length = l === undefined ? undefined : parseHexInt(l);
@@ -147,7 +147,7 @@ export class Dispatcher {
   }
 
   /** M addr,length:hex and X addr,length:binary */
-  private writeMemory(args: string, binary: boolean): Action {
+  private writeMemory(args: string, binary: boolean): Action<T> {
     const colon = args.indexOf(":");
     if (colon < 0) return E_INVALID;
     const [a, l] = args.slice(0, colon).split(",");
@@ -168,7 +168,7 @@ export class Dispatcher {
    * trigger module. Watchpoints (Z2..Z4) are not supported (empty reply):
    * they would cost every load and store a check.
    */
-  private breakpoint(insert: boolean, args: string): Action {
+  private breakpoint(insert: boolean, args: string): Action<T> {
     const [type, a, k] = args.split(",");
     if (type !== "0" && type !== "1") return reply("");
     const addr = parseHexBig(a ?? "");
@@ -187,34 +187,34 @@ export class Dispatcher {
   }
 
   /** Hg/Hc thread */
-  private selectThread(args: string): Action {
+  private selectThread(args: string): Action<T> {
     const which = args[0];
     const tid = this.parseTid(args.slice(1));
     if ((which !== "g" && which !== "c") || tid === undefined) return E_INVALID;
     // 0 (any) and -1 (all) keep the current one; a named thread must exist.
-    if (tid > 0 && this.target.hart(tid) === undefined) return E_INVALID;
+    if (tid > 0 && this.target.thread(tid) === undefined) return E_INVALID;
     if (tid > 0 && which === "g") this.gTid = tid;
     if (tid > 0 && which === "c") this.cTid = tid;
     return OK;
   }
 
   /** T thread: is it alive (every hart is) */
-  private threadAlive(args: string): Action {
+  private threadAlive(args: string): Action<T> {
     const tid = this.parseTid(args);
-    return tid !== undefined && tid > 0 && this.target.hart(tid) !== undefined ? OK : E_INVALID;
+    return tid !== undefined && tid > 0 && this.target.thread(tid) !== undefined ? OK : E_INVALID;
   }
 
   // ---- run control ----
 
   /** c [addr], C sig[;addr], s [addr], S sig[;addr]: the signal is ignored (a hart has none to deliver). */
-  private resume(op: string, args: string, step: boolean): Action {
+  private resume(op: string, args: string, step: boolean): Action<T> {
     const addrText = op === "C" || op === "S" ? args.split(";")[1] : args;
-    const h = this.target.hart(this.cTid) ?? this.current;
+    const h = this.target.thread(this.cTid) ?? this.current;
     if (addrText !== undefined && addrText !== "") {
       const addr = parseHexBig(addrText);
       if (addr === undefined || !this.target.writeRegister(h, REGNUM_PC, toHex(u64Bytes(addr)))) return E_INVALID;
     }
-    return step ? reply(this.step(h)) : { kind: "continue", harts: this.target.harts };
+    return step ? this.step(h) : { kind: "continue", harts: this.target.threads };
   }
 
   /**
@@ -222,28 +222,28 @@ export class Dispatcher {
    * or else the action without a thread; a thread no action covers stays
    * halted. A step steps its hart alone (the rest stay halted too).
    */
-  private vCont(actions: string[]): Action {
-    const chosen = new Map<Hart, string>();
+  private vCont(actions: string[]): Action<T> {
+    const chosen = new Map<T, string>();
     let fallback: string | undefined;
     for (const a of actions) {
       const [act, t] = a.split(":");
       const kind = act[0];
       if (kind !== "c" && kind !== "C" && kind !== "s" && kind !== "S" && kind !== "t") return E_INVALID;
       const tid = t === undefined ? -1 : this.parseTid(t);
-      const h = tid === undefined ? undefined : tid > 0 ? this.target.hart(tid) : undefined;
+      const h = tid === undefined ? undefined : tid > 0 ? this.target.thread(tid) : undefined;
       if (tid === undefined || (tid > 0 && h === undefined)) return E_INVALID;
       if (h === undefined) fallback ??= kind.toLowerCase();
       else if (!chosen.has(h)) chosen.set(h, kind.toLowerCase());
     }
-    const actionOf = (h: Hart): string | undefined => chosen.get(h) ?? fallback;
-    const stepped = this.target.harts.find((h) => actionOf(h) === "s");
-    if (stepped !== undefined) return reply(this.step(stepped));
-    const harts = this.target.harts.filter((h) => actionOf(h) === "c");
+    const actionOf = (h: T): string | undefined => chosen.get(h) ?? fallback;
+    const stepped = this.target.threads.find((h) => actionOf(h) === "s");
+    if (stepped !== undefined) return this.step(stepped);
+    const harts = this.target.threads.filter((h) => actionOf(h) === "c");
     return harts.length > 0 ? { kind: "continue", harts } : E_INVALID;
   }
 
-  private vPacket(packet: string): Action {
-    if (packet === "vCont?") return reply("vCont;c;C;s;S");
+  private vPacket(packet: string): Action<T> {
+    if (packet === "vCont?") return reply(this.target.step === undefined ? "vCont;c;C" : "vCont;c;C;s;S");
     if (packet.startsWith("vCont;")) return this.vCont(packet.slice(6).split(";"));
     if (packet.startsWith("vKill")) return { kind: "kill", ok: true };
     return reply("");
@@ -251,7 +251,7 @@ export class Dispatcher {
 
   // ---- queries ----
 
-  private query(packet: string): Action {
+  private query(packet: string): Action<T> {
     const [name, ...rest] = packet.split(":");
     switch (name) {
       case "qSupported":
@@ -266,7 +266,7 @@ export class Dispatcher {
       case "qC":
         return reply(`QC${this.gTid.toString(16)}`);
       case "qfThreadInfo":
-        return reply(`m${this.target.harts.map((h) => (h.hartId + 1).toString(16)).join(",")}`);
+        return reply(`m${this.target.threads.map((h) => this.target.tidOf(h).toString(16)).join(",")}`);
       case "qsThreadInfo":
         return reply("l");
       case "qSymbol":
@@ -274,7 +274,7 @@ export class Dispatcher {
       default:
         if (name.startsWith("qThreadExtraInfo,")) {
           const tid = this.parseTid(name.slice("qThreadExtraInfo,".length));
-          const h = tid === undefined ? undefined : this.target.hart(tid);
+          const h = tid === undefined ? undefined : this.target.thread(tid);
           return h === undefined ? E_INVALID : reply(toHex(new TextEncoder().encode(this.target.describe(h))));
         }
         return reply("");
@@ -282,7 +282,7 @@ export class Dispatcher {
   }
 
   /** qXfer:features:read:target.xml:offset,length ('m': more follows, 'l': the last part) */
-  private readFeatures(rest: string[]): Action {
+  private readFeatures(rest: string[]): Action<T> {
     const [object, verb, annex, range] = rest;
     if (object !== "features" || verb !== "read") return reply("");
     if (annex !== "target.xml") return reply("E00");

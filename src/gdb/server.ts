@@ -9,7 +9,22 @@
 
 import { createServer, type Server, type Socket } from "node:net";
 import { ConfigError } from "../errors.ts";
-import type { GdbStub } from "./stub.ts";
+
+/** The byte stream to one debugger (a socket; a test's fake). */
+export interface GdbConnection {
+  write(bytes: Buffer): void;
+  close(): void;
+}
+
+/** What serves the debuggers that connect: the board's stub (stub.ts), a VM's (async-stub.ts). */
+export interface GdbEndpoint {
+  /** A debugger connected: it takes over if none is attached; otherwise false (the socket is closed). */
+  connect(conn: GdbConnection): boolean;
+  /** Bytes from the debugger on `conn`. */
+  receive(conn: GdbConnection, bytes: Uint8Array): void;
+  /** The connection went away (closed, reset) without a detach. */
+  disconnected(conn: GdbConnection): void;
+}
 
 /** Where to listen. */
 export interface GdbListen {
@@ -36,7 +51,7 @@ export interface GdbServer {
 }
 
 /** Listens for debuggers and hands their bytes to `stub`; a ConfigError when the address cannot be had. */
-export async function listenGdb(where: GdbListen, stub: GdbStub): Promise<GdbServer> {
+export async function listenGdb(where: GdbListen, stub: GdbEndpoint): Promise<GdbServer> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true);

@@ -22,17 +22,13 @@ import type { RunDebugger } from "../machine/runner.ts";
 import { Dispatcher, exitReply } from "./commands.ts";
 import { PacketReader, framePacket, type WireEvent } from "./packet.ts";
 import { GdbTarget } from "./target.ts";
+import type { GdbConnection, GdbEndpoint } from "./server.ts";
 
-/** The byte stream to one debugger (a socket; a test's fake). */
-export interface GdbConnection {
-  write(bytes: Buffer): void;
-  close(): void;
-}
 
 interface Client {
   readonly conn: GdbConnection;
   readonly reader: PacketReader;
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: Dispatcher<Hart>;
   /** The last packet sent, for a '-' to resend. */
   last: Buffer | undefined;
   /** Packets received while the harts ran, answered once they are halted. */
@@ -41,7 +37,7 @@ interface Client {
   waiting: boolean;
 }
 
-export class GdbStub implements RunDebugger {
+export class GdbStub implements RunDebugger, GdbEndpoint {
   readonly target: GdbTarget;
   private client: Client | undefined;
   /** A halt is asked for: -S, a connection, Ctrl-C, a kill. */

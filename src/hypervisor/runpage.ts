@@ -6,7 +6,8 @@
  *
  * Who owns what:
  *   state        flipped by both with Atomics: the worker posts EXIT, the
- *                hypervisor answers RUNNING (or STOPPED)
+ *                hypervisor answers RUNNING (or STOPPED; or holds a debug
+ *                exit as DEBUG, then answers RUNNING)
  *   exit*, pc    the exit mailbox: written by the worker before posting EXIT,
  *                answered by the hypervisor before it flips state back
  *   regs         the worker while RUNNING; the hypervisor while EXIT; a
@@ -147,6 +148,12 @@ const WASM_PAGE_BYTES = 65536;
 export const VCPU_RUNNING = 0;
 export const VCPU_EXIT = 1;
 export const VCPU_STOPPED = 2;
+/**
+ * A debug exit (REASON_DEBUG) the main thread holds while a debugger has the
+ * VM halted (vm-exits.ts): no longer EXIT, so the service loop passes it by
+ * with the check it makes anyway. The vCPU waits while it is EXIT or this.
+ */
+export const VCPU_DEBUG = 3;
 
 /** Bits of the control word. */
 export const CONTROL_PAUSE = 1 << 0;
@@ -185,6 +192,12 @@ export const HSM_START_CLAIMED = 0x100;
 /** Exit reasons the vCPU posts (RunPage.exit[EXIT_REASON]). */
 export const REASON_TRAP = 1;
 export const REASON_INTERRUPT = 2;
+/**
+ * The guest executed an ebreak the debugger planted (debug-breakpoints.ts):
+ * the vCPU stopped before it, pc in the record, and sleeps — a person is at
+ * the debugger — until the main thread lets it go (VCPU_DEBUG, vm-debug.ts).
+ */
+export const REASON_DEBUG = 3;
 /** The hypervisor's answers, written into the same slot before it resumes the vCPU. */
 export const RESUME_RUN = 0;
 export const RESUME_WAIT = 1;

@@ -42,6 +42,8 @@ import { claimShadowFlush, shootdown, type ShootdownSite } from "./shadow/shootd
 import { VcpuContext, VmClock } from "./vcpu-context.ts";
 import * as V from "./vcpu-state.ts";
 import { POLL_SPIN_MS, PollWindow, SpinGuard, WAIT_POLL, WAIT_SPIN, waitWhile } from "./wait.ts";
+import { DebugBreakpoints } from "./debug-breakpoints.ts";
+import { GuestDebugWalk } from "./guest-debug-walk.ts";
 import type { MmuMode } from "../machine/swtlb.ts";
 import { SWTLB_FORWARD, SWTLB_HANDLED, SwtlbShadow, virtualSoftTlbHost } from "./swtlb-virt.ts";
 import type { IsaVariant } from "../machine/isa-variant.ts";
@@ -91,6 +93,8 @@ export interface VcpuConfig {
   readonly pinCpu?: number;
   /** The Linux thread id of the main thread that serves this vCPU's exits (host_cpu_shared); absent, not looked at. */
   readonly mainThreadId?: number;
+  /** The debugger's breakpoints (debug-breakpoints.ts), shared with the main thread; absent, none can be planted. */
+  readonly debugBreakpoints?: SharedArrayBuffer;
 }
 
 /** What the vCPU thread exposes over comlink. */
@@ -120,6 +124,8 @@ export interface LatencySummary {
 const LATENCY_SAMPLE_EVERY = 16;
 /** Longest stretch without returning to this thread's event loop (for comlink calls), in ms. */
 const YIELD_MS = 20;
+/** Longest sleep in a debug exit before it looks for a shootdown to serve, in ms. */
+const DEBUG_EXIT_POLL_MS = 5;
 /** Longest single sleep in wfi before re-checking timers and control, in ms. */
 const WFI_SLEEP_MS = 10;
 
@@ -188,6 +194,9 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
   private readonly wfiSpin = new WfiSpinDetector();
   /** Looks now and then whether this thread shares a host core with the main thread (host_cpu_shared). */
   private readonly coreSharing: CoreSharingSampler;
+  /** The debugger's breakpoints, looked up only when the guest executes an ebreak; and the guest's view of a pc, to look it up by. */
+  private readonly debugBreakpoints: DebugBreakpoints | undefined;
+  private readonly debugWalk: GuestDebugWalk;
 
   constructor(readonly config: VcpuConfig) {
     this.coreSharing = new CoreSharingSampler(config.mainThreadId);
@@ -234,6 +243,8 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     this.hw = config.hgatp !== undefined ? new HwMode(this.hart, this.ctx.csr, config.hgatp.lo, config.hgatp.hi) : undefined;
     this.dispatcher = new TrapDispatcher(this.ctx, config.sbiByHypervisor, threadServices(peers, this.memory, site), undefined, swtlb ? undefined : this.shadow);
     this.dispatcher.ioEvents = this.ioEvents;
+    this.debugBreakpoints = config.debugBreakpoints === undefined ? undefined : new DebugBreakpoints(config.debugBreakpoints);
+    this.debugWalk = new GuestDebugWalk(this.memory, this.ctx.csr);
   }
 
   // ---- HostTrapHandler: every trap of the guest lands here, inside runSlice ----
@@ -334,6 +345,7 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     }
     const tval = pairToNumber(tvalLo, tvalHi);
     const pc = pairToNumber(pcLo, pcHi);
+    if (cause === R.CAUSE_BREAKPOINT && this.atDebugBreakpoint(pcLo, pcHi)) return this.debugExit(h, pc);
     if (this.ioEvents !== undefined && this.takeIoEvent(h, cause, tval, pc)) return true;
     if (this.handleLocally) {
       const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
@@ -366,6 +378,48 @@ export class VcpuRunner implements HostTrapHandler, VcpuControl {
     const illegal = cause === R.CAUSE_ILLEGAL_INSTRUCTION;
     const bits = insn >= 0 ? insn : illegal ? tval : isDataFault(cause) ? h.instructionBits(pc) : 0;
     return this.exitToMain(h, cause, tval, bits, illegal ? w0 : 0, illegal ? imm : 0, pc);
+  }
+
+  /**
+   * Whether the ebreak the guest executed at pc is one the debugger planted,
+   * not the guest's own (which is reflected into the guest as ever). The
+   * pc is looked up where the guest's own page tables put it, as GDB planted it.
+   */
+  private atDebugBreakpoint(pcLo: number, pcHi: number): boolean {
+    const set = this.debugBreakpoints;
+    return set !== undefined && !set.empty && set.has(this.debugWalk.translate(pcLo, pcHi));
+  }
+
+  /**
+   * The guest reached a debugger breakpoint: the vCPU stops before it and
+   * posts a debug exit (REASON_DEBUG). The main thread halts the other
+   * vCPUs and tells GDB; this one sleeps, whatever the wait policy (a
+   * person is at the debugger), until it is let go at page.pc (the
+   * debugger may have moved it). The slice ends there: the debugger may
+   * have rewritten code, and the next slice starts with the fence.i the
+   * main thread asked for.
+   */
+  private debugExit(h: Hart, pc: number): false {
+    const page = this.page;
+    page.pc[0] = pc;
+    page.exitTval[0] = pc;
+    page.exitRetired[0] = h.retired();
+    page.exit[P.EXIT_REASON] = P.REASON_DEBUG;
+    page.exit[P.EXIT_CAUSE] = R.CAUSE_BREAKPOINT;
+    page.exit[P.EXIT_INSN] = 0;
+    page.exitDecoded[0] = 0;
+    Atomics.store(page.state, 0, P.VCPU_EXIT);
+    page.stats[STAT.main_exits]++;
+    Atomics.add(this.doorbell, 0, 1);
+    Atomics.notify(this.doorbell, 0);
+    // Parked in an exit, as long as a person likes: a shootdown another vCPU's thread sends meanwhile
+    // (which cannot flush for it, shadow/shootdown.ts) is served here, or that vCPU would wait as long.
+    for (let state = P.VCPU_EXIT; state === P.VCPU_EXIT || state === P.VCPU_DEBUG; state = Atomics.load(page.state, 0)) {
+      this.serveShadowFlush();
+      Atomics.wait(page.state, 0, state, DEBUG_EXIT_POLL_MS);
+    }
+    h.pc = page.pc[0];
+    return false;
   }
 
   /**

@@ -34,6 +34,8 @@ export class VmExitServer implements MainThreadExits {
 
   /** Sees every exit before and after it is served (the lockstep check, exit-observer.ts). */
   observer: ExitObserver | undefined;
+  /** Told of each debug exit (a vCPU at a debugger breakpoint, REASON_DEBUG), which is held (VCPU_DEBUG), not served (vm-debug.ts). */
+  onDebugStop: ((hart: number) => void) | undefined;
 
   constructor(
     private readonly pages: readonly P.RunPage[],
@@ -60,6 +62,11 @@ export class VmExitServer implements MainThreadExits {
       handled++;
       this.observer?.exitPosted(h, page);
       if (this.serveCsrFromMailbox(page, this.contexts[h])) continue;
+      if (page.exit[P.EXIT_REASON] === P.REASON_DEBUG) {
+        Atomics.store(page.state, 0, P.VCPU_DEBUG);
+        this.onDebugStop?.(h);
+        continue;
+      }
       // The handler may name a result register (ctx.setResultPair: an MMIO load's value).
       page.exit[P.EXIT_RESULT_REG] = P.NO_RESULT_REG;
       const answer = this.serveExit(h, page);
@@ -122,6 +129,22 @@ export class VmExitServer implements MainThreadExits {
     this.observer?.exitServed(page);
     Atomics.store(page.state, 0, P.VCPU_RUNNING);
     if (this.wakeOnResume) Atomics.notify(page.state, 0);
+  }
+
+  /** Whether vCPU h waits in a debug exit. */
+  isHeld(h: number): boolean {
+    return Atomics.load(this.pages[h].state, 0) === P.VCPU_DEBUG;
+  }
+
+  /** Lets a vCPU held in its debug exit go, at its run page's pc; it sleeps in Atomics.wait, so it is woken. */
+  release(h: number): void {
+    if (!this.isHeld(h)) return;
+    const page = this.pages[h];
+    page.exit[P.EXIT_RESULT_REG] = P.NO_RESULT_REG;
+    page.exit[P.EXIT_REASON] = P.RESUME_RUN;
+    this.observer?.exitServed(page);
+    Atomics.store(page.state, 0, P.VCPU_RUNNING);
+    Atomics.notify(page.state, 0);
   }
 
   // ---- MainThreadExits ----

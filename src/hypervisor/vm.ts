@@ -25,6 +25,7 @@ import type { LatencySummary, VcpuConfig } from "./vcpu-runner.ts";
 import { VcpuThreads } from "./vcpu-threads.ts";
 import { bootVm, type VmImages } from "./vm-boot.ts";
 import { VmExitServer } from "./vm-exits.ts";
+import { VmDebug } from "./vm-debug.ts";
 import { MainThreadServices } from "./vm-services.ts";
 import { waitPolicyCode, type WaitPolicy } from "./wait.ts";
 import type { ExitObserver } from "./exit-observer.ts";
@@ -115,6 +116,8 @@ export class Vm {
   private resolveResult: (r: VmResult) => void = () => {};
   /** HTIF (vm-htif.ts), polled with the device tick, when the kernel has `tohost`. */
   private readonly htif: VmHtif | undefined;
+  /** Halting and resuming the vCPUs for a debugger, and its breakpoints (vm-debug.ts). */
+  readonly debug: VmDebug;
   /** Per vCPU, its exit-trace rings (src/trace/buffers.ts) when the run is traced; set before start(). */
   traceBuffers: readonly SharedArrayBuffer[] | undefined;
 
@@ -176,6 +179,7 @@ export class Vm {
         reboot: () => this.stop("reboot", 0),
       });
       this.exits = new VmExitServer(this.pages, this.contexts, this.shadows, this.memory, bus, this, config.wait !== "spin", this.sbiByHypervisor, services);
+      this.debug = new VmDebug(this.pages, this.exits, this);
       this.threads = new VcpuThreads(config.name, this);
       this.htif = VmHtif.forImages(config.images, this.memory, config.output);
     } catch (e) {
@@ -235,6 +239,7 @@ export class Vm {
         ioEvents,
         pinCpu: this.config.pin?.vcpus[h],
         mainThreadId,
+        debugBreakpoints: this.debug.breakpoints.buffer,
       });
     }
     return configs;

@@ -8,6 +8,7 @@
  * walkSv39 (mmu.ts); bounded by its three levels.
  */
 
+import type { CsrFile } from "./csr.ts";
 import type { Hart } from "./hart.ts";
 import type { PteMemory } from "./mmu.ts";
 import * as R from "./riscv.ts";
@@ -26,12 +27,20 @@ export const DEBUG_UNMAPPED = -1;
  * guest's two-stage view is not modelled here.
  */
 export function debugTranslate(h: Hart, lo: number, hi: number): number {
-  const c = h.csr;
+  return debugTranslateIn(h.csr, h.env.mem, lo, hi);
+}
+
+/**
+ * debugTranslate for the hart whose CSRs are `c`, its page tables read from
+ * `mem`: a hypervisor's view of its guest, with the guest's virtual CSR file
+ * and guest-physical memory (the result is then guest-physical).
+ */
+export function debugTranslateIn(c: CsrFile, mem: PteMemory, lo: number, hi: number): number {
   if (c.priv === R.PRV_M || c.virt !== 0 || c.hi[R.CSR_SATP] >>> 28 !== R.SATP_MODE_SV39) {
     return hi < 0 || hi >= 0x20_0000 ? DEBUG_UNMAPPED : hi * TWO_32 + (lo >>> 0);
   }
   const rootPpn = (c.hi[R.CSR_SATP] & R.SATP_HI_PPN_MASK) * TWO_32 + (c.lo[R.CSR_SATP] >>> 0);
-  return walkQuietly(h.env.mem, rootPpn, lo, hi);
+  return walkQuietly(mem, rootPpn, lo, hi);
 }
 
 /** A read-only Sv39 walk (priv spec 4.3.2 steps 1-6, without the permission checks and step 7's A/D update). */

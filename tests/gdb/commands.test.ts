@@ -12,12 +12,13 @@ import { TARGET_XML } from "../../src/gdb/target-xml.ts";
 import { enc } from "../../src/isa/encode.ts";
 import { REG } from "../../src/isa/regnames.ts";
 import type { Board } from "../../src/machine/board.ts";
+import type { Hart } from "../../src/machine/hart.ts";
 import { DRAM_BASE } from "../../src/machine/memlayout.ts";
 import * as R from "../../src/machine/riscv.ts";
 import { DEBUG_CAUSE_EBREAK, DEBUG_NOT_HALTED } from "../../src/machine/dcsr.ts";
 import { bootedBoard, loopGuest } from "./guest.ts";
 
-function setup(harts = 1): { board: Board; d: Dispatcher; target: GdbTarget } {
+function setup(harts = 1): { board: Board; d: Dispatcher<Hart>; target: GdbTarget } {
   const board = bootedBoard(loopGuest(10).image, harts);
   const target = new GdbTarget(board);
   target.attach(true);
@@ -25,8 +26,8 @@ function setup(harts = 1): { board: Board; d: Dispatcher; target: GdbTarget } {
 }
 
 /** The reply text of a packet (failing the test if it was an action). */
-function ask(d: Dispatcher, packet: string): string {
-  const a: Action = d.handle(packet);
+function ask(d: Dispatcher<Hart>, packet: string): string {
+  const a: Action<Hart> = d.handle(packet);
   if (a.kind !== "reply") throw new Error(`${packet}: ${a.kind}, not a reply`);
   return a.text;
 }

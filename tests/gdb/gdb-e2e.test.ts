@@ -10,7 +10,7 @@
  * gdb-multiarch is not installed (.ci/run installs it).
  */
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,59 +18,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { chattyGuest } from "../helpers/small-guests.ts";
 import { until } from "../helpers/until.ts";
-
-const POPEK = join(process.cwd(), "bin/popek.js");
-const GDB = "gdb-multiarch";
-/** A hang-catcher for one process, sized for a loaded two-core host. */
-const LIMIT_MS = 60_000;
-
-function gdbUnavailable(): string | undefined {
-  const r = spawnSync(GDB, ["--version"], { encoding: "utf8" });
-  return r.status === 0 ? undefined : `${GDB} is not installed (apt-get install gdb-multiarch)`;
-}
-const skipReason = gdbUnavailable();
-if (skipReason !== undefined) console.warn(`tests/gdb/gdb-e2e: skipping the gdb sessions: ${skipReason}`);
-
-interface Exit {
-  readonly status: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-/** A spawned process with its output collected as it comes. */
-class Proc {
-  stdout = "";
-  stderr = "";
-  readonly exit: Promise<Exit>;
-  constructor(readonly child: ChildProcess) {
-    child.stdout?.setEncoding("utf8").on("data", (s: string) => (this.stdout += s));
-    child.stderr?.setEncoding("utf8").on("data", (s: string) => (this.stderr += s));
-    this.exit = new Promise((resolve, reject) => {
-      child.on("error", reject);
-      child.on("close", (status, signal) => resolve({ status, signal }));
-    });
-  }
-}
-
-/** popek run ARGS --gdb tcp::0 -S, and the port it chose (read from its stderr line). */
-async function popekHalted(...args: string[]): Promise<{ popek: Proc; port: number }> {
-  const popek = new Proc(spawn(process.execPath, [POPEK, "run", ...args, "--gdb", "tcp::0", "-S"], { stdio: ["ignore", "pipe", "pipe"], timeout: LIMIT_MS, killSignal: "SIGKILL" }));
-  await until("popek's listening line", () => /listening on [^\s]+:\d+/.test(popek.stderr) || popek.child.exitCode !== null);
-  const m = /listening on [^\s]+:(\d+) \(target remote :\d+\), harts halted until continue\n/.exec(popek.stderr);
-  if (m === null) throw new Error(`popek did not listen: ${popek.stderr}`);
-  return { popek, port: Number(m[1]) };
-}
-
-/** gdb-multiarch -batch on `file` (or none), connected to the port, running `commands`. */
-function gdb(port: number, file: string | undefined, commands: string[]): Proc {
-  const args = ["-batch", "-nx", ...(file === undefined ? [] : [file]), "-ex", "set architecture riscv:rv64", "-ex", `target remote :${port}`];
-  for (const c of commands) args.push("-ex", c);
-  return new Proc(spawn(GDB, args, { stdio: ["ignore", "pipe", "pipe"], timeout: LIMIT_MS, killSignal: "SIGKILL" }));
-}
-
-/** The values `info registers pc` printed, in order. */
-function pcs(out: string): string[] {
-  return [...out.matchAll(/^pc\s+(0x[0-9a-f]+)/gm)].map((m) => m[1]);
-}
+import { GDB_SKIP_REASON as skipReason, LIMIT_MS, POPEK, Proc, gdb, pcs, popekHalted } from "./gdb-session.ts";
 
 describe.skipIf(skipReason !== undefined)("debugging a guest with the real gdb-multiarch", () => {
   it("selftest on two harts: registers, memory, threads, break main, stepi, continue to its exit", async () => {
@@ -159,8 +107,10 @@ describe("--gdb's bad input gets one line and a non-zero status", () => {
   it("a device that is not tcp:[HOST]:PORT", () => expectOneLineError(popekSync("guests/bin/hello.elf", "--gdb", "foo"), /--gdb: expected tcp::PORT or tcp:HOST:PORT .*got 'foo'/));
   it("a port out of range", () => expectOneLineError(popekSync("guests/bin/hello.elf", "--gdb", "tcp::70000"), /--gdb: expected/));
   it("-S without a debugger to wait for", () => expectOneLineError(popekSync("guests/bin/hello.elf", "-S"), /-S waits for a debugger/));
-  it("--gdb under --virt trap", () =>
-    expectOneLineError(popekSync("guests/bin/hello.elf", "--virt", "trap", "--bios", "none", "--gdb", "tcp::0"), /debug the native board \(--virt none\)/));
+  it("--gdb under --virt hw", () =>
+    expectOneLineError(popekSync("guests/bin/hello.elf", "--virt", "hw", "--bios", "none", "--gdb", "tcp::0"), /or a guest under --virt trap; not under --virt hw yet/));
+  it("--gdb under --virt trap with --mmu swtlb", () =>
+    expectOneLineError(popekSync("guests/bin/hello.elf", "--virt", "trap", "--mmu", "swtlb", "--bios", "none", "--gdb", "tcp::0"), /a --mmu swtlb guest keeps its translations in its software TLB/));
   it("a port in use", async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen({ host: "127.0.0.1", port: 0 }, resolve));

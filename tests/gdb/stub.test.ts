@@ -7,7 +7,8 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { GdbStub, type GdbConnection } from "../../src/gdb/stub.ts";
+import { GdbStub } from "../../src/gdb/stub.ts";
+import type { GdbConnection } from "../../src/gdb/server.ts";
 import { checksum } from "../../src/gdb/packet.ts";
 import { runBoard, type RunResult } from "../../src/machine/runner.ts";
 import { REG } from "../../src/isa/regnames.ts";
