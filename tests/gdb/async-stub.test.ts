@@ -110,6 +110,19 @@ describe("the GDB stub for a machine that halts asynchronously", () => {
     expect(gdb.replies).toEqual(["T05thread:1;", "m1,2"]);
   });
 
+  it("packets that waited are answered in order until one resumes the machine; the rest wait for the next halt", async () => {
+    const { machine, gdb } = attached();
+    gdb.send("?");
+    gdb.send("vCont;c");
+    gdb.send("qfThreadInfo");
+    await machine.parked();
+    expect(gdb.replies).toEqual(["T05thread:1;"]);
+    expect(machine.running).toEqual([0, 1]);
+    gdb.interrupt();
+    await machine.parked();
+    expect(gdb.replies).toEqual(["T05thread:1;", "T02thread:1;", "m1,2"]);
+  });
+
   it("a breakpoint stop names the thread that hit it, and becomes GDB's current thread", async () => {
     const { machine, stub, gdb } = attached();
     await machine.parked();

@@ -11,14 +11,9 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { chattyGuest } from "../helpers/small-guests.ts";
-import { until } from "../helpers/until.ts";
-import { GDB_SKIP_REASON as skipReason, LIMIT_MS, POPEK, Proc, gdb, pcs, popekHalted } from "./gdb-session.ts";
+import { GDB_SKIP_REASON as skipReason, LIMIT_MS, POPEK, Proc, gdb, pcs, popekHalted, interruptThenKill } from "./gdb-session.ts";
 
 describe.skipIf(skipReason !== undefined)("debugging a guest with the real gdb-multiarch", () => {
   it("selftest on two harts: registers, memory, threads, break main, stepi, continue to its exit", async () => {
@@ -67,19 +62,12 @@ describe.skipIf(skipReason !== undefined)("debugging a guest with the real gdb-m
   }, LIMIT_MS);
 
   it("Ctrl-C interrupts a running guest, and kill ends popek", async () => {
-    const image = join(mkdtempSync(join(tmpdir(), "popek-gdb-")), "ticks.bin");
-    writeFileSync(image, chattyGuest("tick\n", 0)); // prints forever
-    const { popek, port } = await popekHalted(image);
-    const session = gdb(port, undefined, ["continue", "info registers pc", "kill"]);
-    await until("the guest runs", () => popek.stdout.includes("tick\n"));
-    session.child.kill("SIGINT"); // what Ctrl-C at gdb's prompt does: gdb sends 0x03
-    const [g, p] = await Promise.all([session.exit, popek.exit]);
-    const out = session.stdout + session.stderr;
+    const { out, gdbStatus, popekStatus } = await interruptThenKill((image) => [image]);
     expect(out).toContain("Program received signal SIGINT, Interrupt.");
     expect(pcs(out)).toHaveLength(1);
     expect(out).toContain("[Inferior 1 (Remote target) killed]");
-    expect(g.status, out).toBe(0);
-    expect(p.status).toBe(0);
+    expect(gdbStatus, out).toBe(0);
+    expect(popekStatus).toBe(0);
   }, LIMIT_MS);
 
   it("the guest's exit status reaches gdb", async () => {

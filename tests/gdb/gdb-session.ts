@@ -6,7 +6,10 @@
  */
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chattyGuest } from "../helpers/small-guests.ts";
 import { until } from "../helpers/until.ts";
 
 export const POPEK = join(process.cwd(), "bin/popek.js");
@@ -63,3 +66,21 @@ export function pcs(out: string): string[] {
   return [...out.matchAll(/^pc\s+(0x[0-9a-f]+)/gm)].map((m) => m[1]);
 }
 
+
+/**
+ * A guest that prints "tick" forever, run under gdb: `continue`, Ctrl-C at
+ * gdb's prompt (SIGINT to gdb, which sends 0x03) once the guest is seen
+ * running, then `kill`. Both gdb and popek end; what they printed and how
+ * they ended is the caller's to check. `popekArgs` places the image in
+ * popek's command line (natively or under --virt trap).
+ */
+export async function interruptThenKill(popekArgs: (image: string) => string[]): Promise<{ out: string; gdbStatus: number | null; popekStatus: number | null }> {
+  const image = join(mkdtempSync(join(tmpdir(), "popek-gdb-")), "ticks.bin");
+  writeFileSync(image, chattyGuest("tick\n", 0));
+  const { popek, port } = await popekHalted(...popekArgs(image));
+  const session = gdb(port, undefined, ["continue", "info registers pc", "kill"]);
+  await until("the guest runs", () => popek.stdout.includes("tick\n"));
+  session.child.kill("SIGINT");
+  const [g, p] = await Promise.all([session.exit, popek.exit]);
+  return { out: session.stdout + session.stderr, gdbStatus: g.status, popekStatus: p.status };
+}

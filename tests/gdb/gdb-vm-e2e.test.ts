@@ -9,13 +9,8 @@
  * gdb-multiarch is not installed.
  */
 
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { chattyGuest } from "../helpers/small-guests.ts";
-import { until } from "../helpers/until.ts";
-import { GDB_SKIP_REASON, LIMIT_MS, gdb, pcs, popekHalted } from "./gdb-session.ts";
+import { GDB_SKIP_REASON, LIMIT_MS, gdb, pcs, popekHalted, interruptThenKill } from "./gdb-session.ts";
 
 const KERNEL = "guests/bin/kernel-mini.elf";
 
@@ -82,18 +77,11 @@ describe.skipIf(GDB_SKIP_REASON !== undefined)("debugging a guest under --virt t
   }, LIMIT_MS);
 
   it("Ctrl-C interrupts the running vCPUs, and kill ends popek", async () => {
-    const image = join(mkdtempSync(join(tmpdir(), "popek-gdb-vm-")), "ticks.bin");
-    writeFileSync(image, chattyGuest("tick\n", 0)); // prints forever
-    const { popek, port } = await popekHalted("--virt", "trap", "--bios", "none", image);
-    const session = gdb(port, undefined, ["continue", "info registers pc", "kill"]);
-    await until("the guest runs", () => popek.stdout.includes("tick\n"));
-    session.child.kill("SIGINT"); // what Ctrl-C at gdb's prompt does: gdb sends 0x03
-    const [g, p] = await Promise.all([session.exit, popek.exit]);
-    const out = session.stdout + session.stderr;
+    const { out, gdbStatus, popekStatus } = await interruptThenKill((image) => ["--virt", "trap", "--bios", "none", image]);
     expect(out).toContain("Program received signal SIGINT, Interrupt.");
     expect(pcs(out)).toHaveLength(1);
     expect(out).toContain("[Inferior 1 (Remote target) killed]");
-    expect(g.status, out).toBe(0);
-    expect(p.status).toBe(0);
+    expect(gdbStatus, out).toBe(0);
+    expect(popekStatus).toBe(0);
   }, LIMIT_MS);
 });
